@@ -1,0 +1,55 @@
+"""The one interface every collector implements.
+
+The agent's sampling thread calls ``snapshot()`` once per interval and the
+retainer search calls ``stack_key_of(obj)`` to map a live object back to the
+stack that allocated it. Collectors never call user code.
+
+A *stack key* is any hashable value the collector uses for one allocation
+stack; the agent interns keys into protocol stack ids and asks the collector
+for their frames with ``frames_of(key)`` (innermost first, as
+``(filename, lineno, function)`` tuples).
+"""
+
+
+class Snapshot(object):
+    __slots__ = ("sites", "heap", "overhead", "other_bytes", "other_count")
+
+    def __init__(self, sites, heap, overhead, other_bytes=0, other_count=0):
+        # sites: {stack_key: (live_bytes, live_count)}; live figures may be
+        # estimates (sampling collectors scale their samples).
+        self.sites = sites
+        self.heap = heap
+        self.overhead = overhead
+        self.other_bytes = other_bytes
+        self.other_count = other_count
+
+
+class Collector(object):
+    #: protocol name: "tracemalloc", "sampling", "sampling-py"
+    name = "base"
+
+    def info(self):
+        """CollectorInfo for the protocol hello: name, intervalSec, nframes, sampleBytes, note."""
+        raise NotImplementedError
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self):
+        raise NotImplementedError
+
+    def snapshot(self):
+        """Return a Snapshot of live memory by allocation stack."""
+        raise NotImplementedError
+
+    def frames_of(self, key):
+        """Frames of a stack key, innermost first: [(filename, lineno, function), ...]."""
+        raise NotImplementedError
+
+    def stack_key_of(self, obj):
+        """The stack key that allocated ``obj``, or None when unknown/untracked."""
+        raise NotImplementedError
+
+    def after_fork_in_child(self):
+        """Reset per-process state in a forked child (its own collector state)."""
+        pass

@@ -1,0 +1,104 @@
+// The capture model: everything one `leakhound run` recorded, in memory.
+// Collectors feed it (through the agent protocol), the SQLite store persists it,
+// and the analysis reads only this.
+import type { CollectorInfo, Frame, RetainerResult } from "../protocol/messages.js";
+
+export interface CaptureMeta {
+  /** Format version of the .lhdb file. */
+  format: number;
+  leakhoundVersion: string;
+  createdAt: number; // epoch ms
+  /** The command the user asked leakhound to run. */
+  argv: string[];
+  cwd: string;
+  /** False while running, or when the run was cut short (leakhound killed). */
+  complete: boolean;
+  /** Exit code / signal of the top-level command, when known. */
+  exitCode: number | null;
+  signal: string | null;
+  /** Things the user should know about the capture itself (injection failed, agent fell back, …). */
+  notes: string[];
+}
+
+export interface SamplePoint {
+  seq: number;
+  /** Seconds since the process's agent started. */
+  t: number;
+  rss: number;
+  heap: number;
+  overhead: number;
+  gcEnabled: boolean;
+  otherBytes: number;
+  cost: number;
+}
+
+/** One allocation stack's series, aligned with ProcessCapture.samples (NaN = not reported). */
+export interface SiteSeries {
+  stackId: number;
+  bytes: Float64Array;
+  count: Float64Array;
+}
+
+export interface ProcessCapture {
+  pid: number;
+  ppid: number;
+  python: string;
+  executable: string;
+  argv: string[];
+  cwd: string;
+  startedAt: number;
+  collector: CollectorInfo;
+  /** Exit status of this process when it is the direct child; null for grandchildren or unknown. */
+  exitCode: number | null;
+  signal: string | null;
+  stacks: Map<number, Frame[]>;
+  samples: SamplePoint[];
+  sites: Map<number, SiteSeries>;
+  /** Native (malloc-level) sampled series, when a native shim ran. */
+  nativeSites: Map<number, SiteSeries>;
+  /** stackId → per-sample hits of a thread running that stack (sparse: [sampleIndex, hits]). */
+  active: Map<number, [number, number][]>;
+  retainers: RetainerResult[] | null;
+  /** Agent log lines (warnings about the target, fallbacks). */
+  logs: { level: string; message: string }[];
+  /** True when the agent reported an orderly exit. */
+  exited: boolean;
+}
+
+export interface SourceSnippet {
+  file: string;
+  start: number;
+  lines: string[];
+}
+
+export interface Capture {
+  meta: CaptureMeta;
+  processes: ProcessCapture[];
+  /** Interpreters that connected but could not be served. */
+  unsupported: { pid: number; python: string; reason: string }[];
+  /** Source lines around leak sites, captured at the end of the run. */
+  sources: Map<string, SourceSnippet>;
+}
+
+export function emptyProcess(pid: number): ProcessCapture {
+  return {
+    pid,
+    ppid: 0,
+    python: "",
+    executable: "",
+    argv: [],
+    cwd: "",
+    startedAt: 0,
+    collector: { name: "unknown", intervalSec: 0, nframes: 0, sampleBytes: 0 },
+    exitCode: null,
+    signal: null,
+    stacks: new Map(),
+    samples: [],
+    sites: new Map(),
+    nativeSites: new Map(),
+    active: new Map(),
+    retainers: null,
+    logs: [],
+    exited: false,
+  };
+}

@@ -1,0 +1,198 @@
+// The one contract between the TypeScript host and the Python agent.
+//
+// Transport: a private Unix stream socket; every message is one JSON object on
+// one line (NDJSON, UTF-8). The agent connects, sends `hello` first, then
+// `stacks`/`sample` messages as it runs. When the interpreter is about to exit
+// it sends `exiting` and waits (bounded) for the host's `find-retainers` or
+// `done`. The JSON Schema in agent-protocol.schema.json describes the same
+// messages; tests validate every message a real agent sends against it, and
+// the Python side (agent/leakhound_agent/protocol.py) builds exactly these.
+
+export const PROTOCOL_VERSION = 1;
+
+/** Environment variables the host sets for the agent. */
+export const ENV = {
+  socket: "LEAKHOUND_SOCKET",
+  collector: "LEAKHOUND_COLLECTOR",
+  interval: "LEAKHOUND_INTERVAL",
+  nframes: "LEAKHOUND_NFRAMES",
+  sampleBytes: "LEAKHOUND_SAMPLE_BYTES",
+  agentDir: "LEAKHOUND_AGENT_DIR",
+  /** Internal: the user's own PYTHONPATH entries, so the bootstrap can chain-load their sitecustomize. */
+  userPath: "LEAKHOUND_USER_PYTHONPATH",
+} as const;
+
+/** One Python frame. `file` is absolute where the agent could make it so. */
+export interface Frame {
+  file: string;
+  line: number;
+  function: string;
+}
+
+export interface CollectorInfo {
+  /** "tracemalloc" (exact) or "sampling" (allocator sampling, native extension) or "sampling-py" (fallback). */
+  name: string;
+  /** Seconds between samples. */
+  intervalSec: number;
+  /** Frames kept per stack. */
+  nframes: number;
+  /** Mean bytes between sampled allocations; 0 for exact collectors. */
+  sampleBytes: number;
+  /** Human-readable note, e.g. why a fallback was chosen. */
+  note?: string;
+}
+
+// ---------------------------------------------------------------- agent → host
+
+export interface HelloMessage {
+  type: "hello";
+  v: number;
+  pid: number;
+  ppid: number;
+  python: string; // "3.12.1"
+  implementation: string; // "cpython"
+  executable: string;
+  argv: string[];
+  cwd: string;
+  /** Epoch milliseconds when the agent started (≈ interpreter start). */
+  startedAt: number;
+  collector: CollectorInfo;
+}
+
+/** Sent instead of hello by interpreters the agent cannot serve (too old, not CPython). */
+export interface UnsupportedMessage {
+  type: "unsupported";
+  v: number;
+  pid: number;
+  python: string;
+  reason: string;
+}
+
+/** Stack definitions; ids are per process and defined before use. Frames innermost first. */
+export interface StacksMessage {
+  type: "stacks";
+  stacks: { id: number; frames: Frame[] }[];
+}
+
+/** [stackId, liveBytes, liveCount] for one allocation stack. */
+export type SiteTuple = [number, number, number];
+/** [stackId, hits]: how often a thread was seen executing this stack since the last sample. */
+export type ActiveTuple = [number, number];
+
+export interface SampleMessage {
+  type: "sample";
+  seq: number;
+  /** Seconds since the agent started (monotonic). */
+  t: number;
+  /** Resident set size in bytes. */
+  rss: number;
+  /** Live Python heap bytes as the collector sees it (estimate for sampling collectors). */
+  heap: number;
+  /** Bytes the collector itself uses (tracemalloc's own memory, sampler tables). */
+  overhead: number;
+  gcEnabled: boolean;
+  /** Live bytes by allocation stack (the tracked stacks; others summed in otherBytes). */
+  sites: SiteTuple[];
+  otherBytes: number;
+  otherCount: number;
+  /** Python stacks seen running in any thread since the last sample. */
+  active: ActiveTuple[];
+  /** Native (malloc-level) sampled live bytes by stack, when a native shim runs. */
+  native?: SiteTuple[];
+  /** Seconds the agent spent producing this sample (its own cost). */
+  cost: number;
+}
+
+export interface LogMessage {
+  type: "log";
+  level: "info" | "warning" | "error";
+  message: string;
+}
+
+/** The interpreter is exiting (atexit); the agent waits for find-retainers or done. */
+export interface ExitingMessage {
+  type: "exiting";
+  reason: string;
+}
+
+export interface RetainerPath {
+  /** Kind of root: "module global", "class attribute", "thread stack", "closure", "thread-local", "lru_cache", "gc-tracked", … */
+  rootKind: string;
+  /** The root in words: "module app.cache" / "thread MainThread (main.py:12 main)". */
+  root: string;
+  /** Steps after the root, each in Python words: "_CACHE (dict, 12,034 items)", "value", ".body (str)". */
+  steps: string[];
+  /** Sampled objects whose path had this shape. */
+  objects: number;
+  /** Bytes of those sampled objects (shallow). */
+  bytes: number;
+}
+
+export interface RetainerResult {
+  stackId: number;
+  /** Live objects found that were allocated at this stack. */
+  found: number;
+  /** How many of them the path search was run for. */
+  sampled: number;
+  /** True when the sampled objects are not reachable from any root. */
+  unreachable: boolean;
+  /** A sentence when unreachable (or when nothing was found). */
+  note?: string;
+  paths: RetainerPath[];
+}
+
+export interface RetainersMessage {
+  type: "retainers";
+  results: RetainerResult[];
+  /** Objects visited by the walk. */
+  visited: number;
+  elapsedSec: number;
+  /** True when the walk stopped at its time or memory budget. */
+  truncated: boolean;
+}
+
+export type AgentMessage =
+  | HelloMessage
+  | UnsupportedMessage
+  | StacksMessage
+  | SampleMessage
+  | LogMessage
+  | ExitingMessage
+  | RetainersMessage;
+
+// ---------------------------------------------------------------- host → agent
+
+export interface FindRetainersMessage {
+  type: "find-retainers";
+  stackIds: number[];
+  /** Objects per stack to find a path for. */
+  maxObjects: number;
+  /** Wall-clock budget for the walk. */
+  timeoutSec: number;
+}
+
+export interface DoneMessage {
+  type: "done";
+}
+
+export type HostMessage = FindRetainersMessage | DoneMessage;
+
+const AGENT_TYPES = new Set<AgentMessage["type"]>([
+  "hello",
+  "unsupported",
+  "stacks",
+  "sample",
+  "log",
+  "exiting",
+  "retainers",
+]);
+
+/** Cheap runtime guard for one decoded line; the full schema is checked in tests. */
+export function isAgentMessage(value: unknown): value is AgentMessage {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { type?: unknown }).type === "string" &&
+    AGENT_TYPES.has((value as { type: AgentMessage["type"] }).type)
+  );
+}

@@ -1,0 +1,110 @@
+// The report model (`leakhound/report@1`): what the analysis produces and every
+// output (terminal, JSON, HTML) reads. report.schema.json in this folder is the
+// JSON Schema of the same shape, checked by tests.
+import type { CollectorInfo, Frame } from "../protocol/messages.js";
+
+export const REPORT_SCHEMA = "leakhound/report@1";
+
+export type Verdict = "leak" | "no-leak" | "inconclusive";
+
+export interface RetainerReport {
+  /** The root in words, e.g. "module __main__". */
+  root: string;
+  rootKind: string;
+  /** Steps after the root. */
+  path: string[];
+  /** The whole path as one line: "module app.cache → _CACHE (dict, 12,034 items) → value → Record.body (str)". */
+  text: string;
+  /** Estimated live objects retained along this path (scaled from the sample). */
+  objects: number;
+  /** Estimated bytes of those objects. */
+  bytes: number;
+}
+
+export interface LeakReport {
+  rank: number;
+  kind: "python" | "native";
+  pid: number;
+  /** Allocation site: the innermost frame that is the user's code. */
+  site: Frame | null;
+  /** Innermost first. */
+  stack: Frame[];
+  growthBytes: number;
+  growthBytesPerSec: number;
+  liveBytes: number;
+  liveCount: number;
+  confidence: number;
+  /** One sentence of evidence, e.g. "grew in 11 of 12 intervals, +2.1 MB/s, no plateau". */
+  evidence: string;
+  unreachable: boolean;
+  /** Why it is unreachable, or why no path is given. */
+  retainerNote?: string;
+  retainers: RetainerReport[];
+  /** Stack id in the capture, for cross-reference. */
+  stackId: number;
+  /** Live bytes of this site over time: [t, bytes] pairs. */
+  series: [number, number][];
+}
+
+export interface MemoryFigures {
+  start: number;
+  end: number;
+  peak: number;
+  /** Bytes per second over the analysed window (robust slope). */
+  ratePerSec: number;
+}
+
+export interface ProcessSummary {
+  pid: number;
+  ppid: number;
+  argv: string[];
+  python: string;
+  collector: CollectorInfo;
+  verdict: Verdict;
+  reason: string;
+  durationSec: number;
+  memory: { rss: MemoryFigures; heap: MemoryFigures };
+  /** [t, rss, heap] samples for charts. */
+  series: [number, number, number][];
+  /** Seconds at the start ignored as warm-up. */
+  warmupSec: number;
+}
+
+export interface SiteRow {
+  pid: number;
+  stackId: number;
+  site: Frame | null;
+  stack: Frame[];
+  liveBytes: number;
+  liveCount: number;
+  growthBytes: number;
+  growthBytesPerSec: number;
+}
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  tool: { name: "leakhound"; version: string };
+  verdict: Verdict;
+  reason: string;
+  confidence: number;
+  /** True when the capture was cut short or some process sent no data; the report says what it could. */
+  partial: boolean;
+  notes: string[];
+  target: {
+    argv: string[];
+    pid: number | null;
+    python: string | null;
+    exitCode: number | null;
+    signal: string | null;
+  };
+  collector: CollectorInfo | null;
+  durationSec: number;
+  memory: { rss: MemoryFigures; heap: MemoryFigures };
+  leaks: LeakReport[];
+  processes: ProcessSummary[];
+  /** Every tracked allocation site, largest live first (for tables and flame charts). */
+  sites: SiteRow[];
+  /** Source lines around leak sites: file → {start, lines}. */
+  sources: Record<string, { start: number; lines: string[] }>;
+  capture: string | null;
+}
