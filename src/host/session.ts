@@ -1,0 +1,180 @@
+// One `leakhound run`: start the agent socket and the capture, run the target
+// with the agent injected, pass signals through, and close the capture when the
+// target (and every Python process it started) is done.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { AgentServer } from "./agent-server.js";
+import { LiveStatus } from "./live-status.js";
+import { CaptureWriter, readCapture } from "../capture/store.js";
+import { ENV, type HelloMessage, type SampleMessage } from "../protocol/messages.js";
+import { retainerTargets } from "../analysis/targets.js";
+import { EXIT, UserError } from "../cli/exit-codes.js";
+import { inspectCommand } from "./python-command.js";
+import { VERSION } from "../version.js";
+
+export interface SessionOptions {
+  argv: string[];
+  capturePath: string;
+  collector: string;
+  intervalSec: number;
+  nframes: number;
+  sampleBytes: number;
+  durationSec: number | null;
+  quiet: boolean;
+  maxObjects: number;
+  retainerTimeoutSec: number;
+  /** Called with every sample (live view). */
+  onSample?(pid: number, sample: SampleMessage): void;
+  onHello?(hello: HelloMessage): void;
+}
+
+export interface SessionResult {
+  exitCode: number | null;
+  signal: string | null;
+  /** Python processes that connected. */
+  connected: number;
+  notes: string[];
+  capturePath: string;
+  /** Why nothing could be observed, when nothing connected. */
+  notObservable: string | null;
+  /** Still open: the caller adds source snippets, then closes it. */
+  writer: CaptureWriter;
+}
+
+/** The agent's folder in the repo (next to dist/). */
+export function agentDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "agent");
+}
+
+export async function runSession(opts: SessionOptions): Promise<SessionResult> {
+  const cwd = process.cwd();
+  const info = inspectCommand(opts.argv, cwd);
+  const notes: string[] = [];
+  if (info.injectionBlocked) notes.push(info.injectionBlocked);
+
+  const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), "leakhound-"));
+  fs.chmodSync(privateDir, 0o700);
+  const socketPath = path.join(privateDir, "agent.sock");
+  const writer = new CaptureWriter(opts.capturePath, {
+    leakhoundVersion: VERSION,
+    createdAt: Date.now(),
+    argv: opts.argv,
+    cwd,
+    complete: false,
+    exitCode: null,
+    signal: null,
+    notes,
+  });
+  const status = !opts.quiet && process.stderr.isTTY ? new LiveStatus(process.stderr) : null;
+  const server = new AgentServer({
+    socketPath,
+    writer,
+    maxObjects: opts.maxObjects,
+    retainerTimeoutSec: opts.retainerTimeoutSec,
+    events: {
+      onHello: (h) => opts.onHello?.(h),
+      onSample: (pid, s) => {
+        status?.sample(pid, s);
+        opts.onSample?.(pid, s);
+      },
+      onStacks: (pid, stacks) => status?.stacks(pid, stacks),
+      retainerTargets: (pid) => {
+        const capture = readCapture(opts.capturePath);
+        const proc = capture.processes.find((p) => p.pid === pid);
+        return proc ? retainerTargets(proc) : [];
+      },
+    },
+  });
+  await server.listen();
+
+  const userPath = process.env.PYTHONPATH ?? "";
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYTHONPATH: userPath ? `${agentDir()}${path.delimiter}${userPath}` : agentDir(),
+    [ENV.userPath]: userPath,
+    [ENV.socket]: socketPath,
+    [ENV.collector]: opts.collector,
+    [ENV.interval]: String(opts.intervalSec),
+    [ENV.nframes]: String(opts.nframes),
+    [ENV.sampleBytes]: String(opts.sampleBytes),
+    [ENV.agentDir]: agentDir(),
+  };
+
+  const child = spawn(opts.argv[0]!, opts.argv.slice(1), { stdio: "inherit", env, cwd });
+  status?.start();
+
+  // Signals: a terminal's Ctrl-C already reaches the target (same process group);
+  // anything sent to leakhound alone is passed on.
+  const forward = (sig: NodeJS.Signals) => () => {
+    if (sig === "SIGINT" && process.stdin.isTTY) return;
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
+  const handlers: [NodeJS.Signals, () => void][] = (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as NodeJS.Signals[]).map(
+    (s) => [s, forward(s)],
+  );
+  for (const [s, h] of handlers) process.on(s, h);
+
+  const timers: NodeJS.Timeout[] = [];
+  if (opts.durationSec !== null) {
+    const stopAt = opts.durationSec * 1000;
+    timers.push(setTimeout(() => child.kill("SIGINT"), stopAt));
+    timers.push(setTimeout(() => child.kill("SIGTERM"), stopAt + 5000));
+    timers.push(setTimeout(() => child.kill("SIGKILL"), stopAt + 10000));
+  }
+
+  const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+    child.once("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") reject(new UserError(`command not found: ${opts.argv[0]}`, EXIT.notFound));
+      else if (err.code === "EACCES") reject(new UserError(`cannot execute ${opts.argv[0]}: permission denied`, EXIT.notObservable));
+      else reject(err);
+    });
+    child.once("exit", (c, s) => resolve({ code: c, signal: s }));
+  }).finally(() => {
+    for (const t of timers) clearTimeout(t);
+    for (const [s, h] of handlers) process.off(s, h);
+  });
+  status?.stop();
+
+  // Grandchildren may still be finishing their exit handshake.
+  await server.drain(3000);
+  server.close();
+  fs.rmSync(privateDir, { recursive: true, force: true });
+
+  const firstPid = server.helloPids[0];
+  if (firstPid !== undefined && child.pid === firstPid) writer.processEnded(firstPid, code, signal, false);
+  else if (firstPid !== undefined) writer.processEnded(firstPid, null, null, false);
+
+  let notObservable: string | null = null;
+  if (server.helloPids.length === 0) {
+    if (server.unsupported.length > 0) {
+      const u = server.unsupported[0]!;
+      notObservable = `Python ${u.python} cannot be observed: ${u.reason}`;
+    } else if (info.injectionBlocked) {
+      notObservable = info.injectionBlocked;
+    } else if (!info.looksLikePython) {
+      notObservable = `no Python process connected: ${opts.argv[0]} does not look like Python (leakhound needs a command that starts CPython 3.8+)`;
+    } else {
+      notObservable = `no Python process connected: the agent was not loaded (is the interpreter run with -I, -E or -S, or does the program exit before site runs?)`;
+    }
+    notes.push(notObservable);
+  }
+  for (const e of server.protocolErrors.slice(0, 5)) notes.push(`agent protocol: ${e}`);
+
+  writer.setMeta("exitCode", code);
+  writer.setMeta("signal", signal);
+  writer.setMeta("notes", notes);
+  writer.setMeta("complete", true);
+
+  return {
+    exitCode: code,
+    signal,
+    connected: server.helloPids.length,
+    notes,
+    capturePath: opts.capturePath,
+    notObservable,
+    writer,
+  };
+}

@@ -1,0 +1,104 @@
+// The report as text for a terminal: the verdict first, then each leak with its
+// site, stack, evidence and why it stays alive.
+import type { LeakReport, Report } from "./model.js";
+import { formatBytes, formatCount, formatRate, longFrame } from "./format.js";
+
+export interface TerminalOptions {
+  color: boolean;
+  cwd?: string;
+  /** Leaks shown in full; the rest get one line. */
+  detailed?: number;
+}
+
+export function renderTerminal(report: Report, opts: TerminalOptions): string {
+  const c = colors(opts.color);
+  const out: string[] = [];
+  const verdictText =
+    report.verdict === "leak"
+      ? c.red(c.bold(`LEAK`))
+      : report.verdict === "no-leak"
+        ? c.green(c.bold("NO LEAK"))
+        : c.yellow(c.bold("INCONCLUSIVE"));
+  const partial = report.partial ? c.yellow(" (partial report)") : "";
+  out.push(`${c.bold("leakhound")}: ${verdictText} — ${report.reason} (confidence ${Math.round(report.confidence * 100)}%)${partial}`);
+  out.push("");
+  const t = report.target;
+  const status = t.signal ? `killed by ${t.signal}` : t.exitCode !== null ? `exit ${t.exitCode}` : "exit unknown";
+  out.push(
+    `  ${c.dim("target")}     ${t.argv.join(" ")}  (${t.pid !== null ? `pid ${t.pid}, ` : ""}${t.python ? `Python ${t.python}, ` : ""}${status}, ${report.durationSec.toFixed(1)} s)`,
+  );
+  const m = report.memory;
+  out.push(
+    `  ${c.dim("memory")}     RSS ${formatBytes(m.rss.start)} → ${formatBytes(m.rss.end)} (${formatRate(m.rss.ratePerSec)})   ` +
+      `Python heap ${formatBytes(m.heap.start)} → ${formatBytes(m.heap.end)} (${formatRate(m.heap.ratePerSec)})`,
+  );
+  if (report.collector) {
+    const col = report.collector;
+    const how = col.sampleBytes > 0 ? `sampling every ~${formatBytes(col.sampleBytes)}` : "exact";
+    out.push(`  ${c.dim("collector")}  ${col.name} (${how}), a sample every ${col.intervalSec} s${col.note ? ` — ${col.note}` : ""}`);
+  }
+  if (report.processes.length > 1) out.push(`  ${c.dim("processes")}  ${report.processes.map((p) => `${p.pid}: ${p.verdict}`).join(", ")}`);
+  for (const n of report.notes) out.push(`  ${c.yellow("note")}       ${n}`);
+
+  const detailed = opts.detailed ?? 3;
+  report.leaks.forEach((leak, i) => {
+    out.push("");
+    if (i < detailed) out.push(...renderLeak(leak, report, opts, c));
+    else out.push(`${c.bold(`#${leak.rank}`)} ${leak.kind} leak ${formatRate(leak.growthBytesPerSec)} at ${leak.site ? longFrame(leak.site, opts.cwd) : "?"}`);
+  });
+  if (report.capture) {
+    out.push("");
+    out.push(`${c.dim("capture")}: ${report.capture}  (re-analyse: leakhound report ${shellQuote(report.capture)})`);
+  }
+  return out.join("\n") + "\n";
+}
+
+function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: Colors): string[] {
+  const out: string[] = [];
+  const pid = report.processes.length > 1 ? ` in pid ${leak.pid}` : "";
+  out.push(
+    `${c.bold(`#${leak.rank} ${leak.kind} leak`)}${pid}  ${c.red(`+${formatBytes(leak.growthBytes)}`)} (${formatRate(leak.growthBytesPerSec)})  ` +
+      `live ${formatBytes(leak.liveBytes)}${leak.liveCount > 0 ? ` in ${formatCount(leak.liveCount)} objects` : ""}  confidence ${Math.round(leak.confidence * 100)}%`,
+  );
+  if (leak.site) {
+    out.push(`   at ${c.cyan(longFrame(leak.site, opts.cwd))}`);
+    const src = report.sources[leak.site.file];
+    const line = src?.lines[leak.site.line - src.start];
+    if (line !== undefined) out.push(`   ${c.dim(String(leak.site.line).padStart(6) + " │")} ${line.trim()}`);
+  }
+  out.push(`   ${c.dim("evidence:")} ${leak.evidence}`);
+  if (leak.stack.length > 1) {
+    out.push(`   ${c.dim("stack (innermost first):")}`);
+    for (const f of leak.stack.slice(0, 12)) out.push(`      ${longFrame(f, opts.cwd)}`);
+    if (leak.stack.length > 12) out.push(`      … ${leak.stack.length - 12} more`);
+  }
+  if (leak.kind === "python") {
+    out.push(`   ${c.dim("why it stays alive:")}`);
+    if (leak.unreachable) out.push(`      ${c.yellow(leak.retainerNote ?? "unreachable")}`);
+    else if (leak.retainers.length === 0) out.push(`      ${leak.retainerNote ?? "no reference path was found"}`);
+    for (const r of leak.retainers.slice(0, 3)) {
+      out.push(`      × ${formatCount(r.objects)} objects, ${formatBytes(r.bytes)}`);
+      out.push(`        ${r.text}`);
+    }
+  } else if (leak.retainerNote) {
+    out.push(`   ${leak.retainerNote}`);
+  }
+  return out;
+}
+
+function shellQuote(s: string): string {
+  return /^[\w./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+type Colors = ReturnType<typeof colors>;
+function colors(on: boolean) {
+  const wrap = (code: string) => (s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return {
+    bold: wrap("1"),
+    dim: wrap("2"),
+    red: wrap("31"),
+    green: wrap("32"),
+    yellow: wrap("33"),
+    cyan: wrap("36"),
+  };
+}
