@@ -2,6 +2,7 @@
 // one connection per Python process (children and forks connect on their own).
 // Messages go straight into the capture; the exit handshake asks the analysis
 // which stacks leak and sends them back to the agent for the retainer walk.
+import fs from "node:fs";
 import net from "node:net";
 import type {
   AgentMessage,
@@ -31,6 +32,9 @@ export interface AgentServerOptions {
   /** Budget the agent gets for its retainer walk. */
   retainerTimeoutSec: number;
 }
+
+/** Tests set this to a file path to keep every line the agents sent (checked against the protocol schema). */
+const PROTOCOL_LOG = process.env.LEAKHOUND_PROTOCOL_LOG;
 
 /** Longest line accepted from an agent; a longer one means a broken peer. */
 const MAX_LINE = 64 * 1024 * 1024;
@@ -89,6 +93,7 @@ export class AgentServer {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (!line.trim()) continue;
+        if (PROTOCOL_LOG) fs.appendFileSync(PROTOCOL_LOG, line + "\n");
         let msg: unknown;
         try {
           msg = JSON.parse(line);
