@@ -216,6 +216,7 @@ function describeSqliteError(file: string, err: unknown): string {
 export function readCapture(file: string): Capture {
   if (!fs.existsSync(file)) throw new CaptureError(`${file}: no such file`);
   if (fs.statSync(file).isDirectory()) throw new CaptureError(`${file} is a directory, not a capture file`);
+  const truncated = truncationNote(file);
   let db: Database.Database;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
@@ -253,6 +254,10 @@ export function readCapture(file: string): Capture {
       signal: typeof metaObj.signal === "string" ? metaObj.signal : null,
       notes: Array.isArray(metaObj.notes) ? (metaObj.notes as string[]) : [],
     };
+    if (truncated) {
+      meta.complete = false;
+      meta.notes.push(truncated);
+    }
     const capture: Capture = { meta, processes: [], unsupported: [], sources: new Map() };
     const damaged = (what: string, err: unknown) => {
       meta.complete = false;
@@ -317,6 +322,30 @@ export function readCapture(file: string): Capture {
     return capture;
   } finally {
     db.close();
+  }
+}
+
+/** SQLite's header records the page size and page count; a shorter file was cut off. */
+function truncationNote(file: string): string | null {
+  try {
+    const fd = fs.openSync(file, "r");
+    try {
+      const head = Buffer.alloc(100);
+      if (fs.readSync(fd, head, 0, 100, 0) < 100) return null;
+      if (head.toString("latin1", 0, 15) !== "SQLite format 3") return null;
+      let pageSize = head.readUInt16BE(16);
+      if (pageSize === 1) pageSize = 65536;
+      const pages = head.readUInt32BE(28);
+      const expected = pageSize * pages;
+      const actual = fs.fstatSync(fd).size;
+      if (pages > 0 && actual < expected)
+        return `the capture file is truncated (${actual} of ${expected} bytes): the report covers what was left`;
+      return null;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return null;
   }
 }
 

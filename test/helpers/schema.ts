@@ -1,0 +1,19 @@
+// JSON Schema checks for the report and the agent protocol.
+import Ajv from "ajv";
+import fs from "node:fs";
+import path from "node:path";
+import { ROOT } from "./cli.js";
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const reportSchema = JSON.parse(fs.readFileSync(path.join(ROOT, "src/report/report.schema.json"), "utf8"));
+const protocolSchema = JSON.parse(fs.readFileSync(path.join(ROOT, "src/protocol/agent-protocol.schema.json"), "utf8"));
+const validateReport = ajv.compile(reportSchema);
+const validateAgent = ajv.compile(protocolSchema);
+
+export function reportErrors(report: unknown): string | null {
+  return validateReport(report) ? null : ajv.errorsText(validateReport.errors);
+}
+
+export function protocolErrors(line: unknown): string | null {
+  return validateAgent(line) ? null : ajv.errorsText(validateAgent.errors);
+}
