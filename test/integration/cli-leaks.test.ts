@@ -1,0 +1,95 @@
+// The whole path on real programs of our own (not the corpus): verdict, site,
+// stack and why it stays alive, plus the JSON contract and `leakhound report`.
+import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import path from "node:path";
+import { namesLine, runCli, runLeakhound } from "../helpers/cli.js";
+import { protocolErrors, reportErrors } from "../helpers/schema.js";
+
+const SECONDS = { LEAK_SECONDS: "6" };
+
+describe("finds leaks in real programs", () => {
+  it("an instance attribute list behind a module global", async () => {
+    const r = await runLeakhound(["python3", "leak_registry.py"], ["--quiet"], { env: SECONDS });
+    expect(reportErrors(r.report)).toBeNull();
+    expect(r.report.verdict).toBe("leak");
+    const top = r.report.leaks[0];
+    expect(top.kind).toBe("python");
+    expect(namesLine(top, "leak_registry.py", [18, 19])).toBe(true);
+    expect(top.site.function).toBe("parse");
+    expect(path.isAbsolute(top.site.file)).toBe(true);
+    const text = top.retainers.map((x: any) => x.text).join("\n");
+    expect(text).toContain("REGISTRY");
+    expect(text).toContain("documents");
+    expect(top.evidence).toMatch(/grew/);
+  });
+
+  it("unreachable cycles while gc is disabled", async () => {
+    const r = await runLeakhound(["python3", "leak_gc_disabled.py"], ["--quiet"], { env: SECONDS });
+    expect(r.report.verdict).toBe("leak");
+    const top = r.report.leaks[0];
+    expect(namesLine(top, "leak_gc_disabled.py", [10, 11, 12, 16])).toBe(true);
+    expect(top.unreachable).toBe(true);
+    expect(top.retainerNote).toMatch(/gc is disabled/);
+  });
+
+  it("native growth through ctypes is reported as native", async () => {
+    const r = await runLeakhound(["python3", "leak_native.py"], ["--quiet"], { env: SECONDS });
+    expect(r.report.verdict).toBe("leak");
+    const native = r.report.leaks.find((l: any) => l.kind === "native");
+    expect(native).toBeTruthy();
+    expect(r.report.leaks[0].kind).toBe("native");
+  });
+
+  it("a slow leak under heavy churn", async () => {
+    const r = await runLeakhound(["python3", "slow_leak_churn.py"], ["--quiet"], { env: SECONDS });
+    expect(r.report.verdict).toBe("leak");
+    expect(namesLine(r.report.leaks[0], "slow_leak_churn.py", [11])).toBe(true);
+    expect(JSON.stringify(r.report.leaks[0].retainers)).toContain("AUDIT");
+  });
+
+  it("a leak in a child process started with multiprocessing", async () => {
+    const r = await runLeakhound(["python3", "leak_child.py"], ["--quiet"], { env: SECONDS });
+    expect(r.report.verdict).toBe("leak");
+    const leak = r.report.leaks.find((l: any) => namesLine(l, "leak_child.py", [14]));
+    expect(leak).toBeTruthy();
+    expect(leak.pid).not.toBe(r.report.target.pid);
+    expect(JSON.stringify(leak.retainers)).toContain("CACHE");
+  });
+
+  for (const control of ["ok_deque.py", "ok_burst.py"]) {
+    it(`no leak: ${control}`, async () => {
+      const r = await runLeakhound(["python3", control], ["--quiet"], { env: SECONDS });
+      expect(r.report.verdict).toBe("no-leak");
+      expect(r.report.leaks).toEqual([]);
+    });
+  }
+
+  it("never calls the program's own dunders, properties or metaclass hooks", async () => {
+    const trip = path.join(fs.mkdtempSync("/tmp/lh-trip-"), "tripwire");
+    const r = await runLeakhound(["python3", "tripwire.py"], ["--quiet"], { env: { ...SECONDS, LEAK_TRIPWIRE: trip } });
+    expect(fs.existsSync(trip) ? fs.readFileSync(trip, "utf8") : "").toBe("");
+    expect(r.report.verdict).toBe("leak");
+    expect(JSON.stringify(r.report.leaks[0].retainers)).toMatch(/KEEP|BY_KEY/);
+  });
+
+  it("every agent message follows the protocol schema, and report re-reads the capture", async () => {
+    const log = path.join(fs.mkdtempSync("/tmp/lh-proto-"), "protocol.ndjson");
+    const r = await runLeakhound(["python3", "leak_registry.py"], ["--quiet"], { env: { LEAK_SECONDS: "3", LEAKHOUND_PROTOCOL_LOG: log } });
+    const lines = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines[0].type).toBe("hello");
+    expect(lines.some((l) => l.type === "sample")).toBe(true);
+    expect(lines.some((l) => l.type === "retainers")).toBe(true);
+    for (const l of lines) expect(protocolErrors(l), JSON.stringify(l).slice(0, 200)).toBeNull();
+
+    const again = path.join(r.dir, "again.json");
+    const rep = await runCli(["report", path.join(r.dir, "capture.lhdb"), "--json", again]);
+    expect(rep.code).toBe(0);
+    expect(rep.stdout).toMatch(/LEAK/);
+    const second = JSON.parse(fs.readFileSync(again, "utf8"));
+    expect(reportErrors(second)).toBeNull();
+    expect(second.verdict).toBe(r.report.verdict);
+    expect(second.leaks[0].site).toEqual(r.report.leaks[0].site);
+    expect(second.leaks[0].retainers).toEqual(r.report.leaks[0].retainers);
+  });
+});
