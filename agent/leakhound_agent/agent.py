@@ -1,0 +1,438 @@
+"""The agent inside the target process: handshake, sampling thread, exit and fork.
+
+One daemon thread (a bare ``_thread`` thread, so it never shows up in
+``threading.enumerate()``) takes a collector snapshot every interval and looks
+at the running stacks about ten times in between. Everything the agent does is
+guarded: when the host goes away the agent turns itself off quietly and the
+target runs on as if it had never been there.
+"""
+
+import _thread
+import atexit
+import gc
+import os
+import sys
+import time
+
+from . import frames, procinfo, protocol
+from .active import ActiveSampler
+from .config import Config
+from .connection import Connection, HostGone
+from .stacks import SiteTracker, StackTable
+
+# Looks at the running stacks per sample interval.
+ACTIVE_LOOKS = 10
+# A snapshot that took c seconds is followed by at least this many times c of rest.
+COST_FACTOR = 4.0
+EXIT_REPLY_WAIT = 2.0
+# Upper bound on the retainer walk budget the host may ask for.
+MAX_RETAINER_TIMEOUT = 600.0
+FORK_STOP_WAIT = 1.0
+# Since 3.13 os.fork() checks for other threads after the after_in_parent hooks.
+_WARNS_AFTER_PARENT_HOOKS = sys.version_info >= (3, 13)
+
+_monotonic = time.monotonic
+# CPU time of the sampling thread: its own cost, not time spent waiting for the GIL.
+_cpu_time = time.thread_time
+_get_ident = _thread.get_ident
+_allocate_lock = _thread.allocate_lock
+
+_agent = None
+
+
+def start_from_env():
+    """Start the agent once per process when LEAKHOUND_SOCKET is set."""
+    global _agent
+    if _agent is not None:
+        return _agent
+    config = Config.from_env()
+    if not config.socket_path:
+        return None
+    agent = Agent(config)
+    _agent = agent
+    agent.start()
+    return agent
+
+
+def _python_version():
+    return "%d.%d.%d" % sys.version_info[:3]
+
+
+class _Worker(object):
+    """One run of the sampling thread: its stop request and its completion."""
+
+    __slots__ = ("stop", "done", "native_id")
+
+    def __init__(self):
+        self.stop = _allocate_lock()
+        self.stop.acquire()  # released to ask the thread to stop
+        self.done = _allocate_lock()
+        self.done.acquire()  # released by the thread when it ends
+        self.native_id = None
+
+
+class Agent(object):
+    def __init__(self, config):
+        self.config = config
+        self.collector = None
+        self.enabled = False
+        self._conn = None
+        self._worker = None
+        self._paused_for_fork = False
+        self._resume_pending = False
+        self._exited = False
+        self._reset_process_state()
+
+    # ------------------------------------------------------------ start
+
+    def _reset_process_state(self):
+        """Everything that belongs to one process (fresh after a fork)."""
+        self.pid = os.getpid()
+        self._started_mono = _monotonic()
+        self._started_at = int(time.time() * 1000)
+        self._seq = 0
+        self._table = None
+        self._tracker = None
+        self._active = None
+        self._active_cost = 0.0
+        self._last_snapshot_cost = 0.0
+        # Serializes producing and sending samples (the thread and atexit).
+        self._sample_lock = _allocate_lock()
+
+    def start(self):
+        frames.remember_cwd(procinfo.getcwd())
+        # Connect before touching anything: without a host, the target stays untouched.
+        self._conn = Connection(self.config.socket_path)
+        try:
+            from . import collectors
+
+            self.collector = collectors.create(self.config)
+        except Exception as error:
+            self._send_quietly(protocol.log("error", "leakhound agent could not start a collector: %s: %s"
+                                            % (type(error).__name__, error)))
+            self._conn.close()
+            return
+        self._new_tables()
+        self.enabled = True
+        try:
+            self._send_hello()
+            atexit.register(self._at_exit)
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(before=self._before_fork,
+                                    after_in_parent=self._after_fork_in_parent,
+                                    after_in_child=self._after_fork_in_child)
+            self._start_worker()
+        except BaseException:
+            self._disable()
+            raise
+
+    def _new_tables(self):
+        self._table = StackTable(self.collector.frames_of)
+        self._tracker = SiteTracker(self._table)
+
+    def _send_hello(self):
+        info = self.collector.info()
+        collector = protocol.collector_info(info.get("name", self.collector.name), info.get("intervalSec", self.config.interval),
+                                            info.get("nframes", self.config.nframes), info.get("sampleBytes", 0),
+                                            info.get("note"))
+        hello = protocol.hello(
+            pid=self.pid,
+            ppid=os.getppid(),
+            python=_python_version(),
+            implementation=sys.implementation.name,
+            executable=sys.executable or "",
+            argv=procinfo.cmdline(),
+            cwd=procinfo.getcwd(),
+            started_at=self._started_at,
+            collector=collector,
+        )
+        self._conn.send(hello, *self._notes())
+
+    def _notes(self):
+        take = getattr(self.collector, "take_notes", None)
+        if take is None:
+            return []
+        return [protocol.log(level, text) for level, text in take()]
+
+    # ------------------------------------------------------------ sampling thread
+
+    def _start_worker(self):
+        worker = _Worker()
+        self._worker = worker
+        _thread.start_new_thread(self._run, (worker,))
+
+    def _stop_worker(self, timeout):
+        """Ask the sampling thread to end and wait for it; True when it has ended."""
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return True
+        try:
+            worker.stop.release()
+        except RuntimeError:
+            pass  # already asked
+        if worker.done.acquire(True, timeout):
+            worker.done.release()
+            return True
+        return False
+
+    def _run(self, worker):
+        try:
+            try:
+                worker.native_id = _thread.get_native_id() if hasattr(_thread, "get_native_id") else None
+                interval = self.config.interval
+                step = interval / ACTIVE_LOOKS
+                self._active = ActiveSampler(self.config.nframes, _get_ident())
+                next_sample = _monotonic()
+                while self.enabled:
+                    if _monotonic() >= next_sample:
+                        if not self._sample():
+                            break
+                        next_sample = _monotonic() + max(interval, COST_FACTOR * self._last_snapshot_cost)
+                    wait = min(step, max(0.0, next_sample - _monotonic()))
+                    if worker.stop.acquire(True, wait):
+                        break
+                    started = _cpu_time()
+                    self._active.sample()
+                    self._active_cost += _cpu_time() - started
+            except BaseException:
+                self._disable()
+        finally:
+            worker.done.release()
+
+    def _sample(self, timeout=-1):
+        """Take, intern and send one sample; False when the agent is (now) off."""
+        if not self._sample_lock.acquire(True, timeout):
+            return False
+        try:
+            if not self.enabled:
+                return False
+            started = _cpu_time()
+            snapshot = self.collector.snapshot()
+            self._last_snapshot_cost = _cpu_time() - started
+            sites, other_bytes, other_count = self._tracker.update(snapshot)
+            active = []
+            if self._active is not None:
+                active_id = self._table.active_id
+                active = [[active_id(stack), hits] for stack, hits in self._active.take().items()]
+            definitions = self._table.take_pending()
+            self._seq += 1
+            cost = _cpu_time() - started + self._active_cost
+            self._active_cost = 0.0
+            messages = self._notes()
+            if definitions:
+                messages.append(protocol.stacks(definitions))
+            messages.append(protocol.sample(
+                seq=self._seq,
+                t=round(_monotonic() - self._started_mono, 6),
+                rss=procinfo.rss(),
+                heap=int(snapshot.heap),
+                overhead=int(snapshot.overhead),
+                gc_enabled=gc.isenabled(),
+                sites=sites,
+                other_bytes=int(other_bytes),
+                other_count=int(other_count),
+                active=active,
+                cost=round(cost, 6),
+            ))
+            self._conn.send(*messages)
+            return True
+        except HostGone:
+            self._disable()
+            return False
+        finally:
+            self._sample_lock.release()
+
+    # ------------------------------------------------------------ turning off
+
+    def _send_quietly(self, *messages):
+        try:
+            self._conn.send(*messages)
+            return True
+        except Exception:
+            return False
+
+    def _disable(self):
+        """Turn the agent off for good in this process; never raises."""
+        self.enabled = False
+        worker = self._worker
+        if worker is not None:
+            try:
+                worker.stop.release()
+            except Exception:
+                pass
+        try:
+            if self._conn is not None:
+                self._conn.close()
+        except Exception:
+            pass
+        try:
+            if self.collector is not None:
+                self.collector.stop()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------ exit handshake
+
+    def _at_exit(self):
+        try:
+            self._exit_handshake()
+        except BaseException:
+            # Including KeyboardInterrupt during the wait: give up and let the target exit.
+            pass
+        finally:
+            self._exited = True
+            self.enabled = False
+            try:
+                if self._conn is not None:
+                    self._conn.close()
+            except Exception:
+                pass
+
+    def _exit_handshake(self):
+        if not self.enabled or self._exited:
+            return
+        if os.getpid() != self.pid:
+            # Forked without the at-fork hooks (e.g. by a C extension): that socket is the parent's.
+            self.enabled = False
+            self._conn.close()
+            return
+        self._stop_worker(timeout=max(2.0, min(10.0, 2 * self._last_snapshot_cost)))
+        if not self._sample(timeout=10.0):
+            return
+        self._conn.send(protocol.exiting("atexit"))
+        reply = self._conn.read_message(EXIT_REPLY_WAIT)
+        if reply is not None and reply.get("type") == "find-retainers":
+            self._answer_retainers(reply)
+
+    def _answer_retainers(self, request):
+        stack_ids = request.get("stackIds")
+        if type(stack_ids) is not list:
+            stack_ids = []
+        max_objects = request.get("maxObjects")
+        if type(max_objects) is not int or max_objects < 0:
+            max_objects = 100
+        timeout = request.get("timeoutSec")
+        if type(timeout) not in (int, float) or not (timeout >= 0):
+            timeout = 10.0
+        timeout = min(float(timeout), MAX_RETAINER_TIMEOUT)
+
+        ids_by_key = {}
+        unknown = []
+        for stack_id in stack_ids:
+            key = self._table.site_key(stack_id) if type(stack_id) is int else None
+            if key is None:
+                unknown.append(stack_id)
+            else:
+                ids_by_key[key] = stack_id
+
+        results, visited, elapsed, truncated = [], 0, 0.0, False
+        logs = []
+        if ids_by_key:
+            try:
+                from . import retainers
+
+                found = retainers.find_retainers(self.collector, list(ids_by_key), max_objects, timeout)
+                for result in found.get("results", ()):
+                    result = dict(result)
+                    stack_id = ids_by_key.get(result.pop("stackKey", None))
+                    if stack_id is None:
+                        continue
+                    result["stackId"] = stack_id
+                    results.append(result)
+                visited = int(found.get("visited", 0))
+                elapsed = float(found.get("elapsedSec", 0.0))
+                truncated = bool(found.get("truncated", False))
+            except Exception as error:
+                results = []
+                logs.append(protocol.log("error", "retainer search failed: %s: %s" % (type(error).__name__, error)))
+        for stack_id in unknown:
+            if type(stack_id) is int:
+                results.append(protocol.retainer_result(stack_id, 0, 0, False, [],
+                                                        note="this stack is not tracked by the agent"))
+        self._conn.send(*(logs + [protocol.retainers(results, visited, round(elapsed, 6), truncated)]))
+
+    # ------------------------------------------------------------ fork
+
+    def _before_fork(self):
+        # Stop the sampling thread so the child inherits no half-held lock and
+        # the parent is single-threaded again (3.12+ warns when forking with threads).
+        self._paused_for_fork = False
+        try:
+            if self.enabled and os.getpid() == self.pid and self._worker is not None:
+                worker = self._worker
+                self._paused_for_fork = True
+                if self._stop_worker(FORK_STOP_WAIT):
+                    _wait_thread_gone(worker.native_id)
+        except BaseException:
+            pass
+
+    def _after_fork_in_parent(self):
+        if not self._paused_for_fork:
+            return
+        self._paused_for_fork = False
+        if _WARNS_AFTER_PARENT_HOOKS:
+            # 3.13+ counts threads only after this hook returns: resume from the next
+            # garbage collection instead, when os.fork() is long done.
+            self._resume_pending = True
+            _ResumeOnCollect(self)
+        else:
+            self._resume_after_fork()
+
+    def _resume_after_fork(self):
+        try:
+            self._resume_pending = False
+            if self.enabled and self._worker is None and os.getpid() == self.pid:
+                self._start_worker()
+        except BaseException:
+            self._disable()
+
+    def _after_fork_in_child(self):
+        self._paused_for_fork = False
+        self._resume_pending = False
+        if not self.enabled:
+            return
+        try:
+            # The parent's socket: drop our copy of the fd without shutting the connection down.
+            self._conn.close()
+            self._conn = None
+            self._worker = None
+            self._reset_process_state()
+            self.collector.after_fork_in_child()
+            self._new_tables()
+            self._conn = Connection(self.config.socket_path)
+            self._send_hello()
+            self._start_worker()
+        except BaseException:
+            self._disable()
+
+
+class _ResumeOnCollect(object):
+    """Garbage that restarts the sampling thread when the collector frees it (see _after_fork_in_parent)."""
+
+    __slots__ = ("agent", "pid", "cycle")
+
+    def __init__(self, agent):
+        self.agent = agent
+        self.pid = os.getpid()
+        self.cycle = self  # only the cyclic collector frees us, i.e. not during os.fork()
+
+    def __del__(self):
+        try:
+            agent = self.agent
+            if agent._resume_pending and os.getpid() == self.pid:
+                agent._resume_after_fork()
+        except BaseException:
+            pass
+
+
+def _wait_thread_gone(native_id, limit=0.1):
+    """Wait (briefly) until the OS thread has really exited, not just finished its Python part."""
+    if native_id is None:
+        return
+    path = "/proc/self/task/%d" % native_id
+    deadline = _monotonic() + limit
+    try:
+        while os.path.exists(path) and _monotonic() < deadline:
+            time.sleep(0.0005)
+    except Exception:
+        pass

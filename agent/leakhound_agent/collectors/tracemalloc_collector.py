@@ -1,0 +1,168 @@
+"""Exact live-memory collector on top of the standard tracemalloc module.
+
+Raw tracebacks from ``tracemalloc._get_traces()`` and
+``tracemalloc._get_object_traceback()`` are tuples of (filename, lineno)
+pairs, most recent call first (the public ``Traceback`` class reverses them
+since 3.7). Those raw tuples are our stack keys.
+"""
+
+import os
+import tracemalloc
+from operator import countOf, itemgetter
+
+from .. import frames
+from .base import Collector, Snapshot
+
+# Verdict caches are bounded; clearing them only costs recomputation.
+_MAX_CACHE = 65536
+
+# Raw trace tuples: (domain, size, traceback[, total_nframe]).
+_DOMAIN = itemgetter(0)
+_SIZE = itemgetter(1)
+
+
+class TracemallocCollector(Collector):
+    name = "tracemalloc"
+
+    def __init__(self, config, note=None):
+        self._interval = config.interval
+        self._nframes = config.nframes
+        self._note = note
+        self._prefixes = _dir_prefixes(config.agent_dir)
+        self._started_by_us = False
+        self._was_tracing = True
+        self._notes = []
+        self._file_is_ours = {}
+        self._key_is_ours = {}
+
+    # ------------------------------------------------------------ lifecycle
+
+    def info(self):
+        nframes = tracemalloc.get_traceback_limit() if tracemalloc.is_tracing() else self._nframes
+        return {
+            "name": self.name,
+            "intervalSec": float(self._interval),
+            "nframes": int(nframes),
+            "sampleBytes": 0,
+            "note": self._note,
+        }
+
+    def start(self):
+        if tracemalloc.is_tracing():
+            limit = tracemalloc.get_traceback_limit()
+            self._add_note("tracemalloc was already tracing (started by the program, nframes=%d); using it" % limit)
+        else:
+            tracemalloc.start(self._nframes)
+            self._started_by_us = True
+
+    def stop(self):
+        # Only undo what we did, and only while the program has not taken tracemalloc over.
+        if self._started_by_us and self._was_tracing and tracemalloc.is_tracing():
+            tracemalloc.stop()
+        self._started_by_us = False
+
+    def after_fork_in_child(self):
+        self._notes = []
+        self._was_tracing = tracemalloc.is_tracing()
+
+    def take_notes(self):
+        """Messages for the host log, as (level, text); each is returned once."""
+        notes, self._notes = self._notes, []
+        return notes
+
+    def _add_note(self, text, level="info"):
+        if self._note is None and level == "info":
+            self._note = text
+        self._notes.append((level, text))
+
+    # ------------------------------------------------------------ sampling
+
+    def snapshot(self):
+        if not tracemalloc.is_tracing():
+            if self._was_tracing:
+                self._was_tracing = False
+                # Once the program has stopped tracing, tracemalloc is the program's to manage.
+                self._started_by_us = False
+                self._add_note("the program stopped tracemalloc; allocation sites are unavailable "
+                               "until tracing starts again", "warning")
+            return Snapshot({}, 0, 0)
+        if not self._was_tracing:
+            self._was_tracing = True
+            self._add_note("tracemalloc is tracing again; allocation sites resume", "info")
+
+        # Before _get_traces(), so the trace list we are about to build is not counted.
+        heap = tracemalloc.get_traced_memory()[0]
+        overhead = tracemalloc.get_tracemalloc_memory()
+        traces = tracemalloc._get_traces()
+
+        # One pass that allocates nothing per trace (tracemalloc would trace, and
+        # slow down, every int we created): group the traces by traceback, then
+        # let C sum each group. Hashing the traceback tuple allocates nothing, and
+        # equal tracebacks share one tuple object, so lookups end at the identity check.
+        groups = {}
+        get = groups.get
+        for trace in traces:
+            tb = trace[2]
+            group = get(tb)
+            if group is None:
+                groups[tb] = [trace]
+            else:
+                group.append(trace)
+        # Traces in other domains (e.g. numpy array buffers) add bytes to their
+        # stack but not objects.
+        other_domains = any(map(_DOMAIN, traces))
+        del traces
+
+        sites = {}
+        ours = 0
+        for tb, group in groups.items():
+            size = sum(map(_SIZE, group))
+            if self._is_ours(tb):
+                ours += size
+                continue
+            count = countOf(map(_DOMAIN, group), 0) if other_domains else len(group)
+            sites[tb] = (size, count)
+        # Our own Python allocations are part of what the collector costs.
+        return Snapshot(sites, heap, overhead + ours)
+
+    def frames_of(self, key):
+        return frames.name_stack(key)
+
+    def stack_key_of(self, obj):
+        try:
+            return tracemalloc._get_object_traceback(obj)
+        except Exception:
+            return None
+
+    # ------------------------------------------------------------ own traces
+
+    def _is_ours(self, tb):
+        verdict = self._key_is_ours.get(tb)
+        if verdict is not None:
+            return verdict
+        verdict = False
+        files = self._file_is_ours
+        for filename, _ in tb:
+            mine = files.get(filename)
+            if mine is None:
+                if len(files) >= _MAX_CACHE:
+                    files.clear()
+                mine = files[filename] = _under(frames.absolute(filename), self._prefixes)
+            if mine:
+                verdict = True
+                break
+        if len(self._key_is_ours) >= _MAX_CACHE:
+            self._key_is_ours.clear()
+        self._key_is_ours[tb] = verdict
+        return verdict
+
+
+def _dir_prefixes(directory):
+    prefixes = set()
+    for d in (os.path.abspath(directory), os.path.realpath(directory)):
+        prefixes.add(d.rstrip(os.sep) + os.sep)
+    return tuple(prefixes)
+
+
+def _under(path, prefixes):
+    return path.startswith(prefixes)

@@ -1,0 +1,61 @@
+"""Facts about this process: resident memory, parent, real command line."""
+
+import os
+import sys
+
+try:
+    _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+except (AttributeError, ValueError, OSError):
+    _PAGE_SIZE = 4096
+
+
+def _read_proc(name):
+    fd = os.open("/proc/self/" + name, os.O_RDONLY)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def rss():
+    """Resident set size in bytes (peak RSS where /proc is unavailable)."""
+    try:
+        return int(_read_proc("statm").split()[1]) * _PAGE_SIZE
+    except Exception:
+        pass
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # Linux reports KiB, macOS bytes.
+        return peak if sys.platform == "darwin" else peak * 1024
+    except Exception:
+        return 0
+
+
+def cmdline():
+    """The process's full command line (interpreter first), as the kernel knows it."""
+    try:
+        raw = _read_proc("cmdline")
+        if raw:
+            return [os.fsdecode(arg) for arg in raw.rstrip(b"\0").split(b"\0")]
+    except Exception:
+        pass
+    orig = getattr(sys, "orig_argv", None)
+    if type(orig) is list and orig:
+        return [a for a in orig if type(a) is str]
+    argv = getattr(sys, "argv", None)
+    tail = [a for a in argv if type(a) is str] if type(argv) is list else []
+    return [sys.executable or "python"] + tail
+
+
+def getcwd():
+    try:
+        return os.getcwd()
+    except OSError:
+        return ""
