@@ -1,0 +1,181 @@
+// Static HTML reports opened from disk in Chromium: what the user sees, that
+// the charts drew, and that the page stays offline and quiet.
+import { readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Report } from "../../src/report/model.js";
+import { renderHtml } from "../../src/report/html/render.js";
+import { ensureBuilt, launch, networkRequests, openReport, paintedPixels, ROOT, screenshot, watchedPage, writeTempHtml } from "./helpers.js";
+
+const fixture = (name: string): Report => JSON.parse(readFileSync(path.join(ROOT, "test/fixtures/reports", `${name}.json`), "utf8"));
+
+let browser: Browser;
+beforeAll(async () => {
+  await ensureBuilt();
+  browser = await launch();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("static report", { timeout: 60_000 }, () => {
+  test("leak: verdict, top leak, retainers, charts, offline", async () => {
+    const report = fixture("leak");
+    const html = renderHtml(report);
+    const { url } = writeTempHtml("leak", html);
+    const w = await watchedPage(browser);
+    await openReport(w, url);
+    const { page } = w;
+
+    await expect(page.locator(".verdict-kicker").textContent()).resolves.toContain("Leak found");
+    await expect(page.locator(".verdict-reason").textContent()).resolves.toBe(report.reason);
+    const facts = await page.locator(".facts").textContent();
+    expect(facts).toContain("python3 app.py --port 8080");
+    expect(facts).toContain("3.12.4");
+    expect(facts).toContain("tracemalloc, a sample every 0.5 s");
+
+    const first = page.locator(".leak-card").first();
+    await expect(first.locator(".site-fn").textContent()).resolves.toBe("remember");
+    await expect(first.locator(".site-loc").textContent()).resolves.toBe("/srv/shop/cache.py:42");
+    const tree = await first.locator(".rtree").innerText();
+    expect(tree).toContain("module app.cache");
+    expect(tree).toContain("_CACHE (dict, 12,034 items)");
+    expect(tree).toContain("Record.body (str)");
+    expect(tree).toContain("× 12,034");
+    // The merged tree: one root node for the three paths through module app.cache.
+    expect(await first.locator(".rtree > li").count()).toBe(1);
+    // Source lines around the site, the site's line highlighted.
+    await expect(first.locator(".source-lines tr.hl .code").textContent()).resolves.toBe(
+      "    record = Record(body=body, headers=dict(headers), stored_at=time.time())",
+    );
+    expect(await page.locator(".leak-card").count()).toBe(3);
+    await expect(page.locator(".leak-card").nth(2).locator(".note").textContent()).resolves.toContain("not reachable from any root");
+
+    // Charts drew: uPlot's canvas, the flame chart's canvas, the sparklines' SVG paths.
+    expect(await paintedPixels(page, ".memory-chart canvas")).toBeGreaterThan(5000);
+    expect(await paintedPixels(page, ".flame-canvas")).toBeGreaterThan(5000);
+    const spark = await first.locator(".sparkline .spark-line").getAttribute("d");
+    expect(spark?.length ?? 0).toBeGreaterThan(100);
+    // Legend shows RSS, heap and the top leaks as their own series.
+    const legend = await page.locator(".u-legend").innerText();
+    expect(legend).toContain("RSS");
+    expect(legend).toContain("Python heap");
+    expect(legend).toContain("#1 remember");
+
+    await screenshot(page, "report-leak");
+    await first.screenshot({ path: path.join(ROOT, "test-artifacts", "report-leak-card.png") });
+    await page.locator("#flame").screenshot({ path: path.join(ROOT, "test-artifacts", "report-flame.png") });
+    await page.locator("#sites").screenshot({ path: path.join(ROOT, "test-artifacts", "report-sites.png") });
+    await page.setViewportSize({ width: 1360, height: 900 });
+    await screenshot(page, "report-leak-top", false);
+    expect(w.consoleErrors).toEqual([]);
+    expect(w.pageErrors).toEqual([]);
+    expect(networkRequests(w)).toEqual([]);
+    await page.context().close();
+  });
+
+  test("hover values and zoom on the memory chart", async () => {
+    const { url } = writeTempHtml("leak-zoom", renderHtml(fixture("leak")));
+    const w = await watchedPage(browser);
+    await openReport(w, url);
+    const { page } = w;
+    const over = page.locator(".memory-chart .u-over");
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5);
+    const values = await page.locator(".u-legend .u-value").allInnerTexts();
+    expect(values.some((v) => /MiB/.test(v))).toBe(true);
+    // Drag to zoom: the x scale narrows.
+    const range = () => page.evaluate(() => {
+      const el = document.querySelector<HTMLElement>(".memory-chart")!;
+      return [Number(el.dataset.xMin), Number(el.dataset.xMax)];
+    });
+    const before = await range();
+    expect(before[1] - before[0]).toBeGreaterThan(170);
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForTimeout(100);
+    await page.locator(".memory-chart").screenshot({ path: path.join(ROOT, "test-artifacts", "report-chart-zoomed.png") });
+    const after = await range();
+    expect(after[1] - after[0]).toBeLessThan((before[1] - before[0]) * 0.3);
+    expect(after[0]).toBeGreaterThan(before[0]);
+    expect(w.pageErrors).toEqual([]);
+    await page.context().close();
+  });
+
+  test("copy as text gives a plain-text bug report", async () => {
+    const { url } = writeTempHtml("leak-copy", renderHtml(fixture("leak")));
+    const w = await watchedPage(browser);
+    await w.page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+    await openReport(w, url);
+    const card = w.page.locator(".leak-card").first();
+    await card.getByRole("button", { name: "Show text" }).click();
+    const text = await card.locator(".plain-text").textContent();
+    expect(text).toContain("Memory leak #1 (python) at /srv/shop/cache.py:42 in remember");
+    expect(text).toContain("> 42 |     record = Record(body=body, headers=dict(headers), stored_at=time.time())");
+    expect(text).toContain("module app.cache → _CACHE (dict, 12,034 items) → value → Record.body (str)");
+    expect(text).toContain("Stack (innermost first):");
+    await card.getByRole("button", { name: "Copy as text" }).click();
+    await expect.poll(() => card.getByRole("button").first().textContent()).toMatch(/Copied|Select/);
+    expect(w.pageErrors).toEqual([]);
+    await w.page.context().close();
+  });
+
+  for (const [name, verdict] of [
+    ["no-leak", "No leak"],
+    ["inconclusive", "Inconclusive"],
+    ["native", "Leak found"],
+  ] as const) {
+    test(`${name}: verdict and charts`, async () => {
+      const report = fixture(name);
+      const { url } = writeTempHtml(name, renderHtml(report));
+      const w = await watchedPage(browser);
+      await openReport(w, url);
+      const { page } = w;
+      await expect(page.locator(".verdict-kicker").textContent()).resolves.toContain(verdict);
+      await expect(page.locator(".verdict-reason").textContent()).resolves.toBe(report.reason);
+      expect(await page.locator(".leak-card").count()).toBe(report.leaks.length);
+      expect(await paintedPixels(page, ".memory-chart canvas")).toBeGreaterThan(5000);
+      expect(await paintedPixels(page, ".flame-canvas")).toBeGreaterThan(500);
+      if (name === "native") {
+        expect(await page.locator(".leak-card .badge-native").count()).toBe(1);
+        await expect(page.locator(".leak-card .note").textContent()).resolves.toContain("no Python retainer path");
+        expect(await page.locator(".facts").textContent()).toContain("sampled about once per 512 KiB");
+        expect(await page.locator(".u-legend").innerText()).toContain("pid 9002");
+      }
+      if (name === "inconclusive") {
+        expect(await page.locator(".partial").count()).toBe(1);
+        expect(await page.locator(".facts").textContent()).toContain("killed by SIGINT");
+      }
+      await screenshot(page, `report-${name}`);
+      expect(w.consoleErrors).toEqual([]);
+      expect(w.pageErrors).toEqual([]);
+      expect(networkRequests(w)).toEqual([]);
+      await page.context().close();
+    });
+  }
+
+  test("dark colour scheme", async () => {
+    const { url } = writeTempHtml("leak-dark", renderHtml(fixture("leak")));
+    const w = await watchedPage(browser, { colorScheme: "dark" });
+    await openReport(w, url);
+    await screenshot(w.page, "report-leak-dark", false);
+    expect(w.pageErrors).toEqual([]);
+    await w.page.context().close();
+  });
+
+  test("the file is self-contained: no external URL, data inlined, strict CSP", () => {
+    const html = renderHtml(fixture("leak"));
+    expect(html).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; script-src &#39;sha256-/);
+    expect(html).not.toMatch(/<(link|img|iframe)[^>]+(src|href)="(?!data:)/i);
+    expect(html).not.toMatch(/\bsrc=/i);
+    expect(html.match(/<script/gi)).toHaveLength(2);
+    expect(html.match(/<\/script/gi)).toHaveLength(2);
+    // No http(s) URL other than SVG's namespace name (which is never fetched).
+    expect(html.replace(/http:\/\/www\.w3\.org\/2000\/svg/g, "")).not.toMatch(/https?:\/\//);
+    const size = statSync(writeTempHtml("leak-size", html).file).size;
+    expect(size).toBeLessThan(400 * 1024);
+  });
+});

@@ -1,0 +1,83 @@
+// The verdict banner and the run's facts; the memory figures under the chart.
+import type { MemoryFigures } from "../src/report/model.js";
+import { h } from "./dom.js";
+import * as fmt from "./format.js";
+import type { Model } from "./model.js";
+
+function fact(label: string, value: string | Node, title?: string): HTMLElement {
+  return h("div", { class: "fact" }, h("dt", null, label), h("dd", { title: title ?? (typeof value === "string" ? value : "") }, value));
+}
+
+export function collectorText(model: Model): string {
+  const c = model.head.collector;
+  if (!c) return "unknown";
+  const parts = [`${c.name}, a sample every ${c.intervalSec} s, ${c.nframes} frames per stack`];
+  if (c.sampleBytes > 0) {
+    parts.push(`allocations sampled about once per ${fmt.bytes(c.sampleBytes)}: a site's estimate of B bytes is good to about ±2√(${fmt.bytes(c.sampleBytes)}·B)`);
+  } else {
+    parts.push("exact byte counts");
+  }
+  return parts.join("; ");
+}
+
+function exitText(model: Model): string {
+  const t = model.head.target;
+  if (t.signal) return `killed by ${t.signal}`;
+  if (t.exitCode === null) return "still running / unknown";
+  return `exit code ${t.exitCode}`;
+}
+
+export function renderBanner(model: Model): HTMLElement {
+  const head = model.head;
+  const v = head.verdict;
+  const icon = v === "leak" ? "!" : v === "no-leak" ? "✓" : "?";
+  const headline =
+    v === "leak"
+      ? `${model.leaks.length || "A"} leaking site${model.leaks.length === 1 ? "" : "s"}`
+      : v === "no-leak"
+        ? "Memory stayed bounded"
+        : "Not enough evidence either way";
+  const cmd = head.target.argv.join(" ");
+  return h(
+    "section",
+    { class: `verdict verdict-${v}`, id: "overview", attrs: { "aria-label": "verdict" } },
+    h(
+      "div",
+      { class: "verdict-main" },
+      h("div", { class: "verdict-icon", attrs: { "aria-hidden": "true" } }, icon),
+      h(
+        "div",
+        { class: "verdict-text" },
+        h("div", { class: "verdict-kicker" }, fmt.verdictLabel(v), h("span", { class: "confidence" }, `confidence ${fmt.percent(head.confidence)}`)),
+        h("h1", { class: "verdict-title" }, headline),
+        h("p", { class: "verdict-reason" }, head.reason),
+      ),
+    ),
+    head.partial ? h("p", { class: "partial" }, "Partial capture: the run was cut short or a process sent no data; the report says what it could.") : null,
+    h(
+      "dl",
+      { class: "facts" },
+      fact("Command", h("code", null, cmd || "(unknown)"), cmd),
+      fact("Python", head.target.python ?? "unknown"),
+      fact("Duration", fmt.duration(head.durationSec)),
+      fact("Process", `${head.target.pid !== null ? `pid ${head.target.pid}` : "pid unknown"}, ${exitText(model)}${model.processes.length > 1 ? `, ${model.processes.length} processes` : ""}`),
+      fact("Collector", collectorText(model)),
+      head.capture ? fact("Capture", h("code", null, head.capture), head.capture) : null,
+    ),
+    head.notes?.length ? h("ul", { class: "notes" }, head.notes.map((n) => h("li", null, n))) : null,
+  );
+}
+
+function memFig(label: string, m: MemoryFigures): HTMLElement {
+  return h(
+    "div",
+    { class: "memfig" },
+    h("div", { class: "fig-label" }, label),
+    h("div", { class: "fig-value" }, `${fmt.bytes(m.start)} → ${fmt.bytes(m.end)}`),
+    h("div", { class: "fig-sub" }, `peak ${fmt.bytes(m.peak)} · trend ${fmt.rate(m.ratePerSec)}`),
+  );
+}
+
+export function renderMemoryFigures(model: Model): HTMLElement {
+  return h("div", { class: "memfigs" }, memFig("RSS", model.head.memory.rss), memFig("Python heap", model.head.memory.heap));
+}

@@ -1,0 +1,76 @@
+// Numbers for people: bytes in binary units, rates, durations, counts.
+import type { Frame } from "../src/protocol/messages.js";
+
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+export function bytes(n: number): string {
+  if (!Number.isFinite(n)) return "–";
+  const sign = n < 0 ? "−" : "";
+  let v = Math.abs(n);
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  const digits = u === 0 ? 0 : v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return `${sign}${v.toFixed(digits)} ${UNITS[u]}`;
+}
+
+export function signedBytes(n: number): string {
+  return n > 0 ? `+${bytes(n)}` : bytes(n);
+}
+
+export function rate(n: number): string {
+  return `${signedBytes(n)}/s`;
+}
+
+export function count(n: number): string {
+  if (!Number.isFinite(n)) return "–";
+  return Math.round(n).toLocaleString("en-US");
+}
+
+export function percent(x: number): string {
+  if (!Number.isFinite(x)) return "–";
+  return `${Math.round(x * 100)}%`;
+}
+
+export function duration(sec: number): string {
+  if (!Number.isFinite(sec)) return "–";
+  if (sec < 1) return `${Math.round(sec * 1000)} ms`;
+  if (sec < 60) return `${sec < 10 ? sec.toFixed(1) : Math.round(sec)} s`;
+  const m = Math.floor(sec / 60);
+  const s = Math.round(sec % 60);
+  if (m < 60) return s ? `${m} min ${s} s` : `${m} min`;
+  const hrs = Math.floor(m / 60);
+  return `${hrs} h ${m % 60} min`;
+}
+
+/** Seconds as an axis label: 0:30, 12:05, 1:02:03. */
+export function clock(sec: number): string {
+  const s = Math.max(0, Math.round(sec));
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = s % 60;
+  const two = (x: number) => String(x).padStart(2, "0");
+  return hh ? `${hh}:${two(mm)}:${two(ss)}` : `${mm}:${two(ss)}`;
+}
+
+/** The last two path components: enough to recognise a file, short enough for a table. */
+export function shortFile(file: string): string {
+  const parts = file.split(/[\\/]/);
+  return parts.length <= 2 ? file : `…/${parts.slice(-2).join("/")}`;
+}
+
+export function frameLocation(f: Frame | null, short = false): string {
+  if (!f) return "(unknown site)";
+  return `${short ? shortFile(f.file) : f.file}:${f.line}`;
+}
+
+export function frameText(f: Frame | null): string {
+  if (!f) return "(unknown site)";
+  return `${f.function} (${f.file}:${f.line})`;
+}
+
+export function verdictLabel(v: string): string {
+  return v === "leak" ? "Leak found" : v === "no-leak" ? "No leak" : "Inconclusive";
+}

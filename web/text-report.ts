@@ -1,0 +1,67 @@
+// "Copy as text": one leak as plain text, fit for pasting into a bug report.
+import * as fmt from "./format.js";
+import type { Leak, Model } from "./model.js";
+import { mergeRetainers, type RetainerNode } from "./retainer-tree.js";
+
+export function sourceExcerpt(model: Model, leak: Leak, context = 3): { line: number; text: string; site: boolean }[] {
+  const site = leak.site;
+  if (!site) return [];
+  // Own properties only: a file named "__proto__" or "constructor" must not find Object's.
+  const sources = model.head.sources ?? {};
+  const src = Object.prototype.hasOwnProperty.call(sources, site.file) ? sources[site.file] : undefined;
+  if (!src || !Array.isArray(src.lines)) return [];
+  const out: { line: number; text: string; site: boolean }[] = [];
+  for (let i = 0; i < src.lines.length; i++) {
+    const line = src.start + i;
+    if (Math.abs(line - site.line) <= context) out.push({ line, text: src.lines[i], site: line === site.line });
+  }
+  return out;
+}
+
+function treeLines(nodes: RetainerNode[], prefix: string, out: string[]): void {
+  nodes.forEach((node, i) => {
+    const last = i === nodes.length - 1;
+    out.push(`${prefix}${last ? "└─ " : "├─ "}${node.label}  [${fmt.count(node.objects)} objects, ${fmt.bytes(node.bytes)}]`);
+    treeLines(node.children, prefix + (last ? "   " : "│  "), out);
+  });
+}
+
+export function leakAsText(model: Model, leak: Leak): string {
+  const h = model.head;
+  const out: string[] = [];
+  const where = leak.site ? `${leak.site.file}:${leak.site.line} in ${leak.site.function}` : "(unknown site)";
+  out.push(`Memory leak #${leak.rank} (${leak.kind}) at ${where}`);
+  out.push("");
+  out.push(`Command:    ${h.target.argv.join(" ")}`);
+  out.push(`Process:    pid ${leak.pid}${h.target.python ? `, Python ${h.target.python}` : ""}`);
+  out.push(`Growth:     ${fmt.signedBytes(leak.growthBytes)} (${fmt.rate(leak.growthBytesPerSec)}) over ${fmt.duration(h.durationSec)}`);
+  out.push(`Live now:   ${fmt.bytes(leak.liveBytes)} in ${fmt.count(leak.liveCount)} objects`);
+  out.push(`Confidence: ${fmt.percent(leak.confidence)} — ${leak.evidence}`);
+  const src = sourceExcerpt(model, leak);
+  if (src.length) {
+    out.push("");
+    out.push("Source:");
+    const width = String(src[src.length - 1].line).length;
+    for (const l of src) out.push(`${l.site ? ">" : " "} ${String(l.line).padStart(width)} | ${l.text}`);
+  }
+  out.push("");
+  out.push("Stack (innermost first):");
+  if (leak.stack.length === 0) out.push("  (no stack recorded)");
+  for (const f of leak.stack) out.push(`  ${f.file}:${f.line} in ${f.function}`);
+  out.push("");
+  if (leak.retainers.length) {
+    out.push("Kept alive by:");
+    for (const r of leak.retainers) out.push(`  ${r.text}  (× ${fmt.count(r.objects)} objects, ${fmt.bytes(r.bytes)})`);
+    out.push("");
+    out.push("Retainer tree:");
+    treeLines(mergeRetainers(leak.retainers), "  ", out);
+  } else {
+    out.push(`Kept alive by: ${leak.retainerNote ?? (leak.unreachable ? "nothing reachable (unreachable objects)" : "no path found")}`);
+  }
+  if (leak.retainers.length && leak.retainerNote) out.push(`Note: ${leak.retainerNote}`);
+  out.push("");
+  const c = h.collector;
+  const coll = c ? `${c.name}, every ${c.intervalSec} s${c.sampleBytes ? `, sampling 1 per ~${fmt.bytes(c.sampleBytes)}` : ""}` : "unknown collector";
+  out.push(`— ${h.tool.name} ${h.tool.version} (${coll}); verdict: ${fmt.verdictLabel(h.verdict)}: ${h.reason}`);
+  return out.join("\n");
+}
