@@ -1,0 +1,133 @@
+// Capture → Report: judge every process, rank the leaks across processes, and say
+// in one sentence what the user should believe and do.
+import type { Capture, ProcessCapture } from "../capture/model.js";
+import { REPORT_SCHEMA, type LeakReport, type MemoryFigures, type Report, type SiteRow, type Verdict } from "../report/model.js";
+import { describeLeak } from "./leaks.js";
+import { analyzeProcess, type ProcessResult } from "./process.js";
+import { THRESHOLDS } from "./thresholds.js";
+
+export interface AnalyzeOptions {
+  capturePath?: string;
+  leakhoundVersion?: string;
+}
+
+export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
+  const results = capture.processes.map((p) => ({ proc: p, result: analyzeProcess(p) }));
+  const top = topProcess(capture.processes);
+  const topResult = results.find((r) => r.proc === top)?.result ?? null;
+
+  const leaks: LeakReport[] = results
+    .flatMap((r) => r.result.leaks)
+    .sort((a, b) => b.growthBytes - a.growthBytes || b.confidence - a.confidence)
+    .slice(0, THRESHOLDS.maxLeaks)
+    .map((l, i) => ({ ...l, rank: i + 1 }));
+
+  const sites: SiteRow[] = results
+    .flatMap((r) => r.result.rows)
+    .sort((a, b) => b.liveBytes - a.liveBytes)
+    .slice(0, THRESHOLDS.maxSites);
+
+  const { verdict, reason, confidence } = overall(capture, results, leaks, top);
+  const partial =
+    capture.meta.complete === false || capture.processes.length === 0 || capture.processes.some((p) => !p.exited);
+
+  const sources: Report["sources"] = {};
+  for (const [key, snippet] of capture.sources) {
+    sources[snippet.file || key] = { start: snippet.start, lines: snippet.lines };
+  }
+
+  return {
+    schema: REPORT_SCHEMA,
+    tool: { name: "leakhound", version: opts.leakhoundVersion ?? capture.meta.leakhoundVersion },
+    verdict,
+    reason,
+    confidence,
+    partial,
+    notes: notes(capture),
+    target: {
+      argv: capture.meta.argv,
+      pid: top?.pid ?? null,
+      python: top?.python || null,
+      exitCode: capture.meta.exitCode ?? top?.exitCode ?? null,
+      signal: capture.meta.signal ?? top?.signal ?? null,
+    },
+    collector: top?.collector ?? null,
+    durationSec: topResult?.summary.durationSec ?? 0,
+    memory: topResult?.summary.memory ?? { rss: zeroFigures(), heap: zeroFigures() },
+    leaks,
+    processes: results.map((r) => r.result.summary),
+    sites,
+    sources,
+    capture: opts.capturePath ?? null,
+  };
+}
+
+/** The process the user started: the first one whose parent is not also captured. */
+function topProcess(procs: readonly ProcessCapture[]): ProcessCapture | null {
+  const pids = new Set(procs.map((p) => p.pid));
+  return procs.find((p) => !pids.has(p.ppid)) ?? procs[0] ?? null;
+}
+
+function overall(
+  capture: Capture,
+  results: { proc: ProcessCapture; result: ProcessResult }[],
+  leaks: LeakReport[],
+  top: ProcessCapture | null,
+): { verdict: Verdict; reason: string; confidence: number } {
+  if (results.length === 0) {
+    const why = capture.unsupported.length
+      ? `no supported Python process ran under leakhound (${capture.unsupported
+          .map((u) => `pid ${u.pid}, Python ${u.python}: ${u.reason}`)
+          .join("; ")})`
+      : "no Python process connected to leakhound, so nothing was measured; check that the command starts a Python interpreter";
+    return { verdict: "inconclusive", reason: why, confidence: 0 };
+  }
+  const child = (pid: number) => (top && pid !== top.pid ? ` in pid ${pid}` : "");
+  if (leaks.length) {
+    const first = leaks[0];
+    const n = leaks.length;
+    const more = n > 1 ? ` (${n} leaking sites in all)` : "";
+    return {
+      verdict: "leak",
+      reason: `${describeLeak(first)}${child(first.pid)}${more}`,
+      confidence: Math.max(...leaks.map((l) => l.confidence)),
+    };
+  }
+  const unsure = results.filter((r) => r.result.summary.verdict === "inconclusive");
+  if (unsure.length) {
+    const r = unsure.find((u) => u.proc === top) ?? unsure[0];
+    return {
+      verdict: "inconclusive",
+      reason: `${r.result.summary.reason}${child(r.proc.pid)}`,
+      confidence: r.result.confidence,
+    };
+  }
+  const main = results.find((r) => r.proc === top) ?? results[0];
+  const others = results.length > 1 ? ` (${results.length} processes, none leaking)` : "";
+  const shortest = Math.min(...results.map((r) => r.result.summary.durationSec));
+  return {
+    verdict: "no-leak",
+    reason: `${main.result.summary.reason}${others}`,
+    confidence: Math.min(...results.map((r) => r.result.confidence)) * (shortest < 10 ? 0.9 : 1),
+  };
+}
+
+function notes(capture: Capture): string[] {
+  const out: string[] = [...capture.meta.notes];
+  const multi = capture.processes.length > 1;
+  for (const p of capture.processes) {
+    for (const log of p.logs) {
+      if (log.level !== "warning" && log.level !== "error") continue;
+      out.push(multi ? `pid ${p.pid}: ${log.message}` : log.message);
+    }
+    if (p.samples.length && !p.exited) {
+      out.push(`pid ${p.pid} did not exit normally while leakhound was attached, so its retainers were not searched`);
+    }
+  }
+  for (const u of capture.unsupported) out.push(`pid ${u.pid} (Python ${u.python}) was not measured: ${u.reason}`);
+  return [...new Set(out)];
+}
+
+function zeroFigures(): MemoryFigures {
+  return { start: 0, end: 0, peak: 0, ratePerSec: 0 };
+}

@@ -1,0 +1,156 @@
+// Everything the rules know about one memory series, computed once in a few linear
+// passes. Rules only read these numbers, so each rule stays a few lines of logic.
+import { findCycles, type Cycles } from "./cycles.js";
+import { jitter, samplingError, typicalRise } from "./noise.js";
+import { finalPlateau, type Plateau } from "./plateau.js";
+import { indexAtTime, maxOf, minOf, type Series } from "./series.js";
+import { slice, sliceAtTime, type Slices } from "./slices.js";
+import { mannKendallZ, theilSen } from "./slope.js";
+import { THRESHOLDS } from "./thresholds.js";
+
+export interface FeatureOptions {
+  /** Seconds since start before which samples count as warm-up. */
+  warmupSec: number;
+  /** Mean bytes between sampled allocations (0 for exact collectors). */
+  sampleBytes: number;
+  /** Least growth worth calling a leak (defaults to THRESHOLDS.minGrowthBytes). */
+  minGrowthBytes?: number;
+}
+
+export interface SeriesFeatures {
+  /** Points in the analysed window (after warm-up). */
+  n: number;
+  t0: number;
+  t1: number;
+  duration: number;
+  warmupSec: number;
+  /** Retained growth during warm-up: how far the least value of the window sits above the least value before it. */
+  warmupGrowth: number;
+  first: number;
+  last: number;
+  min: number;
+  max: number;
+  /** True when the series never moved by minGrowth anywhere: nothing to judge. */
+  negligible: boolean;
+  slices: Slices;
+  /** Theil–Sen slope of the slice floors, bytes per second. */
+  slope: number;
+  /** Mann–Kendall z of the slice floors. */
+  trendZ: number;
+  /** Sample-to-sample noise (robust σ), bytes. */
+  jitter: number;
+  /** Sampling collector's estimate error at the series' level, bytes. */
+  samplingError: number;
+  /** Level changes smaller than this are noise. */
+  tolerance: number;
+  /** Least retained growth that can count as a leak. */
+  minGrowth: number;
+  /** Rise of the retained floor over the window. */
+  retainedGrowth: number;
+  /** Last slice floor minus first slice floor (signed). */
+  netGrowth: number;
+  /** Steps between slices in which the retained floor rose, and how many steps there are. */
+  grew: number;
+  intervals: number;
+  plateau: Plateau;
+  firstHalfGrowth: number;
+  secondHalfGrowth: number;
+  /** First slice of "the end" of the window, and retained growth before and within it. */
+  endStart: number;
+  earlyGrowth: number;
+  lateGrowth: number;
+  /** The level held at the end is above anything seen before the end. */
+  lateSurge: boolean;
+  /** Rise-and-fall cycles (null when the series never dropped by the drop threshold). */
+  cycles: Cycles | null;
+  /** Typical rise per sample. */
+  riseStep: number;
+}
+
+const T = THRESHOLDS;
+
+/** Features of `s`; `s` holds the whole series (warm-up included), times ascending. */
+export function describe(s: Series, opts: FeatureOptions): SeriesFeatures {
+  const from = Math.min(indexAtTime(s.t.subarray(0, s.n), opts.warmupSec), Math.max(0, s.n - T.minSamples));
+  const n = s.n - from;
+  const sl = slice(windowView(s, from), T.maxSlices);
+  const k = sl.k;
+  const min = n > 0 ? minOf(s, from) : 0;
+  const max = n > 0 ? maxOf(s, from) : 0;
+  const warmMin = from > 0 ? minOf(s, 0, from) : min;
+  const warmupGrowth = Math.max(0, min - warmMin);
+  const level = k ? Math.max(...sl.floor) : 0;
+  const sampErr = samplingError(Math.max(level, 0), opts.sampleBytes);
+  const minGrowth = Math.max(
+    opts.minGrowthBytes ?? T.minGrowthBytes,
+    T.samplingZ * sampErr,
+    T.samplingMinSamples * opts.sampleBytes,
+  );
+  const t0 = n > 0 ? s.t[from] : 0;
+  const t1 = n > 0 ? s.t[s.n - 1] : 0;
+  const retainedGrowth = k ? sl.retained[k - 1] - sl.retained[0] : 0;
+  const f: SeriesFeatures = {
+    n,
+    t0,
+    t1,
+    duration: t1 - t0,
+    warmupSec: opts.warmupSec,
+    warmupGrowth,
+    first: n > 0 ? s.x[from] : 0,
+    last: n > 0 ? s.x[s.n - 1] : 0,
+    min,
+    max,
+    negligible: Math.max(max, from > 0 ? maxOf(s, 0, from) : max) - Math.min(min, warmMin) < minGrowth,
+    slices: sl,
+    slope: 0,
+    trendZ: 0,
+    jitter: 0,
+    samplingError: sampErr,
+    tolerance: Math.max(T.toleranceBytes, T.samplingZ * sampErr),
+    minGrowth,
+    retainedGrowth,
+    netGrowth: k ? sl.floor[k - 1] - sl.floor[0] : 0,
+    grew: 0,
+    intervals: Math.max(0, k - 1),
+    plateau: { start: 0, seconds: 0, creep: 0, longestPauseSec: 0 },
+    firstHalfGrowth: 0,
+    secondHalfGrowth: 0,
+    endStart: k,
+    earlyGrowth: 0,
+    lateGrowth: 0,
+    lateSurge: false,
+    cycles: null,
+    riseStep: 0,
+  };
+  if (f.negligible || k < 2) return f;
+
+  f.slope = theilSen(sl.tMid, sl.floor, k);
+  f.trendZ = mannKendallZ(sl.floor, k);
+  f.jitter = jitter(s, from);
+  f.tolerance = Math.max(f.tolerance, T.noiseMultiple * f.jitter);
+  f.riseStep = typicalRise(s, from);
+  const eps = Math.max(1, (T.grewShare * Math.max(0, retainedGrowth)) / (k - 1));
+  let grew = 0;
+  for (let j = 1; j < k; j++) if (sl.retained[j] - sl.retained[j - 1] > eps) grew++;
+  f.grew = grew;
+  f.plateau = finalPlateau(sl, f.tolerance);
+  const half = k >> 1;
+  f.firstHalfGrowth = sl.retained[half] - sl.retained[0];
+  f.secondHalfGrowth = sl.retained[k - 1] - sl.retained[half];
+  const endStart = Math.max(1, Math.min(k - 1, sliceAtTime(sl, t1 - T.endFraction * f.duration)));
+  f.endStart = endStart;
+  f.earlyGrowth = sl.retained[endStart - 1] - sl.retained[0];
+  f.lateGrowth = sl.retained[k - 1] - sl.retained[endStart - 1];
+  let ceilBefore = -Infinity;
+  for (let j = 0; j < endStart; j++) if (sl.ceil[j] > ceilBefore) ceilBefore = sl.ceil[j];
+  f.lateSurge = sl.retained[k - 1] - ceilBefore > f.tolerance;
+  const dropThreshold = Math.max(T.dropFraction * (max - min), minGrowth, T.noiseMultiple * f.jitter);
+  const cycles = findCycles(s, dropThreshold, from);
+  f.cycles = cycles.drops > 0 ? cycles : null;
+  return f;
+}
+
+/** The window [from, n) of s as its own Series (no copy). */
+function windowView(s: Series, from: number): Series {
+  return { t: s.t.subarray(from, s.n), x: s.x.subarray(from, s.n), n: s.n - from };
+}

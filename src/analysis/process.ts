@@ -1,0 +1,237 @@
+// One process: judge its allocation stacks, the untracked remainder and its RSS, and
+// sum them up into a verdict with a reason a user can act on.
+import type { ProcessCapture, SamplePoint } from "../capture/model.js";
+import type { LeakReport, ProcessSummary, SiteRow, Verdict } from "../report/model.js";
+import { busiestStackWhileGrowing } from "./active.js";
+import { decimate, thinRows } from "./decimate.js";
+import { describe, type SeriesFeatures } from "./features.js";
+import { formatBytes, formatSec, frameLabel } from "./format.js";
+import { pickSite } from "./frames.js";
+import { judgeSeries, type Judgement } from "./judge.js";
+import { describeLeak, pythonLeaks, seriesLeak } from "./leaks.js";
+import { memoryFigures } from "./memory.js";
+import { nativeGrowth } from "./rules/native-growth.js";
+import { tooLittleData } from "./rules/too-little-data.js";
+import { indexAtTime, knownPoints } from "./series.js";
+import { analyzeStacks, timeline, type StackAnalysis, type Timeline } from "./stacks.js";
+import { THRESHOLDS } from "./thresholds.js";
+
+export interface ProcessResult {
+  summary: ProcessSummary;
+  leaks: LeakReport[];
+  rows: SiteRow[];
+  confidence: number;
+}
+
+interface Doubt {
+  growth: number;
+  text: string;
+}
+
+export function analyzeProcess(proc: ProcessCapture): ProcessResult {
+  const tl = timeline(proc);
+  const rss = column(proc.samples, "rss");
+  const heap = column(proc.samples, "heap");
+  const overhead = column(proc.samples, "overhead");
+  const n = proc.samples.length;
+  const exact = { warmupSec: tl.warmupSec, sampleBytes: 0 };
+  const rssF = n ? describe(knownPoints(tl.times, rss), exact) : null;
+  const heapF = n ? describe(knownPoints(tl.times, heap), { ...exact, sampleBytes: proc.collector.sampleBytes || 0 }) : null;
+  const summary = (verdict: Verdict, reason: string): ProcessSummary => ({
+    pid: proc.pid,
+    ppid: proc.ppid,
+    argv: proc.argv,
+    python: proc.python,
+    collector: proc.collector,
+    verdict,
+    reason,
+    durationSec: tl.durationSec,
+    memory: { rss: memoryFigures(rss, rssF), heap: memoryFigures(heap, heapF) },
+    series: thinRows(tl.times, rss, heap, THRESHOLDS.seriesMaxPoints),
+    warmupSec: tl.warmupSec,
+  });
+
+  if (n === 0) {
+    return { summary: summary("inconclusive", "the process sent no samples before it ended"), leaks: [], rows: [], confidence: 0.1 };
+  }
+  const stacks = analyzeStacks(proc, tl);
+  const rows = stacks.map((s) => siteRow(proc.pid, s));
+  if (tl.tooShort && rssF) {
+    const why = tooLittleData.judge({ ...rssF, n, duration: tl.durationSec }).reason || "too little data";
+    return { summary: summary("inconclusive", why), leaks: [], rows, confidence: 0.1 };
+  }
+
+  const leaks: LeakReport[] = pythonLeaks(proc, tl, stacks);
+  const doubts: Doubt[] = [];
+  for (const s of stacks) {
+    if (s.judgement.verdict === "unknown" && s.features.retainedGrowth >= THRESHOLDS.inconclusiveMinBytes) {
+      doubts.push({ growth: s.features.retainedGrowth, text: `${frameLabel(s.site)} ${s.judgement.reason}` });
+    }
+  }
+
+  // Growth spread over stacks too small to be tracked one by one.
+  if (leaks.length === 0) {
+    const other = column(proc.samples, "otherBytes");
+    const f = describe(knownPoints(tl.times, other), {
+      ...exact,
+      sampleBytes: proc.collector.sampleBytes || 0,
+      minGrowthBytes: THRESHOLDS.otherMinGrowthBytes,
+    });
+    const j = judgeSeries(f);
+    if (j.verdict === "leak") {
+      leaks.push(
+        seriesLeak(proc.pid, {
+          kind: "python",
+          stackId: -1,
+          site: null,
+          stack: [],
+          growthBytes: f.retainedGrowth,
+          growthBytesPerSec: f.slope,
+          liveBytes: f.last,
+          liveCount: 0,
+          confidence: j.confidence * 0.8,
+          evidence: `${j.reason}, spread over allocation stacks too small to track one by one`,
+          retainerNote: "no single allocation stack holds this memory, so no retainers were searched",
+          series: decimate(tl.times, other, n, THRESHOLDS.seriesMaxPoints),
+        }),
+      );
+    } else if (j.verdict === "unknown" && f.retainedGrowth >= THRESHOLDS.inconclusiveMinBytes) {
+      doubts.push({ growth: f.retainedGrowth, text: `small allocation stacks together ${j.reason}` });
+    }
+  }
+
+  // Native growth: allocation stacks from a native shim when there is one, else RSS against the heap.
+  const nativeStacks = proc.nativeSites.size ? analyzeStacks(proc, tl, proc.nativeSites) : [];
+  for (const s of nativeStacks) {
+    if (s.judgement.verdict !== "leak") continue;
+    leaks.push(
+      seriesLeak(proc.pid, {
+        kind: "native",
+        stackId: s.stackId,
+        site: s.site,
+        stack: s.frames,
+        growthBytes: s.features.retainedGrowth,
+        growthBytesPerSec: s.features.slope,
+        liveBytes: s.liveBytes,
+        liveCount: s.liveCount,
+        confidence: s.judgement.confidence,
+        evidence: `native allocations ${s.judgement.reason}`,
+        retainerNote: "native memory is not Python objects; there are no retainer paths",
+        series: decimate(tl.times, s.series.bytes, n, THRESHOLDS.seriesMaxPoints),
+      }),
+    );
+  }
+  if (rssF && heapF && !leaks.some((l) => l.kind === "native")) {
+    const native = judgeNative(proc, tl, rssF, heapF, column(proc.samples, "overhead"));
+    if (native.leak) leaks.push(native.leak);
+    else if (native.doubt) doubts.push(native.doubt);
+  }
+
+  const confidenceOfLeaks = leaks.reduce((m, l) => Math.max(m, l.confidence), 0);
+  if (leaks.length) {
+    leaks.sort((a, b) => b.growthBytes - a.growthBytes);
+    const top = leaks[0];
+    const more = leaks.length > 1 ? `; ${leaks.length - 1} more growing site${leaks.length > 2 ? "s" : ""}` : "";
+    return { summary: summary("leak", `${describeLeak(top)}${more}`), leaks, rows, confidence: confidenceOfLeaks };
+  }
+  if (doubts.length) {
+    doubts.sort((a, b) => b.growth - a.growth);
+    return { summary: summary("inconclusive", doubts[0].text), leaks, rows, confidence: 0.25 };
+  }
+  return { summary: summary("no-leak", noLeakReason(tl, heapF, stacks)), leaks, rows, confidence: noLeakConfidence(tl) };
+}
+
+function judgeNative(
+  proc: ProcessCapture,
+  tl: Timeline,
+  rssF: SeriesFeatures,
+  heapF: SeriesFeatures,
+  overhead: Float64Array,
+): { leak?: LeakReport; doubt?: Doubt } {
+  const overheadF = describe(knownPoints(tl.times, overhead), { warmupSec: tl.warmupSec, sampleBytes: 0 });
+  const rssJ: Judgement = judgeSeries(rssF);
+  const result = nativeGrowth.judge({
+    rss: rssF,
+    rssVerdict: { verdict: rssJ.verdict, reason: rssJ.reason, confidence: rssJ.confidence },
+    heapRate: heapF.slope,
+    overheadRate: overheadF.slope,
+  });
+  if (result.verdict === "leak") {
+    const rss = column(proc.samples, "rss");
+    const from = indexAtTime(tl.times, tl.warmupSec);
+    const busy = busiestStackWhileGrowing(proc, rss, from);
+    const frames = busy !== null ? (proc.stacks.get(busy) ?? []) : [];
+    const site = pickSite(frames);
+    const nonPython = new Float64Array(rss.length);
+    for (let i = 0; i < rss.length; i++) nonPython[i] = rss[i] - proc.samples[i].heap - overhead[i];
+    const running = site ? `; most often running then: ${frameLabel(site)}` : "";
+    return {
+      leak: seriesLeak(proc.pid, {
+        kind: "native",
+        stackId: busy ?? -1,
+        site,
+        stack: frames,
+        growthBytes: result.unexplainedBytes,
+        growthBytesPerSec: result.unexplainedRate,
+        liveBytes: result.unexplainedBytes,
+        liveCount: 0,
+        confidence: result.confidence,
+        evidence: result.reason + running,
+        retainerNote: "native memory is not Python objects; there are no retainer paths",
+        series: decimate(tl.times, nonPython, nonPython.length, THRESHOLDS.seriesMaxPoints),
+      }),
+    };
+  }
+  if (rssJ.verdict === "unknown" && result.unexplainedBytes >= THRESHOLDS.nativeMinBytes) {
+    return { doubt: { growth: result.unexplainedBytes, text: `RSS ${rssJ.reason}, more than the Python heap explains` } };
+  }
+  return {};
+}
+
+function noLeakReason(tl: Timeline, heapF: SeriesFeatures | null, stacks: readonly StackAnalysis[]): string {
+  const heap = heapF ? `; Python heap ${formatBytes(heapF.first)} → ${formatBytes(heapF.last)}` : "";
+  let text =
+    `no allocation stack kept growing over ${formatSec(tl.durationSec - tl.warmupSec)} after a ` +
+    `${formatSec(tl.warmupSec)} warm-up${heap}`;
+  // Name the biggest growth that was explained away, so the user sees why it is fine.
+  let biggest: StackAnalysis | null = null;
+  let size = 0;
+  for (const s of stacks) {
+    const g = Math.max(s.features.retainedGrowth, s.features.warmupGrowth, s.features.max - s.features.min);
+    if (!s.features.negligible && g > size) {
+      size = g;
+      biggest = s;
+    }
+  }
+  if (biggest) text += `; largest mover, ${frameLabel(biggest.site)}: ${biggest.judgement.reason}`;
+  return text;
+}
+
+function noLeakConfidence(tl: Timeline): number {
+  return Math.min(0.95, 0.5 + 0.45 * Math.min(1, (tl.durationSec - tl.warmupSec) / 120));
+}
+
+function siteRow(pid: number, s: StackAnalysis): SiteRow {
+  return {
+    pid,
+    stackId: s.stackId,
+    site: s.site,
+    stack: s.frames,
+    liveBytes: s.liveBytes,
+    liveCount: s.liveCount,
+    growthBytes: s.judgement.verdict === "leak" ? s.features.retainedGrowth : s.features.netGrowth,
+    growthBytesPerSec: s.features.slope,
+  };
+}
+
+type NumericKey = "rss" | "heap" | "overhead" | "otherBytes";
+
+function column(samples: readonly SamplePoint[], key: NumericKey): Float64Array {
+  const out = new Float64Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i][key];
+    out[i] = typeof v === "number" ? v : Number.NaN;
+  }
+  return out;
+}
+

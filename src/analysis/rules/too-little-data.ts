@@ -1,0 +1,17 @@
+// Too little data: a handful of samples cannot tell growth from start-up noise.
+import { formatSec } from "../format.js";
+import { THRESHOLDS } from "../thresholds.js";
+import { PASS, stop, type SeriesRule } from "./rule.js";
+
+export const tooLittleData: SeriesRule = {
+  name: "too-little-data",
+  judge(f) {
+    // The window excludes the warm-up, so allow it to be that much shorter than the run minimum.
+    const minWindow = THRESHOLDS.minDurationSec * (1 - THRESHOLDS.warmupFraction);
+    if (f.n >= THRESHOLDS.minSamples && f.duration >= minWindow) return PASS;
+    return stop(
+      `only ${f.n} samples over ${formatSec(f.duration)}; run the program for at least ` +
+        `${THRESHOLDS.minDurationSec} s (a minute is better) so growth can be told from start-up`,
+    );
+  },
+};

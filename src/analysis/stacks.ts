@@ -1,0 +1,72 @@
+// Judges every allocation stack of one process with the series rules. One pair of
+// scratch buffers serves all stacks, and stacks that never moved by the minimum
+// growth are dismissed after a single pass.
+import type { ProcessCapture, SiteSeries } from "../capture/model.js";
+import type { Frame } from "../protocol/messages.js";
+import { describe, type SeriesFeatures } from "./features.js";
+import { pickSite } from "./frames.js";
+import { judgeSeries, type Judgement } from "./judge.js";
+import { emptySeries, knownPoints, lastKnown } from "./series.js";
+import { THRESHOLDS } from "./thresholds.js";
+
+export interface Timeline {
+  times: Float64Array;
+  /** Seconds since the process started that count as warm-up. */
+  warmupSec: number;
+  /** Seconds since start of the last sample. */
+  durationSec: number;
+  /** Too few samples or too short a run to judge anything. */
+  tooShort: boolean;
+}
+
+export function timeline(proc: ProcessCapture): Timeline {
+  const n = proc.samples.length;
+  const times = new Float64Array(n);
+  for (let i = 0; i < n; i++) times[i] = proc.samples[i].t;
+  const durationSec = n ? times[n - 1] : 0;
+  return {
+    times,
+    warmupSec: Math.min(THRESHOLDS.warmupMaxSec, THRESHOLDS.warmupFraction * durationSec),
+    durationSec,
+    tooShort: n < THRESHOLDS.minSamples || durationSec < THRESHOLDS.minDurationSec,
+  };
+}
+
+export interface StackAnalysis {
+  stackId: number;
+  frames: Frame[];
+  site: Frame | null;
+  features: SeriesFeatures;
+  judgement: Judgement;
+  liveBytes: number;
+  liveCount: number;
+  series: SiteSeries;
+}
+
+export function analyzeStacks(
+  proc: ProcessCapture,
+  tl: Timeline,
+  sites: Map<number, SiteSeries> = proc.sites,
+): StackAnalysis[] {
+  const scratch = emptySeries(tl.times.length);
+  const sampleBytes = proc.collector.sampleBytes || 0;
+  const out: StackAnalysis[] = [];
+  for (const series of sites.values()) {
+    knownPoints(tl.times, series.bytes, 0, scratch);
+    const features = describe(scratch, { warmupSec: tl.warmupSec, sampleBytes });
+    const frames = proc.stacks.get(series.stackId) ?? [];
+    const live = lastKnown(series.bytes);
+    const count = lastKnown(series.count);
+    out.push({
+      stackId: series.stackId,
+      frames,
+      site: pickSite(frames),
+      features,
+      judgement: judgeSeries(features),
+      liveBytes: Number.isNaN(live) ? 0 : live,
+      liveCount: Number.isNaN(count) ? 0 : count,
+      series,
+    });
+  }
+  return out;
+}

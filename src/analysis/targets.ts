@@ -1,0 +1,35 @@
+// Which stacks the host asks the agent to find retainers for when the target exits:
+// the leak candidates, most important first, one per allocation site before any
+// second stack of the same site. Runs while the target waits, so it only judges
+// series (linear in the capture) and builds no report.
+import type { ProcessCapture } from "../capture/model.js";
+import { siteKey } from "./frames.js";
+import { analyzeStacks, timeline, type StackAnalysis } from "./stacks.js";
+
+export function retainerTargets(proc: ProcessCapture, max = 5): number[] {
+  if (max <= 0 || proc.samples.length === 0) return [];
+  const stacks = analyzeStacks(proc, timeline(proc));
+  const growth = (s: StackAnalysis) => s.features.retainedGrowth;
+  const tier = (s: StackAnalysis) =>
+    s.judgement.verdict === "leak" ? 0 : s.judgement.verdict === "unknown" ? 1 : growth(s) >= s.features.minGrowth ? 2 : 3;
+  const ranked = stacks
+    .filter((s) => tier(s) < 3)
+    .sort((a, b) => tier(a) - tier(b) || growth(b) - growth(a));
+  // Within each tier: one stack per site first, then the other stacks of those sites.
+  const out: number[] = [];
+  const sites = new Set<string>();
+  for (let t = 0; t < 3 && out.length < max; t++) {
+    const rest: number[] = [];
+    for (const s of ranked) {
+      if (tier(s) !== t) continue;
+      const key = siteKey(s.site) ?? `#${s.stackId}`;
+      if (sites.has(key)) rest.push(s.stackId);
+      else {
+        sites.add(key);
+        out.push(s.stackId);
+      }
+    }
+    out.push(...rest);
+  }
+  return out.slice(0, max);
+}
