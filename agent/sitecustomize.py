@@ -53,9 +53,13 @@ def _leakhound_user_sitecustomize(here):
     except ImportError:
         return None
     handle = found[0]
+    ours = sys.modules.get("sitecustomize")
     try:
         imp.load_module("sitecustomize", *found)
     except Exception as error:
+        # A failed load drops "sitecustomize" from sys.modules, and that entry is us.
+        if ours is not None:
+            sys.modules["sitecustomize"] = ours
         return error
     finally:
         if handle is not None:
