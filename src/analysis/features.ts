@@ -53,6 +53,8 @@ export interface SeriesFeatures {
   grew: number;
   intervals: number;
   plateau: Plateau;
+  /** Theil–Sen slope of the slice floors within the final plateau (bytes/s; 0 with fewer than 3 slices). */
+  plateauSlope: number;
   firstHalfGrowth: number;
   secondHalfGrowth: number;
   /** First slice of "the end" of the window, and retained growth before and within it. */
@@ -113,6 +115,7 @@ export function describe(s: Series, opts: FeatureOptions): SeriesFeatures {
     grew: 0,
     intervals: Math.max(0, k - 1),
     plateau: { start: 0, seconds: 0, creep: 0, longestPauseSec: 0 },
+    plateauSlope: 0,
     firstHalfGrowth: 0,
     secondHalfGrowth: 0,
     endStart: k,
@@ -134,6 +137,8 @@ export function describe(s: Series, opts: FeatureOptions): SeriesFeatures {
   for (let j = 1; j < k; j++) if (sl.retained[j] - sl.retained[j - 1] > eps) grew++;
   f.grew = grew;
   f.plateau = finalPlateau(sl, f.tolerance);
+  const ps = f.plateau.start;
+  if (k - ps >= 3) f.plateauSlope = theilSen(sl.tMid.subarray(ps), sl.floor.subarray(ps), k - ps);
   const half = k >> 1;
   f.firstHalfGrowth = sl.retained[half] - sl.retained[0];
   f.secondHalfGrowth = sl.retained[k - 1] - sl.retained[half];

@@ -4,6 +4,7 @@ import type { ProcessCapture, SamplePoint } from "../capture/model.js";
 import type { LeakReport, ProcessSummary, SiteRow, Verdict } from "../report/model.js";
 import { busiestStackWhileGrowing } from "./active.js";
 import { decimate, thinRows } from "./decimate.js";
+import { upperEnvelope } from "./envelope.js";
 import { describe, type SeriesFeatures } from "./features.js";
 import { formatBytes, formatSec, frameLabel } from "./format.js";
 import { pickSite } from "./frames.js";
@@ -138,7 +139,12 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
     doubts.sort((a, b) => b.growth - a.growth);
     return { summary: summary("inconclusive", doubts[0].text), leaks, rows, confidence: 0.25 };
   }
-  return { summary: summary("no-leak", noLeakReason(tl, heapF, stacks)), leaks, rows, confidence: noLeakConfidence(tl) };
+  let reason = noLeakReason(tl, heapF, stacks);
+  const heapKept = heapF ? Math.max(0, heapF.retainedGrowth) : 0;
+  if (rssF && rssF.retainedGrowth - THRESHOLDS.heapToRss * heapKept >= THRESHOLDS.nativeMinBytes) {
+    reason += `; RSS rose by ${formatBytes(rssF.retainedGrowth)} and stayed there, which the Python heap's peak explains (memory Python freed but the allocator kept)`;
+  }
+  return { summary: summary("no-leak", reason), leaks, rows, confidence: noLeakConfidence(tl) };
 }
 
 function judgeNative(
@@ -150,15 +156,16 @@ function judgeNative(
 ): { leak?: LeakReport; doubt?: Doubt } {
   const overheadF = describe(knownPoints(tl.times, overhead), { warmupSec: tl.warmupSec, sampleBytes: 0 });
   const rssJ: Judgement = judgeSeries(rssF);
+  const from = indexAtTime(tl.times, tl.warmupSec);
+  const heap = column(proc.samples, "heap");
   const result = nativeGrowth.judge({
     rss: rssF,
     rssVerdict: { verdict: rssJ.verdict, reason: rssJ.reason, confidence: rssJ.confidence },
-    heapRate: heapF.slope,
-    overheadRate: overheadF.slope,
+    heapGrowth: Math.max(heapF.slope * heapF.duration, highWaterGrowth(heap, from)),
+    overheadGrowth: Math.max(overheadF.slope * overheadF.duration, highWaterGrowth(overhead, from)),
   });
   if (result.verdict === "leak") {
     const rss = column(proc.samples, "rss");
-    const from = indexAtTime(tl.times, tl.warmupSec);
     const busy = busiestStackWhileGrowing(proc, rss, from);
     const frames = busy !== null ? (proc.stacks.get(busy) ?? []) : [];
     const site = pickSite(frames);
@@ -186,6 +193,14 @@ function judgeNative(
     return { doubt: { growth: result.unexplainedBytes, text: `RSS ${rssJ.reason}, more than the Python heap explains` } };
   }
   return {};
+}
+
+/** Rise of the running maximum from `from` to the end. */
+function highWaterGrowth(values: Float64Array, from: number): number {
+  if (values.length === 0) return 0;
+  const high = upperEnvelope(values);
+  const start = from > 0 ? high[Math.min(from, values.length) - 1] : values[0];
+  return high[values.length - 1] - start;
 }
 
 function noLeakReason(tl: Timeline, heapF: SeriesFeatures | null, stacks: readonly StackAnalysis[]): string {

@@ -11,9 +11,13 @@ export interface NativeInput {
   rss: SeriesFeatures;
   /** What the series rules said about RSS. */
   rssVerdict: RuleResult;
-  /** Robust slopes over the same window, bytes per second. */
-  heapRate: number;
-  overheadRate: number;
+  /**
+   * Growth of the Python heap and of the collector's own memory over the same window,
+   * bytes: the larger of the robust trend and the rise of the high-water mark, since
+   * freed Python memory is often not returned to the system (a burst leaves RSS high).
+   */
+  heapGrowth: number;
+  overheadGrowth: number;
 }
 
 export interface NativeResult extends RuleResult {
@@ -27,28 +31,28 @@ export const nativeGrowth = {
   name: "native-growth",
   judge(input: NativeInput): NativeResult {
     const { rss, rssVerdict } = input;
-    const pythonRate = Math.max(0, input.heapRate + input.overheadRate);
-    const unexplainedRate = rss.slope - THRESHOLDS.heapToRss * pythonRate;
-    const unexplainedBytes = Math.max(0, (rss.slope - pythonRate) * rss.duration);
-    const numbers = { unexplainedRate: Math.max(0, rss.slope - pythonRate), unexplainedBytes };
+    const seconds = Math.max(rss.duration, 1e-9);
+    // The trend overstates a single step and the retained floor overstates a noisy end; take the lesser.
+    const rssGrowth = Math.max(0, Math.min(rss.slope * seconds, rss.retainedGrowth));
+    const python = Math.max(0, input.heapGrowth) + Math.max(0, input.overheadGrowth);
+    const unexplainedBytes = Math.max(0, rssGrowth - python);
+    const numbers = { unexplainedRate: unexplainedBytes / seconds, unexplainedBytes };
     if (rssVerdict.verdict !== "leak") return { ...PASS, ...numbers };
-    if (
-      unexplainedRate * rss.duration >= THRESHOLDS.nativeMinBytes &&
-      unexplainedRate >= THRESHOLDS.nativeMinShare * rss.slope
-    ) {
+    const beyondArenas = rssGrowth - THRESHOLDS.heapToRss * python;
+    if (beyondArenas >= THRESHOLDS.nativeMinBytes && beyondArenas >= THRESHOLDS.nativeMinShare * rssGrowth) {
       return {
         ...leak(
           `RSS grew in ${rss.grew} of ${rss.intervals} intervals, ${formatRate(rss.slope)}, while the ` +
-            `Python heap grew ${formatRate(pythonRate)}: ${formatBytes(unexplainedBytes)} between ` +
+            `Python heap grew ${formatRate(python / seconds)}: ${formatBytes(unexplainedBytes)} between ` +
             `${formatSec(rss.t0)} and ${formatSec(rss.t1)} is not Python objects`,
-          Math.min(rssVerdict.confidence, 0.5 + 0.4 * Math.min(1, unexplainedRate / Math.max(rss.slope, 1))),
+          Math.min(rssVerdict.confidence, 0.5 + 0.4 * (beyondArenas / Math.max(rssGrowth, 1))),
         ),
         ...numbers,
       };
     }
     return {
       ...notLeak(
-        `RSS growth (${formatRate(rss.slope)}) is explained by the Python heap (${formatRate(pythonRate)})`,
+        `RSS growth (${formatRate(rss.slope)}) is explained by the Python heap (${formatRate(python / seconds)})`,
         0.7,
       ),
       ...numbers,

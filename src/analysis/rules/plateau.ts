@@ -16,11 +16,14 @@ export const plateau: SeriesRule = {
     if (p.start === 0) return PASS;
     const growth = sl.retained[p.start] - sl.retained[0];
     const growingSec = Math.max(sl.tStart[p.start] - f.t0, 1e-9);
+    const rateBefore = growth / growingSec;
+    // Creep during the plateau, both as retained growth and as the trend of its floors.
+    const creepRate = Math.max(p.creep / p.seconds, f.plateauSlope);
     const stopped =
       p.seconds >= T.plateauMinSec &&
       p.seconds > T.plateauPauseFactor * p.longestPauseSec &&
       growth >= f.minGrowth &&
-      growth / growingSec >= (T.plateauContrast * p.creep) / p.seconds;
+      rateBefore >= T.plateauContrast * creepRate;
     if (!stopped) return PASS;
     const until = sl.tStart[p.start];
     if (p.seconds >= T.plateauFraction * f.duration) {

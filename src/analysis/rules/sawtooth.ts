@@ -31,6 +31,13 @@ export const sawtooth: SeriesRule = {
     const every = c.periodSec > 0 ? ` (about every ${formatSec(c.periodSec)})` : "";
     const times = drops === 1 ? "once" : `${drops} times`;
     if (troughRise <= tol && finalPeak <= prevPeak + Math.max(tol, T.peakOvershoot * amplitude)) {
+      if (drops === 1 && finalPeak - c.troughX[m - 1] <= tol) {
+        return notLeak(
+          `rose by ${formatBytes(amplitude)} once and fell back to ${formatBytes(Math.max(0, c.troughX[m - 1]))} ` +
+            `(a burst that was freed)`,
+          0.7,
+        );
+      }
       return notLeak(
         `rose by up to ${formatBytes(amplitude)} and fell back ${times}${every}; its floor stayed at ` +
           `${formatBytes(Math.max(0, floor))} (a buffer or batch that is flushed)`,
