@@ -214,5 +214,26 @@ export const shape = {
     const r = rng(seed);
     return (t, i) => sampleBytes * poisson(r, Math.max(0, curve(t, i)) / sampleBytes);
   },
+  /**
+   * A sampling collector's estimate of memory that is kept: each newly allocated byte is
+   * sampled with probability 1/sampleBytes and stays sampled while it lives (so growth
+   * arrives in steps of sampleBytes); a fall thins the sampled set in proportion.
+   */
+  sampledKept: (curve: Curve, sampleBytes: number, seed: number): Curve => {
+    const r = rng(seed);
+    let mean = 0;
+    let count = 0;
+    return (t, i) => {
+      const next = Math.max(0, curve(t, i)) / sampleBytes;
+      if (next >= mean) count += poisson(r, next - mean);
+      else {
+        let kept = 0;
+        for (let k = 0; k < count; k++) if (r() < next / mean) kept++;
+        count = kept;
+      }
+      mean = next;
+      return count * sampleBytes;
+    };
+  },
   sum: (...curves: Curve[]): Curve => (t, i) => curves.reduce((s, c) => s + c(t, i), 0),
 };

@@ -46,7 +46,7 @@ export const sawtooth: SeriesRule = {
     }
     let up = 0;
     for (let i = 1; i < m; i++) if (c.troughX[i] > c.troughX[i - 1]) up++;
-    if (m >= 3 && troughRise >= Math.max(f.minGrowth, 2 * tol) && up >= 0.6 * (m - 1)) {
+    if (m >= 3 && troughRise > tol && troughRise >= f.minGrowth && up >= 0.6 * (m - 1)) {
       return leak(
         `rises and falls back${every}, but its floor rose in ${up} of ${m - 1} cycles, ` +
           `${formatRate(troughRise / Math.max(span, 1e-9))}`,
