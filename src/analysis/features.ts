@@ -61,6 +61,8 @@ export interface SeriesFeatures {
   endStart: number;
   earlyGrowth: number;
   lateGrowth: number;
+  /** Mann–Kendall z of the slice floors before the end. */
+  earlyTrendZ: number;
   /** The level held at the end is above anything seen before the end. */
   lateSurge: boolean;
   /** Rise-and-fall cycles (null when the series never dropped by the drop threshold). */
@@ -121,6 +123,7 @@ export function describe(s: Series, opts: FeatureOptions): SeriesFeatures {
     endStart: k,
     earlyGrowth: 0,
     lateGrowth: 0,
+    earlyTrendZ: 0,
     lateSurge: false,
     cycles: null,
     riseStep: 0,
@@ -146,6 +149,7 @@ export function describe(s: Series, opts: FeatureOptions): SeriesFeatures {
   f.endStart = endStart;
   f.earlyGrowth = sl.retained[endStart - 1] - sl.retained[0];
   f.lateGrowth = sl.retained[k - 1] - sl.retained[endStart - 1];
+  f.earlyTrendZ = mannKendallZ(sl.floor, endStart);
   let ceilBefore = -Infinity;
   for (let j = 0; j < endStart; j++) if (sl.ceil[j] > ceilBefore) ceilBefore = sl.ceil[j];
   f.lateSurge = sl.retained[k - 1] - ceilBefore > f.tolerance;

@@ -140,8 +140,14 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
     return { summary: summary("inconclusive", doubts[0].text), leaks, rows, confidence: 0.25 };
   }
   let reason = noLeakReason(tl, heapF, stacks);
+  // RSS that stayed up after the heap came back down: say why that is fine.
   const heapKept = heapF ? Math.max(0, heapF.retainedGrowth) : 0;
-  if (rssF && rssF.retainedGrowth - THRESHOLDS.heapToRss * heapKept >= THRESHOLDS.nativeMinBytes) {
+  const heapPeak = highWaterGrowth(heap, indexAtTime(tl.times, tl.warmupSec));
+  if (
+    rssF &&
+    rssF.retainedGrowth - THRESHOLDS.heapToRss * heapKept >= THRESHOLDS.nativeMinBytes &&
+    THRESHOLDS.heapToRss * heapPeak >= rssF.retainedGrowth
+  ) {
     reason += `; RSS rose by ${formatBytes(rssF.retainedGrowth)} and stayed there, which the Python heap's peak explains (memory Python freed but the allocator kept)`;
   }
   return { summary: summary("no-leak", reason), leaks, rows, confidence: noLeakConfidence(tl) };
@@ -161,8 +167,9 @@ function judgeNative(
   const result = nativeGrowth.judge({
     rss: rssF,
     rssVerdict: { verdict: rssJ.verdict, reason: rssJ.reason, confidence: rssJ.confidence },
-    heapGrowth: Math.max(heapF.slope * heapF.duration, highWaterGrowth(heap, from)),
-    overheadGrowth: Math.max(overheadF.slope * overheadF.duration, highWaterGrowth(overhead, from)),
+    // A noisy heap lifts its own high-water mark; only a rise beyond its noise explains RSS.
+    heapGrowth: Math.max(heapF.slope * heapF.duration, highWaterGrowth(heap, from) - heapF.tolerance),
+    overheadGrowth: Math.max(overheadF.slope * overheadF.duration, highWaterGrowth(overhead, from) - overheadF.tolerance),
   });
   if (result.verdict === "leak") {
     const rss = column(proc.samples, "rss");

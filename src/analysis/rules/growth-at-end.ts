@@ -8,7 +8,11 @@ export const growthAtEnd: SeriesRule = {
   name: "growth-at-end",
   judge(f) {
     if (f.negligible || f.lateGrowth < f.minGrowth) return PASS;
-    if (f.earlyGrowth > Math.max(f.tolerance, THRESHOLDS.endEarlyShare * f.lateGrowth)) return PASS;
+    // Flat before: little growth beside the late growth, or growth within the noise and no trend.
+    const flatBefore =
+      f.earlyGrowth <= THRESHOLDS.endEarlyShare * f.lateGrowth ||
+      (f.earlyGrowth <= f.tolerance && f.earlyTrendZ < THRESHOLDS.trendZ);
+    if (!flatBefore) return PASS;
     const endSec = f.t1 - f.slices.tStart[f.endStart];
     return unsure(
       `grew by ${formatBytes(f.lateGrowth)} only in the last ${formatSec(endSec)} and was flat before; ` +

@@ -36,7 +36,7 @@ export const nativeGrowth = {
     const rssGrowth = Math.max(0, Math.min(rss.slope * seconds, rss.retainedGrowth));
     const python = Math.max(0, input.heapGrowth) + Math.max(0, input.overheadGrowth);
     const unexplainedBytes = Math.max(0, rssGrowth - python);
-    const numbers = { unexplainedRate: unexplainedBytes / seconds, unexplainedBytes };
+    const numbers = { unexplainedRate: Math.max(0, rss.slope - python / seconds), unexplainedBytes };
     if (rssVerdict.verdict !== "leak") return { ...PASS, ...numbers };
     const beyondArenas = rssGrowth - THRESHOLDS.heapToRss * python;
     if (beyondArenas >= THRESHOLDS.nativeMinBytes && beyondArenas >= THRESHOLDS.nativeMinShare * rssGrowth) {

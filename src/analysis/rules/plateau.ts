@@ -2,53 +2,64 @@
 // its maxlen, a table built lazily) is not a leak, provided the flat end outlasts any
 // pause seen while it was growing (a step-wise leak pauses between steps too).
 import { formatBytes, formatSec } from "../format.js";
+import type { SeriesFeatures } from "../features.js";
 import { THRESHOLDS } from "../thresholds.js";
 import { PASS, notLeak, unsure, type SeriesRule } from "./rule.js";
 
 const T = THRESHOLDS;
 
+export interface Stop {
+  /** Retained growth before the plateau, and when the plateau began (seconds since start). */
+  growth: number;
+  since: number;
+  seconds: number;
+}
+
+/**
+ * The growth stopped: a final flat stretch long enough to trust, longer than any pause
+ * while growing, after real growth, and with the plateau's own creep (retained rise and
+ * trend of its floors) far slower than the growth before it. Null when it did not.
+ */
+export function stopped(f: SeriesFeatures): Stop | null {
+  const p = f.plateau;
+  const sl = f.slices;
+  if (p.start === 0) return null;
+  const growth = sl.retained[p.start] - sl.retained[0];
+  const growingSec = Math.max(sl.tStart[p.start] - f.t0, 1e-9);
+  const creepRate = Math.max(p.creep / p.seconds, f.plateauSlope);
+  const ok =
+    p.seconds >= T.plateauMinSec &&
+    p.seconds > T.plateauPauseFactor * p.longestPauseSec &&
+    growth >= f.minGrowth &&
+    growth / growingSec >= T.plateauContrast * creepRate;
+  return ok ? { growth, since: sl.tStart[p.start], seconds: p.seconds } : null;
+}
+
 export const plateau: SeriesRule = {
   name: "plateau",
   judge(f) {
     if (f.negligible || f.retainedGrowth < f.minGrowth) return PASS;
-    const p = f.plateau;
-    const sl = f.slices;
-    if (p.start === 0) return PASS;
-    const growth = sl.retained[p.start] - sl.retained[0];
-    const growingSec = Math.max(sl.tStart[p.start] - f.t0, 1e-9);
-    const rateBefore = growth / growingSec;
-    // Creep during the plateau, both as retained growth and as the trend of its floors.
-    const creepRate = Math.max(p.creep / p.seconds, f.plateauSlope);
-    const stopped =
-      p.seconds >= T.plateauMinSec &&
-      p.seconds > T.plateauPauseFactor * p.longestPauseSec &&
-      growth >= f.minGrowth &&
-      rateBefore >= T.plateauContrast * creepRate;
-    if (!stopped) return PASS;
-    const until = sl.tStart[p.start];
-    if (p.seconds >= T.plateauFraction * f.duration) {
+    const stop = stopped(f);
+    if (!stop) return PASS;
+    if (stop.seconds >= T.plateauFraction * f.duration) {
       return notLeak(
-        `grew by ${formatBytes(growth)} until ${formatSec(until)}, then stayed flat for ` +
-          `${formatSec(p.seconds)} (bounded growth, like a cache or table filling up)`,
-        0.55 + 0.4 * Math.min(1, p.seconds / f.duration),
+        `grew by ${formatBytes(stop.growth)} until ${formatSec(stop.since)}, then stayed flat for ` +
+          `${formatSec(stop.seconds)} (bounded growth, like a cache or table filling up)`,
+        0.55 + 0.4 * Math.min(1, stop.seconds / f.duration),
       );
     }
-    if (p.seconds >= T.plateauBriefFraction * f.duration) {
+    if (stop.seconds >= T.plateauBriefFraction * f.duration) {
       return unsure(
-        `grew by ${formatBytes(growth)} until ${formatSec(until)}, then was flat for only the last ` +
-          `${formatSec(p.seconds)}; run longer to tell a bounded cache from a leak`,
+        `grew by ${formatBytes(stop.growth)} until ${formatSec(stop.since)}, then was flat for only the last ` +
+          `${formatSec(stop.seconds)}; run longer to tell a bounded cache from a leak`,
       );
     }
     return PASS;
   },
 };
 
-/** True when the series' growth has visibly stopped at the end (used by sustained-growth). */
-export function stoppedAtEnd(f: Parameters<SeriesRule["judge"]>[0]): boolean {
-  const p = f.plateau;
-  return (
-    p.start > 0 &&
-    p.seconds >= Math.max(T.plateauMinSec, T.plateauBriefFraction * f.duration) &&
-    p.seconds > T.plateauPauseFactor * p.longestPauseSec
-  );
+/** True when the growth has visibly stopped at the end (sustained growth must not have). */
+export function stoppedAtEnd(f: SeriesFeatures): boolean {
+  const stop = stopped(f);
+  return stop !== null && stop.seconds >= T.plateauBriefFraction * f.duration;
 }

@@ -1,0 +1,110 @@
+// Native growth: RSS that grows without the Python heap is reported as native memory,
+// pointed at the Python line that was running; RSS that follows the heap is not.
+import { describe, expect, it } from "vitest";
+import { analyze } from "../../src/analysis/analyze.js";
+import { at, lib, shape, synthCapture } from "../helpers/synthetic.js";
+
+const MB = 1e6;
+
+describe("native growth", () => {
+  it("RSS growing with a flat heap is a native leak at the line most often running while it grew", () => {
+    const r = analyze(
+      synthCapture({
+        sites: [{ frames: [at(20)], bytes: shape.flat(8 * MB) }],
+        rss: (t) => 30 * MB + 1.5 * MB * t,
+        active: [
+          { frames: [lib("json/decoder.py", 353, "raw_decode"), at(40, "decode")], hits: () => 5 },
+          { frames: [at(50, "idle")], hits: (_t, i) => (i % 4 === 0 ? 2 : 0) },
+        ],
+      }),
+    );
+    expect(r.verdict).toBe("leak");
+    const native = r.leaks.find((l) => l.kind === "native");
+    expect(native).toBeDefined();
+    expect(native!.site?.line).toBe(40);
+    expect(native!.stack[0].file).toMatch(/json\/decoder\.py$/);
+    expect(native!.evidence).toMatch(/^RSS grew in \d+ of \d+ intervals, \+1\.5 MB\/s, while the Python heap grew \+0 B\/s/);
+    expect(native!.evidence).toMatch(/most often running then: main\.py:40 \(decode\)/);
+    expect(native!.growthBytesPerSec).toBeCloseTo(1.5 * MB, -5);
+    expect(native!.retainers).toEqual([]);
+    expect(native!.retainerNote).toMatch(/not Python objects/);
+    expect(r.leaks.filter((l) => l.kind === "python")).toEqual([]);
+  });
+
+  it("native growth under noisy Python churn is still found", () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = analyze(
+        synthCapture({
+          sites: [{ frames: [at(20)], bytes: shape.noisy(shape.flat(8 * MB), 2 * MB, seed) }],
+          rss: (t, _i, heap) => 30 * MB + 1.5 * MB * t + heap,
+          active: [{ frames: [at(40, "decode")], hits: () => 3 }],
+        }),
+      );
+      expect(r.leaks.some((l) => l.kind === "native"), r.reason).toBe(true);
+    }
+  });
+
+  it("without active stacks the native leak has no site but still says what grew", () => {
+    const r = analyze(synthCapture({ sites: [{ bytes: shape.flat(8 * MB) }], rss: (t) => 30 * MB + 2 * MB * t }));
+    const native = r.leaks.find((l) => l.kind === "native")!;
+    expect(native.site).toBeNull();
+    expect(native.stack).toEqual([]);
+    expect(native.evidence).toMatch(/is not Python objects/);
+  });
+
+  it("RSS tracking Python heap growth (arenas) is a Python leak, not native", () => {
+    const r = analyze(
+      synthCapture({
+        sites: [{ frames: [at(20)], bytes: shape.linear(1 * MB, 1 * MB) }],
+        rss: (_t, _i, heap, overhead) => 20 * MB + 1.35 * (heap + overhead),
+      }),
+    );
+    expect(r.verdict).toBe("leak");
+    expect(r.leaks.map((l) => l.kind)).toEqual(["python"]);
+  });
+
+  it("RSS explained by the collector's own growing overhead is not native", () => {
+    const r = analyze(
+      synthCapture({
+        sites: [{ frames: [at(20)], bytes: shape.flat(5 * MB) }],
+        overhead: (t) => 1 * MB + 1 * MB * t,
+        rss: (_t, _i, heap, overhead) => 20 * MB + heap + 1.1 * overhead,
+      }),
+    );
+    expect(r.leaks.filter((l) => l.kind === "native")).toEqual([]);
+  });
+
+  it("fragmentation: RSS stays high after a burst the heap freed; not a leak", () => {
+    for (const burstAt of [3, 6]) {
+      const r = analyze(
+        synthCapture({
+          sites: [{ frames: [at(20)], bytes: (t) => (t > burstAt && t < burstAt + 1.5 ? 60 * MB : 1 * MB) }],
+          rss: (t) => (t > burstAt ? 90 * MB : 30 * MB),
+        }),
+      );
+      expect(r.verdict, r.reason).toBe("no-leak");
+      expect(r.reason).toMatch(/RSS rose by .* and stayed there/);
+    }
+  });
+
+  it("RSS that grows and then plateaus (allocator warm-up) is not a leak", () => {
+    const r = analyze(
+      synthCapture({ sites: [{ bytes: shape.flat(8 * MB) }], rss: (t) => 30 * MB + 10 * MB * Math.min(t, 3) }),
+    );
+    expect(r.verdict).toBe("no-leak");
+  });
+
+  it("native allocation stacks from a native shim are reported as native leaks", () => {
+    const r = analyze(
+      synthCapture({
+        sites: [{ frames: [at(20)], bytes: shape.flat(8 * MB) }],
+        nativeSites: [{ frames: [at(60, "grow_buffer")], bytes: shape.linear(0, 1 * MB) }],
+        rss: (t) => 30 * MB + 1 * MB * t,
+      }),
+    );
+    expect(r.verdict).toBe("leak");
+    expect(r.leaks).toHaveLength(1);
+    expect(r.leaks[0].kind).toBe("native");
+    expect(r.leaks[0].site?.line).toBe(60);
+  });
+});
