@@ -80,6 +80,8 @@ class Agent(object):
         self._worker = None
         self._paused_for_fork = False
         self._resume_pending = False
+        self._forking = False
+        self._exiting = False
         self._exited = False
         self._reset_process_state()
 
@@ -274,6 +276,7 @@ class Agent(object):
     # ------------------------------------------------------------ exit handshake
 
     def _at_exit(self):
+        self._exiting = True
         try:
             self._exit_handshake()
         except BaseException:
@@ -356,7 +359,7 @@ class Agent(object):
     def _before_fork(self):
         # Stop the sampling thread so the child inherits no half-held lock and
         # the parent is single-threaded again (3.12+ warns when forking with threads).
-        self._paused_for_fork = False
+        self._forking = True
         try:
             if self.enabled and os.getpid() == self.pid and self._worker is not None:
                 worker = self._worker
@@ -367,26 +370,33 @@ class Agent(object):
             pass
 
     def _after_fork_in_parent(self):
-        if not self._paused_for_fork:
+        self._forking = False
+        if not (self._paused_for_fork or self._resume_pending):
             return
         self._paused_for_fork = False
         if _WARNS_AFTER_PARENT_HOOKS:
-            # 3.13+ counts threads only after this hook returns: resume from the next
-            # garbage collection instead, when os.fork() is long done.
+            # 3.13+ counts threads only after this hook returns, so resume a little
+            # later: at the next audit event or garbage collection, whichever comes first.
             self._resume_pending = True
-            _ResumeOnCollect(self)
+            _install_resume_triggers(self)
         else:
+            self._resume_after_fork()
+
+    def maybe_resume(self):
+        """Called by the resume triggers; cheap when there is nothing to do."""
+        if self._resume_pending and not self._forking and not self._exiting and os.getpid() == self.pid:
             self._resume_after_fork()
 
     def _resume_after_fork(self):
         try:
             self._resume_pending = False
-            if self.enabled and self._worker is None and os.getpid() == self.pid:
+            if self.enabled and self._worker is None and not self._exiting and os.getpid() == self.pid:
                 self._start_worker()
         except BaseException:
             self._disable()
 
     def _after_fork_in_child(self):
+        self._forking = False
         self._paused_for_fork = False
         self._resume_pending = False
         if not self.enabled:
@@ -406,21 +416,40 @@ class Agent(object):
             self._disable()
 
 
-class _ResumeOnCollect(object):
-    """Garbage that restarts the sampling thread when the collector frees it (see _after_fork_in_parent)."""
+_audit_hook_installed = False
 
-    __slots__ = ("agent", "pid", "cycle")
+
+def _install_resume_triggers(agent):
+    """Two ways back after a fork on 3.13+: a cyclic garbage object whose finalizer
+    resumes, and (installed once, on the first fork) an audit hook that checks one flag."""
+    global _audit_hook_installed
+    _ResumeOnCollect(agent)
+    if not _audit_hook_installed:
+        _audit_hook_installed = True
+
+        def _leakhound_resume_hook(event, args):
+            # Never look at args (they are the program's objects).
+            if agent._resume_pending and event != "os.fork":
+                try:
+                    agent.maybe_resume()
+                except BaseException:
+                    pass
+
+        sys.addaudithook(_leakhound_resume_hook)
+
+
+class _ResumeOnCollect(object):
+    """Garbage that restarts the sampling thread when the cyclic collector frees it."""
+
+    __slots__ = ("agent", "cycle")
 
     def __init__(self, agent):
         self.agent = agent
-        self.pid = os.getpid()
         self.cycle = self  # only the cyclic collector frees us, i.e. not during os.fork()
 
     def __del__(self):
         try:
-            agent = self.agent
-            if agent._resume_pending and os.getpid() == self.pid:
-                agent._resume_after_fork()
+            self.agent.maybe_resume()
         except BaseException:
             pass
 

@@ -50,12 +50,13 @@ afterEach(() => {
   while (hosts.length) hosts.pop()!.close();
 });
 
-/** The agent dir copied, so a test can add or remove retainers.py. */
+/** The agent dir copied, with retainers (module or package) replaced by `retainers` or removed when null. */
 function agentCopy(retainers: string | null): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lh-agentcopy-"));
   fs.cpSync(AGENT_DIR, dir, { recursive: true, filter: (src) => !src.includes("__pycache__") });
   const file = path.join(dir, "leakhound_agent", "retainers.py");
   fs.rmSync(file, { force: true });
+  fs.rmSync(path.join(dir, "leakhound_agent", "retainers"), { recursive: true, force: true });
   if (retainers !== null) fs.writeFileSync(file, retainers);
   return dir;
 }
