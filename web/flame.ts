@@ -81,6 +81,7 @@ export class FlameChart {
   private userWeight = false;
   private query = "";
   private hover: FlameNode | null = null;
+  private width = 300;
   private ro: ResizeObserver;
 
   constructor() {
@@ -99,7 +100,7 @@ export class FlameChart {
     reset.addEventListener("click", () => this.zoom(this.root));
     this.search.addEventListener("input", () => {
       this.query = this.search.value.trim().toLowerCase();
-      this.draw();
+      this.paint();
     });
     this.weightSel.addEventListener("change", () => {
       this.userWeight = true;
@@ -117,13 +118,15 @@ export class FlameChart {
     this.canvas.addEventListener("mouseleave", () => {
       this.hover = null;
       this.tip.setAttribute("hidden", "");
-      this.draw();
+      this.paint();
     });
     this.canvas.addEventListener("click", (e) => {
       const n = this.hit(e);
       if (n) this.zoom(n === this.focus ? n.parent ?? this.root : n);
     });
-    this.ro = new ResizeObserver(() => this.draw());
+    this.ro = new ResizeObserver(() => {
+      if (Math.max(300, this.el.clientWidth) !== this.width) this.draw();
+    });
     this.ro.observe(this.el);
   }
 
@@ -182,85 +185,25 @@ export class FlameChart {
     this.crumbs.replaceChildren(...items);
   }
 
+  /** Lays the chart out (after data, zoom or size changed), then paints it. */
   draw(): void {
+    this.renderCrumbs();
+    this.layout();
+    this.paint();
+  }
+
+  private layout(): void {
     const root = this.root;
     const focus = this.focus ?? root;
-    const width = Math.max(300, this.el.clientWidth);
-    this.renderCrumbs();
-    if (!root || !focus || root.value <= 0) {
-      this.canvas.width = width * devicePixelRatio;
-      this.canvas.height = 60 * devicePixelRatio;
-      this.canvas.style.width = `${width}px`;
-      this.canvas.style.height = "60px";
-      const ctx = this.canvas.getContext("2d")!;
-      ctx.scale(devicePixelRatio, devicePixelRatio);
-      ctx.fillStyle = cssVar("--muted");
-      ctx.font = `13px ${cssVar("--font-sans", "sans-serif")}`;
-      ctx.fillText(this.weight === "growth" ? "No allocation site grew." : "No live allocations recorded.", 12, 34);
-      this.summary.textContent = "";
-      return;
-    }
-    const rowsShown = this.depth + 1; // ancestors of a zoomed frame stay visible above it
-    const height = Math.max(1, rowsShown) * ROW;
-    const dpr = devicePixelRatio || 1;
-    this.canvas.width = Math.round(width * dpr);
-    this.canvas.height = Math.round(height * dpr);
-    this.canvas.style.width = `${width}px`;
-    this.canvas.style.height = `${height}px`;
-    const ctx = this.canvas.getContext("2d")!;
-    ctx.scale(dpr, dpr);
-    ctx.clearRect(0, 0, width, height);
-    const fontFamily = cssVar("--font-sans", "sans-serif");
-    ctx.font = `12px ${fontFamily}`;
-    ctx.textBaseline = "middle";
-    const textColor = cssVar("--flame-text", "#222");
-    const dimColor = cssVar("--flame-dim", "#ddd");
-    const matchColor = cssVar("--flame-match", "#7c3aed");
-    const ancestorColor = cssVar("--flame-ancestor", "#cbd5e1");
-    const charW = ctx.measureText("abcdefghij").width / 10;
+    this.width = Math.max(300, this.el.clientWidth);
     this.rows = [];
-    let matched = 0;
-    const countMatches = (n: FlameNode): number => (this.matches(n) ? n.value : n.children.reduce((s, c) => s + countMatches(c), 0));
-    if (this.query) matched = countMatches(root);
-
-    const box = (n: FlameNode, x: number, w: number, fill: string, textFill: string) => {
-      const y = n.depth * ROW;
-      ctx.fillStyle = fill;
-      ctx.fillRect(x + 0.5, y + 0.5, Math.max(0.5, w - 1), ROW - 1);
-      if (this.hover === n) {
-        ctx.strokeStyle = textColor;
-        ctx.lineWidth = 1.5;
-        ctx.strokeRect(x + 1, y + 1, Math.max(0.5, w - 2), ROW - 2);
-      }
-      if (w > 28) {
-        const name = this.label(n);
-        const room = Math.floor((w - 8) / charW);
-        const text = name.length > room ? `${name.slice(0, Math.max(0, room - 1))}…` : name;
-        if (room >= 2) {
-          ctx.fillStyle = textFill;
-          ctx.fillText(text, x + 4, y + ROW / 2 + 0.5);
-        }
-      }
-      (this.rows[n.depth] ??= []).push({ x, w, node: n });
-    };
-
-    // Ancestors of the zoomed node span the full width, greyed.
-    for (let a = focus.parent, chain: FlameNode[] = []; ; a = a.parent) {
-      if (!a) {
-        chain.reverse().forEach((n) => box(n, 0, width, ancestorColor, textColor));
-        break;
-      }
-      chain.push(a);
-    }
-    const colour = (n: FlameNode): string => {
-      if (!n.frame) return cssVar("--flame-root", "#94a3b8");
-      if (this.query) return this.matches(n) ? matchColor : dimColor;
-      const hue = 8 + (hash(n.frame.file) % 42); // reds through ambers
-      const light = 62 + (hash(n.frame.function) % 14);
-      return `hsl(${hue} 78% ${light}%)`;
-    };
+    if (!root || !focus || root.value <= 0) return;
+    const width = this.width;
+    const add = (n: FlameNode, x: number, w: number) => (this.rows[n.depth] ??= []).push({ x, w, node: n });
+    // Ancestors of the zoomed frame span the full width above it.
+    for (let a = focus.parent; a; a = a.parent) add(a, 0, width);
     const walk = (n: FlameNode, x: number, w: number) => {
-      box(n, x, w, colour(n), this.query && !this.matches(n) && n.frame ? cssVar("--muted") : textColor);
+      add(n, x, w);
       let cx = x;
       for (const c of n.children) {
         const cw = (c.value / n.value) * w;
@@ -270,10 +213,82 @@ export class FlameChart {
       }
     };
     walk(focus, 0, width);
+  }
+
+  private paint(): void {
+    const root = this.root;
+    const width = this.width;
+    const dpr = devicePixelRatio || 1;
+    const ctx = this.canvas.getContext("2d")!;
+    const fontFamily = cssVar("--font-sans", "sans-serif");
+    const muted = cssVar("--muted");
+    if (!root || root.value <= 0 || this.rows.length === 0) {
+      this.canvas.width = Math.round(width * dpr);
+      this.canvas.height = Math.round(60 * dpr);
+      this.canvas.style.width = `${width}px`;
+      this.canvas.style.height = "60px";
+      ctx.scale(dpr, dpr);
+      ctx.fillStyle = muted;
+      ctx.font = `13px ${fontFamily}`;
+      ctx.fillText(this.weight === "growth" ? "No allocation site grew." : "No live allocations recorded.", 12, 34);
+      this.summary.textContent = "";
+      return;
+    }
+    const height = this.rows.length * ROW;
+    if (this.canvas.width !== Math.round(width * dpr) || this.canvas.height !== Math.round(height * dpr)) {
+      this.canvas.width = Math.round(width * dpr);
+      this.canvas.height = Math.round(height * dpr);
+      this.canvas.style.width = `${width}px`;
+      this.canvas.style.height = `${height}px`;
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = `12px ${fontFamily}`;
+    ctx.textBaseline = "middle";
+    const textColor = cssVar("--flame-text", "#222");
+    const dimColor = cssVar("--flame-dim", "#ddd");
+    const matchColor = cssVar("--flame-match", "#7c3aed");
+    const ancestorColor = cssVar("--flame-ancestor", "#cbd5e1");
+    const rootColor = cssVar("--flame-root", "#94a3b8");
+    const charW = ctx.measureText("abcdefghij").width / 10;
+    const focusDepth = this.focus?.depth ?? 0;
+    const colour = (n: FlameNode): string => {
+      if (n.depth < focusDepth) return ancestorColor;
+      if (!n.frame) return rootColor;
+      if (this.query) return this.matches(n) ? matchColor : dimColor;
+      const hue = 8 + (hash(n.frame.file) % 42); // reds through ambers
+      const light = 62 + (hash(n.frame.function) % 14);
+      return `hsl(${hue} 78% ${light}%)`;
+    };
+    for (const row of this.rows) {
+      if (!row) continue;
+      for (const { x, w, node: n } of row) {
+        const y = n.depth * ROW;
+        ctx.fillStyle = colour(n);
+        ctx.fillRect(x + 0.5, y + 0.5, Math.max(0.5, w - 1), ROW - 1);
+        if (this.hover === n) {
+          ctx.strokeStyle = textColor;
+          ctx.lineWidth = 1.5;
+          ctx.strokeRect(x + 1, y + 1, Math.max(0.5, w - 2), ROW - 2);
+        }
+        if (w > 28) {
+          const name = this.label(n);
+          const room = Math.floor((w - 8) / charW);
+          if (room >= 2) {
+            ctx.fillStyle = this.query && n.frame && !this.matches(n) && n.depth >= focusDepth ? muted : textColor;
+            ctx.fillText(name.length > room ? `${name.slice(0, room - 1)}…` : name, x + 4, y + ROW / 2 + 0.5);
+          }
+        }
+      }
+    }
     const total = this.weight === "growth" ? "growth" : "live memory";
-    this.summary.textContent = this.query
-      ? `“${this.search.value.trim()}” matches ${fmt.bytes(matched)} (${fmt.percent(matched / root.value)}) of ${fmt.bytes(root.value)} ${total}`
-      : `${fmt.bytes(root.value)} ${total} across ${fmt.count(this.sites.length)} sites`;
+    if (this.query) {
+      const countMatches = (n: FlameNode): number => (this.matches(n) ? n.value : n.children.reduce((s, c) => s + countMatches(c), 0));
+      const matched = countMatches(root);
+      this.summary.textContent = `“${this.search.value.trim()}” matches ${fmt.bytes(matched)} (${fmt.percent(matched / root.value)}) of ${fmt.bytes(root.value)} ${total}`;
+    } else {
+      this.summary.textContent = `${fmt.bytes(root.value)} ${total} across ${fmt.count(this.sites.length)} sites`;
+    }
   }
 
   private hit(e: MouseEvent): FlameNode | null {
@@ -289,7 +304,7 @@ export class FlameChart {
     const n = this.hit(e);
     if (n !== this.hover) {
       this.hover = n;
-      this.draw();
+      this.paint();
     }
     if (!n || !this.root) {
       this.tip.setAttribute("hidden", "");

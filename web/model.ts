@@ -27,7 +27,8 @@ export interface Site {
   index: number;
   pid: number;
   stackId: number;
-  stackIndex: number;
+  /** The stack's node in the packed call tree (equal stacks, equal nodes). */
+  stackNode: number;
   site: Frame | null;
   stack: Frame[];
   liveBytes: number;
@@ -39,7 +40,6 @@ export interface Site {
 export interface Model {
   head: ReportHead;
   frames: Frame[];
-  stacks: Frame[][];
   leaks: Leak[];
   processes: Proc[];
   sites: Site[];
@@ -55,13 +55,29 @@ export function unpack(p: PackedReport): Model {
   for (let i = 0; i + 2 < p.frames.length; i += 3) {
     frames.push({ file: p.strings[p.frames[i]] ?? "?", line: p.frames[i + 1], function: p.strings[p.frames[i + 2]] ?? "?" });
   }
-  const stacks = p.stacks.map((ids) => ids.map((i) => frames[i]).filter((f): f is Frame => !!f));
   const frameAt = (i: number): Frame | null => (i >= 0 ? frames[i] ?? null : null);
+  // Stacks come as a call tree; rebuild each one (innermost first) once per node.
+  const nodes = p.stackNodes;
+  const stackCache = new Map<number, Frame[]>();
+  const stackOf = (node: number): Frame[] => {
+    if (node < 0 || 2 * node + 1 >= nodes.length) return [];
+    let s = stackCache.get(node);
+    if (!s) {
+      const out: Frame[] = [];
+      for (let n = node, guard = 0; n >= 0 && 2 * n + 1 < nodes.length && guard < 10_000; n = nodes[2 * n], guard++) {
+        const f = frameAt(nodes[2 * n + 1]);
+        if (f) out.push(f);
+      }
+      s = out;
+      stackCache.set(node, s);
+    }
+    return s;
+  };
   const leaks: Leak[] = p.leaks.map((l) => ({
     ...l,
     retainers: l.retainers ?? [],
     site: frameAt(l.site),
-    stack: stacks[l.stack] ?? [],
+    stack: stackOf(l.stack),
     series: series(l.series),
   }));
   const processes: Proc[] = p.processes.map((pr) => ({ ...pr, series: series(pr.series) }));
@@ -73,16 +89,16 @@ export function unpack(p: PackedReport): Model {
       index: i,
       pid: c.pid[i],
       stackId: c.stackId[i],
-      stackIndex: c.stack[i],
+      stackNode: c.stack[i],
       site: frameAt(c.site[i]),
-      stack: stacks[c.stack[i]] ?? [],
+      stack: stackOf(c.stack[i]),
       liveBytes: c.liveBytes[i],
       liveCount: c.liveCount[i],
       growthBytes: c.growthBytes[i],
       growthBytesPerSec: c.growthBytesPerSec[i],
     };
   }
-  return { head: p.head, frames, stacks, leaks, processes, sites };
+  return { head: p.head, frames, leaks, processes, sites };
 }
 
 /** Reads the data a static report carries inline (JSON, or gzip+base64 for big reports). */

@@ -26,7 +26,7 @@ export interface PackedSeries {
 export interface PackedLeak extends Omit<LeakReport, "site" | "stack" | "series"> {
   /** Frame index, or -1 when the site is unknown. */
   site: number;
-  /** Stack index. */
+  /** Stack node (see PackedReport.stackNodes). */
   stack: number;
   /** values[0] = live bytes of the site. */
   series: PackedSeries;
@@ -41,7 +41,7 @@ export interface PackedProcess extends Omit<ProcessSummary, "series"> {
 export interface PackedSites {
   pid: number[];
   stackId: number[];
-  /** Stack index per row. */
+  /** Stack node per row (see PackedReport.stackNodes). */
   stack: number[];
   /** Frame index per row, -1 when unknown. */
   site: number[];
@@ -58,8 +58,12 @@ export interface PackedReport {
   strings: string[];
   /** Flat [fileString, line, functionString] triples; frame i is at 3*i. */
   frames: number[];
-  /** Frame indices, innermost first. */
-  stacks: number[][];
+  /**
+   * Stacks as a call tree (stacks share their outer frames): flat [parent, frame]
+   * pairs, node i at 2*i, parent -1 for an outermost frame. A stack is the node of
+   * its innermost frame, or -1 for an empty stack.
+   */
+  stackNodes: number[];
   leaks: PackedLeak[];
   processes: PackedProcess[];
   sites: PackedSites;
@@ -72,10 +76,10 @@ export interface PackOptions {
 class Interner {
   readonly strings: string[] = [];
   readonly frames: number[] = [];
-  readonly stacks: number[][] = [];
+  readonly stackNodes: number[] = [];
   private stringIds = new Map<string, number>();
   private frameIds = new Map<string, number>();
-  private stackIds = new Map<string, number>();
+  private nodeIds = new Map<string, number>();
 
   string(s: string): number {
     const text = String(s);
@@ -103,16 +107,22 @@ class Interner {
     return id;
   }
 
+  /** The call-tree node of a stack's innermost frame (frames are innermost first). */
   stack(frames: Frame[] | null | undefined): number {
-    const ids = (frames ?? []).map((f) => this.frame(f));
-    const key = ids.join(",");
-    let id = this.stackIds.get(key);
-    if (id === undefined) {
-      id = this.stacks.length;
-      this.stacks.push(ids);
-      this.stackIds.set(key, id);
+    const list = frames ?? [];
+    let node = -1;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const frame = this.frame(list[i]);
+      const key = `${node},${frame}`;
+      let id = this.nodeIds.get(key);
+      if (id === undefined) {
+        id = this.stackNodes.length / 2;
+        this.stackNodes.push(node, frame);
+        this.nodeIds.set(key, id);
+      }
+      node = id;
     }
-    return id;
+    return node;
   }
 }
 
@@ -176,7 +186,7 @@ export function packReport(report: Report, opts: PackOptions = {}): PackedReport
     head,
     strings: intern.strings,
     frames: intern.frames,
-    stacks: intern.stacks,
+    stackNodes: intern.stackNodes,
     leaks: packedLeaks,
     processes: packedProcesses,
     sites: cols,
