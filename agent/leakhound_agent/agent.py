@@ -28,6 +28,7 @@ EXIT_REPLY_WAIT = 2.0
 # Upper bound on the retainer walk budget the host may ask for.
 MAX_RETAINER_TIMEOUT = 600.0
 FORK_STOP_WAIT = 1.0
+CHILD_HELLO_DELAY = 0.05
 # Since 3.13 os.fork() checks for other threads after the after_in_parent hooks.
 _WARNS_AFTER_PARENT_HOOKS = sys.version_info >= (3, 13)
 
@@ -183,6 +184,13 @@ class Agent(object):
                 worker.native_id = _thread.get_native_id() if hasattr(_thread, "get_native_id") else None
                 interval = self.config.interval
                 step = interval / ACTIVE_LOOKS
+                if self._conn is None:
+                    # A forked child says hello only once it has lived a moment, so a
+                    # fork that is about to exec (subprocess, daemons) stays silent.
+                    if worker.stop.acquire(True, CHILD_HELLO_DELAY) or not self.enabled:
+                        return
+                    self._conn = Connection(self.config.socket_path)
+                    self._send_hello()
                 self._active = ActiveSampler(self.config.nframes, _get_ident())
                 next_sample = _monotonic()
                 while self.enabled:
@@ -206,7 +214,7 @@ class Agent(object):
         if not self._sample_lock.acquire(True, timeout):
             return False
         try:
-            if not self.enabled:
+            if not self.enabled or self._conn is None:
                 return False
             started = _cpu_time()
             snapshot = self.collector.snapshot()
@@ -297,7 +305,8 @@ class Agent(object):
         if os.getpid() != self.pid:
             # Forked without the at-fork hooks (e.g. by a C extension): that socket is the parent's.
             self.enabled = False
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
             return
         self._stop_worker(timeout=max(2.0, min(10.0, 2 * self._last_snapshot_cost)))
         if not self._sample(timeout=10.0):
@@ -409,9 +418,7 @@ class Agent(object):
             self._reset_process_state()
             self.collector.after_fork_in_child()
             self._new_tables()
-            self._conn = Connection(self.config.socket_path)
-            self._send_hello()
-            self._start_worker()
+            self._start_worker()  # connects and says hello
         except BaseException:
             self._disable()
 

@@ -11,7 +11,7 @@ import marshal
 import os
 import sys
 from importlib.util import MAGIC_NUMBER, cache_from_source
-from types import CodeType, ModuleType
+from types import CodeType
 
 UNKNOWN = "?"
 MODULE = "<module>"
@@ -26,6 +26,8 @@ _MAX_FILES = 1024
 _MAX_LOOKUPS = 65536
 
 _HAS_QUALNAME = sys.version_info >= (3, 11)  # code objects know their qualified name
+
+_STDLIB = os.path.dirname(os.path.abspath(os.__file__))
 
 _start_cwd = None
 _files = {}  # filename -> [(first, last, header_end, depth, qualname, parent_qualname)] or None
@@ -91,12 +93,7 @@ def _index(code, depth, qualprefix, parent_qualname, out):
 def _frozen_source(filename):
     """Source file of a frozen stdlib module ("<frozen importlib._bootstrap>"), for its line numbers."""
     name = filename[len("<frozen "):-1]
-    module = sys.modules.get(name)
-    if type(module) is ModuleType:
-        path = module.__dict__.get("__file__")
-        if type(path) is str and path.endswith(".py"):
-            return path
-    path = os.path.join(os.path.dirname(os.__file__), *name.split(".")) + ".py"
+    path = os.path.join(_STDLIB, *name.split(".")) + ".py"
     return path if os.path.isfile(path) else None
 
 

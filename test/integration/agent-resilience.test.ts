@@ -142,6 +142,29 @@ describe.each(PYTHONS)("agent resilience on Python $version", ({ path: python })
     expect(parentSamples.length).toBeGreaterThanOrEqual(4);
   });
 
+  it("a fork that execs right away (preexec_fn, fork+exec) does not report as a process of its own", async () => {
+    const program = `import os, subprocess, sys
+subprocess.run([sys.executable, "-c", "print('grandchild')"], preexec_fn=lambda: None, check=True)
+pid = os.fork()
+if pid == 0:
+    os.execv("/bin/echo", ["echo", "execd"])
+os.waitpid(pid, 0)
+print("parent done")
+`;
+    const dir = writeProgram({ "execs.py": program });
+    const host = await newHost();
+    const r = await runPython(python, ["execs.py"], { cwd: dir, env: agentEnv(host) });
+    await host.settle();
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("grandchild\nexecd\nparent done\n");
+    expect(host.errors()).toEqual([]);
+    const hellos = host.connections.map((c) => c.hello()).filter(Boolean);
+    // The parent, and the Python that subprocess ran; the pre-exec forks stay silent.
+    expect(hellos.length).toBe(2);
+    expect(new Set(hellos.map((h) => h.pid)).size).toBe(2);
+    expect(hellos.find((h) => h.pid !== r.pid)).toMatchObject({ ppid: r.pid });
+  });
+
   it("a spawned child interpreter connects with its own hello", async () => {
     const dir = writeProgram({ "spawner.py": SPAWN_PY });
     const host = await newHost();
