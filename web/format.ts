@@ -1,7 +1,9 @@
-// Numbers for people: bytes in binary units, rates, durations, counts.
+// Numbers for people: bytes, rates, durations, counts. Bytes use powers of 1024
+// written KB/MB/GB, like the terminal report (src/report/format.ts), so the
+// figures in both read the same.
 import type { Frame } from "../src/protocol/messages.js";
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+const UNITS = ["B", "KB", "MB", "GB", "TB"];
 
 export function bytes(n: number): string {
   if (!Number.isFinite(n)) return "–";
@@ -12,8 +14,21 @@ export function bytes(n: number): string {
     v /= 1024;
     u++;
   }
-  const digits = u === 0 ? 0 : v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  const digits = u === 0 || v >= 100 ? 0 : 1;
   return `${sign}${v.toFixed(digits)} ${UNITS[u]}`;
+}
+
+/** Bytes for axis ticks: no trailing zeros ("20 MB", "1.5 GB"). */
+export function bytesTick(n: number): string {
+  if (!Number.isFinite(n)) return "";
+  if (n === 0) return "0";
+  let v = Math.abs(n);
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${n < 0 ? "−" : ""}${Number(v.toFixed(2))} ${UNITS[u]}`;
 }
 
 export function signedBytes(n: number): string {

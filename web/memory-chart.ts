@@ -8,7 +8,7 @@ import type { Model, Series } from "./model.js";
 
 const TOP_LEAKS = 5;
 
-/** Tick steps for byte axes: 1, 2, 5 × powers of 1024 (so ticks read 64 MiB, not 57.2 MiB). */
+/** Tick steps for byte axes: 1, 2, 5 × powers of 1024 (so ticks read 64 MB, not 57.2 MB). */
 const BYTE_INCRS = [0, 1, 2, 3, 4].flatMap((k) => [1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 200, 250, 256, 500, 512].map((m) => m * 1024 ** k)).sort((a, b) => a - b);
 
 interface Line {
@@ -89,8 +89,9 @@ function warmupPlugin(getWarmup: () => number): uPlot.Plugin {
         ctx.fillStyle = cssVar("--muted");
         ctx.font = `${11 * devicePixelRatio}px ${cssVar("--font-sans", "sans-serif")}`;
         ctx.textBaseline = "top";
-        const label = "warm-up (ignored)";
-        if (ctx.measureText(label).width < x1 - x0 - 8 * devicePixelRatio) ctx.fillText(label, x0 + 6 * devicePixelRatio, top + 6 * devicePixelRatio);
+        const room = x1 - x0 - 8 * devicePixelRatio;
+        const label = ["warm-up (ignored)", "warm-up"].find((l) => ctx.measureText(l).width < room);
+        if (label) ctx.fillText(label, x0 + 5 * devicePixelRatio, top + 6 * devicePixelRatio);
         ctx.restore();
       },
     },
@@ -173,9 +174,9 @@ export class MemoryChart {
       },
       axes: [
         { stroke: axisStroke, grid, ticks: grid, font, values: (_u, vals) => vals.map((v) => fmt.clock(v)), label: "time since start", labelFont: font, labelSize: 20 },
-        { scale: "mem", stroke: axisStroke, grid, ticks: grid, font, size: 78, incrs: BYTE_INCRS, values: (_u, vals) => vals.map((v) => fmt.bytes(v)), label: "process memory", labelFont: font, labelSize: 20 },
+        { scale: "mem", stroke: axisStroke, grid, ticks: grid, font, size: 78, incrs: BYTE_INCRS, values: (_u, vals) => vals.map((v) => fmt.bytesTick(v)), label: "process memory", labelFont: font, labelSize: 20 },
         ...(hasSites
-          ? [{ scale: "site", side: 1, stroke: axisStroke, grid: { show: false }, ticks: grid, font, size: 78, incrs: BYTE_INCRS, values: (_u: uPlot, vals: number[]) => vals.map((v) => fmt.bytes(v)), label: "leaking sites (live)", labelFont: font, labelSize: 20 } as uPlot.Axis]
+          ? [{ scale: "site", side: 1, stroke: axisStroke, grid: { show: false }, ticks: grid, font, size: 78, incrs: BYTE_INCRS, values: (_u: uPlot, vals: number[]) => vals.map((v) => fmt.bytesTick(v)), label: "leaking sites (live)", labelFont: font, labelSize: 20 } as uPlot.Axis]
           : []),
       ],
       series: [

@@ -19,7 +19,7 @@ interface Column {
 }
 
 const COLUMNS: Column[] = [
-  { key: "function", label: "Function", numeric: false, cell: (s) => s.site?.function ?? "(unknown)" },
+  { key: "function", label: "Function", numeric: false, cell: (s) => s.site?.function ?? "(unknown)", title: (s) => s.site?.function ?? "" },
   { key: "site", label: "Site", numeric: false, cell: (s) => fmt.frameLocation(s.site, true), title: (s) => fmt.frameLocation(s.site) },
   { key: "pid", label: "PID", numeric: true, cell: (s) => String(s.pid) },
   { key: "liveBytes", label: "Live", numeric: true, cell: (s) => fmt.bytes(s.liveBytes) },
@@ -162,6 +162,7 @@ export class SitesTable {
     this.countEl.textContent =
       rows.length === this.sites.length ? `${fmt.count(rows.length)} sites` : `${fmt.count(rows.length)} of ${fmt.count(this.sites.length)} sites`;
     if (resetScroll) this.viewport.scrollTop = 0;
+    for (const row of this.pool) delete row.dataset.key; // new data or order: repaint every row
     this.paint();
     if (this.selected) {
       const s = this.sites.find((x) => key(x) === this.selected);
@@ -197,25 +198,28 @@ export class SitesTable {
       this.pool.push(row);
       this.layer.appendChild(row);
     }
-    this.pool.forEach((row, k) => {
-      const i = first + k;
+    // Index i always uses pool row i % pool.length, so a small scroll leaves most rows untouched.
+    const used = new Set<HTMLElement>();
+    for (let i = first; i < last; i++) {
       const s = this.view[i];
-      if (!s) {
-        row.hidden = true;
-        return;
-      }
+      const row = this.pool[i % this.pool.length];
+      used.add(row);
       row.hidden = false;
-      row.dataset.index = String(i);
-      row.style.transform = `translateY(${i * ROW_H}px)`;
       row.classList.toggle("selected", key(s) === this.selected);
+      if (row.dataset.index === String(i) && row.dataset.key === key(s) && row.dataset.cols === String(cols.length)) continue;
+      row.dataset.index = String(i);
+      row.dataset.key = key(s);
+      row.dataset.cols = String(cols.length);
+      row.style.transform = `translateY(${i * ROW_H}px)`;
       if (row.childElementCount !== cols.length) row.replaceChildren(...cols.map((c) => h("div", { class: `td${c.numeric ? " num" : ""}`, role: "cell" })));
       cols.forEach((c, j) => {
         const cell = row.children[j] as HTMLElement;
         cell.textContent = c.cell(s);
-        cell.title = c.title ? c.title(s) : cell.textContent;
+        if (c.title) cell.title = c.title(s);
         if (c.key === "growthBytes" || c.key === "growthBytesPerSec") cell.classList.toggle("pos", s[c.key] > 0);
       });
-    });
+    }
+    for (const row of this.pool) if (!used.has(row)) row.hidden = true;
   }
 
   private showDetail(s: Site | null): void {
