@@ -1,0 +1,260 @@
+"""Why does it stay alive: reference paths from roots to objects allocated at leaking stacks.
+
+One breadth-first walk of the heap (walk.py) from, in this order:
+  1. modules (``__main__`` first), so a leak held by a global is named by it;
+  2. the locals of every thread's frames (the agent's own excluded);
+  3. what the garbage collector tracks that neither reached: objects held by
+     native code, then unreachable reference cycles (kept alive only while
+     gc is disabled, or until the next collection).
+The first time the walk reaches an object is a shortest path from the
+earliest root group. The visited objects are then matched to the requested
+allocation stacks (match.py), a sample of each stack's objects gets its path
+rebuilt and named in Python words (names.py) without ever running the
+program's code, and the paths are clustered (cluster.py).
+
+The walk costs time and memory in proportion to the heap: about one
+``id()`` int and one list slot per visited object. It stops at its time
+budget (``truncated``), and allocates mostly on a frameless helper thread so
+that tracemalloc's per-allocation cost stays low (frameless.py).
+"""
+
+import _thread
+import gc
+import sys
+import time
+
+from . import storage
+from .cluster import Sample, cluster
+from .frameless import Runner
+from .match import match
+from .names import Namer
+from .roots import Ours, module_roots, thread_roots
+from .walk import Walk
+
+# Shares of the time budget: the walk may use up to WALK_SHARE of it, matching
+# runs until MATCH_SHARE; paths and names use the rest.
+WALK_SHARE = 0.55
+MATCH_SHARE = 0.85
+TOP_PATHS = 5
+
+NOTE_GC_DISABLED = "unreachable reference cycle kept only because gc is disabled"
+NOTE_AWAITING = "unreachable cycle awaiting collection"
+NOTE_NO_REFERRER = "nothing refers to it: no Python object holds a reference (a reference leaked in C?)"
+NOTE_NATIVE = ("held only from outside the Python heap: no module, thread or Python object "
+               "on a path from them refers to it (native code holds a reference)")
+NOTE_NOT_FOUND = ("nothing refers to it: no Python object holds a reference (a reference leaked in C?), "
+                  "or the memory is a buffer inside an object allocated elsewhere")
+NOTE_STORAGE = ("no object was allocated at this stack: its memory is the storage of the containers "
+                "below, which grew here")
+NOTE_TRUNCATED = "the walk stopped at its time budget before reaching an object from this stack"
+
+
+def find_retainers(collector, stack_keys, max_objects=200, timeout_sec=5.0, match_key=None):
+    """Why the objects allocated at ``stack_keys`` stay alive.
+
+    ``collector.stack_key_of(obj)`` maps a live object to its allocation stack
+    key. ``match_key(key)``, when given, maps such a key to one of
+    ``stack_keys`` (or None), e.g. to match by innermost frame.
+
+    Returns {"results": [{"stackKey", "found", "sampled", "unreachable",
+    "note", "paths": [RetainerPath]}], "visited", "elapsedSec", "truncated"}.
+    """
+    started = time.monotonic()
+    budget = max(0.05, float(timeout_sec))
+    requested = list(stack_keys)
+    keys = _unique(requested)
+    max_objects = max(0, int(max_objects))
+    gc_was_enabled = gc.isenabled()
+    runner = Runner(frameless=_tracing())
+    namer = Namer(runner)
+    walk = Walk(runner, started + budget * WALK_SHARE)
+    ours = Ours()
+    stack_key_of = getattr(collector, "stack_key_of")
+    results = []
+    try:
+        if gc_was_enabled:
+            gc.disable()  # no collection mid-walk: it would free objects and reuse their ids
+        walk.own(namer, keys, ours, *runner.owned())
+        walk.mark(_own_frames(ours))
+
+        roots, skipped = module_roots(ours)
+        walk.mark(skipped)
+        walk.run_phase("module", roots)
+        del roots, skipped
+        if not walk.truncated:
+            roots, frames = thread_roots(ours, namer, _thread.get_ident())
+            walk.mark(frames)
+            walk.run_phase("thread", roots)
+            del roots, frames
+        if not walk.truncated:
+            held, orphans, rest = walk.unreached()
+            walk.run_phase("native", [(obj, ("native", id(obj) in orphans)) for obj in held])
+            del held
+            if not walk.truncated:
+                seen = walk.seen
+                walk.run_phase("garbage", [(obj, ("garbage", None)) for obj in rest if id(obj) not in seen])
+            del rest, orphans
+
+        found = match(walk, runner, stack_key_of, keys, started + budget * MATCH_SHARE, match_key)
+        storage_hits = _storage(walk, collector, keys, found, started + budget * MATCH_SHARE)
+        size_of = getattr(collector, "size_of", None) or namer.shallow_size
+        memo = {}
+        by_key = []
+        for k, key in enumerate(keys):
+            by_key.append(_result(walk, namer, key, found.hits[k], found.coverage, storage_hits.get(k),
+                                  max_objects, size_of, memo, gc_was_enabled))
+        for key in requested:
+            # Equal keys asked twice get the same answer.
+            for k, unique in enumerate(keys):
+                if unique is key or unique == key:
+                    result = dict(by_key[k])
+                    result["stackKey"] = key
+                    results.append(result)
+                    break
+    finally:
+        runner.close()
+        visited, truncated = walk.visited, walk.truncated
+        walk.close()
+        namer.close()
+        if gc_was_enabled:
+            gc.enable()
+    return {
+        "results": results,
+        "visited": visited,
+        "elapsedSec": round(time.monotonic() - started, 6),
+        "truncated": truncated,
+    }
+
+
+def _result(walk, namer, key, hits, coverage, storage_hits, max_objects, size_of, memo, gc_was_enabled):
+    note = None
+    from_storage = False
+    if not hits and storage_hits:
+        hits, from_storage = storage_hits, True
+    found = int(round(len(hits) / coverage)) if coverage > 0 else len(hits)
+    sample = _evenly(hits, max_objects)
+    paths = []
+    for p, d, i in sample:
+        path, root = walk.path(p, d, i, memo)
+        if path is not None:
+            namer.want(path)
+            paths.append((walk.phases[p].kind, path, root))
+    samples = []
+    kinds = {}
+    for phase_kind, path, root in paths:
+        kind, text, why = _root_words(namer, phase_kind, path, root)
+        steps = namer.steps(path, thread_root=(phase_kind == "thread"))
+        kind = _refine_kind(kind, steps)
+        try:
+            size = int(size_of(path[-1]))
+        except Exception:
+            size = 0
+        samples.append(Sample(kind, text, steps, size))
+        kinds[why] = kinds.get(why, 0) + 1
+    reachable = kinds.get(None, 0)
+    unreachable = sum(kinds.values()) - reachable > reachable
+    if unreachable:
+        why = max((n, why) for why, n in kinds.items() if why is not None)[1]
+        note = {
+            "garbage": NOTE_GC_DISABLED if not gc_was_enabled else NOTE_AWAITING,
+            "orphan": NOTE_NO_REFERRER,
+            "native": NOTE_NATIVE,
+        }[why]
+    elif not hits:
+        if walk.truncated or coverage < 1.0:
+            note = NOTE_TRUNCATED
+        else:
+            unreachable = True
+            note = NOTE_NOT_FOUND
+    elif from_storage:
+        note = NOTE_STORAGE
+    return {
+        "stackKey": key,
+        "found": found,
+        "sampled": len(sample),
+        "unreachable": bool(unreachable),
+        "note": note,
+        "paths": cluster(samples, TOP_PATHS),
+    }
+
+
+def _root_words(namer, phase_kind, path, root):
+    """(rootKind, root text, why unreachable or None) for a path's root."""
+    kind, detail = root
+    if phase_kind == "module":
+        return "module global", detail, None
+    if phase_kind == "thread":
+        return "thread stack", detail, None
+    desc = namer.describe(path[0])[0]
+    if phase_kind == "native":
+        if detail:
+            return "no referrer", "%s that no Python object refers to" % desc, "orphan"
+        return "gc-tracked", "%s held outside the Python heap (by native code)" % desc, "native"
+    return "unreachable cycle", "%s in an unreachable reference cycle" % desc, "garbage"
+
+
+def _refine_kind(kind, steps):
+    if kind == "module global" and steps and "." in steps[0].label and not steps[0].label.startswith("."):
+        kind = "class attribute"
+    for step in steps:
+        if step.desc.startswith("lru_cache ") or step.label.startswith("thread-local"):
+            return "lru_cache" if step.desc.startswith("lru_cache ") else "thread-local"
+    return kind
+
+
+def _unique(keys):
+    out = []
+    index = {}
+    for key in keys:
+        if key not in index:
+            index[key] = len(out)
+            out.append(key)
+    return out
+
+
+def _evenly(items, n):
+    if len(items) <= n:
+        return list(items)
+    if n <= 0:
+        return []
+    step = len(items) / float(n)
+    return [items[int(j * step)] for j in range(n)]
+
+
+def _storage(walk, collector, keys, found, deadline):
+    """{key index: [(phase, depth, index)]} of containers whose storage grew at keys nothing else was found for."""
+    missing = set(k for k, hits in enumerate(found.hits) if not hits)
+    if not missing or found.coverage < 1.0 or time.monotonic() > deadline:
+        return {}
+    lookup = storage.address_lookup(collector)
+    if lookup is None:
+        return {}
+    index_of = {}
+    for k, key in enumerate(keys):
+        index_of.setdefault(key, k + 1)
+    result = {}
+    try:
+        hits = storage.find(walk, index_of.get, lookup, missing, lambda: time.monotonic() > deadline)
+    except Exception:
+        return {}
+    for k, position in hits:
+        result.setdefault(k, []).append(position)
+    return result
+
+
+def _tracing():
+    tracemalloc = sys.modules.get("tracemalloc")
+    try:
+        return bool(tracemalloc is not None and tracemalloc.is_tracing())
+    except Exception:
+        return False
+
+
+def _own_frames(ours):
+    frames = []
+    frame = sys._getframe()
+    while frame is not None:
+        if ours.file(frame.f_code.co_filename):
+            frames.append(frame)
+        frame = frame.f_back
+    return frames

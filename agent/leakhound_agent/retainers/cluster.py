@@ -1,0 +1,70 @@
+"""Thousands of retainer paths collapse into a few shapes, each with a count.
+
+Two paths have the same shape when their root and their steps match once
+list indices and non-string dict keys are read as [*]. String keys stay
+(['body'] and ['tags'] are different fields) unless one position holds many
+different strings, as a cache keyed by URL does; then that position is [*]
+too. Item counts of the containers along a shape are shown as a range.
+"""
+
+# More distinct string keys than this at one position make it a [*].
+MAX_DISTINCT_KEYS = 3
+
+
+class Sample(object):
+    __slots__ = ("kind", "root", "steps", "size")
+
+    def __init__(self, kind, root, steps, size):
+        self.kind = kind
+        self.root = root
+        self.steps = steps
+        self.size = size
+
+
+def cluster(samples, top=5):
+    """Paths (protocol RetainerPath dicts) for samples, most objects first."""
+    groups = {}
+    for sample in samples:
+        key = (sample.kind, sample.root, tuple((_coarse(step.norm), step.desc) for step in sample.steps))
+        groups.setdefault(key, []).append(sample)
+    paths = []
+    for key, members in groups.items():
+        width = len(key[2])
+        keep = [len(set(m.steps[pos].norm for m in members)) <= MAX_DISTINCT_KEYS for pos in range(width)]
+        shapes = {}
+        for m in members:
+            signature = tuple(m.steps[pos].norm if keep[pos] else key[2][pos][0] for pos in range(width))
+            shapes.setdefault(signature, []).append(m)
+        for signature, same in shapes.items():
+            paths.append(_render(key[0], key[1], signature, same))
+    paths.sort(key=lambda path: (-path["objects"], -path["bytes"], path["root"]))
+    return paths[:top]
+
+
+def _coarse(norm):
+    if norm.startswith("['") or norm.startswith('["'):
+        return "[*]"
+    return norm
+
+
+def _render(kind, root, signature, members):
+    steps = []
+    for pos, norm in enumerate(signature):
+        labels = set(m.steps[pos].label for m in members)
+        label = labels.pop() if len(labels) == 1 else norm
+        first = members[0].steps[pos]
+        counts = [m.steps[pos].count for m in members if m.steps[pos].count is not None]
+        if counts:
+            low, high = min(counts), max(counts)
+            amount = "{:,}".format(low) if low == high else "{:,}\u2013{:,}".format(low, high)
+            unit = first.unit[:-1] if amount == "1" and first.unit.endswith("s") else first.unit
+            steps.append("%s (%s, %s %s)" % (label, first.desc, amount, unit))
+        else:
+            steps.append("%s (%s)" % (label, first.desc))
+    return {
+        "rootKind": kind,
+        "root": root,
+        "steps": steps,
+        "objects": len(members),
+        "bytes": sum(m.size for m in members),
+    }

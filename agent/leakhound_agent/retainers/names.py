@@ -1,0 +1,665 @@
+"""Name each reference on a retainer path in Python words, without running user code.
+
+Never used on the program's objects: repr, str, ==, hash, len, getattr,
+isinstance, properties or anything a class or metaclass can override. What
+is used instead: ``type(x)``, ``is``, ``gc.get_referents``, the unbound C
+methods of builtin containers (``dict.items(d)`` is the C method even for a
+dict subclass that overrides ``items``), and descriptors read from the
+builtin type that defines them (``type.__dict__['__qualname__'].__get__``,
+an instance's ``__dict__`` getset, slot member descriptors). Attribute access
+is used only on instances of final builtin types (functions, frames, code,
+tracebacks, cells, generators), which user code cannot subclass.
+
+A path is a list of objects from a root to a leaked object; ``steps`` turns
+it into Step records ("HISTORY", "[12]", ".handlers", "closure var x", ...).
+Some objects are transparent and fold into their neighbour: a module's or
+class's namespace dict, an instance ``__dict__``, a function's closure tuple
+and cell, a thread-local's per-thread dicts.
+"""
+
+import _thread
+import collections
+import functools
+import gc
+import os
+import sys
+import types
+from functools import partial
+from itertools import compress, repeat
+from operator import is_
+
+_TYPE = type.__dict__
+_qualname_of_type = _TYPE["__qualname__"].__get__
+_name_of_type = _TYPE["__name__"].__get__
+_module_of_type = _TYPE["__module__"].__get__
+_mro_of_type = _TYPE["__mro__"].__get__
+_flags_of_type = _TYPE["__flags__"].__get__
+_basicsize_of_type = _TYPE["__basicsize__"].__get__
+_namespace_proxy = _TYPE["__dict__"].__get__
+_bases_of_type = _TYPE["__bases__"].__get__
+_base_of_type = _TYPE["__base__"].__get__
+_HEAPTYPE = 1 << 9
+
+_module_dict = types.ModuleType.__dict__["__dict__"].__get__
+_EXC = BaseException.__dict__
+_EXC_FIELDS = [(name, _EXC[name].__get__) for name in ("__traceback__", "__context__", "__cause__", "args")]
+
+_GetSet = types.GetSetDescriptorType
+_Member = types.MemberDescriptorType
+_MethodDescriptor = type(str.join)
+_WrapperDescriptor = type(object.__sizeof__)
+_Function = types.FunctionType
+_Method = types.MethodType
+_Frame = types.FrameType
+_Traceback = types.TracebackType
+_Code = types.CodeType
+_Module = types.ModuleType
+_Cell = type((lambda x: lambda: x)(0).__closure__[0])
+_Generator = types.GeneratorType
+_Coroutine = types.CoroutineType
+_AsyncGenerator = types.AsyncGeneratorType
+_Deque = collections.deque
+_LruWrapper = getattr(functools, "_lru_cache_wrapper", None)
+_ThreadLocal = _thread._local
+_NoneType = type(None)
+
+# Types whose repr is safe and short: dict keys of these types are shown.
+_KEY_TYPES = (str, int, float, bool, bytes, _NoneType)
+_MAX_KEY = 40
+# Containers searched by building an id map once rather than scanning per child.
+_BIG = 256
+
+# Sized builtin containers: (base type, unbound len, unit).
+_SIZED = [
+    (list, list.__len__, "items"),
+    (tuple, tuple.__len__, "items"),
+    (dict, dict.__len__, "items"),
+    (set, set.__len__, "items"),
+    (frozenset, frozenset.__len__, "items"),
+    (_Deque, _Deque.__len__, "items"),
+    (bytearray, bytearray.__len__, "bytes"),
+]
+_ATOMIC = (str, bytes, int, float, complex, bool, _NoneType)
+
+
+class Step(object):
+    """One reference on a path: how it is named and what it leads to."""
+
+    __slots__ = ("label", "norm", "desc", "count", "unit")
+
+    def __init__(self, label, norm, desc, count=None, unit="items"):
+        self.label = label  # "[12]", ".handlers", "HISTORY"
+        self.norm = norm  # the label with indices and non-string keys as [*]
+        self.desc = desc  # "list", "class Order", "function f"
+        self.count = count  # items of a builtin container, or None
+        self.unit = unit
+
+
+def _has_base(tp, base):
+    return any(map(is_, _mro_of_type(tp), repeat(base)))
+
+
+def _str_or(value, default):
+    return value if type(value) is str else default
+
+
+def format_key(key):
+    """repr of a dict key when its type is a plain builtin (or a tuple of them), else None."""
+    tp = type(key)
+    if tp is tuple:
+        if tuple.__len__(key) > 6:
+            return None
+        parts = []
+        for item in tuple.__iter__(key):
+            text = format_key(item)
+            if text is None:
+                return None
+            parts.append(text)
+        text = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    elif any(map(is_, _KEY_TYPES, repeat(tp))):
+        text = repr(key)  # exact builtin type: its own C repr
+    else:
+        return None
+    if len(text) > _MAX_KEY:
+        text = text[: _MAX_KEY - 1] + "\u2026"
+    return text
+
+
+class _TypeInfo(object):
+    __slots__ = ("name", "module", "mro", "heap", "dict_getter", "members", "sizeof_ok")
+
+
+class Namer(object):
+    def __init__(self, runner, agent_dir=None):
+        self._run = runner.run
+        self._types = {}  # id(type) -> _TypeInfo (types on paths stay alive: objects on paths hold them)
+        self._wanted = {}  # id(container) -> (container, set of child ids)
+        self._resolved = {}  # id(container) -> ({child id: index or key}, set of key ids)
+        self._locals = {}  # id(frame) -> {id(value): name}
+        self._agent_dir = agent_dir
+
+    def close(self):
+        self._types.clear()
+        self._wanted.clear()
+        self._resolved.clear()
+        self._locals.clear()
+
+    # ------------------------------------------------------------ types
+
+    def type_info(self, tp):
+        info = self._types.get(id(tp))
+        if info is not None:
+            return info
+        info = _TypeInfo()
+        info.name = _str_or(_qualname_of_type(tp), None) or _str_or(_name_of_type(tp), "?")
+        try:
+            info.module = _str_or(_module_of_type(tp), "")
+        except Exception:
+            info.module = ""
+        info.mro = _mro_of_type(tp) or (tp,)
+        info.heap = bool(_flags_of_type(tp) & _HEAPTYPE)
+        info.dict_getter = None
+        info.members = []
+        sizeof = None
+        names_seen = set()
+        for cls in info.mro:
+            ns = namespace(cls)
+            if ns is None:
+                continue
+            for key, value in dict.items(ns):
+                if type(key) is not str:
+                    continue
+                kind = type(value)
+                if key == "__dict__" and info.dict_getter is None and "__dict__" not in names_seen:
+                    if kind is _GetSet:
+                        info.dict_getter = value.__get__
+                elif kind is _Member and key not in names_seen:
+                    info.members.append((key, value.__get__))
+                elif key == "__sizeof__" and sizeof is None:
+                    sizeof = value
+                names_seen.add(key)
+        # sys.getsizeof calls __sizeof__: only a C implementation is safe to call.
+        info.sizeof_ok = type(sizeof) in (_MethodDescriptor, _WrapperDescriptor)
+        self._types[id(tp)] = info
+        return info
+
+    def type_name(self, tp):
+        return self.type_info(tp).name
+
+    def instance_dict(self, obj):
+        getter = self.type_info(type(obj)).dict_getter
+        if getter is None:
+            return None
+        try:
+            d = getter(obj)
+        except Exception:
+            return None
+        return d if d is not None and _has_base(type(d), dict) else None
+
+    # ------------------------------------------------------------ sizes
+
+    def shallow_size(self, obj):
+        tp = type(obj)
+        info = self.type_info(tp)
+        if info.sizeof_ok:
+            try:
+                return int(sys.getsizeof(obj))
+            except Exception:
+                pass
+        try:
+            return int(_basicsize_of_type(tp))
+        except Exception:
+            return 0
+
+    # ------------------------------------------------------------ describing objects
+
+    def describe(self, obj):
+        """(desc, count, unit) for the object a step leads to."""
+        tp = type(obj)
+        if tp is _Function:
+            return "function " + _str_or(obj.__qualname__, "?"), None, ""
+        if tp is _Method:
+            func = obj.__func__
+            name = _str_or(func.__qualname__, "?") if type(func) is _Function else self.type_name(type(func))
+            return "method " + name, None, ""
+        if tp is _Frame:
+            code = obj.f_code
+            return "frame %s at %s:%s" % (code.co_name, os.path.basename(code.co_filename), obj.f_lineno), None, ""
+        if tp is _Code:
+            return "code " + _str_or(obj.co_name, "?"), None, ""
+        if tp is _Cell:
+            return "cell", None, ""
+        if tp is _Generator or tp is _Coroutine or tp is _AsyncGenerator:
+            return "%s %s" % (self.type_name(tp), _str_or(obj.__qualname__, "?")), None, ""
+        if any(map(is_, _ATOMIC, repeat(tp))):
+            return self.type_name(tp), None, ""
+        info = self.type_info(tp)
+        mro = info.mro
+        if any(map(is_, mro, repeat(type))):
+            return "class " + self.type_name(obj), None, ""
+        if any(map(is_, mro, repeat(_Module))):
+            return "module " + module_name(obj), None, ""
+        if _LruWrapper is not None and any(map(is_, mro, repeat(_LruWrapper))):
+            return "lru_cache " + self.lru_name(obj), None, ""
+        for base, length, unit in _SIZED:
+            if any(map(is_, mro, repeat(base))):
+                try:
+                    return info.name, length(obj), unit
+                except Exception:
+                    break
+        return info.name, None, ""
+
+    def lru_name(self, wrapper):
+        d = self.instance_dict(wrapper)
+        if d is not None:
+            for key, value in dict.items(d):
+                if key == "__qualname__" and type(value) is str and type(key) is str:
+                    return value
+            for key, value in dict.items(d):
+                if key == "__wrapped__" and type(key) is str and type(value) is _Function:
+                    return _str_or(value.__qualname__, "?")
+        return "?"
+
+    # ------------------------------------------------------------ paths
+
+    def want(self, path):
+        """Register the references of a path, so big containers are searched once for all paths."""
+        wanted = self._wanted
+        resolved = self._resolved
+        for parent, child in zip(path, path[1:]):
+            entry = wanted.get(id(parent))
+            if entry is None:
+                entry = wanted[id(parent)] = (parent, set())
+            if id(child) not in entry[1]:
+                entry[1].add(id(child))
+                resolved.pop(id(parent), None)
+
+    def steps(self, path, thread_root=False):
+        """Steps for a path [root, ..., object]; thread_root: path[0] is a frame's locals dict."""
+        steps = []
+        i = 0
+        last = len(path) - 1
+        while i < last:
+            label, norm, used = self._edge(path, i, thread_root and i == 0)
+            target = path[i + used]
+            desc, count, unit = self.describe(target)
+            steps.append(Step(label, norm, desc, count, unit))
+            i += used
+        return _fold_classes(steps)
+
+    def _edge(self, path, i, thread_root):
+        parent = path[i]
+        child = path[i + 1]
+        after = path[i + 2] if i + 2 < len(path) else None
+        tp = type(parent)
+        if thread_root:
+            key = self._key_of_value(parent, child)
+            name = key if type(key) is str else "?"
+            return "local variable " + name, "local variable " + name, 1
+        if tp is _Function:
+            return self._function_edge(parent, child, path, i)
+        if tp is _Method:
+            if child is parent.__self__:
+                return "__self__", "__self__", 1
+            if child is parent.__func__:
+                return "__func__", "__func__", 1
+            return self._generic_edge(parent, child, path, i)
+        if tp is _Frame:
+            return self._frame_edge(parent, child, after)
+        if tp is _Traceback:
+            for name in ("tb_frame", "tb_next"):
+                if child is getattr(parent, name):
+                    return name, name, 1
+            return self._fallback(parent)
+        if tp is _Cell:
+            return "cell contents", "cell contents", 1
+        if tp is _Generator or tp is _Coroutine or tp is _AsyncGenerator:
+            return self._generator_edge(parent, child)
+        info = self.type_info(tp)
+        mro = info.mro
+        if any(map(is_, mro, repeat(_Module))):
+            return self._namespace_edge(_module_dict(parent), "" if i == 0 else ".", child, after)
+        if any(map(is_, mro, repeat(type))):
+            label = self._class_edge(parent, child, after)
+            if label is not None:
+                return label
+        elif _LruWrapper is not None and any(map(is_, mro, repeat(_LruWrapper))):
+            return self._lru_edge(parent, child, after)
+        elif any(map(is_, mro, repeat(_ThreadLocal))):
+            return self._thread_local_edge(parent, child, path, i)
+        elif any(map(is_, mro, repeat(dict))):
+            return self._dict_edge(parent, child)
+        elif any(map(is_, mro, repeat(list))) or any(map(is_, mro, repeat(tuple))) or any(
+                map(is_, mro, repeat(_Deque))):
+            index = self._index_in(parent, child)
+            if index is not None:
+                return "[%d]" % index, "[*]", 1
+        elif any(map(is_, mro, repeat(set))) or any(map(is_, mro, repeat(frozenset))):
+            return "member", "member", 1
+        elif any(map(is_, mro, repeat(BaseException))):
+            for name, get in _EXC_FIELDS:
+                try:
+                    if child is get(parent):
+                        return name, name, 1
+                except Exception:
+                    pass
+        return self._generic_edge(parent, child, path, i)
+
+    # ------------------------------------------------------------ edges by kind
+
+    def _namespace_edge(self, ns, prefix, child, after):
+        """A module: module -> its dict -> value reads as one step, NAME."""
+        if child is ns:
+            if after is None:
+                return prefix + "__dict__", prefix + "__dict__", 1
+            key = self._key_of_value(ns, after)
+            name = key if type(key) is str else "?"
+            return prefix + name, prefix + name, 2
+        return "referent", "referent", 1
+
+    def _class_edge(self, cls, child, after):
+        qual = self.type_name(cls)
+        ns = namespace(cls)
+        if ns is not None and child is ns:
+            if after is None:
+                return qual + ".__dict__", qual + ".__dict__", 1
+            key = self._key_of_value(ns, after)
+            name = key if type(key) is str else "?"
+            return qual + "." + name, qual + "." + name, 2
+        for name, get in (("__mro__", _mro_of_type), ("__bases__", _bases_of_type), ("__base__", _base_of_type)):
+            if child is get(cls):
+                return qual + "." + name, qual + "." + name, 1
+        return None
+
+    def _instance_edge(self, obj, child, after):
+        d = self.instance_dict(obj)
+        if d is None:
+            return None
+        if child is d:
+            if after is None:
+                return ".__dict__", ".__dict__", 1
+            key = self._key_of_value(d, after)
+            if type(key) is str:
+                return "." + key, "." + key, 2
+            return "attribute", "attribute", 2
+        key = self._key_of_value(d, child)  # 3.11+: instance values are referents directly
+        if type(key) is str:
+            return "." + key, "." + key, 1
+        return None
+
+    def _generic_edge(self, obj, child, path, i):
+        after = path[i + 2] if i + 2 < len(path) else None
+        label = self._instance_edge(obj, child, after)
+        if label is not None:
+            return label
+        tp = type(obj)
+        for name, get in self.type_info(tp).members:
+            try:
+                if get(obj, tp) is child:
+                    return "." + name, "." + name, 1
+            except Exception:
+                pass
+        if child is tp:
+            return "__class__", "__class__", 1
+        return self._fallback(obj)
+
+    def _fallback(self, obj):
+        label = "referent of " + self.type_name(type(obj))
+        return label, label, 1
+
+    def _function_edge(self, func, child, path, i):
+        closure = func.__closure__
+        if closure is not None and child is closure:
+            if i + 2 >= len(path):
+                return "__closure__", "__closure__", 1
+            cell = path[i + 2]
+            index = _identity_index(closure, cell)
+            freevars = func.__code__.co_freevars
+            name = freevars[index] if index is not None and index < len(freevars) else "?"
+            if i + 3 < len(path) and type(cell) is _Cell:
+                try:
+                    contents = cell.cell_contents
+                except ValueError:
+                    contents = None
+                if path[i + 3] is contents:
+                    return "closure var " + name, "closure var " + name, 3
+            return "closure cell " + name, "closure cell " + name, 2
+        if child is func.__defaults__:
+            return "__defaults__", "__defaults__", 1
+        if child is func.__kwdefaults__:
+            return "__kwdefaults__", "__kwdefaults__", 1
+        if child is func.__globals__:
+            return "__globals__", "__globals__", 1
+        if child is func.__code__:
+            return "__code__", "__code__", 1
+        return self._generic_edge(func, child, path, i)
+
+    def _frame_locals(self, frame):
+        names = self._locals.get(id(frame))
+        if names is None:
+            names = {}
+            try:
+                local_vars = frame.f_locals
+                if type(local_vars) is not dict:
+                    local_vars = dict(local_vars)  # 3.13: a FrameLocalsProxy
+                for key, value in dict.items(local_vars):
+                    if type(key) is str:
+                        names.setdefault(id(value), key)
+            except Exception:
+                pass
+            self._locals[id(frame)] = names
+        return names
+
+    def _frame_edge(self, frame, child, after):
+        names = self._frame_locals(frame)
+        name = names.get(id(child))
+        if name is not None:
+            return "local variable " + name, "local variable " + name, 1
+        if after is not None:
+            if type(child) is _Cell:
+                name = names.get(id(after))
+                if name is not None:
+                    return "local variable " + name, "local variable " + name, 2
+            if type(child) is dict and names.get(id(after)) is not None:
+                # Before 3.11 a frame refers to its f_locals dict.
+                name = names.get(id(after))
+                return "local variable " + name, "local variable " + name, 2
+        for name in ("f_back", "f_code", "f_globals", "f_builtins", "f_trace"):
+            if child is getattr(frame, name):
+                return name, name, 1
+        return self._fallback(frame)
+
+    def _generator_edge(self, gen, child):
+        tp = type(gen)
+        prefix = "gi" if tp is _Generator else ("cr" if tp is _Coroutine else "ag")
+        frame = getattr(gen, prefix + "_frame", None)
+        if child is frame:
+            return prefix + "_frame", prefix + "_frame", 1
+        if type(frame) is _Frame:
+            name = self._frame_locals(frame).get(id(child))
+            if name is not None:
+                return "local variable " + name, "local variable " + name, 1
+        for name in (prefix + "_code", "gi_yieldfrom", "cr_await", "ag_await"):
+            if child is getattr(gen, name, None):
+                return name, name, 1
+        return self._fallback(gen)
+
+    def _lru_edge(self, wrapper, child, after):
+        d = self.instance_dict(wrapper)
+        if d is not None:
+            if child is d:
+                if after is not None:
+                    key = self._key_of_value(d, after)
+                    if type(key) is str:
+                        return "." + key, "." + key, 2
+                return ".__dict__", ".__dict__", 1
+            key = self._key_of_value(d, child)
+            if type(key) is str:
+                return "." + key if key != "__wrapped__" else "__wrapped__", "." + key, 1
+        if type(child) is dict:
+            return "cache", "cache", 1
+        if type(child) is _Function:
+            return "__wrapped__", "__wrapped__", 1
+        # Bounded caches: the wrapper refers to each entry's key and result directly.
+        return "cache entry", "cache entry", 1
+
+    def _thread_local_edge(self, local, child, path, i):
+        if type(child) is dict:
+            # local -> {thread key: that thread's attribute dict} -> dict -> value
+            if i + 2 < len(path) and type(path[i + 2]) is dict:
+                attrs = path[i + 2]
+                if i + 3 < len(path):
+                    key = self._key_of_value(attrs, path[i + 3])
+                    name = key if type(key) is str else "?"
+                    return "thread-local ." + name, "thread-local ." + name, 3
+                return "thread-local attributes", "thread-local attributes", 2
+            return "thread-local storage", "thread-local storage", 1
+        return self._generic_edge(local, child, path, i)
+
+    def _dict_edge(self, d, child):
+        found, key_ids = self._resolve(d, child)
+        if id(child) in found:
+            key = found[id(child)]
+            text = format_key(key)
+            if text is None:
+                label = "value of a %s key" % self.type_name(type(key))
+                return label, label, 1
+            return "[%s]" % text, ("[%s]" % text) if type(key) is str else "[*]", 1
+        if id(child) in key_ids:
+            return "key", "key", 1
+        return self._generic_edge(d, child, [d, child], 0)
+
+    # ------------------------------------------------------------ finding a child in a container
+
+    def _key_of_value(self, d, value):
+        found, _ = self._resolve(d, value)
+        return found.get(id(value), None)
+
+    def _index_in(self, seq, child):
+        found, _ = self._resolve(seq, child)
+        return found.get(id(child))
+
+    def _resolve(self, container, extra=None):
+        """({child id: key or index}, {ids of dict keys}) for the registered children of a container."""
+        cached = self._resolved.get(id(container))
+        if cached is not None and (extra is None or id(extra) in cached[0] or id(extra) in cached[1]):
+            return cached
+        entry = self._wanted.get(id(container))
+        wanted = set(entry[1]) if entry is not None and entry[0] is container else set()
+        if extra is not None:
+            wanted.add(id(extra))
+        found, key_ids = {}, set()
+        tp = type(container)
+        mro = self.type_info(tp).mro
+        run = self._run if _length(container, mro) > _BIG else _run_inline
+        try:
+            if any(map(is_, mro, repeat(dict))):
+                values_hit = []
+                keys_hit = []
+                run([
+                    partial(values_hit.extend, compress(dict.items(container),
+                                                        map(wanted.__contains__, map(id, dict.values(container))))),
+                    partial(keys_hit.extend, compress(dict.keys(container),
+                                                      map(wanted.__contains__, map(id, dict.keys(container))))),
+                ])
+                for key, value in values_hit:
+                    found.setdefault(id(value), key)
+                key_ids.update(map(id, keys_hit))
+            else:
+                if any(map(is_, mro, repeat(list))):
+                    items = list.__iter__(container)
+                elif any(map(is_, mro, repeat(tuple))):
+                    items = tuple.__iter__(container)
+                elif any(map(is_, mro, repeat(_Deque))):
+                    items = _Deque.__iter__(container)
+                else:
+                    items = iter(())
+                hits = []
+                run([partial(hits.extend, map(wanted.__contains__, map(id, items)))])
+                index = -1
+                while True:
+                    try:
+                        index = hits.index(True, index + 1)  # bools only: no user __eq__
+                    except ValueError:
+                        break
+                    item = container[index] if type(container) is list or type(container) is tuple else None
+                    if item is None:
+                        item = _nth(container, tp, mro, index)
+                    if item is not None:
+                        found.setdefault(id(item), index)
+        except Exception:
+            pass
+        result = (found, key_ids)
+        self._resolved[id(container)] = result
+        return result
+
+
+def _run_inline(tasks):
+    for task in tasks:
+        task()
+
+
+def _length(container, mro):
+    for base, length, _ in _SIZED:
+        if any(map(is_, mro, repeat(base))):
+            try:
+                return length(container)
+            except Exception:
+                return 0
+    return 0
+
+
+def _nth(container, tp, mro, index):
+    try:
+        if any(map(is_, mro, repeat(list))):
+            return list.__getitem__(container, index)
+        if any(map(is_, mro, repeat(tuple))):
+            return tuple.__getitem__(container, index)
+        if any(map(is_, mro, repeat(_Deque))):
+            return _Deque.__getitem__(container, index)
+    except Exception:
+        return None
+    return None
+
+
+def _identity_index(seq, item):
+    for index, value in enumerate(tuple.__iter__(seq)):
+        if value is item:
+            return index
+    return None
+
+
+def namespace(cls):
+    """The dict behind a class's mappingproxy, read without the metaclass."""
+    try:
+        proxy = _namespace_proxy(cls)
+    except Exception:
+        return None
+    for ns in gc.get_referents(proxy):
+        if type(ns) is dict:
+            return ns
+    return None
+
+
+def module_name(module):
+    try:
+        d = _module_dict(module)
+    except Exception:
+        return "?"
+    for key, value in dict.items(d):
+        if type(key) is str and key == "__name__":
+            return _str_or(value, "?")
+    return "?"
+
+
+def _fold_classes(steps):
+    """'Order (class Order)' followed by 'Order._instances (...)' reads as one step."""
+    out = []
+    for step in steps:
+        if out:
+            prev = out[-1]
+            if prev.desc.startswith("class ") and (step.label.startswith(prev.desc[6:] + ".")):
+                out[-1] = step
+                continue
+        out.append(step)
+    return out

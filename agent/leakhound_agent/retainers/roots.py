@@ -1,0 +1,140 @@
+"""Where the walk starts: modules first, then the locals of every thread's frames.
+
+Root descriptors are (kind, text) tuples: ("module", "module app.cache") or
+("thread", "thread MainThread (main.py:12 main)"). The agent's own modules,
+threads and frames are left out, and reported back so the walk can mark them
+as visited without walking into them.
+"""
+
+import os
+import sys
+
+from .names import _has_base, _Module, _module_dict
+
+_this_package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The directory holding sitecustomize.py and leakhound_agent/: files in it are ours.
+AGENT_DIR = os.path.dirname(_this_package)
+_THREADING_FILE = "threading.py"
+
+
+class Ours(object):
+    """Tells the agent's files and modules from the program's."""
+
+    def __init__(self, agent_dir=AGENT_DIR):
+        prefixes = set()
+        for d in (os.path.abspath(agent_dir), os.path.realpath(agent_dir)):
+            prefixes.add(d.rstrip(os.sep) + os.sep)
+        self._prefixes = tuple(prefixes)
+        self._files = {}
+
+    def file(self, filename):
+        verdict = self._files.get(filename)
+        if verdict is None:
+            verdict = False
+            if type(filename) is str and not filename.startswith("<"):
+                path = filename if os.path.isabs(filename) else os.path.abspath(filename)
+                verdict = path.startswith(self._prefixes)
+            self._files[filename] = verdict
+        return verdict
+
+    def module(self, name, module):
+        if name == "leakhound_agent" or name.startswith("leakhound_agent."):
+            return True
+        if type(module) is not _Module and not _has_base(type(module), _Module):
+            return False
+        for key, value in dict.items(_module_dict(module)):
+            if type(key) is str and key == "__file__":
+                return type(value) is str and self.file(value)
+        return False
+
+
+def module_roots(ours):
+    """([(module, descriptor)] with __main__ first, [the agent's modules and their dicts])."""
+    roots, skipped = [], []
+    entries = list(dict.items(sys.modules))
+    entries = [entry for entry in entries if type(entry[0]) is str and entry[1] is not None]
+    main = [entry for entry in entries if entry[0] == "__main__"]
+    for name, module in main + [entry for entry in entries if entry[0] != "__main__"]:
+        if ours.module(name, module):
+            skipped.append(module)
+            try:
+                skipped.append(_module_dict(module))
+            except Exception:
+                pass
+            continue
+        roots.append((module, ("module", "module " + name)))
+    return roots, skipped
+
+
+def thread_roots(ours, namer, current_ident):
+    """([(locals dict, descriptor)] for every frame of every thread, [the frames]).
+
+    A running frame's locals are not referents of its frame object on 3.11+,
+    so each frame's locals are copied into a dict that stands in as the root.
+    Module-level frames are skipped: their locals are the module's globals.
+    """
+    roots, frames = [], []
+    names = _thread_names(namer)
+    for ident, top in list(dict.items(sys._current_frames())):
+        stack = []
+        frame = top
+        while frame is not None:
+            stack.append(frame)
+            frame = frame.f_back
+        frames.extend(stack)
+        if ident != current_ident and _is_agent_thread(stack, ours):
+            continue
+        thread = names.get(ident) or ("%d" % ident)
+        for frame in stack:
+            code = frame.f_code
+            if ours.file(code.co_filename):
+                continue
+            try:
+                local_vars = frame.f_locals
+                if local_vars is frame.f_globals:
+                    continue
+                local_vars = dict(local_vars)
+            except Exception:
+                continue
+            if not local_vars:
+                continue
+            text = "thread %s (%s:%s %s)" % (thread, os.path.basename(code.co_filename), frame.f_lineno, code.co_name)
+            roots.append((local_vars, ("thread", text)))
+    return roots, frames
+
+
+def _is_agent_thread(stack, ours):
+    """The thread's code (past threading's bootstrap frames) is the agent's."""
+    for frame in reversed(stack):
+        filename = frame.f_code.co_filename
+        if type(filename) is str and os.path.basename(filename) == _THREADING_FILE:
+            continue
+        return ours.file(filename)
+    return False
+
+
+def _thread_names(namer):
+    """{ident: name} from threading's registry, read without calling into Thread objects."""
+    names = {}
+    threading = sys.modules.get("threading")
+    if threading is None or type(threading) is not _Module:
+        return names
+    try:
+        namespace = _module_dict(threading)
+        for key, registry in dict.items(namespace):
+            if type(key) is not str or key not in ("_active", "_limbo"):
+                continue
+            if type(registry) is not dict:
+                continue
+            for ident, thread in dict.items(registry):
+                attrs = namer.instance_dict(thread)
+                if attrs is None:
+                    continue
+                for attr, value in dict.items(attrs):
+                    if type(attr) is str and attr == "_name" and type(value) is str:
+                        if type(ident) is int:
+                            names[ident] = value
+                        break
+    except Exception:
+        pass
+    return names
