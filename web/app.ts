@@ -88,7 +88,7 @@ export class App {
     this.version.textContent = head.tool?.version ? `v${head.tool.version}` : "";
     const title = `leakhound · ${fmt.verdictLabel(head.verdict).toLowerCase()}${head.target.argv.length ? ` · ${head.target.argv.join(" ")}` : ""}`;
     document.title = status.mode === "live" && status.state !== "final" ? `● ${title}` : title;
-    this.bannerSlot.replaceChildren(renderBanner(model));
+    this.bannerSlot.replaceChildren(renderBanner(model, status.mode === "live" && status.state !== "final"));
     this.memFigs.replaceChildren(renderMemoryFigures(model));
     this.chart.update(model);
     this.renderLeaks(model);

@@ -27,7 +27,7 @@ function exitText(model: Model): string {
   return `exit code ${t.exitCode}`;
 }
 
-export function renderBanner(model: Model): HTMLElement {
+export function renderBanner(model: Model, running = false): HTMLElement {
   const head = model.head;
   const v = head.verdict;
   const icon = v === "leak" ? "!" : v === "no-leak" ? "✓" : "?";
@@ -53,7 +53,11 @@ export function renderBanner(model: Model): HTMLElement {
         h("p", { class: "verdict-reason" }, head.reason),
       ),
     ),
-    head.partial ? h("p", { class: "partial" }, "Partial capture: the run was cut short or a process sent no data; the report says what it could.") : null,
+    running
+      ? h("p", { class: "partial partial-live" }, "The target is still running: this is the analysis of the data so far, and it will change.")
+      : head.partial
+        ? h("p", { class: "partial" }, "Partial capture: the run was cut short or a process sent no data; the report says what it could.")
+        : null,
     h(
       "dl",
       { class: "facts" },

@@ -8,6 +8,9 @@ import type { Model, Series } from "./model.js";
 
 const TOP_LEAKS = 5;
 
+/** Tick steps for the time axis, in seconds: whole seconds, then round minutes and hours. */
+const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
 /** Tick steps for byte axes: 1, 2, 5 × powers of 1024 (so ticks read 64 MB, not 57.2 MB). */
 const BYTE_INCRS = [0, 1, 2, 3, 4].flatMap((k) => [1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 200, 250, 256, 500, 512].map((m) => m * 1024 ** k)).sort((a, b) => a - b);
 
@@ -173,7 +176,7 @@ export class MemoryChart {
         ],
       },
       axes: [
-        { stroke: axisStroke, grid, ticks: grid, font, values: (_u, vals) => vals.map((v) => fmt.clock(v)), label: "time since start", labelFont: font, labelSize: 20 },
+        { stroke: axisStroke, grid, ticks: grid, font, incrs: TIME_INCRS, values: (_u, vals) => vals.map((v) => fmt.clock(v)), label: "time since start", labelFont: font, labelSize: 20 },
         { scale: "mem", stroke: axisStroke, grid, ticks: grid, font, size: 78, incrs: BYTE_INCRS, values: (_u, vals) => vals.map((v) => fmt.bytesTick(v)), label: "process memory", labelFont: font, labelSize: 20 },
         ...(hasSites
           ? [{ scale: "site", side: 1, stroke: axisStroke, grid: { show: false }, ticks: grid, font, size: 78, incrs: BYTE_INCRS, values: (_u: uPlot, vals: number[]) => vals.map((v) => fmt.bytesTick(v)), label: "leaking sites (live)", labelFont: font, labelSize: 20 } as uPlot.Axis]

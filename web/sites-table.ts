@@ -159,6 +159,7 @@ export class SitesTable {
     }
     this.view = rows;
     this.spacer.style.height = `${rows.length * ROW_H}px`;
+    this.viewport.style.height = `${Math.max(3, Math.min(VIEW_ROWS, rows.length)) * ROW_H}px`;
     this.countEl.textContent =
       rows.length === this.sites.length ? `${fmt.count(rows.length)} sites` : `${fmt.count(rows.length)} of ${fmt.count(this.sites.length)} sites`;
     if (resetScroll) this.viewport.scrollTop = 0;

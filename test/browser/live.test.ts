@@ -138,6 +138,7 @@ describe("live view", { timeout: 90_000 }, () => {
     expect(await page.locator(".pill").textContent()).toContain("live — updating");
     expect(await page.locator(".verdict-kicker").textContent()).toContain("Inconclusive");
     expect(await page.locator(".verdict-reason").textContent()).toBe("Still watching: 20 s of data so far.");
+    expect(await page.locator(".partial-live").textContent()).toContain("still running");
     const pointsAt = () => page.evaluate(() => document.querySelector<HTMLElement>(".memory-chart")!.dataset.xMax);
     expect(Number(await pointsAt())).toBeLessThanOrEqual(20);
 
@@ -164,6 +165,7 @@ describe("live view", { timeout: 90_000 }, () => {
     expect(await page.locator(".pill").textContent()).toContain("finished");
     expect(await page.locator(".verdict-kicker").textContent()).toContain("Leak found");
     expect(await page.locator(".leak-card").count()).toBe(3);
+    expect(await page.locator(".partial-live").count()).toBe(0);
     expect(await page.locator(".leak-card .rtree").first().textContent()).toContain("_CACHE (dict, 12,034 items)");
     expect(await page.title()).not.toMatch(/^●/);
     // After the final analysis, later publishes are ignored.
