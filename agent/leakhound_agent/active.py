@@ -8,15 +8,19 @@ MAX_DISTINCT = 10000
 
 
 class ActiveSampler(object):
-    def __init__(self, nframes, own_thread_id):
+    def __init__(self, nframes, own_thread_id, own_prefixes):
         self._nframes = nframes
         self._own = own_thread_id
+        # Files under these directories are the agent's: a thread running them
+        # (e.g. the main thread in our atexit handler) is not the program at work.
+        self._own_prefixes = own_prefixes
         self._counts = {}
 
     def sample(self):
         counts = self._counts
         nframes = self._nframes
         name_attr = _NAME_ATTR
+        own = self._own_prefixes
         current = sys._current_frames()
         try:
             for thread_id, frame in current.items():
@@ -25,14 +29,17 @@ class ActiveSampler(object):
                 stack = []
                 while frame is not None and len(stack) < nframes:
                     code = frame.f_code
+                    if code.co_filename.startswith(own):
+                        break
                     stack.append((code.co_filename, frame.f_lineno, getattr(code, name_attr)))
                     frame = frame.f_back
-                stack = tuple(stack)
-                hits = counts.get(stack)
-                if hits is not None:
-                    counts[stack] = hits + 1
-                elif len(counts) < MAX_DISTINCT:
-                    counts[stack] = 1
+                else:
+                    stack = tuple(stack)
+                    hits = counts.get(stack)
+                    if hits is not None:
+                        counts[stack] = hits + 1
+                    elif len(counts) < MAX_DISTINCT:
+                        counts[stack] = 1
         finally:
             # Never keep a thread's frames (and their locals) alive between looks.
             current = frame = None

@@ -25,6 +25,7 @@ ACTIVE_LOOKS = 10
 # A snapshot that took c seconds is followed by at least this many times c of rest.
 COST_FACTOR = 4.0
 EXIT_REPLY_WAIT = 2.0
+EXIT_SEND_TIMEOUT = 5.0
 # Upper bound on the retainer walk budget the host may ask for.
 MAX_RETAINER_TIMEOUT = 600.0
 FORK_STOP_WAIT = 1.0
@@ -75,6 +76,7 @@ class _Worker(object):
 class Agent(object):
     def __init__(self, config):
         self.config = config
+        self._own_prefixes = config.own_prefixes()
         self.collector = None
         self.enabled = False
         self._conn = None
@@ -191,7 +193,7 @@ class Agent(object):
                         return
                     self._conn = Connection(self.config.socket_path)
                     self._send_hello()
-                self._active = ActiveSampler(self.config.nframes, _get_ident())
+                self._active = ActiveSampler(self.config.nframes, _get_ident(), self._own_prefixes)
                 next_sample = _monotonic()
                 while self.enabled:
                     if _monotonic() >= next_sample:
@@ -308,6 +310,8 @@ class Agent(object):
             if self._conn is not None:
                 self._conn.close()
             return
+        if self._conn is not None:
+            self._conn.send_timeout = EXIT_SEND_TIMEOUT
         self._stop_worker(timeout=max(2.0, min(10.0, 2 * self._last_snapshot_cost)))
         if not self._sample(timeout=10.0):
             return

@@ -33,6 +33,13 @@ class Config(object):
         # The directory holding sitecustomize.py and leakhound_agent/: frames in it are ours.
         self.agent_dir = agent_dir or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+    def own_prefixes(self):
+        """Path prefixes of the agent's files (as given and with symlinks resolved)."""
+        prefixes = set()
+        for d in (os.path.abspath(self.agent_dir), os.path.realpath(self.agent_dir)):
+            prefixes.add(d.rstrip(os.sep) + os.sep)
+        return tuple(sorted(prefixes))
+
     @classmethod
     def from_env(cls, environ=None):
         environ = os.environ if environ is None else environ

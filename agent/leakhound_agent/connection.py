@@ -11,7 +11,10 @@ import time
 
 from . import protocol
 
-SEND_TIMEOUT = 5.0
+# A host that has not taken a line for this long is gone (the thread blocks in
+# the background; the exit path lowers it to keep the target's exit prompt).
+SEND_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0
 _NOSIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)  # a dead host must not SIGPIPE the target
 _MAX_LINE = 1 << 20
 
@@ -21,28 +24,29 @@ class HostGone(Exception):
 
 
 class Connection(object):
-    def __init__(self, path, timeout=SEND_TIMEOUT):
+    def __init__(self, path):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.settimeout(timeout)
+            sock.settimeout(CONNECT_TIMEOUT)
             sock.connect(path)
         except BaseException:
             sock.close()
             raise
         self._sock = sock
-        self._timeout = timeout
+        self.send_timeout = SEND_TIMEOUT
         self._lock = _thread.allocate_lock()
         self._buffer = b""
         self.pid = os.getpid()
 
     def send(self, *messages):
         data = b"".join(protocol.encode(m) for m in messages)
-        if not self._lock.acquire(True, self._timeout):
+        if not self._lock.acquire(True, self.send_timeout):
             raise HostGone("send lock busy")
         try:
             sock = self._sock
             if sock is None:
                 raise HostGone("closed")
+            sock.settimeout(self.send_timeout)
             sock.sendall(data, _NOSIGNAL)
         except HostGone:
             raise

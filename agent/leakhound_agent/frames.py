@@ -6,7 +6,6 @@ whose line range covers the line. Qualified names are rebuilt from the code
 object tree, so they match ``co_qualname`` (3.11+) on every version.
 """
 
-import dis
 import marshal
 import os
 import sys
@@ -62,11 +61,30 @@ def absolute(filename):
     return result
 
 
+if hasattr(CodeType, "co_lines"):  # 3.10+: line ranges straight from C
+
+    def _lines_of(code):
+        return {line for _, _, line in code.co_lines() if line is not None and line > 0}
+
+else:
+
+    def _lines_of(code):
+        # co_lnotab: (bytecode increment, signed line increment) byte pairs.
+        table = code.co_lnotab
+        line = code.co_firstlineno
+        lines = {line}
+        for i in range(1, len(table), 2):
+            delta = table[i]
+            line += delta - 256 if delta >= 128 else delta
+            lines.add(line)
+        return {n for n in lines if n > 0}
+
+
 def _line_range(code):
     """(first, last, header_end): the lines of ``code``; lines up to header_end are its
     decorators and def/class line, which run in the enclosing code, not in ``code``."""
     first = code.co_firstlineno
-    lines = [line for _, line in dis.findlinestarts(code) if line is not None and line > 0]
+    lines = _lines_of(code)
     if not lines:
         return first, first, first - 1
     body = [line for line in lines if line > first]

@@ -6,7 +6,6 @@ pairs, most recent call first (the public ``Traceback`` class reverses them
 since 3.7). Those raw tuples are our stack keys.
 """
 
-import os
 import tracemalloc
 from operator import countOf, itemgetter
 
@@ -28,7 +27,7 @@ class TracemallocCollector(Collector):
         self._interval = config.interval
         self._nframes = config.nframes
         self._note = note
-        self._prefixes = _dir_prefixes(config.agent_dir)
+        self._prefixes = config.own_prefixes()
         self._started_by_us = False
         self._was_tracing = True
         self._notes = []
@@ -155,13 +154,6 @@ class TracemallocCollector(Collector):
             self._key_is_ours.clear()
         self._key_is_ours[tb] = verdict
         return verdict
-
-
-def _dir_prefixes(directory):
-    prefixes = set()
-    for d in (os.path.abspath(directory), os.path.realpath(directory)):
-        prefixes.add(d.rstrip(os.sep) + os.sep)
-    return tuple(prefixes)
 
 
 def _under(path, prefixes):
