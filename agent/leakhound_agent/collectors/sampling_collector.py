@@ -1,0 +1,179 @@
+"""The default collector: allocation sampling at the allocator, in C (native/_lhsampler).
+
+An allocation is sampled on average once every ``sample_bytes`` allocated bytes
+(a Poisson process over bytes), so the cost does not depend on how many objects
+the program makes, and each sampled block stands for ``s / (1 - exp(-s/m))``
+bytes until it is freed. A site's live-bytes figure is therefore an unbiased
+estimate whose standard error is about ``sqrt(B * m)`` for B live bytes of
+blocks much smaller than m.
+
+Stack keys are the extension's stack ids (ints, stable for the life of the
+process); ``stack_key_of`` is the extension's O(1) lookup of an object's memory
+block in the table of sampled blocks.
+"""
+
+import math
+
+from .. import frames
+from .base import Collector, Snapshot
+
+_UNKNOWN_FRAME = ("<unknown>", 0, frames.UNKNOWN)
+
+
+class SamplingSnapshot(Snapshot):
+    """A Snapshot with malloc-level sites from the LD_PRELOAD shim (None when it is not loaded)."""
+
+    __slots__ = ("native",)
+
+    def __init__(self, sites, heap, overhead, native=None):
+        Snapshot.__init__(self, sites, heap, overhead)
+        self.native = native
+
+
+def format_bytes(n):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return ("%d %s" % (n, unit)) if unit == "B" or n == int(n) else ("%.1f %s" % (n, unit))
+        n /= 1024.0
+    return "%d" % n
+
+
+def error_note(sample_bytes):
+    """The error bound a sampling interval implies, in words."""
+    m = float(sample_bytes)
+    at_1mib = math.sqrt(1048576.0 * m)
+    # Live bytes at which one standard error is 10% of the estimate: sqrt(B*m) = B/10.
+    ten_percent = 100.0 * m
+    return ("sampling an allocation every ~%s on average: a site's live-bytes estimate has a standard "
+            "error of about sqrt(B x %s) (±%s at 1 MiB; within 10%% from about %s)"
+            % (format_bytes(m), format_bytes(m), format_bytes(at_1mib), format_bytes(ten_percent)))
+
+
+class SamplingCollector(Collector):
+    name = "sampling"
+
+    def __init__(self, config, note=None):
+        from ..native import load
+
+        self._ext = load()  # raises build.SamplerUnavailable with the reason
+        self._interval = config.interval
+        self._nframes = max(1, min(int(config.nframes), self._ext.MAX_NFRAMES))
+        self._sample_bytes = max(1, int(config.sample_bytes))
+        self._note = note
+        self._prefixes = _dir_prefixes(config.agent_dir)
+        self._ours = {}  # stack id -> True when the stack passes through the agent
+        self._notes = []
+        self._reported = {"hooks_lost": 0, "drops": 0, "native_drops": 0, "overflow": False}
+        # The retainer search calls this for every object it visits: bind the C function directly.
+        self.stack_key_of = self._ext.stack_of_object
+        self.stack_key_of_address = self._ext.stack_of_address
+
+    # ------------------------------------------------------------ lifecycle
+
+    def info(self):
+        note = error_note(self._sample_bytes)
+        stats = self._ext.stats() if self._ext.is_active() else {}
+        if stats.get("native"):
+            note += "; malloc-level sampling (LD_PRELOAD shim) on"
+        if self._note:
+            note = self._note + "; " + note
+        return {
+            "name": self.name,
+            "intervalSec": float(self._interval),
+            "nframes": int(self._nframes),
+            "sampleBytes": int(self._sample_bytes),
+            "note": note,
+        }
+
+    def start(self):
+        self._ext.start(sample_bytes=float(self._sample_bytes), nframes=self._nframes)
+
+    def stop(self):
+        self._ext.stop()
+
+    def after_fork_in_child(self):
+        self._ext.reset_after_fork()
+        self._notes = []
+        self._reported = {"hooks_lost": 0, "drops": 0, "native_drops": 0, "overflow": False}
+
+    def take_notes(self):
+        """Messages for the host log, as (level, text); each is returned once."""
+        notes, self._notes = self._notes, []
+        return notes
+
+    # ------------------------------------------------------------ sampling
+
+    def snapshot(self):
+        rows, heap, _count, native_rows = self._ext.snapshot()
+        stats = self._ext.stats()
+        self._check(stats)
+        sites = {}
+        ours = 0
+        is_ours = self._is_ours
+        for stack_id, size, count in rows:
+            if is_ours(stack_id):
+                ours += size
+            else:
+                sites[stack_id] = (size, count)
+        native = None
+        if native_rows is not None:
+            native = {}
+            for stack_id, size, count in native_rows:
+                if not is_ours(stack_id):
+                    native[stack_id] = (size, count)
+        return SamplingSnapshot(sites, heap, stats["own_bytes"] + ours, native)
+
+    def frames_of(self, key):
+        raw = self._ext.stack_frames(key)
+        if not raw:
+            return [_UNKNOWN_FRAME]
+        out = []
+        for filename, lineno, function in raw:
+            out.append((frames.absolute(filename), lineno, frames.qualname_for(filename, lineno, function)))
+        return out
+
+    def stats(self):
+        return self._ext.stats()
+
+    # ------------------------------------------------------------ internals
+
+    def _check(self, stats):
+        seen = self._reported
+        if stats["hooks_lost"] > seen["hooks_lost"]:
+            seen["hooks_lost"] = stats["hooks_lost"]
+            self._notes.append(("warning", "the program replaced the Python allocators without keeping leakhound's "
+                                           "hooks (e.g. tracemalloc started before leakhound and then stopped); "
+                                           "hooks re-installed, blocks freed meanwhile may still be counted"))
+        if stats["drops"] > seen["drops"] and seen["drops"] == 0:
+            seen["drops"] = stats["drops"]
+            self._notes.append(("warning", "the sampled-block table is full (%d blocks); further samples are dropped "
+                                           "and estimates will be low" % stats["live_samples"]))
+        if stats.get("native_drops", 0) > seen["native_drops"] and seen["native_drops"] == 0:
+            seen["native_drops"] = stats["native_drops"]
+            self._notes.append(("warning", "the native sampled-block table is full; native samples are dropped"))
+        if not seen["overflow"] and stats["stacks"] >= (1 << 18):
+            seen["overflow"] = True
+            self._notes.append(("warning", "the stack table is full; new stacks are counted as <stack table full>"))
+
+    def _is_ours(self, stack_id):
+        verdict = self._ours.get(stack_id)
+        if verdict is None:
+            verdict = False
+            try:
+                for filename, _, _ in self._ext.stack_frames(stack_id):
+                    if frames.absolute(filename).startswith(self._prefixes):
+                        verdict = True
+                        break
+            except Exception:
+                pass
+            self._ours[stack_id] = verdict
+        return verdict
+
+
+def _dir_prefixes(directory):
+    import os
+
+    prefixes = set()
+    for d in (os.path.abspath(directory), os.path.realpath(directory)):
+        prefixes.add(d.rstrip(os.sep) + os.sep)
+    return tuple(prefixes)

@@ -1,0 +1,11 @@
+"""The native allocation sampler (_lhsampler) and its optional LD_PRELOAD malloc shim.
+
+``load()`` builds the extension on first use (see build.py) and returns it;
+it raises ``build.SamplerUnavailable`` with the reason when it cannot.
+"""
+
+
+def load():
+    from .build import load as _load
+
+    return _load()

@@ -1,0 +1,1233 @@
+/*
+ * _lhsampler: allocation sampling for leakhound's default collector.
+ *
+ * Hooks CPython's PYMEM_DOMAIN_MEM and PYMEM_DOMAIN_OBJ allocators (chaining
+ * to whatever was installed before) and samples allocations as a Poisson
+ * process over allocated bytes: a sample point falls, on average, every
+ * `sample_bytes` bytes, so a block of size s is sampled with probability
+ * p(s) = 1 - exp(-s/m) and, when sampled, stands for s/p(s) bytes and 1/p(s)
+ * blocks (unbiased, like tcmalloc's heap profiler). Each sampled block stays in
+ * a hash table until it is freed or reallocated, so per-stack live bytes are
+ * estimates of what is live now, not of what was allocated.
+ *
+ * Both hooked domains are only ever called with the GIL held, so the hook
+ * state needs no locks. Stacks are read straight from the thread state
+ * (PyFrameObject chain before 3.11, _PyInterpreterFrame chain from 3.11 on,
+ * via the interpreter's own internal headers): the walk never allocates, never
+ * materialises frame objects and never runs Python code, so it is safe inside
+ * an allocator. A raw stack (code object, instruction offset) is cached; only
+ * a cache miss computes line numbers and interns a canonical stack of
+ * (file, line, function) frames.
+ *
+ * The optional LD_PRELOAD shim (lhmalloc.c) samples malloc-level allocations;
+ * when both are loaded this module registers a stack-capture callback with the
+ * shim, which may run without the GIL: that path walks the calling thread's
+ * own frames (which cannot change while it is inside malloc), copies strings
+ * instead of taking references and interns under `stack_lock`.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#ifdef Py_GIL_DISABLED
+#error "leakhound's sampler needs a GIL build of CPython"
+#endif
+
+#if PY_VERSION_HEX < 0x030B0000
+#include <frameobject.h>
+#else
+#define Py_BUILD_CORE 1
+#include "internal/pycore_frame.h"
+#undef Py_BUILD_CORE
+#endif
+
+#include <dlfcn.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lhshim.h"
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define MAX_NFRAMES 128
+#define MAX_STACKS (1u << 18)
+#define STACK_CHUNK 1024u
+#define RAW_CACHE_MAX 65536u
+#define DEFAULT_MAX_SAMPLES (1u << 20)
+
+/* Stack ids with a fixed meaning. */
+#define STACK_UNKNOWN 0  /* no Python frame (no thread state, interpreter start-up) */
+#define STACK_OVERFLOW 1 /* the stack table is full */
+
+/* ------------------------------------------------------------------ state */
+
+typedef struct {
+    PyMemAllocatorEx prev;
+    PyMemAllocatorDomain domain;
+    int installed;
+} hook_t;
+
+static hook_t hooks[2] = {{.domain = PYMEM_DOMAIN_MEM}, {.domain = PYMEM_DOMAIN_OBJ}};
+
+static struct {
+    int active;            /* sampling */
+    int in_capture;        /* re-entrancy guard (GIL-protected) */
+    int64_t countdown;     /* bytes until the next sample point */
+    double mean;           /* mean bytes between sample points */
+    int nframes;
+    uint64_t rng;
+    uint64_t allocs;       /* allocations seen by the hooks */
+    uint64_t samples;      /* samples taken */
+    uint64_t hooks_lost;   /* times our hooks were found removed */
+    uint64_t allocs_at_check;
+    int native_attached;   /* the shim reports to us: mark Python-allocator calls */
+    int py_alloc_depth;
+    double live_bytes, live_count; /* sum of the weights of live sampled blocks */
+} G = {.countdown = INT64_MAX, .mean = 512.0 * 1024, .nframes = 16};
+
+static size_t own_bytes; /* memory held by our tables (approximate) */
+
+/* ------------------------------------------------------------------ random */
+
+static uint64_t rng_next(uint64_t *s) {
+    /* xorshift64* */
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static uint64_t seed_value(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)&ts;
+    s ^= 0x9E3779B97F4A7C15ULL;
+    return s ? s : 1;
+}
+
+/* An exponentially distributed draw with mean m, as a byte count >= 1. */
+static int64_t draw_interval(uint64_t *state, double m) {
+    double u = ((double)(rng_next(state) >> 11) + 1.0) * (1.0 / 9007199254740992.0); /* (0, 1] */
+    double v = -log(u) * m;
+    if (v < 1.0) return 1;
+    if (v > 9.0e18) return INT64_MAX;
+    return (int64_t)v;
+}
+
+/* Probability that a block of size s contains a sample point. */
+static inline double sample_probability(double s, double m) {
+    double p = -expm1(-s / m);
+    return p > 0 ? p : 1e-300;
+}
+
+/* ------------------------------------------------------------------ locks */
+
+static pthread_mutex_t stack_lock = PTHREAD_MUTEX_INITIALIZER;  /* interning */
+static pthread_mutex_t native_lock = PTHREAD_MUTEX_INITIALIZER; /* native block table */
+
+/* ------------------------------------------------------------------ our own memory */
+
+/* Our tables never use the Python allocators (we are inside them). When the
+ * shim is loaded, `malloc` is the shim's: use its unsampled entry points. */
+static const lh_shim_api *shim;
+
+static void *sys_malloc(size_t n) { return shim ? shim->raw_malloc(n) : malloc(n); }
+static void *sys_calloc(size_t a, size_t b) { return shim ? shim->raw_calloc(a, b) : calloc(a, b); }
+static void sys_free(void *p) {
+    if (shim) shim->raw_free(p);
+    else free(p);
+}
+
+/* ------------------------------------------------------------------ strings */
+
+typedef struct lhstr {
+    uint64_t hash;
+    uint32_t len;
+    char s[];
+} lhstr;
+
+static struct {
+    lhstr **slots;
+    size_t cap, count, bytes;
+} strings;
+
+static uint64_t hash_bytes(const char *s, size_t n) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h ? h : 1;
+}
+
+static int strings_grow(void) {
+    size_t ncap = strings.cap ? strings.cap * 2 : 1024;
+    lhstr **ns = sys_calloc(ncap, sizeof(lhstr *));
+    if (!ns) return -1;
+    for (size_t i = 0; i < strings.cap; i++) {
+        lhstr *e = strings.slots[i];
+        if (!e) continue;
+        size_t j = e->hash & (ncap - 1);
+        while (ns[j]) j = (j + 1) & (ncap - 1);
+        ns[j] = e;
+    }
+    sys_free(strings.slots);
+    __atomic_add_fetch(&own_bytes, (size_t)((ncap - strings.cap) * sizeof(lhstr *)), __ATOMIC_RELAXED);
+    strings.slots = ns;
+    strings.cap = ncap;
+    return 0;
+}
+
+/* Caller holds stack_lock. */
+static lhstr *str_intern(const char *s, size_t n) {
+    if ((strings.count + 1) * 2 > strings.cap && strings_grow() < 0) return NULL;
+    uint64_t h = hash_bytes(s, n);
+    size_t i = h & (strings.cap - 1);
+    for (;;) {
+        lhstr *e = strings.slots[i];
+        if (!e) break;
+        if (e->hash == h && e->len == n && memcmp(e->s, s, n) == 0) return e;
+        i = (i + 1) & (strings.cap - 1);
+    }
+    lhstr *e = sys_malloc(sizeof(lhstr) + n + 1);
+    if (!e) return NULL;
+    e->hash = h;
+    e->len = (uint32_t)n;
+    memcpy(e->s, s, n);
+    e->s[n] = 0;
+    strings.slots[i] = e;
+    strings.count++;
+    strings.bytes += sizeof(lhstr) + n + 1;
+    __atomic_add_fetch(&own_bytes, (size_t)(sizeof(lhstr) + n + 1), __ATOMIC_RELAXED);
+    return e;
+}
+
+/* UTF-8 of a str object without calling into Python (no allocation, no GIL
+ * needed: str objects are immutable). Truncates very long names. */
+static size_t utf8_of(PyObject *u, char *buf, size_t cap) {
+    if (u == NULL || !PyUnicode_Check(u)) goto unknown;
+#if PY_VERSION_HEX < 0x030C0000
+    if (!PyUnicode_IS_READY(u)) goto unknown;
+#endif
+    {
+        int kind = PyUnicode_KIND(u);
+        const void *data = PyUnicode_DATA(u);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(u);
+        size_t len = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (len + 4 >= cap) break;
+            if (c < 0x80) {
+                buf[len++] = (char)c;
+            } else if (c < 0x800) {
+                buf[len++] = (char)(0xC0 | (c >> 6));
+                buf[len++] = (char)(0x80 | (c & 0x3F));
+            } else if (c < 0x10000) {
+                if (c >= 0xD800 && c <= 0xDFFF) c = 0xFFFD; /* lone surrogate */
+                buf[len++] = (char)(0xE0 | (c >> 12));
+                buf[len++] = (char)(0x80 | ((c >> 6) & 0x3F));
+                buf[len++] = (char)(0x80 | (c & 0x3F));
+            } else {
+                buf[len++] = (char)(0xF0 | (c >> 18));
+                buf[len++] = (char)(0x80 | ((c >> 12) & 0x3F));
+                buf[len++] = (char)(0x80 | ((c >> 6) & 0x3F));
+                buf[len++] = (char)(0x80 | (c & 0x3F));
+            }
+        }
+        return len;
+    }
+unknown:
+    buf[0] = '?';
+    return 1;
+}
+
+/* ------------------------------------------------------------------ frames */
+
+typedef struct {
+    lhstr *file, *func;
+    int line;
+    uint64_t hash;
+} lhframe;
+
+static struct {
+    lhframe *items;
+    uint32_t *slots; /* index + 1 */
+    size_t count, cap, scap;
+} frames;
+
+static uint64_t mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb93fe53ec2a7ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Caller holds stack_lock. Returns frame index or -1. */
+static long frame_intern(lhstr *file, lhstr *func, int line) {
+    uint64_t h = mix64((uint64_t)(uintptr_t)file * 31 + (uint64_t)(uintptr_t)func * 17 + (uint64_t)(int64_t)line);
+    if ((frames.count + 1) * 2 > frames.scap) {
+        size_t ncap = frames.scap ? frames.scap * 2 : 1024;
+        uint32_t *ns = sys_calloc(ncap, sizeof(uint32_t));
+        if (!ns) return -1;
+        for (size_t k = 0; k < frames.count; k++) {
+            size_t j = frames.items[k].hash & (ncap - 1);
+            while (ns[j]) j = (j + 1) & (ncap - 1);
+            ns[j] = (uint32_t)k + 1;
+        }
+        sys_free(frames.slots);
+        __atomic_add_fetch(&own_bytes, (size_t)((ncap - frames.scap) * sizeof(uint32_t)), __ATOMIC_RELAXED);
+        frames.slots = ns;
+        frames.scap = ncap;
+    }
+    size_t i = h & (frames.scap - 1);
+    for (;;) {
+        uint32_t s = frames.slots[i];
+        if (!s) break;
+        lhframe *f = &frames.items[s - 1];
+        if (f->hash == h && f->file == file && f->func == func && f->line == line) return (long)(s - 1);
+        i = (i + 1) & (frames.scap - 1);
+    }
+    if (frames.count == frames.cap) {
+        size_t ncap = frames.cap ? frames.cap * 2 : 1024;
+        lhframe *ni = sys_malloc(ncap * sizeof(lhframe));
+        if (!ni) return -1;
+        if (frames.count) memcpy(ni, frames.items, frames.count * sizeof(lhframe));
+        sys_free(frames.items);
+        __atomic_add_fetch(&own_bytes, (size_t)((ncap - frames.cap) * sizeof(lhframe)), __ATOMIC_RELAXED);
+        frames.items = ni;
+        frames.cap = ncap;
+    }
+    lhframe *f = &frames.items[frames.count];
+    f->file = file;
+    f->func = func;
+    f->line = line;
+    f->hash = h;
+    frames.slots[i] = (uint32_t)frames.count + 1;
+    return (long)frames.count++;
+}
+
+/* ------------------------------------------------------------------ stacks */
+
+typedef struct {
+    uint32_t *frames; /* innermost first */
+    uint32_t depth;
+    uint64_t hash;
+    /* Python-domain live samples (GIL-protected). */
+    double py_bytes, py_count;
+    int64_t py_samples;
+    /* malloc-level live samples from the shim (native_lock). */
+    double nat_bytes, nat_count;
+    int64_t nat_samples;
+} lhstack;
+
+static lhstack *stack_chunks[MAX_STACKS / STACK_CHUNK];
+static volatile uint32_t stack_count; /* published after the entry is complete */
+static struct {
+    uint32_t *slots;
+    size_t cap;
+} stack_index;
+
+static inline lhstack *stack_at(uint32_t id) { return &stack_chunks[id / STACK_CHUNK][id % STACK_CHUNK]; }
+
+static int stacks_init(void) {
+    if (stack_chunks[0]) return 0;
+    stack_chunks[0] = sys_calloc(STACK_CHUNK, sizeof(lhstack));
+    if (!stack_chunks[0]) return -1;
+    __atomic_add_fetch(&own_bytes, (size_t)(STACK_CHUNK * sizeof(lhstack)), __ATOMIC_RELAXED);
+    stack_count = 2; /* STACK_UNKNOWN, STACK_OVERFLOW: no frames */
+    return 0;
+}
+
+/* Caller holds stack_lock. */
+static uint32_t stack_intern(const uint32_t *fids, uint32_t depth) {
+    if (depth == 0) return STACK_UNKNOWN;
+    uint64_t h = 0x84222325cbf29ce4ULL;
+    for (uint32_t k = 0; k < depth; k++) h = mix64(h ^ fids[k]) + k;
+    h = h ? h : 1;
+    uint32_t n = stack_count;
+    if ((size_t)(n + 1) * 2 > stack_index.cap) {
+        size_t ncap = stack_index.cap ? stack_index.cap * 2 : 4096;
+        uint32_t *ns = sys_calloc(ncap, sizeof(uint32_t));
+        if (!ns) return STACK_OVERFLOW;
+        for (uint32_t id = 2; id < n; id++) {
+            size_t j = stack_at(id)->hash & (ncap - 1);
+            while (ns[j]) j = (j + 1) & (ncap - 1);
+            ns[j] = id;
+        }
+        sys_free(stack_index.slots);
+        __atomic_add_fetch(&own_bytes, (size_t)((ncap - stack_index.cap) * sizeof(uint32_t)), __ATOMIC_RELAXED);
+        stack_index.slots = ns;
+        stack_index.cap = ncap;
+    }
+    size_t i = h & (stack_index.cap - 1);
+    for (;;) {
+        uint32_t id = stack_index.slots[i];
+        if (!id) break;
+        lhstack *s = stack_at(id);
+        if (s->hash == h && s->depth == depth && memcmp(s->frames, fids, depth * sizeof(uint32_t)) == 0) return id;
+        i = (i + 1) & (stack_index.cap - 1);
+    }
+    if (n >= MAX_STACKS) return STACK_OVERFLOW;
+    if (!stack_chunks[n / STACK_CHUNK]) {
+        stack_chunks[n / STACK_CHUNK] = sys_calloc(STACK_CHUNK, sizeof(lhstack));
+        if (!stack_chunks[n / STACK_CHUNK]) return STACK_OVERFLOW;
+        __atomic_add_fetch(&own_bytes, (size_t)(STACK_CHUNK * sizeof(lhstack)), __ATOMIC_RELAXED);
+    }
+    uint32_t *copy = sys_malloc(depth * sizeof(uint32_t));
+    if (!copy) return STACK_OVERFLOW;
+    memcpy(copy, fids, depth * sizeof(uint32_t));
+    __atomic_add_fetch(&own_bytes, (size_t)(depth * sizeof(uint32_t)), __ATOMIC_RELAXED);
+    lhstack *s = stack_at(n);
+    s->frames = copy;
+    s->depth = depth;
+    s->hash = h;
+    stack_index.slots[i] = n;
+    __atomic_store_n(&stack_count, n + 1, __ATOMIC_RELEASE);
+    return n;
+}
+
+/* ------------------------------------------------------------------ walking the Python stack */
+
+typedef struct {
+    PyCodeObject *code;
+    int lasti; /* byte offset of the current instruction */
+} rawframe;
+
+#if PY_VERSION_HEX >= 0x030B0000
+static inline _PyInterpreterFrame *current_iframe(PyThreadState *ts) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return ts->current_frame;
+#else
+    return ts->cframe ? ts->cframe->current_frame : NULL;
+#endif
+}
+
+static inline int iframe_skip(_PyInterpreterFrame *f) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (f->owner == FRAME_OWNED_BY_CSTACK) return 1;
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    if (!PyCode_Check(f->f_executable)) return 1;
+#endif
+    return _PyFrame_IsIncomplete(f);
+}
+
+static inline PyCodeObject *iframe_code(_PyInterpreterFrame *f) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return (PyCodeObject *)f->f_executable;
+#else
+    return f->f_code;
+#endif
+}
+#endif
+
+/* Walks the calling thread's own frames, innermost first. Reads only; safe
+ * with or without the GIL as long as the frames are the caller's own. */
+static int walk_stack(PyThreadState *ts, rawframe *out, int max) {
+    int n = 0;
+#if PY_VERSION_HEX >= 0x030B0000
+    _PyInterpreterFrame *f = current_iframe(ts);
+    while (f && n < max) {
+        if (!iframe_skip(f)) {
+            out[n].code = iframe_code(f);
+            out[n].lasti = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT);
+            n++;
+        }
+        f = f->previous;
+    }
+#else
+    PyFrameObject *f = ts->frame;
+    while (f && n < max) {
+        out[n].code = f->f_code;
+#if PY_VERSION_HEX >= 0x030A0000
+        out[n].lasti = f->f_lasti < 0 ? -1 : f->f_lasti * 2;
+#else
+        out[n].lasti = f->f_lasti;
+#endif
+        n++;
+        f = f->f_back;
+    }
+#endif
+    return n;
+}
+
+/* Canonical stack id for raw frames. Takes stack_lock. Only reads the code
+ * objects (no references taken): valid while the frames are live. */
+static uint32_t canonical_stack(const rawframe *raw, int n) {
+    uint32_t fids[MAX_NFRAMES];
+    char buf[4096];
+    uint32_t depth = 0;
+    uint32_t id = STACK_OVERFLOW;
+    pthread_mutex_lock(&stack_lock);
+    for (int k = 0; k < n; k++) {
+        PyCodeObject *co = raw[k].code;
+        int line = PyCode_Addr2Line(co, raw[k].lasti);
+        lhstr *file = str_intern(buf, utf8_of(co->co_filename, buf, sizeof(buf)));
+#if PY_VERSION_HEX >= 0x030B0000
+        lhstr *func = str_intern(buf, utf8_of(co->co_qualname, buf, sizeof(buf)));
+#else
+        lhstr *func = str_intern(buf, utf8_of(co->co_name, buf, sizeof(buf)));
+#endif
+        if (!file || !func) goto done;
+        long fid = frame_intern(file, func, line);
+        if (fid < 0) goto done;
+        fids[depth++] = (uint32_t)fid;
+    }
+    id = stack_intern(fids, depth);
+done:
+    pthread_mutex_unlock(&stack_lock);
+    return id;
+}
+
+/* ------------------------------------------------------------------ raw stack cache (GIL only) */
+
+typedef struct {
+    uint64_t hash;
+    uint32_t stack;
+    uint32_t depth;
+    rawframe *frames; /* holds a reference to each code object */
+} rawent;
+
+static struct {
+    rawent *items;
+    uint32_t *slots;
+    size_t count, cap, scap;
+    uint64_t flushes;
+} raw;
+
+static uint64_t raw_hash(const rawframe *r, int n) {
+    uint64_t h = 0x2545F4914F6CDD1DULL ^ (uint64_t)n;
+    for (int k = 0; k < n; k++) h = mix64(h ^ ((uint64_t)(uintptr_t)r[k].code + ((uint64_t)(uint32_t)r[k].lasti << 48)));
+    return h ? h : 1;
+}
+
+static void raw_flush(void) {
+    for (size_t k = 0; k < raw.count; k++) {
+        for (uint32_t j = 0; j < raw.items[k].depth; j++) Py_DECREF(raw.items[k].frames[j].code);
+        sys_free(raw.items[k].frames);
+        __atomic_sub_fetch(&own_bytes, (size_t)(raw.items[k].depth * sizeof(rawframe)), __ATOMIC_RELAXED);
+    }
+    raw.count = 0;
+    if (raw.slots) memset(raw.slots, 0, raw.scap * sizeof(uint32_t));
+    raw.flushes++;
+}
+
+static uint32_t raw_lookup_or_add(const rawframe *r, int n) {
+    uint64_t h = raw_hash(r, n);
+    if (raw.scap) {
+        size_t i = h & (raw.scap - 1);
+        for (;;) {
+            uint32_t s = raw.slots[i];
+            if (!s) break;
+            rawent *e = &raw.items[s - 1];
+            if (e->hash == h && e->depth == (uint32_t)n && memcmp(e->frames, r, n * sizeof(rawframe)) == 0) return e->stack;
+            i = (i + 1) & (raw.scap - 1);
+        }
+    }
+    uint32_t id = canonical_stack(r, n);
+    if (id == STACK_OVERFLOW) return id;
+    if (raw.count >= RAW_CACHE_MAX) raw_flush();
+    if ((raw.count + 1) * 2 > raw.scap) {
+        size_t ncap = raw.scap ? raw.scap * 2 : 2048;
+        uint32_t *ns = sys_calloc(ncap, sizeof(uint32_t));
+        if (!ns) return id;
+        for (size_t k = 0; k < raw.count; k++) {
+            size_t j = raw.items[k].hash & (ncap - 1);
+            while (ns[j]) j = (j + 1) & (ncap - 1);
+            ns[j] = (uint32_t)k + 1;
+        }
+        sys_free(raw.slots);
+        __atomic_add_fetch(&own_bytes, (size_t)((ncap - raw.scap) * sizeof(uint32_t)), __ATOMIC_RELAXED);
+        raw.slots = ns;
+        raw.scap = ncap;
+    }
+    if (raw.count == raw.cap) {
+        size_t ncap = raw.cap ? raw.cap * 2 : 1024;
+        rawent *ni = sys_malloc(ncap * sizeof(rawent));
+        if (!ni) return id;
+        if (raw.count) memcpy(ni, raw.items, raw.count * sizeof(rawent));
+        sys_free(raw.items);
+        __atomic_add_fetch(&own_bytes, (size_t)((ncap - raw.cap) * sizeof(rawent)), __ATOMIC_RELAXED);
+        raw.items = ni;
+        raw.cap = ncap;
+    }
+    rawframe *copy = sys_malloc(n * sizeof(rawframe));
+    if (!copy) return id;
+    memcpy(copy, r, n * sizeof(rawframe));
+    __atomic_add_fetch(&own_bytes, (size_t)(n * sizeof(rawframe)), __ATOMIC_RELAXED);
+    for (int k = 0; k < n; k++) Py_INCREF(copy[k].code); /* keeps the address from being reused */
+    rawent *e = &raw.items[raw.count];
+    e->hash = h;
+    e->stack = id;
+    e->depth = (uint32_t)n;
+    e->frames = copy;
+    size_t i = h & (raw.scap - 1);
+    while (raw.slots[i]) i = (i + 1) & (raw.scap - 1);
+    raw.slots[i] = (uint32_t)++raw.count;
+    return id;
+}
+
+static inline PyThreadState *current_tstate(void) { return _PyThreadState_UncheckedGet(); }
+
+/* Stack id of the calling thread (GIL held). */
+static uint32_t capture_stack_gil(void) {
+    PyThreadState *ts = current_tstate();
+    if (!ts) return STACK_UNKNOWN;
+    rawframe r[MAX_NFRAMES];
+    int n = walk_stack(ts, r, G.nframes);
+    if (n == 0) return STACK_UNKNOWN;
+    return raw_lookup_or_add(r, n);
+}
+
+/* ------------------------------------------------------------------ sampled blocks */
+
+typedef struct {
+    uint64_t size;
+    uint32_t stack;
+    uint32_t _pad;
+} bval;
+
+typedef struct {
+    uintptr_t *keys;
+    bval *vals;
+    size_t cap, count, limit;
+    int shift;
+    uint64_t drops;
+} btable;
+
+static btable bt; /* Python-domain samples (GIL) */
+
+static inline size_t bt_home(const btable *t, uintptr_t k) {
+    return (size_t)((((uint64_t)k >> 3) * 0x9E3779B97F4A7C15ULL) >> t->shift);
+}
+
+static int bt_resize(btable *t, size_t ncap) {
+    uintptr_t *nk = sys_calloc(ncap, sizeof(uintptr_t));
+    bval *nv = sys_malloc(ncap * sizeof(bval));
+    if (!nk || !nv) {
+        sys_free(nk);
+        sys_free(nv);
+        return -1;
+    }
+    int nshift = 64;
+    for (size_t c = ncap; c > 1; c >>= 1) nshift--;
+    btable old = *t;
+    t->keys = nk;
+    t->vals = nv;
+    t->cap = ncap;
+    t->shift = nshift;
+    for (size_t i = 0; i < old.cap; i++) {
+        if (!old.keys[i]) continue;
+        size_t j = bt_home(t, old.keys[i]);
+        while (nk[j]) j = (j + 1) & (ncap - 1);
+        nk[j] = old.keys[i];
+        nv[j] = old.vals[i];
+    }
+    __atomic_add_fetch(&own_bytes, (size_t)((ncap - old.cap) * (sizeof(uintptr_t) + sizeof(bval))), __ATOMIC_RELAXED);
+    sys_free(old.keys);
+    sys_free(old.vals);
+    return 0;
+}
+
+static inline int bt_find(const btable *t, uintptr_t k, size_t *slot) {
+    size_t mask = t->cap - 1, i = bt_home(t, k);
+    for (;;) {
+        uintptr_t x = t->keys[i];
+        if (x == k) {
+            *slot = i;
+            return 1;
+        }
+        if (!x) return 0;
+        i = (i + 1) & mask;
+    }
+}
+
+static void bt_delete_slot(btable *t, size_t i) {
+    size_t mask = t->cap - 1, j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        uintptr_t k = t->keys[j];
+        if (!k) break;
+        size_t h = bt_home(t, k);
+        /* Move k back to the hole at i unless its home lies cyclically in (i, j]. */
+        int stays = (i <= j) ? (i < h && h <= j) : (i < h || h <= j);
+        if (!stays) {
+            t->keys[i] = k;
+            t->vals[i] = t->vals[j];
+            i = j;
+        }
+    }
+    t->keys[i] = 0;
+    t->count--;
+}
+
+/* Returns 1 and the old value when k was present (and removes it). */
+static inline int bt_take(btable *t, uintptr_t k, bval *out) {
+    size_t slot;
+    if (!bt_find(t, k, &slot)) return 0;
+    *out = t->vals[slot];
+    bt_delete_slot(t, slot);
+    return 1;
+}
+
+/* Inserts (or replaces); returns -1 when full, 1 when it replaced `old`. */
+static int bt_put(btable *t, uintptr_t k, bval v, bval *old) {
+    if (t->cap == 0 || (t->count + 1) * 2 > t->cap) {
+        if (t->count >= t->limit) return -1;
+        if (bt_resize(t, t->cap ? t->cap * 2 : 1024) < 0) return -1;
+    }
+    size_t i = bt_home(t, k), mask = t->cap - 1;
+    for (;;) {
+        uintptr_t x = t->keys[i];
+        if (x == k) {
+            *old = t->vals[i];
+            t->vals[i] = v;
+            return 1;
+        }
+        if (!x) break;
+        i = (i + 1) & mask;
+    }
+    t->keys[i] = k;
+    t->vals[i] = v;
+    t->count++;
+    return 0;
+}
+
+static void bt_clear(btable *t) {
+    if (t->keys) memset(t->keys, 0, t->cap * sizeof(uintptr_t));
+    t->count = 0;
+}
+
+/* ------------------------------------------------------------------ Python-domain sampling */
+
+static inline void py_unweigh(const bval *v) {
+    double p = sample_probability((double)v->size, G.mean);
+    lhstack *s = stack_at(v->stack);
+    s->py_bytes -= (double)v->size / p;
+    s->py_count -= 1.0 / p;
+    s->py_samples--;
+    G.live_bytes -= (double)v->size / p;
+    G.live_count -= 1.0 / p;
+    if (s->py_samples == 0) s->py_bytes = s->py_count = 0.0; /* no drift */
+    if (bt.count == 0) G.live_bytes = G.live_count = 0.0;
+}
+
+static void py_record(void *ptr, size_t size, uint32_t sid) {
+    bval v = {.size = size, .stack = sid}, old;
+    int r = bt_put(&bt, (uintptr_t)ptr, v, &old);
+    if (r < 0) {
+        bt.drops++;
+        return;
+    }
+    if (r == 1) py_unweigh(&old); /* a stale entry: the block was freed behind our back */
+    double p = sample_probability((double)size, G.mean);
+    lhstack *s = stack_at(sid);
+    s->py_bytes += (double)size / p;
+    s->py_count += 1.0 / p;
+    s->py_samples++;
+    G.live_bytes += (double)size / p;
+    G.live_count += 1.0 / p;
+    G.samples++;
+}
+
+/* The countdown crossed zero: a sample point falls inside this block. */
+static void __attribute__((noinline)) on_sample_point(void *ptr, size_t size) {
+    if (!G.active) {
+        G.countdown = INT64_MAX;
+        return;
+    }
+    G.countdown = draw_interval(&G.rng, G.mean);
+    if (G.in_capture) return;
+    G.in_capture = 1;
+    uint32_t sid = capture_stack_gil();
+    py_record(ptr, size, sid);
+    G.in_capture = 0;
+}
+
+static inline void forget(void *ptr) {
+    bval v;
+    if (bt_take(&bt, (uintptr_t)ptr, &v)) py_unweigh(&v);
+}
+
+static void *h_malloc(void *ctx, size_t n) {
+    hook_t *h = ctx;
+    void *p;
+    if (UNLIKELY(G.native_attached)) {
+        G.py_alloc_depth++;
+        p = h->prev.malloc(h->prev.ctx, n);
+        G.py_alloc_depth--;
+    } else {
+        p = h->prev.malloc(h->prev.ctx, n);
+    }
+    if (LIKELY(p != NULL)) {
+        G.allocs++;
+        if (UNLIKELY((G.countdown -= (int64_t)n) <= 0)) on_sample_point(p, n);
+    }
+    return p;
+}
+
+static void *h_calloc(void *ctx, size_t nelem, size_t elsize) {
+    hook_t *h = ctx;
+    void *p;
+    if (UNLIKELY(G.native_attached)) {
+        G.py_alloc_depth++;
+        p = h->prev.calloc(h->prev.ctx, nelem, elsize);
+        G.py_alloc_depth--;
+    } else {
+        p = h->prev.calloc(h->prev.ctx, nelem, elsize);
+    }
+    if (LIKELY(p != NULL)) {
+        size_t n = nelem * elsize;
+        G.allocs++;
+        if (UNLIKELY((G.countdown -= (int64_t)n) <= 0)) on_sample_point(p, n);
+    }
+    return p;
+}
+
+static void *h_realloc(void *ctx, void *ptr, size_t n) {
+    hook_t *h = ctx;
+    /* A realloc is a free of the old block and an allocation of the new one. */
+    if (ptr && bt.count) forget(ptr);
+    void *p;
+    if (UNLIKELY(G.native_attached)) {
+        G.py_alloc_depth++;
+        p = h->prev.realloc(h->prev.ctx, ptr, n);
+        G.py_alloc_depth--;
+    } else {
+        p = h->prev.realloc(h->prev.ctx, ptr, n);
+    }
+    if (LIKELY(p != NULL)) {
+        G.allocs++;
+        if (UNLIKELY((G.countdown -= (int64_t)n) <= 0)) on_sample_point(p, n);
+    }
+    return p;
+}
+
+static void h_free(void *ctx, void *ptr) {
+    hook_t *h = ctx;
+    if (bt.count && ptr) forget(ptr);
+    h->prev.free(h->prev.ctx, ptr);
+}
+
+static int hook_is_current(hook_t *h) {
+    PyMemAllocatorEx cur;
+    PyMem_GetAllocator(h->domain, &cur);
+    return cur.malloc == h_malloc && cur.ctx == h;
+}
+
+static void hook_install(hook_t *h) {
+    PyMemAllocatorEx mine = {h, h_malloc, h_calloc, h_realloc, h_free};
+    PyMem_GetAllocator(h->domain, &h->prev);
+    PyMem_SetAllocator(h->domain, &mine);
+    h->installed = 1;
+}
+
+/* ------------------------------------------------------------------ native (shim) samples */
+
+static btable nbt; /* malloc-level samples (native_lock) */
+static double nat_live_bytes, nat_live_count;
+static uint64_t nat_samples_total;
+
+static void nat_unweigh_locked(const bval *v, double m) {
+    double p = sample_probability((double)v->size, m);
+    lhstack *s = stack_at(v->stack);
+    s->nat_bytes -= (double)v->size / p;
+    s->nat_count -= 1.0 / p;
+    s->nat_samples--;
+    nat_live_bytes -= (double)v->size / p;
+    nat_live_count -= 1.0 / p;
+    if (s->nat_samples == 0) s->nat_bytes = s->nat_count = 0.0;
+    if (nbt.count == 0) nat_live_bytes = nat_live_count = 0.0;
+}
+
+/* Called by the shim (any thread, GIL or not) for a sampled block. */
+static int shim_on_alloc(void *ptr, size_t size, double mean) {
+    uint32_t sid = STACK_UNKNOWN;
+    /* Memory that a Python allocator asked malloc for is counted by the
+     * Python hooks already (py_alloc_depth is only meaningful for the thread
+     * holding the GIL). */
+    if (G.py_alloc_depth > 0 && PyGILState_Check()) return 0;
+    PyThreadState *ts = PyGILState_GetThisThreadState();
+    if (ts) {
+        rawframe r[MAX_NFRAMES];
+        int n = walk_stack(ts, r, G.nframes);
+        if (n) sid = canonical_stack(r, n);
+    }
+    pthread_mutex_lock(&native_lock);
+    bval v = {.size = size, .stack = sid}, old;
+    int res = bt_put(&nbt, (uintptr_t)ptr, v, &old);
+    if (res < 0) {
+        nbt.drops++;
+    } else {
+        if (res == 1) nat_unweigh_locked(&old, mean);
+        double p = sample_probability((double)size, mean);
+        lhstack *s = stack_at(sid);
+        s->nat_bytes += (double)size / p;
+        s->nat_count += 1.0 / p;
+        s->nat_samples++;
+        nat_live_bytes += (double)size / p;
+        nat_live_count += 1.0 / p;
+        nat_samples_total++;
+    }
+    pthread_mutex_unlock(&native_lock);
+    return res >= 0;
+}
+
+/* Called by the shim when a block that it sampled is freed. */
+static void shim_on_free(void *ptr, double mean) {
+    pthread_mutex_lock(&native_lock);
+    bval v;
+    if (nbt.count && bt_take(&nbt, (uintptr_t)ptr, &v)) nat_unweigh_locked(&v, mean);
+    pthread_mutex_unlock(&native_lock);
+}
+
+static const lh_sampler_callbacks shim_callbacks = {LH_SHIM_ABI, shim_on_alloc, shim_on_free};
+
+static void shim_connect(void) {
+    if (shim) return;
+    lh_shim_get_api_fn get = (lh_shim_get_api_fn)dlsym(RTLD_DEFAULT, "leakhound_shim_api");
+    if (!get) return;
+    const lh_shim_api *api = get();
+    if (!api || api->abi != LH_SHIM_ABI) return;
+    shim = api;
+}
+
+/* ------------------------------------------------------------------ fork */
+
+static void atfork_child(void) {
+    pthread_mutex_init(&stack_lock, NULL);
+    pthread_mutex_init(&native_lock, NULL);
+    G.rng = seed_value();
+    if (G.active) G.countdown = draw_interval(&G.rng, G.mean);
+}
+
+/* ------------------------------------------------------------------ Python API */
+
+static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"sample_bytes", "nframes", "max_samples", "native", NULL};
+    double mean = 512.0 * 1024;
+    int nframes = 16;
+    Py_ssize_t max_samples = DEFAULT_MAX_SAMPLES;
+    int native = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|dinp", kwlist, &mean, &nframes, &max_samples, &native)) return NULL;
+    if (!(mean >= 1.0)) {
+        PyErr_SetString(PyExc_ValueError, "sample_bytes must be >= 1");
+        return NULL;
+    }
+    if (nframes < 1) nframes = 1;
+    if (nframes > MAX_NFRAMES) nframes = MAX_NFRAMES;
+    if (max_samples < 16) max_samples = 16;
+    if (stacks_init() < 0) return PyErr_NoMemory();
+    if (G.active) Py_RETURN_NONE;
+    if (bt.count) {
+        /* A restart: weights used the previous mean, start clean. */
+        bt_clear(&bt);
+        uint32_t n = stack_count;
+        for (uint32_t id = 0; id < n; id++) {
+            lhstack *s = stack_at(id);
+            s->py_bytes = s->py_count = 0.0;
+            s->py_samples = 0;
+        }
+        G.live_bytes = G.live_count = 0.0;
+    }
+    if (nframes != G.nframes && raw.count) raw_flush();
+    G.mean = mean;
+    G.nframes = nframes;
+    bt.limit = (size_t)max_samples;
+    nbt.limit = (size_t)max_samples;
+    if (!G.rng) G.rng = seed_value();
+    G.countdown = draw_interval(&G.rng, G.mean);
+    for (int i = 0; i < 2; i++) {
+        /* Still in the chain (someone wrapped us after a stop): keep that chain. */
+        if (!hooks[i].installed) hook_install(&hooks[i]);
+    }
+    G.allocs_at_check = G.allocs;
+    G.active = 1;
+    if (native) {
+        shim_connect();
+        if (shim) {
+            shim->attach(&shim_callbacks, G.mean);
+            G.native_attached = 1;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *lh_stop(PyObject *self, PyObject *unused) {
+    if (shim && G.native_attached) {
+        shim->detach();
+        G.native_attached = 0;
+        pthread_mutex_lock(&native_lock);
+        bt_clear(&nbt);
+        uint32_t n = stack_count;
+        for (uint32_t id = 0; id < n; id++) {
+            lhstack *s = stack_at(id);
+            s->nat_bytes = s->nat_count = 0.0;
+            s->nat_samples = 0;
+        }
+        nat_live_bytes = nat_live_count = 0.0;
+        pthread_mutex_unlock(&native_lock);
+    }
+    G.active = 0;
+    G.countdown = INT64_MAX;
+    for (int i = 0; i < 2; i++) {
+        hook_t *h = &hooks[i];
+        /* Only unhook when we are on top; otherwise whoever wrapped us still
+         * calls our hooks, which now just pass through. */
+        if (h->installed && hook_is_current(h)) {
+            PyMem_SetAllocator(h->domain, &h->prev);
+            h->installed = 0;
+        }
+    }
+    bt_clear(&bt);
+    uint32_t n = stack_count;
+    for (uint32_t id = 0; id < n; id++) {
+        lhstack *s = stack_at(id);
+        s->py_bytes = s->py_count = 0.0;
+        s->py_samples = 0;
+    }
+    G.live_bytes = G.live_count = 0.0;
+    Py_RETURN_NONE;
+}
+
+/* Our hooks are not on top and nothing reached them since the last check:
+ * someone (tracemalloc.stop() after it wrapped... no: a tracemalloc started
+ * before us and stopped since) put back an allocator chain without us. */
+static int check_hooks(void) {
+    int lost = 0;
+    if (!G.active) return 0;
+    int seen = G.allocs != G.allocs_at_check;
+    for (int i = 0; i < 2; i++) {
+        hook_t *h = &hooks[i];
+        if (h->installed && !hook_is_current(h) && !seen) {
+            hook_install(h);
+            lost = 1;
+        }
+    }
+    if (lost) G.hooks_lost++;
+    G.allocs_at_check = G.allocs;
+    return lost;
+}
+
+typedef struct {
+    uint32_t id;
+    double bytes, count;
+} siterow;
+
+/* Copies the live aggregates (native ones under native_lock): no Python
+ * call may run while one of our locks is held, since it can allocate. */
+static siterow *collect_rows(int native, size_t *nrows, double *total_bytes, double *total_count) {
+    uint32_t n = __atomic_load_n(&stack_count, __ATOMIC_ACQUIRE);
+    siterow *out = sys_malloc((n ? n : 1) * sizeof(siterow));
+    *nrows = 0;
+    *total_bytes = *total_count = 0.0;
+    if (!out) return NULL;
+    if (native) pthread_mutex_lock(&native_lock);
+    for (uint32_t id = 0; id < n; id++) {
+        lhstack *s = stack_at(id);
+        int64_t k = native ? s->nat_samples : s->py_samples;
+        if (k <= 0) continue;
+        siterow *r = &out[(*nrows)++];
+        r->id = id;
+        r->bytes = native ? s->nat_bytes : s->py_bytes;
+        r->count = native ? s->nat_count : s->py_count;
+        *total_bytes += r->bytes;
+        *total_count += r->count;
+    }
+    if (native) pthread_mutex_unlock(&native_lock);
+    return out;
+}
+
+static PyObject *rows_of(int native, double *total_bytes, double *total_count) {
+    size_t n;
+    siterow *rs = collect_rows(native, &n, total_bytes, total_count);
+    if (!rs) return PyErr_NoMemory();
+    PyObject *rows = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; rows && i < n; i++) {
+        PyObject *t = Py_BuildValue("(ILL)", rs[i].id, (long long)(rs[i].bytes + 0.5), (long long)(rs[i].count + 0.5));
+        if (!t) {
+            Py_CLEAR(rows);
+            break;
+        }
+        PyList_SET_ITEM(rows, (Py_ssize_t)i, t);
+    }
+    sys_free(rs);
+    return rows;
+}
+
+static PyObject *lh_snapshot(PyObject *self, PyObject *unused) {
+    check_hooks();
+    double pyb, pyc, nb = 0, nc = 0;
+    int was = G.in_capture;
+    G.in_capture = 1; /* our own result lists are not the program's allocations */
+    PyObject *rows = rows_of(0, &pyb, &pyc);
+    PyObject *nrows = NULL;
+    if (rows && G.native_attached) {
+        nrows = rows_of(1, &nb, &nc);
+        if (!nrows) Py_CLEAR(rows);
+    }
+    G.in_capture = was;
+    if (!rows) return NULL;
+    if (!nrows) {
+        nrows = Py_None;
+        Py_INCREF(nrows);
+    }
+    return Py_BuildValue("(NLLN)", rows, (long long)(pyb + 0.5), (long long)(pyc + 0.5), nrows);
+}
+
+static PyObject *lh_stack_frames(PyObject *self, PyObject *arg) {
+    unsigned long id = PyLong_AsUnsignedLong(arg);
+    if (id == (unsigned long)-1 && PyErr_Occurred()) return NULL;
+    uint32_t n = __atomic_load_n(&stack_count, __ATOMIC_ACQUIRE);
+    if (id >= n || !stack_chunks[0]) {
+        PyErr_SetString(PyExc_KeyError, "unknown stack id");
+        return NULL;
+    }
+    if (id == STACK_OVERFLOW) return Py_BuildValue("[(sis)]", "<leakhound>", 0, "<stack table full>");
+    lhstack *s = stack_at((uint32_t)id);
+    lhframe copy[MAX_NFRAMES];
+    uint32_t depth = s->depth;
+    pthread_mutex_lock(&stack_lock); /* frames.items may move while another thread interns */
+    for (uint32_t k = 0; k < depth; k++) copy[k] = frames.items[s->frames[k]];
+    pthread_mutex_unlock(&stack_lock);
+    /* Strings are never freed or moved: safe to read without the lock. */
+    PyObject *out = PyList_New(depth);
+    if (!out) return NULL;
+    for (uint32_t k = 0; k < depth; k++) {
+        lhframe *f = &copy[k];
+        PyObject *fn = PyUnicode_DecodeUTF8(f->file->s, f->file->len, "replace");
+        PyObject *fu = fn ? PyUnicode_DecodeUTF8(f->func->s, f->func->len, "replace") : NULL;
+        PyObject *t = (fn && fu) ? Py_BuildValue("(OiO)", fn, f->line, fu) : NULL;
+        Py_XDECREF(fn);
+        Py_XDECREF(fu);
+        if (!t) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, k, t);
+    }
+    return out;
+}
+
+static PyObject *stack_of(uintptr_t addr) {
+    size_t slot;
+    if (bt.count && bt_find(&bt, addr, &slot)) return PyLong_FromUnsignedLong(bt.vals[slot].stack);
+    Py_RETURN_NONE;
+}
+
+static PyObject *lh_stack_of_address(PyObject *self, PyObject *arg) {
+    uintptr_t addr = (uintptr_t)PyLong_AsVoidPtr(arg);
+    if (PyErr_Occurred()) return NULL;
+    return stack_of(addr);
+}
+
+/* Bytes between the start of an object's memory block and the object. */
+static inline size_t preheader_size(PyTypeObject *tp) {
+    size_t n = PyType_IS_GC(tp) ? 2 * sizeof(void *) /* PyGC_Head */ : 0;
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyType_HasFeature(tp, Py_TPFLAGS_PREHEADER)) n += 2 * sizeof(PyObject *);
+#elif PY_VERSION_HEX >= 0x030B0000
+    if (PyType_HasFeature(tp, Py_TPFLAGS_MANAGED_DICT)) n += 2 * sizeof(PyObject *);
+#endif
+    return n;
+}
+
+static PyObject *lh_stack_of_object(PyObject *self, PyObject *obj) {
+    if (!bt.count) Py_RETURN_NONE;
+    uintptr_t addr = (uintptr_t)obj - preheader_size(Py_TYPE(obj));
+    size_t slot;
+    if (bt_find(&bt, addr, &slot)) return PyLong_FromUnsignedLong(bt.vals[slot].stack);
+    Py_RETURN_NONE;
+}
+
+static PyObject *lh_preheader_size(PyObject *self, PyObject *obj) {
+    return PyLong_FromSize_t(preheader_size(Py_TYPE(obj)));
+}
+
+static PyObject *lh_reset_after_fork(PyObject *self, PyObject *unused) {
+    bt_clear(&bt);
+    uint32_t n = stack_count;
+    for (uint32_t id = 0; id < n; id++) {
+        lhstack *s = stack_at(id);
+        s->py_bytes = s->py_count = s->nat_bytes = s->nat_count = 0.0;
+        s->py_samples = s->nat_samples = 0;
+    }
+    G.live_bytes = G.live_count = 0.0;
+    pthread_mutex_lock(&native_lock);
+    bt_clear(&nbt);
+    nat_live_bytes = nat_live_count = 0.0;
+    pthread_mutex_unlock(&native_lock);
+    if (shim) shim->reset();
+    G.rng = seed_value();
+    if (G.active) G.countdown = draw_interval(&G.rng, G.mean);
+    G.allocs_at_check = G.allocs;
+    Py_RETURN_NONE;
+}
+
+static PyObject *lh_stats(PyObject *self, PyObject *unused) {
+    int on_top = hooks[0].installed && hook_is_current(&hooks[0]) && hooks[1].installed && hook_is_current(&hooks[1]);
+    pthread_mutex_lock(&native_lock);
+    size_t nat_live = nbt.count, nat_cap = nbt.cap;
+    uint64_t nat_drops = nbt.drops, nat_total = nat_samples_total;
+    double nlb = nat_live_bytes;
+    pthread_mutex_unlock(&native_lock);
+    size_t own = __atomic_load_n(&own_bytes, __ATOMIC_RELAXED);
+    (void)nat_cap;
+    return Py_BuildValue(
+        "{s:i,s:i,s:i,s:d,s:i,s:K,s:K,s:n,s:n,s:K,s:I,s:n,s:n,s:n,s:K,s:K,s:n,s:L,s:L,s:i,s:n,s:K,s:K,s:L}",
+        "active", G.active, "installed", hooks[0].installed && hooks[1].installed, "on_top", on_top,
+        "sample_bytes", G.mean, "nframes", G.nframes, "allocs", (unsigned long long)G.allocs,
+        "samples", (unsigned long long)G.samples, "live_samples", (Py_ssize_t)bt.count, "table_capacity",
+        (Py_ssize_t)bt.cap, "drops", (unsigned long long)bt.drops, "stacks", (unsigned int)stack_count, "frames",
+        (Py_ssize_t)frames.count, "strings", (Py_ssize_t)strings.count, "raw_cache", (Py_ssize_t)raw.count,
+        "raw_cache_flushes", (unsigned long long)raw.flushes, "hooks_lost", (unsigned long long)G.hooks_lost,
+        "own_bytes", (Py_ssize_t)own, "live_bytes", (long long)(G.live_bytes + 0.5), "live_count",
+        (long long)(G.live_count + 0.5), "native", shim != NULL, "native_live_samples", (Py_ssize_t)nat_live,
+        "native_samples", (unsigned long long)nat_total, "native_drops", (unsigned long long)nat_drops,
+        "native_live_bytes", (long long)(nlb + 0.5));
+}
+
+static PyObject *lh_is_active(PyObject *self, PyObject *unused) { return PyBool_FromLong(G.active); }
+
+static PyMethodDef methods[] = {
+    {"start", (PyCFunction)(void (*)(void))lh_start, METH_VARARGS | METH_KEYWORDS,
+     "start(sample_bytes=524288, nframes=16, max_samples=1048576, native=True)"},
+    {"stop", lh_stop, METH_NOARGS, "Stop sampling; unhook when our hooks are on top."},
+    {"snapshot", lh_snapshot, METH_NOARGS,
+     "(rows, live_bytes, live_count, native_rows|None); rows: [(stack_id, est_bytes, est_count)]"},
+    {"stack_frames", lh_stack_frames, METH_O, "[(filename, lineno, function)] innermost first"},
+    {"stack_of_address", lh_stack_of_address, METH_O, "stack id of the sampled block at an address, or None"},
+    {"stack_of_object", lh_stack_of_object, METH_O, "stack id of the sampled block holding an object, or None"},
+    {"preheader_size", lh_preheader_size, METH_O, "bytes between an object's block start and the object"},
+    {"reset_after_fork", lh_reset_after_fork, METH_NOARGS, "forget the parent's samples (in a forked child)"},
+    {"stats", lh_stats, METH_NOARGS, "counters and table sizes"},
+    {"is_active", lh_is_active, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_lhsampler", "leakhound allocation sampler", -1,
+                                       methods};
+
+__attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__lhsampler(void) {
+    static int atfork_done;
+    if (!atfork_done) {
+        pthread_atfork(NULL, NULL, atfork_child);
+        atfork_done = 1;
+    }
+    PyObject *m = PyModule_Create(&moduledef);
+    if (!m) return NULL;
+    PyModule_AddIntConstant(m, "STACK_UNKNOWN", STACK_UNKNOWN);
+    PyModule_AddIntConstant(m, "STACK_OVERFLOW", STACK_OVERFLOW);
+    PyModule_AddIntConstant(m, "MAX_NFRAMES", MAX_NFRAMES);
+    return m;
+}
