@@ -7,7 +7,7 @@ import type { LeakReport } from "../report/model.js";
 import { decimate } from "./decimate.js";
 import { frameLabel } from "./format.js";
 import { siteKey } from "./frames.js";
-import { summarizeRetainers } from "./retainers.js";
+import { retainerSearch, summarizeRetainers } from "./retainers.js";
 import type { StackAnalysis, Timeline } from "./stacks.js";
 import { THRESHOLDS } from "./thresholds.js";
 
@@ -40,7 +40,7 @@ export function pythonLeaks(proc: ProcessCapture, tl: Timeline, stacks: readonly
     }
     const summary = summarizeRetainers(
       members.map((m) => ({ result: byId.get(m.stackId), liveBytes: m.liveBytes, liveCount: m.liveCount })),
-      proc.retainers !== null,
+      retainerSearch(proc.retainers),
     );
     const more = members.length > 1 ? ` (${members.length} allocation stacks at this line)` : "";
     out.push({

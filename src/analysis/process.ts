@@ -170,6 +170,7 @@ function judgeNative(
     // A noisy heap lifts its own high-water mark; only a rise beyond its noise explains RSS.
     heapGrowth: Math.max(heapF.slope * heapF.duration, highWaterGrowth(heap, from) - heapF.tolerance),
     overheadGrowth: Math.max(overheadF.slope * overheadF.duration, highWaterGrowth(overhead, from) - overheadF.tolerance),
+    collectorGrowth: proc.collector.name === "tracemalloc" ? THRESHOLDS.tracemallocBytesPerBlock * liveObjectGrowth(proc, tl) : 0,
   });
   if (result.verdict === "leak") {
     const rss = column(proc.samples, "rss");
@@ -200,6 +201,22 @@ function judgeNative(
     return { doubt: { growth: result.unexplainedBytes, text: `RSS ${rssJ.reason}, more than the Python heap explains` } };
   }
   return {};
+}
+
+/** Growth of the live object count over the window (robust trend), summed over the tracked stacks. */
+function liveObjectGrowth(proc: ProcessCapture, tl: Timeline): number {
+  const n = tl.times.length;
+  const total = new Float64Array(n);
+  for (const s of proc.sites.values()) {
+    let last = 0;
+    for (let i = 0; i < n; i++) {
+      const v = s.count[i];
+      if (!Number.isNaN(v)) last = v;
+      total[i] += last;
+    }
+  }
+  const f = describe(knownPoints(tl.times, total), { warmupSec: tl.warmupSec, sampleBytes: 0, minGrowthBytes: 1 });
+  return Math.max(0, f.slope * f.duration);
 }
 
 /** Rise of the running maximum from `from` to the end. */

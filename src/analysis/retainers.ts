@@ -16,7 +16,14 @@ export interface RetainerInput {
   liveCount: number;
 }
 
-export function summarizeRetainers(inputs: readonly RetainerInput[], searched: boolean): RetainerSummary {
+/** Whether the agent searched for retainers at exit: not at all, with no results at all, or with results. */
+export type RetainerSearch = "not-run" | "empty" | "ran";
+
+export function retainerSearch(results: readonly RetainerResult[] | null): RetainerSearch {
+  return results === null ? "not-run" : results.length === 0 ? "empty" : "ran";
+}
+
+export function summarizeRetainers(inputs: readonly RetainerInput[], search: RetainerSearch): RetainerSummary {
   const byText = new Map<string, RetainerReport>();
   let unreachable = false;
   let note: string | undefined;
@@ -45,9 +52,12 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], searched: b
   }
   const retainers = [...byText.values()].sort((a, b) => b.objects - a.objects || b.bytes - a.bytes);
   if (!any) {
-    note = searched
-      ? "retainers were searched only for the top leak candidates; this stack was not among them"
-      : "retainers were not searched: the program did not reach a normal exit while leakhound was attached";
+    note =
+      search === "ran"
+        ? "retainers were searched only for the top leak candidates; this stack was not among them"
+        : search === "empty"
+          ? "the retainer search at exit returned nothing (it may have run out of time on a large heap)"
+          : "retainers were not searched: the program did not reach a normal exit while leakhound was attached";
   }
   return { retainers, unreachable, ...(note ? { note } : {}) };
 }

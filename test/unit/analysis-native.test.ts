@@ -74,6 +74,18 @@ describe("native growth", () => {
     expect(r.leaks.filter((l) => l.kind === "native")).toEqual([]);
   });
 
+  it("RSS growing with the live object count under tracemalloc (snapshot cost per block) is not native", () => {
+    const r = analyze(
+      synthCapture({
+        sites: [{ frames: [at(20)], bytes: shape.linear(0, 1.2 * MB), count: (t) => Math.round((1.2 * MB * t) / 40) }],
+        overhead: (_t, _i, heap) => heap,
+        rss: (t, _i, heap, overhead) => 20 * MB + 1.3 * (heap + overhead) + 150 * ((1.2 * MB * t) / 40),
+      }),
+    );
+    expect(r.verdict).toBe("leak");
+    expect(r.leaks.map((l) => [l.kind, l.site?.line])).toEqual([["python", 20]]);
+  });
+
   it("fragmentation: RSS stays high after a burst the heap freed; not a leak", () => {
     for (const burstAt of [3, 6]) {
       const r = analyze(

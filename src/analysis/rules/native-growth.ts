@@ -18,6 +18,8 @@ export interface NativeInput {
    */
   heapGrowth: number;
   overheadGrowth: number;
+  /** RSS the collector costs per live object that its overhead figure leaves out, times the growth in live objects. */
+  collectorGrowth: number;
 }
 
 export interface NativeResult extends RuleResult {
@@ -38,7 +40,7 @@ export const nativeGrowth = {
     const unexplainedBytes = Math.max(0, rssGrowth - python);
     const numbers = { unexplainedRate: Math.max(0, rss.slope - python / seconds), unexplainedBytes };
     if (rssVerdict.verdict !== "leak") return { ...PASS, ...numbers };
-    const beyondArenas = rssGrowth - THRESHOLDS.heapToRss * python;
+    const beyondArenas = rssGrowth - THRESHOLDS.heapToRss * python - Math.max(0, input.collectorGrowth);
     if (beyondArenas >= THRESHOLDS.nativeMinBytes && beyondArenas >= THRESHOLDS.nativeMinShare * rssGrowth) {
       return {
         ...leak(
