@@ -884,11 +884,16 @@ static int shim_on_alloc(void *ptr, size_t size, double mean) {
 }
 
 /* Called by the shim when a block that it sampled is freed. */
-static void shim_on_free(void *ptr, double mean) {
+static int shim_on_free(void *ptr, double mean) {
+    int found = 0;
     pthread_mutex_lock(&native_lock);
     bval v;
-    if (nbt.count && bt_take(&nbt, (uintptr_t)ptr, &v)) nat_unweigh_locked(&v, mean);
+    if (nbt.count && bt_take(&nbt, (uintptr_t)ptr, &v)) {
+        nat_unweigh_locked(&v, mean);
+        found = 1;
+    }
     pthread_mutex_unlock(&native_lock);
+    return found;
 }
 
 static const lh_sampler_callbacks shim_callbacks = {LH_SHIM_ABI, shim_on_alloc, shim_on_free};

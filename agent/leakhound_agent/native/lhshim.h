@@ -17,8 +17,9 @@ typedef struct {
      * keeps it (the shim must then report its free), 0 when it ignores it
      * (e.g. a Python-allocator block, which the Python hooks count already). */
     int (*on_alloc)(void *ptr, size_t size, double mean);
-    /* A block this sampler kept is being freed or reallocated. */
-    void (*on_free)(void *ptr, double mean);
+    /* A block that may have been kept is being freed or reallocated;
+     * returns 1 when it was kept (and is now forgotten). */
+    int (*on_free)(void *ptr, double mean);
 } lh_sampler_callbacks;
 
 typedef struct {

@@ -1,0 +1,223 @@
+/*
+ * libleakhound_malloc.so: an LD_PRELOAD shim that samples malloc-level
+ * allocations the way _lhsampler samples Python's allocators, so memory that a
+ * C library allocates (through ctypes or an extension module) and never frees
+ * is charged to the Python stack that called it.
+ *
+ * The shim is inert until the _lhsampler extension in the same process finds
+ * it (dlsym "leakhound_shim_api") and attaches its callbacks: until then every
+ * call is one load and a branch on top of glibc's own allocator. Processes
+ * that never load the extension (children started by the target, the shell)
+ * just pay that.
+ *
+ * Sampling is per thread (a thread-local byte countdown, exponentially
+ * distributed with the mean the extension gives). A sampled block is handed to
+ * the extension (on_alloc), which records its stack and size; the shim keeps
+ * a small counting filter of kept addresses so that free() only calls back
+ * for blocks that may have been kept.
+ *
+ * mmap/munmap are not interposed (the dynamic loader and Python's own arenas
+ * use them); large malloc() blocks that glibc serves with mmap are covered.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <malloc.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lhshim.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+
+static const lh_sampler_callbacks *volatile attached;
+static double mean = 512.0 * 1024;
+static unsigned long long n_samples, n_kept, n_free_checks;
+
+#define FILTER_BITS 18
+static uint8_t filter[1u << FILTER_BITS];
+static volatile long filter_live; /* kept blocks not yet freed */
+
+static TLS int64_t countdown;
+static TLS uint64_t rng;
+static TLS int guard;
+static TLS unsigned my_epoch;
+static volatile unsigned epoch;
+
+static inline size_t filter_slot(void *p) {
+    return (size_t)((((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ULL) >> (64 - FILTER_BITS));
+}
+
+static uint64_t rng_next(void) {
+    if (UNLIKELY(rng == 0)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        rng = ((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)(uintptr_t)&ts ^ ((uint64_t)getpid() << 40)) | 1;
+    }
+    uint64_t x = rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static int64_t draw(void) {
+    double u = ((double)(rng_next() >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+    double v = -log(u) * mean;
+    if (v < 1.0) return 1;
+    if (v > 9.0e18) return INT64_MAX;
+    return (int64_t)v;
+}
+
+static void __attribute__((noinline)) sample(void *p, size_t n) {
+    const lh_sampler_callbacks *cb = attached;
+    if (my_epoch != epoch) {
+        /* This thread's first sample point since attach: start its Poisson process here. */
+        my_epoch = epoch;
+        countdown = draw();
+        if ((countdown -= (int64_t)n) > 0) return;
+    }
+    countdown = draw();
+    if (!cb || guard) return;
+    guard = 1;
+    __atomic_add_fetch(&n_samples, 1, __ATOMIC_RELAXED);
+    if (cb->on_alloc(p, n, mean)) {
+        size_t s = filter_slot(p);
+        if (__atomic_load_n(&filter[s], __ATOMIC_RELAXED) != 255) __atomic_add_fetch(&filter[s], 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&filter_live, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&n_kept, 1, __ATOMIC_RELAXED);
+    }
+    guard = 0;
+}
+
+static inline void count(void *p, size_t n) {
+    if (UNLIKELY(attached != NULL) && LIKELY(p != NULL)) {
+        if (UNLIKELY((countdown -= (int64_t)n) <= 0)) sample(p, n);
+    }
+}
+
+static void __attribute__((noinline)) check_free_slow(void *p, size_t s) {
+    const lh_sampler_callbacks *cb = attached;
+    if (!cb || guard) return;
+    guard = 1;
+    __atomic_add_fetch(&n_free_checks, 1, __ATOMIC_RELAXED);
+    if (cb->on_free(p, mean)) {
+        uint8_t v = __atomic_load_n(&filter[s], __ATOMIC_RELAXED);
+        if (v != 255 && v != 0) __atomic_sub_fetch(&filter[s], 1, __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&filter_live, 1, __ATOMIC_RELAXED);
+    }
+    guard = 0;
+}
+
+static inline void check_free(void *p) {
+    if (UNLIKELY(filter_live > 0) && p) {
+        size_t s = filter_slot(p);
+        if (UNLIKELY(__atomic_load_n(&filter[s], __ATOMIC_RELAXED) != 0)) check_free_slow(p, s);
+    }
+}
+
+EXPORT void *malloc(size_t n) {
+    void *p = __libc_malloc(n);
+    count(p, n);
+    return p;
+}
+
+EXPORT void *calloc(size_t a, size_t b) {
+    void *p = __libc_calloc(a, b);
+    count(p, a * b);
+    return p;
+}
+
+EXPORT void *realloc(void *old, size_t n) {
+    if (old) check_free(old);
+    void *p = __libc_realloc(old, n);
+    count(p, n);
+    return p;
+}
+
+EXPORT void *reallocarray(void *old, size_t a, size_t b) {
+    size_t n;
+    if (__builtin_mul_overflow(a, b, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(old, n);
+}
+
+EXPORT void free(void *p) {
+    check_free(p);
+    __libc_free(p);
+}
+
+EXPORT void cfree(void *p) { free(p); }
+
+EXPORT void *memalign(size_t align, size_t n) {
+    void *p = __libc_memalign(align, n);
+    count(p, n);
+    return p;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t n) { return memalign(align, n); }
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n) {
+    if (align < sizeof(void *) || (align & (align - 1)) != 0) return EINVAL;
+    void *p = __libc_memalign(align, n);
+    if (!p) return ENOMEM;
+    count(p, n);
+    *out = p;
+    return 0;
+}
+
+EXPORT void *valloc(size_t n) { return memalign((size_t)sysconf(_SC_PAGESIZE), n); }
+
+EXPORT void *pvalloc(size_t n) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return memalign(page, (n + page - 1) & ~(page - 1));
+}
+
+/* ------------------------------------------------------------------ API for _lhsampler */
+
+static void api_attach(const lh_sampler_callbacks *cb, double m) {
+    if (!cb || cb->abi != LH_SHIM_ABI) return;
+    mean = m >= 1.0 ? m : 1.0;
+    memset(filter, 0, sizeof(filter));
+    filter_live = 0;
+    __atomic_add_fetch(&epoch, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&attached, cb, __ATOMIC_RELEASE);
+}
+
+static void api_detach(void) {
+    __atomic_store_n(&attached, NULL, __ATOMIC_RELEASE);
+    filter_live = 0;
+}
+
+static void api_reset(void) {
+    memset(filter, 0, sizeof(filter));
+    filter_live = 0;
+    rng = 0;
+}
+
+static void api_stats(unsigned long long out[4]) {
+    out[0] = n_samples;
+    out[1] = (unsigned long long)filter_live;
+    out[2] = n_free_checks;
+    out[3] = n_kept;
+}
+
+static const lh_shim_api api = {LH_SHIM_ABI, __libc_malloc, __libc_calloc, __libc_free,
+                                api_attach,   api_detach,    api_reset,     api_stats};
+
+EXPORT const lh_shim_api *leakhound_shim_api(void) { return &api; }
