@@ -85,7 +85,6 @@ static struct {
     uint64_t allocs;       /* allocations seen by the hooks */
     uint64_t samples;      /* samples taken */
     uint64_t hooks_lost;   /* times our hooks were found removed */
-    uint64_t allocs_at_check;
     int native_attached;   /* the shim reports to us: mark Python-allocator calls */
     int py_alloc_depth;
     double live_bytes, live_count; /* sum of the weights of live sampled blocks */
@@ -956,7 +955,6 @@ static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
         /* Still in the chain (someone wrapped us after a stop): keep that chain. */
         if (!hooks[i].installed) hook_install(&hooks[i]);
     }
-    G.allocs_at_check = G.allocs;
     G.active = 1;
     if (native) {
         shim_connect();
@@ -1005,22 +1003,31 @@ static PyObject *lh_stop(PyObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
-/* Our hooks are not on top and nothing reached them since the last check:
- * someone (tracemalloc.stop() after it wrapped... no: a tracemalloc started
- * before us and stopped since) put back an allocator chain without us. */
+/* Whether our hook for a domain is still in its allocator chain (on top or
+ * wrapped by someone, e.g. a tracemalloc started after us): a probe
+ * allocation must reach it. When it does not (a tracemalloc that was tracing
+ * before we started has stopped and put back the allocators it had saved),
+ * install ourselves again on top of whatever is there now. */
 static int check_hooks(void) {
     int lost = 0;
     if (!G.active) return 0;
-    int seen = G.allocs != G.allocs_at_check;
+    int was = G.in_capture;
+    G.in_capture = 1;
     for (int i = 0; i < 2; i++) {
         hook_t *h = &hooks[i];
-        if (h->installed && !hook_is_current(h) && !seen) {
+        if (!h->installed || hook_is_current(h)) continue;
+        uint64_t before = G.allocs;
+        void *p = h->domain == PYMEM_DOMAIN_OBJ ? PyObject_Malloc(1) : PyMem_Malloc(1);
+        int reached = G.allocs != before;
+        if (h->domain == PYMEM_DOMAIN_OBJ) PyObject_Free(p);
+        else PyMem_Free(p);
+        if (!reached) {
             hook_install(h);
             lost = 1;
         }
     }
+    G.in_capture = was;
     if (lost) G.hooks_lost++;
-    G.allocs_at_check = G.allocs;
     return lost;
 }
 
@@ -1175,7 +1182,6 @@ static PyObject *lh_reset_after_fork(PyObject *self, PyObject *unused) {
     if (shim) shim->reset();
     G.rng = seed_value();
     if (G.active) G.countdown = draw_interval(&G.rng, G.mean);
-    G.allocs_at_check = G.allocs;
     Py_RETURN_NONE;
 }
 
