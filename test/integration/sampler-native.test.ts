@@ -1,0 +1,149 @@
+// The native allocation sampler (_lhsampler), built and exercised on every CPython 3.8+ on the
+// machine: sites name the right file/line/function, live-bytes estimates agree with tracemalloc's
+// exact figures, objects map back to their allocation stack (GC header and pre-header included),
+// threads, fork, tracemalloc started and stopped by the program, replaced allocators.
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { AGENT_DIR } from "../helpers/agent-host.js";
+import { findPythons } from "../helpers/pythons.js";
+
+const PYTHONS = findPythons();
+const CHECKS = path.resolve(__dirname, "../fixtures/sampler/checks.py");
+
+interface Lines {
+  [name: string]: number;
+}
+
+function runCheck(python: string, args: string[], opts: { flags?: string[]; env?: Record<string, string> } = {}) {
+  const proc = spawnSync(python, [...(opts.flags ?? []), CHECKS, ...args], {
+    encoding: "utf8",
+    timeout: 170_000,
+    env: { ...process.env, PYTHONPATH: AGENT_DIR, ...(opts.env ?? {}) },
+  });
+  const out = (proc.stdout ?? "").trim().split("\n");
+  if (proc.status !== 0) throw new Error(`checks.py ${args.join(" ")} failed (${proc.status}):\n${proc.stderr}`);
+  return JSON.parse(out[out.length - 1]);
+}
+
+/** |est - exact| for sampling at mean m: one standard error is at most sqrt(exact * m). */
+function sigma(exact: number, m: number): number {
+  return Math.sqrt(exact * m);
+}
+
+describe.each(PYTHONS)("native sampler on Python $version", ({ path: python }) => {
+  it("builds, and names the right file, line and function", () => {
+    const r = runCheck(python, ["collector", "4096"]);
+    expect(r.info.name).toBe("sampling");
+    expect(r.info.sampleBytes).toBe(4096);
+    expect(r.info.note).toMatch(/standard error of about sqrt\(B x 4 KiB\)/);
+    const [frames, [bytes]] = r.top[0];
+    // Innermost: the marked line, in check_collector (or in its list comprehension before 3.12).
+    expect(frames[0].slice(0, 2)).toEqual([CHECKS, r.lines.collector_leak]);
+    const names = frames.map((f: [string, number, string]) => f[2]);
+    expect(names[0]).toMatch(/^(check_collector|.*<listcomp>)$/);
+    expect(names).toContain("check_collector");
+    expect(names[names.length - 1]).toBe("<module>");
+    expect(Math.abs(bytes / r.exact - 1)).toBeLessThan(0.1);
+    expect(r.native).toBeNull(); // no LD_PRELOAD shim here
+  });
+
+  it("estimates every site above 1 MB within 10% of tracemalloc's exact figure (512 B sampling)", () => {
+    const r = runCheck(python, ["accuracy", "512", "1"]);
+    const checked: string[] = [];
+    for (const [line, exact] of Object.entries<number>(r.exact)) {
+      if (exact < 1_000_000) continue;
+      const est = r.est[line] ?? 0;
+      checked.push(line);
+      expect(Math.abs(est / exact - 1), `line ${line}: estimate ${est} vs exact ${exact}`).toBeLessThan(0.1);
+    }
+    // The six marked sites of build_heap() are all above 1 MB.
+    for (const name of ["small_bytes", "dicts", "medium", "large", "huge"]) {
+      expect(checked).toContain(String(r.lines[name]));
+    }
+    expect(r.on_top_after_tm_stop).toBe(1);
+  });
+
+  it("keeps within the stated error model at the default 512 KiB interval", () => {
+    const m = 512 * 1024;
+    const r = runCheck(python, ["accuracy", String(m), "6"]);
+    let sites = 0;
+    for (const [line, exact] of Object.entries<number>(r.exact)) {
+      if (exact < 8_000_000) continue;
+      sites++;
+      const est = r.est[line] ?? 0;
+      // Four standard errors: a false failure about once in 15,000 site checks.
+      expect(Math.abs(est - exact), `line ${line}: estimate ${est} vs exact ${exact}`).toBeLessThan(4 * sigma(exact, m));
+    }
+    expect(sites).toBeGreaterThanOrEqual(3);
+  });
+
+  it("maps objects back to the stack that allocated them (stack_key_of)", () => {
+    const r = runCheck(python, ["objects", "3000"]);
+    const lines: Lines = r.lines;
+    const lineOf: Record<string, string> = { weakrefable: "obj_weakref" };
+    for (const [kind, hits] of Object.entries<Record<string, number>>(r.hits)) {
+      const expected = String(lines[lineOf[kind] ?? `obj_${kind}`]);
+      const right = hits[expected] ?? 0;
+      // Only the right line or "not found" (objects reused from a free list, allocated before start).
+      expect(Object.keys(hits).filter((k) => k !== expected && k !== "None"), kind).toEqual([]);
+      const floor = ["list", "tuple", "dict"].includes(kind) ? 0.9 : 1.0;
+      expect(right / r.n, `${kind}: ${JSON.stringify(hits)}`).toBeGreaterThanOrEqual(floor);
+    }
+    // GC header for gc-tracked types; the managed dict/weakref pre-header on 3.11+/3.12+.
+    expect(r.preheader.bytes).toBe(0);
+    expect(r.preheader.list).toBe(16);
+    const minor = r.version[1];
+    expect(r.preheader.instance).toBe(minor >= 11 ? 32 : 16); // Py_TPFLAGS_MANAGED_DICT
+    expect(r.preheader.weakrefable).toBe(minor >= 12 ? 32 : 16); // Py_TPFLAGS_MANAGED_WEAKREF
+  });
+
+  it("attributes allocations made in threads to the thread's stack", () => {
+    const r = runCheck(python, ["threads", "4096"]);
+    const a = r.est[r.lines.thread_a] ?? 0;
+    const b = r.est[r.lines.thread_b] ?? 0;
+    expect(Math.abs(a / r.exact_a - 1)).toBeLessThan(0.15);
+    expect(Math.abs(b / r.exact_b - 1)).toBeLessThan(0.25);
+    expect(r.est[r.lines.thread_churn] ?? 0).toBeLessThan(200_000); // freed again
+    const functions = r.frames_a.map((f: [string, number, string]) => f[2]);
+    expect(functions).toContain("thread_worker_a");
+    expect(functions.some((f: string) => f.endsWith("run"))).toBe(true);
+  });
+
+  it("gives a forked child its own collector state", () => {
+    const r = runCheck(python, ["fork", "4096"]);
+    const parentLine = String(r.lines.parent_leak);
+    const childLine = String(r.lines.child_leak);
+    expect(r.child.error).toBeUndefined();
+    expect(r.child.before).toEqual({}); // the parent's samples are not the child's
+    expect(Object.keys(r.child.after)).toEqual([childLine]);
+    expect(Math.abs(r.child.after[childLine] / 3_000_000 - 1)).toBeLessThan(0.25);
+    expect(r.parent[childLine]).toBeUndefined();
+    expect(Math.abs(r.parent[parentLine] / 6_000_000 - 1)).toBeLessThan(0.2);
+  });
+
+  it("keeps working while the program starts and stops tracemalloc (tracemalloc wraps us)", () => {
+    const r = runCheck(python, ["tracemalloc_toggle", "4096"]);
+    for (const step of r.steps) {
+      expect(step.on_top).toBe(1); // tracemalloc.stop() put our hooks back
+      expect(step.tm_size).toBeGreaterThan(4_000_000); // and tracemalloc saw everything through us
+      // Frees after the stop reach us (what may stay: the comprehension's cached "zombie" frame, ≤ 3.10).
+      expect(step.est_after_free).toBeLessThan(20_000);
+      expect(Math.abs(step.est_again / step.exact_again - 1)).toBeLessThan(0.2);
+    }
+    expect(r.hooks_lost).toBe(0);
+  });
+
+  it("re-installs its hooks when a tracemalloc that ran first is stopped (-X tracemalloc)", () => {
+    const r = runCheck(python, ["tracemalloc_first", "4096"], { flags: ["-X", "tracemalloc=5"] });
+    expect(r.hooks_lost).toBe(1);
+    expect(r.on_top).toBe(1);
+    expect(Math.abs(r.est / r.exact_seen - 1)).toBeLessThan(0.2);
+  });
+
+  it.each(["malloc", "debug", "pymalloc_debug"])("samples on top of PYTHONMALLOC=%s", (alloc) => {
+    const r = runCheck(python, ["accuracy", "512", "1"], { env: { PYTHONMALLOC: alloc } });
+    const line = String(r.lines.small_bytes);
+    expect(Math.abs(r.est[line] / r.exact[line] - 1)).toBeLessThan(0.1);
+  });
+});
