@@ -78,6 +78,7 @@ class Agent(object):
         self.config = config
         self._own_prefixes = config.own_prefixes()
         self.collector = None
+        self._selection_note = None
         self.enabled = False
         self._conn = None
         self._worker = None
@@ -98,6 +99,7 @@ class Agent(object):
         self._seq = 0
         self._table = None
         self._tracker = None
+        self._native_tracker = None
         self._active = None
         self._active_cost = 0.0
         self._last_snapshot_cost = 0.0
@@ -111,10 +113,11 @@ class Agent(object):
         try:
             from . import collectors
 
-            self.collector = collectors.create(self.config)
+            self.collector, self._selection_note = collectors.create(self.config)
         except Exception as error:
-            self._send_quietly(protocol.log("error", "leakhound agent could not start a collector: %s: %s"
-                                            % (type(error).__name__, error)))
+            # Sent instead of hello, like an interpreter the agent cannot serve.
+            reason = "no collector could start: %s: %s" % (type(error).__name__, error)
+            self._send_quietly(protocol.unsupported(self.pid, _python_version(), reason))
             self._conn.close()
             return
         self._new_tables()
@@ -134,12 +137,17 @@ class Agent(object):
     def _new_tables(self):
         self._table = StackTable(self.collector.frames_of)
         self._tracker = SiteTracker(self._table)
+        self._native_tracker = SiteTracker(self._table)
 
     def _send_hello(self):
         info = self.collector.info()
-        collector = protocol.collector_info(info.get("name", self.collector.name), info.get("intervalSec", self.config.interval),
-                                            info.get("nframes", self.config.nframes), info.get("sampleBytes", 0),
-                                            info.get("note"))
+        collector = protocol.collector_info(
+            info.get("name", self.collector.name),
+            info.get("intervalSec", self.config.interval),
+            info.get("nframes", self.config.nframes),
+            info.get("sampleBytes", 0),
+            "; ".join(n for n in (self._selection_note, info.get("note")) if n) or None,
+        )
         hello = protocol.hello(
             pid=self.pid,
             ppid=os.getppid(),
@@ -206,7 +214,11 @@ class Agent(object):
                     started = _cpu_time()
                     self._active.sample()
                     self._active_cost += _cpu_time() - started
-            except BaseException:
+            except BaseException as error:
+                # A bug of ours (or the interpreter shutting down): say so if we still can, then stop.
+                if self.enabled and self._conn is not None and not isinstance(error, HostGone):
+                    self._send_quietly(protocol.log("error", "leakhound agent stopped: %s: %s"
+                                                    % (type(error).__name__, error)))
                 self._disable()
         finally:
             worker.done.release()
@@ -221,7 +233,15 @@ class Agent(object):
             started = _cpu_time()
             snapshot = self.collector.snapshot()
             self._last_snapshot_cost = _cpu_time() - started
-            sites, other_bytes, other_count = self._tracker.update(snapshot)
+            sites, other_bytes, other_count = self._tracker.update(snapshot.sites, snapshot.heap)
+            other_bytes += snapshot.other_bytes
+            other_count += snapshot.other_count
+            # Malloc-level sites, from collectors that have them (a Snapshot attribute of theirs).
+            native = getattr(snapshot, "native", None)
+            if type(native) is dict:
+                native = self._native_tracker.update(native)[0]
+            else:
+                native = None
             active = []
             if self._active is not None:
                 active_id = self._table.active_id
@@ -245,6 +265,7 @@ class Agent(object):
                 other_count=int(other_count),
                 active=active,
                 cost=round(cost, 6),
+                native=native,
             ))
             self._conn.send(*messages)
             return True
@@ -257,6 +278,8 @@ class Agent(object):
     # ------------------------------------------------------------ turning off
 
     def _send_quietly(self, *messages):
+        if self._conn is None:
+            return False
         try:
             self._conn.send(*messages)
             return True

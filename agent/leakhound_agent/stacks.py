@@ -3,8 +3,9 @@
 Ids are per process, start at 1 and are never reused; a definition is queued
 the first time an id is handed out, and the agent sends queued definitions
 (a ``stacks`` message) before the sample that uses them. Both tables are
-bounded: allocation stacks by the SiteTracker's cap, running stacks by
-MAX_ACTIVE (when full it is cleared, and stacks seen again get new ids).
+bounded: allocation stacks to what the trackers track (pruned past
+MAX_SITES), running stacks by MAX_ACTIVE (when full it is cleared, and stacks
+seen again get new ids).
 """
 
 import heapq
@@ -12,6 +13,9 @@ import heapq
 from . import frames, protocol
 
 MAX_ACTIVE = 5000
+# Two trackers (Python sites, native sites) of at most TRACKED_CAP stacks each, plus slack.
+TRACKED_CAP = 2000
+MAX_SITES = 5000
 
 _UNKNOWN_FRAME = ("<unknown>", 0, frames.UNKNOWN)
 
@@ -34,10 +38,11 @@ class StackTable(object):
     def __init__(self, frames_of):
         self._frames_of = frames_of  # collector stack key -> [(file, line, function)], innermost first
         self._next_id = 1
-        self.site_ids = {}  # collector stack key -> id
+        self._site_ids = {}  # collector stack key -> id
         self._site_keys = {}  # id -> collector stack key
         self._active_ids = {}  # running stack -> id
         self._pending = []  # [(id, [frame dict])]
+        self._trackers = []
 
     def _define(self, frame_tuples):
         stack_id = self._next_id
@@ -46,19 +51,26 @@ class StackTable(object):
         return stack_id
 
     def site_id(self, key):
-        stack_id = self.site_ids.get(key)
+        """Id for an allocation stack (a collector stack key); the same key always gets the same id."""
+        stack_id = self._site_ids.get(key)
         if stack_id is None:
+            if len(self._site_ids) >= MAX_SITES:
+                self._prune()
             try:
                 frame_tuples = self._frames_of(key)
             except Exception:
                 frame_tuples = [_UNKNOWN_FRAME]
-            stack_id = self.site_ids[key] = self._define(frame_tuples)
+            stack_id = self._site_ids[key] = self._define(frame_tuples)
             self._site_keys[stack_id] = key
         return stack_id
 
-    def forget_site(self, key):
-        stack_id = self.site_ids.pop(key, None)
-        self._site_keys.pop(stack_id, None)
+    def _prune(self):
+        """Forget stacks no tracker reports any more (they get a new id if they come back)."""
+        keep = set()
+        for tracker in self._trackers:
+            keep.update(tracker.tracked)
+        for key in [k for k in self._site_ids if k not in keep]:
+            self._site_keys.pop(self._site_ids.pop(key), None)
 
     def site_key(self, stack_id):
         return self._site_keys.get(stack_id)
@@ -81,49 +93,48 @@ class StackTable(object):
 class SiteTracker(object):
     """Which allocation stacks each sample reports individually.
 
-    A stack is picked up when it holds at least ``share`` of the heap or is
+    A stack is picked up when it holds at least ``share`` of the total or is
     among the ``top`` largest; once reported it stays in every later sample,
     so the host sees its whole series. Past ``cap`` tracked stacks the
-    smallest are dropped. Everything else is summed into otherBytes/otherCount.
+    smallest are dropped. The rest is summed into "other".
     """
 
-    def __init__(self, table, top=200, share=0.01, cap=2000):
+    def __init__(self, table, top=200, share=0.01, cap=TRACKED_CAP):
         self._table = table
         self._top = top
         self._share = share
         self._cap = cap
+        self.tracked = {}  # collector stack key -> id
+        table._trackers.append(self)
 
-    def update(self, snapshot):
-        """(sites [[id, bytes, count]], otherBytes, otherCount) for one collector snapshot."""
-        sites = snapshot.sites
-        table = self._table
-        tracked = table.site_ids
+    def update(self, sites, total=0):
+        """([[id, bytes, count]], other bytes, other count) for {key: (bytes, count)}.
+
+        ``total`` is what the share is taken of (the heap); the sum of ``sites`` when 0.
+        """
+        tracked = self.tracked
+        site_id = self._table.site_id
 
         total_bytes = 0
         total_count = 0
-        threshold = self._share * snapshot.heap if snapshot.heap > 0 else None
-        big = []
-        for key, (size, count) in sites.items():
+        for size, count in sites.values():
             total_bytes += size
             total_count += count
-            if threshold is not None and size >= threshold and size > 0:
-                big.append(key)
-        if threshold is None and total_bytes > 0:
-            threshold = self._share * total_bytes
-            big = [key for key, (size, _) in sites.items() if size >= threshold and size > 0]
+        threshold = self._share * (total if total > 0 else total_bytes)
 
         for key, (size, _) in heapq.nlargest(self._top, sites.items(), key=_bytes_of):
             if size > 0 and key not in tracked:
-                table.site_id(key)
-        for key in big:
-            if key not in tracked:
-                table.site_id(key)
+                tracked[key] = site_id(key)
+        if threshold > 0:
+            for key, (size, _) in sites.items():
+                if size >= threshold and key not in tracked:
+                    tracked[key] = site_id(key)
 
         if len(tracked) > self._cap:
             empty = (0, 0)
             ranked = sorted(tracked, key=lambda k: sites.get(k, empty)[0], reverse=True)
             for key in ranked[self._cap:]:
-                table.forget_site(key)
+                del tracked[key]
 
         out = []
         tracked_bytes = 0
@@ -137,9 +148,7 @@ class SiteTracker(object):
                 tracked_bytes += size
                 tracked_count += count
                 out.append([stack_id, size, count])
-        other_bytes = total_bytes - tracked_bytes + snapshot.other_bytes
-        other_count = total_count - tracked_count + snapshot.other_count
-        return out, other_bytes, other_count
+        return out, total_bytes - tracked_bytes, total_count - tracked_count
 
 
 def _bytes_of(item):

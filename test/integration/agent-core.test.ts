@@ -242,7 +242,7 @@ describe.each(PYTHONS)("agent on Python $version", ({ version, path: python }) =
       expect(host.errors()).toEqual([]);
       const info = host.connections[0].hello().collector;
       expect(["tracemalloc", "sampling", "sampling-py"]).toContain(info.name);
-      if (collector === "bogus") expect(info.note).toMatch(/unknown collector 'bogus'/);
+      if (collector === "bogus") expect(info.note).toMatch(/^unknown collector 'bogus'; /);
       if (info.name === "tracemalloc") expect(info.note).toMatch(/sampling collector/);
     }
   });
@@ -305,6 +305,41 @@ print("stats", len(tracemalloc.take_snapshot().statistics("lineno")) > 0)
     expect(samples.slice(stoppedAt).some((s: any) => s.heap > 0)).toBe(true);
     expect(samples[samples.length - 1].heap).toBeGreaterThan(0);
     expect(conn.ofType("exiting").length).toBe(1);
+  });
+});
+
+describe("stack tracking rules (agent/leakhound_agent/stacks.py)", () => {
+  it("reports the top stacks and those over the share, keeps them, caps and prunes", async () => {
+    const program = `import json, sys
+from leakhound_agent import stacks
+stacks.MAX_SITES = 8
+t = stacks.StackTable(lambda k: [("f.py", k, "fn")])
+tr = stacks.SiteTracker(t, top=3, share=0.2, cap=5)
+out = []
+def step(sites, total=0):
+    rows, ob, oc = tr.update(sites, total)
+    out.append({"rows": sorted(rows), "other": [ob, oc], "defined": [d[0] for d in t.take_pending()]})
+step({i: (i * 10, 1) for i in range(1, 11)}, 1000)   # top 3 only: nothing reaches 20% of 1000
+step({1: (500, 1), 2: (1, 1)}, 1000)                  # 1 is over the share; 8-10 stay at 0
+step({100 + i: (1000 + i, 2) for i in range(4)})       # over the cap of 5: the smallest go
+step({200 + i: (5000 + i, 1) for i in range(3)})       # the id table is pruned to what is tracked
+print(json.dumps({"steps": out, "ids": len(t._site_ids), "tracked": len(tr.tracked)}))
+`;
+    const python = PYTHONS[PYTHONS.length - 1].path;
+    const r = await runPython(python, ["-c", program], { env: { ...process.env, PYTHONPATH: AGENT_DIR } as any });
+    expect(r.stderr).toBe("");
+    const { steps, ids, tracked } = JSON.parse(r.stdout);
+    expect(steps[0].rows).toEqual([[1, 100, 1], [2, 90, 1], [3, 80, 1]]);
+    expect(steps[0].other).toEqual([280, 7]);
+    expect(steps[0].defined).toEqual([1, 2, 3]);
+    expect(steps[1].rows).toEqual([[1, 0, 0], [2, 0, 0], [3, 0, 0], [4, 500, 1], [5, 1, 1]]);
+    expect(steps[1].other).toEqual([0, 0]);
+    expect(steps[2].rows.length).toBe(5);
+    expect(steps[2].rows.filter((r: number[]) => r[1] > 0).length).toBe(4);
+    expect(steps[2].other).toEqual([0, 0]);
+    expect(steps[3].rows.length).toBe(5);
+    expect(tracked).toBe(5);
+    expect(ids).toBeLessThanOrEqual(8);
   });
 });
 

@@ -1,10 +1,10 @@
 """Choosing the collector named by LEAKHOUND_COLLECTOR.
 
-Collectors are constructed as ``Collector(config, note=None)`` where
-``config`` is a ``leakhound_agent.config.Config`` (interval, nframes,
-sample_bytes, agent_dir) and ``note`` is an optional hello note. "auto",
-"sampling" and unknown names try the native sampling collector and fall back
-to tracemalloc, saying why in the note.
+Collectors are constructed as ``Collector(config)`` where ``config`` is a
+``leakhound_agent.config.Config`` (interval, nframes, sample_bytes,
+agent_dir), then started. "auto", "sampling" and unknown names try the native
+sampling collector and fall back to tracemalloc; ``create`` says why in the
+note it returns next to the collector.
 """
 
 
@@ -14,29 +14,26 @@ def _describe(error):
 
 
 def create(config):
-    """A started collector for ``config``."""
+    """(started collector, note on how it was chosen or None)."""
     from .tracemalloc_collector import TracemallocCollector
 
     wanted = config.collector
     if wanted == "tracemalloc":
         collector = TracemallocCollector(config)
         collector.start()
-        return collector
+        return collector, None
 
-    if wanted in ("auto", "sampling"):
-        prefix = ""
-    else:
-        prefix = "unknown collector %r; " % (wanted,)
+    unknown = None if wanted in ("auto", "sampling") else "unknown collector %r" % (wanted,)
     try:
         from .sampling_collector import SamplingCollector
 
         collector = SamplingCollector(config)
         collector.start()
-        return collector
+        return collector, (unknown + "; using sampling") if unknown else None
     except ImportError as error:
         reason = "sampling collector not available (%s)" % _describe(error)
     except Exception as error:
         reason = "sampling collector failed to start (%s)" % _describe(error)
-    collector = TracemallocCollector(config, note=prefix + reason + "; using tracemalloc")
+    collector = TracemallocCollector(config)
     collector.start()
-    return collector
+    return collector, "; ".join(r for r in (unknown, reason, "using tracemalloc") if r)

@@ -23,10 +23,10 @@ _SIZE = itemgetter(1)
 class TracemallocCollector(Collector):
     name = "tracemalloc"
 
-    def __init__(self, config, note=None):
+    def __init__(self, config):
         self._interval = config.interval
         self._nframes = config.nframes
-        self._note = note
+        self._note = None
         self._prefixes = config.own_prefixes()
         self._started_by_us = False
         self._was_tracing = True
