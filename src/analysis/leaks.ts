@@ -8,10 +8,16 @@ import { decimate } from "./decimate.js";
 import { frameLabel } from "./format.js";
 import { siteKey } from "./frames.js";
 import { retainerSearch, summarizeRetainers } from "./retainers.js";
+import type { SiteGroup } from "./site-groups.js";
 import type { StackAnalysis, Timeline } from "./stacks.js";
 import { THRESHOLDS } from "./thresholds.js";
 
-export function pythonLeaks(proc: ProcessCapture, tl: Timeline, stacks: readonly StackAnalysis[]): LeakReport[] {
+export function pythonLeaks(
+  proc: ProcessCapture,
+  tl: Timeline,
+  stacks: readonly StackAnalysis[],
+  siteGroups: readonly SiteGroup[] = [],
+): LeakReport[] {
   const groups = new Map<string, StackAnalysis[]>();
   for (const s of stacks) {
     if (s.judgement.verdict !== "leak") continue;
@@ -60,6 +66,32 @@ export function pythonLeaks(proc: ProcessCapture, tl: Timeline, stacks: readonly
       retainers: summary.retainers,
       stackId: primary.stackId,
       series: summedSeries(tl.times, members.map((m) => m.series.bytes)),
+    });
+  }
+  for (const g of siteGroups) {
+    if (g.judgement.verdict !== "leak") continue;
+    const primary = g.members[0];
+    const summary = summarizeRetainers(
+      g.members.map((m) => ({ result: byId.get(m.stackId), liveBytes: m.liveBytes, liveCount: m.liveCount })),
+      retainerSearch(proc.retainers),
+    );
+    out.push({
+      rank: 0,
+      kind: "python",
+      pid: proc.pid,
+      site: primary.site,
+      stack: primary.frames,
+      growthBytes: g.features.retainedGrowth,
+      growthBytesPerSec: g.features.slope,
+      liveBytes: g.members.reduce((sum, m) => sum + m.liveBytes, 0),
+      liveCount: g.members.reduce((sum, m) => sum + m.liveCount, 0),
+      confidence: g.judgement.confidence,
+      evidence: `${g.judgement.reason} (${g.members.length} allocation stacks at this line, together)`,
+      unreachable: summary.unreachable,
+      ...(summary.note ? { retainerNote: summary.note } : {}),
+      retainers: summary.retainers,
+      stackId: primary.stackId,
+      series: decimate(tl.times, g.bytes, g.bytes.length, THRESHOLDS.seriesMaxPoints),
     });
   }
   return out;

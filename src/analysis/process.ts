@@ -14,6 +14,7 @@ import { memoryFigures } from "./memory.js";
 import { nativeGrowth } from "./rules/native-growth.js";
 import { tooLittleData } from "./rules/too-little-data.js";
 import { indexAtTime, knownPoints } from "./series.js";
+import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis, type Timeline } from "./stacks.js";
 import { THRESHOLDS } from "./thresholds.js";
 
@@ -62,9 +63,10 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
     return { summary: summary("inconclusive", why), leaks: [], rows, confidence: 0.1 };
   }
 
-  const leaks: LeakReport[] = pythonLeaks(proc, tl, stacks);
+  const groups = judgeSiteGroups(proc, tl, stacks);
+  const leaks: LeakReport[] = pythonLeaks(proc, tl, stacks, groups);
   const doubts: Doubt[] = [];
-  for (const s of stacks) {
+  for (const s of [...stacks, ...groups.map((g) => ({ ...g, site: g.members[0].site }))]) {
     if (s.judgement.verdict === "unknown" && s.features.retainedGrowth >= THRESHOLDS.inconclusiveMinBytes) {
       doubts.push({ growth: s.features.retainedGrowth, text: `${frameLabel(s.site)} ${s.judgement.reason}` });
     }

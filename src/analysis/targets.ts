@@ -4,14 +4,28 @@
 // series (linear in the capture) and builds no report.
 import type { ProcessCapture } from "../capture/model.js";
 import { siteKey } from "./frames.js";
+import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis } from "./stacks.js";
 
 export function retainerTargets(proc: ProcessCapture, max = 5): number[] {
   if (max <= 0 || proc.samples.length === 0) return [];
-  const stacks = analyzeStacks(proc, timeline(proc));
+  const tl = timeline(proc);
+  const stacks = analyzeStacks(proc, tl);
   const growth = (s: StackAnalysis) => s.features.retainedGrowth;
+  const grew = (s: StackAnalysis) => growth(s) >= s.features.minGrowth;
+  // Stacks that leak only together with others at their line count as leaking.
+  const inLeakingGroup = new Set<number>();
+  for (const g of judgeSiteGroups(proc, tl, stacks)) {
+    if (g.judgement.verdict === "leak") for (const m of g.members) if (growth(m) > 0) inLeakingGroup.add(m.stackId);
+  }
   const tier = (s: StackAnalysis) =>
-    s.judgement.verdict === "leak" ? 0 : s.judgement.verdict === "unknown" ? 1 : growth(s) >= s.features.minGrowth ? 2 : 3;
+    s.judgement.verdict === "leak" || inLeakingGroup.has(s.stackId)
+      ? 0
+      : s.judgement.verdict === "unknown" && grew(s)
+        ? 1
+        : grew(s)
+          ? 2
+          : 3;
   const ranked = stacks
     .filter((s) => tier(s) < 3)
     .sort((a, b) => tier(a) - tier(b) || growth(b) - growth(a));

@@ -100,6 +100,31 @@ describe("leaks", () => {
     expect(r.sites).toHaveLength(3);
   });
 
+  it("a leak spread over many stacks ending at one line, each too small alone, is found together", () => {
+    const callers = Array.from({ length: 10 }, (_, k) => ({
+      frames: [at(13, "remember"), at(100 + k, `caller${k}`)],
+      bytes: shape.linear(0, 8e3),
+    }));
+    const r = analyze(synthCapture({ sites: [...callers, { frames: [at(50)], bytes: shape.flat(5 * MB) }] }));
+    expect(r.verdict, r.reason).toBe("leak");
+    expect(r.leaks).toHaveLength(1);
+    expect(r.leaks[0].site).toEqual(at(13, "remember"));
+    expect(r.leaks[0].evidence).toMatch(/\(10 allocation stacks at this line, together\)$/);
+    expect(r.leaks[0].growthBytesPerSec).toBeCloseTo(80e3, -3);
+
+    const churners = Array.from({ length: 10 }, (_, k) => ({
+      frames: [at(13, "handle"), at(100 + k, `caller${k}`)],
+      bytes: shape.uniform(0, 1 * MB, k + 1),
+    }));
+    expect(analyze(synthCapture({ sites: churners })).verdict).toBe("no-leak");
+  });
+
+  it("gaps in a stack's series (not reported in some samples) do not hide a leak", () => {
+    const r = analyze(synthCapture({ sites: [{ frames: [at(20)], bytes: (t, i) => (i % 5 === 3 ? NaN : 1 * MB * t) }] }));
+    expect(r.verdict).toBe("leak");
+    expect(r.leaks[0].liveBytes).toBe(11.5 * MB); // the last sample is a gap: the last known value counts
+  });
+
   it("are capped at 10", () => {
     const sites = Array.from({ length: 14 }, (_, k) => ({ frames: [at(100 + k)], bytes: shape.linear(0, (k + 1) * 100e3) }));
     const r = analyze(synthCapture({ sites }));
