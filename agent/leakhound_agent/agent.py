@@ -414,7 +414,10 @@ class Agent(object):
             # 3.13+ counts threads only after this hook returns, so resume a little
             # later: at the next audit event or garbage collection, whichever comes first.
             self._resume_pending = True
-            _install_resume_triggers(self)
+            try:
+                _install_resume_triggers(self)
+            except BaseException:
+                pass  # then the exit handshake still takes a last sample
         else:
             self._resume_after_fork()
 
