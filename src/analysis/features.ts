@@ -52,6 +52,8 @@ export interface SeriesFeatures {
   /** Steps between slices in which the retained floor rose, and how many steps there are. */
   grew: number;
   intervals: number;
+  /** Seconds from the first interval in which the retained floor rose to the end of the window. */
+  growingSec: number;
   plateau: Plateau;
   /** Theil–Sen slope of the slice floors within the final plateau (bytes/s; 0 with fewer than 3 slices). */
   plateauSlope: number;
@@ -116,6 +118,7 @@ export function describe(s: Series, opts: FeatureOptions): SeriesFeatures {
     netGrowth: k ? sl.floor[k - 1] - sl.floor[0] : 0,
     grew: 0,
     intervals: Math.max(0, k - 1),
+    growingSec: 0,
     plateau: { start: 0, seconds: 0, creep: 0, longestPauseSec: 0 },
     plateauSlope: 0,
     firstHalfGrowth: 0,
@@ -137,8 +140,15 @@ export function describe(s: Series, opts: FeatureOptions): SeriesFeatures {
   f.riseStep = typicalRise(s, from);
   const eps = Math.max(1, (T.grewShare * Math.max(0, retainedGrowth)) / (k - 1));
   let grew = 0;
-  for (let j = 1; j < k; j++) if (sl.retained[j] - sl.retained[j - 1] > eps) grew++;
+  let firstRise = -1;
+  for (let j = 1; j < k; j++) {
+    if (sl.retained[j] - sl.retained[j - 1] > eps) {
+      grew++;
+      if (firstRise < 0) firstRise = j;
+    }
+  }
   f.grew = grew;
+  f.growingSec = firstRise < 0 ? 0 : t1 - sl.tEnd[firstRise - 1];
   f.plateau = finalPlateau(sl, f.tolerance);
   const ps = f.plateau.start;
   if (k - ps >= 3) f.plateauSlope = theilSen(sl.tMid.subarray(ps), sl.floor.subarray(ps), k - ps);

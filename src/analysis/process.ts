@@ -9,10 +9,10 @@ import { describe, type SeriesFeatures } from "./features.js";
 import { formatBytes, formatSec, frameLabel } from "./format.js";
 import { pickSite } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
-import { describeLeak, pythonLeaks, seriesLeak } from "./leaks.js";
+import { describeLeak, pythonLeaks, seriesLeak, summedSeries } from "./leaks.js";
 import { memoryFigures } from "./memory.js";
 import { nativeGrowth } from "./rules/native-growth.js";
-import { tooLittleData } from "./rules/too-little-data.js";
+import { tooLittleDataReason } from "./rules/too-little-data.js";
 import { indexAtTime, knownPoints } from "./series.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis, type Timeline } from "./stacks.js";
@@ -58,9 +58,8 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
   }
   const stacks = analyzeStacks(proc, tl);
   const rows = stacks.map((s) => siteRow(proc.pid, s));
-  if (tl.tooShort && rssF) {
-    const why = tooLittleData.judge({ ...rssF, n, duration: tl.durationSec }).reason || "too little data";
-    return { summary: summary("inconclusive", why), leaks: [], rows, confidence: 0.1 };
+  if (tl.tooShort) {
+    return { summary: summary("inconclusive", tooLittleDataReason(n, tl.durationSec)), leaks: [], rows, confidence: 0.1 };
   }
 
   const groups = judgeSiteGroups(proc, tl, stacks);
@@ -95,7 +94,7 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
           confidence: j.confidence * 0.8,
           evidence: `${j.reason}, spread over allocation stacks too small to track one by one`,
           retainerNote: "no single allocation stack holds this memory, so no retainers were searched",
-          series: decimate(tl.times, other, n, THRESHOLDS.seriesMaxPoints),
+          series: summedSeries(tl.times, [other]),
         }),
       );
     } else if (j.verdict === "unknown" && f.retainedGrowth >= THRESHOLDS.inconclusiveMinBytes) {
@@ -120,7 +119,7 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
         confidence: s.judgement.confidence,
         evidence: `native allocations ${s.judgement.reason}`,
         retainerNote: "native memory is not Python objects; there are no retainer paths",
-        series: decimate(tl.times, s.series.bytes, n, THRESHOLDS.seriesMaxPoints),
+        series: summedSeries(tl.times, [s.series.bytes]),
       }),
     );
   }

@@ -54,6 +54,13 @@ export const THRESHOLDS = Object.freeze({
   grewShare: 0.25,
   /** Sustained growth: each half of the window holds at least this share of the retained growth. */
   spreadShare: 0.15,
+  /**
+   * Seconds: in a long run, growth that began late but has gone on this long, rising in
+   * at least `longGrowthIntervals` intervals, is sustained (a service that starts leaking
+   * after hours must not be told to run longer).
+   */
+  longGrowthSec: 600,
+  longGrowthIntervals: 4,
 
   // ------------------------------------------------------------ growth that stops
   /** A plateau must cover at least this share of the window to call the growth bounded. */

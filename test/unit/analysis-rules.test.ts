@@ -83,6 +83,21 @@ group("leaks", () => {
     expect(r.leaks[0].site?.line).toBe(20);
   });
 
+  it("in a long run, a leak that began late but has gone on for long is a leak", () => {
+    const r = run({
+      seconds: 3 * 3600,
+      interval: 5,
+      sites: [{ frames: [at(20)], bytes: (t) => 5 * MB + Math.max(0, t - 2 * 3600) * 2e3 }],
+    });
+    expect(r.verdict, r.reason).toBe("leak");
+    expect(r.processes[0].warmupSec).toBe(60);
+  });
+
+  it("in a long run, a cache filled over the first 20 minutes is not a leak", () => {
+    const r = run({ seconds: 3 * 3600, interval: 5, sites: [{ frames: [at(20)], bytes: shape.fillThenFlat(0, 20e3, 1200) }] });
+    expect(r.verdict, r.reason).toBe("no-leak");
+  });
+
   it("a leak seen by a sampling collector (growth in sampled steps) is found", () => {
     let found = 0;
     for (let seed = 1; seed <= 20; seed++) {

@@ -15,7 +15,9 @@ export const sustainedGrowth: SeriesRule = {
     if (f.negligible || g < f.minGrowth) return PASS;
     const projected = f.slope * f.duration;
     const trend = f.trendZ >= T.trendZ && projected >= Math.max(f.minGrowth, f.tolerance);
-    const spread = f.firstHalfGrowth >= T.spreadShare * g && f.secondHalfGrowth >= T.spreadShare * g;
+    const spread =
+      (f.firstHalfGrowth >= T.spreadShare * g && f.secondHalfGrowth >= T.spreadShare * g) ||
+      (f.growingSec >= T.longGrowthSec && f.grew >= T.longGrowthIntervals);
     if (trend && spread && !stoppedAtEnd(f)) {
       const confidence =
         0.5 +

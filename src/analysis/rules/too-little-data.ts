@@ -9,9 +9,13 @@ export const tooLittleData: SeriesRule = {
     // The window excludes the warm-up, so allow it to be that much shorter than the run minimum.
     const minWindow = THRESHOLDS.minDurationSec * (1 - THRESHOLDS.warmupFraction);
     if (f.n >= THRESHOLDS.minSamples && f.duration >= minWindow) return PASS;
-    return stop(
-      `only ${f.n} samples over ${formatSec(f.duration)}; run the program for at least ` +
-        `${THRESHOLDS.minDurationSec} s (a minute is better) so growth can be told from start-up`,
-    );
+    return stop(tooLittleDataReason(f.n, f.duration));
   },
 };
+
+export function tooLittleDataReason(samples: number, seconds: number): string {
+  return (
+    `only ${samples} sample${samples === 1 ? "" : "s"} over ${formatSec(seconds)}; run the program for at least ` +
+    `${THRESHOLDS.minDurationSec} s (a minute is better) so growth can be told from start-up`
+  );
+}
