@@ -336,7 +336,7 @@ class Agent(object):
         if self._conn is not None:
             self._conn.send_timeout = EXIT_SEND_TIMEOUT
         self._stop_worker(timeout=max(2.0, min(10.0, 2 * self._last_snapshot_cost)))
-        if not self._sample(timeout=10.0):
+        if not self._sample(timeout=EXIT_SEND_TIMEOUT):
             return
         self._conn.send(protocol.exiting("atexit"))
         reply = self._conn.read_message(EXIT_REPLY_WAIT)
@@ -388,7 +388,12 @@ class Agent(object):
             if type(stack_id) is int:
                 results.append(protocol.retainer_result(stack_id, 0, 0, False, [],
                                                         note="this stack is not tracked by the agent"))
-        self._conn.send(*(logs + [protocol.retainers(results, visited, round(elapsed, 6), truncated)]))
+        try:
+            self._conn.send(*(logs + [protocol.retainers(results, visited, round(elapsed, 6), truncated)]))
+        except (TypeError, ValueError) as error:
+            # Not JSON-encodable (encoding happens before anything is written): answer anyway.
+            self._conn.send(protocol.log("error", "retainer results could not be encoded: %s" % (error,)),
+                            protocol.retainers([], visited, round(elapsed, 6), truncated))
 
     # ------------------------------------------------------------ fork
 
