@@ -1,6 +1,7 @@
 // Everything the rules know about one memory series, computed once in a few linear
 // passes. Rules only read these numbers, so each rule stays a few lines of logic.
 import { findCycles, type Cycles } from "./cycles.js";
+import { bestHinge, type Hinge } from "./hinge.js";
 import { jitter, samplingError, typicalRise } from "./noise.js";
 import { finalPlateau, type Plateau } from "./plateau.js";
 import { indexAtTime, maxOf, minOf, type Series } from "./series.js";
@@ -57,6 +58,10 @@ export interface SeriesFeatures {
   plateau: Plateau;
   /** Theil–Sen slope of the slice floors within the final plateau (bytes/s; 0 with fewer than 3 slices). */
   plateauSlope: number;
+  /** Best "rise, then flat" fit of the slice floors with a flat part of at least plateauFraction of the window. */
+  hinge: Hinge | null;
+  /** Theil–Sen slope of the slice floors after the hinge's break. */
+  hingeTailSlope: number;
   firstHalfGrowth: number;
   secondHalfGrowth: number;
   /** First slice of "the end" of the window, and retained growth before and within it. */
@@ -121,6 +126,8 @@ export function describe(s: Series, opts: FeatureOptions): SeriesFeatures {
     growingSec: 0,
     plateau: { start: 0, seconds: 0, creep: 0, longestPauseSec: 0 },
     plateauSlope: 0,
+    hinge: null,
+    hingeTailSlope: 0,
     firstHalfGrowth: 0,
     secondHalfGrowth: 0,
     endStart: k,
@@ -149,9 +156,14 @@ export function describe(s: Series, opts: FeatureOptions): SeriesFeatures {
   }
   f.grew = grew;
   f.growingSec = firstRise < 0 ? 0 : t1 - sl.tEnd[firstRise - 1];
-  f.plateau = finalPlateau(sl, f.tolerance);
+  f.plateau = finalPlateau(sl, Math.max(f.tolerance, T.plateauNoiseMultiple * f.jitter));
   const ps = f.plateau.start;
   if (k - ps >= 3) f.plateauSlope = theilSen(sl.tMid.subarray(ps), sl.floor.subarray(ps), k - ps);
+  f.hinge = bestHinge(sl.tMid, sl.floor, k, T.plateauFraction * f.duration);
+  if (f.hinge) {
+    const b = sliceAtTime(sl, f.hinge.tBreak);
+    if (k - b >= 3) f.hingeTailSlope = theilSen(sl.tMid.subarray(b), sl.floor.subarray(b), k - b);
+  }
   const half = k >> 1;
   f.firstHalfGrowth = sl.retained[half] - sl.retained[0];
   f.secondHalfGrowth = sl.retained[k - 1] - sl.retained[half];

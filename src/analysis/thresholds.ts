@@ -48,6 +48,8 @@ export const THRESHOLDS = Object.freeze({
    * p ≈ 0.6%). Thirteen strictly rising floors give z ≈ 4.7; six give 2.6.
    */
   trendZ: 2.5,
+  /** Below this z a rise is called noise outright; between it and trendZ the rules stay unsure. */
+  doubtZ: 1.5,
   /** Bytes: the smallest level change the rules look at (allocator rounding, small dict resizes). */
   toleranceBytes: 32 * 1024,
   /** An interval "grew" when its floor rose by at least this share of the mean rise per interval. */
@@ -63,6 +65,11 @@ export const THRESHOLDS = Object.freeze({
   longGrowthIntervals: 4,
 
   // ------------------------------------------------------------ growth that stops
+  /**
+   * A plateau is flat within this many σ of jitter: the floors of a dozen slices of pure
+   * noise span about 3–4 σ, so a tighter band breaks real plateaus at their noise dips.
+   */
+  plateauNoiseMultiple: 4,
   /** A plateau must cover at least this share of the window to call the growth bounded. */
   plateauFraction: 0.3,
   /** A flat end shorter than plateauFraction but longer than this share makes the rules unsure. */
@@ -73,6 +80,8 @@ export const THRESHOLDS = Object.freeze({
   plateauPauseFactor: 1.5,
   /** Growth before a plateau must be this many times faster than any creep during it. */
   plateauContrast: 3,
+  /** A "rise, then flat" fit must leave at most this share of a straight line's squared residuals. */
+  hingeFitRatio: 0.5,
 
   // ------------------------------------------------------------ growth only at the end
   /** "The end" of the window: its last quarter. */

@@ -2,6 +2,7 @@
 // plateaus, cycles and noise, on hand-made series.
 import { describe, expect, it } from "vitest";
 import { findCycles } from "../../src/analysis/cycles.js";
+import { bestHinge } from "../../src/analysis/hinge.js";
 import { decimate } from "../../src/analysis/decimate.js";
 import { lowerEnvelope, upperEnvelope } from "../../src/analysis/envelope.js";
 import { jitter, typicalRise } from "../../src/analysis/noise.js";
@@ -86,6 +87,18 @@ describe("plateau", () => {
     const p = finalPlateau(slice(series(x)), 1e4);
     expect(p.longestPauseSec).toBeGreaterThan(0);
     expect(p.seconds).toBeLessThanOrEqual(1.5 * p.longestPauseSec);
+  });
+});
+
+describe("hinge", () => {
+  it("fits 'rise, then flat' far better than a line for a fill that stops, and not for a steady rise", () => {
+    const t = range(13, (i) => i + 0.5);
+    const fill = bestHinge(t, range(13, (i) => Math.min(i, 4) * 1e6), 13, 3)!;
+    expect(fill.tBreak).toBeCloseTo(4.5, 5);
+    expect(fill.slope).toBeCloseTo(1e6, 0);
+    expect(fill.sse).toBeLessThan(0.01 * fill.sseLine);
+    const steady = bestHinge(t, range(13, (i) => i * 1e6), 13, 3)!;
+    expect(steady.sse).toBeGreaterThan(steady.sseLine);
   });
 });
 

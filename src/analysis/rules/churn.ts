@@ -23,9 +23,9 @@ export const churn: SeriesRule = {
       );
     }
     const projected = f.slope * f.duration;
-    const significant =
-      f.trendZ >= THRESHOLDS.trendZ && projected >= Math.max(f.minGrowth, f.tolerance);
-    if (!significant && !f.lateSurge) {
+    // A rise beyond the noise with a weak but real tendency is left to the later rules (which may doubt it).
+    const rising = f.trendZ >= THRESHOLDS.doubtZ && projected >= Math.max(f.minGrowth, f.tolerance);
+    if (!rising && !f.lateSurge) {
       return notLeak(
         `${churny ? "churn: swings by " + formatBytes(swing) + " with" : "varies with"} no significant trend ` +
           `(${formatBytes(projected)} over ${formatSec(f.duration)}, within its noise)`,

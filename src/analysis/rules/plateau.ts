@@ -30,9 +30,22 @@ export function stopped(f: SeriesFeatures): Stop | null {
   const ok =
     p.seconds >= T.plateauMinSec &&
     p.seconds > T.plateauPauseFactor * p.longestPauseSec &&
-    growth >= f.minGrowth &&
+    // The growth before must stand out from the noise, and dwarf whatever crept in after.
+    growth >= Math.max(f.minGrowth, f.tolerance) &&
+    p.creep <= 0.5 * growth &&
     growth / growingSec >= T.plateauContrast * creepRate;
-  return ok ? { growth, since: sl.tStart[p.start], seconds: p.seconds } : null;
+  if (ok) return { growth, since: sl.tStart[p.start], seconds: p.seconds };
+  // Through noise: the floors fit "rise, then flat" much better than a line, and the flat part does not creep.
+  const h = f.hinge;
+  if (
+    h &&
+    h.sse <= T.hingeFitRatio * h.sseLine &&
+    h.growth >= Math.max(f.minGrowth, f.tolerance) &&
+    f.hingeTailSlope * T.plateauContrast <= h.slope
+  ) {
+    return { growth: h.growth, since: h.tBreak, seconds: f.t1 - h.tBreak };
+  }
+  return null;
 }
 
 export const plateau: SeriesRule = {

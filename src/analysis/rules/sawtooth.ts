@@ -4,6 +4,7 @@
 import { formatBytes, formatRate, formatSec } from "../format.js";
 import { theilSen } from "../slope.js";
 import { THRESHOLDS } from "../thresholds.js";
+import { stoppedAtEnd } from "./plateau.js";
 import { PASS, leak, notLeak, type SeriesRule } from "./rule.js";
 
 const T = THRESHOLDS;
@@ -46,7 +47,21 @@ export const sawtooth: SeriesRule = {
     }
     let up = 0;
     for (let i = 1; i < m; i++) if (c.troughX[i] > c.troughX[i - 1]) up++;
-    if (m >= 3 && troughRise > tol && troughRise >= f.minGrowth && up >= 0.6 * (m - 1)) {
+    // The floor must still be rising in the second half (a filling cache's troughs rise, then stop).
+    const middle = (f.t0 + f.t1) / 2;
+    let earlyHigh = -Infinity;
+    // (The first cycle is cut by the window's start, so its least value need not be a trough.)
+    for (let i = 1; i < m; i++) if (c.troughT[i] < middle && c.troughX[i] > earlyHigh) earlyHigh = c.troughX[i];
+    if (earlyHigh === -Infinity) earlyHigh = c.troughX[0];
+    const lateRise = c.troughX[m - 1] - earlyHigh;
+    if (
+      m >= 3 &&
+      troughRise > tol &&
+      troughRise >= f.minGrowth &&
+      up >= 0.6 * (m - 1) &&
+      lateRise >= 0.25 * troughRise &&
+      !stoppedAtEnd(f)
+    ) {
       return leak(
         `rises and falls back${every}, but its floor rose in ${up} of ${m - 1} cycles, ` +
           `${formatRate(troughRise / Math.max(span, 1e-9))}`,
