@@ -26,7 +26,7 @@ describe("report fixtures", () => {
       expect(report.schema).toBe("leakhound/report@1");
       expect(["leak", "no-leak", "inconclusive"]).toContain(report.verdict);
       if (existsSync(schemaFile)) {
-        const { default: Ajv } = await import("ajv");
+        const { Ajv } = await import("ajv");
         const ajv = new Ajv({ allErrors: true, strict: false });
         const validate = ajv.compile(JSON.parse(readFileSync(schemaFile, "utf8")));
         expect(validate(report), `${name}: ${ajv.errorsText(validate.errors)}`).toBe(true);

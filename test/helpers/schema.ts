@@ -1,5 +1,5 @@
 // JSON Schema checks for the report and the agent protocol.
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import fs from "node:fs";
 import path from "node:path";
 import { ROOT } from "./cli.js";
