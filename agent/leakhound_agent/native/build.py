@@ -22,7 +22,6 @@ rename, so a half-written file is never loaded.
 prebuilds for the interpreter running it and prints the path(s).
 """
 
-import hashlib
 import os
 import sys
 
@@ -55,13 +54,18 @@ def cache_root():
 
 
 def _sources_digest(names, extra=()):
-    h = hashlib.sha256()
+    # zlib rather than hashlib: importing hashlib costs ~10 ms of the target's start-up,
+    # and a cache key needs no cryptographic strength.
+    import zlib
+
+    data = []
     for name in tuple(names) + HEADERS:
         with open(os.path.join(HERE, name), "rb") as f:
-            h.update(name.encode() + b"\0" + f.read() + b"\0")
+            data.append(name.encode() + b"\0" + f.read() + b"\0")
     for item in tuple(CFLAGS) + tuple(LIBS) + tuple(extra):
-        h.update(item.encode("utf-8", "replace") + b"\0")
-    return h.hexdigest()
+        data.append(item.encode("utf-8", "replace") + b"\0")
+    blob = b"".join(data)
+    return "%08x%08x" % (zlib.crc32(blob) & 0xFFFFFFFF, zlib.adler32(blob[::-1]) & 0xFFFFFFFF)
 
 
 def _ext_suffix():
@@ -149,15 +153,8 @@ def _check_supported():
         raise SamplerUnavailable("the native sampler needs Python 3.8 or newer")
     if os.name != "posix":
         raise SamplerUnavailable("the native sampler is built for POSIX systems only")
-    try:
-        import sysconfig
-
-        if sysconfig.get_config_var("Py_GIL_DISABLED"):
-            raise SamplerUnavailable("free-threaded CPython builds are not supported")
-    except SamplerUnavailable:
-        raise
-    except Exception:
-        pass
+    if "t" in getattr(sys, "abiflags", ""):
+        raise SamplerUnavailable("free-threaded CPython builds are not supported")
 
 
 # ------------------------------------------------------------------ building
