@@ -82,7 +82,7 @@ describe("bad input", () => {
   }
 
   it("a target that crashes: its exit code, and a report of what was captured", async () => {
-    const r = await runLeakhound(["python3", "crash.py"], ["--quiet"], { env: { LEAK_SECONDS: "3" } });
+    const r = await runLeakhound(["python3", "crash.py"], ["--quiet"], { env: { LEAK_SECONDS: "5" } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/RuntimeError: boom/);
     expect(reportErrors(r.report)).toBeNull();
@@ -91,7 +91,7 @@ describe("bad input", () => {
   });
 
   it("a target killed by a signal: 128+N, and a partial report", async () => {
-    const r = await runLeakhound(["python3", "killed.py"], ["--quiet"], { env: { LEAK_SECONDS: "3" } });
+    const r = await runLeakhound(["python3", "killed.py"], ["--quiet"], { env: { LEAK_SECONDS: "5" } });
     expect(r.code).toBe(137);
     expect(reportErrors(r.report)).toBeNull();
     expect(r.report.target.signal).toBe("SIGKILL");

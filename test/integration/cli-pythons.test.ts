@@ -1,0 +1,29 @@
+// A smoke test of the whole path on every CPython 3.8–3.13 on the machine, with
+// the default collector and with tracemalloc: verdict, site, stack, retainer text.
+import { describe, expect, it } from "vitest";
+import { findPythons } from "../helpers/pythons.js";
+import { namesLine, runLeakhound } from "../helpers/cli.js";
+import { reportErrors } from "../helpers/schema.js";
+
+const pythons = findPythons();
+
+describe.each(pythons.map((p) => [p.version, p.path] as const))("CPython %s", (version, exe) => {
+  for (const collector of ["auto", "tracemalloc"]) {
+    it(`finds the leak, its site, stack and retainers (${collector})`, async () => {
+      const r = await runLeakhound([exe, "leak_registry.py"], ["--quiet", "--collector", collector], { env: { LEAK_SECONDS: "4" } });
+      expect(r.code).toBe(0);
+      expect(reportErrors(r.report)).toBeNull();
+      expect(r.report.target.python).toBe(version);
+      expect(r.report.verdict).toBe("leak");
+      const top = r.report.leaks[0];
+      expect(namesLine(top, "leak_registry.py", [18, 19])).toBe(true);
+      expect(top.stack.some((f: any) => f.function === "main")).toBe(true);
+      expect(top.retainers[0].text).toMatch(/module __main__ → REGISTRY \(Registry\) → \.documents \(list, [\d,]+ items\)/);
+    });
+  }
+
+  it("no leak in a bounded deque", async () => {
+    const r = await runLeakhound([exe, "ok_deque.py"], ["--quiet"], { env: { LEAK_SECONDS: "4" } });
+    expect(r.report.verdict).toBe("no-leak");
+  });
+});
