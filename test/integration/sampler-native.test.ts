@@ -98,6 +98,12 @@ describe.each(PYTHONS)("native sampler on Python $version", ({ path: python }) =
     expect(r.preheader.weakrefable).toBe(minor >= 12 ? 32 : 16); // Py_TPFLAGS_MANAGED_WEAKREF
   });
 
+  it("keeps no reference to the code objects it samples (dynamic code can still be freed)", () => {
+    const r = runCheck(python, ["coderefs"]);
+    expect(r.extra_refs).toEqual([]);
+    expect(r.generated_sites).toBeGreaterThan(10);
+  });
+
   it("attributes allocations made in threads to the thread's stack", () => {
     const r = runCheck(python, ["threads", "4096"]);
     const a = r.est[r.lines.thread_a] ?? 0;

@@ -17,7 +17,10 @@
  * materialises frame objects and never runs Python code, so it is safe inside
  * an allocator. A raw stack (code object, instruction offset) is cached; only
  * a cache miss computes line numbers and interns a canonical stack of
- * (file, line, function) frames.
+ * (file, line, function) frames. The cache holds no references (it must not
+ * keep dynamically created code alive: that would look like a leak); a code
+ * object's first line and name pointers tell it from a later one that reuses
+ * its address.
  *
  * The optional LD_PRELOAD shim (lhmalloc.c) samples malloc-level allocations;
  * when both are loaded this module registers a stack-capture callback with the
@@ -58,7 +61,7 @@
 #define MAX_NFRAMES 128
 #define MAX_STACKS (1u << 18)
 #define STACK_CHUNK 1024u
-#define RAW_CACHE_MAX 65536u
+#define RAW_CACHE_MAX 16384u
 #define DEFAULT_MAX_SAMPLES (1u << 20)
 
 /* Stack ids with a fixed meaning. */
@@ -399,8 +402,17 @@ static uint32_t stack_intern(const uint32_t *fids, uint32_t depth) {
 
 typedef struct {
     PyCodeObject *code;
-    int lasti; /* byte offset of the current instruction */
+    int lasti;          /* byte offset of the current instruction */
+    int firstlineno;    /* with `names`: tells a code object from a later one at the same address */
+    uintptr_t names;
 } rawframe;
+
+static inline void raw_set(rawframe *r, PyCodeObject *co, int lasti) {
+    r->code = co;
+    r->lasti = lasti;
+    r->firstlineno = co->co_firstlineno;
+    r->names = (uintptr_t)co->co_filename * 31 + (uintptr_t)co->co_name;
+}
 
 #if PY_VERSION_HEX >= 0x030B0000
 static inline _PyInterpreterFrame *current_iframe(PyThreadState *ts) {
@@ -438,8 +450,7 @@ static int walk_stack(PyThreadState *ts, rawframe *out, int max) {
     _PyInterpreterFrame *f = current_iframe(ts);
     while (f && n < max) {
         if (!iframe_skip(f)) {
-            out[n].code = iframe_code(f);
-            out[n].lasti = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT);
+            raw_set(&out[n], iframe_code(f), _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT));
             n++;
         }
         f = f->previous;
@@ -447,11 +458,10 @@ static int walk_stack(PyThreadState *ts, rawframe *out, int max) {
 #else
     PyFrameObject *f = ts->frame;
     while (f && n < max) {
-        out[n].code = f->f_code;
 #if PY_VERSION_HEX >= 0x030A0000
-        out[n].lasti = f->f_lasti < 0 ? -1 : f->f_lasti * 2;
+        raw_set(&out[n], f->f_code, f->f_lasti < 0 ? -1 : f->f_lasti * 2);
 #else
-        out[n].lasti = f->f_lasti;
+        raw_set(&out[n], f->f_code, f->f_lasti);
 #endif
         n++;
         f = f->f_back;
@@ -494,7 +504,7 @@ typedef struct {
     uint64_t hash;
     uint32_t stack;
     uint32_t depth;
-    rawframe *frames; /* holds a reference to each code object */
+    rawframe *frames; /* no references held: see rawframe.names */
 } rawent;
 
 static struct {
@@ -512,7 +522,6 @@ static uint64_t raw_hash(const rawframe *r, int n) {
 
 static void raw_flush(void) {
     for (size_t k = 0; k < raw.count; k++) {
-        for (uint32_t j = 0; j < raw.items[k].depth; j++) Py_DECREF(raw.items[k].frames[j].code);
         sys_free(raw.items[k].frames);
         __atomic_sub_fetch(&own_bytes, (size_t)(raw.items[k].depth * sizeof(rawframe)), __ATOMIC_RELAXED);
     }
@@ -564,7 +573,6 @@ static uint32_t raw_lookup_or_add(const rawframe *r, int n) {
     if (!copy) return id;
     memcpy(copy, r, n * sizeof(rawframe));
     __atomic_add_fetch(&own_bytes, (size_t)(n * sizeof(rawframe)), __ATOMIC_RELAXED);
-    for (int k = 0; k < n; k++) Py_INCREF(copy[k].code); /* keeps the address from being reused */
     rawent *e = &raw.items[raw.count];
     e->hash = h;
     e->stack = id;
