@@ -25,7 +25,7 @@ import time
 
 from . import storage
 from .cluster import Sample, cluster
-from .frameless import Runner
+from .frameless import Runner, prepare, shared_runner
 from .match import match
 from .names import Namer
 from .roots import Ours, module_roots, thread_roots
@@ -36,6 +36,8 @@ from .walk import Walk
 WALK_SHARE = 0.55
 MATCH_SHARE = 0.85
 TOP_PATHS = 5
+
+_search_lock = _thread.allocate_lock()
 
 NOTE_GC_DISABLED = "unreachable reference cycle kept only because gc is disabled"
 NOTE_AWAITING = "unreachable cycle awaiting collection"
@@ -64,8 +66,13 @@ def find_retainers(collector, stack_keys, max_objects=200, timeout_sec=5.0, matc
     requested = list(stack_keys)
     keys = _unique(requested)
     max_objects = max(0, int(max_objects))
+    with _search_lock:
+        return _search(collector, requested, keys, max_objects, started, budget, match_key)
+
+
+def _search(collector, requested, keys, max_objects, started, budget, match_key):
     gc_was_enabled = gc.isenabled()
-    runner = Runner(frameless=_tracing())
+    runner = (shared_runner() if _tracing() else None) or Runner(frameless=False)
     namer = Namer(runner)
     walk = Walk(runner, started + budget * WALK_SHARE)
     ours = Ours()
@@ -90,9 +97,16 @@ def find_retainers(collector, stack_keys, max_objects=200, timeout_sec=5.0, matc
             held, orphans, rest = walk.unreached()
             walk.run_phase("native", [(obj, ("native", id(obj) in orphans)) for obj in held])
             del held
-            if not walk.truncated:
+            # Cycles: start from instances of classes (so a node's __dict__ reads as its
+            # attributes), then whatever is left.
+            for heap_types_first in (True, False):
+                if walk.truncated:
+                    break
                 seen = walk.seen
-                walk.run_phase("garbage", [(obj, ("garbage", None)) for obj in rest if id(obj) not in seen])
+                roots = [(obj, ("garbage", None)) for obj in rest
+                         if id(obj) not in seen and (not heap_types_first or namer.type_info(type(obj)).heap)]
+                walk.run_phase("garbage", roots)
+                del roots
             del rest, orphans
 
         found = match(walk, runner, stack_key_of, keys, started + budget * MATCH_SHARE, match_key)
@@ -112,7 +126,6 @@ def find_retainers(collector, stack_keys, max_objects=200, timeout_sec=5.0, matc
                     results.append(result)
                     break
     finally:
-        runner.close()
         visited, truncated = walk.visited, walk.truncated
         walk.close()
         namer.close()

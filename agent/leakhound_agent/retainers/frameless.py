@@ -11,16 +11,45 @@ so tracemalloc gives each of its allocations the shared empty traceback:
 Python function still works, it just gets that one frame.
 
 Without tracemalloc there is nothing to save, and tasks run inline.
+
+The helper thread is started once per process and then parks on its queue
+(no CPU, no GIL). ``prepare()`` starts it early: Python 3.12 refuses to start
+threads once the interpreter is exiting, which is when the agent usually
+asks for retainers.
 """
 
 import _thread
 import collections
 import functools
+import itertools
 import operator
+import os
 import queue
 
 _CALL = operator.methodcaller("__call__")
 _POLL = 0.05
+
+_shared = {"pid": None, "runner": None}
+_shared_lock = _thread.allocate_lock()
+
+
+def prepare():
+    """Start the shared helper thread now, while the interpreter still allows new threads."""
+    shared_runner()
+
+
+def shared_runner():
+    """The process's parked frameless runner, started on first use; None when no thread can be started."""
+    with _shared_lock:
+        runner = _shared["runner"]
+        if runner is not None and _shared["pid"] == os.getpid() and runner.frameless and runner.alive():
+            return runner
+        runner = Runner(frameless=True)
+        if not runner.frameless:
+            _shared["runner"] = None
+            return None
+        _shared["pid"], _shared["runner"] = os.getpid(), runner
+        return runner
 
 
 class WorkerDied(RuntimeError):
@@ -32,7 +61,7 @@ class Runner(object):
         self._inq = None
         self._outq = None
         self._alive = None
-        self._stop_hook = None
+        self._tokens = itertools.count()
         if frameless:
             try:
                 self._start()
@@ -42,6 +71,9 @@ class Runner(object):
     @property
     def frameless(self):
         return self._inq is not None
+
+    def alive(self):
+        return self._inq is not None and self._alive()
 
     def owned(self):
         """Objects the runner holds, for the walk to leave alone."""
@@ -77,15 +109,16 @@ class Runner(object):
         if inq is None:
             collections.deque(map(_CALL, tasks), 0)
             return
+        token = next(self._tokens)
         tasks = list(tasks)
-        tasks.append(functools.partial(self._outq.put, True))
+        tasks.append(functools.partial(self._outq.put, token))
         inq.put(functools.partial(collections.deque, map(_CALL, tasks), 0))
         del tasks
         get = self._outq.get
         while True:
             try:
-                get(True, _POLL)
-                return
+                if get(True, _POLL) == token:  # an earlier, abandoned run may still report
+                    return
             except queue.Empty:
                 if not self._alive():
                     self._inq = None

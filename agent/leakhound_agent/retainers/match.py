@@ -11,6 +11,8 @@ paths found stay representative.
 import time
 from functools import partial
 
+from .frameless import WorkerDied
+
 SLICE = 2048
 # Slices per round trip to the runner.
 BATCH = 8
@@ -40,31 +42,29 @@ def match(walk, runner, stack_key_of, keys, deadline, match_key=None):
     if not slices or not keys:
         return result
     checked = 0
-    run = runner.run
     order = iter(_scrambled(len(slices)))
     hits = result.hits
     exhausted = False
     while not exhausted and time.monotonic() <= deadline:
         batch = []
-        tasks = []
         for n in order:
             p, d, start, level = slices[n]
-            part = level[start:start + SLICE]
-            found = []
-            keys_of = map(stack_key_of, part)
-            if match_key is not None:
-                keys_of = map(match_key, keys_of)
-            tasks.append(partial(found.extend, map(lookup, keys_of)))
-            batch.append((p, d, start, len(part), found))
+            batch.append((p, d, start, level[start:start + SLICE], []))
             if len(batch) >= BATCH:
                 break
         else:
             exhausted = True
         if not batch:
             break
-        run(tasks)
-        for p, d, start, size, found in batch:
-            checked += size
+        try:
+            runner.run(_tasks(batch, stack_key_of, match_key, lookup))
+        except WorkerDied:
+            # stack_key_of raised on the helper thread; the runner now runs inline, where it may raise.
+            for entry in batch:
+                del entry[4][:]
+            runner.run(_tasks(batch, stack_key_of, match_key, lookup))
+        for p, d, start, part, found in batch:
+            checked += len(part)
             if any(found):
                 for i, k in enumerate(found):
                     if k is not None:
@@ -73,6 +73,16 @@ def match(walk, runner, stack_key_of, keys, deadline, match_key=None):
     for hits in result.hits:
         hits.sort()
     return result
+
+
+def _tasks(batch, stack_key_of, match_key, lookup):
+    tasks = []
+    for _, _, _, part, found in batch:
+        keys_of = map(stack_key_of, part)
+        if match_key is not None:
+            keys_of = map(match_key, keys_of)
+        tasks.append(partial(found.extend, map(lookup, keys_of)))
+    return tasks
 
 
 def _scrambled(n):

@@ -63,23 +63,27 @@ _LruWrapper = getattr(functools, "_lru_cache_wrapper", None)
 _ThreadLocal = _thread._local
 _NoneType = type(None)
 
-# Types whose repr is safe and short: dict keys of these types are shown.
-_KEY_TYPES = (str, int, float, bool, bytes, _NoneType)
+# ids of the builtin bases we test for: `id(base) in info.bases` allocates nothing,
+# which matters while tracemalloc traces every allocation of this thread.
+_ID_TYPE, _ID_MODULE, _ID_LRU, _ID_LOCAL = id(type), id(_Module), id(_LruWrapper), id(_ThreadLocal)
+_ID_DICT, _ID_LIST, _ID_TUPLE, _ID_DEQUE = id(dict), id(list), id(tuple), id(_Deque)
+_ID_SET, _ID_FROZENSET, _ID_EXC = id(set), id(frozenset), id(BaseException)
+
 _MAX_KEY = 40
 # Containers searched by building an id map once rather than scanning per child.
 _BIG = 256
 
-# Sized builtin containers: (base type, unbound len, unit).
+# Sized builtin containers: (id of base type, unbound len, unit).
 _SIZED = [
-    (list, list.__len__, "items"),
-    (tuple, tuple.__len__, "items"),
-    (dict, dict.__len__, "items"),
-    (set, set.__len__, "items"),
-    (frozenset, frozenset.__len__, "items"),
-    (_Deque, _Deque.__len__, "items"),
-    (bytearray, bytearray.__len__, "bytes"),
+    (id(list), list.__len__, "items"),
+    (id(tuple), tuple.__len__, "items"),
+    (id(dict), dict.__len__, "items"),
+    (id(set), set.__len__, "items"),
+    (id(frozenset), frozenset.__len__, "items"),
+    (id(_Deque), _Deque.__len__, "items"),
+    (id(bytearray), bytearray.__len__, "bytes"),
 ]
-_ATOMIC = (str, bytes, int, float, complex, bool, _NoneType)
+
 
 
 class Step(object):
@@ -116,7 +120,7 @@ def format_key(key):
                 return None
             parts.append(text)
         text = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
-    elif any(map(is_, _KEY_TYPES, repeat(tp))):
+    elif tp is str or tp is int or tp is float or tp is bool or tp is bytes or tp is _NoneType:
         text = repr(key)  # exact builtin type: its own C repr
     else:
         return None
@@ -126,7 +130,7 @@ def format_key(key):
 
 
 class _TypeInfo(object):
-    __slots__ = ("name", "module", "mro", "heap", "dict_getter", "members", "sizeof_ok")
+    __slots__ = ("name", "module", "mro", "bases", "heap", "dict_getter", "members", "sizeof_ok")
 
 
 class Namer(object):
@@ -157,6 +161,7 @@ class Namer(object):
         except Exception:
             info.module = ""
         info.mro = _mro_of_type(tp) or (tp,)
+        info.bases = frozenset(map(id, info.mro))
         info.heap = bool(_flags_of_type(tp) & _HEAPTYPE)
         info.dict_getter = None
         info.members = []
@@ -231,18 +236,18 @@ class Namer(object):
             return "cell", None, ""
         if tp is _Generator or tp is _Coroutine or tp is _AsyncGenerator:
             return "%s %s" % (self.type_name(tp), _str_or(obj.__qualname__, "?")), None, ""
-        if any(map(is_, _ATOMIC, repeat(tp))):
-            return self.type_name(tp), None, ""
         info = self.type_info(tp)
-        mro = info.mro
-        if any(map(is_, mro, repeat(type))):
+        bases = info.bases
+        if tp is str or tp is int or tp is float or tp is bytes or tp is bool or tp is _NoneType or tp is complex:
+            return info.name, None, ""
+        if _ID_TYPE in bases:
             return "class " + self.type_name(obj), None, ""
-        if any(map(is_, mro, repeat(_Module))):
+        if _ID_MODULE in bases:
             return "module " + module_name(obj), None, ""
-        if _LruWrapper is not None and any(map(is_, mro, repeat(_LruWrapper))):
+        if _LruWrapper is not None and _ID_LRU in bases:
             return "lru_cache " + self.lru_name(obj), None, ""
         for base, length, unit in _SIZED:
-            if any(map(is_, mro, repeat(base))):
+            if base in bases:
                 try:
                     return info.name, length(obj), unit
                 except Exception:
@@ -315,28 +320,26 @@ class Namer(object):
             return "cell contents", "cell contents", 1
         if tp is _Generator or tp is _Coroutine or tp is _AsyncGenerator:
             return self._generator_edge(parent, child)
-        info = self.type_info(tp)
-        mro = info.mro
-        if any(map(is_, mro, repeat(_Module))):
+        bases = self.type_info(tp).bases
+        if _ID_MODULE in bases:
             return self._namespace_edge(_module_dict(parent), "" if i == 0 else ".", child, after)
-        if any(map(is_, mro, repeat(type))):
+        if _ID_TYPE in bases:
             label = self._class_edge(parent, child, after)
             if label is not None:
                 return label
-        elif _LruWrapper is not None and any(map(is_, mro, repeat(_LruWrapper))):
+        elif _LruWrapper is not None and _ID_LRU in bases:
             return self._lru_edge(parent, child, after)
-        elif any(map(is_, mro, repeat(_ThreadLocal))):
+        elif _ID_LOCAL in bases:
             return self._thread_local_edge(parent, child, path, i)
-        elif any(map(is_, mro, repeat(dict))):
+        elif _ID_DICT in bases:
             return self._dict_edge(parent, child)
-        elif any(map(is_, mro, repeat(list))) or any(map(is_, mro, repeat(tuple))) or any(
-                map(is_, mro, repeat(_Deque))):
+        elif _ID_LIST in bases or _ID_TUPLE in bases or _ID_DEQUE in bases:
             index = self._index_in(parent, child)
             if index is not None:
                 return "[%d]" % index, "[*]", 1
-        elif any(map(is_, mro, repeat(set))) or any(map(is_, mro, repeat(frozenset))):
+        elif _ID_SET in bases or _ID_FROZENSET in bases:
             return "member", "member", 1
-        elif any(map(is_, mro, repeat(BaseException))):
+        elif _ID_EXC in bases:
             for name, get in _EXC_FIELDS:
                 try:
                     if child is get(parent):
@@ -549,11 +552,10 @@ class Namer(object):
         if extra is not None:
             wanted.add(id(extra))
         found, key_ids = {}, set()
-        tp = type(container)
-        mro = self.type_info(tp).mro
-        run = self._run if _length(container, mro) > _BIG else _run_inline
+        bases = self.type_info(type(container)).bases
+        run = self._run if _length(container, bases) > _BIG else _run_inline
         try:
-            if any(map(is_, mro, repeat(dict))):
+            if _ID_DICT in bases:
                 values_hit = []
                 keys_hit = []
                 run([
@@ -566,11 +568,11 @@ class Namer(object):
                     found.setdefault(id(value), key)
                 key_ids.update(map(id, keys_hit))
             else:
-                if any(map(is_, mro, repeat(list))):
+                if _ID_LIST in bases:
                     items = list.__iter__(container)
-                elif any(map(is_, mro, repeat(tuple))):
+                elif _ID_TUPLE in bases:
                     items = tuple.__iter__(container)
-                elif any(map(is_, mro, repeat(_Deque))):
+                elif _ID_DEQUE in bases:
                     items = _Deque.__iter__(container)
                 else:
                     items = iter(())
@@ -584,7 +586,7 @@ class Namer(object):
                         break
                     item = container[index] if type(container) is list or type(container) is tuple else None
                     if item is None:
-                        item = _nth(container, tp, mro, index)
+                        item = _nth(container, bases, index)
                     if item is not None:
                         found.setdefault(id(item), index)
         except Exception:
@@ -599,9 +601,9 @@ def _run_inline(tasks):
         task()
 
 
-def _length(container, mro):
+def _length(container, bases):
     for base, length, _ in _SIZED:
-        if any(map(is_, mro, repeat(base))):
+        if base in bases:
             try:
                 return length(container)
             except Exception:
@@ -609,13 +611,13 @@ def _length(container, mro):
     return 0
 
 
-def _nth(container, tp, mro, index):
+def _nth(container, bases, index):
     try:
-        if any(map(is_, mro, repeat(list))):
+        if _ID_LIST in bases:
             return list.__getitem__(container, index)
-        if any(map(is_, mro, repeat(tuple))):
+        if _ID_TUPLE in bases:
             return tuple.__getitem__(container, index)
-        if any(map(is_, mro, repeat(_Deque))):
+        if _ID_DEQUE in bases:
             return _Deque.__getitem__(container, index)
     except Exception:
         return None

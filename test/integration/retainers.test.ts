@@ -1,0 +1,207 @@
+// "Why does it stay alive": the retainer search (agent/leakhound_agent/retainers)
+// on every CPython 3.8+ found, one small program per leak pattern. Each program
+// in test/fixtures/retainers builds its leak, asks find_retainers about the
+// stack that allocated the leaked objects (with a real tracemalloc-based
+// collector) and prints the answer as JSON.
+import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { AGENT_DIR, cleanEnv, runPython } from "../helpers/agent-host.js";
+import { findPythons } from "../helpers/pythons.js";
+
+const FIXTURES = path.resolve(__dirname, "../fixtures/retainers");
+const PYTHONS = findPythons();
+
+interface Path {
+  rootKind: string;
+  root: string;
+  steps: string[];
+  objects: number;
+  bytes: number;
+}
+interface Result {
+  found: number;
+  sampled: number;
+  unreachable: boolean;
+  note: string | null;
+  paths: Path[];
+}
+interface Output {
+  results: Result[];
+  visited: number;
+  elapsedSec: number;
+  truncated: boolean;
+  python: string;
+  [extra: string]: unknown;
+}
+
+async function fixture(python: string, name: string, env: Record<string, string> = {}): Promise<Output> {
+  const run = await runPython(python, [path.join(FIXTURES, name)], {
+    cwd: FIXTURES,
+    env: cleanEnv({ PYTHONPATH: AGENT_DIR, PYTHONDONTWRITEBYTECODE: "1", ...env }),
+    timeoutMs: 150_000,
+  });
+  expect(run.stderr).toBe("");
+  expect(run.code).toBe(0);
+  const out = JSON.parse(run.stdout) as Output;
+  expect(out.truncated).toBe(false);
+  return out;
+}
+
+/** The most common path shape, as one line. */
+function top(result: Result): string {
+  const p = result.paths[0];
+  expect(p, "no path").toBeDefined();
+  return `${p.rootKind} | ${p.root} | ${p.steps.join(" → ")}`;
+}
+
+function allPaths(result: Result): string[] {
+  return result.paths.map((p) => `${p.rootKind} | ${p.root} | ${p.steps.join(" → ")}`);
+}
+
+describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
+  it("module global list of records", async () => {
+    const out = await fixture(python, "global_list.py");
+    const [records, payloads] = out.results;
+    expect(records.found).toBeGreaterThanOrEqual(7_900); // 4,000 dicts + their label lists
+    expect(records.sampled).toBe(200);
+    expect(records.unreachable).toBe(false);
+    expect(allPaths(records)).toEqual(
+      expect.arrayContaining([
+        "module global | module __main__ | REQUESTS (list, 4,000 items) → [*] (dict, 3 items)",
+        "module global | module __main__ | REQUESTS (list, 4,000 items) → [*] (dict, 3 items) → ['labels'] (list, 2 items)",
+      ]),
+    );
+    expect(payloads.found).toBe(4_000);
+    expect(top(payloads)).toBe(
+      "module global | module __main__ | REQUESTS (list, 4,000 items) → [*] (dict, 3 items) → ['payload'] (str)",
+    );
+    expect(payloads.paths[0].objects).toBe(200);
+    expect(payloads.paths[0].bytes).toBeGreaterThan(200 * 300);
+  });
+
+  it("dict cache with tuple keys", async () => {
+    const [memo] = (await fixture(python, "dict_cache.py")).results;
+    expect(memo.found).toBe(3_000);
+    expect(top(memo)).toBe("module global | module __main__ | _MEMO (dict, 3,000 items) → [*] (str)");
+  });
+
+  it("class-level registry list", async () => {
+    const [sessions, items] = (await fixture(python, "class_registry.py")).results;
+    expect(sessions.found).toBe(2_000);
+    expect(top(sessions)).toBe("class attribute | module __main__ | Session.registry (list, 2,000 items) → [*] (Session)");
+    expect(allPaths(items)).toContain(
+      "class attribute | module __main__ | Session.registry (list, 2,000 items) → [*] (Session) → .items (list, 10 items) → [*] (tuple, 2 items)",
+    );
+  });
+
+  it("instance attribute list of closures (observer)", async () => {
+    const [buffers] = (await fixture(python, "observer.py")).results;
+    expect(buffers.found).toBeGreaterThan(1_400);
+    expect(top(buffers)).toBe(
+      "module global | module __main__ | DISPATCH (Dispatcher) → ._listeners (list, 1,500 items) → " +
+        "[*] (function connect.<locals>.on_message) → closure var buffer (list, 300 items)",
+    );
+  });
+
+  it("lru_cache on a method keeps self alive", async () => {
+    const [instances, rates] = (await fixture(python, "lru_method.py")).results;
+    expect(allPaths(instances)).toContain(
+      "lru_cache | module __main__ | Quoter.quote (lru_cache Quoter.quote) → cache (dict, 1,500 items) → key (tuple, 2 items) → [0] (Quoter)",
+    );
+    expect(top(rates)).toBe(
+      "lru_cache | module __main__ | Quoter.quote (lru_cache Quoter.quote) → cache (dict, 1,500 items) → " +
+        "key (tuple, 2 items) → [0] (Quoter) → .rates (list, 100 items) → [*] (float)",
+    );
+  });
+
+  it("logging handlers never removed", async () => {
+    const [streams, handlers] = (await fixture(python, "logging_handlers.py")).results;
+    expect(streams.found).toBe(1_500);
+    expect(top(streams)).toBe(
+      "module global | module __main__ | log (Logger) → .handlers (list, 1,500 items) → [*] (StreamHandler) → .stream (StringIO)",
+    );
+    expect(top(handlers)).toBe("module global | module __main__ | log (Logger) → .handlers (list, 1,500 items) → [*] (StreamHandler)");
+  });
+
+  it("exceptions kept with their tracebacks", async () => {
+    const [chunks] = (await fixture(python, "exceptions_kept.py")).results;
+    expect(chunks.found).toBeGreaterThan(20_000); // 1,500 lists of 15 strings
+    expect(top(chunks)).toMatch(
+      new RegExp(
+        "^module global \\| module __main__ \\| FAILURES \\(list, 1,500 items\\) → \\[\\*\\] \\(KeyError\\) → " +
+          "__traceback__ \\(traceback\\) → tb_next \\(traceback\\) → tb_frame \\(frame decode at exceptions_kept.py:\\d+\\) → " +
+          "local variable chunks \\(list, 15 items\\) → \\[\\*\\] \\(str\\)$",
+      ),
+    );
+  });
+
+  it("dict filled by worker threads", async () => {
+    const [bodies] = (await fixture(python, "thread_dict.py")).results;
+    expect(bodies.found).toBe(3_000);
+    expect(top(bodies)).toBe("module global | module __main__ | HANDLED (dict, 3,000 items) → [*] (str)");
+  });
+
+  it("thread-local storage of live threads", async () => {
+    const [buffers] = (await fixture(python, "thread_local.py")).results;
+    expect(buffers.found).toBeGreaterThanOrEqual(800); // 4 threads x 200 bytes objects
+    expect(top(buffers)).toBe(
+      "thread-local | module __main__ | SCRATCH (_local) → thread-local .buffer (list, 200 items) → [*] (bytes)",
+    );
+  });
+
+  it("objects held only by a running thread's local variable", async () => {
+    const [rows] = (await fixture(python, "thread_stack.py")).results;
+    expect(rows.unreachable).toBe(false);
+    expect(top(rows)).toMatch(
+      /^thread stack \| thread cruncher \(thread_stack\.py:\d+ crunch\) \| local variable working_set \(list, 500 items\) → \[\*\] \(tuple, 3 items\)/,
+    );
+  });
+
+  it("unreachable cycles while gc is disabled", async () => {
+    const out = await fixture(python, "gc_cycles.py");
+    expect(out.gcEnabled).toBe(false);
+    const [blobs] = out.results;
+    expect(blobs.found).toBe(2_000);
+    expect(blobs.unreachable).toBe(true);
+    expect(blobs.note).toBe("unreachable reference cycle kept only because gc is disabled");
+    expect(top(blobs)).toBe("unreachable cycle | Node in an unreachable reference cycle | .blob (bytearray, 200 bytes)");
+  });
+
+  it("references leaked in C (Py_IncRef)", async () => {
+    const [lists, texts] = (await fixture(python, "c_leak.py")).results;
+    expect(lists.found).toBeGreaterThan(250);
+    expect(lists.unreachable).toBe(true);
+    expect(lists.note).toMatch(/^nothing refers to it: no Python object holds a reference/);
+    expect(top(lists)).toBe("no referrer | list that no Python object refers to | ");
+    // Strings are not tracked by gc: with no referrer they cannot be found at all.
+    expect(texts.found).toBe(0);
+    expect(texts.unreachable).toBe(true);
+    expect(texts.note).toMatch(/^nothing refers to it: no Python object holds a reference/);
+  });
+
+  it("storage that grew at a line allocating no object", async () => {
+    const [list, dict] = (await fixture(python, "storage_growth.py")).results;
+    expect(list.found).toBe(1);
+    expect(list.note).toMatch(/storage of the containers below/);
+    expect(top(list)).toBe("module global | module __main__ | BACKLOG (list, 5,000 items)");
+    expect(top(dict)).toBe("module global | module __main__ | SEEN_AT (dict, 5,000 items)");
+  });
+
+  it("never runs the program's code (tripwire)", async () => {
+    const tripwire = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lh-trip-")), "tripwire");
+    const out = await fixture(python, "safety.py", { LEAK_TRIPWIRE: tripwire });
+    expect(out.tripped).toBe("");
+    expect(out.tripwire).toBe(false);
+    expect(fs.existsSync(tripwire)).toBe(false);
+    const [registry, shelf, errors, boxes, cycles] = out.results;
+    expect(registry.found).toBeGreaterThanOrEqual(500);
+    expect(allPaths(registry).join("\n")).toContain("REGISTRY (HostileDict, 500 items) → value of a Key key (Record)");
+    expect(top(shelf)).toBe("module global | module __main__ | SHELF (HostileList, 500 items) → [*] (Shadowy) → .slot_value (str)");
+    expect(allPaths(errors).join("\n")).toContain("ERRORS (list, 500 items) → [*] (HostileError) → args (tuple, 1 item)");
+    expect(allPaths(boxes).join("\n")).toContain("class attribute | module __main__ | Record.instances (list, 500 items)");
+    expect(cycles.unreachable).toBe(true);
+    expect(top(cycles)).toBe("unreachable cycle | Record in an unreachable reference cycle | .cargo (str)");
+  });
+});
