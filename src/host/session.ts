@@ -137,6 +137,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     for (const [s, h] of handlers) process.off(s, h);
   });
   status?.stop();
+  if (process.env.LEAKHOUND_DEBUG) process.stderr.write(`leakhound: target exited at ${Date.now() / 1000}\n`);
 
   // Grandchildren may still be finishing their exit handshake.
   await server.drain(3000);
