@@ -1,6 +1,6 @@
 // Churn: memory that is allocated and freed again (requests, temporaries) moves the
-// series around a constant level; without retained growth or a significant trend it
-// is not a leak, however large the swings.
+// series around a constant level; without retained growth, or with no more than a
+// faint tendency to rise (z below doubtZ), it is not a leak, however large the swings.
 import { formatBytes, formatSec } from "../format.js";
 import { THRESHOLDS } from "../thresholds.js";
 import { notLeak, PASS, type SeriesRule } from "./rule.js";
