@@ -93,7 +93,12 @@ function overall(
       confidence: Math.max(...leaks.map((l) => l.confidence)),
     };
   }
-  const unsure = results.filter((r) => r.result.summary.verdict === "inconclusive");
+  // A short-lived helper process (a `python -c` a service runs, a fork that execs)
+  // has too little data to judge; it does not make a decided run inconclusive.
+  const decided = results.some((r) => r.result.summary.verdict !== "inconclusive");
+  const tooShort = (r: (typeof results)[number]) =>
+    r.proc !== top && (r.proc.samples.length < 6 || r.result.summary.durationSec < 3);
+  const unsure = results.filter((r) => r.result.summary.verdict === "inconclusive" && !(decided && tooShort(r)));
   if (unsure.length) {
     const r = unsure.find((u) => u.proc === top) ?? unsure[0];
     return {
