@@ -3,8 +3,8 @@
 // mode, so whatever was captured survives leakhound itself being killed.
 //
 // Per-sample site figures are stored as changes only (a site absent from a row
-// kept its previous value), packed as float64 triples and deflated: captures
-// stay small on hour-long runs where most sites do not move.
+// kept its previous value), packed as varints and deflated: captures stay small
+// on hour-long runs where most sites do not move.
 import Database from "better-sqlite3";
 import fs from "node:fs";
 import zlib from "node:zlib";
@@ -39,21 +39,52 @@ CREATE TABLE IF NOT EXISTS sources (file TEXT PRIMARY KEY, start INTEGER NOT NUL
 /** A capture file that cannot be read; `message` is one line fit for the user. */
 export class CaptureError extends Error {}
 
+// Tuples are sorted by id, stored as unsigned LEB128 varints (the id as a delta
+// from the previous one, the other values rounded) and deflated.
 function packTuples(tuples: readonly (readonly number[])[], width: number): Buffer | null {
   if (tuples.length === 0) return null;
-  const arr = new Float64Array(tuples.length * width);
-  let i = 0;
-  for (const tup of tuples) for (let k = 0; k < width; k++) arr[i++] = Number(tup[k] ?? 0);
-  return zlib.deflateRawSync(Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength), { level: 6 });
+  const sorted = [...tuples].sort((a, b) => a[0]! - b[0]!);
+  const bytes: number[] = [];
+  const put = (value: number) => {
+    let v = Math.max(0, Math.round(value));
+    while (v >= 0x80) {
+      bytes.push((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    bytes.push(v);
+  };
+  let prev = 0;
+  for (const tup of sorted) {
+    put(tup[0]! - prev);
+    prev = tup[0]!;
+    for (let k = 1; k < width; k++) put(Number(tup[k] ?? 0));
+  }
+  return zlib.deflateRawSync(Buffer.from(bytes), { level: 6 });
 }
 
 function unpackTuples(blob: Buffer | null, width: number): number[][] {
   if (!blob || blob.length === 0) return [];
   const raw = zlib.inflateRawSync(blob);
-  if (raw.length % (8 * width) !== 0) throw new CaptureError("sample data has a bad size");
-  const arr = new Float64Array(raw.buffer, raw.byteOffset, raw.length / 8);
   const out: number[][] = [];
-  for (let i = 0; i < arr.length; i += width) out.push(Array.from(arr.subarray(i, i + width)));
+  let pos = 0;
+  const get = () => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (pos >= raw.length) throw new CaptureError("sample data is cut short");
+      const b = raw[pos++]!;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 0x80;
+    }
+  };
+  let id = 0;
+  while (pos < raw.length) {
+    id += get();
+    const tup = [id];
+    for (let k = 1; k < width; k++) tup.push(get());
+    out.push(tup);
+  }
   return out;
 }
 

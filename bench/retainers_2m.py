@@ -1,0 +1,172 @@
+"""Benchmark: the retainer search on a heap of about two million objects, under tracemalloc.
+
+The heap is a mix a web service might hold: a table of user records (small
+class instances with dict and list attributes), an index dict keyed by
+strings, a cache of tuples, a few big lists of ints and floats, module-level
+configuration, plus the leak hidden in it: an order history list in a
+service object that only grows. The search is asked for the leak's two
+allocation stacks and for one stack of the bystanders.
+
+Reports wall time, objects visited, and the walk's extra memory: the peak
+resident set size during the search minus the RSS before it (tracemalloc is
+on, so its own bookkeeping of the walk's allocations is included).
+
+Run:  PYTHONPATH=agent python3 bench/retainers_2m.py [--objects 2000000] [--timeout 30]
+Prints one JSON line.
+
+Measured (2 cores, other jobs running), see BENCHMARKS.md for the copy the team keeps:
+  (filled in below by the last run of this file; command as above)
+"""
+
+import argparse
+import gc
+import json
+import os
+import resource
+import sys
+import threading
+import time
+import tracemalloc
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "agent"))
+
+
+class Collector(object):
+    """The agent's tracemalloc collector maps objects to raw tracebacks the same way."""
+
+    name = "tracemalloc"
+    stack_key_of = staticmethod(tracemalloc._get_object_traceback)
+
+
+class User(object):
+    def __init__(self, uid):
+        self.uid = uid
+        self.name = "user-%d" % uid
+        self.tags = ["t%d" % (uid % 7), "t%d" % (uid % 11)]
+        self.prefs = {"lang": "en", "tz": uid % 24}
+
+
+class Order(object):
+    __slots__ = ("oid", "lines", "note")
+
+    def __init__(self, oid):
+        self.oid = oid
+        self.lines = [(oid, k) for k in range(3)]  # LEAK: tuples and the list
+        self.note = "order %d" % oid  # LEAK: a string
+
+
+class Shop(object):
+    def __init__(self):
+        self.history = []
+
+    def checkout(self, oid):
+        self.history.append(Order(oid))
+
+
+SHOP = Shop()
+USERS = []
+INDEX = {}
+CACHE = {}
+NUMBERS = []
+
+
+def build(target):
+    """Allocate about `target` objects; returns counts by part."""
+    per_user = 9  # instance, __dict__ (pre-3.11), name, tags list, 2 tag strings, prefs dict, int, ...
+    users = target * 45 // 100 // per_user
+    for uid in range(users):
+        user = User(uid)
+        USERS.append(user)
+        INDEX[user.name] = user
+    for k in range(target * 15 // 100 // 3):
+        CACHE[("k", k)] = ("v%d" % k,)
+    NUMBERS.extend(float(i) for i in range(target * 10 // 100))
+    NUMBERS.extend(range(10 ** 6, 10 ** 6 + target * 5 // 100))
+    orders = target * 20 // 100 // 6
+    for oid in range(orders):
+        SHOP.checkout(oid)
+    return {"users": users, "orders": orders}
+
+
+def rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRss(threading.Thread):
+    """Polls RSS every 10 ms (ru_maxrss cannot be reset between phases)."""
+
+    def __init__(self):
+        threading.Thread.__init__(self, daemon=True)
+        self.peak = rss_bytes()
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.wait(0.01):
+            self.peak = max(self.peak, rss_bytes())
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--objects", type=int, default=2000000)
+    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--frames", type=int, default=16)
+    args = parser.parse_args()
+
+    tracemalloc.start(args.frames)
+    started = time.monotonic()
+    counts = build(args.objects)
+    built = time.monotonic() - started
+    gc.collect()
+    heap_objects = len(gc.get_objects())
+
+    from leakhound_agent import retainers
+
+    retainers.prepare()
+    order = SHOP.history[-1]
+    keys = [
+        tracemalloc._get_object_traceback(order.note),
+        tracemalloc._get_object_traceback(order.lines[0]),
+        tracemalloc._get_object_traceback(USERS[-1].tags),
+    ]
+    del order
+
+    before = rss_bytes()
+    peak = PeakRss()
+    peak.start()
+    t0 = time.monotonic()
+    result = retainers.find_retainers(Collector(), keys, max_objects=200, timeout_sec=args.timeout)
+    seconds = time.monotonic() - t0
+    peak.stop.set()
+    peak.join()
+    after = rss_bytes()
+
+    summary = {
+        "python": "%d.%d.%d" % sys.version_info[:3],
+        "targetObjects": args.objects,
+        "gcTracked": heap_objects,
+        "visited": result["visited"],
+        "seconds": round(seconds, 2),
+        "elapsedSec": result["elapsedSec"],
+        "truncated": result["truncated"],
+        "timings": result.get("timings"),
+        "extraPeakMB": round((peak.peak - before) / 1e6, 1),
+        "extraAfterMB": round((after - before) / 1e6, 1),
+        "rssBeforeMB": round(before / 1e6, 1),
+        "maxRssMB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, 1),
+        "buildSec": round(built, 1),
+        "orders": counts["orders"],
+        "results": [
+            {
+                "found": r["found"],
+                "top": r["paths"][0]["root"] + " | " + " → ".join(r["paths"][0]["steps"]) if r["paths"] else None,
+            }
+            for r in result["results"]
+        ],
+    }
+    sys.stdout.write(json.dumps(summary) + "\n")
+
+
+if __name__ == "__main__":
+    main()
