@@ -121,9 +121,13 @@ describe.each(PYTHONS)("native sampler on Python $version", ({ path: python }) =
     const parentLine = String(r.lines.parent_leak);
     const childLine = String(r.lines.child_leak);
     expect(r.child.error).toBeUndefined();
-    expect(r.child.before).toEqual({}); // the parent's samples are not the child's
-    expect(Object.keys(r.child.after)).toEqual([childLine]);
+    const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+    // The parent's samples are not the child's (a stray small sample elsewhere may appear).
+    expect(r.child.before[parentLine]).toBeUndefined();
+    expect(sum(r.child.before)).toBeLessThan(100_000);
+    expect(r.child.after[parentLine]).toBeUndefined();
     expect(Math.abs(r.child.after[childLine] / 3_000_000 - 1)).toBeLessThan(0.25);
+    expect(sum(r.child.after) - r.child.after[childLine]).toBeLessThan(100_000);
     expect(r.parent[childLine]).toBeUndefined();
     expect(Math.abs(r.parent[parentLine] / 6_000_000 - 1)).toBeLessThan(0.2);
   });

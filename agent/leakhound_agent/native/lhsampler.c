@@ -85,7 +85,8 @@ static struct {
     double mean;           /* mean bytes between sample points */
     int nframes;
     uint64_t rng;
-    uint64_t allocs;       /* allocations seen by the hooks */
+    int probing, probe_hit; /* check_hooks() */
+    int64_t probe_saved;
     uint64_t samples;      /* samples taken */
     uint64_t hooks_lost;   /* times our hooks were found removed */
     int native_attached;   /* the shim reports to us: mark Python-allocator calls */
@@ -749,12 +750,18 @@ static void py_record(void *ptr, size_t size, uint32_t sid) {
 
 /* The countdown crossed zero: a sample point falls inside this block. */
 static void __attribute__((noinline)) on_sample_point(void *ptr, size_t size) {
+    if (UNLIKELY(G.probing)) {
+        /* check_hooks()'s probe allocation reached us: put the countdown back. */
+        G.probe_hit = 1;
+        G.countdown = G.probe_saved;
+        return;
+    }
     if (!G.active) {
         G.countdown = INT64_MAX;
         return;
     }
     G.countdown = draw_interval(&G.rng, G.mean);
-    if (G.in_capture) return;
+    if (G.in_capture || ptr == NULL) return;
     G.in_capture = 1;
     uint32_t sid = capture_stack_gil();
     py_record(ptr, size, sid);
@@ -766,63 +773,93 @@ static inline void forget(void *ptr) {
     if (bt_take(&bt, (uintptr_t)ptr, &v)) py_unweigh(&v);
 }
 
-static void *h_malloc(void *ctx, size_t n) {
-    hook_t *h = ctx;
+/* The hooks' fast paths are a decrement, two tests and a tail call into the
+ * previous allocator; everything else is out of line. The countdown is taken
+ * before the call, so a sample point is known before the block exists. */
+
+static void *__attribute__((noinline)) malloc_slow(hook_t *h, size_t n) {
     void *p;
-    if (UNLIKELY(G.native_attached)) {
+    if (G.native_attached) {
         G.py_alloc_depth++;
         p = h->prev.malloc(h->prev.ctx, n);
         G.py_alloc_depth--;
     } else {
         p = h->prev.malloc(h->prev.ctx, n);
     }
-    if (LIKELY(p != NULL)) {
-        G.allocs++;
-        if (UNLIKELY((G.countdown -= (int64_t)n) <= 0)) on_sample_point(p, n);
+    if (G.countdown <= 0) on_sample_point(p, n);
+    return p;
+}
+
+static void *h_malloc(void *ctx, size_t n) {
+    hook_t *h = ctx;
+    if (LIKELY((G.countdown -= (int64_t)n) > 0) && LIKELY(!G.native_attached)) return h->prev.malloc(h->prev.ctx, n);
+    return malloc_slow(h, n);
+}
+
+static void *__attribute__((noinline)) calloc_slow(hook_t *h, size_t nelem, size_t elsize) {
+    void *p;
+    if (G.native_attached) {
+        G.py_alloc_depth++;
+        p = h->prev.calloc(h->prev.ctx, nelem, elsize);
+        G.py_alloc_depth--;
+    } else {
+        p = h->prev.calloc(h->prev.ctx, nelem, elsize);
     }
+    if (G.countdown <= 0) on_sample_point(p, nelem * elsize);
     return p;
 }
 
 static void *h_calloc(void *ctx, size_t nelem, size_t elsize) {
     hook_t *h = ctx;
+    if (LIKELY((G.countdown -= (int64_t)(nelem * elsize)) > 0) && LIKELY(!G.native_attached))
+        return h->prev.calloc(h->prev.ctx, nelem, elsize);
+    return calloc_slow(h, nelem, elsize);
+}
+
+static void *__attribute__((noinline)) realloc_slow(hook_t *h, void *ptr, size_t n) {
+    /* A realloc is a free of the old block and an allocation of the new one. */
+    if (ptr && bt.count) forget(ptr);
     void *p;
-    if (UNLIKELY(G.native_attached)) {
+    if (G.native_attached) {
         G.py_alloc_depth++;
-        p = h->prev.calloc(h->prev.ctx, nelem, elsize);
+        p = h->prev.realloc(h->prev.ctx, ptr, n);
         G.py_alloc_depth--;
     } else {
-        p = h->prev.calloc(h->prev.ctx, nelem, elsize);
+        p = h->prev.realloc(h->prev.ctx, ptr, n);
     }
-    if (LIKELY(p != NULL)) {
-        size_t n = nelem * elsize;
-        G.allocs++;
-        if (UNLIKELY((G.countdown -= (int64_t)n) <= 0)) on_sample_point(p, n);
-    }
+    if (G.countdown <= 0) on_sample_point(p, n);
     return p;
 }
 
 static void *h_realloc(void *ctx, void *ptr, size_t n) {
     hook_t *h = ctx;
-    /* A realloc is a free of the old block and an allocation of the new one. */
-    if (ptr && bt.count) forget(ptr);
-    void *p;
-    if (UNLIKELY(G.native_attached)) {
-        G.py_alloc_depth++;
-        p = h->prev.realloc(h->prev.ctx, ptr, n);
-        G.py_alloc_depth--;
-    } else {
-        p = h->prev.realloc(h->prev.ctx, ptr, n);
-    }
-    if (LIKELY(p != NULL)) {
-        G.allocs++;
-        if (UNLIKELY((G.countdown -= (int64_t)n) <= 0)) on_sample_point(p, n);
-    }
-    return p;
+    if (LIKELY((G.countdown -= (int64_t)n) > 0) && LIKELY(!G.native_attached) && LIKELY(bt.count == 0))
+        return h->prev.realloc(h->prev.ctx, ptr, n);
+    return realloc_slow(h, ptr, n);
+}
+
+static void __attribute__((noinline)) free_sampled(hook_t *h, void *ptr, size_t slot) {
+    bval v = bt.vals[slot];
+    bt_delete_slot(&bt, slot);
+    py_unweigh(&v);
+    h->prev.free(h->prev.ctx, ptr);
 }
 
 static void h_free(void *ctx, void *ptr) {
     hook_t *h = ctx;
-    if (bt.count && ptr) forget(ptr);
+    if (UNLIKELY(bt.count != 0)) {
+        /* Inline probe (no key is 0, so NULL simply misses). */
+        const uintptr_t *keys = bt.keys;
+        size_t mask = bt.cap - 1, i = bt_home(&bt, (uintptr_t)ptr);
+        uintptr_t x;
+        while ((x = keys[i]) != 0) {
+            if (x == (uintptr_t)ptr) {
+                free_sampled(h, ptr, i);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
     h->prev.free(h->prev.ctx, ptr);
 }
 
@@ -1024,9 +1061,14 @@ static int check_hooks(void) {
     for (int i = 0; i < 2; i++) {
         hook_t *h = &hooks[i];
         if (!h->installed || hook_is_current(h)) continue;
-        uint64_t before = G.allocs;
+        G.probe_saved = G.countdown;
+        G.countdown = 0;
+        G.probe_hit = 0;
+        G.probing = 1;
         void *p = h->domain == PYMEM_DOMAIN_OBJ ? PyObject_Malloc(1) : PyMem_Malloc(1);
-        int reached = G.allocs != before;
+        G.probing = 0;
+        int reached = G.probe_hit;
+        if (!reached) G.countdown = G.probe_saved;
         if (h->domain == PYMEM_DOMAIN_OBJ) PyObject_Free(p);
         else PyMem_Free(p);
         if (!reached) {
@@ -1203,9 +1245,9 @@ static PyObject *lh_stats(PyObject *self, PyObject *unused) {
     size_t own = __atomic_load_n(&own_bytes, __ATOMIC_RELAXED);
     (void)nat_cap;
     return Py_BuildValue(
-        "{s:i,s:i,s:i,s:d,s:i,s:K,s:K,s:n,s:n,s:K,s:I,s:n,s:n,s:n,s:K,s:K,s:n,s:L,s:L,s:i,s:n,s:K,s:K,s:L}",
+        "{s:i,s:i,s:i,s:d,s:i,s:K,s:n,s:n,s:K,s:I,s:n,s:n,s:n,s:K,s:K,s:n,s:L,s:L,s:i,s:n,s:K,s:K,s:L}",
         "active", G.active, "installed", hooks[0].installed && hooks[1].installed, "on_top", on_top,
-        "sample_bytes", G.mean, "nframes", G.nframes, "allocs", (unsigned long long)G.allocs,
+        "sample_bytes", G.mean, "nframes", G.nframes,
         "samples", (unsigned long long)G.samples, "live_samples", (Py_ssize_t)bt.count, "table_capacity",
         (Py_ssize_t)bt.cap, "drops", (unsigned long long)bt.drops, "stacks", (unsigned int)stack_count, "frames",
         (Py_ssize_t)frames.count, "strings", (Py_ssize_t)strings.count, "raw_cache", (Py_ssize_t)raw.count,
