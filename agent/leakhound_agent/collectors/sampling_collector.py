@@ -86,7 +86,11 @@ class SamplingCollector(Collector):
         }
 
     def start(self):
-        self._ext.start(sample_bytes=float(self._sample_bytes), nframes=self._nframes)
+        import os
+
+        # With the LD_PRELOAD shim loaded, malloc-level samples are reported too (LEAKHOUND_NATIVE=0: not).
+        native = os.environ.get("LEAKHOUND_NATIVE", "1") != "0"
+        self._ext.start(sample_bytes=float(self._sample_bytes), nframes=self._nframes, native=native)
 
     def stop(self):
         self._ext.stop()
