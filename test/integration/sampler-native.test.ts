@@ -4,11 +4,22 @@
 // threads, fork, tracemalloc started and stopped by the program, replaced allocators.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { AGENT_DIR } from "../helpers/agent-host.js";
 import { findPythons } from "../helpers/pythons.js";
 
-const PYTHONS = findPythons();
+// The distribution's own interpreter too, when its headers (python3-dev) are installed: its
+// compiler name comes from its own sysconfig.
+const SYSTEM_PYTHON = "/usr/bin/python3";
+const HAS_HEADERS =
+  "import os, sys, sysconfig; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')) else 1)";
+const PYTHONS = [
+  ...findPythons(),
+  ...(fs.existsSync(SYSTEM_PYTHON) && spawnSync(SYSTEM_PYTHON, ["-c", HAS_HEADERS]).status === 0
+    ? [{ version: "system", path: SYSTEM_PYTHON }]
+    : []),
+];
 const CHECKS = path.resolve(__dirname, "../fixtures/sampler/checks.py");
 
 interface Lines {
