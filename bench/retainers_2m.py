@@ -32,11 +32,26 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "agent"))
 
 
-class Collector(object):
-    """The agent's tracemalloc collector maps objects to raw tracebacks the same way."""
+class StandIn(object):
+    """Maps objects to raw tracebacks the way the agent's tracemalloc collector does."""
 
     name = "tracemalloc"
     stack_key_of = staticmethod(tracemalloc._get_object_traceback)
+
+
+def collector():
+    """The agent's own tracemalloc collector when it can be built here, else the stand-in."""
+    try:
+        from leakhound_agent.collectors.tracemalloc_collector import TracemallocCollector
+
+        class Config(object):
+            interval = 1.0
+            nframes = 16
+            agent_dir = os.path.join(os.path.dirname(HERE), "agent")
+
+        return TracemallocCollector(Config())
+    except Exception:
+        return StandIn()
 
 
 class User(object):
@@ -112,6 +127,7 @@ def main():
     parser.add_argument("--objects", type=int, default=2000000)
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--stand-in", action="store_true", help="use a builtin stack_key_of instead of the agent's collector")
     args = parser.parse_args()
 
     tracemalloc.start(args.frames)
@@ -132,12 +148,15 @@ def main():
     ]
     del order
 
+    chosen = StandIn() if args.stand_in else collector()
     before = rss_bytes()
     peak = PeakRss()
     peak.start()
+    cpu0 = time.process_time()
     t0 = time.monotonic()
-    result = retainers.find_retainers(Collector(), keys, max_objects=200, timeout_sec=args.timeout)
+    result = retainers.find_retainers(chosen, keys, max_objects=200, timeout_sec=args.timeout)
     seconds = time.monotonic() - t0
+    cpu = time.process_time() - cpu0
     peak.stop.set()
     peak.join()
     after = rss_bytes()
@@ -147,7 +166,9 @@ def main():
         "targetObjects": args.objects,
         "gcTracked": heap_objects,
         "visited": result["visited"],
+        "collector": type(chosen).__name__,
         "seconds": round(seconds, 2),
+        "cpuSec": round(cpu, 2),
         "elapsedSec": result["elapsedSec"],
         "truncated": result["truncated"],
         "timings": result.get("timings"),

@@ -184,9 +184,17 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
   it("storage that grew at a line allocating no object", async () => {
     const [list, dict] = (await fixture(python, "storage_growth.py")).results;
     expect(list.found).toBe(1);
-    expect(list.note).toMatch(/storage of the containers below/);
+    expect(list.note).toMatch(/owned by the objects below/);
     expect(top(list)).toBe("module global | module __main__ | BACKLOG (list, 5,000 items)");
     expect(top(dict)).toBe("module global | module __main__ | SEEN_AT (dict, 5,000 items)");
+  });
+
+  it("C buffers that grew inside existing objects (StringIO, array)", async () => {
+    const [sinks, samples] = (await fixture(python, "buffer_owner.py")).results;
+    expect(sinks.found).toBe(300);
+    expect(sinks.note).toMatch(/owned by the objects below/);
+    expect(top(sinks)).toBe("module global | module __main__ | SINKS (list, 300 items) → [*] (StringIO)");
+    expect(top(samples)).toBe("module global | module __main__ | SAMPLES (array)");
   });
 
   it("never runs the program's code (tripwire)", async () => {
@@ -203,5 +211,25 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     expect(allPaths(boxes).join("\n")).toContain("class attribute | module __main__ | Record.instances (list, 500 items)");
     expect(cycles.unreachable).toBe(true);
     expect(top(cycles)).toBe("unreachable cycle | Record in an unreachable reference cycle | .cargo (str)");
+  });
+
+  it("answers from an atexit handler (3.12 starts no threads by then)", async () => {
+    const [journal] = (await fixture(python, "at_exit.py")).results;
+    expect(journal.found).toBe(2_000);
+    expect(top(journal)).toBe("module global | module __main__ | JOURNAL (list, 2,000 items) → [*] (str)");
+  });
+
+  it("says so when the budget cuts the walk short", async () => {
+    const run = await runPython(python, [path.join(FIXTURES, "budget.py")], {
+      cwd: FIXTURES,
+      env: cleanEnv({ PYTHONPATH: AGENT_DIR, PYTHONDONTWRITEBYTECODE: "1" }),
+    });
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as Output;
+    expect(out.truncated).toBe(true);
+    expect(out.elapsedSec).toBeLessThan(5);
+    const [rows] = out.results;
+    if (rows.found === 0) expect(rows.note).toMatch(/time budget/);
+    expect(rows.unreachable).toBe(false);
   });
 });

@@ -25,7 +25,7 @@ import time
 
 from . import storage
 from .cluster import Sample, cluster
-from .frameless import Runner, prepare, shared_runner
+from .frameless import Runner, prepare, shared_runners
 from .match import match
 from .names import Namer
 from .roots import Ours, module_roots, thread_roots
@@ -36,6 +36,8 @@ from .walk import Walk
 WALK_SHARE = 0.55
 MATCH_SHARE = 0.85
 TOP_PATHS = 5
+# Paths rebuilt per stack even when the budget is spent.
+MIN_PATHS = 20
 
 _search_lock = _thread.allocate_lock()
 
@@ -46,8 +48,8 @@ NOTE_NATIVE = ("held only from outside the Python heap: no module, thread or Pyt
                "on a path from them refers to it (native code holds a reference)")
 NOTE_NOT_FOUND = ("nothing refers to it: no Python object holds a reference (a reference leaked in C?), "
                   "or the memory is a buffer inside an object allocated elsewhere")
-NOTE_STORAGE = ("no object was allocated at this stack: its memory is the storage of the containers "
-                "below, which grew here")
+NOTE_STORAGE = ("no object was allocated at this stack: its memory is storage (an item array, a key table, "
+                "a buffer) owned by the objects below")
 NOTE_TRUNCATED = "the walk stopped at its time budget before reaching an object from this stack"
 
 
@@ -67,17 +69,22 @@ def find_retainers(collector, stack_keys, max_objects=200, timeout_sec=5.0, matc
     keys = _unique(requested)
     max_objects = max(0, int(max_objects))
     with _search_lock:
-        return _search(collector, requested, keys, max_objects, started, budget, match_key)
+        runners = shared_runners() if _tracing() else None
+        if runners is None:
+            return _search(collector, requested, keys, max_objects, started, budget, match_key, Runner(False))
+        c_runner, py_runner = runners
+        return py_runner.call(_search, collector, requested, keys, max_objects, started, budget, match_key, c_runner)
 
 
-def _search(collector, requested, keys, max_objects, started, budget, match_key):
+def _search(collector, requested, keys, max_objects, started, budget, match_key, runner):
     gc_was_enabled = gc.isenabled()
-    runner = (shared_runner() if _tracing() else None) or Runner(frameless=False)
     namer = Namer(runner)
     walk = Walk(runner, started + budget * WALK_SHARE)
     ours = Ours()
     stack_key_of = getattr(collector, "stack_key_of")
     results = []
+    # Seconds since the start at the end of each stage (diagnostics; not part of the protocol).
+    timings = {}
     try:
         if gc_was_enabled:
             gc.disable()  # no collection mid-walk: it would free objects and reuse their ids
@@ -88,13 +95,16 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key)
         walk.mark(skipped)
         walk.run_phase("module", roots)
         del roots, skipped
+        timings["modules"] = time.monotonic() - started
         if not walk.truncated:
             roots, frames = thread_roots(ours, namer, _thread.get_ident())
             walk.mark(frames)
             walk.run_phase("thread", roots)
             del roots, frames
+        timings["threads"] = time.monotonic() - started
         if not walk.truncated:
             held, orphans, rest = walk.unreached()
+            timings["unreached"] = time.monotonic() - started
             walk.run_phase("native", [(obj, ("native", id(obj) in orphans)) for obj in held])
             del held
             # Cycles: start from instances of classes (so a node's __dict__ reads as its
@@ -109,14 +119,18 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key)
                 del roots
             del rest, orphans
 
+        timings["walk"] = time.monotonic() - started
         found = match(walk, runner, stack_key_of, keys, started + budget * MATCH_SHARE, match_key)
+        timings["match"] = time.monotonic() - started
         storage_hits = _storage(walk, collector, keys, found, started + budget * MATCH_SHARE)
+        timings["storage"] = time.monotonic() - started
         size_of = getattr(collector, "size_of", None) or namer.shallow_size
         memo = {}
         by_key = []
         for k, key in enumerate(keys):
-            by_key.append(_result(walk, namer, key, found.hits[k], found.coverage, storage_hits.get(k),
-                                  max_objects, size_of, memo, gc_was_enabled))
+            by_key.append(_result(walk, namer, key, k, found, storage_hits.get(k), max_objects, size_of, memo,
+                                  gc_was_enabled, started + budget))
+        timings["paths"] = time.monotonic() - started
         for key in requested:
             # Equal keys asked twice get the same answer.
             for k, unique in enumerate(keys):
@@ -136,20 +150,31 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key)
         "visited": visited,
         "elapsedSec": round(time.monotonic() - started, 6),
         "truncated": truncated,
+        "timings": dict((k, round(v, 3)) for k, v in timings.items()),
     }
 
 
-def _result(walk, namer, key, hits, coverage, storage_hits, max_objects, size_of, memo, gc_was_enabled):
+def _result(walk, namer, key, k, found, storage_hits, max_objects, size_of, memo, gc_was_enabled, deadline):
     note = None
     from_storage = False
-    if not hits and storage_hits:
-        hits, from_storage = storage_hits, True
-    found = int(round(len(hits) / coverage)) if coverage > 0 else len(hits)
-    sample = _evenly(hits, max_objects)
+    hits = found.hits(k)
+    if hits:
+        count = int(round(hits / found.coverage)) if found.coverage > 0 else hits
+        sample = found.sample(k, max_objects, walk.runner)
+    elif storage_hits:
+        count, from_storage = len(storage_hits), True
+        sample = _evenly(storage_hits, max_objects)
+    else:
+        count, sample = 0, []
     paths = []
-    for p, d, i in sample:
+    distinct = set()
+    for n, (p, d, i) in enumerate(sample):
+        if n >= MIN_PATHS and time.monotonic() > deadline:
+            break  # keep to the budget: fewer paths, same shapes
         path, root = walk.path(p, d, i, memo)
-        if path is not None:
+        # An untracked object shared by several containers can be listed twice.
+        if path is not None and id(path[-1]) not in distinct:
+            distinct.add(id(path[-1]))
             namer.want(path)
             paths.append((walk.phases[p].kind, path, root))
     samples = []
@@ -173,8 +198,8 @@ def _result(walk, namer, key, hits, coverage, storage_hits, max_objects, size_of
             "orphan": NOTE_NO_REFERRER,
             "native": NOTE_NATIVE,
         }[why]
-    elif not hits:
-        if walk.truncated or coverage < 1.0:
+    elif not count:
+        if walk.truncated or found.coverage < 1.0:
             note = NOTE_TRUNCATED
         else:
             unreachable = True
@@ -183,7 +208,7 @@ def _result(walk, namer, key, hits, coverage, storage_hits, max_objects, size_of
         note = NOTE_STORAGE
     return {
         "stackKey": key,
-        "found": found,
+        "found": count,
         "sampled": len(sample),
         "unreachable": bool(unreachable),
         "note": note,
@@ -236,7 +261,7 @@ def _evenly(items, n):
 
 def _storage(walk, collector, keys, found, deadline):
     """{key index: [(phase, depth, index)]} of containers whose storage grew at keys nothing else was found for."""
-    missing = set(k for k, hits in enumerate(found.hits) if not hits)
+    missing = set(k for k in range(len(keys)) if not found.hits(k))
     if not missing or found.coverage < 1.0 or time.monotonic() > deadline:
         return {}
     lookup = storage.address_lookup(collector)
@@ -246,8 +271,12 @@ def _storage(walk, collector, keys, found, deadline):
     for k, key in enumerate(keys):
         index_of.setdefault(key, k + 1)
     result = {}
+    expired = lambda: time.monotonic() > deadline  # noqa: E731
     try:
-        hits = storage.find(walk, index_of.get, lookup, missing, lambda: time.monotonic() > deadline)
+        hits = storage.find(walk, index_of.get, lookup, missing, expired)
+        missing.difference_update(k for k, _ in hits)
+        if missing:
+            hits += storage.find_owners(walk, walk.runner, index_of.get, lookup, missing, expired)
     except Exception:
         return {}
     for k, position in hits:

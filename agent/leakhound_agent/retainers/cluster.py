@@ -9,6 +9,8 @@ too. Item counts of the containers along a shape are shown as a range.
 
 # More distinct string keys than this at one position make it a [*].
 MAX_DISTINCT_KEYS = 3
+# Containers up to this size keep the index or key of a lone sample ("[0]", "['id']").
+SMALL = 8
 
 
 class Sample(object):
@@ -41,6 +43,13 @@ def cluster(samples, top=5):
     return paths[:top]
 
 
+def _few_items(container):
+    """A tuple's fields or a small container's items are worth naming one by one."""
+    if container is None:
+        return True
+    return container.desc == "tuple" or (container.count is not None and container.count <= SMALL)
+
+
 def _coarse(norm):
     if norm.startswith("['") or norm.startswith('["'):
         return "[*]"
@@ -53,6 +62,8 @@ def _render(kind, root, signature, members):
         labels = set(m.steps[pos].label for m in members)
         label = labels.pop() if len(labels) == 1 else norm
         first = members[0].steps[pos]
+        if label != norm and norm == "[*]" and not _few_items(members[0].steps[pos - 1] if pos else None):
+            label = norm  # one sample's index in a big container says nothing about the others
         counts = [m.steps[pos].count for m in members if m.steps[pos].count is not None]
         if counts:
             low, high = min(counts), max(counts)

@@ -29,27 +29,36 @@ import queue
 _CALL = operator.methodcaller("__call__")
 _POLL = 0.05
 
-_shared = {"pid": None, "runner": None}
+_shared = {"pid": None, "runners": None}
 _shared_lock = _thread.allocate_lock()
 
 
 def prepare():
-    """Start the shared helper thread now, while the interpreter still allows new threads."""
-    shared_runner()
+    """Start the shared helper threads now, while the interpreter still allows new threads."""
+    shared_runners()
 
 
-def shared_runner():
-    """The process's parked frameless runner, started on first use; None when no thread can be started."""
+def shared_runners():
+    """The process's two parked helper threads, started on first use, or None when threads cannot start.
+
+    (c, py): ``c`` runs the C pipelines; ``py`` runs the search's Python code,
+    whose allocations tracemalloc then records with a stack a few frames deep
+    instead of the caller's (its cost grows with the depth).
+    """
     with _shared_lock:
-        runner = _shared["runner"]
-        if runner is not None and _shared["pid"] == os.getpid() and runner.frameless and runner.alive():
-            return runner
-        runner = Runner(frameless=True)
-        if not runner.frameless:
-            _shared["runner"] = None
+        runners = _shared["runners"]
+        if runners is not None and _shared["pid"] == os.getpid() and all(r.alive() for r in runners):
+            return runners
+        for runner in runners or ():
+            runner.close()
+        runners = (Runner(frameless=True), Runner(frameless=True))
+        if not all(r.frameless for r in runners):
+            for runner in runners:
+                runner.close()
+            _shared["runners"] = None
             return None
-        _shared["pid"], _shared["runner"] = os.getpid(), runner
-        return runner
+        _shared["pid"], _shared["runners"] = os.getpid(), runners
+        return runners
 
 
 class WorkerDied(RuntimeError):
@@ -62,6 +71,7 @@ class Runner(object):
         self._outq = None
         self._alive = None
         self._tokens = itertools.count()
+        self._lock = _thread.allocate_lock()  # one caller at a time: tokens come back in order
         if frameless:
             try:
                 self._start()
@@ -103,12 +113,25 @@ class Runner(object):
         sentinel.acquire()  # released by the interpreter when the helper thread ends
         self._alive = sentinel.locked
 
+    def call(self, fn, *args):
+        """fn(*args) on the helper thread; its result, or its exception raised here."""
+        box = []
+        self.run([functools.partial(_call_into, box, fn, args)])
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
     def run(self, tasks):
         """Run the zero-argument callables in order and wait for them."""
-        inq = self._inq
-        if inq is None:
+        if self._inq is None:
             collections.deque(map(_CALL, tasks), 0)
             return
+        with self._lock:
+            self._run(tasks)
+
+    def _run(self, tasks):
+        inq = self._inq
         token = next(self._tokens)
         tasks = list(tasks)
         tasks.append(functools.partial(self._outq.put, token))
@@ -125,6 +148,14 @@ class Runner(object):
                     raise WorkerDied("a task raised on the frameless helper thread")
 
     def close(self):
+        """Let the helper thread end (it is parked otherwise)."""
         inq, self._inq = self._inq, None
         if inq is not None:
             inq.put(None)
+
+
+def _call_into(box, fn, args):
+    try:
+        box.append((True, fn(*args)))
+    except BaseException as error:  # handed to the caller, never left to kill the thread
+        box.append((False, error))

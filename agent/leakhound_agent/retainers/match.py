@@ -6,10 +6,17 @@ objects are checked in slices, and the slices are visited in a scrambled but
 fixed order, so when the time budget runs out the checked part is an even
 sample of the whole heap: counts are scaled up by the share checked, and the
 paths found stay representative.
+
+Per object, only C code runs: ``map(lookup, map(stack_key_of, slice))``
+gives each object's key number (or None), ``list.count`` counts them, and
+``list.index`` finds the few positions the sample needs. A leak of millions
+of objects costs no Python-level loop over its objects.
 """
 
 import time
 from functools import partial
+from itertools import compress, count, repeat
+from operator import eq
 
 from .frameless import WorkerDied
 
@@ -19,11 +26,49 @@ BATCH = 8
 
 
 class Matches(object):
-    def __init__(self, nkeys):
-        # hits[k]: [(phase, depth, index)] of objects allocated at stack key k.
-        self.hits = [[] for _ in range(nkeys)]
+    def __init__(self, slices, nkeys):
+        self._slices = slices  # [(phase, depth, start, level)] in walk (BFS) order
+        self._found = {}  # slice number -> [key number + 1 or None] per object of the slice
+        self._counts = [[] for _ in range(nkeys)]  # per key: [(slice number, hits)]
         # Share of the visited objects that was checked (1.0 when all were).
         self.coverage = 1.0
+
+    def add(self, n, found, nkeys):
+        kept = False
+        for k in range(nkeys):
+            hits = found.count(k + 1)
+            if hits:
+                self._counts[k].append((n, hits))
+                kept = True
+        if kept:
+            self._found[n] = found
+
+    def hits(self, k):
+        return sum(hits for _, hits in self._counts[k])
+
+    def sample(self, k, n, runner):
+        """Up to n positions (phase, depth, index) of key k's objects, evenly spread in walk order."""
+        counts = sorted(self._counts[k])
+        total = sum(hits for _, hits in counts)
+        if total == 0 or n <= 0:
+            return []
+        wanted = list(range(total)) if total <= n else [int(j * total / float(n)) for j in range(n)]
+        positions = []
+        w = 0
+        before = 0
+        for s, hits in counts:
+            if w >= len(wanted):
+                break
+            if wanted[w] < before + hits:
+                p, d, start, _ = self._slices[s]
+                # Where key k's objects sit in this slice (C code: no int per object on this thread).
+                where = []
+                runner.run([partial(where.extend, compress(count(start), map(eq, self._found[s], repeat(k + 1))))])
+                while w < len(wanted) and wanted[w] < before + hits:
+                    positions.append((p, d, where[wanted[w] - before]))
+                    w += 1
+            before += hits
+        return positions
 
 
 def match(walk, runner, stack_key_of, keys, deadline, match_key=None):
@@ -32,24 +77,24 @@ def match(walk, runner, stack_key_of, keys, deadline, match_key=None):
     for k, key in enumerate(keys):
         index_of.setdefault(key, k + 1)  # 0 is falsy; None means no match
     lookup = index_of.get
-    result = Matches(len(keys))
     slices = []
     for p, phase in enumerate(walk.phases):
         for d, level in enumerate(phase.levels):
             for start in range(0, len(level), SLICE):
                 slices.append((p, d, start, level))
+    result = Matches(slices, len(keys))
     total = sum(min(SLICE, len(level) - start) for _, _, start, level in slices)
     if not slices or not keys:
         return result
     checked = 0
+    nkeys = len(keys)
     order = iter(_scrambled(len(slices)))
-    hits = result.hits
     exhausted = False
     while not exhausted and time.monotonic() <= deadline:
         batch = []
         for n in order:
             p, d, start, level = slices[n]
-            batch.append((p, d, start, level[start:start + SLICE], []))
+            batch.append((n, level[start:start + SLICE], []))
             if len(batch) >= BATCH:
                 break
         else:
@@ -61,23 +106,19 @@ def match(walk, runner, stack_key_of, keys, deadline, match_key=None):
         except WorkerDied:
             # stack_key_of raised on the helper thread; the runner now runs inline, where it may raise.
             for entry in batch:
-                del entry[4][:]
+                del entry[2][:]
             runner.run(_tasks(batch, stack_key_of, match_key, lookup))
-        for p, d, start, part, found in batch:
+        for n, part, found in batch:
             checked += len(part)
             if any(found):
-                for i, k in enumerate(found):
-                    if k is not None:
-                        hits[k - 1].append((p, d, start + i))
+                result.add(n, found, nkeys)
     result.coverage = checked / float(total) if total else 1.0
-    for hits in result.hits:
-        hits.sort()
     return result
 
 
 def _tasks(batch, stack_key_of, match_key, lookup):
     tasks = []
-    for _, _, _, part, found in batch:
+    for _, part, found in batch:
         keys_of = map(stack_key_of, part)
         if match_key is not None:
             keys_of = map(match_key, keys_of)

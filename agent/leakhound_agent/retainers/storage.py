@@ -4,7 +4,11 @@
 grow the list's item array or the dict's key table, and the collector charges
 those bytes to the line that grew them. When no object was allocated at a
 stack, the walk asks which big list, dict, set or bytearray has its storage
-block allocated there, and explains that container instead.
+block allocated there, and explains that container instead. Failing that,
+any other object whose C struct points at a block allocated there (an
+``io.StringIO`` and its character buffer, an ``array.array``, ...) is its
+owner: the structs are read word by word and every word is asked about as
+an address.
 
 That needs the address of the storage block (read from the object's C
 struct, stable on 64-bit CPython 3.8-3.13) and a collector that can name the
@@ -13,8 +17,11 @@ or tracemalloc's own C lookup when the collector's keys are tracemalloc's raw
 tracebacks.
 """
 
+import array
 import ctypes
 import sys
+import types
+from functools import partial
 from itertools import compress, repeat
 from operator import is_, le
 
@@ -86,4 +93,58 @@ def find(walk, lookup_key, stack_key_of_address, wanted, deadline_check):
                         continue
                     index = list(map(is_, level, repeat(obj))).index(True)
                     hits.append((k - 1, (p, d, index)))
+    return hits
+
+
+# Types whose structs hold only object pointers, inline data or storage handled above.
+_PLAIN = frozenset(map(id, [
+    object, type, str, bytes, int, float, complex, bool, type(None), tuple, list, dict, set, frozenset,
+    bytearray, range, slice, property, staticmethod, classmethod, memoryview, types.FunctionType,
+    types.MethodType, types.BuiltinFunctionType, types.CodeType, types.FrameType, types.TracebackType,
+    types.ModuleType, types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType, types.MappingProxyType,
+    types.MemberDescriptorType, types.GetSetDescriptorType, types.WrapperDescriptorType,
+    types.MethodDescriptorType, types.MethodWrapperType, types.ClassMethodDescriptorType,
+    type((lambda x: lambda: x)(0).__closure__[0]), type(iter([])), type(iter({})), type({}.keys()),
+]))
+_basicsize = type.__dict__["__basicsize__"].__get__
+_itemsize = type.__dict__["__itemsize__"].__get__
+_HEAD = 2 * _PTR  # ob_refcnt, ob_type
+
+
+def find_owners(walk, runner, lookup_key, stack_key_of_address, wanted, deadline_check):
+    """[(key index, (phase, depth, index))] for objects whose struct points at a block allocated at a wanted key."""
+    if _PTR != 8:
+        return []
+    kinds = {}
+    for phase in walk.phases:
+        for level in phase.levels:
+            runner.run([partial(kinds.update, zip(map(id, map(type, level)), map(type, level)))])
+    sizes = {}
+    for ident, tp in kinds.items():
+        if ident in _PLAIN:
+            continue
+        try:
+            size, itemsize = _basicsize(tp), _itemsize(tp)
+        except Exception:
+            continue
+        if itemsize == 0 and size > _HEAD:
+            sizes[ident] = size
+    del kinds
+    if not sizes:
+        return []
+    hits = []
+    string_at = ctypes.string_at
+    for p, phase in enumerate(walk.phases):
+        for d, level in enumerate(phase.levels):
+            if deadline_check():
+                return hits
+            chosen = []
+            runner.run([partial(chosen.extend, compress(level, map(sizes.__contains__, map(id, map(type, level)))))])
+            for obj in chosen:
+                words = array.array("Q", string_at(id(obj) + _HEAD, sizes[id(type(obj))] - _HEAD))
+                for k in map(lookup_key, map(stack_key_of_address, filter(None, words))):
+                    if k is not None and k - 1 in wanted:
+                        index = list(map(is_, level, repeat(obj))).index(True)
+                        hits.append((k - 1, (p, d, index)))
+                        break
     return hits

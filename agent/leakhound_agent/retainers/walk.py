@@ -18,31 +18,34 @@ so ids cannot be reused meanwhile.
 import gc
 import sys
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import _count_elements
 from functools import partial
-from itertools import compress, filterfalse, repeat
+from itertools import compress, count, filterfalse, islice, repeat
 from operator import is_, not_
 
 # Objects per chunk: the unit of parent search (a binary search over one chunk).
-CHUNK = 512
+CHUNK = 1024
 # References handed to the runner per round trip (bounds time between deadline checks).
 BATCH_REFS = 1 << 16
 
 _get_referents = gc.get_referents
+_is_tracked = gc.is_tracked
 
 
 class Phase(object):
     """Objects reached from one group of roots, by depth."""
 
-    __slots__ = ("kind", "levels", "bounds", "roots")
+    __slots__ = ("kind", "levels", "bounds", "splits", "roots")
 
     def __init__(self, kind):
         self.kind = kind
         # levels[d]: objects first reached at depth d, in discovery order.
         self.levels = []
-        # bounds[d][j]: len(levels[d]) once chunk j of levels[d-1] was expanded.
+        # bounds[d][j]: len(levels[d]) once chunk j of levels[d-1] was expanded;
+        # splits[d][j]: the same after the tracked objects it discovered, before the untracked ones.
         self.bounds = []
+        self.splits = []
         # roots[i]: what levels[0][i] is (the caller's root descriptor).
         self.roots = []
 
@@ -55,7 +58,8 @@ class Walk(object):
         self.phases = []
         self.truncated = False
         self.visited = 0
-        self._recent = {}  # (phase, depth, chunk) -> parents found there, most recent first
+        # (phase, depth, chunk, first run) -> (sorted child indices, their parents' indices)
+        self._anchors = {}
         self.own(self, self.seen, self.phases)
 
     def own(self, *objs):
@@ -71,10 +75,10 @@ class Walk(object):
         for phase in self.phases:
             for level in phase.levels:
                 del level[:]
-            del phase.levels[:], phase.bounds[:], phase.roots[:]
+            del phase.levels[:], phase.bounds[:], phase.splits[:], phase.roots[:]
         del self.phases[:]
         self.seen.clear()
-        self._recent.clear()
+        self._anchors.clear()
 
     def expired(self):
         if time.monotonic() > self.deadline:
@@ -86,7 +90,7 @@ class Walk(object):
     def run_phase(self, kind, roots):
         """Walk from ``roots`` [(obj, descriptor)], skipping what is already visited."""
         phase = Phase(kind)
-        self.own(phase, phase.levels, phase.bounds, phase.roots)
+        self.own(phase, phase.levels, phase.bounds, phase.splits, phase.roots)
         self.phases.append(phase)
         seen = self.seen
         first = []
@@ -100,25 +104,34 @@ class Walk(object):
         self.own(first)
         phase.levels.append(first)
         phase.bounds.append([])
+        phase.splits.append([])
         self.visited += len(first)
         current = first
         while current and not self.expired():
-            following, bounds = [], []
-            self.own(following, bounds)
+            following, bounds, splits = [], [], []
+            self.own(following, bounds, splits)
             phase.levels.append(following)
             phase.bounds.append(bounds)
-            self._expand(current, following, bounds)
+            phase.splits.append(splits)
+            self._expand(current, following, bounds, splits)
             self.visited += len(following)
             current = following
         while len(phase.levels) > 1 and not phase.levels[-1]:
             phase.levels.pop()
             phase.bounds.pop()
+            phase.splits.pop()
         return phase
 
-    def _expand(self, current, following, bounds):
+    def _expand(self, current, following, bounds, splits):
         seen = self.seen
-        by_id, ids, fresh = {}, [], []
-        self.own(by_id, ids, fresh)
+        by_id, ids, objs, tracked, fresh = {}, [], [], [], []
+        self.own(by_id, ids, objs, tracked, fresh)
+        # Steps that take no per-chunk iterator are built once (each object built
+        # here costs a traced allocation on this thread).
+        list_ids = partial(ids.extend, by_id)
+        list_objs = partial(objs.extend, by_id.values())
+        mark_seen = partial(seen.update, fresh)
+        clear = (by_id.clear, ids.clear, objs.clear, tracked.clear, fresh.clear)
         total = len(current)
         pos = 0
         while pos < total:
@@ -132,17 +145,23 @@ class Walk(object):
                 pos += CHUNK
                 # Iterators over the (still empty) scratch lists are created now and
                 # read them later: list iterators see what was appended meanwhile.
+                # Objects gc does not track (strings, numbers, tuples and dicts of
+                # those) cannot lead anywhere new: they are deduplicated within the
+                # chunk only, so their ids need not be kept (an int each, plus
+                # tracemalloc's record of it). One shared by many containers may
+                # then be visited once per chunk that refers to it.
                 tasks += (
                     partial(by_id.update, zip(map(id, refs), refs)),  # first occurrence keeps its place
-                    partial(ids.extend, by_id),
-                    partial(fresh.extend, filterfalse(seen.__contains__, ids)),
-                    partial(seen.update, fresh),
+                    list_ids,
+                    list_objs,
+                    partial(tracked.extend, map(_is_tracked, objs)),
+                    partial(fresh.extend, filterfalse(seen.__contains__, compress(ids, tracked))),
+                    mark_seen,
                     partial(following.extend, map(by_id.__getitem__, fresh)),
+                    partial(splits.extend, map(len, (following,))),
+                    partial(following.extend, compress(objs, map(not_, tracked))),
                     partial(bounds.extend, map(len, (following,))),
-                    by_id.clear,
-                    ids.clear,
-                    fresh.clear,
-                )
+                ) + clear
             self.runner.run(tasks)
 
     # ------------------------------------------------------------ paths
@@ -165,27 +184,77 @@ class Walk(object):
         return [phase.levels[d][i] for d, i in enumerate(chain)], phase.roots[chain[0]]
 
     def _parent(self, phase, depth, index):
-        target = phase.levels[depth][index]
+        """Index in levels[depth-1] of the object that discovered levels[depth][index].
+
+        A chunk's discoveries are appended in the order of their first reference,
+        tracked objects first, then untracked ones; within each of those runs the
+        discoverers never go backwards. So parents already found bracket the
+        parent of any index between them, and a run with one discoverer (a big
+        list's items) needs two searches in all.
+        """
+        bounds = phase.bounds[depth]
+        chunk = bisect_right(bounds, index)
+        if chunk >= len(bounds):
+            return None
+        start = bounds[chunk - 1] if chunk else 0
+        split = phase.splits[depth][chunk]
+        first_run = index < split
+        run_lo, run_hi = (start, split) if first_run else (split, bounds[chunk])
         above = phase.levels[depth - 1]
-        chunk = bisect_right(phase.bounds[depth], index)
-        # Siblings usually share a parent: try the parents already found in this chunk first.
-        recent = self._recent.get((id(phase), depth, chunk))
-        if recent is not None:
-            for candidate in recent:
-                if candidate < len(above) and _refers((above[candidate],), target):
-                    return candidate
-        else:
-            recent = self._recent[(id(phase), depth, chunk)] = []
         lo = chunk * CHUNK
         hi = min(lo + CHUNK, len(above))
-        found = _first_referrer(above, lo, hi, target)
+        level = phase.levels[depth]
+        key = (id(phase), depth, chunk, first_run)
+        anchors = self._anchors.get(key)
+        if anchors is None:
+            anchors = self._anchors[key] = ([], [])
+        children, parents = anchors
+        k = bisect_left(children, index)
+        if k < len(children) and children[k] == index:
+            return parents[k]
+        left = parents[k - 1] if k > 0 else lo
+        right = parents[k] if k < len(children) else hi - 1
+        if 0 < k < len(children) and left == right:
+            return left
+        target = level[index]
+        found = self._first_referrer(above, left, right + 1, target)
         if found is None:
-            # The chunk changed since it was expanded; any referrer one level up will do.
-            found = _first_referrer(above, 0, len(above), target)
-        if found is not None:
-            recent.insert(0, found)
-            del recent[4:]
+            found = self._first_referrer(above, lo, hi, target)  # the heap changed under us
+            if found is None:
+                return None
+        children.insert(k, index)
+        parents.insert(k, found)
+        if found not in parents[k + 1:]:
+            # Where does this parent's run of discoveries end? Everything it discovered
+            # after index is among the next len(referents) objects, and (discoverers
+            # never going backwards) any object of the run it refers to is its own.
+            refs = _get_referents(above[found])
+            ids, flags = set(), []
+            self.runner.run([
+                partial(ids.update, map(id, refs)),
+                partial(flags.extend, map(ids.__contains__, map(id, level[index + 1:min(run_hi, index + 1 + len(refs))]))),
+            ])
+            del refs, ids
+            if True in flags:
+                flags.reverse()
+                end = index + len(flags) - flags.index(True)
+                k = bisect_left(children, end)
+                if not (k < len(children) and children[k] == end):
+                    children.insert(k, end)
+                    parents.insert(k, found)
         return found
+
+    def _first_referrer(self, seq, lo, hi, target):
+        """Index of the first object in seq[lo:hi] that refers to target, or None.
+
+        One lazy pass in C: each object's referents are listed only until the first hit.
+        """
+        if lo >= hi:
+            return None
+        first = []
+        refers = map(any, map(map, repeat(is_), map(_get_referents, seq[lo:hi]), repeat(repeat(target))))
+        self.runner.run([partial(first.extend, islice(compress(count(lo), refers), 1))])
+        return first[0] if first else None
 
     # ------------------------------------------------------------ what the roots missed
 
@@ -199,10 +268,18 @@ class Walk(object):
         """
         run = self.runner.run
         seen = self.seen
+        # This thread's frames (3.8-3.10 track frame objects) and the lists built
+        # here refer to what the walk holds; none of that is the program's.
+        frame = sys._getframe()
+        while frame is not None:
+            self.own(frame)
+            frame = frame.f_back
+        del frame
+        left, counts, held, rest = [], [], [], []
+        left_ids, inner, orphans = set(), {}, set()
+        self.own(left, counts, held, rest, left_ids, inner, orphans)
         everything = gc.get_objects()
         self.own(everything)
-        left = []
-        self.own(left)
         run([partial(left.extend, compress(everything, map(not_, map(seen.__contains__, map(id, everything)))))])
         del everything
         if not left:
@@ -210,17 +287,13 @@ class Walk(object):
         # Reference counts first, while only `left` holds these objects. A fresh
         # probe held the same way gives the count our own holding adds.
         left.append([])
-        counts = []
         run([partial(counts.extend, map(sys.getrefcount, left))])
         baseline = counts.pop()
         left.pop()
-        left_ids = set()
         run([partial(left_ids.update, map(id, left))])
-        inner = {}
         refs = _get_referents(*left)
         run([partial(_count_elements, inner, filter(left_ids.__contains__, map(id, refs)))])
         del refs
-        held, orphans, rest = [], set(), []
         get_inner = inner.get
         for obj, count in zip(left, counts):
             ident = id(obj)
@@ -232,20 +305,3 @@ class Walk(object):
             else:
                 rest.append(obj)
         return held, orphans, rest
-
-
-def _refers(objs, target):
-    return any(map(is_, _get_referents(*objs), repeat(target)))
-
-
-def _first_referrer(seq, lo, hi, target):
-    """Index of the first object in seq[lo:hi] that refers to target (binary search on chunks)."""
-    if lo >= hi or not _refers(seq[lo:hi], target):
-        return None
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if _refers(seq[lo:mid], target):
-            hi = mid
-        else:
-            lo = mid
-    return lo
