@@ -50,6 +50,8 @@ NOTE_NOT_FOUND = ("nothing refers to it: no Python object holds a reference (a r
                   "or the memory is a buffer inside an object allocated elsewhere")
 NOTE_STORAGE = ("no object was allocated at this stack: its memory is storage (an item array, a key table, "
                 "a buffer) owned by the objects below")
+NOTE_STORAGE_SAMPLED = ("the sampled blocks at this stack are storage (an item array, a key table, a buffer) "
+                        "owned by the objects below")
 NOTE_TRUNCATED = "the walk stopped at its time budget before reaching an object from this stack"
 
 
@@ -80,65 +82,35 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
     gc_was_enabled = gc.isenabled()
     namer = Namer(runner)
     walk = Walk(runner, started + budget * WALK_SHARE)
-    ours = Ours()
-    stack_key_of = getattr(collector, "stack_key_of")
-    results = []
     # Seconds since the start at the end of each stage (diagnostics; not part of the protocol).
     timings = {}
+    results = []
     try:
         if gc_was_enabled:
             gc.disable()  # no collection mid-walk: it would free objects and reuse their ids
-        walk.own(namer, keys, ours, *runner.owned())
-        walk.mark(_own_frames(ours))
-
-        roots, skipped = module_roots(ours)
-        walk.mark(skipped)
-        walk.run_phase("module", roots)
-        del roots, skipped
-        timings["modules"] = time.monotonic() - started
-        if not walk.truncated:
-            roots, frames = thread_roots(ours, namer, _thread.get_ident())
-            walk.mark(frames)
-            walk.run_phase("thread", roots)
-            del roots, frames
-        timings["threads"] = time.monotonic() - started
-        if not walk.truncated:
-            held, orphans, rest = walk.unreached()
-            timings["unreached"] = time.monotonic() - started
-            walk.run_phase("native", [(obj, ("native", id(obj) in orphans)) for obj in held])
-            del held
-            # Cycles: start from instances of classes (so a node's __dict__ reads as its
-            # attributes), then whatever is left.
-            for heap_types_first in (True, False):
-                if walk.truncated:
-                    break
-                seen = walk.seen
-                roots = [(obj, ("garbage", None)) for obj in rest
-                         if id(obj) not in seen and (not heap_types_first or namer.type_info(type(obj)).heap)]
-                walk.run_phase("garbage", roots)
-                del roots
-            del rest, orphans
-
+        walk.own(namer, keys, *runner.owned())
+        _walk_heap(walk, namer, Ours(), timings, started)
         timings["walk"] = time.monotonic() - started
-        found = match(walk, runner, stack_key_of, keys, started + budget * MATCH_SHARE, match_key)
+
+        found = match(walk, runner, collector.stack_key_of, keys, started + budget * MATCH_SHARE, match_key)
         timings["match"] = time.monotonic() - started
         storage_hits = _storage(walk, collector, keys, found, started + budget * MATCH_SHARE)
         timings["storage"] = time.monotonic() - started
+
         size_of = getattr(collector, "size_of", None) or namer.shallow_size
+        # A sampling collector knows only the sampled blocks: "nothing allocated here" means "nothing sampled".
+        sampled_collector = str(getattr(collector, "name", "")).startswith("sampling")
         memo = {}
-        by_key = []
-        for k, key in enumerate(keys):
-            by_key.append(_result(walk, namer, key, k, found, storage_hits.get(k), max_objects, size_of, memo,
-                                  gc_was_enabled, started + budget))
+        by_key = [_result(walk, namer, key, k, found, storage_hits.get(k), max_objects, size_of, memo,
+                          gc_was_enabled, started + budget, sampled_collector)
+                  for k, key in enumerate(keys)]
         timings["paths"] = time.monotonic() - started
         for key in requested:
             # Equal keys asked twice get the same answer.
-            for k, unique in enumerate(keys):
-                if unique is key or unique == key:
-                    result = dict(by_key[k])
-                    result["stackKey"] = key
-                    results.append(result)
-                    break
+            k = next(k for k, unique in enumerate(keys) if unique is key or unique == key)
+            result = dict(by_key[k])
+            result["stackKey"] = key
+            results.append(result)
     finally:
         visited, truncated = walk.visited, walk.truncated
         walk.close()
@@ -154,7 +126,41 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
     }
 
 
-def _result(walk, namer, key, k, found, storage_hits, max_objects, size_of, memo, gc_was_enabled, deadline):
+def _walk_heap(walk, namer, ours, timings, started):
+    """The walk's root groups, in order of how well they explain a leak."""
+    walk.mark(_own_frames(ours))
+    roots, skipped = module_roots(ours)
+    walk.mark(skipped)
+    walk.run_phase("module", roots)
+    del roots, skipped
+    timings["modules"] = time.monotonic() - started
+    if walk.truncated:
+        return
+    roots, frames = thread_roots(ours, namer, _thread.get_ident())
+    walk.mark(frames)
+    walk.run_phase("thread", roots)
+    del roots, frames
+    timings["threads"] = time.monotonic() - started
+    if walk.truncated:
+        return
+    held, orphans, rest = walk.unreached()
+    timings["unreached"] = time.monotonic() - started
+    walk.run_phase("native", [(obj, ("native", id(obj) in orphans)) for obj in held])
+    del held
+    # Cycles: start from instances of classes (so a node's __dict__ reads as its
+    # attributes), then whatever is left.
+    for heap_types_first in (True, False):
+        if walk.truncated:
+            return
+        seen = walk.seen
+        roots = [(obj, ("garbage", None)) for obj in rest
+                 if id(obj) not in seen and (not heap_types_first or namer.type_info(type(obj)).heap)]
+        walk.run_phase("garbage", roots)
+        del roots
+
+
+def _result(walk, namer, key, k, found, storage_hits, max_objects, size_of, memo, gc_was_enabled, deadline,
+            sampled_collector):
     note = None
     from_storage = False
     hits = found.hits(k)
@@ -205,7 +211,7 @@ def _result(walk, namer, key, k, found, storage_hits, max_objects, size_of, memo
             unreachable = True
             note = NOTE_NOT_FOUND
     elif from_storage:
-        note = NOTE_STORAGE
+        note = NOTE_STORAGE_SAMPLED if sampled_collector else NOTE_STORAGE
     return {
         "stackKey": key,
         "found": count,
