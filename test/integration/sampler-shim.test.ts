@@ -36,6 +36,23 @@ describe.each(PYTHONS)("malloc shim on Python $version", ({ path: python }) => {
     expect(Math.abs(est / r.exact - 1), `estimate ${est} vs ${r.exact}`).toBeLessThan(0.2);
   });
 
+  it("survives threads mallocing without the GIL, Python threads, snapshots and a fork at once", () => {
+    const shim = buildShim(python);
+    const proc = spawnSync(python, [CHECKS, "native_stress", "2"], {
+      encoding: "utf8",
+      timeout: 120_000,
+      env: { ...process.env, PYTHONPATH: AGENT_DIR, LD_PRELOAD: shim },
+    });
+    expect(proc.status, proc.stderr).toBe(0);
+    const lines = proc.stdout.trim().split("\n");
+    const r = JSON.parse(lines[lines.length - 1]);
+    expect(r.child_status).toBe(0);
+    expect(r.kept).toBeGreaterThan(10);
+    // Kept 1000-byte blocks are sampled with p = 1 - exp(-1000/2048); allow 6 standard deviations.
+    const sd = Math.sqrt(r.expected_live_samples);
+    expect(Math.abs(r.native_live_samples - r.expected_live_samples)).toBeLessThan(6 * sd + 5);
+  });
+
   it("is inert where the sampler is not loaded", () => {
     const shim = buildShim(python);
     const proc = spawnSync(python, ["-c", "import json; print(json.dumps(list(range(100000)))[:5])"], {
