@@ -1238,12 +1238,11 @@ static PyObject *lh_reset_after_fork(PyObject *self, PyObject *unused) {
 static PyObject *lh_stats(PyObject *self, PyObject *unused) {
     int on_top = hooks[0].installed && hook_is_current(&hooks[0]) && hooks[1].installed && hook_is_current(&hooks[1]);
     pthread_mutex_lock(&native_lock);
-    size_t nat_live = nbt.count, nat_cap = nbt.cap;
+    size_t nat_live = nbt.count;
     uint64_t nat_drops = nbt.drops, nat_total = nat_samples_total;
     double nlb = nat_live_bytes;
     pthread_mutex_unlock(&native_lock);
     size_t own = __atomic_load_n(&own_bytes, __ATOMIC_RELAXED);
-    (void)nat_cap;
     return Py_BuildValue(
         "{s:i,s:i,s:i,s:d,s:i,s:K,s:n,s:n,s:K,s:I,s:n,s:n,s:n,s:K,s:K,s:n,s:L,s:L,s:i,s:n,s:K,s:K,s:L}",
         "active", G.active, "installed", hooks[0].installed && hooks[1].installed, "on_top", on_top,
