@@ -197,6 +197,24 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     expect(top(samples)).toBe("module global | module __main__ | SAMPLES (array)");
   });
 
+  it("deques, sets, suspended generators, bound methods, partials", async () => {
+    const [queued, names, rows, labels, jobs] = (await fixture(python, "shapes.py")).results;
+    expect(allPaths(queued)).toContain(
+      "module global | module __main__ | QUEUE (deque, 400 items) → [*] (dict, 2 items) → ['text'] (str)",
+    );
+    expect(top(names)).toBe("module global | module __main__ | NAMES (set, 400 items) → member (str)");
+    // Before 3.11 a generator refers to its frame; since, to its locals directly.
+    expect(top(rows)).toMatch(
+      /^module global \| module __main__ \| PENDING \(list, 400 items\) → \[\*\] \(generator chunks\) → (gi_frame \(frame chunks at shapes\.py:\d+\) → )?local variable batch \(list, 8 items\) → \[\*\] \(str\)$/,
+    );
+    expect(allPaths(labels)).toContain(
+      "module global | module __main__ | CALLBACKS (list, 400 items) → [*] (method Widget.on_click) → __self__ (Widget) → .label (str)",
+    );
+    expect(allPaths(jobs)).toContain(
+      "module global | module __main__ | JOBS (list, 400 items) → [*] (partial) → .args (tuple, 1 item) → [0] (list, 5 items) → [0] (str)",
+    );
+  });
+
   it("never runs the program's code (tripwire)", async () => {
     const tripwire = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lh-trip-")), "tripwire");
     const out = await fixture(python, "safety.py", { LEAK_TRIPWIRE: tripwire });

@@ -96,9 +96,10 @@ describe.each(PYTHONS)("native sampler on Python $version", ({ path: python }) =
     for (const [kind, hits] of Object.entries<Record<string, number>>(r.hits)) {
       const expected = String(lines[lineOf[kind] ?? `obj_${kind}`]);
       const right = hits[expected] ?? 0;
-      // Only the right line or "not found" (objects reused from a free list, allocated before start).
+      // Only the right line or "not found" (objects reused from a free list, allocated before start;
+      // the probe empties the free lists first).
       expect(Object.keys(hits).filter((k) => k !== expected && k !== "None"), kind).toEqual([]);
-      const floor = ["list", "tuple", "dict"].includes(kind) ? 0.9 : 1.0;
+      const floor = ["list", "tuple", "dict"].includes(kind) ? 0.97 : 1.0;
       expect(right / r.n, `${kind}: ${JSON.stringify(hits)}`).toBeGreaterThanOrEqual(floor);
     }
     // GC header for gc-tracked types; the managed dict/weakref pre-header on 3.11+/3.12+.
