@@ -43,14 +43,11 @@ def collector():
     """The agent's own tracemalloc collector when it can be built here, else the stand-in."""
     try:
         from leakhound_agent.collectors.tracemalloc_collector import TracemallocCollector
+        from leakhound_agent.config import Config
 
-        class Config(object):
-            interval = 1.0
-            nframes = 16
-            agent_dir = os.path.join(os.path.dirname(HERE), "agent")
-
-        return TracemallocCollector(Config())
-    except Exception:
+        return TracemallocCollector(Config(None, collector="tracemalloc", nframes=16))
+    except Exception as error:
+        sys.stderr.write("retainers_2m: using the stand-in collector (%s: %s)\n" % (type(error).__name__, error))
         return StandIn()
 
 

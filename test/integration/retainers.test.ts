@@ -61,6 +61,21 @@ function allPaths(result: Result): string[] {
 }
 
 describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
+  it("clusters paths into shapes", async () => {
+    const run = await runPython(python, [path.join(FIXTURES, "cluster_shapes.py")], {
+      cwd: FIXTURES,
+      env: cleanEnv({ PYTHONPATH: AGENT_DIR, PYTHONDONTWRITEBYTECODE: "1" }),
+    });
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toEqual([
+      { text: "LOG (list, 30 items) → [*] (dict, 2 items) → ['body'] (str)", objects: 30, bytes: 300 },
+      { text: "CACHE (dict, 20 items) → [*] (bytes)", objects: 20, bytes: 2000 },
+      { text: "BATCHES (list, 3 items) → [0] (list, 40–52 items)", objects: 3, bytes: 30 },
+      { text: "ONE (list, 1,000 items) → [*] (str)", objects: 1, bytes: 10 },
+      { text: "PAIR (tuple, 2 items) → [1] (str)", objects: 1, bytes: 10 },
+    ]);
+  });
+
   it("module global list of records", async () => {
     const out = await fixture(python, "global_list.py");
     const [records, payloads] = out.results;

@@ -26,7 +26,7 @@ import time
 from . import storage
 from .cluster import Sample, cluster
 from .frameless import Runner, prepare, shared_runners
-from .match import match
+from .matching import match
 from .names import Namer
 from .roots import Ours, module_roots, thread_roots
 from .walk import Walk

@@ -53,21 +53,27 @@ class Matches(object):
         if total == 0 or n <= 0:
             return []
         wanted = list(range(total)) if total <= n else [int(j * total / float(n)) for j in range(n)]
-        positions = []
+        picks = []  # (slice number, [ordinals within the slice], positions found there)
         w = 0
         before = 0
         for s, hits in counts:
             if w >= len(wanted):
                 break
-            if wanted[w] < before + hits:
-                p, d, start, _ = self._slices[s]
-                # Where key k's objects sit in this slice (C code: no int per object on this thread).
-                where = []
-                runner.run([partial(where.extend, compress(count(start), map(eq, self._found[s], repeat(k + 1))))])
-                while w < len(wanted) and wanted[w] < before + hits:
-                    positions.append((p, d, where[wanted[w] - before]))
-                    w += 1
+            ordinals = []
+            while w < len(wanted) and wanted[w] < before + hits:
+                ordinals.append(wanted[w] - before)
+                w += 1
+            if ordinals:
+                picks.append((s, ordinals, []))
             before += hits
+        # Where key k's objects sit in those slices: one trip to the runner, no int per object here.
+        marker = k + 1
+        runner.run([partial(where.extend, compress(count(self._slices[s][2]), map(eq, self._found[s], repeat(marker))))
+                    for s, _, where in picks])
+        positions = []
+        for s, ordinals, where in picks:
+            p, d, _, _ = self._slices[s]
+            positions.extend((p, d, where[o]) for o in ordinals)
         return positions
 
 

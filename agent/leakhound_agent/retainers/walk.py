@@ -25,7 +25,11 @@ from itertools import compress, count, filterfalse, islice, repeat
 from operator import is_, not_
 
 # Objects per chunk: the unit of parent search (a binary search over one chunk).
-CHUNK = 1024
+CHUNK = 512
+# Below these sizes a search runs here rather than on the helper thread: its few
+# allocations cost less than the round trip.
+INLINE = 64
+INLINE_OBJECTS = 8
 # References handed to the runner per round trip (bounds time between deadline checks).
 BATCH_REFS = 1 << 16
 
@@ -230,11 +234,16 @@ class Walk(object):
             # never going backwards) any object of the run it refers to is its own.
             refs = _get_referents(above[found])
             ids, flags = set(), []
-            self.runner.run([
+            tasks = [
                 partial(ids.update, map(id, refs)),
                 partial(flags.extend, map(ids.__contains__, map(id, level[index + 1:min(run_hi, index + 1 + len(refs))]))),
-            ])
-            del refs, ids
+            ]
+            if len(refs) > INLINE:
+                self.runner.run(tasks)
+            else:
+                for task in tasks:
+                    task()
+            del refs, ids, tasks
             if True in flags:
                 flags.reverse()
                 end = index + len(flags) - flags.index(True)
@@ -253,7 +262,11 @@ class Walk(object):
             return None
         first = []
         refers = map(any, map(map, repeat(is_), map(_get_referents, seq[lo:hi]), repeat(repeat(target))))
-        self.runner.run([partial(first.extend, islice(compress(count(lo), refers), 1))])
+        task = partial(first.extend, islice(compress(count(lo), refers), 1))
+        if hi - lo > INLINE_OBJECTS:
+            self.runner.run([task])
+        else:
+            task()
         return first[0] if first else None
 
     # ------------------------------------------------------------ what the roots missed
