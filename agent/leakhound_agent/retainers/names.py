@@ -31,7 +31,6 @@ from operator import is_
 _TYPE = type.__dict__
 _qualname_of_type = _TYPE["__qualname__"].__get__
 _name_of_type = _TYPE["__name__"].__get__
-_module_of_type = _TYPE["__module__"].__get__
 _mro_of_type = _TYPE["__mro__"].__get__
 _flags_of_type = _TYPE["__flags__"].__get__
 _basicsize_of_type = _TYPE["__basicsize__"].__get__
@@ -130,7 +129,7 @@ def format_key(key):
 
 
 class _TypeInfo(object):
-    __slots__ = ("name", "module", "mro", "bases", "heap", "dict_getter", "members", "sizeof_ok")
+    __slots__ = ("name", "mro", "bases", "heap", "dict_getter", "members", "sizeof_ok")
 
 
 class Namer(object):
@@ -156,10 +155,6 @@ class Namer(object):
             return info
         info = _TypeInfo()
         info.name = _str_or(_qualname_of_type(tp), None) or _str_or(_name_of_type(tp), "?")
-        try:
-            info.module = _str_or(_module_of_type(tp), "")
-        except Exception:
-            info.module = ""
         info.mro = _mro_of_type(tp) or (tp,)
         info.bases = frozenset(map(id, info.mro))
         info.heap = bool(_flags_of_type(tp) & _HEAPTYPE)
