@@ -20,6 +20,7 @@ that tracemalloc's per-allocation cost stays low (frameless.py).
 
 import _thread
 import gc
+import os
 import sys
 import time
 
@@ -40,6 +41,16 @@ TOP_PATHS = 5
 MIN_PATHS = 20
 
 _search_lock = _thread.allocate_lock()
+
+
+def _new_lock_in_child():
+    # A fork while another thread searched would leave the child's lock held forever.
+    global _search_lock
+    _search_lock = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 NOTE_GC_DISABLED = "unreachable reference cycle kept only because gc is disabled"
 NOTE_AWAITING = "unreachable cycle awaiting collection"
@@ -92,7 +103,7 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
         _walk_heap(walk, namer, Ours(), timings, started)
         timings["walk"] = time.monotonic() - started
 
-        found = match(walk, runner, collector.stack_key_of, keys, started + budget * MATCH_SHARE, match_key)
+        found = match(walk, runner, _key_function(collector), keys, started + budget * MATCH_SHARE, match_key)
         timings["match"] = time.monotonic() - started
         storage_hits = _storage(walk, collector, keys, found, started + budget * MATCH_SHARE)
         timings["storage"] = time.monotonic() - started
@@ -288,6 +299,25 @@ def _storage(walk, collector, keys, found, deadline):
     for k, position in hits:
         result.setdefault(k, []).append(position)
     return result
+
+
+def _key_function(collector):
+    """collector.stack_key_of, wrapped to answer None instead of raising if a first try raises."""
+    stack_key_of = collector.stack_key_of
+    try:
+        for probe in (collector, 0, "", [], {}):
+            stack_key_of(probe)
+        return stack_key_of
+    except Exception:
+        pass
+
+    def guarded(obj):
+        try:
+            return stack_key_of(obj)
+        except Exception:
+            return None
+
+    return guarded
 
 
 def _tracing():
