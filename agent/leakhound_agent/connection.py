@@ -4,9 +4,9 @@ Any failure means the host is gone: the caller turns the agent off. Writes
 are serialized by one lock so lines never interleave.
 """
 
+import _socket  # not socket.py: it would pull in selectors, enum and friends
 import _thread
 import os
-import socket
 import time
 
 from . import protocol
@@ -15,7 +15,7 @@ from . import protocol
 # the background; the exit path lowers it to keep the target's exit prompt).
 SEND_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 5.0
-_NOSIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)  # a dead host must not SIGPIPE the target
+_NOSIGNAL = getattr(_socket, "MSG_NOSIGNAL", 0)  # a dead host must not SIGPIPE the target
 _MAX_LINE = 1 << 20
 
 
@@ -25,7 +25,8 @@ class HostGone(Exception):
 
 class Connection(object):
     def __init__(self, path):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The bare C socket type: non-inheritable (close-on-exec) like socket.socket.
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             sock.settimeout(CONNECT_TIMEOUT)
             sock.connect(path)

@@ -9,8 +9,9 @@ object tree, so they match ``co_qualname`` (3.11+) on every version.
 import marshal
 import os
 import sys
-from importlib.util import MAGIC_NUMBER, cache_from_source
-from types import CodeType
+
+# Not from types (nor importlib.util below): modules the target may not have loaded cost it memory.
+CodeType = type((lambda: None).__code__)
 
 UNKNOWN = "?"
 MODULE = "<module>"
@@ -21,7 +22,7 @@ _CO_OPTIMIZED = 0x0001
 # their parent's line (comprehensions before 3.12, lambdas, generator expressions).
 _INLINE_NAMES = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>", "<lambda>")
 
-_MAX_FILES = 1024
+_MAX_FILES = 256  # per-file function indexes are the biggest entries
 _MAX_LOOKUPS = 65536
 
 _HAS_QUALNAME = sys.version_info >= (3, 11)  # code objects know their qualified name
@@ -118,6 +119,8 @@ def _frozen_source(filename):
 def _cached_code(path):
     """The module code from its up-to-date .pyc: some 20x cheaper than compiling the source."""
     try:
+        from _frozen_importlib_external import MAGIC_NUMBER, cache_from_source
+
         cached = cache_from_source(path)
         with open(cached, "rb") as f:
             data = f.read()

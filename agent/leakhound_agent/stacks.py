@@ -8,8 +8,6 @@ MAX_SITES), running stacks by MAX_ACTIVE (when full it is cleared, and stacks
 seen again get new ids).
 """
 
-import heapq
-
 from . import frames, protocol
 
 MAX_ACTIVE = 5000
@@ -122,7 +120,7 @@ class SiteTracker(object):
             total_count += count
         threshold = self._share * (total if total > 0 else total_bytes)
 
-        for key, (size, _) in heapq.nlargest(self._top, sites.items(), key=_bytes_of):
+        for key, (size, _) in _largest(self._top, sites):
             if size > 0 and key not in tracked:
                 tracked[key] = site_id(key)
         if threshold > 0:
@@ -153,3 +151,12 @@ class SiteTracker(object):
 
 def _bytes_of(item):
     return item[1][0]
+
+
+def _largest(n, sites):
+    """heapq.nlargest(n, sites.items(), key=_bytes_of), importing heapq only for big inputs."""
+    if len(sites) <= 4 * n:
+        return sorted(sites.items(), key=_bytes_of, reverse=True)[:n]
+    import heapq
+
+    return heapq.nlargest(n, sites.items(), key=_bytes_of)

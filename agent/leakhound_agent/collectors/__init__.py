@@ -13,13 +13,18 @@ def _describe(error):
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def create(config):
-    """(started collector, note on how it was chosen or None)."""
+def _tracemalloc_collector(config):
+    # Imported only when used: tracemalloc.py pulls in pickle, linecache and tokenize.
     from .tracemalloc_collector import TracemallocCollector
 
+    return TracemallocCollector(config)
+
+
+def create(config):
+    """(started collector, note on how it was chosen or None)."""
     wanted = config.collector
     if wanted == "tracemalloc":
-        collector = TracemallocCollector(config)
+        collector = _tracemalloc_collector(config)
         collector.start()
         return collector, None
 
@@ -34,6 +39,6 @@ def create(config):
         reason = "sampling collector not available (%s)" % _describe(error)
     except Exception as error:
         reason = "sampling collector failed to start (%s)" % _describe(error)
-    collector = TracemallocCollector(config)
+    collector = _tracemalloc_collector(config)
     collector.start()
     return collector, "; ".join(r for r in (unknown, reason, "using tracemalloc") if r)

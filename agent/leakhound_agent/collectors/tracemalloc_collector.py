@@ -6,8 +6,10 @@ pairs, most recent call first (the public ``Traceback`` class reverses them
 since 3.7). Those raw tuples are our stack keys.
 """
 
-import tracemalloc
-from operator import countOf, itemgetter
+# The C module: the same functions as tracemalloc.py, without the pickle,
+# linecache and tokenize imports the Python layer pulls in.
+import _tracemalloc as tracemalloc
+from _operator import countOf, itemgetter  # operator.py without its Python layer
 
 from .. import frames
 from .base import Collector, Snapshot
