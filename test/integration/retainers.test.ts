@@ -184,6 +184,16 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     expect(top(blobs)).toBe("unreachable cycle | Node in an unreachable reference cycle | .blob (bytearray, 200 bytes)");
   });
 
+  it("unreachable cycles while gc is enabled (awaiting collection)", async () => {
+    const out = await fixture(python, "cycles_pending.py");
+    expect(out.gcEnabled).toBe(true);
+    const [data] = out.results;
+    expect(data.found).toBe(1_000);
+    expect(data.unreachable).toBe(true);
+    expect(data.note).toBe("unreachable cycle awaiting collection");
+    expect(top(data)).toBe("unreachable cycle | Link in an unreachable reference cycle | .data (bytearray, 100 bytes)");
+  });
+
   it("references leaked in C (Py_IncRef)", async () => {
     const [lists, texts] = (await fixture(python, "c_leak.py")).results;
     expect(lists.found).toBeGreaterThan(250);
