@@ -142,8 +142,13 @@ def main():
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--stand-in", action="store_true", help="use a builtin stack_key_of instead of the agent's collector")
+    parser.add_argument("--collector", choices=["tracemalloc", "sampling"], default="tracemalloc",
+                        help="sampling: the default native sampler (64 KiB unless --sample-bytes), no tracemalloc")
+    parser.add_argument("--sample-bytes", type=int, default=65536)
     args = parser.parse_args()
 
+    if args.collector == "sampling":
+        return main_sampling(args)
     tracemalloc.start(args.frames)
     started = time.monotonic()
     counts = build(args.objects)
@@ -197,6 +202,60 @@ def main():
                 "found": r["found"],
                 "top": r["paths"][0]["root"] + " | " + " → ".join(r["paths"][0]["steps"]) if r["paths"] else None,
             }
+            for r in result["results"]
+        ],
+    }
+    sys.stdout.write(json.dumps(summary) + "\n")
+
+
+def main_sampling(args):
+    """The same heap and search with the native sampling collector and no tracemalloc:
+    the leak's stacks are the sampled stacks whose innermost frame is Order.__init__."""
+    from leakhound_agent.collectors.sampling_collector import SamplingCollector
+    from leakhound_agent.config import Config
+
+    chosen = SamplingCollector(Config(None, collector="sampling", nframes=args.frames, sample_bytes=args.sample_bytes))
+    chosen.start()
+    started = time.monotonic()
+    counts = build(args.objects)
+    built = time.monotonic() - started
+    gc.collect()
+    heap_objects = len(gc.get_objects())
+
+    from leakhound_agent import retainers
+
+    retainers.prepare()
+    snap = chosen.snapshot()
+    first = Order.__init__.__code__.co_firstlineno
+    keys = [k for k in snap.sites if chosen.frames_of(k) and chosen.frames_of(k)[0][2].endswith("__init__")
+            and first < chosen.frames_of(k)[0][1] <= first + 4 and "retainers_2m" in chosen.frames_of(k)[0][0]]
+    before = rss_bytes()
+    peak = PeakRss()
+    peak.start()
+    cpu0 = time.process_time()
+    t0 = time.monotonic()
+    result = retainers.find_retainers(chosen, keys, max_objects=200, timeout_sec=args.timeout)
+    seconds = time.monotonic() - t0
+    cpu = time.process_time() - cpu0
+    peak.stop.set()
+    peak.join()
+    summary = {
+        "python": "%d.%d.%d" % sys.version_info[:3],
+        "collector": "sampling@%d" % args.sample_bytes,
+        "targetObjects": args.objects,
+        "gcTracked": heap_objects,
+        "visited": result["visited"],
+        "seconds": round(seconds, 2),
+        "cpuSec": round(cpu, 2),
+        "truncated": result["truncated"],
+        "extraPeakMB": round((peak.peak - before) / 1e6, 1),
+        "rssBeforeMB": round(before / 1e6, 1),
+        "extraPeakPct": round(100.0 * (peak.peak - before) / before, 1),
+        "buildSec": round(built, 1),
+        "orders": counts["orders"],
+        "leakStacks": len(keys),
+        "results": [
+            {"found": r["found"], "top": r["paths"][0]["root"] + " | " + " → ".join(r["paths"][0]["steps"]) if r["paths"] else None}
             for r in result["results"]
         ],
     }
