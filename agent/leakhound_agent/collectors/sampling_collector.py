@@ -13,6 +13,7 @@ block in the table of sampled blocks.
 """
 
 import math
+import sys
 
 from .. import frames
 from .base import Collector, Snapshot
@@ -133,7 +134,7 @@ class SamplingCollector(Collector):
             return [_UNKNOWN_FRAME]
         out = []
         for filename, lineno, function in raw:
-            out.append((frames.absolute(filename), lineno, frames.qualname_for(filename, lineno, function)))
+            out.append((frames.absolute(filename), lineno, _qualname(filename, lineno, function)))
         return out
 
     def stats(self):
@@ -172,6 +173,17 @@ class SamplingCollector(Collector):
                 pass
             self._ours[stack_id] = verdict
         return verdict
+
+
+def _qualname(filename, lineno, name):
+    """Qualified function name (code objects only know their bare name before 3.11)."""
+    if sys.version_info >= (3, 11):
+        return name
+    if name.startswith("<") and name != frames.MODULE:
+        # "<listcomp>", "<lambda>": name them as the tracemalloc collector does ("f.<locals>.<listcomp>").
+        guess = frames.function_at(filename, lineno)
+        return guess if guess.endswith("." + name) else name
+    return frames.qualname_for(filename, lineno, name)
 
 
 def _dir_prefixes(directory):
