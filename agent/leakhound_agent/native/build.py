@@ -39,18 +39,45 @@ LOCK_WAIT = 150.0
 FAILURE_TTL = 3600.0
 
 _loaded = None
+_temp_root = None  # set when the user cache turned out not to be writable
 
 
 class SamplerUnavailable(Exception):
     """The native sampler cannot be used here; the message says why."""
 
 
+class CacheUnwritable(SamplerUnavailable):
+    """The cache directory cannot be created (load() then retries under the temp dir)."""
+
+
 def cache_root():
+    """LEAKHOUND_CACHE_DIR, else the user cache; a temp dir when the home cache cannot be written."""
     root = os.environ.get("LEAKHOUND_CACHE_DIR")
-    if not root:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        root = os.path.join(base, "leakhound")
-    return os.path.abspath(root)
+    if root:
+        return os.path.abspath(root)
+    if _temp_root:
+        return _temp_root
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    root = os.path.abspath(os.path.join(base, "leakhound"))
+    probe = root
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    if os.access(probe, os.W_OK | os.X_OK) or os.path.isdir(root) and _has_builds(root):
+        return root
+    return _temp_cache()
+
+
+def _temp_cache():
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), "leakhound-cache-%d" % os.getuid())
+
+
+def _has_builds(root):
+    try:
+        return any(name.startswith(sys.implementation.name) for name in os.listdir(root))
+    except OSError:
+        return False
 
 
 def _sources_digest(names, extra=()):
@@ -221,7 +248,7 @@ def _publish(build_fn, final, signature):
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as error:
-        raise SamplerUnavailable("cannot create the build cache %s: %s" % (directory, error))
+        raise CacheUnwritable("cannot create the build cache %s: %s" % (directory, error))
     failure = os.path.join(directory, "build-error.txt")
     with _Lock(os.path.join(directory, ".lock")):
         if os.path.isfile(final):
@@ -326,11 +353,20 @@ def build_shim(force=False):
 
 def load():
     """The _lhsampler module, built on first use; raises SamplerUnavailable."""
-    global _loaded
+    global _loaded, _temp_root
     if _loaded is not None:
         return _loaded
     try:
-        path = build_extension()
+        try:
+            path = build_extension()
+        except CacheUnwritable as error:
+            if os.environ.get("LEAKHOUND_CACHE_DIR") or _temp_root:
+                raise SamplerUnavailable(str(error))
+            _temp_root = _temp_cache()  # e.g. a read-only home: build under the temp dir instead
+            try:
+                path = build_extension()
+            except CacheUnwritable as again:
+                raise SamplerUnavailable(str(again))
     except SamplerUnavailable:
         raise
     except Exception as error:  # an unexpected failure must still mean "fall back"
