@@ -52,6 +52,17 @@ describe.each(PYTHONS)("sampler build on Python $version", ({ path: python }) =>
     fs.rmSync(cache, { recursive: true, force: true });
   });
 
+  it("builds under the temp dir when the home cache cannot be created", () => {
+    const tmp = tempCache();
+    // /proc refuses new directories even for root.
+    const env = { HOME: "/proc", XDG_CACHE_HOME: "", LEAKHOUND_CACHE_DIR: "", TMPDIR: tmp };
+    const proc = run(python, [CHECKS, "create"], env);
+    expect(proc.status, proc.stderr).toBe(0);
+    expect(lastJson(proc.stdout).name).toBe("sampling");
+    expect(fs.readdirSync(tmp).some((f) => f.startsWith("leakhound-cache-"))).toBe(true);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
   it("builds once into its cache; concurrent first uses share one build", async () => {
     const cache = tempCache();
     const env = { ...process.env, PYTHONPATH: AGENT_DIR, LEAKHOUND_CACHE_DIR: cache };
