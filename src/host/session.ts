@@ -13,6 +13,7 @@ import { ENV, type HelloMessage, type SampleMessage } from "../protocol/messages
 import { retainerTargets } from "../analysis/targets.js";
 import { EXIT, UserError } from "../cli/exit-codes.js";
 import { inspectCommand } from "./python-command.js";
+import { buildShim } from "./native-shim.js";
 import { VERSION } from "../version.js";
 
 export interface SessionOptions {
@@ -102,6 +103,11 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     [ENV.sampleBytes]: String(opts.sampleBytes),
     [ENV.agentDir]: agentDir(),
   };
+  if (opts.collector !== "tracemalloc" && process.env.LEAKHOUND_NATIVE !== "0") {
+    const shim = buildShim(agentDir(), process.env);
+    if (shim.path) env.LD_PRELOAD = process.env.LD_PRELOAD ? `${shim.path} ${process.env.LD_PRELOAD}` : shim.path;
+    if (shim.note) notes.push(shim.note);
+  }
 
   const child = spawn(opts.argv[0]!, opts.argv.slice(1), { stdio: "inherit", env, cwd });
   status?.start();

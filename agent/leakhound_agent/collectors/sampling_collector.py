@@ -12,7 +12,6 @@ process); ``stack_key_of`` is the extension's O(1) lookup of an object's memory
 block in the table of sampled blocks.
 """
 
-import math
 import sys
 
 from .. import frames
@@ -42,7 +41,7 @@ def format_bytes(n):
 def error_note(sample_bytes):
     """The error bound a sampling interval implies, in words."""
     m = float(sample_bytes)
-    at_1mib = math.sqrt(1048576.0 * m)
+    at_1mib = (1048576.0 * m) ** 0.5
     # Live bytes at which one standard error is 10% of the estimate: sqrt(B*m) = B/10.
     ten_percent = 100.0 * m
     return ("sampling an allocation every ~%s on average: a site's live-bytes estimate has a standard "

@@ -81,9 +81,9 @@ def _has_builds(root):
 
 
 def _sources_digest(names, extra=()):
-    # zlib rather than hashlib: importing hashlib costs ~10 ms of the target's start-up,
-    # and a cache key needs no cryptographic strength.
-    import zlib
+    # binascii's crc32 rather than hashlib or zlib: importing either costs start-up time
+    # and resident memory in the target, and a cache key needs no cryptographic strength.
+    import binascii
 
     data = []
     for name in tuple(names) + HEADERS:
@@ -92,13 +92,13 @@ def _sources_digest(names, extra=()):
     for item in tuple(CFLAGS) + tuple(LIBS) + tuple(extra):
         data.append(item.encode("utf-8", "replace") + b"\0")
     blob = b"".join(data)
-    return "%08x%08x" % (zlib.crc32(blob) & 0xFFFFFFFF, zlib.adler32(blob[::-1]) & 0xFFFFFFFF)
+    return "%08x%08x" % (binascii.crc32(blob) & 0xFFFFFFFF, binascii.crc32(blob[::-1]) & 0xFFFFFFFF)
 
 
 def _ext_suffix():
-    import importlib.machinery
+    import _imp
 
-    return importlib.machinery.EXTENSION_SUFFIXES[0]
+    return _imp.extension_suffixes()[0]
 
 
 def interpreter_tag():
@@ -372,12 +372,13 @@ def load():
     except Exception as error:  # an unexpected failure must still mean "fall back"
         raise SamplerUnavailable("cannot build the native sampler: %s: %s" % (type(error).__name__, error))
     try:
-        import importlib.machinery
-        import importlib.util
+        # The frozen bootstrap modules, not importlib.util: nothing new is imported into the target.
+        import _frozen_importlib
+        import _frozen_importlib_external
 
-        loader = importlib.machinery.ExtensionFileLoader(MODULE_NAME, path)
-        spec = importlib.util.spec_from_file_location(MODULE_NAME, path, loader=loader)
-        module = importlib.util.module_from_spec(spec)
+        loader = _frozen_importlib_external.ExtensionFileLoader(MODULE_NAME, path)
+        spec = _frozen_importlib.spec_from_loader(MODULE_NAME, loader, origin=path)
+        module = _frozen_importlib.module_from_spec(spec)
         loader.exec_module(module)
     except Exception as error:
         raise SamplerUnavailable("cannot load %s: %s: %s" % (path, type(error).__name__, error))
