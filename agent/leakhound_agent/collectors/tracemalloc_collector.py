@@ -130,10 +130,10 @@ class TracemallocCollector(Collector):
         return frames.name_stack(key)
 
     def stack_key_of(self, obj):
-        try:
-            return tracemalloc._get_object_traceback(obj)
-        except Exception:
-            return None
+        # Replaced by the fastest lookup that is right for this interpreter on first use
+        # (the retainer search calls it for every object it visits).
+        self.stack_key_of = _object_lookup()
+        return self.stack_key_of(obj)
 
     # ------------------------------------------------------------ own traces
 
@@ -160,3 +160,32 @@ class TracemallocCollector(Collector):
 
 def _under(path, prefixes):
     return path.startswith(prefixes)
+
+
+def _object_lookup():
+    """tracemalloc's object-to-traceback lookup. On 3.11 it misses instances of types with
+    a managed dict (plain class instances): their block starts two pointers before the GC
+    header, so those are looked up by address. ctypes is imported only then, at exit."""
+    import sys
+
+    get = tracemalloc._get_object_traceback
+    if sys.version_info[:2] != (3, 11):
+        return get
+    try:
+        import ctypes
+
+        lookup = ctypes.pythonapi._PyTraceMalloc_GetTraceback
+        lookup.restype = ctypes.py_object
+        lookup.argtypes = [ctypes.c_uint, ctypes.c_size_t]
+    except Exception:
+        return get
+    flags_of = type.__dict__["__flags__"].__get__  # not type(obj).__flags__: a metaclass can hook that
+    managed_dict = 1 << 4
+
+    def stack_key_of(obj):
+        key = get(obj)
+        if key is None and flags_of(type(obj)) & managed_dict:
+            key = lookup(0, id(obj) - 32)
+        return key
+
+    return stack_key_of
