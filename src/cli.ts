@@ -53,7 +53,7 @@ function build(): Command {
     .option("--collector <name>", "auto | sampling | tracemalloc (exact, slower)", "auto")
     .option("--interval <seconds>", "seconds between memory samples", positiveNumber, 0.5)
     .option("--nframes <n>", "frames kept per allocation stack", positiveInt, 16)
-    .option("--sample-bytes <n>", "mean bytes between sampled allocations (sampling collector)", positiveInt, 512 * 1024)
+    .option("--sample-bytes <n>", "mean bytes between sampled allocations (sampling collector)", positiveInt, 32 * 1024)
     .option("--retainer-objects <n>", "objects per leak to find reference paths for", positiveInt, 200)
     .option("--retainer-timeout <seconds>", "time budget of the reference-path search at exit", positiveNumber, 8)
     .addHelpText("after", "\nExamples:\n  leakhound run -- python app.py --port 8000\n  leakhound run --duration 60 --json leaks.json -- python -m mypkg.worker\n  leakhound run -- gunicorn app:app")
