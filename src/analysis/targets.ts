@@ -26,13 +26,14 @@ export function retainerTargets(proc: ProcessCapture, max = 5): number[] {
         : grew(s)
           ? 2
           : 3;
+  // Stacks judged not to leak get no search: a run without leak candidates pays no heap walk.
   const ranked = stacks
-    .filter((s) => tier(s) < 3)
+    .filter((s) => tier(s) < 2)
     .sort((a, b) => tier(a) - tier(b) || growth(b) - growth(a));
   // Within each tier: one stack per site first, then the other stacks of those sites.
   const out: number[] = [];
   const sites = new Set<string>();
-  for (let t = 0; t < 3 && out.length < max; t++) {
+  for (let t = 0; t < 2 && out.length < max; t++) {
     const rest: number[] = [];
     for (const s of ranked) {
       if (tier(s) !== t) continue;
