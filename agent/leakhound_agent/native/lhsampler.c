@@ -15,9 +15,9 @@
  * (PyFrameObject chain before 3.11, _PyInterpreterFrame chain from 3.11 on,
  * via the interpreter's own internal headers): the walk never allocates, never
  * materialises frame objects and never runs Python code, so it is safe inside
- * an allocator. A raw stack (code object, instruction offset) is cached; only
- * a cache miss computes line numbers and interns a canonical stack of
- * (file, line, function) frames. The cache holds no references (it must not
+ * an allocator. Each raw frame (code object, instruction offset) is mapped to
+ * an interned (file, line, function) frame through a cache; only a miss
+ * computes a line number and interns strings. The cache holds no references (it must not
  * keep dynamically created code alive: that would look like a leak); a code
  * object's first line and name pointers tell it from a later one that reuses
  * its address.
@@ -471,117 +471,107 @@ static int walk_stack(PyThreadState *ts, rawframe *out, int max) {
     return n;
 }
 
+/* ------------------------------------------------------------------ frame cache (stack_lock) */
+
+/* (code object, instruction offset) -> interned frame id, so a sample whose
+ * frames were all seen before computes no line numbers and interns no strings.
+ * Keyed per frame, not per whole raw stack: recursion multiplies distinct raw
+ * stacks (every mix of call sites along the 16 frames kept), while the frames
+ * in them are few, so this stays as small as the program's hot code. No
+ * references are held: firstlineno and the name pointers tell a code object
+ * from a later one that reuses its address. */
+#define FCACHE_MAX 16384u /* entries; the table is flushed when full (ids stay valid) */
+
+typedef struct {
+    PyCodeObject *code; /* NULL: empty slot */
+    int lasti;
+    int firstlineno;
+    uintptr_t names;
+    uint32_t fid;
+} fcent;
+
+static struct {
+    fcent *slots;
+    size_t cap, count;
+    uint64_t flushes;
+} fcache;
+
+static inline size_t fc_home(const PyCodeObject *code, int lasti, size_t cap) {
+    return (size_t)mix64((uint64_t)(uintptr_t)code ^ ((uint64_t)(uint32_t)lasti << 48)) & (cap - 1);
+}
+
+/* Caller holds stack_lock. Returns the frame id or -1. */
+static long frame_id_of(const rawframe *r) {
+    size_t i = 0;
+    if (fcache.cap) {
+        i = fc_home(r->code, r->lasti, fcache.cap);
+        for (;;) {
+            fcent *e = &fcache.slots[i];
+            if (!e->code) break;
+            if (e->code == r->code && e->lasti == r->lasti && e->firstlineno == r->firstlineno && e->names == r->names)
+                return (long)e->fid;
+            i = (i + 1) & (fcache.cap - 1);
+        }
+    }
+    char buf[4096];
+    PyCodeObject *co = r->code;
+    int line = PyCode_Addr2Line(co, r->lasti);
+    lhstr *file = str_intern(buf, utf8_of(co->co_filename, buf, sizeof(buf)));
+#if PY_VERSION_HEX >= 0x030B0000
+    lhstr *func = str_intern(buf, utf8_of(co->co_qualname, buf, sizeof(buf)));
+#else
+    lhstr *func = str_intern(buf, utf8_of(co->co_name, buf, sizeof(buf)));
+#endif
+    if (!file || !func) return -1;
+    long fid = frame_intern(file, func, line);
+    if (fid < 0) return -1;
+    if (fcache.count >= FCACHE_MAX) {
+        memset(fcache.slots, 0, fcache.cap * sizeof(fcent));
+        fcache.count = 0;
+        fcache.flushes++;
+    } else if ((fcache.count + 1) * 2 > fcache.cap) {
+        size_t ncap = fcache.cap ? fcache.cap * 2 : 1024;
+        fcent *ns = sys_calloc(ncap, sizeof(fcent));
+        if (!ns) return fid; /* uncached */
+        for (size_t k = 0; k < fcache.cap; k++) {
+            fcent *e = &fcache.slots[k];
+            if (!e->code) continue;
+            size_t j = fc_home(e->code, e->lasti, ncap);
+            while (ns[j].code) j = (j + 1) & (ncap - 1);
+            ns[j] = *e;
+        }
+        sys_free(fcache.slots);
+        __atomic_add_fetch(&own_bytes, (size_t)((ncap - fcache.cap) * sizeof(fcent)), __ATOMIC_RELAXED);
+        fcache.slots = ns;
+        fcache.cap = ncap;
+    }
+    i = fc_home(r->code, r->lasti, fcache.cap);
+    while (fcache.slots[i].code) i = (i + 1) & (fcache.cap - 1);
+    fcent *e = &fcache.slots[i];
+    e->code = r->code;
+    e->lasti = r->lasti;
+    e->firstlineno = r->firstlineno;
+    e->names = r->names;
+    e->fid = (uint32_t)fid;
+    fcache.count++;
+    return fid;
+}
+
 /* Canonical stack id for raw frames. Takes stack_lock. Only reads the code
  * objects (no references taken): valid while the frames are live. */
 static uint32_t canonical_stack(const rawframe *raw, int n) {
     uint32_t fids[MAX_NFRAMES];
-    char buf[4096];
     uint32_t depth = 0;
     uint32_t id = STACK_OVERFLOW;
     pthread_mutex_lock(&stack_lock);
     for (int k = 0; k < n; k++) {
-        PyCodeObject *co = raw[k].code;
-        int line = PyCode_Addr2Line(co, raw[k].lasti);
-        lhstr *file = str_intern(buf, utf8_of(co->co_filename, buf, sizeof(buf)));
-#if PY_VERSION_HEX >= 0x030B0000
-        lhstr *func = str_intern(buf, utf8_of(co->co_qualname, buf, sizeof(buf)));
-#else
-        lhstr *func = str_intern(buf, utf8_of(co->co_name, buf, sizeof(buf)));
-#endif
-        if (!file || !func) goto done;
-        long fid = frame_intern(file, func, line);
+        long fid = frame_id_of(&raw[k]);
         if (fid < 0) goto done;
         fids[depth++] = (uint32_t)fid;
     }
     id = stack_intern(fids, depth);
 done:
     pthread_mutex_unlock(&stack_lock);
-    return id;
-}
-
-/* ------------------------------------------------------------------ raw stack cache (GIL only) */
-
-typedef struct {
-    uint64_t hash;
-    uint32_t stack;
-    uint32_t depth;
-    rawframe *frames; /* no references held: see rawframe.names */
-} rawent;
-
-static struct {
-    rawent *items;
-    uint32_t *slots;
-    size_t count, cap, scap;
-    uint64_t flushes;
-} raw;
-
-static uint64_t raw_hash(const rawframe *r, int n) {
-    uint64_t h = 0x2545F4914F6CDD1DULL ^ (uint64_t)n;
-    for (int k = 0; k < n; k++) h = mix64(h ^ ((uint64_t)(uintptr_t)r[k].code + ((uint64_t)(uint32_t)r[k].lasti << 48)));
-    return h ? h : 1;
-}
-
-static void raw_flush(void) {
-    for (size_t k = 0; k < raw.count; k++) {
-        sys_free(raw.items[k].frames);
-        __atomic_sub_fetch(&own_bytes, (size_t)(raw.items[k].depth * sizeof(rawframe)), __ATOMIC_RELAXED);
-    }
-    raw.count = 0;
-    if (raw.slots) memset(raw.slots, 0, raw.scap * sizeof(uint32_t));
-    raw.flushes++;
-}
-
-static uint32_t raw_lookup_or_add(const rawframe *r, int n) {
-    uint64_t h = raw_hash(r, n);
-    if (raw.scap) {
-        size_t i = h & (raw.scap - 1);
-        for (;;) {
-            uint32_t s = raw.slots[i];
-            if (!s) break;
-            rawent *e = &raw.items[s - 1];
-            if (e->hash == h && e->depth == (uint32_t)n && memcmp(e->frames, r, n * sizeof(rawframe)) == 0) return e->stack;
-            i = (i + 1) & (raw.scap - 1);
-        }
-    }
-    uint32_t id = canonical_stack(r, n);
-    if (id == STACK_OVERFLOW) return id;
-    if (raw.count >= RAW_CACHE_MAX) raw_flush();
-    if ((raw.count + 1) * 2 > raw.scap) {
-        size_t ncap = raw.scap ? raw.scap * 2 : 2048;
-        uint32_t *ns = sys_calloc(ncap, sizeof(uint32_t));
-        if (!ns) return id;
-        for (size_t k = 0; k < raw.count; k++) {
-            size_t j = raw.items[k].hash & (ncap - 1);
-            while (ns[j]) j = (j + 1) & (ncap - 1);
-            ns[j] = (uint32_t)k + 1;
-        }
-        sys_free(raw.slots);
-        __atomic_add_fetch(&own_bytes, (size_t)((ncap - raw.scap) * sizeof(uint32_t)), __ATOMIC_RELAXED);
-        raw.slots = ns;
-        raw.scap = ncap;
-    }
-    if (raw.count == raw.cap) {
-        size_t ncap = raw.cap ? raw.cap * 2 : 1024;
-        rawent *ni = sys_malloc(ncap * sizeof(rawent));
-        if (!ni) return id;
-        if (raw.count) memcpy(ni, raw.items, raw.count * sizeof(rawent));
-        sys_free(raw.items);
-        __atomic_add_fetch(&own_bytes, (size_t)((ncap - raw.cap) * sizeof(rawent)), __ATOMIC_RELAXED);
-        raw.items = ni;
-        raw.cap = ncap;
-    }
-    rawframe *copy = sys_malloc(n * sizeof(rawframe));
-    if (!copy) return id;
-    memcpy(copy, r, n * sizeof(rawframe));
-    __atomic_add_fetch(&own_bytes, (size_t)(n * sizeof(rawframe)), __ATOMIC_RELAXED);
-    rawent *e = &raw.items[raw.count];
-    e->hash = h;
-    e->stack = id;
-    e->depth = (uint32_t)n;
-    e->frames = copy;
-    size_t i = h & (raw.scap - 1);
-    while (raw.slots[i]) i = (i + 1) & (raw.scap - 1);
-    raw.slots[i] = (uint32_t)++raw.count;
     return id;
 }
 
@@ -594,7 +584,7 @@ static uint32_t capture_stack_gil(void) {
     rawframe r[MAX_NFRAMES];
     int n = walk_stack(ts, r, G.nframes);
     if (n == 0) return STACK_UNKNOWN;
-    return raw_lookup_or_add(r, n);
+    return canonical_stack(r, n);
 }
 
 /* ------------------------------------------------------------------ sampled blocks */
@@ -989,7 +979,6 @@ static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
         }
         G.live_bytes = G.live_count = 0.0;
     }
-    if (nframes != G.nframes && raw.count) raw_flush();
     G.mean = mean;
     G.nframes = nframes;
     bt.limit = (size_t)max_samples;
@@ -1249,8 +1238,8 @@ static PyObject *lh_stats(PyObject *self, PyObject *unused) {
         "sample_bytes", G.mean, "nframes", G.nframes,
         "samples", (unsigned long long)G.samples, "live_samples", (Py_ssize_t)bt.count, "table_capacity",
         (Py_ssize_t)bt.cap, "drops", (unsigned long long)bt.drops, "stacks", (unsigned int)stack_count, "frames",
-        (Py_ssize_t)frames.count, "strings", (Py_ssize_t)strings.count, "raw_cache", (Py_ssize_t)raw.count,
-        "raw_cache_flushes", (unsigned long long)raw.flushes, "hooks_lost", (unsigned long long)G.hooks_lost,
+        (Py_ssize_t)frames.count, "strings", (Py_ssize_t)strings.count, "frame_cache", (Py_ssize_t)fcache.count,
+        "frame_cache_flushes", (unsigned long long)fcache.flushes, "hooks_lost", (unsigned long long)G.hooks_lost,
         "own_bytes", (Py_ssize_t)own, "live_bytes", (long long)(G.live_bytes + 0.5), "live_count",
         (long long)(G.live_count + 0.5), "native", shim != NULL, "native_live_samples", (Py_ssize_t)nat_live,
         "native_samples", (unsigned long long)nat_total, "native_drops", (unsigned long long)nat_drops,
