@@ -81,10 +81,9 @@ def _has_builds(root):
 
 
 def _sources_digest(names, extra=()):
-    # binascii's crc32 rather than hashlib or zlib: importing either costs start-up time
-    # and resident memory in the target, and a cache key needs no cryptographic strength.
-    import binascii
-
+    # The blob read as one big integer, reduced modulo two primes: no hashlib, zlib or binascii
+    # (binascii links libz): importing them costs start-up time and resident memory in the
+    # target, and a cache key needs no cryptographic strength.
     data = []
     for name in tuple(names) + HEADERS:
         with open(os.path.join(HERE, name), "rb") as f:
@@ -92,7 +91,9 @@ def _sources_digest(names, extra=()):
     for item in tuple(CFLAGS) + tuple(LIBS) + tuple(extra):
         data.append(item.encode("utf-8", "replace") + b"\0")
     blob = b"".join(data)
-    return "%08x%08x" % (binascii.crc32(blob) & 0xFFFFFFFF, binascii.crc32(blob[::-1]) & 0xFFFFFFFF)
+    little = int.from_bytes(blob, "little") % ((1 << 61) - 1)
+    big = int.from_bytes(blob, "big") % ((1 << 31) - 1)
+    return "%016x" % ((little ^ (big << 33)) & 0xFFFFFFFFFFFFFFFF)
 
 
 def _ext_suffix():
