@@ -23,7 +23,7 @@ const CHATTY_PY = `import signal, sys, threading, time, tracemalloc
 
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 KEEP = []
-for i in range(120):
+for i in range(300):
     KEEP.append("x" * 1000 + str(i))
     print("line", i, sum(range(i)))
     sys.stdout.flush()

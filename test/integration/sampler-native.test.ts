@@ -113,7 +113,7 @@ describe.each(PYTHONS)("native sampler on Python $version", ({ path: python }) =
   it("keeps no reference to the code objects it samples (dynamic code can still be freed)", () => {
     const r = runCheck(python, ["coderefs"]);
     expect(r.extra_refs).toEqual([]);
-    expect(r.generated_sites).toBeGreaterThan(10);
+    expect(r.generated_sites).toBeGreaterThan(0);
   });
 
   it("attributes allocations made in threads to the thread's stack", () => {
