@@ -2,33 +2,20 @@
 // written KB/MB/GB, like the terminal report (src/report/format.ts), so the
 // figures in both read the same.
 import type { Frame } from "../src/protocol/messages.js";
-
-const UNITS = ["B", "KB", "MB", "GB", "TB"];
+import { byteDigits, scaleBytes } from "../src/report/units.js";
 
 export function bytes(n: number): string {
   if (!Number.isFinite(n)) return "–";
-  const sign = n < 0 ? "−" : "";
-  let v = Math.abs(n);
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  const digits = u === 0 || v >= 100 ? 0 : 1;
-  return `${sign}${v.toFixed(digits)} ${UNITS[u]}`;
+  const { value, unit } = scaleBytes(n);
+  return `${n < 0 ? "−" : ""}${value.toFixed(byteDigits(value, unit))} ${unit}`;
 }
 
 /** Bytes for axis ticks: no trailing zeros ("20 MB", "1.5 GB"). */
 export function bytesTick(n: number): string {
   if (!Number.isFinite(n)) return "";
   if (n === 0) return "0";
-  let v = Math.abs(n);
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${n < 0 ? "−" : ""}${Number(v.toFixed(2))} ${UNITS[u]}`;
+  const { value, unit } = scaleBytes(n);
+  return `${n < 0 ? "−" : ""}${Number(value.toFixed(2))} ${unit}`;
 }
 
 export function signedBytes(n: number): string {

@@ -1,21 +1,13 @@
 // Number and frame formatting shared by every text output.
 import path from "node:path";
 import type { Frame } from "../protocol/messages.js";
-
-const UNITS = ["B", "KB", "MB", "GB", "TB"];
+import { byteDigits, scaleBytes } from "./units.js";
 
 /** 1536 → "1.5 KB" (powers of 1024, as memory tools print). */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return "?";
-  const sign = n < 0 ? "-" : "";
-  let v = Math.abs(n);
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  const digits = u === 0 || v >= 100 ? 0 : 1;
-  return `${sign}${v.toFixed(digits)} ${UNITS[u]}`;
+  const { value, unit } = scaleBytes(n);
+  return `${n < 0 ? "-" : ""}${value.toFixed(byteDigits(value, unit))} ${unit}`;
 }
 
 export function formatRate(bytesPerSec: number): string {
