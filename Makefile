@@ -24,6 +24,7 @@ demo: build
 	  code=$$?; echo "HTML report: $$PWD/leakhound-demo.html  JSON: $$PWD/leakhound-demo.json"; exit $$code
 
 test: build
+	npm run typecheck
 	bash scripts/setup-browser.sh
 	bash scripts/prebuild-native.sh
 	npx vitest run
