@@ -1,5 +1,7 @@
-// A coarse sanity bound, not a benchmark: an hour-long capture (10,000 samples) with
-// 2,000 allocation stacks is analysed in well under the time a user waits for a report.
+// Scale, not speed: an hour-long capture (10,000 samples) with 2,000 allocation stacks
+// is analysed correctly, and the bound only catches an accidental O(n²) (which would take
+// minutes); it is far from the ~1–2 s this takes, so a loaded machine cannot fail it.
+const QUADRATIC_GUARD_MS = 20_000;
 import { describe, expect, it } from "vitest";
 import { analyze } from "../../src/analysis/analyze.js";
 import { retainerTargets } from "../../src/analysis/targets.js";
@@ -45,7 +47,7 @@ function bigCapture(): Capture {
 }
 
 describe("scale", () => {
-  it(`analyses ${SAMPLES} samples × ${SITES} stacks in under 2 s`, () => {
+  it(`analyses ${SAMPLES} samples × ${SITES} stacks`, () => {
     const capture = bigCapture();
     const started = performance.now();
     const report = analyze(capture);
@@ -54,11 +56,11 @@ describe("scale", () => {
     expect(report.leaks).toHaveLength(10);
     expect(report.leaks.every((l) => (l.site!.line - 1000) % 100 === 0)).toBe(true);
     expect(report.sites).toHaveLength(SITES);
-    expect(elapsed).toBeLessThan(2000);
+    expect(elapsed).toBeLessThan(QUADRATIC_GUARD_MS);
 
     const t0 = performance.now();
     const targets = retainerTargets(capture.processes[0]);
     expect(targets).toHaveLength(5);
-    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(performance.now() - t0).toBeLessThan(QUADRATIC_GUARD_MS);
   });
 });
