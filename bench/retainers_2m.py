@@ -136,6 +136,21 @@ class PeakRss(threading.Thread):
             self.peak = max(self.peak, rss_bytes())
 
 
+def timed_search(retainers, chosen, keys, timeout):
+    """find_retainers with its wall time, CPU time, peak RSS (a PeakRss poller), RSS before and after."""
+    before = rss_bytes()
+    peak = PeakRss()
+    peak.start()
+    cpu0 = time.process_time()
+    t0 = time.monotonic()
+    result = retainers.find_retainers(chosen, keys, max_objects=200, timeout_sec=timeout)
+    seconds = time.monotonic() - t0
+    cpu = time.process_time() - cpu0
+    peak.stop.set()
+    peak.join()
+    return result, seconds, cpu, peak, before, rss_bytes()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=2000000)
@@ -168,17 +183,7 @@ def main():
     del order
 
     chosen = StandIn() if args.stand_in else collector()
-    before = rss_bytes()
-    peak = PeakRss()
-    peak.start()
-    cpu0 = time.process_time()
-    t0 = time.monotonic()
-    result = retainers.find_retainers(chosen, keys, max_objects=200, timeout_sec=args.timeout)
-    seconds = time.monotonic() - t0
-    cpu = time.process_time() - cpu0
-    peak.stop.set()
-    peak.join()
-    after = rss_bytes()
+    result, seconds, cpu, peak, before, after = timed_search(retainers, chosen, keys, args.timeout)
 
     summary = {
         "python": "%d.%d.%d" % sys.version_info[:3],
@@ -229,16 +234,7 @@ def main_sampling(args):
     first = Order.__init__.__code__.co_firstlineno
     keys = [k for k in snap.sites if chosen.frames_of(k) and chosen.frames_of(k)[0][2].endswith("__init__")
             and first < chosen.frames_of(k)[0][1] <= first + 4 and "retainers_2m" in chosen.frames_of(k)[0][0]]
-    before = rss_bytes()
-    peak = PeakRss()
-    peak.start()
-    cpu0 = time.process_time()
-    t0 = time.monotonic()
-    result = retainers.find_retainers(chosen, keys, max_objects=200, timeout_sec=args.timeout)
-    seconds = time.monotonic() - t0
-    cpu = time.process_time() - cpu0
-    peak.stop.set()
-    peak.join()
+    result, seconds, cpu, peak, before, _ = timed_search(retainers, chosen, keys, args.timeout)
     summary = {
         "python": "%d.%d.%d" % sys.version_info[:3],
         "collector": "sampling@%d" % args.sample_bytes,
