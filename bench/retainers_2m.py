@@ -1,38 +1,78 @@
-"""Benchmark: the retainer search on a heap of about two million objects, under tracemalloc.
+"""Benchmark: the retainer search on a heap of about two million objects.
 
 The heap is a mix a web service might hold: a table of user records (small
 class instances with dict and list attributes), an index dict keyed by
 strings, a cache of tuples, a few big lists of ints and floats, module-level
 configuration, plus the leak hidden in it: an order history list in a
-service object that only grows. The search is asked for the leak's two
-allocation stacks and for one stack of the bystanders.
+service object that only grows. The search is asked for the leak's
+allocation stacks (and, under tracemalloc, one stack of the bystanders).
 
-Reports wall time, objects visited, and the walk's extra memory: the peak
-resident set size during the search minus the RSS before it (tracemalloc is
-on, so its own bookkeeping of the walk's allocations is included).
+Two collectors:
+  --collector sampling     the agent's default, the native sampling collector
+                           at its default interval (32 KiB); no tracemalloc
+  (default) tracemalloc    the agent's TracemallocCollector, tracemalloc at 16
+                           frames; its own records of the search's allocations
+                           count in the memory
+
+Reports wall and CPU time, objects visited, and the search's extra memory:
+the peak resident set size during the search (polled every 10 ms) minus the
+RSS before it, in MB and as a share of it (extraPeakPct). Issue 3 asks, with
+the default collector, for <= 5 s and <= 25%.
 
 Run (from the repository root; one JSON line per run):
 
-    PYTHONPATH=agent python3 bench/retainers_2m.py [--objects 2000000] [--timeout 60] [--stand-in]
+    PYTHONPATH=agent python3 bench/retainers_2m.py --collector sampling [--sample-bytes N]
+    PYTHONPATH=agent python3 bench/retainers_2m.py [--objects 2000000] [--timeout 30] [--stand-in]
+    for v in 3.8 3.9 3.10 3.11 3.12 3.13; do for c in sampling tracemalloc; do
+        PYTHONPATH=agent $(pyenv root)/versions/$v*/bin/python3 bench/retainers_2m.py --collector $c; done; done
 
-Measured 2026-11-21 on the 2-core build machine (other jobs running, load ~2.5),
-with the agent's own TracemallocCollector, tracemalloc at 16 frames, ~2.0 M
-objects visited (340-440 k of them tracked by gc), max_objects=200 for
-3 stacks; best of two runs:
+Measured 2026-11-21 on the 2-core build machine (other jobs running, load
+0-3: times vary by +-30% from run to run), ~2.0 M objects visited (340-440 k
+of them tracked by gc), max_objects=200; best of two runs. "before" is the
+search as of 6dd1a95 (a set of ids, one list per depth) with the collectors
+of 19a7c5f, "after" this one:
 
-    Python   wall s   CPU s   peak extra RSS   (RSS before)
-    3.8.18    3.8      3.7       +114 MB         342 MB
-    3.9.18    4.5      4.3       +136 MB         417 MB
-    3.10.13   4.2      4.1       +136 MB         416 MB
-    3.11.7    5.7      5.6       +124 MB         400 MB
-    3.12.1    5.6      5.6       +124 MB         393 MB
-    3.13.0    5.3      5.3       +124 MB         386 MB
+  sampling collector (default)
+    Python    wall s           extra peak RSS, share of the RSS before      RSS before
+              before  after    before             after
+    3.8.18     1.5    2.0       +60 MB (36.5%)     +20 MB (12.0%)             164 MB
+    3.9.18     1.7    1.7       +57 MB (34.6%)     +20 MB (11.9%)             164 MB
+    3.10.13    1.7    1.9       +57 MB (34.8%)     +20 MB (12.3%)             164 MB
+    3.11.7     1.3    1.7       +54 MB (34.6%)     +19 MB (12.3%)             156 MB
+    3.12.1     1.1    1.6       +55 MB (37.0%)     +20 MB (13.2%)             148 MB
+    3.13.0     1.6    1.8       +54 MB (36.6%)     +19 MB (13.0%)             149 MB
 
-Where the time goes (3.13): walk 2.1 s (modules 1.9, threads, unreached
-objects), matching objects to stacks 1.7 s (one stack_key_of call per
-object; 0.6 s less with --stand-in, a builtin stack_key_of), paths and names
-for 600 sampled objects 1.2 s. The extra memory is mostly the visited set:
-one int per gc-tracked object plus tracemalloc's record of each.
+  tracemalloc collector
+    3.8.18    13.4    5.2      +113 MB (33.1%)    +106 MB (31.1%)             342 MB
+    3.9.18    14.6    6.1      +136 MB (32.7%)    +129 MB (31.0%)             417 MB
+    3.10.13   15.7    5.5      +136 MB (32.7%)    +126 MB (30.4%)             416 MB
+    3.11.7    28.4   11.1      +109 MB (27.2%)    +116 MB (29.0%)             401 MB
+    3.12.1    14.4    8.2      +124 MB (31.7%)    +115 MB (29.4%)             393 MB
+    3.13.0    14.3    7.4      +124 MB (32.2%)    +116 MB (30.1%)             386 MB
+
+(3.11 under tracemalloc varies most: 108-124 MB before, 116-118 MB after,
+over four runs each. Before c73760e made the TracemallocCollector replace
+its stack_key_of on first use, "before" under tracemalloc was 3.8-5.7 s; the
+old search kept calling the replaced method, which rebuilt the lookup on
+every call. The search now reads stack_key_of again after its first calls.)
+
+Where the memory goes with the sampling collector (3.11, +19 MB): the
+levels, 8 bytes per visited object (16 MB, in segments allocated at full
+size); the visited bit map, one bit per 32 bytes of address space in 64 KiB
+regions (0.5 MB); gc.get_objects() while looking for unreached objects
+(2.8 MB for an instant); per-step scratch space, bounded by 16 k references.
+Before (+54 MB): the set of 340 k ids (28 MB: the ints and a table kept
+under 60% full), the levels grown by reallocation (17 MB, plus 15 MB of holes
+they left in the C heap), and a 20 MB dict deduplicating the 300 k
+references of one list (NUMBERS) in one step. Under tracemalloc the search
+keeps the set of ids, which is faster there (the bit map's short-lived ints
+per reference cost 0.8 s more on 3.9), and tracemalloc's own tables are most
+of the rest.
+
+Where the time goes (tracemalloc, 3.13, after): walk 2.7 s, matching objects
+to stacks 2.5 s (one stack_key_of call per object; 3.11: 5.0 s, its lookup is
+a Python function there), paths and names for 600 sampled objects 2.0 s.
+With the sampling collector (3.11): walk 1.4 s, matching 0.25 s, paths 0.05 s.
 """
 
 import argparse
@@ -158,8 +198,8 @@ def main():
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--stand-in", action="store_true", help="use a builtin stack_key_of instead of the agent's collector")
     parser.add_argument("--collector", choices=["tracemalloc", "sampling"], default="tracemalloc",
-                        help="sampling: the default native sampler (64 KiB unless --sample-bytes), no tracemalloc")
-    parser.add_argument("--sample-bytes", type=int, default=65536)
+                        help="sampling: the default native sampler at its default interval, no tracemalloc")
+    parser.add_argument("--sample-bytes", type=int, default=None, help="the sampler's interval (default: the agent's)")
     args = parser.parse_args()
 
     if args.collector == "sampling":
@@ -199,6 +239,7 @@ def main():
         "extraPeakMB": round((peak.peak - before) / 1e6, 1),
         "extraAfterMB": round((after - before) / 1e6, 1),
         "rssBeforeMB": round(before / 1e6, 1),
+        "extraPeakPct": round(100.0 * (peak.peak - before) / before, 1),
         "maxRssMB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, 1),
         "buildSec": round(built, 1),
         "orders": counts["orders"],
@@ -217,8 +258,10 @@ def main_sampling(args):
     """The same heap and search with the native sampling collector and no tracemalloc:
     the leak's stacks are the sampled stacks whose innermost frame is Order.__init__."""
     from leakhound_agent.collectors.sampling_collector import SamplingCollector
-    from leakhound_agent.config import Config
+    from leakhound_agent.config import DEFAULT_SAMPLE_BYTES, Config
 
+    if args.sample_bytes is None:
+        args.sample_bytes = DEFAULT_SAMPLE_BYTES
     chosen = SamplingCollector(Config(None, collector="sampling", nframes=args.frames, sample_bytes=args.sample_bytes))
     chosen.start()
     started = time.monotonic()
@@ -244,6 +287,7 @@ def main_sampling(args):
         "seconds": round(seconds, 2),
         "cpuSec": round(cpu, 2),
         "truncated": result["truncated"],
+        "timings": result.get("timings"),
         "extraPeakMB": round((peak.peak - before) / 1e6, 1),
         "rssBeforeMB": round(before / 1e6, 1),
         "extraPeakPct": round(100.0 * (peak.peak - before) / before, 1),

@@ -102,6 +102,23 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     expect(top(memo)).toBe("module global | module __main__ | _MEMO (dict, 3,000 items) → [*] (str)");
   });
 
+  it("containers bigger than one step of the walk", async () => {
+    const out = await fixture(python, "big_containers.py");
+    const [tuples, texts, lists, tail] = out.results;
+    expect(tuples.found).toBeGreaterThan(59_900); // a few tuples come from the free list
+    expect(top(tuples)).toBe("module global | module __main__ | ROWS (list, 60,000 items) → [*] (tuple, 2 items)");
+    expect(texts.found).toBe(60_000);
+    expect(top(texts)).toBe(
+      "module global | module __main__ | ROWS (list, 60,000 items) → [*] (tuple, 2 items) → [1] (str)",
+    );
+    expect(lists.found).toBeGreaterThan(39_900);
+    expect(top(lists)).toBe("module global | module __main__ | INDEX (dict, 40,000 items) → [*] (list, 1 item)");
+    expect(tail.found).toBe(1);
+    expect(top(tail)).toBe("module global | module __main__ | FILLER (list, 100,001 items) → [*] (list, 1 item)");
+    // The 100,000 references to one int are not 100,000 visits.
+    expect(out.visited).toBeLessThan(300_000);
+  });
+
   it("class-level registry list", async () => {
     const [sessions, items] = (await fixture(python, "class_registry.py")).results;
     expect(sessions.found).toBe(2_000);

@@ -12,10 +12,14 @@ allocation stacks (match.py), a sample of each stack's objects gets its path
 rebuilt and named in Python words (names.py) without ever running the
 program's code, and the paths are clustered (cluster.py).
 
-The walk costs time and memory in proportion to the heap: about one
-``id()`` int and one list slot per visited object. It stops at its time
-budget (``truncated``), and allocates mostly on a frameless helper thread so
-that tracemalloc's per-allocation cost stays low (frameless.py).
+The walk costs time and memory in proportion to the heap: one list slot per
+visited object (8 bytes), a bit map of the addresses of the visited objects
+gc tracks (visited.py; 0.5% of the heap at most; a set of ids under
+tracemalloc, where it is faster) and scratch space bounded per step
+(walk.py): 12-14% more resident memory for a heap of two million objects
+(bench/retainers_2m.py). It stops at its time budget (``truncated``), and
+allocates mostly on a frameless helper thread so that tracemalloc's
+per-allocation cost stays low (frameless.py).
 """
 
 import _thread
@@ -92,7 +96,9 @@ def find_retainers(collector, stack_keys, max_objects=200, timeout_sec=5.0, matc
 def _search(collector, requested, keys, max_objects, started, budget, match_key, runner):
     gc_was_enabled = gc.isenabled()
     namer = Namer(runner)
-    walk = Walk(runner, started + budget * WALK_SHARE)
+    # Under tracemalloc every allocation is recorded, and the bit map's short-lived
+    # ints per reference cost more than a set's one kept int (visited.py).
+    walk = Walk(runner, started + budget * WALK_SHARE, compact=not _tracing())
     # Seconds since the start at the end of each stage (diagnostics; not part of the protocol).
     timings = {}
     results = []
@@ -163,9 +169,8 @@ def _walk_heap(walk, namer, ours, timings, started):
     for heap_types_first in (True, False):
         if walk.truncated:
             return
-        seen = walk.seen
-        roots = [(obj, ("garbage", None)) for obj in rest
-                 if id(obj) not in seen and (not heap_types_first or namer.type_info(type(obj)).heap)]
+        roots = [(obj, ("garbage", None)) for obj in walk.unvisited(rest)
+                 if not heap_types_first or namer.type_info(type(obj)).heap]
         walk.run_phase("garbage", roots)
         del roots
 
@@ -302,12 +307,17 @@ def _storage(walk, collector, keys, found, deadline):
 
 
 def _key_function(collector):
-    """collector.stack_key_of, wrapped to answer None instead of raising if a first try raises."""
+    """collector.stack_key_of, wrapped to answer None instead of raising if a first try raises.
+
+    Read again after the first calls: a collector may replace it on first use with the
+    fastest lookup for this interpreter (the tracemalloc collector does), and the
+    search calls it once per visited object.
+    """
     stack_key_of = collector.stack_key_of
     try:
         for probe in (collector, 0, "", [], {}):
             stack_key_of(probe)
-        return stack_key_of
+        return collector.stack_key_of
     except Exception:
         pass
 
@@ -330,7 +340,7 @@ def _tracing():
 
 def _own_frames(ours):
     frames = []
-    frame = sys._getframe()
+    frame = sys._getframe(1)  # not this function's own frame, freed on return (a new object may take its address)
     while frame is not None:
         if ours.file(frame.f_code.co_filename):
             frames.append(frame)

@@ -76,6 +76,8 @@ def thread_roots(ours, namer, current_ident):
     roots, frames = [], []
     names = _thread_names(namer)
     for ident, top in list(dict.items(sys._current_frames())):
+        if ident == current_ident and top is not None and top.f_code is thread_roots.__code__:
+            top = top.f_back  # this function's own frame is freed on return (a new object may take its address)
         stack = []
         frame = top
         while frame is not None:

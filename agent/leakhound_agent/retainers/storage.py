@@ -91,8 +91,9 @@ def find(walk, lookup_key, stack_key_of_address, wanted, deadline_check):
                     k = lookup_key(stack_key_of_address(ptr))
                     if k is None or k - 1 not in wanted:
                         continue
-                    index = list(map(is_, level, repeat(obj))).index(True)
-                    hits.append((k - 1, (p, d, index)))
+                    index = level.index(obj)
+                    if index is not None:
+                        hits.append((k - 1, (p, d, index)))
     return hits
 
 
@@ -144,7 +145,8 @@ def find_owners(walk, runner, lookup_key, stack_key_of_address, wanted, deadline
                 words = array.array("Q", string_at(id(obj) + _HEAD, sizes[id(type(obj))] - _HEAD))
                 for k in map(lookup_key, map(stack_key_of_address, filter(None, words))):
                     if k is not None and k - 1 in wanted:
-                        index = list(map(is_, level, repeat(obj))).index(True)
-                        hits.append((k - 1, (p, d, index)))
+                        index = level.index(obj)
+                        if index is not None:
+                            hits.append((k - 1, (p, d, index)))
                         break
     return hits

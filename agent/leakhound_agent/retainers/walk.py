@@ -1,85 +1,216 @@
 """One breadth-first walk of the live heap, level by level, in C-level pipelines.
 
-The walk keeps, per phase (a group of roots), one list per depth holding the
+The walk keeps, per phase (a group of roots), one Level per depth holding the
 objects first reached at that depth, in discovery order. That is 8 bytes per
 object and all the walk needs to give every object a shortest path later: the
-parent of object i at depth d is the first object of depth d-1 that refers to
-it, and ``bounds`` says which chunk of depth d-1 discovered it, so finding the
-parent re-reads one chunk, not the heap.
+parent of object i at depth d is the first object of a unit of depth d-1 that
+refers to it, and ``Links`` says which unit discovered it, so finding the
+parent re-reads one unit, not the heap. A unit is a chunk of up to CHUNK
+consecutive objects whose references number at most PIECE, or a single
+object with more (one whose PIECE-sized slice of references gets a unit of
+its own), so the scratch space of a step is bounded whatever the heap holds.
 
-Visited objects are remembered by ``id()`` in one set; objects are never
-hashed or compared (that would run user code). Expanding a chunk is a fixed
-list of C calls (``gc.get_referents``, ``map(id, ...)``, set and dict
-operations) that the runner executes on its frameless thread, so tracemalloc
-stays cheap. The walk holds every visited object alive until it is dropped,
-so ids cannot be reused meanwhile.
+Visited objects are remembered by address in a bit map (visited.py, about
+350 bytes per 64 KiB of heap); objects are never hashed or compared (that
+would run user code). Expanding a unit is a fixed list of C calls
+(``gc.get_referents``, ``map(id, ...)``, dict and bytearray operations) that
+the runner executes on its frameless thread, so tracemalloc stays cheap; the
+steps are built once per level (steps.py), so the calling thread, whose
+allocations tracemalloc records with its stack, does almost nothing per unit.
+The walk holds every visited object alive until it is dropped, so addresses
+cannot be reused meanwhile; the walk's own objects are marked visited too,
+and unmarked before they are freed.
+
+Memory, beyond the 8 bytes per object (16 MB for a heap of two million):
+no structure grows by reallocation to a big size. The blocks a growing list or dict leaves behind stay resident in
+the C heap as holes that may never be reused (glibc serves big blocks from
+the heap rather than mmap once the program has freed a big block), and one
+dict deduplicating the 300 k references of one big list took 20 MB for an
+instant. So levels are stored in segments allocated at full size, and a
+unit's scratch space is bounded by PIECE references.
 """
 
+import collections
 import gc
+import operator
 import sys
 import time
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import _count_elements
 from functools import partial
-from itertools import compress, count, filterfalse, islice, repeat
+from itertools import chain, compress, count, islice, repeat
 from operator import is_, not_
 
-# Objects per chunk: the unit of parent search (a binary search over one chunk).
+from .steps import consume, nested, step
+from .visited import Visited, VisitedIds
+
+# Objects per unit (the unit of parent search), and references per unit at most
+# (except a unit for a single object).
 CHUNK = 512
+PIECE = 1 << 14
+# Slots per segment of a Level (a multiple of CHUNK: no chunk spans two segments).
+_SEGMENT_SHIFT = 15
+SEGMENT = 1 << _SEGMENT_SHIFT
+_SEGMENT_MASK = SEGMENT - 1
 # Below these sizes a search runs here rather than on the helper thread: its few
 # allocations cost less than the round trip.
 INLINE = 64
 INLINE_OBJECTS = 8
-# References handed to the runner per round trip (bounds time between deadline checks).
+# References handed to the runner per round trip (bounds time between deadline checks,
+# and the discoveries waiting to be copied into their level).
 BATCH_REFS = 1 << 16
 
 _get_referents = gc.get_referents
+_CALL = operator.methodcaller("__call__")
 _is_tracked = gc.is_tracked
+
+
+class Level(object):
+    """The objects first reached at one depth, in discovery order: a read-only sequence.
+
+    Stored in segments of SEGMENT slots, each allocated once at full size and
+    filled by slice assignment; the last one is cut to size when the level is
+    complete. So the level's memory is its size, and nothing it leaves behind
+    while it grows (see "Memory" above). A level's first segment starts at the
+    size of the first batch (most levels are one batch) and grows to full size
+    only if more follow.
+    """
+
+    __slots__ = ("segments", "size")
+
+    def __init__(self):
+        self.segments = []
+        self.size = 0
+
+    def extend(self, items, own):
+        """Append the objects of the list ``items``; ``own(list)`` is told of every new segment."""
+        n = len(items)
+        pos = 0
+        while pos < n:
+            k = self.size & _SEGMENT_MASK
+            if k == 0:
+                self.segments.append([None] * (SEGMENT if self.segments else min(SEGMENT, n - pos)))
+                own(self.segments[-1])
+            segment = self.segments[-1]
+            take = min(SEGMENT - k, n - pos)
+            if k + take > len(segment):
+                segment.extend(repeat(None, SEGMENT - len(segment)))
+            segment[k:k + take] = items if take == n else items[pos:pos + take]
+            self.size += take
+            pos += take
+
+    def finish(self):
+        """The level is complete: cut the last segment to size."""
+        k = self.size & _SEGMENT_MASK
+        if k and self.segments and len(self.segments[-1]) > k:
+            del self.segments[-1][k:]
+
+    def clear(self):
+        del self.segments[:]
+        self.size = 0
+
+    def __len__(self):
+        return self.size
+
+    def __iter__(self):
+        if self.size & _SEGMENT_MASK and self.segments and len(self.segments[-1]) > self.size & _SEGMENT_MASK:
+            return islice(chain.from_iterable(self.segments), self.size)
+        return chain.from_iterable(self.segments)
+
+    def __getitem__(self, i):
+        if type(i) is slice:
+            lo, hi, _ = i.indices(self.size)
+            return self.slice(lo, hi)
+        if i < 0:
+            i += self.size
+        if not 0 <= i < self.size:
+            raise IndexError(i)
+        return self.segments[i >> _SEGMENT_SHIFT][i & _SEGMENT_MASK]
+
+    def slice(self, lo, hi):
+        """A new list of the objects at lo..hi-1."""
+        hi = min(hi, self.size)
+        if lo >= hi:
+            return []
+        k = lo & _SEGMENT_MASK
+        if k + (hi - lo) <= SEGMENT:
+            return self.segments[lo >> _SEGMENT_SHIFT][k:k + hi - lo]
+        out = []
+        while lo < hi:
+            s, k = lo >> _SEGMENT_SHIFT, lo & _SEGMENT_MASK
+            take = min(hi - lo, SEGMENT - k)
+            out += self.segments[s][k:k + take]
+            lo += take
+        return out
+
+    def index(self, obj):
+        """Position of obj (by identity), or None."""
+        return next(compress(count(), map(is_, self, repeat(obj))), None)
+
+
+class Links(object):
+    """Which unit of depth d-1 discovered which objects of depth d: per unit, in walk order,
+    its objects at d-1 (starts..stops) and where its discoveries end at d, tracked ones
+    first (splits), then untracked ones (bounds)."""
+
+    __slots__ = ("starts", "stops", "splits", "bounds")
+
+    def __init__(self):
+        self.starts, self.stops, self.splits, self.bounds = array("q"), array("q"), array("q"), array("q")
 
 
 class Phase(object):
     """Objects reached from one group of roots, by depth."""
 
-    __slots__ = ("kind", "levels", "bounds", "splits", "roots")
+    __slots__ = ("kind", "levels", "links", "roots")
 
     def __init__(self, kind):
         self.kind = kind
         # levels[d]: objects first reached at depth d, in discovery order.
         self.levels = []
-        # bounds[d][j]: len(levels[d]) once chunk j of levels[d-1] was expanded;
-        # splits[d][j]: the same after the tracked objects it discovered, before the untracked ones.
-        self.bounds = []
-        self.splits = []
+        # links[d]: how levels[d] was discovered from levels[d-1] (links[0] is empty).
+        self.links = []
         # roots[i]: what levels[0][i] is (the caller's root descriptor).
         self.roots = []
 
 
 class Walk(object):
-    def __init__(self, runner, deadline):
+    def __init__(self, runner, deadline, compact=True):
         self.runner = runner
         self.deadline = deadline
-        self.seen = set()
+        self.seen = Visited() if compact else VisitedIds()
         self.phases = []
         self.truncated = False
         self.visited = 0
-        # (phase, depth, chunk, first run) -> (sorted child indices, their parents' indices)
+        # (phase, depth, unit, first run) -> (sorted child indices, their parents' indices)
         self._anchors = {}
-        self.own(self, self.seen, self.phases)
+        self.own(self, self.phases, *self.seen.owned())
 
     def own(self, *objs):
         """Mark the walk's own objects as visited so it never walks them."""
-        self.seen.update(map(id, objs))
+        self.seen.add(objs)
+
+    def disown(self, *objs):
+        """The walk's own objects that are about to be freed: a new object may take their address."""
+        self.seen.discard(objs)
 
     def mark(self, objs):
         """Mark objects as visited without walking into them."""
-        self.seen.update(map(id, objs))
+        self.seen.add(objs)
+
+    def unvisited(self, objs):
+        """The objects of ``objs`` (a sequence of tracked objects) not visited yet."""
+        out = []
+        self.runner.run([partial(out.extend, compress(objs, map(not_, self.seen.flags(objs))))])
+        return out
 
     def close(self):
         """Drop every reference the walk holds (it may sit in a cycle with the caller's frame)."""
         for phase in self.phases:
             for level in phase.levels:
-                del level[:]
-            del phase.levels[:], phase.bounds[:], phase.splits[:], phase.roots[:]
+                level.clear()
+            del phase.levels[:], phase.links[:], phase.roots[:]
         del self.phases[:]
         self.seen.clear()
         self._anchors.clear()
@@ -94,79 +225,150 @@ class Walk(object):
     def run_phase(self, kind, roots):
         """Walk from ``roots`` [(obj, descriptor)], skipping what is already visited."""
         phase = Phase(kind)
-        self.own(phase, phase.levels, phase.bounds, phase.splits, phase.roots)
+        self.own(phase, phase.levels, phase.links, phase.roots)
         self.phases.append(phase)
-        seen = self.seen
+        roots = list(roots)
+        objs = [obj for obj, _ in roots]
+        visited = []
+        self.runner.run([partial(visited.extend, self.seen.flags(objs))])
         first = []
-        for obj, descriptor in roots:
-            ident = id(obj)
-            if ident in seen:
+        taken = set()  # the same object twice among the roots
+        for (obj, descriptor), done in zip(roots, visited):
+            if done or id(obj) in taken:
                 continue
-            seen.add(ident)
+            taken.add(id(obj))
             first.append(obj)
             phase.roots.append(descriptor)
-        self.own(first)
-        phase.levels.append(first)
-        phase.bounds.append([])
-        phase.splits.append([])
-        self.visited += len(first)
-        current = first
+        del roots, objs, visited, taken
+        self.seen.add(first)
+        level, links = Level(), Links()
+        self.own(level, level.segments, links, links.starts, links.stops, links.splits, links.bounds)
+        level.extend(first, self.own)
+        level.finish()
+        del first
+        phase.levels.append(level)
+        phase.links.append(links)
+        self.visited += len(level)
+        current = level
         while current and not self.expired():
-            following, bounds, splits = [], [], []
-            self.own(following, bounds, splits)
+            following, links = Level(), Links()
+            self.own(following, following.segments, links, links.starts, links.stops, links.splits, links.bounds)
             phase.levels.append(following)
-            phase.bounds.append(bounds)
-            phase.splits.append(splits)
-            self._expand(current, following, bounds, splits)
+            phase.links.append(links)
+            self._expand(current, following, links)
+            following.finish()
             self.visited += len(following)
             current = following
         while len(phase.levels) > 1 and not phase.levels[-1]:
-            phase.levels.pop()
-            phase.bounds.pop()
-            phase.splits.pop()
+            level, links = phase.levels.pop(), phase.links.pop()
+            self.disown(level, level.segments, links, links.starts, links.stops, links.splits, links.bounds)
+            del level, links
         return phase
 
-    def _expand(self, current, following, bounds, splits):
-        seen = self.seen
-        by_id, ids, objs, tracked, fresh = {}, [], [], [], []
-        self.own(by_id, ids, objs, tracked, fresh)
-        # Steps that take no per-chunk iterator are built once (each object built
-        # here costs a traced allocation on this thread).
-        list_ids = partial(ids.extend, by_id)
-        list_objs = partial(objs.extend, by_id.values())
-        mark_seen = partial(seen.update, fresh)
-        clear = (by_id.clear, ids.clear, objs.clear, tracked.clear, fresh.clear)
+    def _unit_steps(self):
+        """The steps that expand one unit whose references the runner takes from ``queue``.
+
+        Built once per level (steps.py): per unit, the calling thread only queues
+        the references and the runner does the rest. (Not kept: objects only the
+        walk refers to would read as held by native code in ``unreached``.)
+        """
+        queue = collections.deque()
+        refs, by_id, ids, objs, tracked, tids, tobjs, flags, following, marks = [], {}, [], [], [], [], [], [], [], []
+        visit, scratch = self.seen.test_and_add(tids, flags)
+        self.own(queue, refs, by_id, ids, objs, tracked, tids, tobjs, flags, following, marks, *scratch)
+        self._scratch = [queue, refs, by_id, ids, objs, tracked, tids, tobjs, flags, following, marks] + scratch
+        # Objects gc does not track (strings, numbers, tuples and dicts of those)
+        # cannot lead anywhere new: they are deduplicated within the unit only,
+        # so they need no place in the visited map. One shared by many
+        # containers may then be visited once per unit that refers to it.
+        steps = [
+            step(refs.extend, queue.popleft),
+            step(by_id.update, zip, nested(map, id, refs), refs),  # first occurrence keeps its place
+            partial(ids.extend, by_id),
+            partial(objs.extend, by_id.values()),
+            step(tracked.extend, map, _is_tracked, objs),
+            step(tids.extend, compress, ids, tracked),
+            step(tobjs.extend, compress, objs, tracked),
+        ]
+        steps += visit
+        steps += [
+            step(following.extend, compress, tobjs, nested(map, not_, flags)),
+            step(marks.append, len, following),
+            step(following.extend, compress, objs, nested(map, not_, tracked)),
+            step(marks.append, len, following),
+        ]
+        steps += [x.clear for x in (refs, by_id, ids, objs, tracked, tids, tobjs, flags)]
+        return tuple(steps), queue, following, marks
+
+    def _expand(self, current, level, links):
+        """Append to ``level`` what the objects of ``current`` refer to that was not visited."""
+        steps, queue, following, marks = self._unit_steps()
+        try:
+            self._expand_units(current, level, links, steps, queue, following, marks)
+        finally:
+            self.disown(*self._scratch)
+            del self._scratch
+
+    def _expand_units(self, current, level, links, steps, queue, following, marks):
+        spans = []
+        refs_in_batch = 0
+        for start, stop, refs in self._units(current):
+            queue.append(refs)
+            spans.append((start, stop))
+            refs_in_batch += len(refs) + CHUNK
+            del refs
+            if refs_in_batch >= BATCH_REFS:
+                if not self._run_batch(steps, queue, spans, following, marks, level, links):
+                    return
+                refs_in_batch = 0
+        self._run_batch(steps, queue, spans, following, marks, level, links)
+
+    def _units(self, current):
+        """(start, stop, references of current[start:stop]) per unit, in order."""
         total = len(current)
         pos = 0
         while pos < total:
-            if self.expired():
-                return
-            tasks = []
-            refs_in_batch = 0
-            while pos < total and refs_in_batch < BATCH_REFS:
-                refs = _get_referents(*current[pos:pos + CHUNK])
-                refs_in_batch += len(refs) + CHUNK
-                pos += CHUNK
-                # Iterators over the (still empty) scratch lists are created now and
-                # read them later: list iterators see what was appended meanwhile.
-                # Objects gc does not track (strings, numbers, tuples and dicts of
-                # those) cannot lead anywhere new: they are deduplicated within the
-                # chunk only, so their ids need not be kept (an int each, plus
-                # tracemalloc's record of it). One shared by many containers may
-                # then be visited once per chunk that refers to it.
-                tasks += (
-                    partial(by_id.update, zip(map(id, refs), refs)),  # first occurrence keeps its place
-                    list_ids,
-                    list_objs,
-                    partial(tracked.extend, map(_is_tracked, objs)),
-                    partial(fresh.extend, filterfalse(seen.__contains__, compress(ids, tracked))),
-                    mark_seen,
-                    partial(following.extend, map(by_id.__getitem__, fresh)),
-                    partial(splits.extend, map(len, (following,))),
-                    partial(following.extend, compress(objs, map(not_, tracked))),
-                    partial(bounds.extend, map(len, (following,))),
-                ) + clear
-            self.runner.run(tasks)
+            group = current.slice(pos, pos + CHUNK)
+            refs = _get_referents(*group)
+            if len(refs) <= PIECE:
+                yield pos, pos + len(group), refs
+                pos += len(group)
+                continue
+            del refs
+            sizes = list(map(len, map(_get_referents, group)))
+            k = 0
+            while k < len(group):
+                if sizes[k] > PIECE:
+                    refs = _get_referents(group[k])
+                    for a in range(0, len(refs), PIECE):
+                        yield pos + k, pos + k + 1, refs[a:a + PIECE]
+                    del refs
+                    k += 1
+                    continue
+                m, n = k, 0
+                while m < len(group) and n + sizes[m] <= PIECE:
+                    n += sizes[m]
+                    m += 1
+                yield pos + k, pos + m, _get_referents(*group[k:m])
+                k = m
+            pos += len(group)
+
+    def _run_batch(self, steps, queue, spans, following, marks, level, links):
+        """Expand the queued units, append their discoveries to level and links; False when out of time."""
+        if self.expired():
+            queue.clear()
+            return False
+        if spans:
+            self.runner.run([partial(consume, map(_CALL, chain.from_iterable(repeat(steps, len(spans)))))])
+        base = len(level)
+        for (start, stop), split, bound in zip(spans, islice(marks, 0, None, 2), islice(marks, 1, None, 2)):
+            links.starts.append(start)
+            links.stops.append(stop)
+            links.splits.append(base + split)
+            links.bounds.append(base + bound)
+        level.extend(following, self.own)
+        del spans[:], following[:], marks[:]
+        return True
 
     # ------------------------------------------------------------ paths
 
@@ -190,25 +392,27 @@ class Walk(object):
     def _parent(self, phase, depth, index):
         """Index in levels[depth-1] of the object that discovered levels[depth][index].
 
-        A chunk's discoveries are appended in the order of their first reference,
+        A unit's discoveries are appended in the order of their first reference,
         tracked objects first, then untracked ones; within each of those runs the
         discoverers never go backwards. So parents already found bracket the
         parent of any index between them, and a run with one discoverer (a big
         list's items) needs two searches in all.
         """
-        bounds = phase.bounds[depth]
-        chunk = bisect_right(bounds, index)
-        if chunk >= len(bounds):
+        links = phase.links[depth]
+        bounds = links.bounds
+        unit = bisect_right(bounds, index)
+        if unit >= len(bounds):
             return None
-        start = bounds[chunk - 1] if chunk else 0
-        split = phase.splits[depth][chunk]
+        split = links.splits[unit]
         first_run = index < split
-        run_lo, run_hi = (start, split) if first_run else (split, bounds[chunk])
+        run_hi = split if first_run else bounds[unit]
         above = phase.levels[depth - 1]
-        lo = chunk * CHUNK
-        hi = min(lo + CHUNK, len(above))
+        lo = links.starts[unit]
+        hi = min(links.stops[unit], len(above))
+        if hi - lo == 1:
+            return lo  # a unit of one object (or a slice of the references of a big one)
         level = phase.levels[depth]
-        key = (id(phase), depth, chunk, first_run)
+        key = (id(phase), depth, unit, first_run)
         anchors = self._anchors.get(key)
         if anchors is None:
             anchors = self._anchors[key] = ([], [])
@@ -232,21 +436,23 @@ class Walk(object):
             # Where does this parent's run of discoveries end? Everything it discovered
             # after index is among the next len(referents) objects, and (discoverers
             # never going backwards) any object of the run it refers to is its own.
+            # (A dict of the run's next objects, at most PIECE, rather than a set of
+            # the parent's references, which may be millions.)
             refs = _get_referents(above[found])
-            ids, flags = set(), []
+            after = level.slice(index + 1, min(run_hi, index + 1 + len(refs)))
+            where, last = {}, []
             tasks = [
-                partial(ids.update, map(id, refs)),
-                partial(flags.extend, map(ids.__contains__, map(id, level[index + 1:min(run_hi, index + 1 + len(refs))]))),
+                partial(where.update, zip(map(id, after), count(index + 1))),
+                partial(last.extend, map(max, (chain((0,), filter(None, map(where.get, map(id, refs)))),))),
             ]
             if len(refs) > INLINE:
                 self.runner.run(tasks)
             else:
                 for task in tasks:
                     task()
-            del refs, ids, tasks
-            if True in flags:
-                flags.reverse()
-                end = index + len(flags) - flags.index(True)
+            del refs, after, where, tasks
+            if last and last[0]:
+                end = last[0]
                 k = bisect_left(children, end)
                 if not (k < len(children) and children[k] == end):
                     children.insert(k, end)
@@ -279,21 +485,30 @@ class Walk(object):
         shows), the ids among those that no object at all refers to, and the
         others, which only unreachable objects refer to: cyclic garbage.
         """
-        run = self.runner.run
-        seen = self.seen
         # This thread's frames (3.8-3.10 track frame objects) and the lists built
         # here refer to what the walk holds; none of that is the program's.
         frame = sys._getframe()
+        frames = []
         while frame is not None:
-            self.own(frame)
+            frames.append(frame)
             frame = frame.f_back
         del frame
         left, counts, held, rest = [], [], [], []
         left_ids, inner, orphans = set(), {}, set()
-        self.own(left, counts, held, rest, left_ids, inner, orphans)
+        self.own(frames, left, counts, held, rest, left_ids, inner, orphans, *frames)
+        try:
+            return self._unreached(left, counts, held, rest, left_ids, inner, orphans)
+        finally:
+            # (Those returned are freed once their phases are done.)
+            self.disown(frames[0], frames, left, counts, left_ids, inner)
+
+    def _unreached(self, left, counts, held, rest, left_ids, inner, orphans):
+        run = self.runner.run
+        seen = self.seen
         everything = gc.get_objects()
         self.own(everything)
-        run([partial(left.extend, compress(everything, map(not_, map(seen.__contains__, map(id, everything)))))])
+        run([partial(left.extend, compress(everything, map(not_, seen.flags(everything))))])
+        self.disown(everything)
         del everything
         if not left:
             return [], set(), []
