@@ -49,6 +49,14 @@ static unsigned long long n_samples, n_kept, n_free_checks;
 #define FILTER_BITS 18
 static uint8_t filter[1u << FILTER_BITS];
 static volatile long filter_live; /* kept blocks not yet freed */
+/* Set once a slot is written: until then the filter is the untouched, zero .bss
+ * (256 KiB kept out of the resident set; clearing it would touch every page). */
+static volatile int filter_dirty;
+
+static void filter_clear(void) {
+    if (filter_dirty) memset(filter, 0, sizeof(filter));
+    filter_dirty = 0;
+}
 
 static TLS int64_t countdown;
 static TLS uint64_t rng;
@@ -96,6 +104,7 @@ static void __attribute__((noinline)) sample(void *p, size_t n) {
     __atomic_add_fetch(&n_samples, 1, __ATOMIC_RELAXED);
     if (cb->on_alloc(p, n, mean)) {
         size_t s = filter_slot(p);
+        if (!filter_dirty) filter_dirty = 1;
         if (__atomic_load_n(&filter[s], __ATOMIC_RELAXED) != 255) __atomic_add_fetch(&filter[s], 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&filter_live, 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&n_kept, 1, __ATOMIC_RELAXED);
@@ -193,7 +202,7 @@ EXPORT void *pvalloc(size_t n) {
 static void api_attach(const lh_sampler_callbacks *cb, double m) {
     if (!cb || cb->abi != LH_SHIM_ABI) return;
     mean = m >= 1.0 ? m : 1.0;
-    memset(filter, 0, sizeof(filter));
+    filter_clear();
     filter_live = 0;
     __atomic_add_fetch(&epoch, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&attached, cb, __ATOMIC_RELEASE);
@@ -205,7 +214,7 @@ static void api_detach(void) {
 }
 
 static void api_reset(void) {
-    memset(filter, 0, sizeof(filter));
+    filter_clear();
     filter_live = 0;
     rng = 0;
 }

@@ -172,7 +172,7 @@ static uint64_t hash_bytes(const char *s, size_t n) {
 }
 
 static int strings_grow(void) {
-    size_t ncap = strings.cap ? strings.cap * 2 : 1024;
+    size_t ncap = strings.cap ? strings.cap * 2 : 128;
     lhstr **ns = sys_calloc(ncap, sizeof(lhstr *));
     if (!ns) return -1;
     for (size_t i = 0; i < strings.cap; i++) {
@@ -279,7 +279,7 @@ static uint64_t mix64(uint64_t x) {
 static long frame_intern(lhstr *file, lhstr *func, int line) {
     uint64_t h = mix64((uint64_t)(uintptr_t)file * 31 + (uint64_t)(uintptr_t)func * 17 + (uint64_t)(int64_t)line);
     if ((frames.count + 1) * 2 > frames.scap) {
-        size_t ncap = frames.scap ? frames.scap * 2 : 1024;
+        size_t ncap = frames.scap ? frames.scap * 2 : 128;
         uint32_t *ns = sys_calloc(ncap, sizeof(uint32_t));
         if (!ns) return -1;
         for (size_t k = 0; k < frames.count; k++) {
@@ -301,7 +301,7 @@ static long frame_intern(lhstr *file, lhstr *func, int line) {
         i = (i + 1) & (frames.scap - 1);
     }
     if (frames.count == frames.cap) {
-        size_t ncap = frames.cap ? frames.cap * 2 : 1024;
+        size_t ncap = frames.cap ? frames.cap * 2 : 128;
         lhframe *ni = sys_malloc(ncap * sizeof(lhframe));
         if (!ni) return -1;
         if (frames.count) memcpy(ni, frames.items, frames.count * sizeof(lhframe));
@@ -359,7 +359,7 @@ static uint32_t stack_intern(const uint32_t *fids, uint32_t depth) {
     h = h ? h : 1;
     uint32_t n = stack_count;
     if ((size_t)(n + 1) * 2 > stack_index.cap) {
-        size_t ncap = stack_index.cap ? stack_index.cap * 2 : 4096;
+        size_t ncap = stack_index.cap ? stack_index.cap * 2 : 256;
         uint32_t *ns = sys_calloc(ncap, sizeof(uint32_t));
         if (!ns) return STACK_OVERFLOW;
         for (uint32_t id = 2; id < n; id++) {
@@ -530,7 +530,7 @@ static long frame_id_of(const rawframe *r) {
         fcache.count = 0;
         fcache.flushes++;
     } else if ((fcache.count + 1) * 2 > fcache.cap) {
-        size_t ncap = fcache.cap ? fcache.cap * 2 : 1024;
+        size_t ncap = fcache.cap ? fcache.cap * 2 : 128;
         fcent *ns = sys_calloc(ncap, sizeof(fcent));
         if (!ns) return fid; /* uncached */
         for (size_t k = 0; k < fcache.cap; k++) {
@@ -682,7 +682,7 @@ static inline int bt_take(btable *t, uintptr_t k, bval *out) {
 static int bt_put(btable *t, uintptr_t k, bval v, bval *old) {
     if (t->cap == 0 || (t->count + 1) * 2 > t->cap) {
         if (t->count >= t->limit) return -1;
-        if (bt_resize(t, t->cap ? t->cap * 2 : 1024) < 0) return -1;
+        if (bt_resize(t, t->cap ? t->cap * 2 : 256) < 0) return -1;
     }
     size_t i = bt_home(t, k), mask = t->cap - 1;
     for (;;) {
