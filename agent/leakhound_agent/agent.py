@@ -81,6 +81,7 @@ class Agent(object):
         self._selection_note = None
         self.enabled = False
         self._conn = None
+        self._native = None  # the native extension, when it provides the host socket
         self._worker = None
         self._paused_for_fork = False
         self._resume_pending = False
@@ -108,8 +109,12 @@ class Agent(object):
 
     def start(self):
         frames.remember_cwd(procinfo.getcwd())
-        # Connect before touching anything: without a host, the target stays untouched.
-        self._conn = Connection(self.config.socket_path)
+        # Connect before touching anything: without a host, the target stays untouched
+        # (the extension, when already built, only provides the socket calls here).
+        from .native import load_if_built
+
+        self._native = load_if_built()
+        self._conn = Connection(self.config.socket_path, self._native)
         try:
             from . import collectors
 
@@ -199,7 +204,7 @@ class Agent(object):
                     # fork that is about to exec (subprocess, daemons) stays silent.
                     if worker.stop.acquire(True, CHILD_HELLO_DELAY) or not self.enabled:
                         return
-                    self._conn = Connection(self.config.socket_path)
+                    self._conn = Connection(self.config.socket_path, self._native)
                     self._send_hello()
                 self._active = ActiveSampler(self.config.nframes, _get_ident(), self._own_prefixes)
                 next_sample = _monotonic()

@@ -2,9 +2,14 @@
 
 Any failure means the host is gone: the caller turns the agent off. Writes
 are serialized by one lock so lines never interleave.
+
+The socket is the native sampler's (``unix_connect``/``send_all``/``recv`` on
+a plain fd) when its extension is already built, else ``_socket``'s (not
+socket.py: it would pull in selectors, enum and friends). ``_socket`` costs
+the target ~180 KB of resident memory (its module and shared object), the
+extension nothing more: it is loaded anyway.
 """
 
-import _socket  # not socket.py: it would pull in selectors, enum and friends
 import _thread
 import os
 import time
@@ -15,8 +20,49 @@ from . import protocol
 # the background; the exit path lowers it to keep the target's exit prompt).
 SEND_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 5.0
-_NOSIGNAL = getattr(_socket, "MSG_NOSIGNAL", 0)  # a dead host must not SIGPIPE the target
 _MAX_LINE = 1 << 20
+_RECV_BYTES = 4096  # host messages are short: no 64 KB buffer per read
+
+
+class _FdSocket(object):
+    """The native extension's socket calls on a plain fd, with _socket's method names."""
+
+    __slots__ = ("_ext", "_fd", "_timeout")
+
+    def __init__(self, ext, path, timeout):
+        self._ext = ext
+        self._timeout = timeout
+        self._fd = ext.unix_connect(path, timeout)
+
+    def settimeout(self, timeout):
+        self._timeout = timeout
+
+    def sendall(self, data, _flags=0):
+        self._ext.send_all(self._fd, data, self._timeout)
+
+    def recv(self, n):
+        return self._ext.recv(self._fd, n, self._timeout)
+
+    def close(self):
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+
+def _open(path, native):
+    if native is not None and hasattr(native, "unix_connect"):
+        return _FdSocket(native, path, CONNECT_TIMEOUT), 0
+    import _socket
+
+    # The bare C socket type: non-inheritable (close-on-exec) like socket.socket.
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.settimeout(CONNECT_TIMEOUT)
+        sock.connect(path)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, getattr(_socket, "MSG_NOSIGNAL", 0)  # a dead host must not SIGPIPE the target
 
 
 class HostGone(Exception):
@@ -24,16 +70,9 @@ class HostGone(Exception):
 
 
 class Connection(object):
-    def __init__(self, path):
-        # The bare C socket type: non-inheritable (close-on-exec) like socket.socket.
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        try:
-            sock.settimeout(CONNECT_TIMEOUT)
-            sock.connect(path)
-        except BaseException:
-            sock.close()
-            raise
-        self._sock = sock
+    def __init__(self, path, native=None):
+        """Connect to the host at ``path``; ``native``: the loaded _lhsampler module, if any."""
+        self._sock, self._nosignal = _open(path, native)
         self.send_timeout = SEND_TIMEOUT
         self._lock = _thread.allocate_lock()
         self._buffer = b""
@@ -48,7 +87,7 @@ class Connection(object):
             if sock is None:
                 raise HostGone("closed")
             sock.settimeout(self.send_timeout)
-            sock.sendall(data, _NOSIGNAL)
+            sock.sendall(data, self._nosignal)
         except HostGone:
             raise
         except Exception as error:
@@ -76,7 +115,7 @@ class Connection(object):
                 return None
             try:
                 sock.settimeout(remaining)
-                chunk = sock.recv(65536)
+                chunk = sock.recv(_RECV_BYTES)
             except Exception:
                 return None
             if not chunk:

@@ -150,6 +150,26 @@ describe.each(PYTHONS)("agent on Python $version", ({ version, path: python }) =
     expect(conn.closed).toBe(true);
   });
 
+  it("talks over the built extension's socket calls, else over _socket, the same protocol either way", async () => {
+    const probe = "import sys, time\nKEEP = [bytearray(3000) for _ in range(200)]\ntime.sleep(0.3)\nprint('_socket' in sys.modules)\n";
+    const dir = writeProgram({ "probe.py": probe });
+    const emptyCache = fs.mkdtempSync(path.join(os.tmpdir(), "lh-nocache-"));
+    for (const [cache, viaSocketModule] of [[undefined, "False"], [emptyCache, "True"]] as const) {
+      const host = await newHost();
+      const r = await runPython(python, ["probe.py"], { cwd: dir, env: agentEnv(host, { LEAKHOUND_CACHE_DIR: cache }) });
+      await host.settle();
+      expect(r.stdout).toBe(`${viaSocketModule}\n`);
+      expect(r.stderr).toBe("");
+      expect(host.errors()).toEqual([]);
+      const conn = host.connections[0];
+      expect(conn.hello()).toMatchObject({ type: "hello", pid: r.pid });
+      expect(conn.ofType("sample").length).toBeGreaterThanOrEqual(2);
+      expect(conn.ofType("exiting")).toEqual([{ type: "exiting", reason: "atexit" }]);
+      expect(conn.closed).toBe(true);
+    }
+    fs.rmSync(emptyCache, { recursive: true, force: true });
+  });
+
   it("answers find-retainers at exit, mapping stack keys to ids", async () => {
     const agentDir = agentCopy(STUB_RETAINERS);
     const dir = writeProgram({ "leak.py": LEAK_PY });

@@ -81,19 +81,37 @@ def _has_builds(root):
 
 
 def _sources_digest(names, extra=()):
-    # The blob read as one big integer, reduced modulo two primes: no hashlib, zlib or binascii
-    # (binascii links libz): importing them costs start-up time and resident memory in the
-    # target, and a cache key needs no cryptographic strength.
-    data = []
+    # The blob (each file's name, NUL, content, NUL, then the flags) read as one big
+    # integer, reduced modulo two primes: no hashlib, zlib or binascii (binascii links
+    # libz): importing them costs start-up time and resident memory in the target, and a
+    # cache key needs no cryptographic strength. Computed piece by piece, 4 KiB at a
+    # time, so the target never holds the whole blob (60 KB, as a big int twice).
+    little, big, offset = 0, 0, 0
+    p_little, p_big = (1 << 61) - 1, (1 << 31) - 1
+
+    def fold(piece):
+        nonlocal little, big, offset
+        for start in range(0, len(piece), _DIGEST_PIECE):
+            part = piece[start:start + _DIGEST_PIECE]
+            little = (little + int.from_bytes(part, "little") * pow(256, offset, p_little)) % p_little
+            big = (big * pow(256, len(part), p_big) + int.from_bytes(part, "big")) % p_big
+            offset += len(part)
+
     for name in tuple(names) + HEADERS:
+        fold(name.encode() + b"\0")
         with open(os.path.join(HERE, name), "rb") as f:
-            data.append(name.encode() + b"\0" + f.read() + b"\0")
+            while True:
+                piece = f.read(_DIGEST_PIECE)
+                if not piece:
+                    break
+                fold(piece)
+        fold(b"\0")
     for item in tuple(CFLAGS) + tuple(LIBS) + tuple(extra):
-        data.append(item.encode("utf-8", "replace") + b"\0")
-    blob = b"".join(data)
-    little = int.from_bytes(blob, "little") % ((1 << 61) - 1)
-    big = int.from_bytes(blob, "big") % ((1 << 31) - 1)
+        fold(item.encode("utf-8", "replace") + b"\0")
     return "%016x" % ((little ^ (big << 33)) & 0xFFFFFFFFFFFFFFFF)
+
+
+_DIGEST_PIECE = 4096
 
 
 def _ext_suffix():
@@ -385,6 +403,22 @@ def load():
         raise SamplerUnavailable("cannot load %s: %s: %s" % (path, type(error).__name__, error))
     _loaded = module
     return module
+
+
+def load_if_built():
+    """The _lhsampler module when it is loaded or already built for this interpreter, else None.
+
+    Never builds and never raises: the agent uses it for its host socket before it
+    has chosen a collector (see connection.py).
+    """
+    if _loaded is not None:
+        return _loaded
+    try:
+        if os.path.isfile(extension_path()):
+            return load()
+    except Exception:
+        pass
+    return None
 
 
 def main(argv=None):
