@@ -59,6 +59,18 @@ describe.each(PYTHONS)("native sampler on Python $version", ({ path: python }) =
     expect(r.native).toBeNull(); // no LD_PRELOAD shim here
   });
 
+  it("qualifies running frames' names with their classes and enclosing functions", () => {
+    const r = runCheck(python, ["qualnames"]);
+    const inlined = r.names[3] === "top"; // 3.12+ runs list comprehensions in their function's frame
+    expect(r.names).toEqual([
+      "Outer.Inner.method",
+      "Outer.meth.<locals>.nested",
+      "Outer.after_string",
+      inlined ? "top" : "top.<locals>.<listcomp>",
+      "<lambda>",
+    ]);
+  });
+
   it("estimates every site above 1 MB within 10% of tracemalloc's exact figure (512 B sampling)", () => {
     const r = runCheck(python, ["accuracy", "512", "1"]);
     const checked: string[] = [];
