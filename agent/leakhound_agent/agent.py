@@ -29,6 +29,7 @@ EXIT_SEND_TIMEOUT = 5.0
 # Upper bound on the retainer walk budget the host may ask for.
 MAX_RETAINER_TIMEOUT = 600.0
 FORK_STOP_WAIT = 1.0
+STACKS_PER_MESSAGE = 16
 CHILD_HELLO_DELAY = 0.05
 # Since 3.13 os.fork() checks for other threads after the after_in_parent hooks.
 _WARNS_AFTER_PARENT_HOOKS = sys.version_info >= (3, 13)
@@ -256,9 +257,14 @@ class Agent(object):
             cost = _cpu_time() - started + self._active_cost
             self._active_cost = 0.0
             messages = self._notes()
-            if definitions:
-                messages.append(protocol.stacks(definitions))
-            messages.append(protocol.sample(
+            if messages:
+                self._conn.send(*messages)
+            # A few stacks per message, each built, encoded and sent on its own: the first
+            # sample of a program with hundreds of new stacks holds no big message.
+            for start in range(0, len(definitions), STACKS_PER_MESSAGE):
+                self._conn.send(protocol.stacks(definitions[start:start + STACKS_PER_MESSAGE]))
+            del definitions
+            self._conn.send(protocol.sample(
                 seq=self._seq,
                 t=round(_monotonic() - self._started_mono, 6),
                 rss=procinfo.rss(),
@@ -272,7 +278,6 @@ class Agent(object):
                 cost=round(cost, 6),
                 native=native,
             ))
-            self._conn.send(*messages)
             return True
         except HostGone:
             self._disable()

@@ -79,20 +79,27 @@ class Connection(object):
         self.pid = os.getpid()
 
     def send(self, *messages):
-        data = b"".join(protocol.encode(m) for m in messages)
+        """Send messages in order, each encoded just before it goes (no joined copy of them all).
+
+        A message that cannot be encoded raises its own error (the ones before it are sent).
+        """
         if not self._lock.acquire(True, self.send_timeout):
             raise HostGone("send lock busy")
         try:
-            sock = self._sock
-            if sock is None:
-                raise HostGone("closed")
-            sock.settimeout(self.send_timeout)
-            sock.sendall(data, self._nosignal)
-        except HostGone:
-            raise
-        except Exception as error:
-            self._close_locked()
-            raise HostGone(str(error))
+            for message in messages:
+                data = protocol.encode(message)
+                try:
+                    sock = self._sock
+                    if sock is None:
+                        raise HostGone("closed")
+                    sock.settimeout(self.send_timeout)
+                    sock.sendall(data, self._nosignal)
+                except HostGone:
+                    raise
+                except Exception as error:
+                    self._close_locked()
+                    raise HostGone(str(error))
+                del data
         finally:
             self._lock.release()
 

@@ -204,8 +204,8 @@ def frame(file, line, function):
 
 
 def stacks(definitions):
-    """definitions: [(id, [frame dict, ...]), ...], frames innermost first."""
-    return {"type": "stacks", "stacks": [{"id": i, "frames": f} for i, f in definitions]}
+    """definitions: [(id, [(file, line, function), ...]), ...], frames innermost first."""
+    return {"type": "stacks", "stacks": [{"id": i, "frames": [frame(*f) for f in fs]} for i, fs in definitions]}
 
 
 def sample(seq, t, rss, heap, overhead, gc_enabled, sites, other_bytes, other_count, active, cost, native=None):
