@@ -6,7 +6,9 @@
 // The peak RSS comes from the target itself (ru_maxrss printed at exit by a
 // small runner that runs the workload file unchanged).
 //
-// usage: node bench/footprint.mjs [--python python3] [--collector auto] [--scale 1] [--only a,b]
+// usage: node bench/footprint.mjs [--python python3] [--collector auto] [--scale 1] [--only a,b] [--runs 3]
+// Peak RSS varies by a few hundred KB from run to run (allocator timing): each workload runs
+// --runs times bare and under leakhound, alternating, and the medians are compared.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -74,12 +76,21 @@ function profiled(file) {
   });
 }
 
+const runs = Math.max(1, Number(args.runs ?? 3));
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
 const rows = [];
 for (const file of fs.readdirSync(workloads).filter((f) => /^[a-z].*\.py$/.test(f)).sort()) {
   const name = file.replace(/\.py$/, "");
   if (only && !only.has(name)) continue;
-  const plain = bare(file);
-  const p = await profiled(file);
+  const plains = [];
+  const profiles = [];
+  for (let i = 0; i < runs; i++) {
+    plains.push(bare(file));
+    profiles.push(await profiled(file));
+  }
+  const plain = median(plains);
+  const p = { ...profiles[0], maxrss: median(profiles.map((x) => x.maxrss)), hostCpu: median(profiles.map((x) => x.hostCpu)) };
   const row = { name, plainRss: plain, profiledRss: p.maxrss, rssRatio: p.maxrss / plain, hostCpuPct: p.hostCpu * 100, captureBytes: p.captureBytes, wall: p.wall };
   rows.push(row);
   console.log(
@@ -88,5 +99,5 @@ for (const file of fs.readdirSync(workloads).filter((f) => /^[a-z].*\.py$/.test(
   );
 }
 const worst = Math.max(...rows.map((r) => r.rssRatio));
-console.log(`worst peak-RSS ratio ${worst.toFixed(3)}x (target ≤ 1.10x); collector ${collector}`);
+console.log(`worst peak-RSS ratio ${worst.toFixed(3)}x (target ≤ 1.10x); collector ${collector}; medians of ${runs} runs`);
 if (args.json) fs.writeFileSync(args.json, JSON.stringify(rows, null, 2));

@@ -29,7 +29,7 @@ EXIT_SEND_TIMEOUT = 5.0
 # Upper bound on the retainer walk budget the host may ask for.
 MAX_RETAINER_TIMEOUT = 600.0
 FORK_STOP_WAIT = 1.0
-STACKS_PER_MESSAGE = 16
+STACKS_PER_MESSAGE = 4  # ~6 KB a message: no big block in the agent thread's malloc arena
 CHILD_HELLO_DELAY = 0.05
 # Since 3.13 os.fork() checks for other threads after the after_in_parent hooks.
 _WARNS_AFTER_PARENT_HOOKS = sys.version_info >= (3, 13)

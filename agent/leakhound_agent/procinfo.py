@@ -14,7 +14,7 @@ def _read_proc(name):
     try:
         chunks = []
         while True:
-            chunk = os.read(fd, 65536)
+            chunk = os.read(fd, 4096)  # statm is ~30 bytes: no 64 KB buffer per sample
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)

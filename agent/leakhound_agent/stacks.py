@@ -19,10 +19,13 @@ _UNKNOWN_FRAME = ("<unknown>", 0, frames.UNKNOWN)
 
 
 def _frame_tuple(frame):
+    """frame as a valid (file, line, function) tuple: itself when it is one already."""
     try:
         filename, lineno, function = frame
     except Exception:
         return _UNKNOWN_FRAME
+    if type(filename) is str and type(lineno) is int and type(function) is str and type(frame) is tuple:
+        return frame
     if type(filename) is not str:
         filename = _UNKNOWN_FRAME[0]
     if type(lineno) is not int:
@@ -42,12 +45,14 @@ class StackTable(object):
         # [(id, ((file, line, function), ...))]: tuples of the names we hold anyway, not
         # protocol dicts (~230 bytes a frame: 200 new 16-frame stacks would take 740 KB).
         self._pending = []
+        self._pending_frames = {}  # frame -> the same frame: pending stacks share their frames
         self._trackers = []
 
     def _define(self, frame_tuples):
         stack_id = self._next_id
         self._next_id += 1
-        self._pending.append((stack_id, tuple([_frame_tuple(f) for f in frame_tuples])))
+        shared = self._pending_frames.setdefault
+        self._pending.append((stack_id, tuple([shared(t, t) for t in map(_frame_tuple, frame_tuples)])))
         return stack_id
 
     def site_id(self, key):
@@ -87,6 +92,7 @@ class StackTable(object):
 
     def take_pending(self):
         pending, self._pending = self._pending, []
+        self._pending_frames = {}
         return pending
 
 
