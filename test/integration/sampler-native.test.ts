@@ -59,6 +59,12 @@ describe.each(PYTHONS)("native sampler on Python $version", ({ path: python }) =
     expect(r.native).toBeNull(); // no LD_PRELOAD shim here
   });
 
+  it("the tracemalloc collector finds the allocation stack of every kind of object (3.11: natively)", () => {
+    const r = runCheck(python, ["tm_lookup"]);
+    for (const [kind, line] of Object.entries(r.found)) expect(line, kind).toBe(r.lines.tm_objects);
+    expect(r.native).toBe(/^3\.11\./.test(version));
+  });
+
   it("qualifies running frames' names with their classes and enclosing functions", () => {
     const r = runCheck(python, ["qualnames"]);
     const inlined = r.names[3] === "top"; // 3.12+ runs list comprehensions in their function's frame

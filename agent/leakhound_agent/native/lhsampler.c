@@ -1206,6 +1206,19 @@ static PyObject *lh_stack_of_object(PyObject *self, PyObject *obj) {
     Py_RETURN_NONE;
 }
 
+/* tracemalloc's traceback of the block holding an object, the block found as the
+ * sampler finds it (tracemalloc._get_object_traceback misses the pre-header of
+ * managed-dict instances on 3.11). A raw tuple like tracemalloc's, or None. */
+static PyObject *lh_tracemalloc_traceback_of(PyObject *self, PyObject *obj) {
+#if PY_VERSION_HEX < 0x030D0000
+    uintptr_t addr = (uintptr_t)obj - preheader_size(Py_TYPE(obj));
+    return _PyTraceMalloc_GetTraceback(0, addr);
+#else
+    PyErr_SetString(PyExc_NotImplementedError, "use tracemalloc._get_object_traceback");
+    return NULL;
+#endif
+}
+
 static PyObject *lh_preheader_size(PyObject *self, PyObject *obj) {
     return PyLong_FromSize_t(preheader_size(Py_TYPE(obj)));
 }
@@ -1402,6 +1415,8 @@ static PyMethodDef methods[] = {
     {"stack_of_address", lh_stack_of_address, METH_O, "stack id of the sampled block at an address, or None"},
     {"stack_of_object", lh_stack_of_object, METH_O, "stack id of the sampled block holding an object, or None"},
     {"preheader_size", lh_preheader_size, METH_O, "bytes between an object's block start and the object"},
+    {"tracemalloc_traceback_of", lh_tracemalloc_traceback_of, METH_O,
+     "tracemalloc's raw traceback of the block holding an object (pre-header included), or None"},
     {"reset_after_fork", lh_reset_after_fork, METH_NOARGS, "forget the parent's samples (in a forked child)"},
     {"stats", lh_stats, METH_NOARGS, "counters and table sizes"},
     {"is_active", lh_is_active, METH_NOARGS, NULL},
