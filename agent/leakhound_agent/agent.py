@@ -141,7 +141,7 @@ class Agent(object):
             raise
 
     def _new_tables(self):
-        self._table = StackTable(self.collector.frames_of)
+        self._table = StackTable(self.collector.frames_of, getattr(self.collector, "names_qualified", True))
         self._tracker = SiteTracker(self._table)
         self._native_tracker = SiteTracker(self._table)
 

@@ -199,13 +199,17 @@ def unsupported(pid, python, reason):
     return {"type": "unsupported", "v": PROTOCOL_VERSION, "pid": pid, "python": python, "reason": reason}
 
 
-def frame(file, line, function):
+def frame(file, line, function, qualify=False):
+    """qualify: ``function`` is a bare code-object name the host is to qualify from the source."""
+    if qualify:
+        return {"file": file, "line": line, "function": function, "qualify": True}
     return {"file": file, "line": line, "function": function}
 
 
 def stacks(definitions):
-    """definitions: [(id, [(file, line, function), ...]), ...], frames innermost first."""
-    return {"type": "stacks", "stacks": [{"id": i, "frames": [frame(*f) for f in fs]} for i, fs in definitions]}
+    """definitions: [(id, [(file, line, function), ...], qualify), ...], frames innermost first."""
+    return {"type": "stacks",
+            "stacks": [{"id": i, "frames": [frame(f[0], f[1], f[2], q) for f in fs]} for i, fs, q in definitions]}
 
 
 def sample(seq, t, rss, heap, overhead, gc_enabled, sites, other_bytes, other_count, active, cost, native=None):

@@ -35,9 +35,15 @@ def _frame_tuple(frame):
     return (filename, lineno, function)
 
 
+# Before 3.11 a running frame's code object knows only its bare name: the host qualifies it
+# from the source (src/host/qualnames.ts) rather than the target loading code objects.
+_HOST_QUALIFIES_RUNNING = not frames._HAS_QUALNAME
+
+
 class StackTable(object):
-    def __init__(self, frames_of):
+    def __init__(self, frames_of, sites_qualified=True):
         self._frames_of = frames_of  # collector stack key -> [(file, line, function)], innermost first
+        self._qualify_sites = not sites_qualified  # the host is to qualify the sites' function names
         self._next_id = 1
         self._site_ids = {}  # collector stack key -> id
         self._site_keys = {}  # id -> collector stack key
@@ -48,11 +54,11 @@ class StackTable(object):
         self._pending_frames = {}  # frame -> the same frame: pending stacks share their frames
         self._trackers = []
 
-    def _define(self, frame_tuples):
+    def _define(self, frame_tuples, qualify=False):
         stack_id = self._next_id
         self._next_id += 1
         shared = self._pending_frames.setdefault
-        self._pending.append((stack_id, tuple([shared(t, t) for t in map(_frame_tuple, frame_tuples)])))
+        self._pending.append((stack_id, tuple([shared(t, t) for t in map(_frame_tuple, frame_tuples)]), qualify))
         return stack_id
 
     def site_id(self, key):
@@ -65,7 +71,7 @@ class StackTable(object):
                 frame_tuples = self._frames_of(key)
             except Exception:
                 frame_tuples = [_UNKNOWN_FRAME]
-            stack_id = self._site_ids[key] = self._define(frame_tuples)
+            stack_id = self._site_ids[key] = self._define(frame_tuples, self._qualify_sites)
             self._site_keys[stack_id] = key
         return stack_id
 
@@ -86,8 +92,8 @@ class StackTable(object):
         if stack_id is None:
             if len(self._active_ids) >= MAX_ACTIVE:
                 self._active_ids.clear()
-            named = [(frames.absolute(f), line, frames.qualname_for(f, line, name)) for f, line, name in stack]
-            stack_id = self._active_ids[stack] = self._define(named)
+            named = [(frames.absolute(f), line, name) for f, line, name in stack]
+            stack_id = self._active_ids[stack] = self._define(named, _HOST_QUALIFIES_RUNNING)
         return stack_id
 
     def take_pending(self):

@@ -12,6 +12,7 @@ import type {
   SampleMessage,
 } from "../protocol/messages.js";
 import { isAgentMessage } from "../protocol/messages.js";
+import { SourceNames } from "./qualnames.js";
 import type { CaptureWriter } from "../capture/store.js";
 
 export interface AgentEvents {
@@ -42,6 +43,7 @@ const MAX_LINE = 64 * 1024 * 1024;
 export class AgentServer {
   private server: net.Server;
   private sockets = new Set<net.Socket>();
+  private names = new SourceNames();
   readonly helloPids: number[] = [];
   readonly unsupported: { pid: number; python: string; reason: string }[] = [];
   readonly protocolErrors: string[] = [];
@@ -129,10 +131,12 @@ export class AgentServer {
         this.unsupported.push({ pid: msg.pid, python: msg.python, reason: msg.reason });
         writer.unsupported(msg.pid, msg.python, msg.reason);
         break;
-      case "stacks":
-        writer.stacks(pid, msg.stacks);
-        events.onStacks?.(pid, msg.stacks);
+      case "stacks": {
+        const stacks = msg.stacks.map((st) => ({ id: st.id, frames: this.names.frames(st.frames) }));
+        writer.stacks(pid, stacks);
+        events.onStacks?.(pid, stacks);
         break;
+      }
       case "sample":
         writer.sample(pid, msg);
         events.onSample?.(pid, msg);

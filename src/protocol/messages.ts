@@ -27,6 +27,11 @@ export interface Frame {
   file: string;
   line: number;
   function: string;
+  /**
+   * Agent → host only: `function` is the code object's bare name (CPython < 3.11); the host
+   * adds the enclosing classes and functions from the source file (src/host/qualnames.ts).
+   */
+  qualify?: boolean;
 }
 
 export interface CollectorInfo {

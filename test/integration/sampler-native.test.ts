@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { AGENT_DIR } from "../helpers/agent-host.js";
 import { findPythons } from "../helpers/pythons.js";
+import { SourceNames } from "../../src/host/qualnames.js";
 
 // The distribution's own interpreter too, when its headers (python3-dev) are installed: its
 // compiler name comes from its own sysconfig.
@@ -65,10 +66,14 @@ describe.each(PYTHONS)("native sampler on Python $version", ({ path: python }) =
     expect(r.native).toBe(r.version === "3.11");
   });
 
-  it("qualifies running frames' names with their classes and enclosing functions", () => {
+  it("qualifies frames' names with their classes and enclosing functions (before 3.11: the host, from the source)", () => {
     const r = runCheck(python, ["qualnames"]);
-    const inlined = r.names[3] === "top"; // 3.12+ runs list comprehensions in their function's frame
-    expect(r.names).toEqual([
+    const frames = new SourceNames().frames(
+      r.frames.map(([file, line, fn]: [string, number, string]) => ({ file, line, function: fn, qualify: !r.qualified })),
+    );
+    const names = frames.map((f) => f.function);
+    const inlined = names[3] === "top"; // 3.12+ runs list comprehensions in their function's frame
+    expect(names).toEqual([
       "Outer.Inner.method",
       "Outer.meth.<locals>.nested",
       "Outer.after_string",

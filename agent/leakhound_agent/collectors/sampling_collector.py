@@ -51,6 +51,9 @@ def error_note(sample_bytes):
 
 class SamplingCollector(Collector):
     name = "sampling"
+    # Code objects know their qualified name from 3.11; before, frames_of gives bare names
+    # and the host qualifies them from the source files (the target loads no code objects).
+    names_qualified = sys.version_info >= (3, 11)
 
     def __init__(self, config, note=None):
         from ..native import load
@@ -131,10 +134,8 @@ class SamplingCollector(Collector):
         raw = self._ext.stack_frames(key)
         if not raw:
             return [_UNKNOWN_FRAME]
-        out = []
-        for filename, lineno, function in raw:
-            out.append((frames.absolute(filename), lineno, _qualname(filename, lineno, function)))
-        return out
+        # Before 3.11 the names are bare; the host qualifies them (names_qualified).
+        return [(frames.absolute(filename), lineno, function) for filename, lineno, function in raw]
 
     def stats(self):
         return self._ext.stats()
@@ -172,17 +173,6 @@ class SamplingCollector(Collector):
                 pass
             self._ours[stack_id] = verdict
         return verdict
-
-
-def _qualname(filename, lineno, name):
-    """Qualified function name (code objects only know their bare name before 3.11)."""
-    if sys.version_info >= (3, 11):
-        return name
-    if name.startswith("<") and name != frames.MODULE:
-        # "<listcomp>", "<lambda>": name them as the tracemalloc collector does ("f.<locals>.<listcomp>").
-        guess = frames.function_at(filename, lineno)
-        return guess if guess.endswith("." + name) else name
-    return frames.qualname_for(filename, lineno, name)
 
 
 def _dir_prefixes(directory):
