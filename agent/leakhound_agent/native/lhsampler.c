@@ -65,7 +65,7 @@
 
 #define MAX_NFRAMES 128
 #define MAX_STACKS (1u << 18)
-#define STACK_CHUNK 1024u
+#define STACK_CHUNK 256u /* entries per chunk (72 bytes each), allocated as stacks appear */
 #define RAW_CACHE_MAX 16384u
 #define DEFAULT_MAX_SAMPLES (1u << 20)
 
