@@ -22,6 +22,14 @@ describe.each(pythons.map((p) => [p.version, p.path] as const))("CPython %s", (v
     });
   }
 
+  it("an asyncio program exits normally after the retainer search (CPython gh-122695 on 3.12)", async () => {
+    const r = await runLeakhound([exe, "leak_asyncio.py"], ["--quiet"], { env: { LEAK_SECONDS: "4" } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("served True\n");
+    expect(r.report.verdict).toBe("leak");
+    expect(r.report.leaks[0].retainers[0].text).toMatch(/module __main__ → HISTORY \(list, [\d,]+ items\)/);
+  });
+
   it("no leak in a bounded deque", async () => {
     const r = await runLeakhound([exe, "ok_deque.py"], ["--quiet"], { env: { LEAK_SECONDS: "4" } });
     expect(r.report.verdict).toBe("no-leak");

@@ -48,8 +48,17 @@ class Ours(object):
         return False
 
 
+# Modules whose own traversal is unsafe, walked through their __dict__ only (and never passed
+# to gc.get_referents). CPython 3.12: the _asyncio module's traverse visits its free list of
+# future iterators, so gc.get_referents(_asyncio) hands out freed objects that are freed
+# again when dropped; the free list becomes a cycle and the interpreter loops forever in its
+# final collection (gh-122695, fixed in 3.13.0; the 3.12 releases here have it).
+_DICT_ONLY = ("_asyncio",) if sys.version_info[:2] == (3, 12) else ()
+
+
 def module_roots(ours):
-    """([(module, descriptor)] with __main__ first, [the agent's modules and their dicts])."""
+    """([(module or its dict, descriptor)] with __main__ first, [the agent's modules and their dicts,
+    and modules walked through their dict only])."""
     roots, skipped = [], []
     entries = list(dict.items(sys.modules))
     entries = [entry for entry in entries if type(entry[0]) is str and entry[1] is not None]
@@ -59,6 +68,13 @@ def module_roots(ours):
             skipped.append(module)
             try:
                 skipped.append(_module_dict(module))
+            except Exception:
+                pass
+            continue
+        if name in _DICT_ONLY and type(module) is _Module:
+            skipped.append(module)  # marked visited: never expanded
+            try:
+                roots.append((_module_dict(module), ("module", "module " + name)))
             except Exception:
                 pass
             continue
