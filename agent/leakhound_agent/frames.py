@@ -25,7 +25,9 @@ _INLINE_NAMES = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>", "<lambda>
 _MAX_FILES = 256  # per-file function indexes are the biggest entries
 _MAX_LOOKUPS = 65536
 
-_HAS_QUALNAME = sys.version_info >= (3, 11)  # code objects know their qualified name
+# Code objects know their qualified name from 3.11; before, the host qualifies the bare
+# names of running and sampled frames from the source (src/host/qualnames.ts).
+_HAS_QUALNAME = sys.version_info >= (3, 11)
 
 _STDLIB = os.path.dirname(os.path.abspath(os.__file__))
 
@@ -184,14 +186,6 @@ def _lookup(filename, lineno):
     return found
 
 
-def function_at(filename, lineno):
-    """Qualified name of the innermost function at ``filename:lineno``; "<module>" or "?"."""
-    try:
-        return _lookup(filename, lineno)[0]
-    except Exception:
-        return UNKNOWN
-
-
 def name_stack(file_lines):
     """Frames for [(filename, lineno), ...] innermost first: [(absfile, lineno, function), ...].
 
@@ -213,16 +207,6 @@ def name_stack(file_lines):
             out.append((absolute(filename), lineno, qualname))
         previous = here
     return out
-
-
-def qualname_for(filename, lineno, name):
-    """Qualified name for a running frame whose code object only told us ``name`` (before 3.11)."""
-    if _HAS_QUALNAME or name == MODULE or name.startswith("<"):
-        return name
-    guess = function_at(filename, lineno)
-    if guess == name or guess.endswith("." + name):
-        return guess
-    return name
 
 
 def reset():

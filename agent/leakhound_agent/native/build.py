@@ -81,6 +81,18 @@ def _has_builds(root):
 
 
 def _sources_digest(names, extra=()):
+    """The cache key of a build; read once per process (the agent asks for it more than once at start-up)."""
+    key = (tuple(names), tuple(extra))
+    digest = _digests.get(key)
+    if digest is None:
+        digest = _digests[key] = _compute_digest(names, extra)
+    return digest
+
+
+_digests = {}
+
+
+def _compute_digest(names, extra):
     # The blob (each file's name, NUL, content, NUL, then the flags) read as one big
     # integer, reduced modulo two primes: no hashlib, zlib or binascii (binascii links
     # libz): importing them costs start-up time and resident memory in the target, and a
