@@ -8,7 +8,7 @@ MAX_SITES), running stacks by MAX_ACTIVE (when full it is cleared, and stacks
 seen again get new ids).
 """
 
-from . import frames, protocol
+from . import frames
 
 MAX_ACTIVE = 5000
 # Two trackers (Python sites, native sites) of at most TRACKED_CAP stacks each, plus slack.

@@ -12,8 +12,6 @@ process); ``stack_key_of`` is the extension's O(1) lookup of an object's memory
 block in the table of sampled blocks.
 """
 
-import sys
-
 from .. import frames
 from .base import Collector, Snapshot
 
@@ -53,7 +51,7 @@ class SamplingCollector(Collector):
     name = "sampling"
     # Code objects know their qualified name from 3.11; before, frames_of gives bare names
     # and the host qualifies them from the source files (the target loads no code objects).
-    names_qualified = sys.version_info >= (3, 11)
+    names_qualified = frames._HAS_QUALNAME
 
     def __init__(self, config, note=None):
         from ..native import load
