@@ -4,8 +4,10 @@ An allocation is sampled on average once every ``sample_bytes`` allocated bytes
 (a Poisson process over bytes), so the cost does not depend on how many objects
 the program makes, and each sampled block stands for ``s / (1 - exp(-s/m))``
 bytes until it is freed. A site's live-bytes figure is therefore an unbiased
-estimate whose standard error is about ``sqrt(B * m)`` for B live bytes of
-blocks much smaller than m.
+estimate whose standard error is at most ``sqrt(B * m)`` for B live bytes of
+blocks much smaller than m. Instructions whose sampled blocks stay alive (where
+leaks are) are sampled up to 64 times finer, about ``sqrt(B * m/64)``, while the
+program allocates slowly enough (see lhsampler.c, "watched instructions").
 
 Stack keys are the extension's stack ids (ints, stable for the life of the
 process); ``stack_key_of`` is the extension's O(1) lookup of an object's memory
@@ -36,15 +38,31 @@ def format_bytes(n):
     return "%d" % n
 
 
-def error_note(sample_bytes):
-    """The error bound a sampling interval implies, in words."""
+def fine_bytes_of(sample_bytes, levels=7):
+    """The finest interval the extension uses for `sample_bytes` (as watch_reset computes it)."""
     m = float(sample_bytes)
+    k = levels - 1
+    while k > 0 and m / (1 << k) < 256.0:
+        k -= 1
+    return m / (1 << k)
+
+
+def error_note(sample_bytes, fine_bytes=None, point_rate=150000):
+    """The error bound the sampling intervals imply, in words."""
+    m = float(sample_bytes)
+    fine = float(fine_bytes or m)
     at_1mib = (1048576.0 * m) ** 0.5
-    # Live bytes at which one standard error is 10% of the estimate: sqrt(B*m) = B/10.
-    ten_percent = 100.0 * m
-    return ("sampling an allocation every ~%s on average: a site's live-bytes estimate has a standard "
-            "error of about sqrt(B x %s) (±%s at 1 MiB; within 10%% from about %s)"
-            % (format_bytes(m), format_bytes(m), format_bytes(at_1mib), format_bytes(ten_percent)))
+    if fine >= m:
+        # Live bytes at which one standard error is 10% of the estimate: sqrt(B*m) = B/10.
+        return ("sampling an allocation every ~%s on average: a site's live-bytes estimate has a standard "
+                "error of about sqrt(B x %s) (±%s at 1 MiB; within 10%% from about %s)"
+                % (format_bytes(m), format_bytes(m), format_bytes(at_1mib), format_bytes(100.0 * m)))
+    return ("sampling an allocation every ~%s on average, and every ~%s at sites whose memory stays alive "
+            "while the program allocates under ~%s/s: a site's live-bytes estimate has a standard error of "
+            "at most sqrt(B x %s) (±%s at 1 MiB), and about sqrt(B x %s) (±%s at 1 MiB) for memory that "
+            "stays alive"
+            % (format_bytes(m), format_bytes(fine), format_bytes(point_rate * fine), format_bytes(m),
+               format_bytes(at_1mib), format_bytes(fine), format_bytes((1048576.0 * fine) ** 0.5)))
 
 
 class SamplingCollector(Collector):
@@ -72,7 +90,8 @@ class SamplingCollector(Collector):
     # ------------------------------------------------------------ lifecycle
 
     def info(self):
-        note = error_note(self._sample_bytes)
+        ext = self._ext
+        note = error_note(self._sample_bytes, fine_bytes_of(self._sample_bytes, ext.LEVELS), ext.POINT_RATE)
         stats = self._ext.stats() if self._ext.is_active() else {}
         if stats.get("native"):
             note += "; malloc-level sampling (LD_PRELOAD shim) on"

@@ -448,6 +448,27 @@ static inline PyCodeObject *iframe_code(_PyInterpreterFrame *f) {
 }
 #endif
 
+/* The innermost frame's code object and instruction offset, as walk_stack's first frame. */
+static inline PyCodeObject *innermost(PyThreadState *ts, int *lasti) {
+#if PY_VERSION_HEX >= 0x030B0000
+    for (_PyInterpreterFrame *f = current_iframe(ts); f; f = f->previous) {
+        if (iframe_skip(f)) continue;
+        *lasti = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT);
+        return iframe_code(f);
+    }
+    return NULL;
+#else
+    PyFrameObject *f = ts->frame;
+    if (!f) return NULL;
+#if PY_VERSION_HEX >= 0x030A0000
+    *lasti = f->f_lasti < 0 ? -1 : f->f_lasti * 2;
+#else
+    *lasti = f->f_lasti;
+#endif
+    return f->f_code;
+#endif
+}
+
 /* Walks the calling thread's own frames, innermost first. Reads only; safe
  * with or without the GIL as long as the frames are the caller's own. */
 static int walk_stack(PyThreadState *ts, rawframe *out, int max) {
@@ -582,22 +603,12 @@ done:
 
 static inline PyThreadState *current_tstate(void) { return _PyThreadState_UncheckedGet(); }
 
-/* Stack id of the calling thread (GIL held). */
-static uint32_t capture_stack_gil(void) {
-    PyThreadState *ts = current_tstate();
-    if (!ts) return STACK_UNKNOWN;
-    rawframe r[MAX_NFRAMES];
-    int n = walk_stack(ts, r, G.nframes);
-    if (n == 0) return STACK_UNKNOWN;
-    return canonical_stack(r, n);
-}
-
 /* ------------------------------------------------------------------ sampled blocks */
 
 typedef struct {
     uint64_t size;
     uint32_t stack;
-    uint32_t _pad;
+    uint32_t meta; /* Python domain: the sampling level and watch entry (meta_pack) */
 } bval;
 
 typedef struct {
@@ -711,36 +722,264 @@ static void bt_clear(btable *t) {
     t->count = 0;
 }
 
+/* ------------------------------------------------------------------ watched instructions
+ *
+ * One interval for every allocation forces a choice between cost and
+ * accuracy: at the default 32 KiB a 1 MB site is known to about +-18%. So the
+ * sample points fall finer (every `tmin` bytes on average, 64 times finer)
+ * and each point is thinned to the level of the instruction that allocated:
+ * an instruction (code object, offset) whose sampled blocks stay alive gets
+ * the fine interval, one whose blocks are soon freed (churn: the program's
+ * working memory, the bulk of all allocation) or that holds much memory gets
+ * a coarser one, up to `mean`. A block of size s allocated at level k
+ * (interval tmin * 2^k) is kept with probability p(s, tmin * 2^k) exactly, the
+ * level being fixed before the draw, so every estimate stays unbiased; the
+ * level is stored with the block to weigh it when it is freed.
+ *
+ * An instruction is watched from the first sample point that falls in one of
+ * its blocks, so little of a site's memory is ever sampled coarsely. Its
+ * level rises with its live memory (about WATCH_K live samples per
+ * instruction: a growing site keeps a relative error near 1/sqrt(2 WATCH_K),
+ * about 2%) and by one each time WATCH_CHURN of its samples are freed; it
+ * falls by one at a rebalance (each snapshot) when none was. All samples
+ * below the coarsest level together are held to WATCH_FINE_BURST between
+ * rebalances and WATCH_FINE_RATE per second by a floor under every level;
+ * the sample points themselves fall at the floor's interval, and a program
+ * that allocates so fast that they would pass WATCH_POINT_RATE per second
+ * raises the floor too (its sites are then sampled coarser, never biased).
+ * The table holds no references: a code object that dies and whose address is
+ * reused only makes another instruction watched, never a wrong weight. */
+#define WATCH_POOL 512u          /* instructions watched at once */
+#define WATCH_SLOTS 1024u        /* index slots (power of two, >= 2 * WATCH_POOL) */
+#define WATCH_K 1024.0           /* live samples per instruction before its interval doubles */
+#define WATCH_CHURN 8u           /* freed samples of an instruction that double its interval */
+#define WATCH_FINE_BURST 8192u   /* fine samples between rebalances that raise the floor */
+#define WATCH_FINE_RATE 10000.0  /* fine samples per second kept at a rebalance */
+#define WATCH_POINT_RATE 150000.0 /* sample points per second before the floor rises */
+#define WATCH_PACE_POINTS 32768u /* sample points between checks of their rate */
+#define WATCH_LEVELS 7           /* levels 0..6: tmin .. mean = 64 tmin */
+
+typedef struct {
+    PyCodeObject *code; /* NULL: free */
+    int lasti;
+    uint32_t gen;
+    uint8_t live_level, churn_level, touched, _pad;
+    uint32_t churn, churn_period, idle;
+    double live_w; /* estimated live bytes of the blocks sampled here */
+    int64_t live_n;
+} wentry;
+
+static struct {
+    wentry pool[WATCH_POOL];
+    uint16_t slots[WATCH_SLOTS]; /* pool index + 1, 0: empty */
+    uint16_t free_top, free_stack[WATCH_POOL];
+    uint32_t count, next_gen;
+    int lmax;   /* the level whose interval is `mean` */
+    int floor;  /* the lowest level any instruction gets */
+    double tmin; /* the interval at level 0 */
+    uint64_t fine_period, triggers, evictions;
+    uint64_t points_period; /* sample points since the last rebalance */
+    uint32_t pace_points;   /* sample points since the last pace check */
+    double last_rebalance, last_pace;
+} W;
+
+static double now_mono(void);
+
+static inline size_t w_home(const PyCodeObject *code, int lasti) {
+    return (size_t)mix64((uint64_t)(uintptr_t)code ^ ((uint64_t)(uint32_t)lasti << 48)) & (WATCH_SLOTS - 1);
+}
+
+static int watch_levels = WATCH_LEVELS; /* start(levels=...): 1 samples every block at `mean` */
+
+static void watch_reset(double mean) {
+    memset(W.pool, 0, sizeof(W.pool));
+    memset(W.slots, 0, sizeof(W.slots));
+    W.free_top = 0;
+    for (uint32_t i = WATCH_POOL; i > 0; i--) W.free_stack[W.free_top++] = (uint16_t)(i - 1);
+    W.count = 0;
+    /* 64 times finer than the mean, but not below 256 bytes (or the mean itself). */
+    int lmax = watch_levels - 1;
+    while (lmax > 0 && mean / (double)(1 << lmax) < 256.0) lmax--;
+    W.lmax = lmax;
+    W.tmin = mean / (double)(1 << lmax);
+    W.floor = 0;
+    W.fine_period = W.triggers = W.evictions = W.points_period = 0;
+    W.pace_points = 0;
+    W.last_rebalance = W.last_pace = now_mono();
+}
+
+static inline double level_mean(int level) { return W.tmin * (double)(1 << level); }
+
+/* Sample points fall at the floor's interval; a new rate takes effect at
+ * once (the process is memoryless, so the countdown is simply drawn again). */
+static void watch_set_floor(int floor) {
+    if (floor < 0) floor = 0;
+    if (floor > W.lmax) floor = W.lmax;
+    if (floor == W.floor) return;
+    W.floor = floor;
+    if (G.active) G.countdown = draw_interval(&G.rng, level_mean(floor));
+}
+
+/* Every WATCH_PACE_POINTS sample points: too many per second raise the floor. */
+static void __attribute__((noinline)) watch_pace(void) {
+    double t = now_mono(), dt = t - W.last_pace;
+    W.last_pace = t;
+    W.pace_points = 0;
+    if (dt > 0 && WATCH_PACE_POINTS / dt > WATCH_POINT_RATE) watch_set_floor(W.floor + 1);
+}
+
+/* The pool index of the instruction's entry, added when missing; -1 when the table is full. */
+static inline int watch_slot(PyCodeObject *code, int lasti) {
+    size_t i = w_home(code, lasti);
+    for (;;) {
+        uint16_t s = W.slots[i];
+        if (!s) break;
+        wentry *e = &W.pool[s - 1];
+        if (e->code == code && e->lasti == lasti) return s - 1;
+        i = (i + 1) & (WATCH_SLOTS - 1);
+    }
+    if (!W.free_top) return -1;
+    uint16_t k = W.free_stack[--W.free_top];
+    wentry *e = &W.pool[k];
+    memset(e, 0, sizeof(*e));
+    e->code = code;
+    e->lasti = lasti;
+    e->gen = ++W.next_gen & 0x3FFFFu;
+    W.slots[i] = (uint16_t)(k + 1);
+    W.count++;
+    return k;
+}
+
+/* Lowest level at which the instruction's live memory is held in about WATCH_K samples. */
+static inline void watch_relevel(wentry *e) {
+    int l = 0;
+    double cap = WATCH_K * W.tmin;
+    while (l < W.lmax && e->live_w > cap) {
+        cap *= 2.0;
+        l++;
+    }
+    e->live_level = (uint8_t)l;
+}
+
+/* Block metadata: level (4 bits), pool index + 1 (10 bits), generation (18 bits). */
+static inline uint32_t meta_pack(int level, int slot, uint32_t gen) {
+    if (slot < 0) return (uint32_t)level;
+    return (uint32_t)level | ((uint32_t)(slot + 1) << 4) | (gen << 14);
+}
+static inline int meta_level(uint32_t m) { return (int)(m & 15u); }
+static inline wentry *meta_entry(uint32_t m) {
+    uint32_t k = (m >> 4) & 0x3FFu;
+    if (!k) return NULL;
+    wentry *e = &W.pool[k - 1];
+    return (e->code && e->gen == (m >> 14)) ? e : NULL;
+}
+
+/* Called on each snapshot (GIL held): levels fall back, room for new instructions. */
+static void watch_rebalance(void) {
+    double t = now_mono(), dt = t - W.last_rebalance;
+    if (dt < 0.05) return;
+    W.last_rebalance = t;
+    int crowded = W.count > WATCH_POOL * 3 / 4;
+    int evicted = 0;
+    for (uint32_t k = 0; k < WATCH_POOL; k++) {
+        wentry *e = &W.pool[k];
+        if (!e->code) continue;
+        if (e->churn_period == 0 && e->churn_level > 0) e->churn_level--;
+        e->churn_period = 0;
+        e->idle = e->touched ? 0 : e->idle + 1;
+        e->touched = 0;
+        /* An instruction that stopped allocating makes room; its blocks keep their weights. */
+        if (crowded && e->idle >= 2) {
+            e->code = NULL;
+            W.free_stack[W.free_top++] = (uint16_t)k;
+            W.count--;
+            W.evictions++;
+            evicted = 1;
+        }
+    }
+    if (evicted) {
+        memset(W.slots, 0, sizeof(W.slots));
+        for (uint32_t k = 0; k < WATCH_POOL; k++) {
+            wentry *e = &W.pool[k];
+            if (!e->code) continue;
+            size_t i = w_home(e->code, e->lasti);
+            while (W.slots[i]) i = (i + 1) & (WATCH_SLOTS - 1);
+            W.slots[i] = (uint16_t)(k + 1);
+        }
+    }
+    double fine = W.fine_period / dt, points = W.points_period / dt;
+    if (fine > WATCH_FINE_RATE) watch_set_floor(W.floor + 1);
+    else if (fine < WATCH_FINE_RATE / 4 && points < WATCH_POINT_RATE / 4) watch_set_floor(W.floor - 1);
+    W.fine_period = 0;
+    W.points_period = 0;
+}
+
 /* ------------------------------------------------------------------ Python-domain sampling */
 
 static inline void py_unweigh(const bval *v) {
-    double p = sample_probability((double)v->size, G.mean);
+    double p = sample_probability((double)v->size, level_mean(meta_level(v->meta)));
+    double w = (double)v->size / p;
     lhstack *s = stack_at(v->stack);
-    s->py_bytes -= (double)v->size / p;
+    s->py_bytes -= w;
     s->py_count -= 1.0 / p;
     s->py_samples--;
-    G.live_bytes -= (double)v->size / p;
+    G.live_bytes -= w;
     G.live_count -= 1.0 / p;
     if (s->py_samples == 0) s->py_bytes = s->py_count = 0.0; /* no drift */
     if (bt.count == 0) G.live_bytes = G.live_count = 0.0;
+    wentry *e = meta_entry(v->meta);
+    if (e) {
+        e->live_w -= w;
+        if (--e->live_n <= 0) e->live_n = 0, e->live_w = 0.0;
+        watch_relevel(e);
+        e->churn_period++;
+        if (++e->churn >= WATCH_CHURN) {
+            e->churn = 0;
+            if (e->churn_level < W.lmax) e->churn_level++;
+        }
+    }
 }
 
-static void py_record(void *ptr, size_t size, uint32_t sid) {
-    bval v = {.size = size, .stack = sid}, old;
+static void py_record(void *ptr, size_t size, uint32_t sid, int level, int slot) {
+    bval v = {.size = size, .stack = sid, .meta = meta_pack(level, slot, slot >= 0 ? W.pool[slot].gen : 0)}, old;
     int r = bt_put(&bt, (uintptr_t)ptr, v, &old);
     if (r < 0) {
         bt.drops++;
         return;
     }
     if (r == 1) py_unweigh(&old); /* a stale entry: the block was freed behind our back */
-    double p = sample_probability((double)size, G.mean);
+    double p = sample_probability((double)size, level_mean(level));
+    double w = (double)size / p;
     lhstack *s = stack_at(sid);
-    s->py_bytes += (double)size / p;
+    s->py_bytes += w;
     s->py_count += 1.0 / p;
     s->py_samples++;
-    G.live_bytes += (double)size / p;
+    G.live_bytes += w;
     G.live_count += 1.0 / p;
     G.samples++;
+    if (slot >= 0) {
+        wentry *e = &W.pool[slot];
+        e->live_w += w;
+        e->live_n++;
+        watch_relevel(e);
+    }
+}
+
+/* Whether a block that a sample point fell in is kept at `level` (above the
+ * floor, at whose interval the points fall). Each point is kept with
+ * probability 2^-(level - floor), so the kept points are a Poisson process with
+ * mean interval tmin * 2^level and the block is kept with probability
+ * p(s, level) exactly. The first point is the one that crossed zero; the
+ * others in the block fall in the `over` bytes after it (the countdown's
+ * overshoot), and none of them is kept with probability
+ * exp(-over / (tmin * 2^level)). Usually one random draw. */
+static inline int thin_keep(double over, int level) {
+    if ((rng_next(&G.rng) >> (64 - (level - W.floor))) == 0) return 1;
+    double x = over / level_mean(level);
+    if (!(x > 0)) return 0;
+    double u = (double)(rng_next(&G.rng) >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
+    if (u >= x) return 0; /* 1 - e^-x <= x */
+    return u < -expm1(-x);
 }
 
 /* The countdown crossed zero: a sample point falls inside this block. */
@@ -755,12 +994,36 @@ static void __attribute__((noinline)) on_sample_point(void *ptr, size_t size) {
         G.countdown = INT64_MAX;
         return;
     }
-    G.countdown = draw_interval(&G.rng, G.mean);
+    double over = -(double)G.countdown;
+    G.countdown = draw_interval(&G.rng, level_mean(W.floor));
+    W.points_period++;
+    if (UNLIKELY(++W.pace_points >= WATCH_PACE_POINTS)) watch_pace();
     if (G.in_capture || ptr == NULL) return;
+    W.triggers++;
+    PyThreadState *ts = current_tstate();
+    int lasti = 0;
+    PyCodeObject *code = ts ? innermost(ts, &lasti) : NULL;
+    int slot = code ? watch_slot(code, lasti) : -1;
+    int level = W.lmax;
+    wentry *e = NULL;
+    if (slot >= 0) {
+        e = &W.pool[slot];
+        e->touched = 1;
+        level = e->live_level;
+        if (e->churn_level > level) level = e->churn_level;
+        if (W.floor > level) level = W.floor;
+    }
+    if (level > W.floor && !thin_keep(over, level)) return;
     G.in_capture = 1;
-    uint32_t sid = capture_stack_gil();
-    py_record(ptr, size, sid);
+    rawframe r[MAX_NFRAMES];
+    int n = code ? walk_stack(ts, r, G.nframes) : 0;
+    uint32_t sid = n ? canonical_stack(r, n) : STACK_UNKNOWN;
+    py_record(ptr, size, sid, level, slot);
     G.in_capture = 0;
+    if (level < W.lmax && ++W.fine_period > WATCH_FINE_BURST) {
+        watch_set_floor(W.floor + 1);
+        W.fine_period = 0;
+    }
 }
 
 static inline void forget(void *ptr) {
@@ -952,18 +1215,24 @@ static void atfork_child(void) {
     pthread_mutex_init(&stack_lock, NULL);
     pthread_mutex_init(&native_lock, NULL);
     G.rng = seed_value();
-    if (G.active) G.countdown = draw_interval(&G.rng, G.mean);
+    if (G.active) G.countdown = draw_interval(&G.rng, level_mean(W.floor));
 }
 
 /* ------------------------------------------------------------------ Python API */
 
 static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"sample_bytes", "nframes", "max_samples", "native", NULL};
+    static char *kwlist[] = {"sample_bytes", "nframes", "max_samples", "native", "levels", NULL};
     double mean = 512.0 * 1024;
     int nframes = 16;
     Py_ssize_t max_samples = DEFAULT_MAX_SAMPLES;
     int native = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|dinp", kwlist, &mean, &nframes, &max_samples, &native)) return NULL;
+    int levels = WATCH_LEVELS;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|dinpi", kwlist, &mean, &nframes, &max_samples, &native, &levels))
+        return NULL;
+    if (levels < 1 || levels > WATCH_LEVELS) {
+        PyErr_Format(PyExc_ValueError, "levels must be 1 to %d", WATCH_LEVELS);
+        return NULL;
+    }
     if (!(mean >= 1.0)) {
         PyErr_SetString(PyExc_ValueError, "sample_bytes must be >= 1");
         return NULL;
@@ -986,10 +1255,12 @@ static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
     }
     G.mean = mean;
     G.nframes = nframes;
+    watch_levels = levels;
     bt.limit = (size_t)max_samples;
     nbt.limit = (size_t)max_samples;
+    watch_reset(G.mean);
     if (!G.rng) G.rng = seed_value();
-    G.countdown = draw_interval(&G.rng, G.mean);
+    G.countdown = draw_interval(&G.rng, W.tmin);
     for (int i = 0; i < 2; i++) {
         /* Still in the chain (someone wrapped us after a stop): keep that chain. */
         if (!hooks[i].installed) hook_install(&hooks[i]);
@@ -1123,6 +1394,7 @@ static PyObject *rows_of(int native, double *total_bytes, double *total_count) {
 
 static PyObject *lh_snapshot(PyObject *self, PyObject *unused) {
     check_hooks();
+    if (G.active) watch_rebalance();
     double pyb, pyc, nb = 0, nc = 0;
     int was = G.in_capture;
     G.in_capture = 1; /* our own result lists are not the program's allocations */
@@ -1237,8 +1509,9 @@ static PyObject *lh_reset_after_fork(PyObject *self, PyObject *unused) {
     nat_live_bytes = nat_live_count = 0.0;
     pthread_mutex_unlock(&native_lock);
     if (shim) shim->reset();
+    watch_reset(G.mean);
     G.rng = seed_value();
-    if (G.active) G.countdown = draw_interval(&G.rng, G.mean);
+    if (G.active) G.countdown = draw_interval(&G.rng, W.tmin);
     Py_RETURN_NONE;
 }
 
@@ -1251,7 +1524,7 @@ static PyObject *lh_stats(PyObject *self, PyObject *unused) {
     pthread_mutex_unlock(&native_lock);
     size_t own = __atomic_load_n(&own_bytes, __ATOMIC_RELAXED);
     return Py_BuildValue(
-        "{s:i,s:i,s:i,s:d,s:i,s:K,s:n,s:n,s:K,s:I,s:n,s:n,s:n,s:K,s:K,s:n,s:L,s:L,s:i,s:n,s:K,s:K,s:L}",
+        "{s:i,s:i,s:i,s:d,s:i,s:K,s:n,s:n,s:K,s:I,s:n,s:n,s:n,s:K,s:K,s:n,s:L,s:L,s:i,s:n,s:K,s:K,s:L,s:d,s:I,s:i,s:K,s:K}",
         "active", G.active, "installed", hooks[0].installed && hooks[1].installed, "on_top", on_top,
         "sample_bytes", G.mean, "nframes", G.nframes,
         "samples", (unsigned long long)G.samples, "live_samples", (Py_ssize_t)bt.count, "table_capacity",
@@ -1261,7 +1534,9 @@ static PyObject *lh_stats(PyObject *self, PyObject *unused) {
         "own_bytes", (Py_ssize_t)own, "live_bytes", (long long)(G.live_bytes + 0.5), "live_count",
         (long long)(G.live_count + 0.5), "native", shim != NULL, "native_live_samples", (Py_ssize_t)nat_live,
         "native_samples", (unsigned long long)nat_total, "native_drops", (unsigned long long)nat_drops,
-        "native_live_bytes", (long long)(nlb + 0.5));
+        "native_live_bytes", (long long)(nlb + 0.5), "fine_bytes", W.tmin, "watched", (unsigned int)W.count,
+        "watch_floor", W.floor, "watch_evictions", (unsigned long long)W.evictions, "sample_points",
+        (unsigned long long)W.triggers);
 }
 
 static PyObject *lh_is_active(PyObject *self, PyObject *unused) { return PyBool_FromLong(G.active); }
@@ -1440,5 +1715,7 @@ __attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__lhsampler(void) {
     PyModule_AddIntConstant(m, "STACK_UNKNOWN", STACK_UNKNOWN);
     PyModule_AddIntConstant(m, "STACK_OVERFLOW", STACK_OVERFLOW);
     PyModule_AddIntConstant(m, "MAX_NFRAMES", MAX_NFRAMES);
+    PyModule_AddIntConstant(m, "LEVELS", WATCH_LEVELS);
+    PyModule_AddIntConstant(m, "POINT_RATE", (long)WATCH_POINT_RATE);
     return m;
 }
