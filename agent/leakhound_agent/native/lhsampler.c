@@ -755,7 +755,7 @@ static void bt_clear(btable *t) {
 #define WATCH_CHURN 8u           /* freed samples of an instruction that double its interval */
 #define WATCH_FINE_BURST 8192u   /* fine samples between rebalances that raise the floor */
 #define WATCH_FINE_RATE 10000.0  /* fine samples per second kept at a rebalance */
-#define WATCH_POINT_RATE 150000.0 /* sample points per second before the floor rises */
+#define WATCH_POINT_RATE 100000.0 /* sample points per second before the floor rises */
 #define WATCH_PACE_POINTS 32768u /* sample points between checks of their rate */
 #define WATCH_LEVELS 7           /* levels 0..6: tmin .. mean = 64 tmin */
 
@@ -772,7 +772,8 @@ typedef struct {
 static struct {
     wentry pool[WATCH_POOL];
     uint16_t slots[WATCH_SLOTS]; /* pool index + 1, 0: empty */
-    uint16_t free_top, free_stack[WATCH_POOL];
+    uint32_t used;      /* pool entries ever handed out (pages past them stay untouched) */
+    int32_t free_head;  /* evicted entries, linked through `lasti`; -1: none */
     uint32_t count, next_gen;
     int lmax;   /* the level whose interval is `mean` */
     int floor;  /* the lowest level any instruction gets */
@@ -792,10 +793,11 @@ static inline size_t w_home(const PyCodeObject *code, int lasti) {
 static int watch_levels = WATCH_LEVELS; /* start(levels=...): 1 samples every block at `mean` */
 
 static void watch_reset(double mean) {
-    memset(W.pool, 0, sizeof(W.pool));
+    /* Only what was used is cleared: untouched pages of the table cost no memory. */
+    if (W.used) memset(W.pool, 0, W.used * sizeof(wentry));
     memset(W.slots, 0, sizeof(W.slots));
-    W.free_top = 0;
-    for (uint32_t i = WATCH_POOL; i > 0; i--) W.free_stack[W.free_top++] = (uint16_t)(i - 1);
+    W.used = 0;
+    W.free_head = -1;
     W.count = 0;
     /* 64 times finer than the mean, but not below 256 bytes (or the mean itself). */
     int lmax = watch_levels - 1;
@@ -838,8 +840,15 @@ static inline int watch_slot(PyCodeObject *code, int lasti) {
         if (e->code == code && e->lasti == lasti) return s - 1;
         i = (i + 1) & (WATCH_SLOTS - 1);
     }
-    if (!W.free_top) return -1;
-    uint16_t k = W.free_stack[--W.free_top];
+    uint32_t k;
+    if (W.free_head >= 0) {
+        k = (uint32_t)W.free_head;
+        W.free_head = W.pool[k].lasti;
+    } else if (W.used < WATCH_POOL) {
+        k = W.used++;
+    } else {
+        return -1;
+    }
     wentry *e = &W.pool[k];
     memset(e, 0, sizeof(*e));
     e->code = code;
@@ -881,7 +890,7 @@ static void watch_rebalance(void) {
     W.last_rebalance = t;
     int crowded = W.count > WATCH_POOL * 3 / 4;
     int evicted = 0;
-    for (uint32_t k = 0; k < WATCH_POOL; k++) {
+    for (uint32_t k = 0; k < W.used; k++) {
         wentry *e = &W.pool[k];
         if (!e->code) continue;
         if (e->churn_period == 0 && e->churn_level > 0) e->churn_level--;
@@ -891,7 +900,8 @@ static void watch_rebalance(void) {
         /* An instruction that stopped allocating makes room; its blocks keep their weights. */
         if (crowded && e->idle >= 2) {
             e->code = NULL;
-            W.free_stack[W.free_top++] = (uint16_t)k;
+            e->lasti = W.free_head;
+            W.free_head = (int32_t)k;
             W.count--;
             W.evictions++;
             evicted = 1;
@@ -899,7 +909,7 @@ static void watch_rebalance(void) {
     }
     if (evicted) {
         memset(W.slots, 0, sizeof(W.slots));
-        for (uint32_t k = 0; k < WATCH_POOL; k++) {
+        for (uint32_t k = 0; k < W.used; k++) {
             wentry *e = &W.pool[k];
             if (!e->code) continue;
             size_t i = w_home(e->code, e->lasti);
