@@ -47,7 +47,7 @@ def fine_bytes_of(sample_bytes, levels=7):
     return m / (1 << k)
 
 
-def error_note(sample_bytes, fine_bytes=None, point_rate=100000):
+def error_note(sample_bytes, fine_bytes=None, point_rate=50000):
     """The error bound the sampling intervals imply, in words."""
     m = float(sample_bytes)
     fine = float(fine_bytes or m)
