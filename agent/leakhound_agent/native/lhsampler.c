@@ -761,7 +761,9 @@ static void py_table_clear(void) {
  * level is stored with the block to weigh it when it is freed.
  *
  * An instruction is watched from the first sample point that falls in one of
- * its blocks, so little of a site's memory is ever sampled coarsely. Its
+ * its blocks and sampled finely from its WATCH_HITS-th (a few KB in: code
+ * that runs once, such as module bodies at import, stays coarse, and little
+ * of a growing site's memory is ever sampled coarsely). Its
  * level rises with its live memory (about WATCH_K live samples per
  * instruction: a growing site keeps a relative error near 1/sqrt(2 WATCH_K),
  * about 2%) and by one each time WATCH_CHURN of its samples are freed; it
@@ -772,10 +774,15 @@ static void py_table_clear(void) {
  * that allocates so fast that they would pass WATCH_POINT_RATE per second
  * raises the floor too (its sites are then sampled coarser, never biased).
  * The table holds no references: a code object that dies and whose address is
- * reused only makes another instruction watched, never a wrong weight. */
+ * reused only makes another instruction watched, never a wrong weight.
+ * The first WATCH_WARMUP seconds (start-up, imports: memory that stays but
+ * does not grow, in thousands of short-lived stacks) are sampled at `mean`;
+ * fine sampling starts at the first snapshot after them. */
 #define WATCH_POOL 512u          /* instructions watched at once */
 #define WATCH_SLOTS 1024u        /* index slots (power of two, >= 2 * WATCH_POOL) */
 #define WATCH_K 1024.0           /* live samples per instruction before its interval doubles */
+#define WATCH_WARMUP 0.5         /* seconds from start at the coarsest level (start-up: imports) */
+#define WATCH_HITS 8u            /* sample points an instruction takes at the coarsest level first */
 #define WATCH_CHURN 8u           /* freed samples of an instruction that double its interval */
 #define WATCH_FINE_BURST 8192u   /* fine samples between rebalances that raise the floor */
 #define WATCH_FINE_RATE 10000.0  /* fine samples per second kept at a rebalance */
@@ -788,6 +795,7 @@ typedef struct {
     int lasti;
     uint32_t gen;
     uint8_t live_level, churn_level, touched, _pad;
+    uint32_t hits; /* sample points that fell in its blocks, up to WATCH_HITS */
     uint32_t churn, churn_period, idle;
     double live_w; /* estimated live bytes of the blocks sampled here */
     int64_t live_n;
@@ -805,7 +813,8 @@ static struct {
     uint64_t fine_period, triggers, evictions;
     uint64_t points_period; /* sample points since the last rebalance */
     uint32_t pace_points;   /* sample points since the last pace check */
-    double last_rebalance, last_pace;
+    double last_rebalance, last_pace, started;
+    int warm; /* in the start-up period: the floor stays at the coarsest level */
 } W;
 
 static double now_mono(void);
@@ -828,10 +837,11 @@ static void watch_reset(double mean) {
     while (lmax > 0 && mean / (double)(1 << lmax) < 256.0) lmax--;
     W.lmax = lmax;
     W.tmin = mean / (double)(1 << lmax);
-    W.floor = 0;
+    W.floor = lmax;
+    W.warm = 1;
     W.fine_period = W.triggers = W.evictions = W.points_period = 0;
     W.pace_points = 0;
-    W.last_rebalance = W.last_pace = now_mono();
+    W.last_rebalance = W.last_pace = W.started = now_mono();
 }
 
 static inline double level_mean(int level) { return W.tmin * (double)(1 << level); }
@@ -851,7 +861,7 @@ static void __attribute__((noinline)) watch_pace(void) {
     double t = now_mono(), dt = t - W.last_pace;
     W.last_pace = t;
     W.pace_points = 0;
-    if (dt > 0 && WATCH_PACE_POINTS / dt > WATCH_POINT_RATE) watch_set_floor(W.floor + 1);
+    if (dt > 0 && WATCH_PACE_POINTS / dt > WATCH_POINT_RATE && !W.warm) watch_set_floor(W.floor + 1);
 }
 
 /* The pool index of the instruction's entry, added when missing; -1 when the table is full. */
@@ -942,7 +952,13 @@ static void watch_rebalance(void) {
         }
     }
     double fine = W.fine_period / dt, points = W.points_period / dt;
-    if (fine > WATCH_FINE_RATE) watch_set_floor(W.floor + 1);
+    if (W.warm) {
+        /* The end of start-up: from here the rates decide. */
+        if (t - W.started >= WATCH_WARMUP) {
+            W.warm = 0;
+            watch_set_floor(0);
+        }
+    } else if (fine > WATCH_FINE_RATE) watch_set_floor(W.floor + 1);
     else if (fine < WATCH_FINE_RATE / 4 && points < WATCH_POINT_RATE / 4) watch_set_floor(W.floor - 1);
     W.fine_period = 0;
     W.points_period = 0;
@@ -1044,9 +1060,13 @@ static void __attribute__((noinline)) on_sample_point(void *ptr, size_t size) {
     if (slot >= 0) {
         e = &W.pool[slot];
         e->touched = 1;
-        level = e->live_level;
-        if (e->churn_level > level) level = e->churn_level;
-        if (W.floor > level) level = W.floor;
+        if (e->hits < WATCH_HITS) {
+            e->hits++;
+        } else {
+            level = e->live_level;
+            if (e->churn_level > level) level = e->churn_level;
+            if (W.floor > level) level = W.floor;
+        }
     }
     if (level > W.floor && !thin_keep(over, level)) return;
     G.in_capture = 1;
@@ -1300,7 +1320,7 @@ static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
     nbt.limit = (size_t)max_samples;
     watch_reset(G.mean);
     if (!G.rng) G.rng = seed_value();
-    G.countdown = draw_interval(&G.rng, W.tmin);
+    G.countdown = draw_interval(&G.rng, level_mean(W.floor));
     for (int i = 0; i < 2; i++) {
         /* Still in the chain (someone wrapped us after a stop): keep that chain. */
         if (!hooks[i].installed) hook_install(&hooks[i]);
@@ -1551,7 +1571,7 @@ static PyObject *lh_reset_after_fork(PyObject *self, PyObject *unused) {
     if (shim) shim->reset();
     watch_reset(G.mean);
     G.rng = seed_value();
-    if (G.active) G.countdown = draw_interval(&G.rng, W.tmin);
+    if (G.active) G.countdown = draw_interval(&G.rng, level_mean(W.floor));
     Py_RETURN_NONE;
 }
 
