@@ -1,10 +1,11 @@
 """Live-bytes estimates of the native sampler against tracemalloc's exact figures, per site.
 
-usage: PYTHONPATH=agent python bench/sampler-accuracy.py [--runs N] [--slices S] [--scale X] [interval ...]
+usage: PYTHONPATH=agent python bench/sampler-accuracy.py [--runs N] [--slices S] [--startup 0|1] [--scale X] [interval ...]
 Runs test/fixtures/sampler/checks.py's heap (six sites from 1 to 5 MB at scale 1) N times per
 sampling interval, tracemalloc wrapping the sampler in the same process. With --slices S the sites
 grow a slice at a time, 50 ms apart, polled as the agent polls (how leaks grow; retained memory is
-then sampled at the fine interval); without, the heap is built at full speed. Prints, per site above
+then sampled at the fine interval); without, the heap is built at full speed, after a 0.5 s start-up
+with --startup 1 (the sampler is coarse during its first 0.5 s, as in a program's imports). Prints, per site above
 1 MB, the exact size, the RMS and largest relative error over the runs, and the standard error that
 one interval m implies, sqrt(B*m)/B, for m the interval and for the finest level (m/64 from 16 KiB).
 """
@@ -25,6 +26,7 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--slices", type=int, default=1)
     ap.add_argument("--scale", default="1")
+    ap.add_argument("--startup", default=None)
     ap.add_argument("intervals", nargs="*", type=int)
     args = ap.parse_args()
     intervals = args.intervals or [32768]
@@ -39,6 +41,8 @@ def main():
         fine = float(m)
         for _ in range(args.runs):
             cmd = [sys.executable, CHECKS, "accuracy", str(m), args.scale, str(args.slices)]
+            if args.startup is not None:
+                cmd.append(args.startup)
             out = subprocess.run(cmd, stdout=subprocess.PIPE, check=True, env=dict(os.environ)).stdout
             r = json.loads(out.decode().strip().splitlines()[-1])
             floors.append(r.get("floor", 0))
