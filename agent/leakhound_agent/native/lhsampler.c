@@ -1024,8 +1024,8 @@ static void py_record(void *ptr, size_t size, uint32_t sid, int level, int slot)
  * others in the block fall in the `over` bytes after it (the countdown's
  * overshoot), and none of them is kept with probability
  * exp(-over / (tmin * 2^level)). Usually one random draw. */
-static inline int thin_keep(double over, int level) {
-    if ((rng_next(&G.rng) >> (64 - (level - W.floor))) == 0) return 1;
+static inline int thin_keep(double over, int level, int drawn_at) {
+    if ((rng_next(&G.rng) >> (64 - (level - drawn_at))) == 0) return 1;
     double x = over / level_mean(level);
     if (!(x > 0)) return 0;
     double u = (double)(rng_next(&G.rng) >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
@@ -1046,6 +1046,7 @@ static void __attribute__((noinline)) on_sample_point(void *ptr, size_t size) {
         return;
     }
     double over = -(double)G.countdown;
+    int drawn_at = W.floor; /* the level this point was drawn at (pacing below may change W.floor) */
     G.countdown = draw_interval(&G.rng, level_mean(W.floor));
     W.points_period++;
     if (UNLIKELY(++W.pace_points >= WATCH_PACE_POINTS)) watch_pace();
@@ -1065,10 +1066,10 @@ static void __attribute__((noinline)) on_sample_point(void *ptr, size_t size) {
         } else {
             level = e->live_level;
             if (e->churn_level > level) level = e->churn_level;
-            if (W.floor > level) level = W.floor;
+            if (drawn_at > level) level = drawn_at;
         }
     }
-    if (level > W.floor && !thin_keep(over, level)) return;
+    if (level > drawn_at && !thin_keep(over, level, drawn_at)) return;
     G.in_capture = 1;
     rawframe r[MAX_NFRAMES];
     int n = code ? walk_stack(ts, r, G.nframes) : 0;
