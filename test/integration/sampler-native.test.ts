@@ -116,6 +116,7 @@ describe.each(PYTHONS)("native sampler on Python $version", ({ path: python }) =
     // 200 MB of short-lived objects: within 25% of the samples that one 32 KiB interval takes.
     expect(r.samples, JSON.stringify(r)).toBeLessThan(1.25 * r.coarse_samples);
     // Hundreds of MB/s raise the floor under every level; it comes down when the program calms.
+    expect(r.settled_floor, JSON.stringify(r)).toBe(0);
     expect(r.busy_floor, JSON.stringify(r)).toBeGreaterThan(0);
     expect(r.calm_floor).toBe(0);
     expect(Math.abs(r.retained_est / r.retained_exact - 1), JSON.stringify(r)).toBeLessThan(0.1);
