@@ -38,19 +38,11 @@ def format_bytes(n):
     return "%d" % n
 
 
-def fine_bytes_of(sample_bytes, levels=7):
-    """The finest interval the extension uses for `sample_bytes` (as watch_reset computes it)."""
+def error_note(sample_bytes, fine_bytes, point_rate):
+    """The error bound the sampling intervals imply, in words (fine_bytes: the finest interval,
+    kept while the program makes fewer than point_rate sample points a second)."""
     m = float(sample_bytes)
-    k = levels - 1
-    while k > 0 and m / (1 << k) < 256.0:
-        k -= 1
-    return m / (1 << k)
-
-
-def error_note(sample_bytes, fine_bytes=None, point_rate=50000):
-    """The error bound the sampling intervals imply, in words."""
-    m = float(sample_bytes)
-    fine = float(fine_bytes or m)
+    fine = float(fine_bytes)
     at_1mib = (1048576.0 * m) ** 0.5
     if fine >= m:
         # Live bytes at which one standard error is 10% of the estimate: sqrt(B*m) = B/10.
@@ -91,8 +83,8 @@ class SamplingCollector(Collector):
 
     def info(self):
         ext = self._ext
-        note = error_note(self._sample_bytes, fine_bytes_of(self._sample_bytes, ext.LEVELS), ext.POINT_RATE)
-        stats = self._ext.stats() if self._ext.is_active() else {}
+        note = error_note(self._sample_bytes, ext.fine_bytes(self._sample_bytes), ext.POINT_RATE)
+        stats = ext.stats() if ext.is_active() else {}
         if stats.get("native"):
             note += "; malloc-level sampling (LD_PRELOAD shim) on"
         if self._note:

@@ -448,23 +448,28 @@ static inline PyCodeObject *iframe_code(_PyInterpreterFrame *f) {
 }
 #endif
 
+/* A frame's current instruction as a byte offset. */
+#if PY_VERSION_HEX >= 0x030B0000
+static inline int frame_lasti(_PyInterpreterFrame *f) { return _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT); }
+#elif PY_VERSION_HEX >= 0x030A0000
+static inline int frame_lasti(PyFrameObject *f) { return f->f_lasti < 0 ? -1 : f->f_lasti * 2; }
+#else
+static inline int frame_lasti(PyFrameObject *f) { return f->f_lasti; }
+#endif
+
 /* The innermost frame's code object and instruction offset, as walk_stack's first frame. */
 static inline PyCodeObject *innermost(PyThreadState *ts, int *lasti) {
 #if PY_VERSION_HEX >= 0x030B0000
     for (_PyInterpreterFrame *f = current_iframe(ts); f; f = f->previous) {
         if (iframe_skip(f)) continue;
-        *lasti = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT);
+        *lasti = frame_lasti(f);
         return iframe_code(f);
     }
     return NULL;
 #else
     PyFrameObject *f = ts->frame;
     if (!f) return NULL;
-#if PY_VERSION_HEX >= 0x030A0000
-    *lasti = f->f_lasti < 0 ? -1 : f->f_lasti * 2;
-#else
-    *lasti = f->f_lasti;
-#endif
+    *lasti = frame_lasti(f);
     return f->f_code;
 #endif
 }
@@ -477,7 +482,7 @@ static int walk_stack(PyThreadState *ts, rawframe *out, int max) {
     _PyInterpreterFrame *f = current_iframe(ts);
     while (f && n < max) {
         if (!iframe_skip(f)) {
-            raw_set(&out[n], iframe_code(f), _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT));
+            raw_set(&out[n], iframe_code(f), frame_lasti(f));
             n++;
         }
         f = f->previous;
@@ -485,11 +490,7 @@ static int walk_stack(PyThreadState *ts, rawframe *out, int max) {
 #else
     PyFrameObject *f = ts->frame;
     while (f && n < max) {
-#if PY_VERSION_HEX >= 0x030A0000
-        raw_set(&out[n], f->f_code, f->f_lasti < 0 ? -1 : f->f_lasti * 2);
-#else
-        raw_set(&out[n], f->f_code, f->f_lasti);
-#endif
+        raw_set(&out[n], f->f_code, frame_lasti(f));
         n++;
         f = f->f_back;
     }
@@ -810,9 +811,9 @@ static struct {
     int lmax;   /* the level whose interval is `mean` */
     int floor;  /* the lowest level any instruction gets */
     double tmin; /* the interval at level 0 */
-    uint64_t fine_period, triggers, evictions;
-    uint64_t points_period; /* sample points since the last rebalance */
-    uint32_t pace_points;   /* sample points since the last pace check */
+    uint64_t fine_period, evictions;
+    uint64_t points;                      /* sample points since start */
+    uint64_t points_at_rebalance, points_at_pace;
     double last_rebalance, last_pace, started;
     int warm; /* in the start-up period: the floor stays at the coarsest level */
 } W;
@@ -825,6 +826,13 @@ static inline size_t w_home(const PyCodeObject *code, int lasti) {
 
 static int watch_levels = WATCH_LEVELS; /* start(levels=...): 1 samples every block at `mean` */
 
+/* The level whose interval is `mean`: 64 times finer at level 0, but not below 256 bytes (or the mean). */
+static int top_level_for(double mean, int levels) {
+    int lmax = levels - 1;
+    while (lmax > 0 && mean / (double)(1 << lmax) < 256.0) lmax--;
+    return lmax;
+}
+
 static void watch_reset(double mean) {
     /* Only what was used is cleared: untouched pages of the table cost no memory. */
     if (W.used) memset(W.pool, 0, W.used * sizeof(wentry));
@@ -832,15 +840,12 @@ static void watch_reset(double mean) {
     W.used = 0;
     W.free_head = -1;
     W.count = 0;
-    /* 64 times finer than the mean, but not below 256 bytes (or the mean itself). */
-    int lmax = watch_levels - 1;
-    while (lmax > 0 && mean / (double)(1 << lmax) < 256.0) lmax--;
+    int lmax = top_level_for(mean, watch_levels);
     W.lmax = lmax;
     W.tmin = mean / (double)(1 << lmax);
     W.floor = lmax;
     W.warm = 1;
-    W.fine_period = W.triggers = W.evictions = W.points_period = 0;
-    W.pace_points = 0;
+    W.fine_period = W.evictions = W.points = W.points_at_rebalance = W.points_at_pace = 0;
     W.last_rebalance = W.last_pace = W.started = now_mono();
 }
 
@@ -860,7 +865,7 @@ static void watch_set_floor(int floor) {
 static void __attribute__((noinline)) watch_pace(void) {
     double t = now_mono(), dt = t - W.last_pace;
     W.last_pace = t;
-    W.pace_points = 0;
+    W.points_at_pace = W.points;
     if (dt > 0 && WATCH_PACE_POINTS / dt > WATCH_POINT_RATE && !W.warm) watch_set_floor(W.floor + 1);
 }
 
@@ -951,7 +956,7 @@ static void watch_rebalance(void) {
             W.slots[i] = (uint16_t)(k + 1);
         }
     }
-    double fine = W.fine_period / dt, points = W.points_period / dt;
+    double fine = W.fine_period / dt, points = (W.points - W.points_at_rebalance) / dt;
     if (W.warm) {
         /* The end of start-up: from here the rates decide. */
         if (t - W.started >= WATCH_WARMUP) {
@@ -961,7 +966,7 @@ static void watch_rebalance(void) {
     } else if (fine > WATCH_FINE_RATE) watch_set_floor(W.floor + 1);
     else if (fine < WATCH_FINE_RATE / 4 && points < WATCH_POINT_RATE / 4) watch_set_floor(W.floor - 1);
     W.fine_period = 0;
-    W.points_period = 0;
+    W.points_at_rebalance = W.points;
 }
 
 /* ------------------------------------------------------------------ Python-domain sampling */
@@ -1048,10 +1053,8 @@ static void __attribute__((noinline)) on_sample_point(void *ptr, size_t size) {
     double over = -(double)G.countdown;
     int drawn_at = W.floor; /* the level this point was drawn at (pacing below may change W.floor) */
     G.countdown = draw_interval(&G.rng, level_mean(W.floor));
-    W.points_period++;
-    if (UNLIKELY(++W.pace_points >= WATCH_PACE_POINTS)) watch_pace();
+    if (UNLIKELY(++W.points - W.points_at_pace >= WATCH_PACE_POINTS)) watch_pace();
     if (G.in_capture || ptr == NULL) return;
-    W.triggers++;
     PyThreadState *ts = current_tstate();
     int lasti = 0;
     PyCodeObject *code = ts ? innermost(ts, &lasti) : NULL;
@@ -1597,10 +1600,17 @@ static PyObject *lh_stats(PyObject *self, PyObject *unused) {
         "native_samples", (unsigned long long)nat_total, "native_drops", (unsigned long long)nat_drops,
         "native_live_bytes", (long long)(nlb + 0.5), "fine_bytes", W.tmin, "watched", (unsigned int)W.count,
         "watch_floor", W.floor, "watch_evictions", (unsigned long long)W.evictions, "sample_points",
-        (unsigned long long)W.triggers);
+        (unsigned long long)W.points);
 }
 
 static PyObject *lh_is_active(PyObject *self, PyObject *unused) { return PyBool_FromLong(G.active); }
+
+/* The finest sampling interval that start(sample_bytes=mean) uses. */
+static PyObject *lh_fine_bytes(PyObject *self, PyObject *arg) {
+    double mean = PyFloat_AsDouble(arg);
+    if (mean == -1.0 && PyErr_Occurred()) return NULL;
+    return PyFloat_FromDouble(mean / (double)(1 << top_level_for(mean, WATCH_LEVELS)));
+}
 
 /* ------------------------------------------------------------------ the host socket
  *
@@ -1756,6 +1766,7 @@ static PyMethodDef methods[] = {
     {"reset_after_fork", lh_reset_after_fork, METH_NOARGS, "forget the parent's samples (in a forked child)"},
     {"stats", lh_stats, METH_NOARGS, "counters and table sizes"},
     {"is_active", lh_is_active, METH_NOARGS, NULL},
+    {"fine_bytes", lh_fine_bytes, METH_O, NULL},
     {"unix_connect", lh_unix_connect, METH_VARARGS, "unix_connect(path, timeout) -> fd (non-blocking, close-on-exec)"},
     {"send_all", lh_send_all, METH_VARARGS, "send_all(fd, data, timeout): all of data, MSG_NOSIGNAL"},
     {"recv", lh_recv, METH_VARARGS, "recv(fd, n, timeout) -> bytes (b'' at end of stream)"},
@@ -1776,7 +1787,6 @@ __attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__lhsampler(void) {
     PyModule_AddIntConstant(m, "STACK_UNKNOWN", STACK_UNKNOWN);
     PyModule_AddIntConstant(m, "STACK_OVERFLOW", STACK_OVERFLOW);
     PyModule_AddIntConstant(m, "MAX_NFRAMES", MAX_NFRAMES);
-    PyModule_AddIntConstant(m, "LEVELS", WATCH_LEVELS);
     PyModule_AddIntConstant(m, "POINT_RATE", (long)WATCH_POINT_RATE);
     return m;
 }
