@@ -2,22 +2,24 @@
 import type { MemoryFigures } from "../src/report/model.js";
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
+import { collectorSummary } from "../src/report/units.js";
 import type { Model } from "./model.js";
 
 function fact(label: string, value: string | Node, title?: string): HTMLElement {
   return h("div", { class: "fact" }, h("dt", null, label), h("dd", { title: title ?? (typeof value === "string" ? value : "") }, value));
 }
 
+/** The collector in one short line, the same words as the terminal report's. */
 export function collectorText(model: Model): string {
   const c = model.head.collector;
-  if (!c) return "unknown";
-  const parts = [`${c.name}, a sample every ${c.intervalSec} s, ${c.nframes} frames per stack`];
-  if (c.sampleBytes > 0) {
-    parts.push(`allocations sampled about once per ${fmt.bytes(c.sampleBytes)}: a site's estimate of B bytes is good to about ±2√(${fmt.bytes(c.sampleBytes)}·B)`);
-  } else {
-    parts.push("exact byte counts");
-  }
-  return parts.join("; ");
+  return c ? collectorSummary(c) : "unknown";
+}
+
+/** The detail behind it: frames per stack and the collector's full error note. */
+export function collectorDetail(model: Model): string {
+  const c = model.head.collector;
+  if (!c) return "";
+  return [`${c.nframes} frames per stack`, c.note].filter(Boolean).join("; ");
 }
 
 function exitText(model: Model): string {
@@ -65,7 +67,7 @@ export function renderBanner(model: Model, running = false): HTMLElement {
       fact("Python", head.target.python ?? "unknown"),
       fact("Duration", fmt.duration(head.durationSec)),
       fact("Process", `${head.target.pid !== null ? `pid ${head.target.pid}` : "pid unknown"}, ${exitText(model)}${model.processes.length > 1 ? `, ${model.processes.length} processes` : ""}`),
-      fact("Collector", collectorText(model)),
+      fact("Collector", collectorText(model), [collectorText(model), collectorDetail(model)].filter(Boolean).join(" — ")),
       head.capture ? fact("Capture", h("code", null, head.capture), head.capture) : null,
     ),
     head.notes?.length ? h("ul", { class: "notes" }, head.notes.map((n) => h("li", null, n))) : null,
@@ -78,7 +80,7 @@ function memFig(label: string, m: MemoryFigures): HTMLElement {
     { class: "memfig" },
     h("div", { class: "fig-label" }, label),
     h("div", { class: "fig-value" }, `${fmt.bytes(m.start)} → ${fmt.bytes(m.end)}`),
-    h("div", { class: "fig-sub" }, `peak ${fmt.bytes(m.peak)} · trend ${fmt.rate(m.ratePerSec)}`),
+    h("div", { class: "fig-sub" }, `peak ${fmt.bytes(m.peak)} · trend after warm-up ${fmt.rate(m.ratePerSec)}`),
   );
 }
 

@@ -1,39 +1,40 @@
-// Numbers for people: bytes, rates, durations, counts. Bytes use powers of 1024
-// written KB/MB/GB, like the terminal report (src/report/format.ts), so the
-// figures in both read the same.
+// Numbers for people: bytes, rates, durations, counts. Every figure goes through
+// src/report/units.ts, the one vocabulary of the terminal report, the analysis
+// prose and this app, so the same number reads the same everywhere.
 import type { Frame } from "../src/protocol/messages.js";
-import { byteDigits, scaleBytes } from "../src/report/units.js";
+import { countOf as unitsCountOf, formatBytes, formatCount, formatGrowth, formatPercent, formatRate, scaleBytes } from "../src/report/units.js";
 
 export function bytes(n: number): string {
-  if (!Number.isFinite(n)) return "–";
-  const { value, unit } = scaleBytes(n);
-  return `${n < 0 ? "−" : ""}${value.toFixed(byteDigits(value, unit))} ${unit}`;
+  return Number.isFinite(n) ? formatBytes(n) : "–";
 }
 
-/** Bytes for axis ticks: no trailing zeros ("20 MB", "1.5 GB"). */
+/** Bytes for axis ticks: no trailing zeros ("20 MiB", "1.5 GiB"). */
 export function bytesTick(n: number): string {
   if (!Number.isFinite(n)) return "";
   if (n === 0) return "0";
   const { value, unit } = scaleBytes(n);
-  return `${n < 0 ? "−" : ""}${Number(value.toFixed(2))} ${unit}`;
+  return `${n < 0 ? "-" : ""}${Number(value.toFixed(2))} ${unit}`;
 }
 
 export function signedBytes(n: number): string {
-  return n > 0 ? `+${bytes(n)}` : bytes(n);
+  return Number.isFinite(n) ? formatGrowth(n) : "–";
 }
 
 export function rate(n: number): string {
-  return `${signedBytes(n)}/s`;
+  return Number.isFinite(n) ? formatRate(n) : "–";
 }
 
 export function count(n: number): string {
-  if (!Number.isFinite(n)) return "–";
-  return Math.round(n).toLocaleString("en-US");
+  return Number.isFinite(n) ? formatCount(n) : "–";
+}
+
+/** "1 allocation", "2,048 allocations". */
+export function countOf(n: number, singular: string): string {
+  return Number.isFinite(n) ? unitsCountOf(n, singular) : "–";
 }
 
 export function percent(x: number): string {
-  if (!Number.isFinite(x)) return "–";
-  return `${Math.round(x * 100)}%`;
+  return Number.isFinite(x) ? formatPercent(x) : "–";
 }
 
 export function duration(sec: number): string {

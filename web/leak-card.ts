@@ -147,7 +147,7 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
       "div",
       { class: "card-figs" },
       figure("Growth", fmt.signedBytes(leak.growthBytes), fmt.rate(leak.growthBytesPerSec)),
-      figure("Live now", fmt.bytes(leak.liveBytes), `${fmt.count(leak.liveCount)} objects`),
+      figure("Live now", fmt.bytes(leak.liveBytes), fmt.countOf(leak.liveCount, "allocation")),
       h("div", { class: "fig fig-spark" }, h("div", { class: "fig-label" }, "Live bytes over time"), sparkline(leak.series.t, values)),
     ),
     h("p", { class: "evidence" }, leak.evidence),

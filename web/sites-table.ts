@@ -229,7 +229,7 @@ export class SitesTable {
       return;
     }
     this.detail.replaceChildren(
-      h("div", { class: "detail-head" }, h("strong", null, s.site ? `${s.site.function}` : "(unknown site)"), h("span", { class: "muted" }, ` · pid ${s.pid} · live ${fmt.bytes(s.liveBytes)} in ${fmt.count(s.liveCount)} objects · growth ${fmt.signedBytes(s.growthBytes)}`)),
+      h("div", { class: "detail-head" }, h("strong", null, s.site ? `${s.site.function}` : "(unknown site)"), h("span", { class: "muted" }, ` · pid ${s.pid} · live ${fmt.bytes(s.liveBytes)} in ${fmt.countOf(s.liveCount, "allocation")} · growth ${fmt.signedBytes(s.growthBytes)}`)),
       h(
         "ol",
         { class: "stack" },

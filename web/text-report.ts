@@ -1,5 +1,6 @@
 // "Copy as text": one leak as plain text, fit for pasting into a bug report.
 import * as fmt from "./format.js";
+import { collectorSummary, escapeText } from "../src/report/units.js";
 import type { Leak, Model } from "./model.js";
 import { mergeRetainers, type RetainerNode } from "./retainer-tree.js";
 
@@ -35,7 +36,7 @@ export function leakAsText(model: Model, leak: Leak): string {
   out.push(`Command:    ${h.target.argv.join(" ")}`);
   out.push(`Process:    pid ${leak.pid}${h.target.python ? `, Python ${h.target.python}` : ""}`);
   out.push(`Growth:     ${fmt.signedBytes(leak.growthBytes)} (${fmt.rate(leak.growthBytesPerSec)}) over ${fmt.duration(h.durationSec)}`);
-  out.push(`Live now:   ${fmt.bytes(leak.liveBytes)} in ${fmt.count(leak.liveCount)} objects`);
+  out.push(`Live now:   ${fmt.bytes(leak.liveBytes)} in ${fmt.countOf(leak.liveCount, "allocation")}`);
   out.push(`Confidence: ${fmt.percent(leak.confidence)} — ${leak.evidence}`);
   const src = sourceExcerpt(model, leak);
   if (src.length) {
@@ -61,7 +62,8 @@ export function leakAsText(model: Model, leak: Leak): string {
   if (leak.retainers.length && leak.retainerNote) out.push(`Note: ${leak.retainerNote}`);
   out.push("");
   const c = h.collector;
-  const coll = c ? `${c.name}, every ${c.intervalSec} s${c.sampleBytes ? `, sampling 1 per ~${fmt.bytes(c.sampleBytes)}` : ""}` : "unknown collector";
+  const coll = c ? collectorSummary(c) : "unknown collector";
   out.push(`— ${h.tool.name} ${h.tool.version} (${coll}); verdict: ${fmt.verdictLabel(h.verdict)}: ${h.reason}`);
-  return out.join("\n");
+  // Pasted into a terminal or a bug tracker: no string from the target may carry a control character.
+  return out.map(escapeText).join("\n");
 }

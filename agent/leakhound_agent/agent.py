@@ -153,6 +153,8 @@ class Agent(object):
             info.get("nframes", self.config.nframes),
             info.get("sampleBytes", 0),
             "; ".join(n for n in (self._selection_note, info.get("note")) if n) or None,
+            info.get("fineBytes"),
+            info.get("nativeSampling"),
         )
         hello = protocol.hello(
             pid=self.pid,

@@ -167,7 +167,7 @@ def encode(message):
     return (dumps(message) + "\n").encode("ascii")
 
 
-def collector_info(name, interval_sec, nframes, sample_bytes, note=None):
+def collector_info(name, interval_sec, nframes, sample_bytes, note=None, fine_bytes=None, native_sampling=None):
     info = {
         "name": name,
         "intervalSec": float(interval_sec),
@@ -176,6 +176,10 @@ def collector_info(name, interval_sec, nframes, sample_bytes, note=None):
     }
     if note:
         info["note"] = note
+    if fine_bytes:
+        info["fineBytes"] = int(fine_bytes)
+    if native_sampling is not None:
+        info["nativeSampling"] = bool(native_sampling)
     return info
 
 

@@ -109,11 +109,12 @@ function overall(
   }
   const main = results.find((r) => r.proc === top) ?? results[0];
   const others = results.length > 1 ? ` (${results.length} processes, none leaking)` : "";
-  const shortest = Math.min(...results.map((r) => r.result.summary.durationSec));
+  // Helpers too short to judge say nothing either way; the confidence is the least sure decided process's.
+  const judged = results.filter((r) => r.result.summary.verdict === "no-leak");
   return {
     verdict: "no-leak",
     reason: `${main.result.summary.reason}${others}`,
-    confidence: Math.min(...results.map((r) => r.result.confidence)) * (shortest < 10 ? 0.9 : 1),
+    confidence: Math.min(...judged.map((r) => r.result.confidence)),
   };
 }
 

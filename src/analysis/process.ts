@@ -140,7 +140,8 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
     doubts.sort((a, b) => b.growth - a.growth);
     return { summary: summary("inconclusive", doubts[0].text), leaks, rows, confidence: 0.25 };
   }
-  let reason = noLeakReason(tl, heapF, stacks);
+  const mover = largestMover(stacks);
+  let reason = noLeakReason(tl, heapF, mover);
   // RSS that stayed up after the heap came back down: say why that is fine.
   const heapKept = heapF ? Math.max(0, heapF.retainedGrowth) : 0;
   const heapPeak = highWaterGrowth(heap, indexAtTime(tl.times, tl.warmupSec));
@@ -151,7 +152,7 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
   ) {
     reason += `; RSS rose by ${formatBytes(rssF.retainedGrowth)} and stayed there, which the Python heap's peak explains (memory Python freed but the allocator kept)`;
   }
-  return { summary: summary("no-leak", reason), leaks, rows, confidence: noLeakConfidence(tl) };
+  return { summary: summary("no-leak", reason), leaks, rows, confidence: noLeakConfidence(tl, mover) };
 }
 
 function judgeNative(
@@ -228,12 +229,8 @@ function highWaterGrowth(values: Float64Array, from: number): number {
   return high[values.length - 1] - start;
 }
 
-function noLeakReason(tl: Timeline, heapF: SeriesFeatures | null, stacks: readonly StackAnalysis[]): string {
-  const heap = heapF ? `; Python heap ${formatBytes(heapF.first)} → ${formatBytes(heapF.last)}` : "";
-  let text =
-    `no allocation stack kept growing over ${formatSec(tl.durationSec - tl.warmupSec)} after a ` +
-    `${formatSec(tl.warmupSec)} warm-up${heap}`;
-  // Name the biggest growth that was explained away, so the user sees why it is fine.
+/** The stack whose growth was explained away by the most: the one the no-leak reason names. */
+function largestMover(stacks: readonly StackAnalysis[]): StackAnalysis | null {
   let biggest: StackAnalysis | null = null;
   let size = 0;
   for (const s of stacks) {
@@ -243,12 +240,30 @@ function noLeakReason(tl: Timeline, heapF: SeriesFeatures | null, stacks: readon
       biggest = s;
     }
   }
+  return biggest;
+}
+
+function noLeakReason(tl: Timeline, heapF: SeriesFeatures | null, biggest: StackAnalysis | null): string {
+  const heap = heapF ? `; Python heap ${formatBytes(heapF.first)} → ${formatBytes(heapF.last)}` : "";
+  let text =
+    `no allocation stack kept growing over ${formatSec(tl.durationSec - tl.warmupSec)} after a ` +
+    `${formatSec(tl.warmupSec)} warm-up${heap}`;
+  // Name the biggest growth that was explained away, so the user sees why it is fine.
   if (biggest) text += `; largest mover, ${frameLabel(biggest.site)}: ${biggest.judgement.reason}`;
   return text;
 }
 
-function noLeakConfidence(tl: Timeline): number {
-  return Math.min(0.95, 0.5 + 0.45 * Math.min(1, (tl.durationSec - tl.warmupSec) / 120));
+/**
+ * How sure "no leak" is: the power of the trend test over the window (a leak above the
+ * growth threshold shows as a trend once there are enough intervals to see one), capped
+ * by how sure the rule that explained the largest mover is (a cache judged bounded is as
+ * sure as its plateau is long). The same scale as a leak's confidence.
+ */
+function noLeakConfidence(tl: Timeline, mover: StackAnalysis | null): number {
+  const intervals = Math.max(0, Math.min(THRESHOLDS.maxSlices, tl.times.length - indexAtTime(tl.times, tl.warmupSec)) - 1);
+  const power = 0.6 + 0.35 * Math.min(1, intervals / (THRESHOLDS.maxSlices - 1));
+  const explained = mover && mover.judgement.verdict === "not-leak" && mover.judgement.rule !== "none" ? mover.judgement.confidence : 1;
+  return Math.min(power, explained);
 }
 
 function siteRow(pid: number, s: StackAnalysis): SiteRow {
@@ -259,9 +274,19 @@ function siteRow(pid: number, s: StackAnalysis): SiteRow {
     stack: s.frames,
     liveBytes: s.liveBytes,
     liveCount: s.liveCount,
-    growthBytes: s.judgement.verdict === "leak" ? s.features.retainedGrowth : s.features.netGrowth,
-    growthBytesPerSec: s.features.slope,
+    ...rowGrowth(s),
   };
+}
+
+/**
+ * A site's change over the analysed window (after warm-up) and its rate, which always agree
+ * in sign: a leak's retained growth with its trend (the figures of its leak card); any other
+ * site's net change from the first to the last slice floor, over the window's length.
+ */
+function rowGrowth(s: StackAnalysis): { growthBytes: number; growthBytesPerSec: number } {
+  if (s.judgement.verdict === "leak") return { growthBytes: s.features.retainedGrowth, growthBytesPerSec: s.features.slope };
+  const seconds = s.features.duration;
+  return { growthBytes: s.features.netGrowth, growthBytesPerSec: seconds > 0 ? s.features.netGrowth / seconds : 0 };
 }
 
 type NumericKey = "rss" | "heap" | "overhead" | "otherBytes";

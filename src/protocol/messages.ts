@@ -43,8 +43,12 @@ export interface CollectorInfo {
   nframes: number;
   /** Mean bytes between sampled allocations; 0 for exact collectors. */
   sampleBytes: number;
-  /** Human-readable note, e.g. why a fallback was chosen. */
+  /** Human-readable note, e.g. why a fallback was chosen, and the error bounds in full. */
   note?: string;
+  /** The finest sampling interval (bytes), used where memory stays alive; absent when there is one interval. */
+  fineBytes?: number;
+  /** C-level allocations are sampled too (the malloc shim is loaded). */
+  nativeSampling?: boolean;
 }
 
 // ---------------------------------------------------------------- agent → host

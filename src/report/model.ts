@@ -29,9 +29,11 @@ export interface LeakReport {
   site: Frame | null;
   /** Innermost first. */
   stack: Frame[];
+  /** Retained growth over the analysed window (after warm-up), and its trend; the evidence prints the same rate. */
   growthBytes: number;
   growthBytesPerSec: number;
   liveBytes: number;
+  /** Live allocations (memory blocks) at the end: a Python object is one or two blocks (e.g. a list and its item array). */
   liveCount: number;
   confidence: number;
   /** One sentence of evidence, e.g. "grew in 11 of 12 intervals, +2.1 MB/s, no plateau". */
@@ -76,7 +78,9 @@ export interface SiteRow {
   site: Frame | null;
   stack: Frame[];
   liveBytes: number;
+  /** Live allocations (memory blocks), not objects. */
   liveCount: number;
+  /** Change over the analysed window (after warm-up) and a rate of the same sign. */
   growthBytes: number;
   growthBytesPerSec: number;
 }

@@ -1,16 +1,22 @@
 // The report as text for a terminal: the verdict first, then each leak with its
 // site, stack, evidence and why it stays alive.
 import type { LeakReport, Report } from "./model.js";
-import { formatBytes, formatCount, formatRate, longFrame } from "./format.js";
+import { countOf, formatBytes, formatCount, formatGrowth, formatRate, longFrame } from "./format.js";
+import { collectorSummary, escapeDeep, formatSec } from "./units.js";
 
 export interface TerminalOptions {
   color: boolean;
   cwd?: string;
   /** Leaks shown in full; the rest get one line. */
   detailed?: number;
+  /** The collector's full error note and other detail. */
+  verbose?: boolean;
 }
 
-export function renderTerminal(report: Report, opts: TerminalOptions): string {
+export function renderTerminal(untrusted: Report, opts: TerminalOptions): string {
+  // Every string in the report may come from the target (names, paths, keys, notes):
+  // escape them all before any is printed; only this file adds escape sequences (colours).
+  const report = escapeDeep(untrusted);
   const c = colors(opts.color);
   const out: string[] = [];
   const verdictText =
@@ -28,14 +34,16 @@ export function renderTerminal(report: Report, opts: TerminalOptions): string {
     `  ${c.dim("target")}     ${t.argv.join(" ")}  (${t.pid !== null ? `pid ${t.pid}, ` : ""}${t.python ? `Python ${t.python}, ` : ""}${status}, ${report.durationSec.toFixed(1)} s)`,
   );
   const m = report.memory;
+  const warmup = report.processes.find((p) => p.pid === t.pid)?.warmupSec ?? 0;
+  const after = warmup > 0 ? ` after a ${formatSec(warmup)} warm-up` : "";
   out.push(
-    `  ${c.dim("memory")}     RSS ${formatBytes(m.rss.start)} → ${formatBytes(m.rss.end)} (${formatRate(m.rss.ratePerSec)})   ` +
-      `Python heap ${formatBytes(m.heap.start)} → ${formatBytes(m.heap.end)} (${formatRate(m.heap.ratePerSec)})`,
+    `  ${c.dim("memory")}     RSS ${formatBytes(m.rss.start)} → ${formatBytes(m.rss.end)}   ` +
+      `Python heap ${formatBytes(m.heap.start)} → ${formatBytes(m.heap.end)}   ` +
+      `trend${after}: RSS ${formatRate(m.rss.ratePerSec)}, heap ${formatRate(m.heap.ratePerSec)}`,
   );
   if (report.collector) {
-    const col = report.collector;
-    const how = col.sampleBytes > 0 ? `sampling every ~${formatBytes(col.sampleBytes)}` : "exact";
-    out.push(`  ${c.dim("collector")}  ${col.name} (${how}), a sample every ${col.intervalSec} s${col.note ? ` — ${col.note}` : ""}`);
+    out.push(`  ${c.dim("collector")}  ${collectorSummary(report.collector)}`);
+    if (opts.verbose && report.collector.note) out.push(`             ${report.collector.note}`);
   }
   if (report.processes.length > 1) out.push(`  ${c.dim("processes")}  ${report.processes.map((p) => `${p.pid}: ${p.verdict}`).join(", ")}`);
   for (const n of report.notes) out.push(`  ${c.yellow("note")}       ${n}`);
@@ -57,8 +65,8 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
   const out: string[] = [];
   const pid = report.processes.length > 1 ? ` in pid ${leak.pid}` : "";
   out.push(
-    `${c.bold(`#${leak.rank} ${leak.kind} leak`)}${pid}  ${c.red(`+${formatBytes(leak.growthBytes)}`)} (${formatRate(leak.growthBytesPerSec)})  ` +
-      `live ${formatBytes(leak.liveBytes)}${leak.liveCount > 0 ? ` in ${formatCount(leak.liveCount)} objects` : ""}  confidence ${Math.round(leak.confidence * 100)}%`,
+    `${c.bold(`#${leak.rank} ${leak.kind} leak`)}${pid}  ${c.red(formatGrowth(leak.growthBytes))} after warm-up (${formatRate(leak.growthBytesPerSec)})  ` +
+      `live ${formatBytes(leak.liveBytes)}${leak.liveCount > 0 ? ` in ${countOf(leak.liveCount, "allocation")}` : ""}  confidence ${Math.round(leak.confidence * 100)}%`,
   );
   if (leak.site) {
     out.push(`   at ${c.cyan(longFrame(leak.site, opts.cwd))}`);

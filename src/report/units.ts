@@ -1,20 +1,123 @@
-// Byte units shared by the terminal report and the HTML app: powers of 1024
-// written KB/MB/GB, so the figures read the same everywhere. No imports: the
-// web bundle uses this file too.
-export const BYTE_UNITS = ["B", "KB", "MB", "GB", "TB"] as const;
+// The one number vocabulary of every output: the analysis prose, the terminal
+// report, the live status line and the HTML app all print numbers through this
+// file, so one figure reads the same everywhere. Bytes are binary and labelled
+// so (KiB, MiB, GiB: 1 MiB = 1,048,576 bytes); one digit below 100 of a unit,
+// none above. No imports: the web bundle uses this file too.
+export const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"] as const;
 
-/** |n| scaled to its unit: 1536 → { value: 1.5, unit: "KB" }. */
+/** |n| scaled to its unit: 1536 → { value: 1.5, unit: "KiB" }. Rounding never prints "1024.0 KiB". */
 export function scaleBytes(n: number): { value: number; unit: (typeof BYTE_UNITS)[number] } {
   let value = Math.abs(n);
   let u = 0;
-  while (value >= 1024 && u < BYTE_UNITS.length - 1) {
+  while (u < BYTE_UNITS.length - 1 && roundTo(value, digitsFor(value, u)) >= 1024) {
     value /= 1024;
     u++;
   }
   return { value, unit: BYTE_UNITS[u]! };
 }
 
+function digitsFor(value: number, unitIndex: number): number {
+  return unitIndex === 0 || value >= 99.95 ? 0 : 1;
+}
+
+function roundTo(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
 /** Digits worth printing: none for bytes or three-digit values, one otherwise. */
 export function byteDigits(value: number, unit: string): number {
-  return unit === "B" || value >= 100 ? 0 : 1;
+  return digitsFor(value, unit === "B" ? 0 : 1);
+}
+
+/** 1536 → "1.5 KiB"; negative numbers get "-". */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return "?";
+  const { value, unit } = scaleBytes(n);
+  const text = value.toFixed(byteDigits(value, unit));
+  // A value that rounds to zero has no sign.
+  return `${n < 0 && Number(text) !== 0 ? "-" : ""}${text} ${unit}`;
+}
+
+/** "+2.1 MiB" / "-64.0 KiB": a change. */
+export function formatGrowth(n: number): string {
+  const text = formatBytes(n);
+  return n > 0 && !/^0(\.0)? /.test(text) ? `+${text}` : text;
+}
+
+/** "+2.1 MiB/s": a rate, always signed. */
+export function formatRate(bytesPerSec: number): string {
+  const text = formatBytes(bytesPerSec);
+  return `${text.startsWith("-") ? "" : "+"}${text}/s`;
+}
+
+/** 1234567 → "1,234,567". */
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return "?";
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** "1 allocation", "2,048 allocations". */
+export function countOf(n: number, singular: string, plural = `${singular}s`): string {
+  return `${formatCount(n)} ${Math.round(n) === 1 ? singular : plural}`;
+}
+
+/** 0.87 → "87%". */
+export function formatPercent(x: number): string {
+  if (!Number.isFinite(x)) return "?";
+  return `${Math.round(x * 100)}%`;
+}
+
+/** Seconds in words: "850 ms", "4.5 s", "12 s", "3.5 min", "1.2 h". */
+export function formatSec(sec: number): string {
+  if (!Number.isFinite(sec)) return "? s";
+  if (sec < 1 && sec > 0) return `${Math.round(sec * 1000)} ms`;
+  if (sec < 60) return `${sec < 10 ? sec.toFixed(1) : sec.toFixed(0)} s`;
+  if (sec < 3600) return `${(sec / 60).toFixed(sec < 600 ? 1 : 0)} min`;
+  return `${(sec / 3600).toFixed(1)} h`;
+}
+
+/** What the collector saw, in one short line (the full error note is `collector.note`). */
+export function collectorSummary(c: {
+  name: string;
+  intervalSec: number;
+  sampleBytes: number;
+  fineBytes?: number;
+  nativeSampling?: boolean;
+}): string {
+  const every = `samples every ${c.intervalSec} s`;
+  if (c.sampleBytes <= 0) return `${c.name} (exact), ${every}`;
+  const fine = c.fineBytes && c.fineBytes < c.sampleBytes ? c.fineBytes : c.sampleBytes;
+  // One standard error of a 1 MiB site's estimate, sqrt(1 MiB × interval), as a share of it.
+  const err = Math.sqrt(1048576 * fine) / 1048576;
+  const short = (n: number) => formatBytes(n).replace(".0 ", " ");
+  const finer = fine < c.sampleBytes ? ` (~${short(fine)} where memory stays)` : "";
+  const shim = c.nativeSampling ? "; C allocations too" : "";
+  return `${c.name}, 1 per ~${short(c.sampleBytes)} allocated${finer}: ±${(err * 100).toFixed(1)}% at 1 MiB${shim}; ${every}`;
+}
+
+// Characters that a terminal would act on rather than print: C0 controls (tab and
+// newline included: a name must stay on its line), DEL, C1 controls, and the
+// Unicode controls that reorder or hide text (bidi overrides and isolates, line and
+// paragraph separators, zero-width joiners are harmless and kept).
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/** A string from the target, made safe to print: every unsafe character written as \xNN or \uNNNN. */
+export function escapeText(s: string): string {
+  return s.replace(UNSAFE, (ch) => {
+    const code = ch.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** Every string inside a JSON-like value escaped (a copy; numbers and structure unchanged). */
+export function escapeDeep<T>(value: T): T {
+  if (typeof value === "string") return escapeText(value) as T;
+  if (Array.isArray(value)) return value.map((v) => escapeDeep(v)) as T;
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[escapeText(k)] = escapeDeep(v);
+    return out as T;
+  }
+  return value;
 }

@@ -33,9 +33,9 @@ async function visibleRows(page: Page): Promise<{ index: number; cells: string[]
 }
 
 function parseBytes(s: string): number {
-  const m = /^([+−-]?)([\d.,]+) (B|KB|MB|GB)/.exec(s.trim());
+  const m = /^([+−-]?)([\d.,]+) (B|KiB|MiB|GiB)/.exec(s.trim());
   if (!m) return NaN;
-  const mult = { B: 1, KB: 1024, MB: MB, GB: 1024 * MB }[m[3] as "B"];
+  const mult = { B: 1, KiB: 1024, MiB: MB, GiB: 1024 * MB }[m[3] as "B"];
   return (m[1] ? -1 : 1) * (m[1] === "+" ? -1 : 1) * Number(m[2].replace(/,/g, "")) * mult;
 }
 

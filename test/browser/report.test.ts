@@ -84,7 +84,7 @@ describe("static report", { timeout: 60_000 }, () => {
     const box = (await over.boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5);
     const values = await page.locator(".u-legend .u-value").allInnerTexts();
-    expect(values.some((v) => /MB/.test(v))).toBe(true);
+    expect(values.some((v) => /MiB/.test(v))).toBe(true);
     // Drag to zoom: the x scale narrows.
     const range = () => page.evaluate(() => {
       const el = document.querySelector<HTMLElement>(".memory-chart")!;
@@ -142,7 +142,7 @@ describe("static report", { timeout: 60_000 }, () => {
       if (name === "native") {
         expect(await page.locator(".leak-card .badge-native").count()).toBe(1);
         await expect(page.locator(".leak-card .note").textContent()).resolves.toContain("no Python retainer path");
-        expect(await page.locator(".facts").textContent()).toContain("sampled about once per 512 KB");
+        expect(await page.locator(".facts").textContent()).toContain("1 per ~512 KiB allocated: ±70.7% at 1 MiB");
         expect(await page.locator(".u-legend").innerText()).toContain("pid 9002");
       }
       if (name === "inconclusive") {

@@ -23,7 +23,7 @@ describe("native growth", () => {
     expect(native).toBeDefined();
     expect(native!.site?.line).toBe(40);
     expect(native!.stack[0].file).toMatch(/json\/decoder\.py$/);
-    expect(native!.evidence).toMatch(/^RSS grew in \d+ of \d+ intervals, \+1\.5 MB\/s, while the Python heap grew \+0 B\/s/);
+    expect(native!.evidence).toMatch(/^RSS grew in \d+ of \d+ intervals, \+1\.4 MiB\/s, while the Python heap grew \+0 B\/s/);
     expect(native!.evidence).toMatch(/most often running then: main\.py:40 \(decode\)/);
     expect(native!.growthBytesPerSec).toBeCloseTo(1.5 * MB, -5);
     expect(native!.retainers).toEqual([]);

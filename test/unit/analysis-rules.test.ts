@@ -24,7 +24,7 @@ group("leaks", () => {
     expect(r.leaks).toHaveLength(1);
     const top = r.leaks[0];
     expect(top.site?.line).toBe(20);
-    expect(top.evidence).toMatch(/^grew in 1[12] of 12 intervals, \+1\.5 MB\/s, no plateau$/);
+    expect(top.evidence).toMatch(/^grew in 1[12] of 12 intervals, \+1\.4 MiB\/s, no plateau$/);
     expect(top.growthBytesPerSec).toBeCloseTo(1.5 * MB, -4);
     expect(top.growthBytes).toBeGreaterThan(14 * MB);
     expect(top.liveBytes).toBeCloseTo(1 * MB + 1.5 * MB * 12, -3);
@@ -62,7 +62,7 @@ group("leaks", () => {
       expect(r.verdict, r.reason).toBe("leak");
       expect(r.leaks).toHaveLength(1);
       expect(r.leaks[0].site?.line).toBe(20);
-      expect(r.leaks[0].evidence).toMatch(/\+20 KB\/s/);
+      expect(r.leaks[0].evidence).toMatch(/\+19\.5 KiB\/s/);
     }
   });
 

@@ -23,10 +23,10 @@ describe("live status line", () => {
     status.stop();
     vi.useRealTimers();
     const line = text.split("\r\x1b[K").filter(Boolean)[0]!;
-    expect(line).toMatch(/RSS 50\.0 MB/);
-    expect(line).toMatch(/heap 14\.0 MB/);
-    expect(line).toMatch(/\+2\.0 MB\/s/);
-    expect(line).toMatch(/top: cache\.py:42 remember \+4\.0 MB/);
+    expect(line).toMatch(/RSS 50\.0 MiB/);
+    expect(line).toMatch(/heap 14\.0 MiB/);
+    expect(line).toMatch(/\+2\.0 MiB\/s/);
+    expect(line).toMatch(/top: cache\.py:42 remember \+4\.0 MiB/);
     expect(line).not.toContain("\n");
     expect(text.endsWith("\r\x1b[K")).toBe(true); // cleared when done
   });

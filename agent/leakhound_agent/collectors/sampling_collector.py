@@ -83,9 +83,11 @@ class SamplingCollector(Collector):
 
     def info(self):
         ext = self._ext
-        note = error_note(self._sample_bytes, ext.fine_bytes(self._sample_bytes), ext.POINT_RATE)
+        fine = ext.fine_bytes(self._sample_bytes)
+        note = error_note(self._sample_bytes, fine, ext.POINT_RATE)
         stats = ext.stats() if ext.is_active() else {}
-        if stats.get("native"):
+        native = bool(stats.get("native"))
+        if native:
             note += "; malloc-level sampling (LD_PRELOAD shim) on"
         if self._note:
             note = self._note + "; " + note
@@ -95,6 +97,8 @@ class SamplingCollector(Collector):
             "nframes": int(self._nframes),
             "sampleBytes": int(self._sample_bytes),
             "note": note,
+            "fineBytes": int(fine),
+            "nativeSampling": native,
         }
 
     def start(self):
