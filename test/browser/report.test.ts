@@ -33,7 +33,7 @@ describe("static report", { timeout: 60_000 }, () => {
     const facts = await page.locator(".facts").textContent();
     expect(facts).toContain("python3 app.py --port 8080");
     expect(facts).toContain("3.12.4");
-    expect(facts).toContain("tracemalloc, a sample every 0.5 s");
+    expect(facts).toContain("tracemalloc (exact), samples every 0.5 s");
 
     const first = page.locator(".leak-card").first();
     await expect(first.locator(".site-fn").textContent()).resolves.toBe("remember");
