@@ -17,6 +17,7 @@ import time
 from . import frames, procinfo, protocol
 from .active import ActiveSampler
 from .config import Config
+from .contract import DEFAULTS, LIMITS
 from .connection import Connection, HostGone
 from .stacks import SiteTracker, StackTable
 
@@ -26,8 +27,6 @@ ACTIVE_LOOKS = 10
 COST_FACTOR = 4.0
 EXIT_REPLY_WAIT = 2.0
 EXIT_SEND_TIMEOUT = 5.0
-# Upper bound on the retainer walk budget the host may ask for.
-MAX_RETAINER_TIMEOUT = 600.0
 FORK_STOP_WAIT = 1.0
 STACKS_PER_MESSAGE = 4  # ~6 KB a message: no big block in the agent thread's malloc arena
 CHILD_HELLO_DELAY = 0.05
@@ -359,13 +358,15 @@ class Agent(object):
         stack_ids = request.get("stackIds")
         if type(stack_ids) is not list:
             stack_ids = []
+        low, high = LIMITS["retainerObjects"]
         max_objects = request.get("maxObjects")
-        if type(max_objects) is not int or max_objects < 0:
-            max_objects = 100
+        if type(max_objects) is not int or not (low <= max_objects <= high):
+            max_objects = DEFAULTS["retainerObjects"]
+        low, high = LIMITS["retainerTimeoutSec"]
         timeout = request.get("timeoutSec")
-        if type(timeout) not in (int, float) or not (timeout >= 0):
-            timeout = 10.0
-        timeout = min(float(timeout), MAX_RETAINER_TIMEOUT)
+        if type(timeout) not in (int, float) or not (timeout >= low):
+            timeout = DEFAULTS["retainerTimeoutSec"]
+        timeout = min(float(timeout), high)
 
         ids_by_key = {}
         unknown = []

@@ -1,10 +1,13 @@
-"""Agent settings, read once from the LEAKHOUND_* environment the host sets."""
+"""Agent settings, read once from the LEAKHOUND_* environment the host sets (names,
+defaults and limits from the host/agent contract)."""
 
 import os
 
-DEFAULT_INTERVAL = 0.5
-DEFAULT_NFRAMES = 16
-DEFAULT_SAMPLE_BYTES = 32 * 1024  # see bench/README-sampler.md: ~1.04x, a 4 MB site within ~9% (1 sigma)
+from .contract import DEFAULTS, ENV, LIMITS
+
+DEFAULT_INTERVAL = DEFAULTS["intervalSec"]
+DEFAULT_NFRAMES = DEFAULTS["nframes"]
+DEFAULT_SAMPLE_BYTES = DEFAULTS["sampleBytes"]  # BENCHMARKS.md: slowdown and accuracy at this interval
 
 
 def _number(environ, name, default, convert, low, high):
@@ -23,7 +26,7 @@ def _number(environ, name, default, convert, low, high):
 class Config(object):
     __slots__ = ("socket_path", "collector", "interval", "nframes", "sample_bytes", "agent_dir")
 
-    def __init__(self, socket_path, collector="auto", interval=DEFAULT_INTERVAL, nframes=DEFAULT_NFRAMES,
+    def __init__(self, socket_path, collector=DEFAULTS["collector"], interval=DEFAULT_INTERVAL, nframes=DEFAULT_NFRAMES,
                  sample_bytes=DEFAULT_SAMPLE_BYTES, agent_dir=None):
         self.socket_path = socket_path
         self.collector = collector
@@ -44,9 +47,10 @@ class Config(object):
     def from_env(cls, environ=None):
         environ = os.environ if environ is None else environ
         return cls(
-            socket_path=environ.get("LEAKHOUND_SOCKET") or None,
-            collector=(environ.get("LEAKHOUND_COLLECTOR") or "auto").strip().lower(),
-            interval=_number(environ, "LEAKHOUND_INTERVAL", DEFAULT_INTERVAL, float, 0.01, 3600.0),
-            nframes=_number(environ, "LEAKHOUND_NFRAMES", DEFAULT_NFRAMES, int, 1, 1000),
-            sample_bytes=_number(environ, "LEAKHOUND_SAMPLE_BYTES", DEFAULT_SAMPLE_BYTES, int, 1, 1 << 40),
+            socket_path=environ.get(ENV["socket"]) or None,
+            # An unknown name is kept: collectors.create() falls back and says so in its note.
+            collector=(environ.get(ENV["collector"]) or DEFAULTS["collector"]).strip().lower(),
+            interval=_number(environ, ENV["interval"], DEFAULT_INTERVAL, float, *LIMITS["intervalSec"]),
+            nframes=_number(environ, ENV["nframes"], DEFAULT_NFRAMES, int, *LIMITS["nframes"]),
+            sample_bytes=_number(environ, ENV["sampleBytes"], DEFAULT_SAMPLE_BYTES, int, *LIMITS["sampleBytes"]),
         )

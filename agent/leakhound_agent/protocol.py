@@ -12,7 +12,7 @@ cannot serve.
 
 import sys
 
-PROTOCOL_VERSION = 1
+from .contract import HOST_MESSAGES, PROTOCOL_VERSION
 
 # The agent encodes its own messages: importing json (and the modules it pulls
 # in) would cost the target more memory than the whole encoder. Messages are
@@ -273,7 +273,7 @@ def decode_host_line(line):
         message = loads(line.decode("utf-8") if isinstance(line, bytes) else line)
     except ValueError:  # UnicodeDecodeError too
         return None
-    if type(message) is not dict or message.get("type") not in ("find-retainers", "done"):
+    if type(message) is not dict or message.get("type") not in HOST_MESSAGES:
         return None
     return message
 

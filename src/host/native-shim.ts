@@ -5,13 +5,14 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { findOnPath } from "./python-command.js";
+import { ENV } from "../protocol/messages.js";
 
 export function buildShim(agentDir: string, env: NodeJS.ProcessEnv): { path: string | null; note: string | null } {
   if (process.platform !== "linux") return { path: null, note: null };
   const python = findOnPath("python3", env);
   if (!python) return { path: null, note: "no python3 on PATH to build the malloc shim: native growth is reported without stacks" };
   const res = spawnSync(python, ["-m", "leakhound_agent.native.build", "--shim-only"], {
-    env: { ...env, PYTHONPATH: agentDir, LEAKHOUND_SOCKET: "" },
+    env: { ...env, PYTHONPATH: agentDir, [ENV.socket]: "" },
     encoding: "utf8",
     timeout: 120_000,
   });

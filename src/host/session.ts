@@ -95,15 +95,13 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PYTHONPATH: userPath ? `${agentDir()}${path.delimiter}${userPath}` : agentDir(),
-    [ENV.userPath]: userPath,
     [ENV.socket]: socketPath,
     [ENV.collector]: opts.collector,
     [ENV.interval]: String(opts.intervalSec),
     [ENV.nframes]: String(opts.nframes),
     [ENV.sampleBytes]: String(opts.sampleBytes),
-    [ENV.agentDir]: agentDir(),
   };
-  if (opts.collector !== "tracemalloc" && process.env.LEAKHOUND_NATIVE !== "0") {
+  if (opts.collector !== "tracemalloc" && process.env[ENV.native] !== "0") {
     const shim = buildShim(agentDir(), process.env);
     if (shim.path) env.LD_PRELOAD = process.env.LD_PRELOAD ? `${shim.path} ${process.env.LD_PRELOAD}` : shim.path;
     if (shim.note) notes.push(shim.note);

@@ -7,20 +7,14 @@
 // `done`. The JSON Schema in agent-protocol.schema.json describes the same
 // messages; tests validate every message a real agent sends against it, and
 // the Python side (agent/leakhound_agent/protocol.py) builds exactly these.
+// Version, message types, environment names and defaults come from the one
+// contract file (contract.ts) that the agent reads too.
+import { CONTRACT } from "./contract.js";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = CONTRACT.protocolVersion;
 
-/** Environment variables the host sets for the agent. */
-export const ENV = {
-  socket: "LEAKHOUND_SOCKET",
-  collector: "LEAKHOUND_COLLECTOR",
-  interval: "LEAKHOUND_INTERVAL",
-  nframes: "LEAKHOUND_NFRAMES",
-  sampleBytes: "LEAKHOUND_SAMPLE_BYTES",
-  agentDir: "LEAKHOUND_AGENT_DIR",
-  /** Internal: the user's own PYTHONPATH entries, so the bootstrap can chain-load their sitecustomize. */
-  userPath: "LEAKHOUND_USER_PYTHONPATH",
-} as const;
+/** Environment variables the host sets for the agent (and the native-sampling switch a user may set). */
+export const ENV = CONTRACT.env;
 
 /** One Python frame. `file` is absolute where the agent could make it so. */
 export interface Frame {
@@ -35,7 +29,7 @@ export interface Frame {
 }
 
 export interface CollectorInfo {
-  /** "tracemalloc" (exact) or "sampling" (allocator sampling, native extension) or "sampling-py" (fallback). */
+  /** "sampling" (allocator sampling, the native extension) or "tracemalloc" (exact, the fallback). */
   name: string;
   /** Seconds between samples. */
   intervalSec: number;
@@ -186,15 +180,10 @@ export interface DoneMessage {
 
 export type HostMessage = FindRetainersMessage | DoneMessage;
 
-const AGENT_TYPES = new Set<AgentMessage["type"]>([
-  "hello",
-  "unsupported",
-  "stacks",
-  "sample",
-  "log",
-  "exiting",
-  "retainers",
-]);
+/** Every agent message type, checked against the contract by test/unit/contract.test.ts. */
+export const AGENT_MESSAGE_TYPES: readonly AgentMessage["type"][] = ["hello", "unsupported", "stacks", "sample", "log", "exiting", "retainers"];
+export const HOST_MESSAGE_TYPES: readonly HostMessage["type"][] = ["find-retainers", "done"];
+const AGENT_TYPES = new Set<AgentMessage["type"]>(AGENT_MESSAGE_TYPES);
 
 /** Cheap runtime guard for one decoded line; the full schema is checked in tests. */
 export function isAgentMessage(value: unknown): value is AgentMessage {
