@@ -1,6 +1,6 @@
 // Runs the ordered rules over one series: the first definite answer wins; when no
 // rule is sure, the first rule that explained its doubt speaks for the series.
-import type { SeriesFeatures } from "./features.js";
+import type { SeriesFeatures } from "./stats/features.js";
 import { SERIES_RULES } from "./rules/index.js";
 import type { RuleVerdict, SeriesRule } from "./rules/rule.js";
 

@@ -4,7 +4,7 @@
 import type { ProcessCapture } from "../capture/model.js";
 import type { Frame, RetainerResult } from "../protocol/messages.js";
 import type { LeakReport } from "../report/model.js";
-import { decimate } from "./decimate.js";
+import { decimate } from "./stats/decimate.js";
 import { frameLabel } from "./format.js";
 import { siteKey } from "./frames.js";
 import { retainerSearch, summarizeRetainers } from "./retainers.js";

@@ -1,6 +1,6 @@
 // Start, end, peak and robust rate of a process-wide memory series (RSS, heap).
 import type { MemoryFigures } from "../report/model.js";
-import type { SeriesFeatures } from "./features.js";
+import type { SeriesFeatures } from "./stats/features.js";
 
 export function memoryFigures(values: ArrayLike<number>, f: SeriesFeatures | null): MemoryFigures {
   const n = values.length;

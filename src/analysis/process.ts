@@ -3,9 +3,9 @@
 import type { ProcessCapture, SamplePoint } from "../capture/model.js";
 import type { LeakReport, ProcessSummary, SiteRow, Verdict } from "../report/model.js";
 import { busiestStackWhileGrowing } from "./active.js";
-import { decimate, thinRows } from "./decimate.js";
-import { upperEnvelope } from "./envelope.js";
-import { describe, type SeriesFeatures } from "./features.js";
+import { decimate, thinRows } from "./stats/decimate.js";
+import { upperEnvelope } from "./stats/envelope.js";
+import { describe, type SeriesFeatures } from "./stats/features.js";
 import { formatBytes, formatSec, frameLabel } from "./format.js";
 import { pickSite } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
@@ -13,7 +13,7 @@ import { describeLeak, pythonLeaks, seriesLeak, summedSeries } from "./leaks.js"
 import { memoryFigures } from "./memory.js";
 import { nativeGrowth } from "./rules/native-growth.js";
 import { tooLittleDataReason } from "./rules/too-little-data.js";
-import { indexAtTime, knownPoints } from "./series.js";
+import { indexAtTime, knownPoints } from "./stats/series.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis, type Timeline } from "./stacks.js";
 import { THRESHOLDS } from "./thresholds.js";

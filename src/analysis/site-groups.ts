@@ -2,10 +2,10 @@
 // (a helper called from many places), each too small to judge alone. Stacks that
 // share a site and where none leaks alone are summed and judged together.
 import type { ProcessCapture } from "../capture/model.js";
-import { describe, type SeriesFeatures } from "./features.js";
+import { describe, type SeriesFeatures } from "./stats/features.js";
 import { siteKey } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
-import { knownPoints } from "./series.js";
+import { knownPoints } from "./stats/series.js";
 import type { StackAnalysis, Timeline } from "./stacks.js";
 
 export interface SiteGroup {

@@ -3,10 +3,10 @@
 // growth are dismissed after a single pass.
 import type { ProcessCapture, SiteSeries } from "../capture/model.js";
 import type { Frame } from "../protocol/messages.js";
-import { describe, type SeriesFeatures } from "./features.js";
+import { describe, type SeriesFeatures } from "./stats/features.js";
 import { pickSite } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
-import { emptySeries, knownPoints, lastKnown } from "./series.js";
+import { emptySeries, knownPoints, lastKnown } from "./stats/series.js";
 import { THRESHOLDS } from "./thresholds.js";
 
 export interface Timeline {

@@ -1,15 +1,15 @@
 // The trend tools under the rules: envelopes, slopes, the trend test, slices,
 // plateaus, cycles and noise, on hand-made series.
 import { describe, expect, it } from "vitest";
-import { findCycles } from "../../src/analysis/cycles.js";
-import { bestHinge } from "../../src/analysis/hinge.js";
-import { decimate } from "../../src/analysis/decimate.js";
-import { lowerEnvelope, upperEnvelope } from "../../src/analysis/envelope.js";
-import { jitter, typicalRise } from "../../src/analysis/noise.js";
-import { finalPlateau } from "../../src/analysis/plateau.js";
-import { knownPoints, type Series } from "../../src/analysis/series.js";
-import { grewIn, slice } from "../../src/analysis/slices.js";
-import { leastSquares, mannKendallZ, theilSen } from "../../src/analysis/slope.js";
+import { findCycles } from "../../src/analysis/stats/cycles.js";
+import { bestHinge } from "../../src/analysis/stats/hinge.js";
+import { decimate } from "../../src/analysis/stats/decimate.js";
+import { lowerEnvelope, upperEnvelope } from "../../src/analysis/stats/envelope.js";
+import { jitter, typicalRise } from "../../src/analysis/stats/noise.js";
+import { finalPlateau } from "../../src/analysis/stats/plateau.js";
+import { knownPoints, type Series } from "../../src/analysis/stats/series.js";
+import { grewIn, slice } from "../../src/analysis/stats/slices.js";
+import { leastSquares, mannKendallZ, theilSen } from "../../src/analysis/stats/slope.js";
 import { gauss, rng } from "../helpers/synthetic.js";
 
 function series(values: number[], dt = 0.5): Series {

@@ -2,7 +2,7 @@
 // fragmentation plateaus and sawtooths are excused) while the Python heap and the
 // collector's own memory do not explain it. RSS that tracks the heap (pymalloc
 // arenas, malloc headers) is not native.
-import type { SeriesFeatures } from "../features.js";
+import type { SeriesFeatures } from "../stats/features.js";
 import { formatBytes, formatRate, formatSec } from "../format.js";
 import { THRESHOLDS } from "../thresholds.js";
 import { leak, notLeak, PASS, type RuleResult } from "./rule.js";

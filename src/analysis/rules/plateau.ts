@@ -2,7 +2,7 @@
 // its maxlen, a table built lazily) is not a leak, provided the flat end outlasts any
 // pause seen while it was growing (a step-wise leak pauses between steps too).
 import { formatBytes, formatSec } from "../format.js";
-import type { SeriesFeatures } from "../features.js";
+import type { SeriesFeatures } from "../stats/features.js";
 import { THRESHOLDS } from "../thresholds.js";
 import { PASS, notLeak, unsure, type SeriesRule } from "./rule.js";
 

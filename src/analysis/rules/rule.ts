@@ -1,7 +1,7 @@
 // The shape of a verdict rule: given what is known about one memory series, say
 // "leak", "not-leak" or "unknown", with one sentence a user can check against the
 // chart. Rules run in order and the first definite answer wins (see judge.ts).
-import type { SeriesFeatures } from "../features.js";
+import type { SeriesFeatures } from "../stats/features.js";
 
 export type RuleVerdict = "leak" | "not-leak" | "unknown";
 

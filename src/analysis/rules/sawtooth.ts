@@ -2,7 +2,7 @@
 // and falls back to the same floor; that is not a leak, even when the run ends in the
 // middle of a rise. A floor that climbs from cycle to cycle is one.
 import { formatBytes, formatRate, formatSec } from "../format.js";
-import { theilSen } from "../slope.js";
+import { theilSen } from "../stats/slope.js";
 import { THRESHOLDS } from "../thresholds.js";
 import { stoppedAtEnd } from "./plateau.js";
 import { PASS, leak, notLeak, type SeriesRule } from "./rule.js";

@@ -1,7 +1,7 @@
 // Trend statistics over small point sets (slice floors, troughs): Theil–Sen slope,
 // least-squares slope and the Mann–Kendall trend test. Longer inputs are subsampled
 // evenly first, since Theil–Sen and Mann–Kendall look at every pair.
-import { THRESHOLDS } from "./thresholds.js";
+import { THRESHOLDS } from "../thresholds.js";
 
 /** Evenly spaced indices into [0, n), at most `max` of them, always including both ends. */
 function picks(n: number, max: number): Int32Array {

@@ -7,7 +7,7 @@ import { finalPlateau, type Plateau } from "./plateau.js";
 import { indexAtTime, maxOf, minOf, type Series } from "./series.js";
 import { slice, sliceAtTime, type Slices } from "./slices.js";
 import { mannKendallZ, theilSen } from "./slope.js";
-import { THRESHOLDS } from "./thresholds.js";
+import { THRESHOLDS } from "../thresholds.js";
 
 export interface FeatureOptions {
   /** Seconds since start before which samples count as warm-up. */

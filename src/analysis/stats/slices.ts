@@ -4,7 +4,7 @@
 // slice is judged on the same number of samples).
 import type { Series } from "./series.js";
 import { lowerEnvelope } from "./envelope.js";
-import { THRESHOLDS } from "./thresholds.js";
+import { THRESHOLDS } from "../thresholds.js";
 
 export interface Slices {
   k: number;

@@ -3,7 +3,7 @@
 // sample-to-sample jitter (churn, sampling error) does.
 import type { Series } from "./series.js";
 import { median } from "./slope.js";
-import { THRESHOLDS } from "./thresholds.js";
+import { THRESHOLDS } from "../thresholds.js";
 
 /** Robust standard deviation of the jitter around the series' local level (bytes). */
 export function jitter(s: Series, from = 0, to = s.n, maxDiffs: number = THRESHOLDS.noiseMaxDiffs): number {
