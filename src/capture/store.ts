@@ -20,7 +20,7 @@ import type {
   Frame,
 } from "../protocol/messages.js";
 import { emptyProcess, type Capture, type CaptureMeta, type ProcessCapture, type SiteSeries, type SourceSnippet } from "./model.js";
-import { headerPageSize, looksLikeSqlite, SalvageError, salvageSqlite, type SalvageResult, type SqlValue } from "./salvage.js";
+import { headerPageSize, looksLikeSqlite, SalvageError, salvageSqlite, type SalvagedRow, type SalvageResult, type SqlValue } from "./salvage.js";
 
 export const CAPTURE_FORMAT = 1;
 const MAGIC = "leakhound-capture";
@@ -314,7 +314,7 @@ function readWithSqlite(main: Buffer, wal: Buffer | null): CaptureRows {
     const copy = path.join(dir, "capture.lhdb");
     fs.writeFileSync(copy, main);
     fs.writeFileSync(copy + "-wal", wal);
-    const db = new Database(copy, { fileMustExist: true });
+    const db = new Database(copy, { readonly: true, fileMustExist: true });
     try {
       return rowsFromSql(db);
     } finally {
@@ -339,22 +339,12 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
   };
   let dropped = s.recordsLost;
   /** The rows of `table` as objects; a row missing a `required` column (lost, or the wrong type) is dropped. */
-  const objects = (table: string, required: Record<string, "number" | "string" | "blob?" | "number?" | "string?">) => {
+  const objects = (table: string, required: Shape) => {
     const t = s.tables.get(table);
     if (!t) return [];
     const out: Record<string, SqlValue | undefined>[] = [];
     for (const r of t.rows) {
-      const o: Record<string, SqlValue | undefined> = {};
-      t.columns.forEach((c, i) => (o[c] = r.values[i]));
-      const ok = Object.entries(required).every(([col, kind]) => {
-        const v = o[col];
-        if (kind === "number") return typeof v === "number";
-        if (kind === "string") return typeof v === "string";
-        if (kind === "number?") return v === null || typeof v === "number";
-        if (kind === "string?") return v === null || typeof v === "string";
-        return v === null || Buffer.isBuffer(v);
-      });
-      if (ok) out.push(o);
+      if (rowFits(t.columns, r, required)) out.push(rowObject(t.columns, r));
       else dropped++;
     }
     return out;
@@ -372,11 +362,32 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
     });
   }
   rows.stacks = objects("stacks", { pid: "number", id: "number", frames: "string" }) as unknown as CaptureRows["stacks"];
-  rows.samples = objects("samples", {
+  // Samples store changes only: a sample after a lost one cannot be rebuilt
+  // exactly (a site that changed in the lost one would keep a stale value). So
+  // only the unbroken run of samples from the first one is kept; rowids, given
+  // in insertion order, show where a record is missing.
+  const sampleShape = {
     pid: "number", seq: "number", t: "number", rss: "number", heap: "number", overhead: "number",
     gc_enabled: "number", other_bytes: "number", cost: "number", sites: "blob?", active: "blob?", native: "blob?",
-  }) as unknown as SampleRow[];
-  rows.samples.sort((a, b) => a.pid - b.pid || a.seq - b.seq);
+  } as const;
+  const sampleTable = s.tables.get("samples");
+  let samplesAfterLoss = 0;
+  if (sampleTable) {
+    let expected = 1;
+    let broken = false;
+    const kept: SalvagedRow[] = [];
+    for (const r of sampleTable.rows) {
+      if (!broken && r.rowid === expected && rowFits(sampleTable.columns, r, sampleShape)) {
+        kept.push(r);
+        expected++;
+      } else {
+        broken = true;
+        samplesAfterLoss++;
+      }
+    }
+    rows.samples = kept.map((r) => rowObject(sampleTable.columns, r)) as unknown as SampleRow[];
+    rows.samples.sort((a, b) => a.pid - b.pid || a.seq - b.seq);
+  }
   rows.logs = objects("logs", { pid: "number", level: "string", message: "string" }) as unknown as CaptureRows["logs"];
   rows.unsupported = objects("unsupported", { pid: "number", python: "string", reason: "string" }) as unknown as CaptureRows["unsupported"];
   rows.sources = objects("sources", { file: "string", start: "number", lines: "string" }) as unknown as CaptureRows["sources"];
@@ -390,7 +401,32 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
     rows.salvage!.push(`the capture is damaged${damage ? ` (${damage})` : ""}: the report covers what could be recovered from its pages`);
   }
   if (dropped > 0) rows.salvage!.push(`${dropped} record${dropped === 1 ? "" : "s"} on lost or damaged pages could not be recovered`);
+  if (samplesAfterLoss > 0)
+    rows.salvage!.push(
+      `${samplesAfterLoss} sample${samplesAfterLoss === 1 ? "" : "s"} recovered after a lost one ${samplesAfterLoss === 1 ? "was" : "were"} left out (samples store only what changed, so they cannot be rebuilt exactly)`,
+    );
   return rows;
+}
+
+type Shape = Record<string, "number" | "string" | "blob?" | "number?" | "string?">;
+
+function rowObject(columns: string[], r: SalvagedRow): Record<string, SqlValue | undefined> {
+  const o: Record<string, SqlValue | undefined> = {};
+  columns.forEach((c, i) => (o[c] = r.values[i]));
+  return o;
+}
+
+/** True when every column named in `shape` survived with the expected type. */
+function rowFits(columns: string[], r: SalvagedRow, shape: Shape): boolean {
+  return Object.entries(shape).every(([col, kind]) => {
+    const i = columns.indexOf(col);
+    const v = i < 0 ? undefined : r.values[i];
+    if (kind === "number") return typeof v === "number";
+    if (kind === "string") return typeof v === "string";
+    if (kind === "number?") return v === null || typeof v === "number";
+    if (kind === "string?") return v === null || typeof v === "string";
+    return v === null || Buffer.isBuffer(v);
+  });
 }
 
 /**
@@ -571,7 +607,7 @@ function buildCapture(file: string, rows: CaptureRows): Capture {
   }
   for (const [pid, list] of samplesByPid) {
     const bad = decodeSamples(list, procOf(pid));
-    if (bad > 0) damaged(`samples of process ${pid}`, new Error(`${bad} sample${bad === 1 ? "" : "s"} with unreadable data, left out`));
+    if (bad > 0) damaged(`samples of process ${pid}`, new Error(`a sample's data is unreadable: it and the ${bad - 1} after it were left out`));
   }
   for (const pid of lostProcesses) {
     const proc = byPid.get(pid)!;
@@ -593,6 +629,10 @@ function decodeSamples(rows: SampleRow[], proc: ProcessCapture): number {
   let lastSeq = -Infinity;
   for (const r of rows) {
     if (r.seq === lastSeq) continue;
+    if (bad > 0) {
+      bad++; // after an unreadable sample, the changes-only values cannot be rebuilt
+      continue;
+    }
     try {
       decoded.push({ r, sites: unpackTuples(r.sites, 3), native: unpackTuples(r.native, 3), active: unpackTuples(r.active, 2) });
       lastSeq = r.seq;
