@@ -297,23 +297,25 @@ function rowsFromSql(db: Database.Database): CaptureRows {
   };
 }
 
-/** Opens the capture's bytes without touching the capture's directory, and reads its rows. */
-function readWithSqlite(main: Buffer, wal: Buffer | null): CaptureRows {
-  if (!wal) {
-    // A WAL-mode header (bytes 18/19 = 2) would make SQLite look for a -wal; with none to apply, the file alone is the database.
-    if (main[18] === 2 || main[19] === 2) main[18] = main[19] = 1;
-    const db = new Database(main, { readonly: true });
-    try {
-      return rowsFromSql(db);
-    } finally {
-      db.close();
-    }
+/** Reads the rows of a capture with no -wal to apply: from memory, so nothing is created next to it. */
+function readFromMemory(main: Buffer): CaptureRows {
+  // A WAL-mode header (bytes 18/19 = 2) would make SQLite look for a -wal; with none to apply, the file alone is the database.
+  if (main[18] === 2 || main[19] === 2) main[18] = main[19] = 1;
+  const db = new Database(main, { readonly: true });
+  try {
+    return rowsFromSql(db);
+  } finally {
+    db.close();
   }
+}
+
+/** Reads the rows of a capture and its -wal from a private copy of both (SQLite applies the -wal there, not next to the capture). */
+function readFromCopy(file: string, walPath: string): CaptureRows {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "leakhound-read-"));
   try {
     const copy = path.join(dir, "capture.lhdb");
-    fs.writeFileSync(copy, main);
-    fs.writeFileSync(copy + "-wal", wal);
+    fs.copyFileSync(file, copy);
+    fs.copyFileSync(walPath, copy + "-wal");
     const db = new Database(copy, { readonly: true, fileMustExist: true });
     try {
       return rowsFromSql(db);
@@ -445,43 +447,46 @@ export function readCapture(file: string): Capture {
   }
   if (st.isDirectory()) throw new CaptureError(`${file} is a directory, not a capture file`);
   if (st.size === 0) throw new CaptureError(`${file} is an empty file, not a leakhound capture`);
-  let main: Buffer;
-  let wal: Buffer | null = null;
   const walPath = file + "-wal";
+  let head: Buffer;
+  let hasWal: boolean;
   try {
-    main = fs.readFileSync(file);
-    if (fs.existsSync(walPath)) {
-      wal = fs.readFileSync(walPath);
-      if (wal.length === 0) wal = null;
+    const fd = fs.openSync(file, "r");
+    try {
+      head = Buffer.alloc(Math.min(st.size, 100));
+      head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
+    } finally {
+      fs.closeSync(fd);
     }
+    hasWal = fs.existsSync(walPath) && fs.statSync(walPath).size > 0;
   } catch (err) {
     throw new CaptureError(`cannot read ${file}: ${errorText(err)}`);
   }
-  if (!looksLikeSqlite(main)) throw new CaptureError(`${file} is not a leakhound capture (not a SQLite database)`);
-  const pageSize = headerPageSize(main);
-  if (main.length < 100 || (pageSize && main.length < pageSize))
-    throw new CaptureError(`${file} is cut short inside its first page (${main.length} bytes): nothing of the capture is left to read`);
+  if (!looksLikeSqlite(head)) throw new CaptureError(`${file} is not a leakhound capture (not a SQLite database)`);
+  const pageSize = headerPageSize(head);
+  if (head.length < 100 || (pageSize && st.size < pageSize))
+    throw new CaptureError(`${file} is cut short inside its first page (${st.size} bytes): nothing of the capture is left to read`);
   if (!pageSize) throw new CaptureError(`${file} is damaged (its SQLite header gives no valid page size)`);
 
   // The writer switches back from WAL mode when it closes the capture; a WAL-mode
   // file with no -wal beside it was copied (or left) without the file that holds its data.
-  const walMode = main[18] === 2 || main[19] === 2;
+  const walMode = head[18] === 2 || head[19] === 2;
   const walMissing = walMode && !fs.existsSync(walPath);
-  const headerPages = main.readUInt32BE(92) === main.readUInt32BE(24) ? main.readUInt32BE(28) : 0;
-  const truncated = main.length < headerPages * pageSize;
+  const headerPages = head.readUInt32BE(92) === head.readUInt32BE(24) ? head.readUInt32BE(28) : 0;
+  const truncated = st.size < headerPages * pageSize;
 
   let rows: CaptureRows | null = null;
   let damage: string | null = null;
   if (!truncated) {
     try {
-      rows = readWithSqlite(main, wal);
+      rows = hasWal ? readFromCopy(file, walPath) : readFromMemory(fs.readFileSync(file));
     } catch (err) {
       damage = errorText(err);
     }
   }
   if (!rows) {
     try {
-      rows = rowsFromSalvage(salvageSqlite(main, wal), damage);
+      rows = rowsFromSalvage(salvageSqlite(fs.readFileSync(file), hasWal ? fs.readFileSync(walPath) : null), damage);
     } catch (err) {
       if (err instanceof SalvageError) throw new CaptureError(`${file} is damaged: ${err.message}`);
       throw new CaptureError(damage ? describeSqliteError(file, new Error(damage)) : `cannot read ${file}: ${errorText(err)}`);
