@@ -8,6 +8,7 @@ import { CaptureError, CaptureWriter, readCapture } from "../../src/capture/stor
 import Database from "better-sqlite3";
 import { readWal } from "../../src/capture/salvage.js";
 import type { Capture } from "../../src/capture/model.js";
+import { analyze } from "../../src/analysis/analyze.js";
 import type { HelloMessage, SampleMessage } from "../../src/protocol/messages.js";
 
 const PID = 4242;
@@ -183,6 +184,42 @@ describe("reading a damaged capture", () => {
     expect(c.meta.complete).toBe(false);
     expect(c.meta.notes.join("\n")).toMatch(/the capture is damaged/);
     expectFaithful(c);
+  });
+});
+
+describe("reading a capture with random damage", () => {
+  it("gives a capture that can be analysed, or a CaptureError, never another error (seeded random damage and cuts)", () => {
+    const dir = tmpDir();
+    const file = path.join(dir, "c.lhdb");
+    writeCapture(file, 600);
+    const original = fs.readFileSync(file);
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    let read = 0;
+    for (let round = 0; round < 150; round++) {
+      const buf = Buffer.from(original);
+      for (let k = rand(6); k >= 0; k--) {
+        const at = rand(buf.length);
+        const len = 1 + rand(rand(2) ? 8 : 4096);
+        for (let i = at; i < Math.min(buf.length, at + len); i++) buf[i] = rand(256);
+      }
+      const f = path.join(dir, "damaged.lhdb");
+      fs.writeFileSync(f, rand(3) === 0 ? buf.subarray(0, rand(buf.length)) : buf);
+      let c: Capture | null = null;
+      try {
+        c = readCapture(f);
+        read++;
+      } catch (err) {
+        expect(err).toBeInstanceOf(CaptureError);
+        expect(String((err as Error).message)).not.toMatch(/\n/);
+      }
+      // What was read can be analysed.
+      if (c) expect(analyze(c, { capturePath: f, leakhoundVersion: "t" }).schema).toBe("leakhound/report@1");
+    }
+    expect(read).toBeGreaterThan(75);
   });
 });
 
