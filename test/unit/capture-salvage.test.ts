@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import { readWal } from "../../src/capture/salvage.js";
 import type { Capture } from "../../src/capture/model.js";
 import { analyze } from "../../src/analysis/analyze.js";
+import { reportErrors } from "../helpers/schema.js";
 import type { HelloMessage, SampleMessage } from "../../src/protocol/messages.js";
 
 const PID = 4242;
@@ -170,6 +171,27 @@ describe("reading a damaged capture", () => {
     expect(c.meta.complete).toBe(false);
     expect(c.meta.notes.join("\n")).toMatch(/the capture is damaged/);
     expect(expectFaithful(c)).toBe(3000);
+  });
+
+  it("a lost process row: its samples still make a process, with a note, and a valid report", () => {
+    const dir = tmpDir();
+    const file = path.join(dir, "c.lhdb");
+    writeCapture(file, 600);
+    const buf = fs.readFileSync(file);
+    const pageSize = buf.readUInt16BE(16);
+    const db = new Database(Buffer.from(buf), { readonly: true });
+    const root = db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'processes'").pluck().get() as number;
+    db.close();
+    buf.fill(0, (root - 1) * pageSize, root * pageSize);
+    fs.writeFileSync(file, buf);
+    const c = readCapture(file);
+    expect(c.meta.notes.join("\n")).toMatch(/the description of process 4242 .* was lost/);
+    expect(expectFaithful(c)).toBe(600);
+    expect(c.processes[0]!.collector.intervalSec).toBe(0.5);
+    const report = analyze(c, { capturePath: file, leakhoundVersion: "t" });
+    expect(reportErrors(JSON.parse(JSON.stringify(report)))).toBeNull();
+    expect(report.partial).toBe(true);
+    expect(report.verdict).toBe("leak");
   });
 
   it("garbage in the middle of the file: a partial capture, not an error", () => {
