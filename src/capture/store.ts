@@ -225,9 +225,9 @@ export class CaptureWriter {
 //
 // One reader for every use (`leakhound report`, the end of `leakhound run`, the
 // live view): it never opens the capture in place, so nothing is created next to
-// it (no -wal/-shm). The file, and its -wal when present, are read as bytes; a
-// sound file is opened from memory (or, with a -wal to apply, from a private
-// temporary copy), and a cut or damaged one is salvaged page by page
+// it (no -wal/-shm). A sound file is opened from memory, or, with a -wal to
+// apply, from a private temporary copy of both; a file cut short (shorter than
+// its header says) or one SQLite finds damaged is salvaged page by page
 // (salvage.ts). Either way the same rows become the same Capture model.
 
 interface SampleRow {
