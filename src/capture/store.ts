@@ -1,12 +1,15 @@
 // The capture file (.lhdb): a SQLite database written while the target runs and
 // read back by `leakhound report`. Each sample is one small transaction in WAL
-// mode, so whatever was captured survives leakhound itself being killed.
+// mode, so whatever was captured survives leakhound itself being killed (it is
+// then in the capture's -wal file until the next read applies it).
 //
 // Per-sample site figures are stored as changes only (a site absent from a row
 // kept its previous value), packed as varints and deflated: captures stay small
 // on hour-long runs where most sites do not move.
 import Database from "better-sqlite3";
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import zlib from "node:zlib";
 import type {
   ActiveTuple,
@@ -17,6 +20,7 @@ import type {
   Frame,
 } from "../protocol/messages.js";
 import { emptyProcess, type Capture, type CaptureMeta, type ProcessCapture, type SiteSeries, type SourceSnippet } from "./model.js";
+import { headerPageSize, looksLikeSqlite, SalvageError, salvageSqlite, type SalvagedRow, type SalvageResult, type SqlValue } from "./salvage.js";
 
 export const CAPTURE_FORMAT = 1;
 const MAGIC = "leakhound-capture";
@@ -217,6 +221,15 @@ export class CaptureWriter {
   }
 }
 
+// ---- Reading ---------------------------------------------------------------------
+//
+// One reader for every use (`leakhound report`, the end of `leakhound run`, the
+// live view): it never opens the capture in place, so nothing is created next to
+// it (no -wal/-shm). A sound file is opened from memory, or, with a -wal to
+// apply, from a private temporary copy of both; a file cut short (shorter than
+// its header says) or one SQLite finds damaged is salvaged page by page
+// (salvage.ts). Either way the same rows become the same Capture model.
+
 interface SampleRow {
   pid: number;
   seq: number;
@@ -232,6 +245,31 @@ interface SampleRow {
   native: Buffer | null;
 }
 
+interface ProcessRow {
+  pid: number;
+  hello: string;
+  exit_code: number | null;
+  signal: string | null;
+  exited: number;
+  /** undefined: the value was on a lost page. */
+  retainers: string | null | undefined;
+}
+
+/** The capture's tables as rows, however they were read. */
+interface CaptureRows {
+  /** Tables the file lists. */
+  tables: Set<string>;
+  meta: { key: string; value: string }[];
+  processes: ProcessRow[];
+  stacks: { pid: number; id: number; frames: string }[];
+  samples: SampleRow[];
+  logs: { pid: number; level: string; message: string }[];
+  unsupported: { pid: number; python: string; reason: string }[];
+  sources: { file: string; start: number; lines: string }[];
+  /** Set when the rows were salvaged: what was lost, for the report's notes. */
+  salvage: string[] | null;
+}
+
 function describeSqliteError(file: string, err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   if (/not a database|file is not a database/i.test(msg)) return `${file} is not a leakhound capture (not a SQLite database)`;
@@ -239,166 +277,382 @@ function describeSqliteError(file: string, err: unknown): string {
   return `cannot read ${file}: ${msg}`;
 }
 
-/**
- * Reads a capture file. Throws CaptureError when the file is missing, is not a
- * capture, or is damaged beyond reading its header; damage further in yields a
- * capture with `meta.complete = false` and a note, so the report says what it can.
- */
-export function readCapture(file: string): Capture {
-  if (!fs.existsSync(file)) throw new CaptureError(`${file}: no such file`);
-  if (fs.statSync(file).isDirectory()) throw new CaptureError(`${file} is a directory, not a capture file`);
-  const truncated = truncationNote(file);
-  let db: Database.Database;
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function rowsFromSql(db: Database.Database): CaptureRows {
+  const tables = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[]);
+  const all = <T>(table: string, sql: string): T[] => (tables.has(table) ? (db.prepare(sql).all() as T[]) : []);
+  return {
+    tables,
+    meta: all("meta", "SELECT key, value FROM meta"),
+    processes: all("processes", "SELECT pid, hello, exit_code, signal, exited, retainers FROM processes ORDER BY rowid"),
+    stacks: all("stacks", "SELECT pid, id, frames FROM stacks"),
+    samples: all("samples", "SELECT * FROM samples ORDER BY pid, seq"),
+    logs: all("logs", "SELECT pid, level, message FROM logs ORDER BY rowid"),
+    unsupported: all("unsupported", "SELECT pid, python, reason FROM unsupported"),
+    sources: all("sources", "SELECT file, start, lines FROM sources"),
+    salvage: null,
+  };
+}
+
+/** Reads the rows of a capture with no -wal to apply: from memory, so nothing is created next to it. */
+function readFromMemory(main: Buffer): CaptureRows {
+  // A WAL-mode header (bytes 18/19 = 2) would make SQLite look for a -wal; with none to apply, the file alone is the database.
+  if (main[18] === 2 || main[19] === 2) main[18] = main[19] = 1;
+  const db = new Database(main, { readonly: true });
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-  } catch (err) {
-    throw new CaptureError(describeSqliteError(file, err));
-  }
-  try {
-    let metaRows: { key: string; value: string }[];
-    try {
-      metaRows = db.prepare("SELECT key, value FROM meta").all() as { key: string; value: string }[];
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      if (/no such table/i.test(msg)) throw new CaptureError(`${file} is a SQLite database but not a leakhound capture`);
-      throw new CaptureError(describeSqliteError(file, err));
-    }
-    const metaObj: Record<string, unknown> = {};
-    for (const r of metaRows) {
-      try {
-        metaObj[r.key] = JSON.parse(r.value);
-      } catch {
-        /* skip a damaged value */
-      }
-    }
-    if (metaObj.magic !== MAGIC) throw new CaptureError(`${file} is a SQLite database but not a leakhound capture`);
-    if (typeof metaObj.format !== "number" || metaObj.format > CAPTURE_FORMAT)
-      throw new CaptureError(`${file} was written by a newer leakhound (capture format ${String(metaObj.format)})`);
-    const meta: CaptureMeta = {
-      format: metaObj.format as number,
-      leakhoundVersion: String(metaObj.leakhoundVersion ?? "?"),
-      createdAt: Number(metaObj.createdAt ?? 0),
-      argv: Array.isArray(metaObj.argv) ? (metaObj.argv as string[]) : [],
-      cwd: String(metaObj.cwd ?? ""),
-      complete: metaObj.complete === true,
-      exitCode: typeof metaObj.exitCode === "number" ? metaObj.exitCode : null,
-      signal: typeof metaObj.signal === "string" ? metaObj.signal : null,
-      notes: Array.isArray(metaObj.notes) ? (metaObj.notes as string[]) : [],
-    };
-    if (truncated) {
-      meta.complete = false;
-      meta.notes.push(truncated);
-    }
-    const capture: Capture = { meta, processes: [], unsupported: [], sources: new Map() };
-    const damaged = (what: string, err: unknown) => {
-      meta.complete = false;
-      meta.notes.push(`part of the capture could not be read (${what}): ${describeSqliteError(file, err)}`);
-    };
-    try {
-      capture.unsupported = db.prepare("SELECT pid, python, reason FROM unsupported").all() as Capture["unsupported"];
-    } catch (err) {
-      damaged("unsupported interpreters", err);
-    }
-    try {
-      for (const r of db.prepare("SELECT file, start, lines FROM sources").all() as { file: string; start: number; lines: string }[])
-        capture.sources.set(r.file, { file: r.file, start: r.start, lines: JSON.parse(r.lines) as string[] });
-    } catch (err) {
-      damaged("source lines", err);
-    }
-    let procRows: { pid: number; hello: string; exit_code: number | null; signal: string | null; exited: number; retainers: string | null }[] = [];
-    try {
-      procRows = db.prepare("SELECT pid, hello, exit_code, signal, exited, retainers FROM processes ORDER BY rowid").all() as typeof procRows;
-    } catch (err) {
-      damaged("processes", err);
-    }
-    for (const row of procRows) {
-      const proc = emptyProcess(row.pid);
-      try {
-        const hello = JSON.parse(row.hello) as HelloMessage;
-        Object.assign(proc, {
-          ppid: hello.ppid,
-          python: hello.python,
-          executable: hello.executable,
-          argv: hello.argv,
-          cwd: hello.cwd,
-          startedAt: hello.startedAt,
-          collector: hello.collector,
-        });
-        proc.exitCode = row.exit_code;
-        proc.signal = row.signal;
-        proc.exited = row.exited === 1;
-        proc.retainers = row.retainers ? (JSON.parse(row.retainers) as RetainerResult[]) : null;
-      } catch (err) {
-        damaged(`process ${row.pid}`, err);
-      }
-      try {
-        for (const s of db.prepare("SELECT id, frames FROM stacks WHERE pid = ?").iterate(row.pid) as Iterable<{ id: number; frames: string }>)
-          proc.stacks.set(s.id, JSON.parse(s.frames) as Frame[]);
-      } catch (err) {
-        damaged(`stacks of process ${row.pid}`, err);
-      }
-      try {
-        for (const l of db.prepare("SELECT level, message FROM logs WHERE pid = ? ORDER BY rowid").iterate(row.pid) as Iterable<{ level: string; message: string }>)
-          proc.logs.push(l);
-      } catch (err) {
-        damaged(`logs of process ${row.pid}`, err);
-      }
-      try {
-        readSamples(db, proc);
-      } catch (err) {
-        damaged(`samples of process ${row.pid}`, err);
-      }
-      capture.processes.push(proc);
-    }
-    return capture;
+    return rowsFromSql(db);
   } finally {
     db.close();
   }
 }
 
-/** SQLite's header records the page size and page count; a shorter file was cut off. */
-function truncationNote(file: string): string | null {
+/** Reads the rows of a capture and its -wal from a private copy of both (SQLite applies the -wal there, not next to the capture). */
+function readFromCopy(file: string, walPath: string): CaptureRows {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "leakhound-read-"));
+  try {
+    const copy = path.join(dir, "capture.lhdb");
+    fs.copyFileSync(file, copy);
+    fs.copyFileSync(walPath, copy + "-wal");
+    const db = new Database(copy, { readonly: true, fileMustExist: true });
+    try {
+      return rowsFromSql(db);
+    } finally {
+      db.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
+  const rows: CaptureRows = {
+    tables: new Set(s.tables.keys()),
+    meta: [],
+    processes: [],
+    stacks: [],
+    samples: [],
+    logs: [],
+    unsupported: [],
+    sources: [],
+    salvage: [],
+  };
+  let dropped = s.recordsLost;
+  /** The rows of `table` as objects; a row missing a `required` column (lost, or the wrong type) is dropped. */
+  const objects = (table: string, required: Shape) => {
+    const t = s.tables.get(table);
+    if (!t) return [];
+    const out: Record<string, SqlValue | undefined>[] = [];
+    for (const r of t.rows) {
+      if (rowFits(t.columns, r, required)) out.push(rowObject(t.columns, r));
+      else dropped++;
+    }
+    return out;
+  };
+  rows.meta = objects("meta", { key: "string", value: "string" }) as unknown as CaptureRows["meta"];
+  // A process keeps what survives of its row: a lost retainers value is only that.
+  for (const o of objects("processes", { pid: "number", hello: "string" })) {
+    rows.processes.push({
+      pid: o.pid as number,
+      hello: o.hello as string,
+      exit_code: typeof o.exit_code === "number" ? o.exit_code : null,
+      signal: typeof o.signal === "string" ? o.signal : null,
+      exited: o.exited === 1 ? 1 : 0,
+      retainers: o.retainers === undefined ? undefined : typeof o.retainers === "string" ? o.retainers : null,
+    });
+  }
+  rows.stacks = objects("stacks", { pid: "number", id: "number", frames: "string" }) as unknown as CaptureRows["stacks"];
+  // Samples store changes only: a sample after a lost one cannot be rebuilt
+  // exactly (a site that changed in the lost one would keep a stale value). So
+  // only the unbroken run of samples from the first one is kept; rowids, given
+  // in insertion order, show where a record is missing.
+  const sampleShape = {
+    pid: "number", seq: "number", t: "number", rss: "number", heap: "number", overhead: "number",
+    gc_enabled: "number", other_bytes: "number", cost: "number", sites: "blob?", active: "blob?", native: "blob?",
+  } as const;
+  const sampleTable = s.tables.get("samples");
+  let samplesAfterLoss = 0;
+  if (sampleTable) {
+    let expected = 1;
+    let broken = false;
+    const kept: SalvagedRow[] = [];
+    for (const r of sampleTable.rows) {
+      if (!broken && r.rowid === expected && rowFits(sampleTable.columns, r, sampleShape)) {
+        kept.push(r);
+        expected++;
+      } else {
+        broken = true;
+        samplesAfterLoss++;
+      }
+    }
+    rows.samples = kept.map((r) => rowObject(sampleTable.columns, r)) as unknown as SampleRow[];
+    rows.samples.sort((a, b) => a.pid - b.pid || a.seq - b.seq);
+  }
+  rows.logs = objects("logs", { pid: "number", level: "string", message: "string" }) as unknown as CaptureRows["logs"];
+  rows.unsupported = objects("unsupported", { pid: "number", python: "string", reason: "string" }) as unknown as CaptureRows["unsupported"];
+  rows.sources = objects("sources", { file: "string", start: "number", lines: "string" }) as unknown as CaptureRows["sources"];
+
+  if (s.pagesPresent < s.pagesExpected) {
+    const pct = Math.floor((100 * s.pagesPresent) / s.pagesExpected);
+    rows.salvage!.push(
+      `the capture was cut short at ${pct}% of its pages (${s.pagesPresent} of ${s.pagesExpected}): the report covers what is left`,
+    );
+  } else {
+    rows.salvage!.push(`the capture is damaged${damage ? ` (${damage})` : ""}: the report covers what could be recovered from its pages`);
+  }
+  if (dropped > 0) rows.salvage!.push(`${dropped} record${dropped === 1 ? "" : "s"} on lost or damaged pages could not be recovered`);
+  if (samplesAfterLoss > 0)
+    rows.salvage!.push(
+      `${samplesAfterLoss} sample${samplesAfterLoss === 1 ? "" : "s"} recovered after a lost one ${samplesAfterLoss === 1 ? "was" : "were"} left out (samples store only what changed, so they cannot be rebuilt exactly)`,
+    );
+  return rows;
+}
+
+type Shape = Record<string, "number" | "string" | "blob?" | "number?" | "string?">;
+
+function rowObject(columns: string[], r: SalvagedRow): Record<string, SqlValue | undefined> {
+  const o: Record<string, SqlValue | undefined> = {};
+  columns.forEach((c, i) => (o[c] = r.values[i]));
+  return o;
+}
+
+/** True when every column named in `shape` survived with the expected type. */
+function rowFits(columns: string[], r: SalvagedRow, shape: Shape): boolean {
+  return Object.entries(shape).every(([col, kind]) => {
+    const i = columns.indexOf(col);
+    const v = i < 0 ? undefined : r.values[i];
+    if (kind === "number") return typeof v === "number";
+    if (kind === "string") return typeof v === "string";
+    if (kind === "number?") return v === null || typeof v === "number";
+    if (kind === "string?") return v === null || typeof v === "string";
+    return v === null || Buffer.isBuffer(v);
+  });
+}
+
+/**
+ * Reads a capture file: the one reader of captures. Throws CaptureError (one
+ * line, fit for the user) when the file is missing, empty, not a capture, cut
+ * inside its first page, or lacks the -wal that holds its data. A capture cut
+ * short or damaged further in is salvaged: `meta.complete = false` and a note
+ * say what was lost, so the report says what it can.
+ */
+export function readCapture(file: string): Capture {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    throw new CaptureError(`${file}: no such file`);
+  }
+  if (st.isDirectory()) throw new CaptureError(`${file} is a directory, not a capture file`);
+  if (st.size === 0) throw new CaptureError(`${file} is an empty file, not a leakhound capture`);
+  const walPath = file + "-wal";
+  let head: Buffer;
+  let hasWal: boolean;
   try {
     const fd = fs.openSync(file, "r");
     try {
-      const head = Buffer.alloc(100);
-      if (fs.readSync(fd, head, 0, 100, 0) < 100) return null;
-      if (head.toString("latin1", 0, 15) !== "SQLite format 3") return null;
-      let pageSize = head.readUInt16BE(16);
-      if (pageSize === 1) pageSize = 65536;
-      const pages = head.readUInt32BE(28);
-      const expected = pageSize * pages;
-      const actual = fs.fstatSync(fd).size;
-      if (pages > 0 && actual < expected)
-        return `the capture file is truncated (${actual} of ${expected} bytes): the report covers what was left`;
-      return null;
+      head = Buffer.alloc(Math.min(st.size, 100));
+      head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
     } finally {
       fs.closeSync(fd);
     }
-  } catch {
-    return null;
+    hasWal = fs.existsSync(walPath) && fs.statSync(walPath).size > 0;
+  } catch (err) {
+    throw new CaptureError(`cannot read ${file}: ${errorText(err)}`);
   }
+  if (!looksLikeSqlite(head)) throw new CaptureError(`${file} is not a leakhound capture (not a SQLite database)`);
+  const pageSize = headerPageSize(head);
+  if (head.length < 100 || (pageSize && st.size < pageSize))
+    throw new CaptureError(`${file} is cut short inside its first page (${st.size} bytes): nothing of the capture is left to read`);
+  if (!pageSize) throw new CaptureError(`${file} is damaged (its SQLite header gives no valid page size)`);
+
+  // The writer switches back from WAL mode when it closes the capture; a WAL-mode
+  // file with no -wal beside it was copied (or left) without the file that holds its data.
+  const walMode = head[18] === 2 || head[19] === 2;
+  const walMissing = walMode && !fs.existsSync(walPath);
+  const headerPages = head.readUInt32BE(92) === head.readUInt32BE(24) ? head.readUInt32BE(28) : 0;
+  const truncated = st.size < headerPages * pageSize;
+
+  let rows: CaptureRows | null = null;
+  let damage: string | null = null;
+  if (!truncated) {
+    try {
+      rows = hasWal ? readFromCopy(file, walPath) : readFromMemory(fs.readFileSync(file));
+    } catch (err) {
+      damage = errorText(err);
+    }
+  }
+  if (!rows) {
+    try {
+      rows = rowsFromSalvage(salvageSqlite(fs.readFileSync(file), hasWal ? fs.readFileSync(walPath) : null), damage);
+    } catch (err) {
+      if (err instanceof SalvageError) throw new CaptureError(`${file} is damaged: ${err.message}`);
+      throw new CaptureError(damage ? describeSqliteError(file, new Error(damage)) : `cannot read ${file}: ${errorText(err)}`);
+    }
+  }
+
+  const walName = path.basename(walPath);
+  if (!rows.tables.has("meta")) {
+    if (walMissing)
+      throw new CaptureError(
+        `${file} holds no data: its ${walName} file is missing, and that file holds the data of a run that did not close its capture (copy both together)`,
+      );
+    throw new CaptureError(`${file} is a SQLite database but not a leakhound capture`);
+  }
+  const capture = buildCapture(file, rows);
+  if (walMissing) {
+    capture.meta.complete = false;
+    capture.meta.notes.push(`the capture's ${walName} file is missing: the report covers only the part already folded into ${path.basename(file)}`);
+  }
+  return capture;
 }
 
-function readSamples(db: Database.Database, proc: ProcessCapture): void {
-  const rows: SampleRow[] = [];
-  // Read row by row so that damage late in the file still leaves the earlier samples.
-  try {
-    for (const r of db.prepare("SELECT * FROM samples WHERE pid = ? ORDER BY seq").iterate(proc.pid) as Iterable<SampleRow>) rows.push(r);
-  } finally {
-    decodeSamples(rows, proc);
+function buildCapture(file: string, rows: CaptureRows): Capture {
+  const metaObj: Record<string, unknown> = {};
+  for (const r of rows.meta) {
+    try {
+      metaObj[r.key] = JSON.parse(r.value);
+    } catch {
+      /* skip a damaged value */
+    }
   }
+  if (rows.salvage === null || metaObj.magic !== undefined) {
+    if (metaObj.magic !== MAGIC) throw new CaptureError(`${file} is a SQLite database but not a leakhound capture`);
+    if (typeof metaObj.format !== "number" || metaObj.format > CAPTURE_FORMAT)
+      throw new CaptureError(`${file} was written by a newer leakhound (capture format ${String(metaObj.format)})`);
+  } else if (!["processes", "samples", "stacks"].every((t) => rows.tables.has(t))) {
+    throw new CaptureError(`${file} is a SQLite database but not a leakhound capture`);
+  }
+  const meta: CaptureMeta = {
+    format: typeof metaObj.format === "number" ? metaObj.format : CAPTURE_FORMAT,
+    leakhoundVersion: String(metaObj.leakhoundVersion ?? "?"),
+    createdAt: Number(metaObj.createdAt ?? 0),
+    argv: Array.isArray(metaObj.argv) ? (metaObj.argv as string[]) : [],
+    cwd: String(metaObj.cwd ?? ""),
+    complete: metaObj.complete === true,
+    exitCode: typeof metaObj.exitCode === "number" ? metaObj.exitCode : null,
+    signal: typeof metaObj.signal === "string" ? metaObj.signal : null,
+    notes: Array.isArray(metaObj.notes) ? (metaObj.notes as string[]) : [],
+  };
+  if (rows.salvage) {
+    meta.complete = false;
+    meta.notes.push(...rows.salvage);
+    if (metaObj.magic === undefined) meta.notes.push("the capture's own description (command, version) was lost");
+  }
+  const capture: Capture = { meta, processes: [], unsupported: rows.unsupported, sources: new Map() };
+  const damaged = (what: string, err: unknown) => {
+    meta.complete = false;
+    meta.notes.push(`part of the capture could not be read (${what}): ${errorText(err)}`);
+  };
+  for (const r of rows.sources) {
+    try {
+      capture.sources.set(r.file, { file: r.file, start: r.start, lines: JSON.parse(r.lines) as string[] });
+    } catch (err) {
+      damaged(`source lines of ${r.file}`, err);
+    }
+  }
+  const byPid = new Map<number, ProcessCapture>();
+  for (const row of rows.processes) {
+    const proc = emptyProcess(row.pid);
+    try {
+      const hello = JSON.parse(row.hello) as HelloMessage;
+      Object.assign(proc, {
+        ppid: hello.ppid,
+        python: hello.python,
+        executable: hello.executable,
+        argv: hello.argv,
+        cwd: hello.cwd,
+        startedAt: hello.startedAt,
+        collector: hello.collector,
+      });
+    } catch (err) {
+      damaged(`process ${row.pid}`, err);
+    }
+    proc.exitCode = row.exit_code;
+    proc.signal = row.signal;
+    proc.exited = row.exited === 1;
+    if (row.retainers === undefined) meta.notes.push(`the reference paths of process ${row.pid} were on lost pages`);
+    else if (row.retainers) {
+      try {
+        proc.retainers = JSON.parse(row.retainers) as RetainerResult[];
+      } catch (err) {
+        damaged(`reference paths of process ${row.pid}`, err);
+      }
+    }
+    byPid.set(row.pid, proc);
+    capture.processes.push(proc);
+  }
+  // A salvaged capture may keep samples of a process whose own row was lost.
+  const lostProcesses = new Set<number>();
+  const procOf = (pid: number): ProcessCapture => {
+    let proc = byPid.get(pid);
+    if (!proc) {
+      proc = emptyProcess(pid);
+      byPid.set(pid, proc);
+      capture.processes.push(proc);
+      lostProcesses.add(pid);
+    }
+    return proc;
+  };
+  for (const s of rows.stacks) {
+    try {
+      procOf(s.pid).stacks.set(s.id, JSON.parse(s.frames) as Frame[]);
+    } catch (err) {
+      damaged(`a stack of process ${s.pid}`, err);
+    }
+  }
+  for (const l of rows.logs) procOf(l.pid).logs.push({ level: l.level, message: l.message });
+  const samplesByPid = new Map<number, SampleRow[]>();
+  for (const r of rows.samples) {
+    let list = samplesByPid.get(r.pid);
+    if (!list) samplesByPid.set(r.pid, (list = []));
+    list.push(r);
+  }
+  for (const [pid, list] of samplesByPid) {
+    const bad = decodeSamples(list, procOf(pid));
+    if (bad > 0) damaged(`samples of process ${pid}`, new Error(`a sample's data is unreadable: it and the ${bad - 1} after it were left out`));
+  }
+  for (const pid of lostProcesses) {
+    const proc = byPid.get(pid)!;
+    if (proc.samples.length > 0) {
+      // Its start message was lost; the samples still tell the interval.
+      const ts = proc.samples.map((s) => s.t);
+      const gaps = ts.slice(1).map((t, i) => t - ts[i]!).filter((g) => g > 0).sort((a, b) => a - b);
+      proc.collector = { ...proc.collector, intervalSec: gaps.length ? gaps[Math.floor(gaps.length / 2)]! : 0.5 };
+    }
+    meta.notes.push(`the description of process ${pid} (its Python, collector) was lost`);
+  }
+  return capture;
 }
 
-function decodeSamples(rows: SampleRow[], proc: ProcessCapture): void {
-  const n = rows.length;
-  const build = (get: (r: SampleRow) => Buffer | null, into: Map<number, SiteSeries>) => {
+/** Fills a process's samples and series from its rows (sorted by seq); returns how many rows were unreadable. */
+function decodeSamples(rows: SampleRow[], proc: ProcessCapture): number {
+  const decoded: { r: SampleRow; sites: number[][]; native: number[][]; active: number[][] }[] = [];
+  let bad = 0;
+  let lastSeq = -Infinity;
+  for (const r of rows) {
+    if (r.seq === lastSeq) continue;
+    if (bad > 0) {
+      bad++; // after an unreadable sample, the changes-only values cannot be rebuilt
+      continue;
+    }
+    try {
+      decoded.push({ r, sites: unpackTuples(r.sites, 3), native: unpackTuples(r.native, 3), active: unpackTuples(r.active, 2) });
+      lastSeq = r.seq;
+    } catch {
+      bad++;
+    }
+  }
+  const n = decoded.length;
+  const build = (get: (d: (typeof decoded)[number]) => number[][], into: Map<number, SiteSeries>) => {
     const current = new Map<number, [number, number]>();
-    rows.forEach((r, i) => {
-      for (const [id, bytes, count] of unpackTuples(get(r), 3)) {
-        current.set(id, [bytes, count]);
-        if (!into.has(id)) {
-          into.set(id, { stackId: id, bytes: new Float64Array(n).fill(NaN), count: new Float64Array(n).fill(NaN) });
+    decoded.forEach((d, i) => {
+      for (const [id, bytes, count] of get(d)) {
+        current.set(id!, [bytes!, count!]);
+        if (!into.has(id!)) {
+          into.set(id!, { stackId: id!, bytes: new Float64Array(n).fill(NaN), count: new Float64Array(n).fill(NaN) });
         }
       }
       for (const [id, [bytes, count]] of current) {
@@ -408,7 +662,7 @@ function decodeSamples(rows: SampleRow[], proc: ProcessCapture): void {
       }
     });
   };
-  rows.forEach((r) => {
+  for (const { r } of decoded) {
     proc.samples.push({
       seq: r.seq,
       t: r.t,
@@ -419,14 +673,15 @@ function decodeSamples(rows: SampleRow[], proc: ProcessCapture): void {
       otherBytes: r.other_bytes,
       cost: r.cost,
     });
-  });
-  build((r) => r.sites, proc.sites);
-  build((r) => r.native, proc.nativeSites);
-  rows.forEach((r, i) => {
-    for (const [id, hits] of unpackTuples(r.active, 2) as ActiveTuple[]) {
+  }
+  build((d) => d.sites, proc.sites);
+  build((d) => d.native, proc.nativeSites);
+  decoded.forEach((d, i) => {
+    for (const [id, hits] of d.active as ActiveTuple[]) {
       let list = proc.active.get(id);
       if (!list) proc.active.set(id, (list = []));
       list.push([i, hits]);
     }
   });
+  return bad;
 }

@@ -19,8 +19,10 @@ export function reportCommand(file: string, opts: ReportOptions): number {
   try {
     capture = readCapture(capturePath);
   } catch (err) {
+    // Whatever stops the capture from being read is exit 4, in one line.
     if (err instanceof CaptureError) throw new UserError(err.message, EXIT.badCapture);
-    throw err;
+    const msg = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    throw new UserError(`cannot read ${capturePath}: ${msg}`, EXIT.badCapture);
   }
   const report = analyze(capture, { capturePath, leakhoundVersion: VERSION });
   for (const [file, s] of capture.sources) report.sources[file] = { start: s.start, lines: s.lines };
