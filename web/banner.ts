@@ -20,11 +20,13 @@ export function collectorText(model: Model): string {
   return parts.join("; ");
 }
 
-function exitText(model: Model): string {
+function exitText(model: Model, running: boolean): string {
+  if (running) return "running";
   const t = model.head.target;
-  if (t.signal) return `killed by ${t.signal}`;
-  if (t.exitCode === null) return "still running / unknown";
-  return `exit code ${t.exitCode}`;
+  const byLeakhound = t.stoppedBy === "leakhound" ? " (stopped by leakhound)" : "";
+  if (t.signal) return `killed by ${t.signal}${byLeakhound}`;
+  if (t.exitCode === null) return "exit unknown";
+  return `exit code ${t.exitCode}${byLeakhound}`;
 }
 
 export function renderBanner(model: Model, running = false): HTMLElement {
@@ -64,7 +66,7 @@ export function renderBanner(model: Model, running = false): HTMLElement {
       fact("Command", h("code", null, cmd || "(unknown)"), cmd),
       fact("Python", head.target.python ?? "unknown"),
       fact("Duration", fmt.duration(head.durationSec)),
-      fact("Process", `${head.target.pid !== null ? `pid ${head.target.pid}` : "pid unknown"}, ${exitText(model)}${model.processes.length > 1 ? `, ${model.processes.length} processes` : ""}`),
+      fact("Process", `${head.target.pid !== null ? `pid ${head.target.pid}` : "pid unknown"}, ${exitText(model, running)}${model.processes.length > 1 ? `, ${model.processes.length} processes` : ""}`),
       fact("Collector", collectorText(model)),
       head.capture ? fact("Capture", h("code", null, head.capture), head.capture) : null,
     ),
