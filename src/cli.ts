@@ -74,7 +74,7 @@ function build(): Command {
     .option("--json <file>", "write the JSON report (schema leakhound/report@1)")
     .option("--html <file>", "write a self-contained HTML report")
     .option("--out <file>", "where to save the capture (default: a file in the temp folder)")
-    .option("--duration <seconds>", "stop the target (SIGINT, then SIGTERM) after this many seconds; its interrupt is then not a failure: the exit code is the verdict's (0, or the leak code with --fail-on-leak)", positiveNumber)
+    .option("--duration <seconds>", "stop the target (SIGINT, then SIGTERM) after this many seconds; the exit code is then the verdict's (0, or the leak code with --fail-on-leak)", positiveNumber)
     .option("--fail-on-leak", "exit with the leak code (3) when the verdict is leak")
     .option("--leak-exit-code <n>", "the exit code for --fail-on-leak, to tell it from the target's own codes", exitCodeArg, EXIT.leakFound)
     .option("--quiet", "no live status line and no terminal report")
@@ -86,7 +86,7 @@ function build(): Command {
     .option("--sample-bytes <n>", "mean bytes between sampled allocations (sampling collector)", positiveInt, 32 * 1024)
     .option("--retainer-objects <n>", "objects per leak to find reference paths for", positiveInt, 200)
     .option("--retainer-timeout <seconds>", "time budget of the reference-path search at exit", positiveNumber, 8)
-    .addHelpText("after", "\nExamples:\n  leakhound run -- python app.py --port 8000\n  leakhound run --duration 60 --json leaks.json -- python -m mypkg.worker\n  leakhound run -- gunicorn app:app")
+    .addHelpText("after", "\nExamples:\n  leakhound run -- python app.py --port 8000\n  leakhound run --duration 60 --json leaks.json -- python -m mypkg.worker\n  leakhound run -- gunicorn app:app\n" + EXIT_HELP)
     .action(async (command: string[], opts: RunOptions) => {
       if (!["auto", "sampling", "tracemalloc"].includes(opts.collector))
         throw new UserError(`unknown collector '${opts.collector}': use auto, sampling or tracemalloc`, EXIT.usage);
@@ -116,8 +116,12 @@ function parseErrorLine(e: ParseExit): string {
   let message = e.err.message.replace(/^error:\s*/, "").replace(/\s*\n\s*/g, " ");
   if (e.err.code === "commander.missingArgument" && e.command === "run")
     message = "no command to run: give it after --, e.g. leakhound run -- python app.py";
-  else if (e.err.code === "commander.help")
-    message = "no command: use 'leakhound run -- <command...>' or 'leakhound report <capture>'";
+  else if (e.err.code === "commander.help") {
+    const args = process.argv.slice(2);
+    message = args.length
+      ? `unknown command '${args[args.length - 1]}'`
+      : "no command: use 'leakhound run -- <command...>' or 'leakhound report <capture>'";
+  }
   return `leakhound: ${message} (see '${help}')\n`;
 }
 
