@@ -113,11 +113,14 @@ describe("bad options: one line, exit 2, nothing started", () => {
     expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^leakhound: cannot write the JSON report to .*r\.json: /)]);
   });
 
-  it("a command that does not exist leaves no temp folder behind", async () => {
+  it("a command that fails to start leaves no temp folder behind", async () => {
     const tmp = privateTmp();
-    const out = path.join(tempDir(), "c.lhdb");
-    const r = await runCli(["run", "--out", out, "--", "no-such-command-xyz"], { env: tmp.env });
-    expect(r.code).toBe(127);
+    const dir = tempDir();
+    const script = path.join(dir, "not-executable.py");
+    fs.writeFileSync(script, "print('never')\n", { mode: 0o644 });
+    const r = await runCli(["run", "--out", path.join(dir, "c.lhdb"), "--", script], { env: tmp.env });
+    expect(r.code).toBe(126);
+    expectOneLine(r.stderr, /permission denied/);
     expect(fs.readdirSync(tmp.dir)).toEqual([]);
   });
 });
