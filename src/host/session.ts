@@ -65,6 +65,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   let writer: CaptureWriter | null = null;
   let server: AgentServer | null = null;
   let status: LiveStatus | null = null;
+  let spawned = false;
   try {
     fs.chmodSync(privateDir, 0o700);
     const socketPath = path.join(privateDir, "agent.sock");
@@ -124,6 +125,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     // The status row is reserved before the target can write anything.
     st?.start();
     const child = spawn(opts.argv[0]!, opts.argv.slice(1), { stdio: "inherit", env, cwd });
+    child.once("spawn", () => (spawned = true));
 
     // Signals: a terminal's Ctrl-C already reaches the target (same process group);
     // anything sent to leakhound alone is passed on.
@@ -182,7 +184,11 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   } finally {
     status?.stop();
     server?.close();
-    writer?.close();
+    if (writer) {
+      writer.close();
+      // The target never started: the capture holds nothing, so it is not left behind.
+      if (!spawned) for (const f of ["", "-wal", "-shm"]) fs.rmSync(opts.capturePath + f, { force: true });
+    }
     fs.rmSync(privateDir, { recursive: true, force: true });
   }
 }
