@@ -22,11 +22,13 @@ export function collectorDetail(model: Model): string {
   return [`${c.nframes} frames per stack`, c.note].filter(Boolean).join("; ");
 }
 
-function exitText(model: Model): string {
+function exitText(model: Model, running: boolean): string {
+  if (running) return "running";
   const t = model.head.target;
-  if (t.signal) return `killed by ${t.signal}`;
-  if (t.exitCode === null) return "still running / unknown";
-  return `exit code ${t.exitCode}`;
+  const byLeakhound = t.stoppedBy === "leakhound" ? " (stopped by leakhound)" : "";
+  if (t.signal) return `killed by ${t.signal}${byLeakhound}`;
+  if (t.exitCode === null) return "exit unknown";
+  return `exit code ${t.exitCode}${byLeakhound}`;
 }
 
 export function renderBanner(model: Model, running = false): HTMLElement {
@@ -66,7 +68,7 @@ export function renderBanner(model: Model, running = false): HTMLElement {
       fact("Command", h("code", null, cmd || "(unknown)"), cmd),
       fact("Python", head.target.python ?? "unknown"),
       fact("Duration", fmt.duration(head.durationSec)),
-      fact("Process", `${head.target.pid !== null ? `pid ${head.target.pid}` : "pid unknown"}, ${exitText(model)}${model.processes.length > 1 ? `, ${model.processes.length} processes` : ""}`),
+      fact("Process", `${head.target.pid !== null ? `pid ${head.target.pid}` : "pid unknown"}, ${exitText(model, running)}${model.processes.length > 1 ? `, ${model.processes.length} processes` : ""}`),
       fact("Collector", collectorText(model), [collectorText(model), collectorDetail(model)].filter(Boolean).join(" — ")),
       head.capture ? fact("Capture", h("code", null, head.capture), head.capture) : null,
     ),

@@ -1,9 +1,11 @@
-// Exit codes. `leakhound run` otherwise exits with the target's own code
-// (128 + signal number when the target was killed by a signal).
+// Exit codes, and the one rule that turns a run's end and its verdict into
+// leakhound's exit code (shared by `run` and `report`).
+import type { Verdict } from "../report/model.js";
+
 export const EXIT = {
-  /** Bad options or no command. */
+  /** Bad options, no command, or an output path that cannot be written. */
   usage: 2,
-  /** --fail-on-leak and the verdict is "leak" (when the target itself exited 0). */
+  /** --fail-on-leak and the verdict is "leak" (the default of --leak-exit-code). */
   leakFound: 3,
   /** The capture given to `leakhound report` cannot be read. */
   badCapture: 4,
@@ -45,4 +47,52 @@ const SIGNALS: Record<string, number> = {
 
 export function exitCodeForSignal(signal: string): number {
   return 128 + (SIGNALS[signal] ?? 0);
+}
+
+/** Who ended the target: null when it ended by itself (or a signal someone else sent). */
+export type StoppedBy = "leakhound" | null;
+
+/** How the target ended, as the session saw it. */
+export interface TargetEnd {
+  exitCode: number | null;
+  signal: string | null;
+  /** "leakhound" when leakhound itself stopped the target (--duration). */
+  stoppedBy: StoppedBy;
+}
+
+/** The signals leakhound stops a target with (--duration: SIGINT, then SIGTERM, then SIGKILL). */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGKILL"];
+
+/**
+ * True when leakhound stopped the target and the target died of that stop: killed
+ * by one of the stop signals, or exiting with the code a shell gives for them
+ * (130, 143, 137: what a program that re-raises or mimics the interrupt exits with).
+ */
+export function diedOfLeakhoundStop(t: TargetEnd): boolean {
+  if (t.stoppedBy !== "leakhound") return false;
+  if (t.signal !== null) return STOP_SIGNALS.includes(t.signal);
+  return t.exitCode !== null && STOP_SIGNALS.some((s) => exitCodeForSignal(s) === t.exitCode);
+}
+
+export interface ExitDecision {
+  /** The end of the target; null for `leakhound report` (no target to pass through). */
+  target: TargetEnd | null;
+  verdict: Verdict;
+  failOnLeak: boolean;
+  /** The code for "leak found" (--leak-exit-code, default 3). */
+  leakExitCode: number;
+}
+
+/**
+ * leakhound's exit code, for `run` and `report` alike:
+ * - `report`, or a target that leakhound stopped and that died of that stop: the
+ *   verdict decides (the leak code with --fail-on-leak and a leak, else 0);
+ * - a target that ended by itself: its own code (128+N for signal N), except that
+ *   exit 0 with --fail-on-leak and a leak gives the leak code.
+ */
+export function decideExitCode(d: ExitDecision): number {
+  const leak = d.failOnLeak && d.verdict === "leak";
+  if (d.target === null || diedOfLeakhoundStop(d.target)) return leak ? d.leakExitCode : 0;
+  const own = d.target.signal ? exitCodeForSignal(d.target.signal) : (d.target.exitCode ?? EXIT.internal);
+  return own === 0 && leak ? d.leakExitCode : own;
 }

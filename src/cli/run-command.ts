@@ -1,15 +1,18 @@
 // `leakhound run [options] -- <command…>`: run a Python program with the agent,
-// then analyse and report. Exits with the target's own code unless told otherwise.
+// then analyse and report. Exits with the target's own code unless told otherwise
+// (decideExitCode in exit-codes.ts says how).
 import os from "node:os";
 import path from "node:path";
 import { runSession } from "../host/session.js";
 import { readCapture } from "../capture/store.js";
+import type { Capture } from "../capture/model.js";
 import { readSnippets } from "../capture/sources.js";
 import { analyze } from "../analysis/analyze.js";
 import type { Report } from "../report/model.js";
 import { VERSION } from "../version.js";
-import { EXIT, exitCodeForSignal } from "./exit-codes.js";
-import { writeOutputs } from "./outputs.js";
+import { escapeText } from "../report/units.js";
+import { EXIT, decideExitCode } from "./exit-codes.js";
+import { checkOutputPaths, writeOutputs } from "./outputs.js";
 
 export interface RunOptions {
   json?: string;
@@ -17,7 +20,9 @@ export interface RunOptions {
   out?: string;
   duration?: number;
   failOnLeak?: boolean;
+  leakExitCode: number;
   quiet?: boolean;
+  verbose?: boolean;
   collector: string;
   interval: number;
   nframes: number;
@@ -25,6 +30,8 @@ export interface RunOptions {
   retainerObjects: number;
   retainerTimeout: number;
   live?: boolean;
+  /** Keep the live view up after the target ends, until Ctrl-C (implies live). */
+  liveKeep?: boolean;
 }
 
 export function defaultCapturePath(): string {
@@ -33,57 +40,94 @@ export function defaultCapturePath(): string {
 }
 
 export async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
+  // Every output is checked before the target starts, so a typo costs nothing.
+  checkOutputPaths([
+    { option: "--out", file: opts.out },
+    { option: "--json", file: opts.json },
+    { option: "--html", file: opts.html },
+  ]);
   const capturePath = path.resolve(opts.out ?? defaultCapturePath());
-  const live = opts.live ? await startLive(capturePath) : null;
-  const result = await runSession({
-    argv,
-    capturePath,
-    collector: opts.collector,
-    intervalSec: opts.interval,
-    nframes: opts.nframes,
-    sampleBytes: opts.sampleBytes,
-    durationSec: opts.duration ?? null,
-    quiet: Boolean(opts.quiet),
-    maxObjects: opts.retainerObjects,
-    retainerTimeoutSec: opts.retainerTimeout,
-    onSample: live ? () => live.dirty() : undefined,
-  });
+  const live = opts.live || opts.liveKeep ? await startLive(capturePath, Boolean(opts.liveKeep)) : null;
+  let result;
+  try {
+    result = await runSession({
+      argv,
+      capturePath,
+      collector: opts.collector,
+      intervalSec: opts.interval,
+      nframes: opts.nframes,
+      sampleBytes: opts.sampleBytes,
+      durationSec: opts.duration ?? null,
+      quiet: Boolean(opts.quiet),
+      maxObjects: opts.retainerObjects,
+      retainerTimeoutSec: opts.retainerTimeout,
+      onSample: live ? () => live.dirty() : undefined,
+    });
+  } catch (err) {
+    await live?.close();
+    throw err;
+  }
 
   let report: Report;
   try {
     const capture = readCapture(capturePath);
     report = analyze(capture, { capturePath, leakhoundVersion: VERSION });
+    if (result.stoppedBy) report.target.stoppedBy = result.stoppedBy;
     const frames = report.leaks.flatMap((l) => (l.site ? [l.site, ...l.stack.slice(0, 4)] : l.stack.slice(0, 4)));
     const snippets = readSnippets(frames);
     result.writer.sources(snippets);
     for (const s of snippets) report.sources[s.file] = { start: s.start, lines: s.lines };
+  } catch (err) {
+    await live?.close();
+    throw err;
   } finally {
     result.writer.close();
   }
+
+  // The report first; only then (with --live-keep) wait for the user to close the page.
+  writeOutputs(report, { json: opts.json, html: opts.html, quiet: opts.quiet, verbose: opts.verbose, stream: process.stderr });
   await live?.finish(report);
 
-  writeOutputs(report, { json: opts.json, html: opts.html, quiet: opts.quiet, stream: process.stderr });
-
   if (result.notObservable && result.connected === 0) {
-    process.stderr.write(`leakhound: ${result.notObservable}\n`);
+    process.stderr.write(`leakhound: ${escapeText(result.notObservable)}\n`);
     return EXIT.notObservable;
   }
-  const targetCode = result.signal ? exitCodeForSignal(result.signal) : (result.exitCode ?? EXIT.internal);
-  if (opts.failOnLeak && report.verdict === "leak" && targetCode === 0) return EXIT.leakFound;
-  return targetCode;
+  return decideExitCode({
+    target: { exitCode: result.exitCode, signal: result.signal, stoppedBy: result.stoppedBy },
+    verdict: report.verdict,
+    failOnLeak: Boolean(opts.failOnLeak),
+    leakExitCode: opts.leakExitCode,
+  });
+}
+
+/**
+ * The analysis the live view shows while the target runs. A process that has not
+ * reported its exit yet is running, not one that "did not exit normally": the
+ * interim analysis treats it as such (the capture is incomplete, so the report
+ * stays partial; the final analysis after the target ends says what really happened).
+ */
+export function interimReport(capture: Capture, capturePath: string): Report {
+  const running: Capture = { ...capture, processes: capture.processes.map((p) => (p.exited ? p : { ...p, exited: true })) };
+  const report = analyze(running, { capturePath, leakhoundVersion: VERSION });
+  report.partial = true;
+  report.target.exitCode = null;
+  report.target.signal = null;
+  return report;
 }
 
 /** The live view: re-analyses the capture at most once a second while data arrives. */
-async function startLive(capturePath: string) {
+async function startLive(capturePath: string, keep: boolean) {
   const { startLiveServer } = await import("../report/live/server.js");
   const server = await startLiveServer({});
-  process.stderr.write(`leakhound: live view at ${server.url}\n`);
+  process.stderr.write(
+    `leakhound: live view at ${server.url}${keep ? "" : " (it closes when the target ends; --live-keep keeps it up)"}\n`,
+  );
   let dirty = false;
   const timer = setInterval(() => {
     if (!dirty) return;
     dirty = false;
     try {
-      server.publish(analyze(readCapture(capturePath), { capturePath, leakhoundVersion: VERSION }), false);
+      server.publish(interimReport(readCapture(capturePath), capturePath), false);
     } catch {
       /* the capture may be mid-write; the next tick retries */
     }
@@ -93,11 +137,18 @@ async function startLive(capturePath: string) {
     dirty: () => {
       dirty = true;
     },
+    /** Publishes the final analysis; with --live-keep, waits for Ctrl-C first. Then closes the page's server. */
     finish: async (report: Report) => {
       clearInterval(timer);
       server.publish(report, true);
-      process.stderr.write(`leakhound: live view shows the final report at ${server.url} — press Ctrl-C to close it\n`);
-      await waitForInterrupt();
+      if (keep) {
+        process.stderr.write(`leakhound: live view shows the final report at ${server.url} — press Ctrl-C to close it\n`);
+        await waitForInterrupt();
+      }
+      await server.close();
+    },
+    close: async () => {
+      clearInterval(timer);
       await server.close();
     },
   };
@@ -105,12 +156,11 @@ async function startLive(capturePath: string) {
 
 function waitForInterrupt(): Promise<void> {
   return new Promise((resolve) => {
+    const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
     const done = () => {
-      process.off("SIGINT", done);
-      process.off("SIGTERM", done);
+      for (const s of signals) process.off(s, done);
       resolve();
     };
-    process.on("SIGINT", done);
-    process.on("SIGTERM", done);
+    for (const s of signals) process.on(s, done);
   });
 }

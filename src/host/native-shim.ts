@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { findOnPath } from "./python-command.js";
-import { ENV } from "../protocol/messages.js";
+import { ENV } from "../protocol/contract.js";
 
 export function buildShim(agentDir: string, env: NodeJS.ProcessEnv): { path: string | null; note: string | null } {
   if (process.platform !== "linux") return { path: null, note: null };

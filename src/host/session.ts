@@ -5,13 +5,14 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { AgentServer } from "./agent-server.js";
 import { LiveStatus } from "./live-status.js";
 import { CaptureWriter, readCapture } from "../capture/store.js";
-import { ENV, type HelloMessage, type SampleMessage } from "../protocol/messages.js";
+import type { CaptureMeta } from "../capture/model.js";
+import type { HelloMessage, SampleMessage } from "../protocol/messages.js";
+import { ENV, agentDir } from "../protocol/contract.js";
 import { retainerTargets } from "../analysis/targets.js";
-import { EXIT, UserError } from "../cli/exit-codes.js";
+import { EXIT, UserError, type StoppedBy } from "../cli/exit-codes.js";
 import { inspectCommand } from "./python-command.js";
 import { buildShim } from "./native-shim.js";
 import { VERSION } from "../version.js";
@@ -35,6 +36,8 @@ export interface SessionOptions {
 export interface SessionResult {
   exitCode: number | null;
   signal: string | null;
+  /** "leakhound" when leakhound stopped the target itself (--duration), null when it ended otherwise. */
+  stoppedBy: StoppedBy;
   /** Python processes that connected. */
   connected: number;
   notes: string[];
@@ -46,9 +49,7 @@ export interface SessionResult {
 }
 
 /** The agent's folder in the repo (next to dist/). */
-export function agentDir(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "agent");
-}
+export { agentDir };
 
 export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const cwd = process.cwd();
@@ -56,102 +57,148 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const notes: string[] = [];
   if (info.injectionBlocked) notes.push(info.injectionBlocked);
 
+  // Everything made from here on is undone on every error path: the private
+  // socket folder, the socket, the status row, the capture file handle.
   const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), "leakhound-"));
-  fs.chmodSync(privateDir, 0o700);
-  const socketPath = path.join(privateDir, "agent.sock");
-  const writer = new CaptureWriter(opts.capturePath, {
-    leakhoundVersion: VERSION,
-    createdAt: Date.now(),
-    argv: opts.argv,
-    cwd,
-    complete: false,
-    exitCode: null,
-    signal: null,
-    notes,
-  });
-  const status = !opts.quiet && process.stderr.isTTY ? new LiveStatus(process.stderr) : null;
-  const server = new AgentServer({
-    socketPath,
-    writer,
-    maxObjects: opts.maxObjects,
-    retainerTimeoutSec: opts.retainerTimeoutSec,
-    events: {
-      onHello: (h) => opts.onHello?.(h),
-      onSample: (pid, s) => {
-        status?.sample(pid, s);
-        opts.onSample?.(pid, s);
-      },
-      onStacks: (pid, stacks) => status?.stacks(pid, stacks),
-      retainerTargets: (pid) => {
-        const capture = readCapture(opts.capturePath);
-        const proc = capture.processes.find((p) => p.pid === pid);
-        return proc ? retainerTargets(proc) : [];
-      },
-    },
-  });
-  await server.listen();
-
-  const userPath = process.env.PYTHONPATH ?? "";
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PYTHONPATH: userPath ? `${agentDir()}${path.delimiter}${userPath}` : agentDir(),
-    [ENV.socket]: socketPath,
-    [ENV.collector]: opts.collector,
-    [ENV.interval]: String(opts.intervalSec),
-    [ENV.nframes]: String(opts.nframes),
-    [ENV.sampleBytes]: String(opts.sampleBytes),
-  };
-  if (opts.collector !== "tracemalloc" && process.env[ENV.native] !== "0") {
-    const shim = buildShim(agentDir(), process.env);
-    if (shim.path) env.LD_PRELOAD = process.env.LD_PRELOAD ? `${shim.path} ${process.env.LD_PRELOAD}` : shim.path;
-    if (shim.note) notes.push(shim.note);
-  }
-
-  const child = spawn(opts.argv[0]!, opts.argv.slice(1), { stdio: "inherit", env, cwd });
-  status?.start();
-
-  // Signals: a terminal's Ctrl-C already reaches the target (same process group);
-  // anything sent to leakhound alone is passed on.
-  const forward = (sig: NodeJS.Signals) => () => {
-    if (sig === "SIGINT" && process.stdin.isTTY) return;
-    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
-  };
-  const handlers: [NodeJS.Signals, () => void][] = (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as NodeJS.Signals[]).map(
-    (s) => [s, forward(s)],
-  );
-  for (const [s, h] of handlers) process.on(s, h);
-
-  const timers: NodeJS.Timeout[] = [];
-  if (opts.durationSec !== null) {
-    const stopAt = opts.durationSec * 1000;
-    timers.push(setTimeout(() => child.kill("SIGINT"), stopAt));
-    timers.push(setTimeout(() => child.kill("SIGTERM"), stopAt + 5000));
-    timers.push(setTimeout(() => child.kill("SIGKILL"), stopAt + 10000));
-  }
-
-  const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
-    child.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") reject(new UserError(`command not found: ${opts.argv[0]}`, EXIT.notFound));
-      else if (err.code === "EACCES") reject(new UserError(`cannot execute ${opts.argv[0]}: permission denied`, EXIT.notObservable));
-      else reject(err);
+  let writer: CaptureWriter | null = null;
+  let server: AgentServer | null = null;
+  let status: LiveStatus | null = null;
+  let spawned = false;
+  try {
+    fs.chmodSync(privateDir, 0o700);
+    const socketPath = path.join(privateDir, "agent.sock");
+    const w = new CaptureWriter(opts.capturePath, {
+      leakhoundVersion: VERSION,
+      createdAt: Date.now(),
+      argv: opts.argv,
+      cwd,
+      complete: false,
+      exitCode: null,
+      signal: null,
+      notes,
     });
-    child.once("exit", (c, s) => resolve({ code: c, signal: s }));
-  }).finally(() => {
-    for (const t of timers) clearTimeout(t);
-    for (const [s, h] of handlers) process.off(s, h);
-  });
-  status?.stop();
-  if (process.env.LEAKHOUND_DEBUG) process.stderr.write(`leakhound: target exited at ${Date.now() / 1000}\n`);
+    writer = w;
+    const st = !opts.quiet && LiveStatus.usable(process.stderr) ? new LiveStatus(process.stderr) : null;
+    status = st;
+    const srv = new AgentServer({
+      socketPath,
+      writer: w,
+      maxObjects: opts.maxObjects,
+      retainerTimeoutSec: opts.retainerTimeoutSec,
+      events: {
+        onHello: (h) => opts.onHello?.(h),
+        onSample: (pid, s) => {
+          st?.sample(pid, s);
+          opts.onSample?.(pid, s);
+        },
+        onStacks: (pid, stacks) => st?.stacks(pid, stacks),
+        retainerTargets: (pid) => {
+          const capture = readCapture(opts.capturePath);
+          const proc = capture.processes.find((p) => p.pid === pid);
+          return proc ? retainerTargets(proc) : [];
+        },
+      },
+    });
+    server = srv;
+    await srv.listen();
 
-  // Grandchildren may still be finishing their exit handshake.
-  await server.drain(3000);
-  server.close();
-  fs.rmSync(privateDir, { recursive: true, force: true });
+    const userPath = process.env.PYTHONPATH ?? "";
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PYTHONPATH: userPath ? `${agentDir()}${path.delimiter}${userPath}` : agentDir(),
+      [ENV.socket]: socketPath,
+      [ENV.collector]: opts.collector,
+      [ENV.interval]: String(opts.intervalSec),
+      [ENV.nframes]: String(opts.nframes),
+      [ENV.sampleBytes]: String(opts.sampleBytes),
+    };
+    if (opts.collector !== "tracemalloc" && process.env[ENV.native] !== "0") {
+      const shim = buildShim(agentDir(), process.env);
+      if (shim.path) env.LD_PRELOAD = process.env.LD_PRELOAD ? `${shim.path} ${process.env.LD_PRELOAD}` : shim.path;
+      if (shim.note) notes.push(shim.note);
+    }
 
-  const firstPid = server.helloPids[0];
-  if (firstPid !== undefined && child.pid === firstPid) writer.processEnded(firstPid, code, signal, false);
-  else if (firstPid !== undefined) writer.processEnded(firstPid, null, null, false);
+    // The status row is reserved before the target can write anything.
+    st?.start();
+    const child = spawn(opts.argv[0]!, opts.argv.slice(1), { stdio: "inherit", env, cwd });
+    child.once("spawn", () => (spawned = true));
 
+    // Signals: a terminal's Ctrl-C already reaches the target (same process group);
+    // anything sent to leakhound alone is passed on.
+    const alive = () => child.exitCode === null && child.signalCode === null;
+    const forward = (sig: NodeJS.Signals) => () => {
+      if (sig === "SIGINT" && process.stdin.isTTY) return;
+      if (alive()) child.kill(sig);
+    };
+    const handlers: [NodeJS.Signals, () => void][] = (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as NodeJS.Signals[]).map(
+      (s) => [s, forward(s)],
+    );
+    for (const [s, h] of handlers) process.on(s, h);
+
+    // --duration: leakhound stops the target itself, and says so in the result.
+    let stoppedBy: StoppedBy = null;
+    const stop = (sig: NodeJS.Signals) => () => {
+      if (!alive()) return;
+      stoppedBy = "leakhound";
+      child.kill(sig);
+    };
+    const timers: NodeJS.Timeout[] = [];
+    if (opts.durationSec !== null) {
+      const stopAt = opts.durationSec * 1000;
+      timers.push(setTimeout(stop("SIGINT"), stopAt));
+      timers.push(setTimeout(stop("SIGTERM"), stopAt + 5000));
+      timers.push(setTimeout(stop("SIGKILL"), stopAt + 10000));
+    }
+
+    const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+      child.once("error", (err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT") reject(new UserError(`command not found: ${opts.argv[0]}`, EXIT.notFound));
+        else if (err.code === "EACCES") reject(new UserError(`cannot execute ${opts.argv[0]}: permission denied`, EXIT.notObservable));
+        else reject(err);
+      });
+      child.once("exit", (c, s) => resolve({ code: c, signal: s }));
+    }).finally(() => {
+      for (const t of timers) clearTimeout(t);
+      for (const [s, h] of handlers) process.off(s, h);
+      st?.stop();
+    });
+    if (process.env.LEAKHOUND_DEBUG) process.stderr.write(`leakhound: target exited at ${Date.now() / 1000}\n`);
+
+    // Grandchildren may still be finishing their exit handshake.
+    await srv.drain(3000);
+    srv.close();
+    server = null;
+    fs.rmSync(privateDir, { recursive: true, force: true });
+
+    const firstPid = srv.helloPids[0];
+    if (firstPid !== undefined && child.pid === firstPid) w.processEnded(firstPid, code, signal, false);
+    else if (firstPid !== undefined) w.processEnded(firstPid, null, null, false);
+
+    const result = finish(opts, info, notes, srv, w, code, signal, stoppedBy);
+    writer = null; // handed to the caller
+    return result;
+  } finally {
+    status?.stop();
+    server?.close();
+    if (writer) {
+      writer.close();
+      // The target never started: the capture holds nothing, so it is not left behind.
+      if (!spawned) for (const f of ["", "-wal", "-shm"]) fs.rmSync(opts.capturePath + f, { force: true });
+    }
+    fs.rmSync(privateDir, { recursive: true, force: true });
+  }
+}
+
+function finish(
+  opts: SessionOptions,
+  info: ReturnType<typeof inspectCommand>,
+  notes: string[],
+  server: AgentServer,
+  writer: CaptureWriter,
+  code: number | null,
+  signal: string | null,
+  stoppedBy: StoppedBy,
+): SessionResult {
   let notObservable: string | null = null;
   if (server.helloPids.length === 0) {
     if (server.unsupported.length > 0) {
@@ -170,12 +217,15 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
 
   writer.setMeta("exitCode", code);
   writer.setMeta("signal", signal);
+  // Not in CaptureMeta (yet): `leakhound report` reads it back with readStoppedBy().
+  writer.setMeta("stoppedBy" as keyof CaptureMeta, stoppedBy);
   writer.setMeta("notes", notes);
   writer.setMeta("complete", true);
 
   return {
     exitCode: code,
     signal,
+    stoppedBy,
     connected: server.helloPids.length,
     notes,
     capturePath: opts.capturePath,

@@ -31,3 +31,8 @@ export function agentDir(): string {
 export const CONTRACT_PATH = path.join(agentDir(), "leakhound_agent", "contract.json");
 
 export const CONTRACT: Readonly<Contract> = Object.freeze(JSON.parse(fs.readFileSync(CONTRACT_PATH, "utf8")) as Contract);
+
+export const PROTOCOL_VERSION = CONTRACT.protocolVersion;
+
+/** Environment variables the host sets for the agent (and the native-sampling switch a user may set). */
+export const ENV = CONTRACT.env;

@@ -8,13 +8,8 @@
 // messages; tests validate every message a real agent sends against it, and
 // the Python side (agent/leakhound_agent/protocol.py) builds exactly these.
 // Version, message types, environment names and defaults come from the one
-// contract file (contract.ts) that the agent reads too.
-import { CONTRACT } from "./contract.js";
-
-export const PROTOCOL_VERSION = CONTRACT.protocolVersion;
-
-/** Environment variables the host sets for the agent (and the native-sampling switch a user may set). */
-export const ENV = CONTRACT.env;
+// contract file (contract.ts) that the agent reads too; this file holds types
+// only (the web app compiles it too).
 
 /** One Python frame. `file` is absolute where the agent could make it so. */
 export interface Frame {

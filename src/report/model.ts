@@ -100,6 +100,8 @@ export interface Report {
     python: string | null;
     exitCode: number | null;
     signal: string | null;
+    /** "leakhound" when leakhound itself stopped the target (--duration); absent or null otherwise. */
+    stoppedBy?: "leakhound" | null;
   };
   collector: CollectorInfo | null;
   durationSec: number;

@@ -1,8 +1,10 @@
 // The live view: the same app served from 127.0.0.1 and fed over a WebSocket.
 // Updates arrive while the "target" runs, the final analysis is marked finished,
 // and the wrong token, a foreign Host or a foreign Origin are refused.
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -139,6 +141,7 @@ describe("live view", { timeout: 90_000 }, () => {
     expect(await page.locator(".verdict-kicker").textContent()).toContain("Inconclusive");
     expect(await page.locator(".verdict-reason").textContent()).toBe("Still watching: 20 s of data so far.");
     expect(await page.locator(".partial-live").textContent()).toContain("still running");
+    expect(await page.locator(".facts").textContent()).toMatch(/pid \d+, running/);
     const pointsAt = () => page.evaluate(() => document.querySelector<HTMLElement>(".memory-chart")!.dataset.xMax);
     expect(Number(await pointsAt())).toBeLessThanOrEqual(20);
 
@@ -166,6 +169,7 @@ describe("live view", { timeout: 90_000 }, () => {
     expect(await page.locator(".verdict-kicker").textContent()).toContain("Leak found");
     expect(await page.locator(".leak-card").count()).toBe(3);
     expect(await page.locator(".partial-live").count()).toBe(0);
+    expect(await page.locator(".facts").textContent()).not.toContain("running");
     expect(await page.locator(".leak-card .rtree").first().textContent()).toContain("_CACHE (dict, 12,034 items)");
     expect(await page.title()).not.toMatch(/^●/);
     // After the final analysis, later publishes are ignored.
@@ -189,6 +193,55 @@ describe("live view", { timeout: 90_000 }, () => {
     await w.page.waitForSelector('html[data-lh-state="final"]');
     expect(await w.page.locator(".pill").textContent()).toContain("finished");
     await w.page.context().close();
+  });
+
+  test("leakhound run --live: the page reads as running while the target runs, and leakhound ends with the target", async () => {
+    const cli = path.join(ROOT, "dist", "cli.js");
+    expect(existsSync(cli), "needs `npm run build`").toBe(true);
+    const dir = mkdtempSync(path.join(tmpdir(), "leakhound-live-"));
+    writeFileSync(
+      path.join(dir, "grow.py"),
+      "import time\nKEEP = []\nfor i in range(300):\n    KEEP.append(bytearray(30000))\n    time.sleep(0.03)\nraise SystemExit(4)\n",
+    );
+    const child = spawn(process.execPath, [cli, "run", "--quiet", "--live", "--interval", "0.2", "--", process.env.PYTHON ?? "python3", "grow.py"], {
+      cwd: dir,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no live URL printed:\n${stderr}`)), 30_000);
+        child.stderr.on("data", () => {
+          const m = /http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+/.exec(stderr);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[0]);
+          }
+        });
+      });
+      const w = await watchedPage(browser);
+      const { page } = w;
+      await page.goto(url);
+      // Two live analyses of the running target: it reads as running, never as a process that died.
+      await page.waitForSelector('html[data-lh-state="live"]', { timeout: 30_000 });
+      const first = Number(await page.getAttribute("html", "data-lh-seq"));
+      await page.waitForFunction((n) => Number(document.documentElement.getAttribute("data-lh-seq")) > n, first, { timeout: 30_000 });
+      expect(await page.getAttribute("html", "data-lh-state")).toBe("live");
+      const during = await page.locator("#overview").textContent();
+      expect(during).not.toMatch(/did not exit normally/);
+      expect(during).toMatch(/pid \d+, running/);
+      expect(during).not.toMatch(/exit unknown|still running \/ unknown/);
+      // Then leakhound ends by itself with the target's code, after the page got the final analysis.
+      expect(await exited).toBe(4);
+      await page.waitForSelector('html[data-lh-state="final"]', { timeout: 10_000 });
+      expect(await page.locator(".facts").textContent()).toMatch(/exit code 4/);
+      expect(w.pageErrors).toEqual([]);
+      await page.context().close();
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
   });
 
   test("close() stops the server", async () => {

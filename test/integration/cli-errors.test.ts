@@ -30,6 +30,101 @@ function expectOneLine(stderr: string, pattern: RegExp) {
   expect(stderr).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/); // no JS stack trace
 }
 
+/** Exactly one line on stderr, a `leakhound:` line pointing to the help; no usage dump. */
+function expectOnlyLine(stderr: string, pattern: RegExp, help = "leakhound run --help") {
+  expect(stderr.split("\n").filter(Boolean)).toEqual([expect.stringMatching(/^leakhound: /)]);
+  expect(stderr).toMatch(pattern);
+  expect(stderr).toContain(`(see '${help}')`);
+  expect(stderr).not.toMatch(/^error:|Usage:/m);
+}
+
+/** A fresh TMPDIR for leakhound, so what it leaves behind there can be seen. */
+function privateTmp(): { env: Record<string, string>; dir: string } {
+  const dir = tempDir("lh-tmpdir-");
+  return { dir, env: { TMPDIR: dir } };
+}
+
+describe("bad options: one line, exit 2, nothing started", () => {
+  it("no command", async () => {
+    const r = await runCli(["run"]);
+    expect(r.code).toBe(2);
+    expectOnlyLine(r.stderr, /no command to run/);
+  });
+
+  it("an unknown option", async () => {
+    const r = await runCli(["run", "--bogus", "--", "python3", "-c", "print('ran')"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expectOnlyLine(r.stderr, /unknown option '--bogus'/);
+  });
+
+  it("a bad number", async () => {
+    const r = await runCli(["run", "--duration", "abc", "--", "python3", "-c", "print('ran')"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expectOnlyLine(r.stderr, /--duration.*'abc' is invalid/);
+  });
+
+  it("report without a capture, and an unknown command", async () => {
+    const r = await runCli(["report"]);
+    expect(r.code).toBe(2);
+    expectOnlyLine(r.stderr, /missing required argument 'capture'/, "leakhound report --help");
+    const u = await runCli(["frobnicate"]);
+    expect(u.code).toBe(2);
+    expectOnlyLine(u.stderr, /unknown command 'frobnicate'/, "leakhound --help");
+  });
+
+  it("--out in a missing folder: exit 2 before the target starts, no temp folder left", async () => {
+    const tmp = privateTmp();
+    const marker = path.join(tmp.dir, "..", `${path.basename(tmp.dir)}-ran`);
+    const r = await runCli(["run", "--out", "/nonexistent-dir/c.lhdb", "--", "python3", "-c", `open(${JSON.stringify(marker)}, 'w')`], { env: tmp.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^leakhound: cannot write --out \/nonexistent-dir\/c\.lhdb: folder \/nonexistent-dir does not exist$/)]);
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(fs.readdirSync(tmp.dir)).toEqual([]);
+  });
+
+  it("--json or --html that is a folder, or in a missing folder: exit 2 before the target starts", async () => {
+    const dir = tempDir();
+    const marker = path.join(dir, "ran");
+    const cmd = ["--", "python3", "-c", `open(${JSON.stringify(marker)}, 'w')`];
+    const a = await runCli(["run", "--json", dir, ...cmd]);
+    expect(a.code).toBe(2);
+    expectOneLine(a.stderr, /cannot write --json .*: it is a directory/);
+    const b = await runCli(["run", "--html", path.join(dir, "no", "r.html"), ...cmd]);
+    expect(b.code).toBe(2);
+    expectOneLine(b.stderr, /cannot write --html .*: folder .* does not exist/);
+    const c = await runCli(["report", "--json", path.join(dir, "no", "r.json"), "/nonexistent/capture.lhdb"]);
+    expect(c.code).toBe(2);
+    expectOneLine(c.stderr, /cannot write --json/);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it("a report that cannot be written at the end: one line, and the target's exit code is kept", async () => {
+    // The target removes the folder its JSON report was to go in, then exits 7.
+    const dir = tempDir();
+    const sub = path.join(dir, "reports");
+    fs.mkdirSync(sub);
+    const r = await runCli([
+      "run", "--quiet", "--out", path.join(dir, "c.lhdb"), "--json", path.join(sub, "r.json"), "--",
+      "python3", "-c", `import shutil, sys; shutil.rmtree(${JSON.stringify(sub)}); sys.exit(7)`,
+    ]);
+    expect(r.code).toBe(7);
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^leakhound: cannot write the JSON report to .*r\.json: /)]);
+  });
+
+  it("a command that fails to start leaves nothing in the temp folder", async () => {
+    const tmp = privateTmp();
+    const dir = tempDir();
+    const script = path.join(dir, "not-executable.py");
+    fs.writeFileSync(script, "print('never')\n", { mode: 0o644 });
+    const r = await runCli(["run", "--", script], { env: tmp.env });
+    expect(r.code).toBe(126);
+    expectOneLine(r.stderr, /permission denied/);
+    expect(fs.readdirSync(tmp.dir)).toEqual([]); // neither the socket folder nor an empty capture
+  });
+});
+
 describe("bad input", () => {
   it("no command: usage error, exit 2", async () => {
     const r = await runCli(["run"]);

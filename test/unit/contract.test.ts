@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { CONTRACT, agentDir } from "../../src/protocol/contract.js";
-import { AGENT_MESSAGE_TYPES, ENV, HOST_MESSAGE_TYPES, PROTOCOL_VERSION } from "../../src/protocol/messages.js";
+import { CONTRACT, ENV, PROTOCOL_VERSION, agentDir } from "../../src/protocol/contract.js";
+import { AGENT_MESSAGE_TYPES, HOST_MESSAGE_TYPES } from "../../src/protocol/messages.js";
 import { ROOT } from "../helpers/cli.js";
 
 function files(dir: string, ext: string): string[] {

@@ -136,6 +136,22 @@ export async function startLiveServer(opts: LiveServerOptions = {}): Promise<Liv
       }
     },
     async close(): Promise<void> {
+      // A clean close after what was already queued (the final report reaches every
+      // open page), then anything still open after a second is cut.
+      const open = [...wss.clients];
+      await Promise.race([
+        Promise.all(
+          open.map(
+            (client) =>
+              new Promise<void>((resolve) => {
+                if (client.readyState === WebSocket.CLOSED) return resolve();
+                client.once("close", () => resolve());
+                client.close(1001, "leakhound finished");
+              }),
+          ),
+        ),
+        new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+      ]);
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => {

@@ -1,0 +1,88 @@
+// Exit codes a CI job can trust: when leakhound stopped the target itself
+// (--duration), the target's interrupt is not a failure and the verdict decides;
+// a target that exits by itself keeps its own code; --leak-exit-code tells the
+// leak code from the target's; `run` and `report` agree on the same capture.
+import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import path from "node:path";
+import { runCli, runLeakhound, tempDir } from "../helpers/cli.js";
+import { reportErrors } from "../helpers/schema.js";
+
+/** Runs until interrupted, never catching KeyboardInterrupt (so it dies of the SIGINT); leaks or not. */
+function foreverScript(leaks: boolean): string {
+  const dir = tempDir("lh-exit-");
+  const file = path.join(dir, leaks ? "forever_leak.py" : "forever_flat.py");
+  fs.writeFileSync(
+    file,
+    leaks
+      ? "import time\nKEEP = []\nwhile True:\n    KEEP.append(bytearray(20000))\n    time.sleep(0.002)\n"
+      : "import time\nwhile True:\n    x = [bytearray(2000) for _ in range(50)]\n    time.sleep(0.01)\n",
+  );
+  return file;
+}
+
+/** Leaks for LEAK_SECONDS, then exits with the code given. */
+function exitingScript(code: number): string {
+  const dir = tempDir("lh-exit-");
+  const file = path.join(dir, `leak_exit_${code}.py`);
+  fs.writeFileSync(
+    file,
+    "import os, sys, time\nKEEP = []\nend = time.monotonic() + float(os.environ['LEAK_SECONDS'])\n" +
+      "while time.monotonic() < end:\n    KEEP.append(bytearray(20000))\n    time.sleep(0.002)\n" +
+      `sys.exit(${code})\n`,
+  );
+  return file;
+}
+
+describe("exit codes when leakhound stops the target (--duration)", () => {
+  it("a leak with --fail-on-leak: the leak code, not the target's 130; `report` agrees", async () => {
+    const r = await runLeakhound(["python3", foreverScript(true)], ["--quiet", "--duration", "4", "--fail-on-leak"]);
+    expect(r.report.verdict).toBe("leak");
+    expect(r.report.target.signal).toBe("SIGINT");
+    expect(r.report.target.stoppedBy).toBe("leakhound");
+    expect(reportErrors(r.report)).toBeNull();
+    expect(r.code).toBe(3);
+
+    const capture = path.join(r.dir, "capture.lhdb");
+    const again = await runCli(["report", "--quiet", "--fail-on-leak", capture, "--json", path.join(r.dir, "again.json")]);
+    expect(again.code).toBe(3);
+    expect(JSON.parse(fs.readFileSync(path.join(r.dir, "again.json"), "utf8")).target.stoppedBy).toBe("leakhound");
+    const custom = await runCli(["report", "--quiet", "--fail-on-leak", "--leak-exit-code", "42", capture]);
+    expect(custom.code).toBe(42);
+    const plain = await runCli(["report", "--quiet", capture]);
+    expect(plain.code).toBe(0);
+  });
+
+  it("a leak without --fail-on-leak: 0", async () => {
+    const r = await runLeakhound(["python3", foreverScript(true)], ["--quiet", "--duration", "3"]);
+    expect(r.report.target.signal).toBe("SIGINT");
+    expect(r.code).toBe(0);
+  });
+
+  it("no leak with --fail-on-leak: 0", async () => {
+    const r = await runLeakhound(["python3", foreverScript(false)], ["--quiet", "--duration", "4", "--fail-on-leak"]);
+    expect(r.report.verdict).not.toBe("leak");
+    expect(r.report.target.stoppedBy).toBe("leakhound");
+    expect(r.code).toBe(0);
+  });
+});
+
+describe("exit codes when the target ends by itself", () => {
+  it("exit 0 and a leak with --fail-on-leak --leak-exit-code 42: 42", async () => {
+    const r = await runLeakhound(["python3", exitingScript(0)], ["--quiet", "--fail-on-leak", "--leak-exit-code", "42"], {
+      env: { LEAK_SECONDS: "4" },
+    });
+    expect(r.report.verdict).toBe("leak");
+    expect(r.report.target.stoppedBy ?? null).toBeNull();
+    expect(r.code).toBe(42);
+  });
+
+  it("its own exit code 3 stays 3, told apart from a leak code of 42", async () => {
+    const r = await runLeakhound(["python3", exitingScript(3)], ["--quiet", "--fail-on-leak", "--leak-exit-code", "42"], {
+      env: { LEAK_SECONDS: "4" },
+    });
+    expect(r.report.verdict).toBe("leak");
+    expect(r.report.target.exitCode).toBe(3);
+    expect(r.code).toBe(3);
+  });
+});
