@@ -29,7 +29,8 @@ export function renderTerminal(untrusted: Report, opts: TerminalOptions): string
   out.push(`${c.bold("leakhound")}: ${verdictText} — ${report.reason} (confidence ${Math.round(report.confidence * 100)}%)${partial}`);
   out.push("");
   const t = report.target;
-  const status = t.signal ? `killed by ${t.signal}` : t.exitCode !== null ? `exit ${t.exitCode}` : "exit unknown";
+  const ended = t.signal ? `killed by ${t.signal}` : t.exitCode !== null ? `exit ${t.exitCode}` : "exit unknown";
+  const status = t.stoppedBy === "leakhound" ? `stopped by leakhound, ${ended}` : ended;
   out.push(
     `  ${c.dim("target")}     ${t.argv.join(" ")}  (${t.pid !== null ? `pid ${t.pid}, ` : ""}${t.python ? `Python ${t.python}, ` : ""}${status}, ${report.durationSec.toFixed(1)} s)`,
   );
