@@ -50,6 +50,7 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
       python: top?.python || null,
       exitCode: capture.meta.exitCode ?? top?.exitCode ?? null,
       signal: capture.meta.signal ?? top?.signal ?? null,
+      stoppedBy: capture.meta.stoppedBy ?? null,
     },
     collector: top?.collector ?? null,
     durationSec: topResult?.summary.durationSec ?? 0,

@@ -3,6 +3,9 @@
 // and the analysis reads only this.
 import type { CollectorInfo, Frame, RetainerResult } from "../protocol/messages.js";
 
+/** "leakhound" when leakhound stopped the target itself (--duration). */
+export type StoppedBy = "leakhound" | null;
+
 export interface CaptureMeta {
   /** Format version of the .lhdb file. */
   format: number;
@@ -16,6 +19,8 @@ export interface CaptureMeta {
   /** Exit code / signal of the top-level command, when known. */
   exitCode: number | null;
   signal: string | null;
+  /** "leakhound" when leakhound stopped the target itself (--duration). */
+  stoppedBy?: StoppedBy;
   /** Things the user should know about the capture itself (injection failed, agent fell back, …). */
   notes: string[];
 }

@@ -101,6 +101,7 @@ export class CaptureWriter {
   private insertStack: Database.Statement;
   private insertLog: Database.Statement;
   private setMetaStmt: Database.Statement;
+  private lastSeq = new Map<number, number>();
   private closed = false;
 
   constructor(readonly path: string, meta: Omit<CaptureMeta, "format">) {
@@ -148,6 +149,9 @@ export class CaptureWriter {
 
   sample(pid: number, msg: SampleMessage): void {
     if (this.closed) return;
+    // One row per sequence number, the first one (the recorder keeps the same).
+    if (msg.seq <= (this.lastSeq.get(pid) ?? -Infinity)) return;
+    this.lastSeq.set(pid, msg.seq);
     const sites = this.changesOnly(this.lastSites, pid, msg.sites);
     const native = msg.native ? this.changesOnly(this.lastNative, pid, msg.native) : [];
     this.insertSample.run(
@@ -189,6 +193,11 @@ export class CaptureWriter {
     this.db.transaction(() => {
       for (const s of snippets) stmt.run(s.file, s.start, JSON.stringify(s.lines));
     })();
+  }
+
+  /** Deletes a capture file and its WAL companions. */
+  static remove(path: string): void {
+    for (const f of ["", "-wal", "-shm"]) fs.rmSync(path + f, { force: true });
   }
 
   /** Folds the WAL into the main file so the capture is one self-contained file. */
@@ -534,6 +543,7 @@ function buildCapture(file: string, rows: CaptureRows): Capture {
     complete: metaObj.complete === true,
     exitCode: typeof metaObj.exitCode === "number" ? metaObj.exitCode : null,
     signal: typeof metaObj.signal === "string" ? metaObj.signal : null,
+    stoppedBy: metaObj.stoppedBy === "leakhound" ? "leakhound" : null,
     notes: Array.isArray(metaObj.notes) ? (metaObj.notes as string[]) : [],
   };
   if (rows.salvage) {

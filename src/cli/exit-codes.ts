@@ -2,30 +2,9 @@
 // leakhound's exit code (shared by `run` and `report`).
 import type { Verdict } from "../report/model.js";
 
-export const EXIT = {
-  /** Bad options, no command, or an output path that cannot be written. */
-  usage: 2,
-  /** --fail-on-leak and the verdict is "leak" (the default of --leak-exit-code). */
-  leakFound: 3,
-  /** The capture given to `leakhound report` cannot be read. */
-  badCapture: 4,
-  /** leakhound itself failed. */
-  internal: 125,
-  /** The command ran but no Python process could be observed (not Python, -I/-E/-S, Python < 3.8). */
-  notObservable: 126,
-  /** The command or the Python script does not exist. */
-  notFound: 127,
-} as const;
+import { EXIT } from "../errors.js";
 
-/** An error meant for the user: one line, a documented exit code, no stack trace. */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
+export { EXIT, UserError } from "../errors.js";
 
 const SIGNALS: Record<string, number> = {
   SIGHUP: 1,
@@ -50,7 +29,8 @@ export function exitCodeForSignal(signal: string): number {
 }
 
 /** Who ended the target: null when it ended by itself (or a signal someone else sent). */
-export type StoppedBy = "leakhound" | null;
+import type { StoppedBy } from "../capture/model.js";
+export type { StoppedBy };
 
 /** How the target ended, as the session saw it. */
 export interface TargetEnd {

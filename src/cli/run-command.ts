@@ -1,11 +1,14 @@
-// `leakhound run [options] -- <command…>`: run a Python program with the agent,
-// then analyse and report. Exits with the target's own code unless told otherwise
+// `leakhound run [options] -- <command…>`: record → analyse → output. The host
+// runs the target and feeds the run's recorder (the one live model of the run);
+// the live view, the stacks to explain at a process's exit and the final report
+// all read that model. Exits with the target's own code unless told otherwise
 // (decideExitCode in exit-codes.ts says how).
 import os from "node:os";
 import path from "node:path";
 import { runSession } from "../host/session.js";
-import { readCapture } from "../capture/store.js";
+import { Recorder } from "../capture/recorder.js";
 import type { Capture } from "../capture/model.js";
+import { retainerTargets } from "../analysis/targets.js";
 import { readSnippets } from "../capture/sources.js";
 import { analyze } from "../analysis/analyze.js";
 import type { Report } from "../report/model.js";
@@ -47,12 +50,28 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
     { option: "--html", file: opts.html },
   ]);
   const capturePath = path.resolve(opts.out ?? defaultCapturePath());
-  const live = opts.live || opts.liveKeep ? await startLive(capturePath, Boolean(opts.liveKeep)) : null;
+  const recorder = Recorder.toFile(capturePath, {
+    leakhoundVersion: VERSION,
+    createdAt: Date.now(),
+    argv,
+    cwd: process.cwd(),
+    complete: false,
+    exitCode: null,
+    signal: null,
+    notes: [],
+  });
+  let live: Awaited<ReturnType<typeof startLive>> | null = null;
   let result;
   try {
+    const view = opts.live || opts.liveKeep ? await startLive(recorder, capturePath, Boolean(opts.liveKeep)) : null;
+    live = view;
     result = await runSession({
       argv,
-      capturePath,
+      sink: recorder,
+      retainerTargets: (pid) => {
+        const proc = recorder.process(pid);
+        return proc ? retainerTargets(proc) : [];
+      },
       collector: opts.collector,
       intervalSec: opts.interval,
       nframes: opts.nframes,
@@ -61,27 +80,29 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
       quiet: Boolean(opts.quiet),
       maxObjects: opts.retainerObjects,
       retainerTimeoutSec: opts.retainerTimeout,
-      onSample: live ? () => live.dirty() : undefined,
+      onSample: view ? () => view.dirty() : undefined,
     });
   } catch (err) {
     await live?.close();
+    // A command that never started leaves no capture behind.
+    if (result === undefined) recorder.discard();
+    else recorder.close();
     throw err;
   }
 
   let report: Report;
   try {
-    const capture = readCapture(capturePath);
-    report = analyze(capture, { capturePath, leakhoundVersion: VERSION });
-    if (result.stoppedBy) report.target.stoppedBy = result.stoppedBy;
+    report = analyze(recorder.snapshot(), { capturePath, leakhoundVersion: VERSION });
+    // The source lines around the leaks, kept in the capture for `leakhound report`.
     const frames = report.leaks.flatMap((l) => (l.site ? [l.site, ...l.stack.slice(0, 4)] : l.stack.slice(0, 4)));
     const snippets = readSnippets(frames);
-    result.writer.sources(snippets);
+    recorder.sources(snippets);
     for (const s of snippets) report.sources[s.file] = { start: s.start, lines: s.lines };
   } catch (err) {
     await live?.close();
     throw err;
   } finally {
-    result.writer.close();
+    recorder.close();
   }
 
   // The report first; only then (with --live-keep) wait for the user to close the page.
@@ -115,8 +136,8 @@ export function interimReport(capture: Capture, capturePath: string): Report {
   return report;
 }
 
-/** The live view: re-analyses the capture at most once a second while data arrives. */
-async function startLive(capturePath: string, keep: boolean) {
+/** The live view: re-analyses the run's model at most once a second while data arrives. */
+async function startLive(recorder: Recorder, capturePath: string, keep: boolean) {
   const { startLiveServer } = await import("../report/live/server.js");
   const server = await startLiveServer({});
   process.stderr.write(
@@ -127,9 +148,9 @@ async function startLive(capturePath: string, keep: boolean) {
     if (!dirty) return;
     dirty = false;
     try {
-      server.publish(interimReport(readCapture(capturePath), capturePath), false);
+      server.publish(interimReport(recorder.snapshot(), capturePath), false);
     } catch {
-      /* the capture may be mid-write; the next tick retries */
+      /* a failed interim analysis costs one tick; the next one retries */
     }
   }, 1000);
   timer.unref();

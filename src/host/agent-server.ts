@@ -13,7 +13,7 @@ import type {
 } from "../protocol/messages.js";
 import { isAgentMessage } from "../protocol/messages.js";
 import { SourceNames } from "./qualnames.js";
-import type { CaptureWriter } from "../capture/store.js";
+import type { CaptureSink } from "../capture/recorder.js";
 
 export interface AgentEvents {
   /** A process said hello. */
@@ -26,7 +26,8 @@ export interface AgentEvents {
 
 export interface AgentServerOptions {
   socketPath: string;
-  writer: CaptureWriter;
+  /** Every message goes here (the run's recorder). */
+  writer: CaptureSink;
   events: AgentEvents;
   /** Objects per leak to find paths for. */
   maxObjects: number;

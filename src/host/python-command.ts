@@ -2,7 +2,7 @@
 // does it look like Python, and will Python let the agent in.
 import fs from "node:fs";
 import path from "node:path";
-import { EXIT, UserError } from "../cli/exit-codes.js";
+import { EXIT, UserError } from "../errors.js";
 
 export interface CommandInfo {
   /** Absolute path of the program, when found on PATH. */

@@ -1,25 +1,27 @@
-// One `leakhound run`: start the agent socket and the capture, run the target
-// with the agent injected, pass signals through, and close the capture when the
-// target (and every Python process it started) is done.
+// One `leakhound run`: start the agent socket, run the target with the agent
+// injected, pass signals through, and feed every agent message to the run's
+// recorder until the target (and every Python process it started) is done. The
+// CLI owns the recorder and the analysis; the host only runs and feeds.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { AgentServer } from "./agent-server.js";
 import { LiveStatus } from "./live-status.js";
-import { CaptureWriter, readCapture } from "../capture/store.js";
-import type { CaptureMeta } from "../capture/model.js";
+import type { CaptureSink } from "../capture/recorder.js";
+import type { StoppedBy } from "../capture/model.js";
 import type { HelloMessage, SampleMessage } from "../protocol/messages.js";
 import { ENV, agentDir } from "../protocol/contract.js";
-import { retainerTargets } from "../analysis/targets.js";
-import { EXIT, UserError, type StoppedBy } from "../cli/exit-codes.js";
+import { EXIT, UserError } from "../errors.js";
 import { inspectCommand } from "./python-command.js";
 import { buildShim } from "./native-shim.js";
-import { VERSION } from "../version.js";
 
 export interface SessionOptions {
   argv: string[];
-  capturePath: string;
+  /** Where every agent message goes (the run's recorder); the caller closes it. */
+  sink: CaptureSink;
+  /** At a process's orderly exit: the stacks whose retainers it should search for. */
+  retainerTargets(pid: number): number[];
   collector: string;
   intervalSec: number;
   nframes: number;
@@ -41,11 +43,10 @@ export interface SessionResult {
   /** Python processes that connected. */
   connected: number;
   notes: string[];
-  capturePath: string;
   /** Why nothing could be observed, when nothing connected. */
   notObservable: string | null;
-  /** Still open: the caller adds source snippets, then closes it. */
-  writer: CaptureWriter;
+  /** Whether the command started at all. */
+  started: boolean;
 }
 
 /** The agent's folder in the repo (next to dist/). */
@@ -58,26 +59,15 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   if (info.injectionBlocked) notes.push(info.injectionBlocked);
 
   // Everything made from here on is undone on every error path: the private
-  // socket folder, the socket, the status row, the capture file handle.
+  // socket folder, the socket, the status row.
   const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), "leakhound-"));
-  let writer: CaptureWriter | null = null;
+  const w = opts.sink;
   let server: AgentServer | null = null;
   let status: LiveStatus | null = null;
   let spawned = false;
   try {
     fs.chmodSync(privateDir, 0o700);
     const socketPath = path.join(privateDir, "agent.sock");
-    const w = new CaptureWriter(opts.capturePath, {
-      leakhoundVersion: VERSION,
-      createdAt: Date.now(),
-      argv: opts.argv,
-      cwd,
-      complete: false,
-      exitCode: null,
-      signal: null,
-      notes,
-    });
-    writer = w;
     const st = !opts.quiet && LiveStatus.usable(process.stderr) ? new LiveStatus(process.stderr) : null;
     status = st;
     const srv = new AgentServer({
@@ -92,11 +82,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
           opts.onSample?.(pid, s);
         },
         onStacks: (pid, stacks) => st?.stacks(pid, stacks),
-        retainerTargets: (pid) => {
-          const capture = readCapture(opts.capturePath);
-          const proc = capture.processes.find((p) => p.pid === pid);
-          return proc ? retainerTargets(proc) : [];
-        },
+        retainerTargets: (pid) => opts.retainerTargets(pid),
       },
     });
     server = srv;
@@ -174,17 +160,10 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     if (firstPid !== undefined && child.pid === firstPid) w.processEnded(firstPid, code, signal, false);
     else if (firstPid !== undefined) w.processEnded(firstPid, null, null, false);
 
-    const result = finish(opts, info, notes, srv, w, code, signal, stoppedBy);
-    writer = null; // handed to the caller
-    return result;
+    return finish(opts, info, notes, srv, w, code, signal, stoppedBy, spawned);
   } finally {
     status?.stop();
     server?.close();
-    if (writer) {
-      writer.close();
-      // The target never started: the capture holds nothing, so it is not left behind.
-      if (!spawned) for (const f of ["", "-wal", "-shm"]) fs.rmSync(opts.capturePath + f, { force: true });
-    }
     fs.rmSync(privateDir, { recursive: true, force: true });
   }
 }
@@ -194,10 +173,11 @@ function finish(
   info: ReturnType<typeof inspectCommand>,
   notes: string[],
   server: AgentServer,
-  writer: CaptureWriter,
+  writer: CaptureSink,
   code: number | null,
   signal: string | null,
   stoppedBy: StoppedBy,
+  started: boolean,
 ): SessionResult {
   let notObservable: string | null = null;
   if (server.helloPids.length === 0) {
@@ -217,8 +197,7 @@ function finish(
 
   writer.setMeta("exitCode", code);
   writer.setMeta("signal", signal);
-  // Not in CaptureMeta (yet): `leakhound report` reads it back with readStoppedBy().
-  writer.setMeta("stoppedBy" as keyof CaptureMeta, stoppedBy);
+  writer.setMeta("stoppedBy", stoppedBy);
   writer.setMeta("notes", notes);
   writer.setMeta("complete", true);
 
@@ -228,8 +207,7 @@ function finish(
     stoppedBy,
     connected: server.helloPids.length,
     notes,
-    capturePath: opts.capturePath,
     notObservable,
-    writer,
+    started,
   };
 }
