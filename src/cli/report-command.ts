@@ -3,17 +3,10 @@ import path from "node:path";
 import { CaptureError, readCapture } from "../capture/store.js";
 import { analyze } from "../analysis/analyze.js";
 import { VERSION } from "../version.js";
+import type { ReportOptions } from "./commands.js";
 import { EXIT, UserError, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 
-export interface ReportOptions {
-  json?: string;
-  html?: string;
-  quiet?: boolean;
-  verbose?: boolean;
-  failOnLeak?: boolean;
-  leakExitCode: number;
-}
 
 export function reportCommand(file: string, opts: ReportOptions): number {
   checkOutputPaths([

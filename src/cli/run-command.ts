@@ -14,28 +14,10 @@ import { analyze } from "../analysis/analyze.js";
 import type { Report } from "../report/model.js";
 import { VERSION } from "../version.js";
 import { escapeText } from "../report/units.js";
+import type { RunOptions } from "./commands.js";
 import { EXIT, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 
-export interface RunOptions {
-  json?: string;
-  html?: string;
-  out?: string;
-  duration?: number;
-  failOnLeak?: boolean;
-  leakExitCode: number;
-  quiet?: boolean;
-  verbose?: boolean;
-  collector: string;
-  interval: number;
-  nframes: number;
-  sampleBytes: number;
-  retainerObjects: number;
-  retainerTimeout: number;
-  live?: boolean;
-  /** Keep the live view up after the target ends, until Ctrl-C (implies live). */
-  liveKeep?: boolean;
-}
 
 export function defaultCapturePath(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "");

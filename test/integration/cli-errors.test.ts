@@ -135,7 +135,7 @@ describe("bad input", () => {
   it("unknown collector: exit 2", async () => {
     const r = await runCli(["run", "--collector", "magic", "--", "python3", "-c", "pass"]);
     expect(r.code).toBe(2);
-    expectOneLine(r.stderr, /unknown collector/);
+    expectOneLine(r.stderr, /--collector .*'magic' is invalid\. Allowed choices are auto, sampling, tracemalloc/);
   });
 
   it("a command that does not exist: exit 127", async () => {

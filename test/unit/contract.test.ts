@@ -85,6 +85,6 @@ describe("host/agent contract", () => {
     expect(help).toContain(`(default: ${d.sampleBytes})`);
     expect(help).toContain(`(default: ${d.retainerObjects})`);
     expect(help).toContain(`(default: ${d.retainerTimeoutSec})`);
-    expect(help).toContain(`(default: "${d.collector}")`);
+    expect(help).toContain(`default: "${d.collector}")`);
   });
 });

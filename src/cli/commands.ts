@@ -1,0 +1,84 @@
+// The option table of every command, declared once: help, parsing, validation
+// and the option types the commands receive all come from these declarations
+// (commander with @commander-js/extra-typings infers the types).
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { CONTRACT } from "../protocol/contract.js";
+import { EXIT } from "./exit-codes.js";
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = positiveNumber(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError("expected a whole number");
+  return n;
+}
+
+function exitCodeArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < 1 || n > 255) throw new InvalidArgumentError("expected a whole number from 1 to 255");
+  return n;
+}
+
+export const EXIT_HELP = `
+Exit codes:
+  run        the target's own exit code (128+N when killed by signal N); when
+             leakhound stopped the target (--duration), 0 or the leak code
+  ${EXIT.leakFound}          --fail-on-leak and a leak was found (change it with --leak-exit-code N)
+  ${EXIT.usage}          bad options, no command, or an output file that cannot be written
+  ${EXIT.badCapture}          report: the capture file cannot be read
+  ${EXIT.internal}        leakhound itself failed
+  ${EXIT.notObservable}        no Python process could be observed (not Python, -I/-E/-S, Python < 3.8)
+  ${EXIT.notFound}        the command or the Python script was not found`;
+
+/** `leakhound run [options] -- <command...>` */
+export function declareRun(program: Command) {
+  return program
+    .command("run")
+    .description("run a command that starts Python, watch its memory, and report leaks")
+    .usage("[options] -- <command...>")
+    .argument("<command...>", "the command to run, e.g. python app.py")
+    .passThroughOptions()
+    .option("--json <file>", "write the JSON report (schema leakhound/report@1)")
+    .option("--html <file>", "write a self-contained HTML report")
+    .option("--out <file>", "where to save the capture (default: a file in the temp folder)")
+    .option("--duration <seconds>", "stop the target (SIGINT, then SIGTERM) after this many seconds; the exit code is then the verdict's (0, or the leak code with --fail-on-leak)", positiveNumber)
+    .option("--fail-on-leak", "exit with the leak code (3) when the verdict is leak")
+    .option("--leak-exit-code <n>", "the exit code for --fail-on-leak, to tell it from the target's own codes", exitCodeArg, EXIT.leakFound)
+    .option("--quiet", "no live status line and no terminal report")
+    .option("--live", "serve a live view on 127.0.0.1 that updates while the target runs; it closes when the target ends")
+    .option("--live-keep", "like --live, but keep the view up after the target ends until Ctrl-C")
+    .option("--verbose", "the collector's error bounds and other detail in the terminal report")
+    // Defaults are the host/agent contract's (agent/leakhound_agent/contract.json).
+    .addOption(
+      new Option("--collector <name>", "sampling is the low-overhead default; tracemalloc is exact, slower")
+        .choices(CONTRACT.collectors as readonly string[])
+        .default(CONTRACT.defaults.collector),
+    )
+    .option("--interval <seconds>", "seconds between memory samples", positiveNumber, CONTRACT.defaults.intervalSec)
+    .option("--nframes <n>", "frames kept per allocation stack", positiveInt, CONTRACT.defaults.nframes)
+    .option("--sample-bytes <n>", "mean bytes between sampled allocations (sampling collector)", positiveInt, CONTRACT.defaults.sampleBytes)
+    .option("--retainer-objects <n>", "objects per leak to find reference paths for", positiveInt, CONTRACT.defaults.retainerObjects)
+    .option("--retainer-timeout <seconds>", "time budget of the reference-path search at exit", positiveNumber, CONTRACT.defaults.retainerTimeoutSec)
+    .addHelpText("after", "\nExamples:\n  leakhound run -- python app.py --port 8000\n  leakhound run --duration 60 --json leaks.json -- python -m mypkg.worker\n  leakhound run -- gunicorn app:app\n" + EXIT_HELP);
+}
+
+/** `leakhound report <capture>` */
+export function declareReport(program: Command) {
+  return program
+    .command("report")
+    .description("re-analyse a saved capture (.lhdb), offline")
+    .argument("<capture>", "a capture file written by leakhound run")
+    .option("--json <file>", "write the JSON report")
+    .option("--html <file>", "write a self-contained HTML report")
+    .option("--quiet", "no terminal report")
+    .option("--verbose", "the collector's error bounds and other detail in the terminal report")
+    .option("--fail-on-leak", "exit with the leak code (3) when the verdict is leak")
+    .option("--leak-exit-code <n>", "the exit code for --fail-on-leak", exitCodeArg, EXIT.leakFound);
+}
+
+export type RunOptions = ReturnType<ReturnType<typeof declareRun>["opts"]>;
+export type ReportOptions = ReturnType<ReturnType<typeof declareReport>["opts"]>;
