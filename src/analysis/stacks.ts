@@ -48,15 +48,29 @@ export function analyzeStacks(
   tl: Timeline,
   sites: Map<number, SiteSeries> = proc.sites,
 ): StackAnalysis[] {
-  const scratch = emptySeries(tl.times.length);
+  const n = tl.times.length;
+  const scratch = emptySeries(n);
+  // Series kept as change points are written into these, one stack at a time.
+  const bytesBuf = new Float64Array(n);
+  const countBuf = new Float64Array(n);
   const sampleBytes = proc.collector.sampleBytes || 0;
   const out: StackAnalysis[] = [];
   for (const series of sites.values()) {
-    knownPoints(tl.times, series.bytes, 0, scratch);
+    let bytes: Float64Array;
+    let counts: Float64Array;
+    if (series.fill) {
+      series.fill(bytesBuf, countBuf);
+      bytes = bytesBuf.subarray(0, n);
+      counts = countBuf.subarray(0, n);
+    } else {
+      bytes = series.bytes;
+      counts = series.count;
+    }
+    knownPoints(tl.times, bytes, 0, scratch);
     const features = describe(scratch, { warmupSec: tl.warmupSec, sampleBytes });
     const frames = proc.stacks.get(series.stackId) ?? [];
-    const live = lastKnown(series.bytes);
-    const count = lastKnown(series.count);
+    const live = lastKnown(bytes);
+    const count = lastKnown(counts);
     out.push({
       stackId: series.stackId,
       frames,

@@ -42,6 +42,12 @@ export interface SiteSeries {
   stackId: number;
   bytes: Float64Array;
   count: Float64Array;
+  /**
+   * Writes the series into caller-owned arrays (length ≥ the sample count) without
+   * allocating, for a model that keeps change points (the recorder); absent for
+   * dense series.
+   */
+  fill?(bytes: Float64Array, count: Float64Array): void;
 }
 
 export interface ProcessCapture {

@@ -6,8 +6,8 @@
 // (store.ts readCapture), with the same values: byte and count figures are
 // rounded here as the file rounds them.
 //
-// Series are columns of typed arrays that grow by doubling; a snapshot hands out
-// views of the filled part (no copy), which later samples never overwrite.
+// Site series are kept as change points (typed arrays that grow by doubling); a
+// snapshot's series are made dense only when the analysis reads them.
 import type { ActiveTuple, Frame, HelloMessage, RetainerResult, SampleMessage, SiteTuple } from "../protocol/messages.js";
 import { emptyProcess, type Capture, type CaptureMeta, type ProcessCapture, type SiteSeries, type SourceSnippet } from "./model.js";
 import { CAPTURE_FORMAT, CaptureWriter } from "./store.js";
@@ -25,60 +25,102 @@ export interface CaptureSink {
   sources(snippets: SourceSnippet[]): void;
 }
 
-/** One growing series: values at sample indexes [0, length), NaN before the site was first reported. */
-class Column {
-  bytes: Float64Array;
-  count: Float64Array;
+/**
+ * One site's figures as change points: (sample index, bytes, count) appended only
+ * when a value changes, in arrays that grow by doubling. A site that holds still
+ * for an hour costs one point, not 7,200.
+ */
+class Changes {
+  index = new Uint32Array(4);
+  bytes = new Float64Array(4);
+  count = new Float64Array(4);
+  length = 0;
 
-  constructor(capacity: number, filled: number) {
-    this.bytes = new Float64Array(capacity).fill(Number.NaN, 0, filled);
-    this.count = new Float64Array(capacity).fill(Number.NaN, 0, filled);
+  push(at: number, bytes: number, count: number): void {
+    const n = this.length;
+    if (n > 0 && this.bytes[n - 1] === bytes && this.count[n - 1] === count) return;
+    if (n === this.index.length) {
+      const grow = <T extends Uint32Array | Float64Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(n * 2);
+        b.set(a);
+        return b;
+      };
+      this.index = grow(this.index);
+      this.bytes = grow(this.bytes);
+      this.count = grow(this.count);
+    }
+    if (n > 0 && this.index[n - 1] === at) {
+      // A second report of the same sample: the later figure stands.
+      this.bytes[n - 1] = bytes;
+      this.count[n - 1] = count;
+      return;
+    }
+    this.index[n] = at;
+    this.bytes[n] = bytes;
+    this.count[n] = count;
+    this.length = n + 1;
   }
 
-  grow(capacity: number): void {
-    const b = new Float64Array(capacity);
-    b.set(this.bytes);
-    const c = new Float64Array(capacity);
-    c.set(this.count);
-    this.bytes = b;
-    this.count = c;
+  /**
+   * The series of the first `n` samples as the analysis reads it (NaN before the
+   * first report, then the last reported value), made when asked for: a snapshot
+   * keeps the arrays and length of its moment, which later pushes never change.
+   */
+  series(stackId: number, n: number): SiteSeries {
+    const { index, bytes, count, length } = this;
+    const write = (values: Float64Array, out: Float64Array) => {
+      out.fill(Number.NaN, 0, n);
+      for (let k = 0; k < length && index[k]! < n; k++) {
+        const end = k + 1 < length ? Math.min(n, index[k + 1]!) : n;
+        out.fill(values[k]!, index[k]!, end);
+      }
+      return out;
+    };
+    return {
+      stackId,
+      get bytes() {
+        return write(bytes, new Float64Array(n));
+      },
+      get count() {
+        return write(count, new Float64Array(n));
+      },
+      fill(b: Float64Array, c: Float64Array) {
+        write(bytes, b);
+        write(count, c);
+      },
+    };
   }
 }
 
 /** The series of one kind (Python or native sites) of one process. */
 class Columns {
-  private columns = new Map<number, Column>();
-  /** The latest value of every site reported so far: a site absent from a sample kept its value. */
-  private current = new Map<number, [number, number]>();
+  private sites = new Map<number, Changes>();
 
-  /** Writes sample `index` (capacity already ensured). */
-  apply(index: number, capacity: number, tuples: readonly SiteTuple[]): void {
+  apply(index: number, tuples: readonly SiteTuple[]): void {
     for (const [id, bytes, count] of tuples) {
-      this.current.set(id, [Math.max(0, Math.round(bytes)), Math.max(0, Math.round(count))]);
-      if (!this.columns.has(id)) this.columns.set(id, new Column(capacity, index));
-    }
-    for (const [id, [bytes, count]] of this.current) {
-      const col = this.columns.get(id)!;
-      col.bytes[index] = bytes;
-      col.count[index] = count;
+      let c = this.sites.get(id);
+      if (!c) this.sites.set(id, (c = new Changes()));
+      c.push(index, Math.max(0, Math.round(bytes)), Math.max(0, Math.round(count)));
     }
   }
 
-  grow(capacity: number): void {
-    for (const col of this.columns.values()) col.grow(capacity);
-  }
-
-  /** Views of the first `n` samples. */
+  /** Series of the first `n` samples. */
   view(n: number): Map<number, SiteSeries> {
     const out = new Map<number, SiteSeries>();
-    for (const [id, col] of this.columns) out.set(id, { stackId: id, bytes: col.bytes.subarray(0, n), count: col.count.subarray(0, n) });
+    for (const [id, c] of this.sites) out.set(id, c.series(id, n));
     return out;
+  }
+
+  /** Change points held (for the memory benchmark). */
+  points(): number {
+    let n = 0;
+    for (const c of this.sites.values()) n += c.length;
+    return n;
   }
 }
 
 class ProcessModel {
   readonly proc: ProcessCapture;
-  private capacity = 64;
   private lastSeq = -Infinity;
   readonly sites = new Columns();
   readonly native = new Columns();
@@ -91,11 +133,6 @@ class ProcessModel {
     if (msg.seq <= this.lastSeq) return; // the file keeps one row per sequence number
     this.lastSeq = msg.seq;
     const index = this.proc.samples.length;
-    if (index >= this.capacity) {
-      this.capacity *= 2;
-      this.sites.grow(this.capacity);
-      this.native.grow(this.capacity);
-    }
     this.proc.samples.push({
       seq: msg.seq,
       t: msg.t,
@@ -106,8 +143,8 @@ class ProcessModel {
       otherBytes: Math.round(msg.otherBytes),
       cost: msg.cost,
     });
-    this.sites.apply(index, this.capacity, msg.sites);
-    this.native.apply(index, this.capacity, msg.native ?? []);
+    this.sites.apply(index, msg.sites);
+    this.native.apply(index, msg.native ?? []);
     for (const [id, hits] of msg.active as ActiveTuple[]) {
       let list = this.proc.active.get(id);
       if (!list) this.proc.active.set(id, (list = []));

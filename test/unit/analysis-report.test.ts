@@ -290,7 +290,7 @@ describe("report", () => {
 
   it("carries target, memory, notes, sources and partial", () => {
     const r = analyze(capture());
-    expect(r.target).toEqual({ argv: ["python3", "main.py"], pid: 4242, python: "3.12.1", exitCode: 3, signal: null });
+    expect(r.target).toEqual({ argv: ["python3", "main.py"], pid: 4242, python: "3.12.1", exitCode: 3, signal: null, stoppedBy: null });
     expect(r.collector?.name).toBe("tracemalloc");
     expect(r.durationSec).toBe(12);
     expect(r.memory.heap.start).toBeLessThan(r.memory.heap.end);
