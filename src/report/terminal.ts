@@ -1,6 +1,6 @@
 // The report as text for a terminal: the verdict first, then each leak with its
 // site, stack, evidence and why it stays alive.
-import type { LeakReport, Report } from "./model.js";
+import type { LeakReport, Report, RetainerReport } from "./model.js";
 import { formatBytes, formatCount, formatRate, longFrame } from "./format.js";
 
 export interface TerminalOptions {
@@ -77,13 +77,34 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
     if (leak.unreachable) out.push(`      ${c.yellow(leak.retainerNote ?? "unreachable")}`);
     else if (leak.retainers.length === 0) out.push(`      ${leak.retainerNote ?? "no reference path was found"}`);
     for (const r of leak.retainers.slice(0, 3)) {
-      out.push(`      × ${formatCount(r.objects)} objects, ${formatBytes(r.bytes)}`);
+      out.push(`      ${retainerFigures(r)}`);
       out.push(`        ${r.text}`);
+    }
+    const traced = leak.retainers[0]?.traced;
+    if (traced) {
+      out.push(
+        c.dim(
+          `      (paths traced for ${formatCount(traced.explained)} of the ${formatCount(traced.sampled)} sampled objects found; ` +
+            `each path's share estimated from them)`,
+        ),
+      );
     }
   } else if (leak.retainerNote) {
     out.push(`   ${leak.retainerNote}`);
   }
   return out;
+}
+
+/** "× 366,500 objects, 25.2 MB (counted)", "× ~81,474 objects ±3,453, 1.9 MB ±80.9 KB", or "× ~737,122 objects, 49.5 MB (approximate)". */
+export function retainerFigures(r: RetainerReport): string {
+  if (r.exact) return `× ${formatCount(r.objects)} objects, ${formatBytes(r.bytes)} (counted)`;
+  if (r.approximate || r.objectsError === undefined || r.bytesError === undefined) {
+    return `× ~${formatCount(r.objects)} objects, ${formatBytes(r.bytes)} (approximate: the stack's live figures split by path)`;
+  }
+  // Errors of 0 without `exact`: an exact collector saw every object of the stack on this path.
+  const objects = r.objectsError >= 0.5 ? ` ±${formatCount(r.objectsError)}` : "";
+  const bytes = r.bytesError >= 0.5 ? ` ±${formatBytes(r.bytesError)}` : "";
+  return `× ${objects || bytes ? "~" : ""}${formatCount(r.objects)} objects${objects}, ${formatBytes(r.bytes)}${bytes}`;
 }
 
 function shellQuote(s: string): string {

@@ -29,6 +29,7 @@ import sys
 import time
 from functools import partial
 
+from ..protocol import retainer_estimate
 from . import estimate, storage
 from .cluster import Sample, cluster
 from .frameless import Runner, prepare, shared_runners
@@ -294,8 +295,7 @@ class _Weights(object):
         out = []
         own = partial(self.own, k)
         for group, (objects, nbytes, err_objects, err_bytes) in zip(groups, rows):
-            fields = {"estObjects": _round(objects), "estBytes": _round(nbytes),
-                      "errObjects": _round(err_objects), "errBytes": _round(err_bytes), "exact": False}
+            figures = (_round(objects), _round(nbytes), _round(err_objects), _round(err_bytes), False)
             if time.monotonic() <= deadline and all(m.weight is not None for m in group):
                 try:
                     counted = estimate.exact([m.leaf for m in group], [m.parent for m in group], self.namer,
@@ -303,8 +303,8 @@ class _Weights(object):
                 except Exception:
                     counted = None
                 if counted is not None:
-                    fields.update(estObjects=counted[0], estBytes=counted[1], errObjects=0, errBytes=0, exact=True)
-            out.append(fields)
+                    figures = (int(counted[0]), int(counted[1]), 0, 0, True)
+            out.append(retainer_estimate(*figures))
         return out
 
 

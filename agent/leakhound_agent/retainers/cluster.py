@@ -7,6 +7,8 @@ different strings, as a cache keyed by URL does; then that position is [*]
 too. Item counts of the containers along a shape are shown as a range.
 """
 
+from ..protocol import retainer_path
+
 # More distinct string keys than this at one position make it a [*].
 MAX_DISTINCT_KEYS = 3
 # Containers up to this size keep the index or key of a lone sample ("[0]", "['id']").
@@ -88,10 +90,4 @@ def _render(kind, root, signature, members):
             steps.append("%s (%s, %s %s)" % (label, first.desc, amount, unit))
         else:
             steps.append("%s (%s)" % (label, first.desc))
-    return {
-        "rootKind": kind,
-        "root": root,
-        "steps": steps,
-        "objects": len(members),
-        "bytes": sum(m.size for m in members),
-    }
+    return retainer_path(kind, root, steps, len(members), sum(m.size for m in members))
