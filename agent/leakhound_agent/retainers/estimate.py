@@ -44,14 +44,16 @@ from operator import is_
 
 # More distinct last containers than this on one path: not all of them were seen.
 MAX_CONTAINERS = 64
-# An exact count must agree with the estimate within this many standard errors...
-Z = 3.0
-# ... plus this share of the count (objects reused from CPython's free lists carry another stack).
+# An exact count (less the share of its sampled objects charged to other stacks) must agree
+# with the estimate within this many standard errors...
+Z = 4.0
+# ... plus this share of the count.
 SLACK = 0.01
 # And the estimate must be this precise for the agreement to mean anything.
 MAX_RELATIVE_ERROR = 0.1
-# The share of a container's sampled objects of the type that may come from other stacks.
-FOREIGN = 0.01
+# The share of a container's sampled objects of the type that may come from other stacks
+# (CPython reuses tuples, floats and dicts from free lists: they keep the stack that first allocated them).
+FOREIGN = 0.05
 
 _getsizeof = sys.getsizeof
 _Deque = collections.deque
@@ -265,7 +267,8 @@ def exact(leaves, parents, namer, runner, stack_key_of, own, estimate, error):
         return None
     if error > MAX_RELATIVE_ERROR * max(count, estimate):
         return None
-    if abs(count - estimate) > Z * error + SLACK * count + 2:
+    # The estimate leaves out the objects charged to other stacks (reused from a free list).
+    if abs(count * mine / float(mine + others) - estimate) > Z * error + SLACK * count + 2:
         return None
     return count, nbytes
 
