@@ -57,12 +57,13 @@ FOREIGN = 0.05
 
 _getsizeof = sys.getsizeof
 _Deque = collections.deque
+# By id: a dict keyed by the types themselves would hash the program's types (a metaclass may define __hash__).
 _ITEMS = {
-    list: list.__iter__,
-    tuple: tuple.__iter__,
-    set: set.__iter__,
-    frozenset: frozenset.__iter__,
-    _Deque: _Deque.__iter__,
+    id(list): list.__iter__,
+    id(tuple): tuple.__iter__,
+    id(set): set.__iter__,
+    id(frozenset): frozenset.__iter__,
+    id(_Deque): _Deque.__iter__,
 }
 
 
@@ -167,9 +168,13 @@ def _sampled_batch(result, objs, sample_of, namer, runner):
 
 def _exact_batch(result, objs, namer, runner):
     """p = 1 for every object: counts and sizes per type, all in C."""
-    counts = {}
-    runner.run([partial(_count_elements, counts, map(type, objs))])
-    for tp, n in counts.items():
+    counts, types = {}, []
+    # Counted by id: counting by type would hash the program's types (a metaclass may define __hash__).
+    runner.run([partial(types.extend, map(type, objs)), lambda: _count_elements(counts, map(id, types))])
+    by_id = dict(zip(map(id, types), types))
+    del types
+    for tid, n in counts.items():
+        tp = by_id[tid]
         st = result.stratum(tp)
         st.hits += n
         st.w += n
@@ -239,7 +244,7 @@ def exact(leaves, parents, namer, runner, stack_key_of, own, estimate, error):
     containers = {}
     for leaf, parent in zip(leaves, parents):
         ptype = type(parent)
-        if ptype is not dict and ptype not in _ITEMS:
+        if ptype is not dict and id(ptype) not in _ITEMS:
             return None
         if id(parent) not in containers:
             containers[id(parent)] = (parent, leaf)
@@ -282,5 +287,5 @@ def _items(parent, leaf, runner):
         runner.run([lambda: found.append(any(map(is_, dict.values(parent), repeat(leaf))))])
         view = dict.values if found[0] else dict.keys
         return lambda: iter(view(parent))
-    it = _ITEMS[ptype]
+    it = _ITEMS[id(ptype)]
     return lambda: it(parent)
