@@ -9,6 +9,7 @@ import { renderTerminal } from "../../src/report/terminal.js";
 import type { Report, RetainerReport } from "../../src/report/model.js";
 import { REPORT_SCHEMA } from "../../src/report/model.js";
 import { reportErrors } from "../helpers/schema.js";
+import { mergeRetainers, nodeFigures } from "../../web/retainer-tree.js";
 
 const TUPLES = "TUPLES (list, 366,500 items)";
 
@@ -87,6 +88,31 @@ describe("retainer figures", () => {
     expect(text).toContain("× ~737,122 objects, 49.6 MB (approximate: the stack's live figures split by path)");
     expect(text).toContain("(paths traced for 200 of the 48,000 sampled objects found; each path's share estimated from them)");
     expect(reportErrors(report(retainers))).toBeNull();
+  });
+});
+
+describe("the HTML retainer tree", () => {
+  it("adds up paths through a node, errors in quadrature, counted only when every path is", () => {
+    const { retainers } = summarizeRetainers(
+      [{ result: result([path([TUPLES, "[*] (tuple, 4 items)"], 100, 7200, { estObjects: 366_500, estBytes: 26_388_000, exact: true }),
+        path([TUPLES, "[*] (tuple, 4 items)", "[1] (float)"], 100, 2400, { estObjects: 363_100, estBytes: 8_714_400, errObjects: 3_000, errBytes: 72_000 }),
+        path([TUPLES, "[*] (tuple, 4 items)", "[2] (str)"], 100, 2400, { estObjects: 10_000, estBytes: 500_000, errObjects: 4_000, errBytes: 96_000 })]),
+        liveBytes: 0, liveCount: 0 }],
+      "ran",
+    );
+    const [root] = mergeRetainers(retainers);
+    const list = root.children[0];
+    const tuple = list.children[0];
+    expect(nodeFigures(tuple.children.find((n) => n.label === "[1] (float)")!)).toMatchObject({ count: "× ~363,100 ±3,000", bytes: "8.3 MB ±70.3 KB" });
+    // The tuples node: every path through it (the tuples, the floats and strings in them).
+    expect(tuple.objects).toBe(739_600);
+    expect(nodeFigures(tuple)).toMatchObject({ count: "× ~739,600 ±5,000", bytes: "34.0 MB ±117 KB" });
+    const counted = mergeRetainers([retainers.find((r) => r.exact)!])[0];
+    expect(nodeFigures(counted)).toMatchObject({ count: "× 366,500", bytes: "25.2 MB", title: "counted in the containers the walk reached" });
+    // Reports without the fields (older JSON) read as before; the old split reads as approximate.
+    const plain: RetainerReport = { root: "module m", rootKind: "module global", path: ["X (list)"], text: "module m → X (list)", objects: 12_034, bytes: 1024 };
+    expect(nodeFigures(mergeRetainers([plain])[0]).count).toBe("× 12,034");
+    expect(nodeFigures(mergeRetainers([{ ...plain, approximate: true }])[0]).count).toBe("× ~12,034");
   });
 });
 
