@@ -108,7 +108,7 @@ export function renderRetainerTree(paths: RetainerReport[]): HTMLElement {
     );
   const traced = paths[0]?.traced;
   const tree = renderNodes(roots, 0);
-  if (!traced) return tree;
+  if (!traced || roots.every((r) => r.exact)) return tree;
   return h(
     "div",
     null,

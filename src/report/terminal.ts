@@ -81,7 +81,7 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
       out.push(`        ${r.text}`);
     }
     const traced = leak.retainers[0]?.traced;
-    if (traced) {
+    if (traced && leak.retainers.slice(0, 3).some((r) => !r.exact)) {
       out.push(
         c.dim(
           `      (paths traced for ${formatCount(traced.explained)} of the ${formatCount(traced.sampled)} sampled objects found; ` +
