@@ -81,6 +81,30 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     ]);
   });
 
+  it("estimates each path without bias, with an error that covers the truth (synthetic samplings)", async () => {
+    const run = await runPython(python, [path.join(FIXTURES, "estimate_math.py"), "200"], {
+      cwd: FIXTURES,
+      env: cleanEnv({ PYTHONPATH: AGENT_DIR, PYTHONDONTWRITEBYTECODE: "1" }),
+    });
+    expect(run.stderr).toBe("");
+    const out = JSON.parse(run.stdout) as {
+      reps: number;
+      paths: { path: string; bias: number; biasBytes: number; within2: number; within2Bytes: number; relErr: number }[];
+    };
+    expect(out.paths.map((p) => p.path)).toEqual(["A/0", "B/0", "B/1"]);
+    for (const p of out.paths) {
+      // The mean of 200 estimates is the truth within its own standard error (relErr / √200), three times.
+      const bound = (3 * p.relErr) / Math.sqrt(out.reps) + 0.005;
+      expect(Math.abs(p.bias), p.path).toBeLessThan(bound);
+      expect(Math.abs(p.biasBytes), p.path).toBeLessThan(bound);
+      // About 95% of the estimates fall within two stated standard errors of the truth.
+      for (const within of [p.within2, p.within2Bytes]) {
+        expect(within / out.reps, p.path).toBeGreaterThanOrEqual(0.88);
+        expect(within / out.reps, p.path).toBeLessThanOrEqual(0.995);
+      }
+    }
+  });
+
   it("module global list of records", async () => {
     const out = await fixture(python, "global_list.py");
     const [records, payloads] = out.results;
