@@ -10,7 +10,10 @@ The first time the walk reaches an object is a shortest path from the
 earliest root group. The visited objects are then matched to the requested
 allocation stacks (match.py), a sample of each stack's objects gets its path
 rebuilt and named in Python words (names.py) without ever running the
-program's code, and the paths are clustered (cluster.py).
+program's code, and the paths are clustered (cluster.py). Each path's live
+objects and bytes are estimated from every object of the stack the walk
+reached, each weighted by the probability the collector sampled it with, or
+counted in the containers the walk reached (estimate.py).
 
 The walk costs time and memory in proportion to the heap: one list slot per
 visited object (8 bytes), a bit map of the addresses of the visited objects
