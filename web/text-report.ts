@@ -1,6 +1,6 @@
 // "Copy as text": one leak as plain text, fit for pasting into a bug report.
 import * as fmt from "./format.js";
-import { collectorSummary, escapeText } from "../src/report/units.js";
+import { collectorSummary, escapeText, retainerFigures } from "../src/report/units.js";
 import type { Leak, Model } from "./model.js";
 import { mergeRetainers, type RetainerNode } from "./retainer-tree.js";
 
@@ -52,7 +52,7 @@ export function leakAsText(model: Model, leak: Leak): string {
   out.push("");
   if (leak.retainers.length) {
     out.push("Kept alive by:");
-    for (const r of leak.retainers) out.push(`  ${r.text}  (× ${fmt.count(r.objects)} objects, ${fmt.bytes(r.bytes)})`);
+    for (const r of leak.retainers) out.push(`  ${r.text}  (${retainerFigures(r)})`);
     out.push("");
     out.push("Retainer tree:");
     treeLines(mergeRetainers(leak.retainers), "  ", out);

@@ -244,6 +244,25 @@ def exiting(reason):
     return {"type": "exiting", "reason": reason}
 
 
+def retainer_path(root_kind, root, steps, objects, nbytes, estimate=None):
+    """One RetainerPath. ``objects``/``nbytes``: the explained (sampled) objects on it and their bytes.
+
+    ``estimate``, when known: (estObjects, estBytes, errObjects, errBytes, exact), the live objects and
+    bytes kept along the path, estimated from every sampled object of the stack (each weighted by its
+    own sampling probability) with their standard errors, or counted (exact, errors 0).
+    """
+    path = {"rootKind": root_kind, "root": root, "steps": list(steps), "objects": objects, "bytes": nbytes}
+    if estimate is not None:
+        path.update(retainer_estimate(*estimate))
+    return path
+
+
+def retainer_estimate(est_objects, est_bytes, err_objects, err_bytes, exact):
+    """The estimate fields of a RetainerPath (see retainer_path)."""
+    return {"estObjects": est_objects, "estBytes": est_bytes, "errObjects": err_objects, "errBytes": err_bytes,
+            "exact": bool(exact)}
+
+
 def retainer_result(stack_id, found, sampled, unreachable, paths, note=None):
     result = {
         "stackId": stack_id,

@@ -1,7 +1,10 @@
-// Retainer paths from the agent, in report form. The agent walks from a sample of
-// the live objects allocated at a stack; counts are scaled from that sample to the
-// stack's live objects and bytes. Equal paths from merged stacks are added up.
-import type { RetainerResult } from "../protocol/messages.js";
+// Retainer paths from the agent, in report form. The agent estimates each path's live
+// objects and bytes from every sampled object of the stack, each weighted by its own
+// sampling probability, with a standard error (or counts them exactly in the containers
+// the walk reached). Captures from agents that sent no estimate fall back to splitting the
+// stack's live count and bytes by the path's share of the explained objects, marked
+// approximate. Equal paths from merged stacks are added up (errors in quadrature).
+import type { RetainerPath, RetainerResult } from "../protocol/messages.js";
 import type { RetainerReport } from "../report/model.js";
 
 export interface RetainerSummary {
@@ -23,34 +26,65 @@ export function retainerSearch(results: readonly RetainerResult[] | null): Retai
   return results === null ? "not-run" : results.length === 0 ? "empty" : "ran";
 }
 
+/** One path's figures, from the agent's estimate or, without one, split from the stack's live figures. */
+export function pathFigures(
+  p: RetainerPath,
+  result: RetainerResult,
+  liveBytes: number,
+  liveCount: number,
+): Pick<RetainerReport, "objects" | "bytes" | "objectsError" | "bytesError" | "exact" | "approximate"> {
+  if (isCount(p.estObjects) && isCount(p.estBytes)) {
+    if (p.exact === true) return { objects: p.estObjects, bytes: p.estBytes, exact: true };
+    return {
+      objects: p.estObjects,
+      bytes: p.estBytes,
+      objectsError: isCount(p.errObjects) ? p.errObjects : 0,
+      bytesError: isCount(p.errBytes) ? p.errBytes : 0,
+      exact: false,
+    };
+  }
+  // An older agent: the path's share of the explained objects, times the stack's live figures.
+  const sampled = result.sampled > 0 ? result.sampled : 0;
+  const count = liveCount > 0 ? liveCount : result.found;
+  const share = sampled ? p.objects / sampled : 0;
+  return {
+    objects: sampled ? Math.round(share * count) : p.objects,
+    bytes: sampled && liveBytes > 0 ? Math.round(share * liveBytes) : p.bytes,
+    approximate: true,
+  };
+}
+
+function isCount(x: unknown): x is number {
+  return typeof x === "number" && Number.isFinite(x) && x >= 0;
+}
+
 export function summarizeRetainers(inputs: readonly RetainerInput[], search: RetainerSearch): RetainerSummary {
   const byText = new Map<string, RetainerReport>();
   let unreachable = false;
   let note: string | undefined;
   let any = false;
+  let explained = 0;
+  let sampled = 0;
   for (const { result, liveBytes, liveCount } of inputs) {
     if (!result) continue;
     // The first stack with a result (the largest of a merged leak) says whether it is reachable.
     if (!any) unreachable = result.unreachable;
     any = true;
     if (!note && result.note) note = result.note;
-    const sampled = result.sampled > 0 ? result.sampled : 0;
-    const count = liveCount > 0 ? liveCount : result.found;
+    if (result.paths.length) {
+      explained += Math.max(0, result.sampled);
+      sampled += Math.max(0, result.found, result.sampled);
+    }
     for (const p of result.paths) {
-      const share = sampled ? p.objects / sampled : 0;
-      const objects = sampled ? Math.round(share * count) : p.objects;
-      const bytes = sampled && liveBytes > 0 ? Math.round(share * liveBytes) : p.bytes;
+      const figures = pathFigures(p, result, liveBytes, liveCount);
       const text = p.steps.length ? `${p.root} → ${p.steps.join(" → ")}` : p.root;
       const seen = byText.get(text);
-      if (seen) {
-        seen.objects += objects;
-        seen.bytes += bytes;
-      } else {
-        byText.set(text, { root: p.root, rootKind: p.rootKind, path: [...p.steps], text, objects, bytes });
-      }
+      if (seen) byText.set(text, addFigures(seen, figures));
+      else byText.set(text, { root: p.root, rootKind: p.rootKind, path: [...p.steps], text, ...figures });
     }
   }
   const retainers = [...byText.values()].sort((a, b) => b.objects - a.objects || b.bytes - a.bytes);
+  if (explained < sampled) for (const r of retainers) r.traced = { explained, sampled };
   if (!any) {
     note =
       search === "ran"
@@ -60,4 +94,24 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], search: Ret
           : "retainers were not searched: the program did not reach a normal exit while leakhound was attached";
   }
   return { retainers, unreachable, ...(note ? { note } : {}) };
+}
+
+/** Two stacks' figures for one path: sums, errors in quadrature, exact only when both are. */
+function addFigures(a: RetainerReport, b: ReturnType<typeof pathFigures>): RetainerReport {
+  const out: RetainerReport = { ...a, objects: a.objects + b.objects, bytes: a.bytes + b.bytes };
+  delete out.objectsError;
+  delete out.bytesError;
+  delete out.exact;
+  delete out.approximate;
+  if (a.approximate || b.approximate) {
+    out.approximate = true;
+    return out;
+  }
+  const exact = a.exact === true && b.exact === true;
+  out.exact = exact;
+  if (!exact) {
+    out.objectsError = Math.hypot(a.objectsError ?? 0, b.objectsError ?? 0);
+    out.bytesError = Math.hypot(a.bytesError ?? 0, b.bytesError ?? 0);
+  }
+  return out;
 }

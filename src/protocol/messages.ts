@@ -120,10 +120,25 @@ export interface RetainerPath {
   root: string;
   /** Steps after the root, each in Python words: "_CACHE (dict, 12,034 items)", "value", ".body (str)". */
   steps: string[];
-  /** Sampled objects whose path had this shape. */
+  /** Sampled objects whose path had this shape (the explained ones: see RetainerResult.sampled). */
   objects: number;
   /** Bytes of those sampled objects (shallow). */
   bytes: number;
+  /**
+   * Live objects kept along this path. An estimate from every sampled object of the stack the walk
+   * reached, each weighted by its own sampling probability (Horvitz–Thompson: Σ 1/p), the explained
+   * ones giving each path its share; or, when `exact`, counted in the containers the walk reached.
+   * Absent from older agents (the host then splits the stack's live count by `objects`).
+   */
+  estObjects?: number;
+  /** Bytes (sys.getsizeof, shallow) of those objects: Σ size/p, or counted when `exact`. */
+  estBytes?: number;
+  /** Standard error of estObjects (0 when exact or for an exact collector with one path). */
+  errObjects?: number;
+  /** Standard error of estBytes. */
+  errBytes?: number;
+  /** estObjects/estBytes were counted in the containers the walk reached, not estimated. */
+  exact?: boolean;
 }
 
 export interface RetainerResult {

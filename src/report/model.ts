@@ -15,10 +15,26 @@ export interface RetainerReport {
   path: string[];
   /** The whole path as one line: "module app.cache → _CACHE (dict, 12,034 items) → value → Record.body (str)". */
   text: string;
-  /** Estimated live objects retained along this path (scaled from the sample). */
+  /**
+   * Live objects retained along this path: counted in the containers the walk reached when `exact`,
+   * else estimated from the stack's sampled objects, each weighted by its own sampling probability.
+   */
   objects: number;
-  /** Estimated bytes of those objects. */
+  /** Bytes of those objects (shallow, as sys.getsizeof). */
   bytes: number;
+  /** One standard error of `objects` (absent when exact, or when unknown: `approximate`). */
+  objectsError?: number;
+  /** One standard error of `bytes`. */
+  bytesError?: number;
+  /** The figures were counted in the containers the walk reached, not estimated. */
+  exact?: boolean;
+  /**
+   * The capture's agent sent no estimate (older capture): the stack's live objects and bytes were
+   * split among its paths by their share of the sampled objects, with no error bound.
+   */
+  approximate?: boolean;
+  /** Paths were traced for `explained` of the `sampled` objects found at the stack(s); the figures are scaled from them. */
+  traced?: { explained: number; sampled: number };
 }
 
 export interface LeakReport {

@@ -2,7 +2,7 @@
 // site, stack, evidence and why it stays alive.
 import type { LeakReport, Report } from "./model.js";
 import { countOf, formatBytes, formatCount, formatGrowth, formatRate, longFrame } from "./format.js";
-import { collectorSummary, escapeDeep, formatSec } from "./units.js";
+import { collectorSummary, escapeDeep, formatSec, retainerFigures } from "./units.js";
 
 export interface TerminalOptions {
   color: boolean;
@@ -86,8 +86,17 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
     if (leak.unreachable) out.push(`      ${c.yellow(leak.retainerNote ?? "unreachable")}`);
     else if (leak.retainers.length === 0) out.push(`      ${leak.retainerNote ?? "no reference path was found"}`);
     for (const r of leak.retainers.slice(0, 3)) {
-      out.push(`      × ${formatCount(r.objects)} objects, ${formatBytes(r.bytes)}`);
+      out.push(`      ${retainerFigures(r)}`);
       out.push(`        ${r.text}`);
+    }
+    const traced = leak.retainers[0]?.traced;
+    if (traced && leak.retainers.slice(0, 3).some((r) => !r.exact)) {
+      out.push(
+        c.dim(
+          `      (paths traced for ${formatCount(traced.explained)} of the ${formatCount(traced.sampled)} sampled objects found; ` +
+            `each path's share estimated from them)`,
+        ),
+      );
     }
   } else if (leak.retainerNote) {
     out.push(`   ${leak.retainerNote}`);

@@ -96,6 +96,25 @@ export function collectorSummary(c: {
   return `${c.name}, 1 per ~${short(c.sampleBytes)} allocated${finer}: ±${(err * 100).toFixed(1)}% at 1 MiB${shim}; ${every}`;
 }
 
+/** "× 366,500 objects, 25.2 MiB (counted)", "× ~81,474 objects ±3,453, 1.9 MiB ±80.9 KiB", or "× ~737,122 objects, 49.5 MiB (approximate)". */
+export function retainerFigures(r: {
+  objects: number;
+  bytes: number;
+  exact?: boolean;
+  approximate?: boolean;
+  objectsError?: number;
+  bytesError?: number;
+}): string {
+  if (r.exact) return `× ${formatCount(r.objects)} objects, ${formatBytes(r.bytes)} (counted)`;
+  if (r.approximate || r.objectsError === undefined || r.bytesError === undefined) {
+    return `× ~${formatCount(r.objects)} objects, ${formatBytes(r.bytes)} (approximate: the stack's live figures split by path)`;
+  }
+  // Errors of 0 without `exact`: an exact collector saw every object of the stack on this path.
+  const objects = r.objectsError >= 0.5 ? ` ±${formatCount(r.objectsError)}` : "";
+  const bytes = r.bytesError >= 0.5 ? ` ±${formatBytes(r.bytesError)}` : "";
+  return `× ${objects || bytes ? "~" : ""}${formatCount(r.objects)} objects${objects}, ${formatBytes(r.bytes)}${bytes}`;
+}
+
 // Characters that a terminal would act on rather than print: C0 controls (tab and
 // newline included: a name must stay on its line), DEL, C1 controls, and the
 // Unicode controls that reorder or hide text (bidi overrides and isolates, line and

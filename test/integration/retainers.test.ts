@@ -19,6 +19,11 @@ interface Path {
   steps: string[];
   objects: number;
   bytes: number;
+  estObjects?: number;
+  estBytes?: number;
+  errObjects?: number;
+  errBytes?: number;
+  exact?: boolean;
 }
 interface Result {
   found: number;
@@ -76,6 +81,30 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     ]);
   });
 
+  it("estimates each path without bias, with an error that covers the truth (synthetic samplings)", async () => {
+    const run = await runPython(python, [path.join(FIXTURES, "estimate_math.py"), "200"], {
+      cwd: FIXTURES,
+      env: cleanEnv({ PYTHONPATH: AGENT_DIR, PYTHONDONTWRITEBYTECODE: "1" }),
+    });
+    expect(run.stderr).toBe("");
+    const out = JSON.parse(run.stdout) as {
+      reps: number;
+      paths: { path: string; bias: number; biasBytes: number; within2: number; within2Bytes: number; relErr: number }[];
+    };
+    expect(out.paths.map((p) => p.path)).toEqual(["A/0", "B/0", "B/1"]);
+    for (const p of out.paths) {
+      // The mean of 200 estimates is the truth within its own standard error (relErr / √200), three times.
+      const bound = (3 * p.relErr) / Math.sqrt(out.reps) + 0.005;
+      expect(Math.abs(p.bias), p.path).toBeLessThan(bound);
+      expect(Math.abs(p.biasBytes), p.path).toBeLessThan(bound);
+      // About 95% of the estimates fall within two stated standard errors of the truth.
+      for (const within of [p.within2, p.within2Bytes]) {
+        expect(within / out.reps, p.path).toBeGreaterThanOrEqual(0.88);
+        expect(within / out.reps, p.path).toBeLessThanOrEqual(0.995);
+      }
+    }
+  });
+
   it("module global list of records", async () => {
     const out = await fixture(python, "global_list.py");
     const [records, payloads] = out.results;
@@ -94,6 +123,11 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     );
     expect(payloads.paths[0].objects).toBe(200);
     expect(payloads.paths[0].bytes).toBeGreaterThan(200 * 300);
+    // Paths traced for 200 of the 4,000 strings, but every one is known (p = 1): all 4,000 on the one path,
+    // their sys.getsizeof summed (each string is one dict's value: not counted in a container of their own).
+    expect(payloads.paths[0]).toMatchObject({ estObjects: 4_000, errObjects: 0, errBytes: 0, exact: false });
+    expect(payloads.paths[0].estBytes).toBeGreaterThan(4_000 * 300);
+    expect(payloads.paths[0].estBytes).toBeLessThan(4_000 * 400);
   });
 
   it("dict cache with tuple keys", async () => {
@@ -115,6 +149,15 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     expect(top(lists)).toBe("module global | module __main__ | INDEX (dict, 40,000 items) → [*] (list, 1 item)");
     expect(tail.found).toBe(1);
     expect(top(tail)).toBe("module global | module __main__ | FILLER (list, 100,001 items) → [*] (list, 1 item)");
+    // Counted in the containers the walk reached: every tuple in ROWS (a few come from the free list,
+    // charged to another stack, and are counted all the same), every list in INDEX, the one list in FILLER.
+    const tupleSize = tuples.paths[0].estBytes! / 60_000;
+    expect(tuples.paths[0]).toMatchObject({ estObjects: 60_000, errObjects: 0, errBytes: 0, exact: true });
+    expect([56, 64, 72]).toContain(tupleSize); // sys.getsizeof of a 2-tuple, 3.8-3.13
+    expect(lists.paths[0]).toMatchObject({ estObjects: 40_000, exact: true });
+    expect(tail.paths[0]).toMatchObject({ estObjects: 1, exact: true });
+    // The strings in the tuples: estimated over every string of the stack (p = 1: all 60,000, error 0).
+    expect(texts.paths[0]).toMatchObject({ estObjects: 60_000, errObjects: 0, exact: false });
     // The 100,000 references to one int are not 100,000 visits.
     expect(out.visited).toBeLessThan(300_000);
   });

@@ -142,7 +142,7 @@ describe("leaks", () => {
 });
 
 describe("retainers", () => {
-  it("are mapped from the agent's result and scaled from the sample to the live objects", () => {
+  it("from an agent that sent no estimates: scaled from the sample to the live objects, marked approximate", () => {
     const r = analyze(
       synthCapture({
         sites: [{ frames: [at(11)], bytes: shape.linear(0, 1 * MB), count: (t) => Math.round(t * 1000), stackId: 5 }],
@@ -170,6 +170,8 @@ describe("retainers", () => {
       text: "module __main__ → HISTORY (list, 12,000 items) → [i] → ['body'] (str)",
       objects: 9000,
       bytes: Math.round(0.75 * 12 * MB),
+      approximate: true,
+      traced: { explained: 100, sampled: 11_000 },
     });
     expect(leak.retainers[1].text).toBe("thread MainThread (main.py:20 main)");
     expect(leak.retainers[1].objects).toBe(3000);

@@ -78,6 +78,8 @@ class SamplingCollector(Collector):
         # The retainer search calls this for every object it visits: bind the C function directly.
         self.stack_key_of = self._ext.stack_of_object
         self.stack_key_of_address = self._ext.stack_of_address
+        # (stack id, block size, sampling probability) of an object's sampled block: the retainer estimates' weights.
+        self.sample_of = self._ext.sample_of_object
 
     # ------------------------------------------------------------ lifecycle
 

@@ -1542,6 +1542,18 @@ static PyObject *lh_stack_of_object(PyObject *self, PyObject *obj) {
     Py_RETURN_NONE;
 }
 
+/* The sampled block holding an object: (stack id, block size, the probability it was
+ * sampled with, from its size and the level it was drawn at), or None. */
+static PyObject *lh_sample_of_object(PyObject *self, PyObject *obj) {
+    if (!bt.count) Py_RETURN_NONE;
+    uintptr_t addr = (uintptr_t)obj - preheader_size(Py_TYPE(obj));
+    size_t slot;
+    if (!bt_find(&bt, addr, &slot)) Py_RETURN_NONE;
+    const bval *v = &bt.vals[slot];
+    double p = sample_probability((double)v->size, level_mean(meta_level(v->meta)));
+    return Py_BuildValue("(kKd)", (unsigned long)v->stack, (unsigned long long)v->size, p);
+}
+
 /* tracemalloc's traceback of the block holding an object, the block found as the
  * sampler finds it (tracemalloc._get_object_traceback misses the pre-header of
  * managed-dict instances on 3.11). A raw tuple like tracemalloc's, or None. */
@@ -1760,6 +1772,8 @@ static PyMethodDef methods[] = {
     {"stack_frames", lh_stack_frames, METH_O, "[(filename, lineno, function)] innermost first"},
     {"stack_of_address", lh_stack_of_address, METH_O, "stack id of the sampled block at an address, or None"},
     {"stack_of_object", lh_stack_of_object, METH_O, "stack id of the sampled block holding an object, or None"},
+    {"sample_of_object", lh_sample_of_object, METH_O,
+     "(stack id, block size, sampling probability) of the sampled block holding an object, or None"},
     {"preheader_size", lh_preheader_size, METH_O, "bytes between an object's block start and the object"},
     {"tracemalloc_traceback_of", lh_tracemalloc_traceback_of, METH_O,
      "tracemalloc's raw traceback of the block holding an object (pre-header included), or None"},

@@ -10,7 +10,10 @@ The first time the walk reaches an object is a shortest path from the
 earliest root group. The visited objects are then matched to the requested
 allocation stacks (match.py), a sample of each stack's objects gets its path
 rebuilt and named in Python words (names.py) without ever running the
-program's code, and the paths are clustered (cluster.py).
+program's code, and the paths are clustered (cluster.py). Each path's live
+objects and bytes are estimated from every object of the stack the walk
+reached, each weighted by the probability the collector sampled it with, or
+counted in the containers the walk reached (estimate.py).
 
 The walk costs time and memory in proportion to the heap: one list slot per
 visited object (8 bytes), a bit map of the addresses of the visited objects
@@ -27,8 +30,10 @@ import gc
 import os
 import sys
 import time
+from functools import partial
 
-from . import storage
+from ..protocol import retainer_estimate
+from . import estimate, storage
 from .cluster import Sample, cluster
 from .frameless import Runner, prepare, shared_runners
 from .matching import match
@@ -117,9 +122,10 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
         size_of = getattr(collector, "size_of", None) or namer.shallow_size
         # A sampling collector knows only the sampled blocks: "nothing allocated here" means "nothing sampled".
         sampled_collector = str(getattr(collector, "name", "")).startswith("sampling")
+        weights = _Weights(collector, namer, runner, found, keys, match_key, sampled_collector)
         memo = {}
         by_key = [_result(walk, namer, key, k, found, storage_hits.get(k), max_objects, size_of, memo,
-                          gc_was_enabled, started + budget, sampled_collector)
+                          gc_was_enabled, started + budget, sampled_collector, weights)
                   for k, key in enumerate(keys)]
         timings["paths"] = time.monotonic() - started
         for key in requested:
@@ -176,13 +182,15 @@ def _walk_heap(walk, namer, ours, timings, started):
 
 
 def _result(walk, namer, key, k, found, storage_hits, max_objects, size_of, memo, gc_was_enabled, deadline,
-            sampled_collector):
+            sampled_collector, weights):
     note = None
     from_storage = False
     hits = found.hits(k)
+    totals = None
     if hits:
         count = int(round(hits / found.coverage)) if found.coverage > 0 else hits
         sample = found.sample(k, max_objects, walk.runner)
+        totals = weights.totals(k, deadline)
     elif storage_hits:
         count, from_storage = len(storage_hits), True
         sample = _evenly(storage_hits, max_objects)
@@ -209,7 +217,8 @@ def _result(walk, namer, key, k, found, storage_hits, max_objects, size_of, memo
             size = int(size_of(path[-1]))
         except Exception:
             size = 0
-        samples.append(Sample(kind, text, steps, size))
+        weight = weights.weigh(path[-1]) if totals is not None else None
+        samples.append(Sample(kind, text, steps, size, weight, path[-1], path[-2] if len(path) > 1 else None))
         kinds[why] = kinds.get(why, 0) + 1
     reachable = kinds.get(None, 0)
     unreachable = sum(kinds.values()) - reachable > reachable
@@ -228,14 +237,82 @@ def _result(walk, namer, key, k, found, storage_hits, max_objects, size_of, memo
             note = NOTE_NOT_FOUND
     elif from_storage:
         note = NOTE_STORAGE_SAMPLED if sampled_collector else NOTE_STORAGE
+    estimator = None
+    if totals is not None and totals.strata:
+        estimator = partial(weights.paths, k, totals, deadline)
+    paths = cluster(samples, TOP_PATHS, estimator)
+    del samples
     return {
         "stackKey": key,
         "found": count,
         "sampled": len(sample),
         "unreachable": bool(unreachable),
         "note": note,
-        "paths": cluster(samples, TOP_PATHS),
+        "paths": paths,
     }
+
+
+class _Weights(object):
+    """The estimates of each path's objects and bytes (estimate.py), for one search."""
+
+    def __init__(self, collector, namer, runner, found, keys, match_key, sampled_collector):
+        self.namer = namer
+        self.runner = runner
+        self.found = found
+        # A sampling collector tells each sampled block's probability; without one, every object is known (p = 1).
+        self.sample_of = getattr(collector, "sample_of", None) if sampled_collector else None
+        self.usable = self.sample_of is not None or not sampled_collector
+        self.stack_key_of = _key_function(collector)
+        self.match_key = match_key
+        self.index_of = {}
+        for k, key in enumerate(keys):
+            self.index_of.setdefault(key, k + 1)
+
+    def totals(self, k, deadline):
+        if not self.usable:
+            return None
+        try:
+            result = estimate.totals(self.found.objects(k, self.runner), self.sample_of, self.namer, self.runner,
+                                     deadline, self.found.hits(k))
+        except Exception:
+            return None
+        if self.found.coverage < 1.0:
+            result.scale /= max(self.found.coverage, 1e-9)
+        return result
+
+    def weigh(self, obj):
+        try:
+            w = estimate.weigh(obj, self.sample_of, self.namer)
+        except Exception:
+            return None
+        return None if w is None else (id(type(obj)),) + w
+
+    def own(self, k, key):
+        if self.match_key is not None:
+            key = self.match_key(key)
+        return self.index_of.get(key) == k + 1
+
+    def paths(self, k, totals, deadline, groups):
+        """Fields per path: estObjects, estBytes, errObjects, errBytes, exact."""
+        rows = estimate.figures([[m.weight for m in g if m.weight is not None] for g in groups], totals)
+        out = []
+        own = partial(self.own, k)
+        for group, (objects, nbytes, err_objects, err_bytes) in zip(groups, rows):
+            figures = (_round(objects), _round(nbytes), _round(err_objects), _round(err_bytes), False)
+            if time.monotonic() <= deadline and all(m.weight is not None for m in group):
+                try:
+                    counted = estimate.exact([m.leaf for m in group], [m.parent for m in group], self.namer,
+                                             self.runner, self.stack_key_of, own, objects, err_objects)
+                except Exception:
+                    counted = None
+                if counted is not None:
+                    figures = (int(counted[0]), int(counted[1]), 0, 0, True)
+            out.append(retainer_estimate(*figures))
+        return out
+
+
+def _round(x):
+    return int(round(x))
 
 
 def _root_words(namer, phase_kind, path, root):

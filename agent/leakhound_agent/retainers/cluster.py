@@ -7,6 +7,8 @@ different strings, as a cache keyed by URL does; then that position is [*]
 too. Item counts of the containers along a shape are shown as a range.
 """
 
+from ..protocol import retainer_path
+
 # More distinct string keys than this at one position make it a [*].
 MAX_DISTINCT_KEYS = 3
 # Containers up to this size keep the index or key of a lone sample ("[0]", "['id']").
@@ -14,23 +16,34 @@ SMALL = 8
 
 
 class Sample(object):
-    __slots__ = ("kind", "root", "steps", "size")
+    __slots__ = ("kind", "root", "steps", "size", "weight", "leaf", "parent")
 
-    def __init__(self, kind, root, steps, size):
+    def __init__(self, kind, root, steps, size, weight=None, leaf=None, parent=None):
         self.kind = kind
         self.root = root
         self.steps = steps
         self.size = size
+        # (id of its exact type, 1/p, (1-p)/p^2, size) for the estimates (estimate.py), or None.
+        self.weight = weight
+        # The object, and the container it sits in (None when not a container's item).
+        self.leaf = leaf
+        self.parent = parent
 
 
-def cluster(samples, top=5):
-    """Paths (protocol RetainerPath dicts) for samples, most objects first."""
+def cluster(samples, top=5, estimate=None):
+    """Paths (protocol RetainerPath dicts) for samples, most objects first.
+
+    ``estimate(groups)``, given the samples of every path ([[Sample]]), returns per
+    path a dict of fields to add (estObjects, estBytes, ...); the paths are then
+    ordered by estObjects.
+    """
     groups = {}
     for sample in samples:
         key = (sample.kind, sample.root, tuple((_coarse(step.norm), step.desc) for step in sample.steps))
         groups.setdefault(key, []).append(sample)
     paths = []
-    for key, members in groups.items():
+    by_key, groups = groups, []
+    for key, members in by_key.items():
         width = len(key[2])
         keep = [len(set(m.steps[pos].norm for m in members)) <= MAX_DISTINCT_KEYS for pos in range(width)]
         shapes = {}
@@ -39,7 +52,12 @@ def cluster(samples, top=5):
             shapes.setdefault(signature, []).append(m)
         for signature, same in shapes.items():
             paths.append(_render(key[0], key[1], signature, same))
-    paths.sort(key=lambda path: (-path["objects"], -path["bytes"], path["root"]))
+            groups.append(same)
+    if estimate is not None and paths:
+        for path, extra in zip(paths, estimate(groups)):
+            path.update(extra)
+    paths.sort(key=lambda path: (-path.get("estObjects", path["objects"]), -path.get("estBytes", path["bytes"]),
+                                 -path["objects"], path["root"]))
     return paths[:top]
 
 
@@ -72,10 +90,4 @@ def _render(kind, root, signature, members):
             steps.append("%s (%s, %s %s)" % (label, first.desc, amount, unit))
         else:
             steps.append("%s (%s)" % (label, first.desc))
-    return {
-        "rootKind": kind,
-        "root": root,
-        "steps": steps,
-        "objects": len(members),
-        "bytes": sum(m.size for m in members),
-    }
+    return retainer_path(kind, root, steps, len(members), sum(m.size for m in members))

@@ -46,6 +46,21 @@ class Matches(object):
     def hits(self, k):
         return sum(hits for _, hits in self._counts[k])
 
+    def objects(self, k, runner):
+        """Key k's objects, a list per batch of slices (every one the matching checked)."""
+        marker = k + 1
+        slices = [s for s, _ in sorted(self._counts[k])]
+        for a in range(0, len(slices), BATCH):
+            objs = []
+            tasks = []
+            for s in slices[a:a + BATCH]:
+                _, _, start, level = self._slices[s]
+                tasks.append(partial(objs.extend, compress(level.slice(start, start + SLICE),
+                                                           map(eq, self._found[s], repeat(marker)))))
+            runner.run(tasks)
+            yield objs
+            del objs
+
     def sample(self, k, n, runner):
         """Up to n positions (phase, depth, index) of key k's objects, evenly spread in walk order."""
         counts = sorted(self._counts[k])
