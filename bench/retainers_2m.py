@@ -89,10 +89,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "agent"))
 
 
-class StandIn(object):
+from leakhound_agent.collectors.base import Collector  # noqa: E402
+
+
+class StandIn(Collector):
     """Maps objects to raw tracebacks the way the agent's tracemalloc collector does."""
 
     name = "tracemalloc"
+    traces_every_block = True
     stack_key_of = staticmethod(tracemalloc._get_object_traceback)
 
 

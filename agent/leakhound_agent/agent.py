@@ -140,7 +140,7 @@ class Agent(object):
             raise
 
     def _new_tables(self):
-        self._table = StackTable(self.collector.frames_of, getattr(self.collector, "names_qualified", True))
+        self._table = StackTable(self.collector.frames_of, self.collector.names_qualified)
         self._tracker = SiteTracker(self._table)
         self._native_tracker = SiteTracker(self._table)
 
@@ -169,10 +169,7 @@ class Agent(object):
         self._conn.send(hello, *self._notes())
 
     def _notes(self):
-        take = getattr(self.collector, "take_notes", None)
-        if take is None:
-            return []
-        return [protocol.log(level, text) for level, text in take()]
+        return [protocol.log(level, text) for level, text in self.collector.take_notes()]
 
     # ------------------------------------------------------------ sampling thread
 

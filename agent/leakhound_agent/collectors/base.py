@@ -25,8 +25,26 @@ class Snapshot(object):
 
 
 class Collector(object):
-    #: protocol name: "tracemalloc", "sampling", "sampling-py"
+    """Subclasses declare what they can do by overriding these attributes; nothing
+    asks a collector with getattr/hasattr what it can do."""
+
+    #: protocol name: "sampling" or "tracemalloc"
     name = "base"
+    #: Figures come from sampled blocks: an object not found was not sampled, not absent.
+    sampled = False
+    #: Every block is traced by tracemalloc (its traces can be read by address).
+    traces_every_block = False
+    #: frames_of gives qualified function names (else the host qualifies bare names).
+    names_qualified = True
+    #: Optional lookups, None when the collector cannot answer:
+    #: stack_key_of_address(ptr) -> key; size_of(obj) -> bytes; sample_of(obj) -> (key, size, probability).
+    stack_key_of_address = None
+    size_of = None
+    sample_of = None
+
+    def take_notes(self):
+        """[(level, text)] to log since the last call."""
+        return []
 
     def info(self):
         """CollectorInfo for the protocol hello: name, intervalSec, nframes, sampleBytes, note."""

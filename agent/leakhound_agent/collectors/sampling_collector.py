@@ -59,6 +59,7 @@ def error_note(sample_bytes, fine_bytes, point_rate):
 
 class SamplingCollector(Collector):
     name = "sampling"
+    sampled = True
     # Code objects know their qualified name from 3.11; before, frames_of gives bare names
     # and the host qualifies them from the source files (the target loads no code objects).
     names_qualified = frames._HAS_QUALNAME

@@ -24,6 +24,7 @@ _SIZE = itemgetter(1)
 
 class TracemallocCollector(Collector):
     name = "tracemalloc"
+    traces_every_block = True
 
     def __init__(self, config):
         self._interval = config.interval

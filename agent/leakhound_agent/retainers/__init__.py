@@ -119,14 +119,9 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
         storage_hits = _storage(walk, collector, keys, found, started + budget * MATCH_SHARE)
         timings["storage"] = time.monotonic() - started
 
-        size_of = getattr(collector, "size_of", None) or namer.shallow_size
-        # A sampling collector knows only the sampled blocks: "nothing allocated here" means "nothing sampled".
-        sampled_collector = str(getattr(collector, "name", "")).startswith("sampling")
-        weights = _Weights(collector, namer, runner, found, keys, match_key, sampled_collector)
-        memo = {}
-        by_key = [_result(walk, namer, key, k, found, storage_hits.get(k), max_objects, size_of, memo,
-                          gc_was_enabled, started + budget, sampled_collector, weights)
-                  for k, key in enumerate(keys)]
+        search = _Search(walk, namer, found, storage_hits, max_objects, gc_was_enabled, started + budget,
+                         collector, _Weights(collector, namer, runner, found, keys, match_key))
+        by_key = [_result(search, key, k) for k, key in enumerate(keys)]
         timings["paths"] = time.monotonic() - started
         for key in requested:
             # Equal keys asked twice get the same answer.
@@ -181,8 +176,31 @@ def _walk_heap(walk, namer, ours, timings, started):
         del roots
 
 
-def _result(walk, namer, key, k, found, storage_hits, max_objects, size_of, memo, gc_was_enabled, deadline,
-            sampled_collector, weights):
+class _Search(object):
+    """What every stack's answer in one search shares: the walk, the names, the matches, the budget."""
+
+    __slots__ = ("walk", "namer", "found", "storage_hits", "max_objects", "gc_was_enabled", "deadline",
+                 "sampled", "size_of", "weights", "memo")
+
+    def __init__(self, walk, namer, found, storage_hits, max_objects, gc_was_enabled, deadline, collector, weights):
+        self.walk = walk
+        self.namer = namer
+        self.found = found
+        self.storage_hits = storage_hits
+        self.max_objects = max_objects
+        self.gc_was_enabled = gc_was_enabled
+        self.deadline = deadline
+        # A sampling collector knows only the sampled blocks: "nothing allocated here" means "nothing sampled".
+        self.sampled = collector.sampled
+        self.size_of = collector.size_of or namer.shallow_size
+        self.weights = weights
+        self.memo = {}  # shared path prefixes across stacks
+
+
+def _result(search, key, k):
+    walk, namer, found, weights, deadline = search.walk, search.namer, search.found, search.weights, search.deadline
+    max_objects, size_of, memo = search.max_objects, search.size_of, search.memo
+    storage_hits = search.storage_hits.get(k)
     note = None
     from_storage = False
     hits = found.hits(k)
@@ -225,7 +243,7 @@ def _result(walk, namer, key, k, found, storage_hits, max_objects, size_of, memo
     if unreachable:
         why = max((n, why) for why, n in kinds.items() if why is not None)[1]
         note = {
-            "garbage": NOTE_GC_DISABLED if not gc_was_enabled else NOTE_AWAITING,
+            "garbage": NOTE_GC_DISABLED if not search.gc_was_enabled else NOTE_AWAITING,
             "orphan": NOTE_NO_REFERRER,
             "native": NOTE_NATIVE,
         }[why]
@@ -236,7 +254,7 @@ def _result(walk, namer, key, k, found, storage_hits, max_objects, size_of, memo
             unreachable = True
             note = NOTE_NOT_FOUND
     elif from_storage:
-        note = NOTE_STORAGE_SAMPLED if sampled_collector else NOTE_STORAGE
+        note = NOTE_STORAGE_SAMPLED if search.sampled else NOTE_STORAGE
     estimator = None
     if totals is not None and totals.strata:
         estimator = partial(weights.paths, k, totals, deadline)
@@ -255,13 +273,13 @@ def _result(walk, namer, key, k, found, storage_hits, max_objects, size_of, memo
 class _Weights(object):
     """The estimates of each path's objects and bytes (estimate.py), for one search."""
 
-    def __init__(self, collector, namer, runner, found, keys, match_key, sampled_collector):
+    def __init__(self, collector, namer, runner, found, keys, match_key):
         self.namer = namer
         self.runner = runner
         self.found = found
         # A sampling collector tells each sampled block's probability; without one, every object is known (p = 1).
-        self.sample_of = getattr(collector, "sample_of", None) if sampled_collector else None
-        self.usable = self.sample_of is not None or not sampled_collector
+        self.sample_of = collector.sample_of if collector.sampled else None
+        self.usable = self.sample_of is not None or not collector.sampled
         self.stack_key_of = _key_function(collector)
         self.match_key = match_key
         self.index_of = {}

@@ -40,10 +40,9 @@ _OFFSETS = [
 
 def address_lookup(collector):
     """A function ptr -> stack key, or None when this collector cannot tell."""
-    lookup = getattr(collector, "stack_key_of_address", None)
-    if lookup is not None:
-        return lookup
-    if getattr(collector, "name", None) != "tracemalloc":
+    if collector.stack_key_of_address is not None:
+        return collector.stack_key_of_address
+    if not collector.traces_every_block:
         return None
     if _PTR != 8 or hasattr(sys, "gettotalrefcount") or not hasattr(sys, "getrefcount"):
         return None  # 32-bit or debug build: other struct layouts
