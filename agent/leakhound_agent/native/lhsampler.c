@@ -333,6 +333,11 @@ typedef struct {
     /* Python-domain live samples (GIL-protected). */
     double py_bytes, py_count;
     int64_t py_samples;
+    /* Of those, blocks whose object died onto a CPython free list (see "free lists"):
+     * their memory is still allocated, and may hold an object made by another line. */
+    double fl_bytes, fl_count;
+    int64_t fl_samples;
+    uint32_t fl_kinds; /* FL_* bits: which free lists */
     /* malloc-level live samples from the shim (native_lock). */
     double nat_bytes, nat_count;
     int64_t nat_samples;
@@ -607,10 +612,13 @@ static inline PyThreadState *current_tstate(void) { return _PyThreadState_Unchec
 /* ------------------------------------------------------------------ sampled blocks */
 
 typedef struct {
-    uint64_t size;
+    uint64_t size; /* Python domain: with BV_FREELIST when the block's object went onto a free list */
     uint32_t stack;
     uint32_t meta; /* Python domain: the sampling level and watch entry (meta_pack) */
 } bval;
+
+#define BV_FREELIST (1ULL << 63)
+static inline uint64_t bv_size(const bval *v) { return v->size & ~BV_FREELIST; }
 
 typedef struct {
     uintptr_t *keys;
@@ -819,6 +827,7 @@ static struct {
 } W;
 
 static double now_mono(void);
+static inline size_t preheader_size(PyTypeObject *tp);
 
 static inline size_t w_home(const PyCodeObject *code, int lasti) {
     return (size_t)mix64((uint64_t)(uintptr_t)code ^ ((uint64_t)(uint32_t)lasti << 48)) & (WATCH_SLOTS - 1);
@@ -971,18 +980,9 @@ static void watch_rebalance(void) {
 
 /* ------------------------------------------------------------------ Python-domain sampling */
 
-static inline void py_unweigh(const bval *v) {
-    double p = sample_probability((double)v->size, level_mean(meta_level(v->meta)));
-    double w = (double)v->size / p;
-    lhstack *s = stack_at(v->stack);
-    s->py_bytes -= w;
-    s->py_count -= 1.0 / p;
-    s->py_samples--;
-    G.live_bytes -= w;
-    G.live_count -= 1.0 / p;
-    if (s->py_samples == 0) s->py_bytes = s->py_count = 0.0; /* no drift */
-    if (bt.count == 0) G.live_bytes = G.live_count = 0.0;
-    wentry *e = meta_entry(v->meta);
+/* A sampled block of the instruction's was freed (or its object died onto a free list). */
+static inline void watch_on_free(uint32_t meta, double w) {
+    wentry *e = meta_entry(meta);
     if (e) {
         e->live_w -= w;
         if (--e->live_n <= 0) e->live_n = 0, e->live_w = 0.0;
@@ -993,6 +993,27 @@ static inline void py_unweigh(const bval *v) {
             if (e->churn_level < W.lmax) e->churn_level++;
         }
     }
+}
+
+static inline void py_unweigh(const bval *v) {
+    double p = sample_probability((double)bv_size(v), level_mean(meta_level(v->meta)));
+    double w = (double)bv_size(v) / p;
+    lhstack *s = stack_at(v->stack);
+    G.live_bytes -= w;
+    G.live_count -= 1.0 / p;
+    if (bt.count == 0) G.live_bytes = G.live_count = 0.0;
+    if (v->size & BV_FREELIST) {
+        /* Its object died before (onto a free list): the instruction knows already. */
+        s->fl_bytes -= w;
+        s->fl_count -= 1.0 / p;
+        if (--s->fl_samples == 0) s->fl_bytes = s->fl_count = 0.0;
+        return;
+    }
+    s->py_bytes -= w;
+    s->py_count -= 1.0 / p;
+    s->py_samples--;
+    if (s->py_samples == 0) s->py_bytes = s->py_count = 0.0; /* no drift */
+    watch_on_free(v->meta, w);
 }
 
 static void py_record(void *ptr, size_t size, uint32_t sid, int level, int slot) {
@@ -1198,6 +1219,171 @@ static void hook_install(hook_t *h) {
     h->installed = 1;
 }
 
+/* ------------------------------------------------------------------ free lists
+ *
+ * CPython keeps the memory of some dead objects on free lists (dicts and their
+ * small key tables, lists, tuples, floats) and makes new objects of the same
+ * type from it without calling the allocator. A sampled block whose object
+ * died onto a free list would stay charged to the line that first allocated
+ * it, and grow there like a leak when another line's objects reuse it and are
+ * kept. So while sampling, the four types' tp_dealloc is wrapped: when the
+ * dying object's block (or a dict's key table) is a sampled block and is still
+ * allocated after the type's own dealloc, the object went onto a free list.
+ * The block then leaves its site's live figure for the site's free-list figure
+ * (still live memory, counted in the heap, found by stack_of_object: the
+ * retainer search still finds the objects that reuse it) and counts as freed
+ * for the instruction's level. It leaves that figure when the allocator
+ * finally frees it. Not seen: objects the interpreter destroys without
+ * tp_dealloc (3.11+ specialised float arithmetic frees its float operands with
+ * _PyFloat_ExactDealloc), and key tables a dict drops when it grows.
+ *
+ * Our wrapper is the type's tp_dealloc, so the type's own trashcan (which
+ * checks that tp_dealloc is itself) no longer bounds the recursion through
+ * deeply nested containers: the wrapper counts its own depth and, past
+ * FL_SHALLOW, goes through the trashcan as its own tp_dealloc. */
+#define FL_DICT 1u
+#define FL_LIST 2u
+#define FL_TUPLE 4u
+#define FL_FLOAT 8u
+#define FL_SHALLOW 32
+
+enum { FLK_DICT, FLK_LIST, FLK_TUPLE, FLK_FLOAT, FLK_N };
+
+typedef struct {
+    PyTypeObject *type;
+    destructor orig;  /* the type's own tp_dealloc */
+    destructor mine;
+    uint32_t kind;    /* FL_* */
+    size_t pre;       /* bytes before the object in its block */
+    int gc, installed;
+} fltype;
+
+static fltype flt[FLK_N];
+static long fl_depth; /* our wrappers on the C stack (all threads: only ever too high) */
+static uint64_t fl_marked;
+
+/* A sampled block's object went onto a free list: move its weight to the site's free-list figure. */
+static void fl_mark(size_t slot, uint32_t kind) {
+    bval *v = &bt.vals[slot];
+    double p = sample_probability((double)bv_size(v), level_mean(meta_level(v->meta)));
+    double w = (double)bv_size(v) / p;
+    lhstack *s = stack_at(v->stack);
+    s->py_bytes -= w;
+    s->py_count -= 1.0 / p;
+    if (--s->py_samples == 0) s->py_bytes = s->py_count = 0.0;
+    s->fl_bytes += w;
+    s->fl_count += 1.0 / p;
+    s->fl_samples++;
+    s->fl_kinds |= kind;
+    watch_on_free(v->meta, w);
+    v->size |= BV_FREELIST;
+    fl_marked++;
+}
+
+/* The live sampled block at addr that is not on a free list yet, or 0. */
+static inline int fl_watch(uintptr_t addr, bval *out) {
+    size_t slot;
+    if (!bfilter[bf_idx((void *)addr)] || !bt_find(&bt, addr, &slot)) return 0;
+    if (bt.vals[slot].size & BV_FREELIST) return 0;
+    *out = bt.vals[slot];
+    return 1;
+}
+
+/* After the type's dealloc: still allocated, the same entry (not freed and sampled again)? */
+static inline void fl_check(uintptr_t addr, const bval *before, uint32_t kind) {
+    size_t slot;
+    if (!bt.count || !bt_find(&bt, addr, &slot)) return;
+    bval *v = &bt.vals[slot];
+    if (v->size == before->size && v->stack == before->stack && v->meta == before->meta) fl_mark(slot, kind);
+}
+
+/* The dying object's block, or a dict's key table that dies with it, may be sampled. */
+static void __attribute__((noinline)) fl_dealloc_sampled(PyObject *op, fltype *t) {
+    uintptr_t blk = (uintptr_t)op - t->pre, keys = 0;
+    bval before, kbefore;
+    int watch = fl_watch(blk, &before), kwatch = 0;
+    if (t->kind == FL_DICT) {
+        keys = (uintptr_t)((PyDictObject *)op)->ma_keys;
+        /* Only a key table this dict holds the last reference to (dk_refcnt comes first). */
+        kwatch = keys && *(const Py_ssize_t *)keys == 1 && fl_watch(keys, &kbefore);
+    }
+    t->orig(op);
+    if (watch) fl_check(blk, &before, t->kind);
+    if (kwatch) fl_check(keys, &kbefore, FL_DICT);
+}
+
+static inline int fl_maybe_sampled(PyObject *op, const fltype *t) {
+    if (LIKELY(bt.count == 0)) return 0;
+    if (bfilter[bf_idx((void *)((uintptr_t)op - t->pre))]) return 1;
+    if (t->kind == FL_DICT) {
+        void *keys = ((PyDictObject *)op)->ma_keys;
+        return keys && bfilter[bf_idx(keys)];
+    }
+    return 0;
+}
+
+static inline void fl_body(PyObject *op, fltype *t) {
+    if (UNLIKELY(fl_maybe_sampled(op, t))) fl_dealloc_sampled(op, t);
+    else t->orig(op);
+}
+
+static void __attribute__((noinline)) fl_dealloc_deep(PyObject *op, fltype *t) {
+    PyObject_GC_UnTrack(op); /* the trashcan may keep it for later (the type's dealloc does this first too) */
+    Py_TRASHCAN_BEGIN(op, t->mine)
+    fl_depth++;
+    fl_body(op, t);
+    fl_depth--;
+    Py_TRASHCAN_END
+}
+
+static inline void fl_dealloc(PyObject *op, fltype *t) {
+    if (!t->gc) {
+        fl_body(op, t);
+        return;
+    }
+    if (UNLIKELY(fl_depth >= FL_SHALLOW)) {
+        fl_dealloc_deep(op, t);
+        return;
+    }
+    fl_depth++;
+    fl_body(op, t);
+    fl_depth--;
+}
+
+static void fl_dealloc_dict(PyObject *op) { fl_dealloc(op, &flt[FLK_DICT]); }
+static void fl_dealloc_list(PyObject *op) { fl_dealloc(op, &flt[FLK_LIST]); }
+static void fl_dealloc_tuple(PyObject *op) { fl_dealloc(op, &flt[FLK_TUPLE]); }
+static void fl_dealloc_float(PyObject *op) { fl_dealloc(op, &flt[FLK_FLOAT]); }
+
+static void fl_install(void) {
+    if (!flt[0].type) {
+        flt[FLK_DICT] = (fltype){&PyDict_Type, NULL, fl_dealloc_dict, FL_DICT, 0, 1, 0};
+        flt[FLK_LIST] = (fltype){&PyList_Type, NULL, fl_dealloc_list, FL_LIST, 0, 1, 0};
+        flt[FLK_TUPLE] = (fltype){&PyTuple_Type, NULL, fl_dealloc_tuple, FL_TUPLE, 0, 1, 0};
+        flt[FLK_FLOAT] = (fltype){&PyFloat_Type, NULL, fl_dealloc_float, FL_FLOAT, 0, 0, 0};
+    }
+    for (int k = 0; k < FLK_N; k++) {
+        fltype *t = &flt[k];
+        /* Still in the chain (someone wrapped us after a stop): keep that chain. */
+        if (t->installed || t->type->tp_dealloc == t->mine) continue;
+        t->pre = preheader_size(t->type);
+        t->orig = t->type->tp_dealloc;
+        t->type->tp_dealloc = t->mine;
+        t->installed = 1;
+    }
+}
+
+static void fl_uninstall(void) {
+    for (int k = 0; k < FLK_N; k++) {
+        fltype *t = &flt[k];
+        /* Only when we are on top; otherwise whoever wrapped us still calls ours, which passes through. */
+        if (t->installed && t->type->tp_dealloc == t->mine) {
+            t->type->tp_dealloc = t->orig;
+            t->installed = 0;
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ native (shim) samples */
 
 static btable nbt; /* malloc-level samples (native_lock) */
@@ -1312,8 +1498,9 @@ static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
         uint32_t n = stack_count;
         for (uint32_t id = 0; id < n; id++) {
             lhstack *s = stack_at(id);
-            s->py_bytes = s->py_count = 0.0;
-            s->py_samples = 0;
+            s->py_bytes = s->py_count = s->fl_bytes = s->fl_count = 0.0;
+            s->py_samples = s->fl_samples = 0;
+            s->fl_kinds = 0;
         }
         G.live_bytes = G.live_count = 0.0;
     }
@@ -1329,6 +1516,7 @@ static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
         /* Still in the chain (someone wrapped us after a stop): keep that chain. */
         if (!hooks[i].installed) hook_install(&hooks[i]);
     }
+    fl_install();
     G.active = 1;
     if (native) {
         shim_connect();
@@ -1357,6 +1545,7 @@ static PyObject *lh_stop(PyObject *self, PyObject *unused) {
     }
     G.active = 0;
     G.countdown = INT64_MAX;
+    fl_uninstall();
     for (int i = 0; i < 2; i++) {
         hook_t *h = &hooks[i];
         /* Only unhook when we are on top; otherwise whoever wrapped us still
@@ -1370,8 +1559,9 @@ static PyObject *lh_stop(PyObject *self, PyObject *unused) {
     uint32_t n = stack_count;
     for (uint32_t id = 0; id < n; id++) {
         lhstack *s = stack_at(id);
-        s->py_bytes = s->py_count = 0.0;
-        s->py_samples = 0;
+        s->py_bytes = s->py_count = s->fl_bytes = s->fl_count = 0.0;
+        s->py_samples = s->fl_samples = 0;
+        s->fl_kinds = 0;
     }
     G.live_bytes = G.live_count = 0.0;
     Py_RETURN_NONE;
@@ -1411,8 +1601,8 @@ static int check_hooks(void) {
 }
 
 typedef struct {
-    uint32_t id;
-    double bytes, count;
+    uint32_t id, fl_kinds;
+    double bytes, count, fl_bytes;
 } siterow;
 
 /* Copies the live aggregates (native ones under native_lock): no Python
@@ -1426,12 +1616,15 @@ static siterow *collect_rows(int native, size_t *nrows, double *total_bytes, dou
     if (native) pthread_mutex_lock(&native_lock);
     for (uint32_t id = 0; id < n; id++) {
         lhstack *s = stack_at(id);
-        int64_t k = native ? s->nat_samples : s->py_samples;
+        int64_t k = native ? s->nat_samples : s->py_samples + s->fl_samples;
         if (k <= 0) continue;
         siterow *r = &out[(*nrows)++];
         r->id = id;
-        r->bytes = native ? s->nat_bytes : s->py_bytes;
-        r->count = native ? s->nat_count : s->py_count;
+        /* Python sites: the free-list figure is part of the live one (memory still allocated). */
+        r->bytes = native ? s->nat_bytes : s->py_bytes + s->fl_bytes;
+        r->count = native ? s->nat_count : s->py_count + s->fl_count;
+        r->fl_bytes = native ? 0.0 : s->fl_bytes;
+        r->fl_kinds = native ? 0u : s->fl_kinds;
         *total_bytes += r->bytes;
         *total_count += r->count;
     }
@@ -1445,7 +1638,9 @@ static PyObject *rows_of(int native, double *total_bytes, double *total_count) {
     if (!rs) return PyErr_NoMemory();
     PyObject *rows = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; rows && i < n; i++) {
-        PyObject *t = Py_BuildValue("(ILL)", rs[i].id, (long long)(rs[i].bytes + 0.5), (long long)(rs[i].count + 0.5));
+        PyObject *t = native ? Py_BuildValue("(ILL)", rs[i].id, (long long)(rs[i].bytes + 0.5), (long long)(rs[i].count + 0.5))
+                             : Py_BuildValue("(ILLLI)", rs[i].id, (long long)(rs[i].bytes + 0.5),
+                                             (long long)(rs[i].count + 0.5), (long long)(rs[i].fl_bytes + 0.5), rs[i].fl_kinds);
         if (!t) {
             Py_CLEAR(rows);
             break;
@@ -1564,8 +1759,9 @@ static PyObject *lh_reset_after_fork(PyObject *self, PyObject *unused) {
     uint32_t n = stack_count;
     for (uint32_t id = 0; id < n; id++) {
         lhstack *s = stack_at(id);
-        s->py_bytes = s->py_count = s->nat_bytes = s->nat_count = 0.0;
-        s->py_samples = s->nat_samples = 0;
+        s->py_bytes = s->py_count = s->nat_bytes = s->nat_count = s->fl_bytes = s->fl_count = 0.0;
+        s->py_samples = s->nat_samples = s->fl_samples = 0;
+        s->fl_kinds = 0;
     }
     G.live_bytes = G.live_count = 0.0;
     pthread_mutex_lock(&native_lock);
@@ -1588,7 +1784,7 @@ static PyObject *lh_stats(PyObject *self, PyObject *unused) {
     pthread_mutex_unlock(&native_lock);
     size_t own = __atomic_load_n(&own_bytes, __ATOMIC_RELAXED);
     return Py_BuildValue(
-        "{s:i,s:i,s:i,s:d,s:i,s:K,s:n,s:n,s:K,s:I,s:n,s:n,s:n,s:K,s:K,s:n,s:L,s:L,s:i,s:n,s:K,s:K,s:L,s:d,s:I,s:i,s:K,s:K}",
+        "{s:i,s:i,s:i,s:d,s:i,s:K,s:n,s:n,s:K,s:I,s:n,s:n,s:n,s:K,s:K,s:n,s:L,s:L,s:i,s:n,s:K,s:K,s:L,s:d,s:I,s:i,s:K,s:K,s:K,s:i}",
         "active", G.active, "installed", hooks[0].installed && hooks[1].installed, "on_top", on_top,
         "sample_bytes", G.mean, "nframes", G.nframes,
         "samples", (unsigned long long)G.samples, "live_samples", (Py_ssize_t)bt.count, "table_capacity",
@@ -1600,7 +1796,8 @@ static PyObject *lh_stats(PyObject *self, PyObject *unused) {
         "native_samples", (unsigned long long)nat_total, "native_drops", (unsigned long long)nat_drops,
         "native_live_bytes", (long long)(nlb + 0.5), "fine_bytes", W.tmin, "watched", (unsigned int)W.count,
         "watch_floor", W.floor, "watch_evictions", (unsigned long long)W.evictions, "sample_points",
-        (unsigned long long)W.points);
+        (unsigned long long)W.points, "free_list_marked", (unsigned long long)fl_marked, "free_list_hooks",
+        flt[FLK_DICT].installed + flt[FLK_LIST].installed + flt[FLK_TUPLE].installed + flt[FLK_FLOAT].installed);
 }
 
 static PyObject *lh_is_active(PyObject *self, PyObject *unused) { return PyBool_FromLong(G.active); }
@@ -1756,7 +1953,8 @@ static PyMethodDef methods[] = {
      "start(sample_bytes=524288, nframes=16, max_samples=1048576, native=True)"},
     {"stop", lh_stop, METH_NOARGS, "Stop sampling; unhook when our hooks are on top."},
     {"snapshot", lh_snapshot, METH_NOARGS,
-     "(rows, live_bytes, live_count, native_rows|None); rows: [(stack_id, est_bytes, est_count)]"},
+     "(rows, live_bytes, live_count, native_rows|None); rows: [(stack_id, est_bytes, est_count, free_list_bytes, "
+     "free_list_kinds)] (free-list bytes are part of est_bytes), native rows: [(stack_id, est_bytes, est_count)]"},
     {"stack_frames", lh_stack_frames, METH_O, "[(filename, lineno, function)] innermost first"},
     {"stack_of_address", lh_stack_of_address, METH_O, "stack id of the sampled block at an address, or None"},
     {"stack_of_object", lh_stack_of_object, METH_O, "stack id of the sampled block holding an object, or None"},
