@@ -37,6 +37,10 @@ export interface SiteSeries {
   stackId: number;
   bytes: Float64Array;
   count: Float64Array;
+  /** The part of `bytes` that went onto CPython's free lists (0 where unknown); only for sites that had some. */
+  freeListBytes?: Float64Array;
+  /** FREE_LIST bits (protocol/messages.ts): which free lists. */
+  freeListKinds?: number;
 }
 
 export interface ProcessCapture {
