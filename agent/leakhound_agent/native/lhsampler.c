@@ -649,6 +649,26 @@ static inline void bf_remove(const void *p) {
     if (*c != 255 && *c != 0) (*c)--;
 }
 
+/* A second, sparser filter for the free-list check after every dict, list,
+ * tuple and float dealloc (see "free lists"), where the 4 KiB one, full once a
+ * few thousand blocks are live, would send nearly every object to a probe of
+ * the table: one bit per 2^19 buckets (64 KiB), set when a block is sampled,
+ * never cleared on a free (a stale bit only costs a probe), rebuilt from the
+ * table at a snapshot once as many blocks were freed as are live. */
+#define FLF_BITS 19
+static uint64_t flfilter[(1u << FLF_BITS) / 64];
+static size_t flf_stale;
+
+static inline size_t flf_idx(uintptr_t p) { return (size_t)(((uint64_t)(p >> 4) * 0xD6E8FEB86659FD93ULL) >> (64 - FLF_BITS)); }
+static inline void flf_add(uintptr_t p) {
+    size_t i = flf_idx(p);
+    flfilter[i >> 6] |= 1ULL << (i & 63);
+}
+static inline int flf_maybe(uintptr_t p) {
+    size_t i = flf_idx(p);
+    return (int)((flfilter[i >> 6] >> (i & 63)) & 1);
+}
+
 static inline size_t bt_home(const btable *t, uintptr_t k) {
     return (size_t)((((uint64_t)k >> 3) * 0x9E3779B97F4A7C15ULL) >> t->shift);
 }
@@ -753,6 +773,17 @@ static void bt_clear(btable *t) {
 static void py_table_clear(void) {
     bt_clear(&bt);
     memset(bfilter, 0, sizeof bfilter);
+    memset(flfilter, 0, sizeof flfilter);
+    flf_stale = 0;
+}
+
+/* At a snapshot: drop the free-list filter's stale bits once they may be as many as the live ones. */
+static void flf_rebuild(void) {
+    if (flf_stale < 4096 || flf_stale < bt.count) return;
+    memset(flfilter, 0, sizeof flfilter);
+    for (size_t i = 0; i < bt.cap; i++)
+        if (bt.keys[i]) flf_add(bt.keys[i]);
+    flf_stale = 0;
 }
 
 /* ------------------------------------------------------------------ watched instructions
@@ -827,7 +858,6 @@ static struct {
 } W;
 
 static double now_mono(void);
-static inline size_t preheader_size(PyTypeObject *tp);
 
 static inline size_t w_home(const PyCodeObject *code, int lasti) {
     return (size_t)mix64((uint64_t)(uintptr_t)code ^ ((uint64_t)(uint32_t)lasti << 48)) & (WATCH_SLOTS - 1);
@@ -996,6 +1026,7 @@ static inline void watch_on_free(uint32_t meta, double w) {
 }
 
 static inline void py_unweigh(const bval *v) {
+    flf_stale++;
     double p = sample_probability((double)bv_size(v), level_mean(meta_level(v->meta)));
     double w = (double)bv_size(v) / p;
     lhstack *s = stack_at(v->stack);
@@ -1025,6 +1056,7 @@ static void py_record(void *ptr, size_t size, uint32_t sid, int level, int slot)
     }
     if (r == 1) py_unweigh(&old); /* a stale entry: the block was freed behind our back */
     else bf_add(ptr);
+    flf_add((uintptr_t)ptr);
     double p = sample_probability((double)size, level_mean(level));
     double w = (double)size / p;
     lhstack *s = stack_at(sid);
@@ -1254,8 +1286,7 @@ typedef struct {
     destructor orig;  /* the type's own tp_dealloc */
     destructor mine;
     uint32_t kind;    /* FL_* */
-    size_t pre;       /* bytes before the object in its block */
-    int gc, installed;
+    int installed;
 } fltype;
 
 static fltype flt[FLK_N];
@@ -1280,93 +1311,69 @@ static void fl_mark(size_t slot, uint32_t kind) {
     fl_marked++;
 }
 
-/* The live sampled block at addr that is not on a free list yet, or 0. */
-static inline int fl_watch(uintptr_t addr, bval *out) {
-    size_t slot;
-    if (!bfilter[bf_idx((void *)addr)] || !bt_find(&bt, addr, &slot)) return 0;
-    if (bt.vals[slot].size & BV_FREELIST) return 0;
-    *out = bt.vals[slot];
-    return 1;
-}
-
-/* After the type's dealloc: still allocated, the same entry (not freed and sampled again)? */
-static inline void fl_check(uintptr_t addr, const bval *before, uint32_t kind) {
+/* After the type's dealloc: the sampled block at addr, not on a free list yet, is still
+ * allocated: the object went onto a free list, not back to the allocator (a block freed
+ * and sampled again within the same dealloc is taken for one that stayed, a rare
+ * misplacement of one sample between a site's two figures). */
+static void __attribute__((noinline)) fl_check(uintptr_t addr, uint32_t kind) {
     size_t slot;
     if (!bt.count || !bt_find(&bt, addr, &slot)) return;
-    bval *v = &bt.vals[slot];
-    if (v->size == before->size && v->stack == before->stack && v->meta == before->meta) fl_mark(slot, kind);
+    if (!(bt.vals[slot].size & BV_FREELIST)) fl_mark(slot, kind);
 }
 
-/* The dying object's block, or a dict's key table that dies with it, may be sampled. */
-static void __attribute__((noinline)) fl_dealloc_sampled(PyObject *op, fltype *t) {
-    uintptr_t blk = (uintptr_t)op - t->pre, keys = 0;
-    bval before, kbefore;
-    int watch = fl_watch(blk, &before), kwatch = 0;
-    if (t->kind == FL_DICT) {
+/* kind and gc are constants in each wrapper below, so its fast path is the
+ * type's dealloc, a depth count and one filter bit. */
+#define FL_GC_PRE (2 * sizeof(void *)) /* PyGC_Head before the exact builtin types' objects */
+
+static inline void fl_body(PyObject *op, destructor orig, uint32_t kind, int gc) {
+    uintptr_t blk = (uintptr_t)op - (gc ? FL_GC_PRE : 0), keys = 0;
+    if (kind == FL_DICT) {
+        /* A key table that dies with this dict (it holds the last reference; dk_refcnt comes
+         * first) may go onto the key-table free list. Read before the dict is gone. */
         keys = (uintptr_t)((PyDictObject *)op)->ma_keys;
-        /* Only a key table this dict holds the last reference to (dk_refcnt comes first). */
-        kwatch = keys && *(const Py_ssize_t *)keys == 1 && fl_watch(keys, &kbefore);
+        if (!(keys && flf_maybe(keys) && *(const Py_ssize_t *)keys == 1)) keys = 0;
     }
-    t->orig(op);
-    if (watch) fl_check(blk, &before, t->kind);
-    if (kwatch) fl_check(keys, &kbefore, FL_DICT);
+    orig(op);
+    if (UNLIKELY(flf_maybe(blk))) fl_check(blk, kind);
+    if (UNLIKELY(keys != 0)) fl_check(keys, FL_DICT);
 }
 
-static inline int fl_maybe_sampled(PyObject *op, const fltype *t) {
-    if (LIKELY(bt.count == 0)) return 0;
-    if (bfilter[bf_idx((void *)((uintptr_t)op - t->pre))]) return 1;
-    if (t->kind == FL_DICT) {
-        void *keys = ((PyDictObject *)op)->ma_keys;
-        return keys && bfilter[bf_idx(keys)];
-    }
-    return 0;
-}
-
-static inline void fl_body(PyObject *op, fltype *t) {
-    if (UNLIKELY(fl_maybe_sampled(op, t))) fl_dealloc_sampled(op, t);
-    else t->orig(op);
-}
-
-static void __attribute__((noinline)) fl_dealloc_deep(PyObject *op, fltype *t) {
+static void __attribute__((noinline)) fl_dealloc_deep(PyObject *op, int k) {
+    fltype *t = &flt[k];
     PyObject_GC_UnTrack(op); /* the trashcan may keep it for later (the type's dealloc does this first too) */
     Py_TRASHCAN_BEGIN(op, t->mine)
     fl_depth++;
-    fl_body(op, t);
+    fl_body(op, t->orig, t->kind, 1);
     fl_depth--;
     Py_TRASHCAN_END
 }
 
-static inline void fl_dealloc(PyObject *op, fltype *t) {
-    if (!t->gc) {
-        fl_body(op, t);
-        return;
-    }
+static inline void fl_dealloc_gc(PyObject *op, int k, uint32_t kind) {
     if (UNLIKELY(fl_depth >= FL_SHALLOW)) {
-        fl_dealloc_deep(op, t);
+        fl_dealloc_deep(op, k);
         return;
     }
     fl_depth++;
-    fl_body(op, t);
+    fl_body(op, flt[k].orig, kind, 1);
     fl_depth--;
 }
 
-static void fl_dealloc_dict(PyObject *op) { fl_dealloc(op, &flt[FLK_DICT]); }
-static void fl_dealloc_list(PyObject *op) { fl_dealloc(op, &flt[FLK_LIST]); }
-static void fl_dealloc_tuple(PyObject *op) { fl_dealloc(op, &flt[FLK_TUPLE]); }
-static void fl_dealloc_float(PyObject *op) { fl_dealloc(op, &flt[FLK_FLOAT]); }
+static void fl_dealloc_dict(PyObject *op) { fl_dealloc_gc(op, FLK_DICT, FL_DICT); }
+static void fl_dealloc_list(PyObject *op) { fl_dealloc_gc(op, FLK_LIST, FL_LIST); }
+static void fl_dealloc_tuple(PyObject *op) { fl_dealloc_gc(op, FLK_TUPLE, FL_TUPLE); }
+static void fl_dealloc_float(PyObject *op) { fl_body(op, flt[FLK_FLOAT].orig, FL_FLOAT, 0); }
 
 static void fl_install(void) {
     if (!flt[0].type) {
-        flt[FLK_DICT] = (fltype){&PyDict_Type, NULL, fl_dealloc_dict, FL_DICT, 0, 1, 0};
-        flt[FLK_LIST] = (fltype){&PyList_Type, NULL, fl_dealloc_list, FL_LIST, 0, 1, 0};
-        flt[FLK_TUPLE] = (fltype){&PyTuple_Type, NULL, fl_dealloc_tuple, FL_TUPLE, 0, 1, 0};
-        flt[FLK_FLOAT] = (fltype){&PyFloat_Type, NULL, fl_dealloc_float, FL_FLOAT, 0, 0, 0};
+        flt[FLK_DICT] = (fltype){&PyDict_Type, NULL, fl_dealloc_dict, FL_DICT, 0};
+        flt[FLK_LIST] = (fltype){&PyList_Type, NULL, fl_dealloc_list, FL_LIST, 0};
+        flt[FLK_TUPLE] = (fltype){&PyTuple_Type, NULL, fl_dealloc_tuple, FL_TUPLE, 0};
+        flt[FLK_FLOAT] = (fltype){&PyFloat_Type, NULL, fl_dealloc_float, FL_FLOAT, 0};
     }
     for (int k = 0; k < FLK_N; k++) {
         fltype *t = &flt[k];
         /* Still in the chain (someone wrapped us after a stop): keep that chain. */
         if (t->installed || t->type->tp_dealloc == t->mine) continue;
-        t->pre = preheader_size(t->type);
         t->orig = t->type->tp_dealloc;
         t->type->tp_dealloc = t->mine;
         t->installed = 1;
@@ -1654,6 +1661,7 @@ static PyObject *rows_of(int native, double *total_bytes, double *total_count) {
 static PyObject *lh_snapshot(PyObject *self, PyObject *unused) {
     check_hooks();
     if (G.active) watch_rebalance();
+    flf_rebuild();
     double pyb, pyc, nb = 0, nc = 0;
     int was = G.in_capture;
     G.in_capture = 1; /* our own result lists are not the program's allocations */
