@@ -34,18 +34,19 @@ describe.each(pythons.map((p) => [p.version, p.path] as const))("CPython %s", (_
     const responseLine = lineOf(kind, "response");
     const real = at(leakLine);
     const response = at(responseLine);
-    expect(real, JSON.stringify(leaks.map((l) => [l.site?.line, l.growthBytes, l.reusedFromFreeList]))).toBeGreaterThanOrEqual(0);
+    const seen = JSON.stringify(leaks.map((l) => [l.site?.line, l.growthBytes, l.freeListBytes, l.reusedFromFreeList]));
+    expect(real, seen).toBeGreaterThanOrEqual(0);
     if (response >= 0) {
-      expect(response).toBeGreaterThan(real);
-      expect(leaks[response].reusedFromFreeList).toBe(true);
+      expect(response, seen).toBeGreaterThan(real);
+      expect(leaks[response].reusedFromFreeList, seen).toBe(true);
       expect(leaks[response].freeLists).toContain(kind);
     }
     expect(leaks[real].reusedFromFreeList).toBeUndefined();
     // The response line's memory is on the sites list with its free-list share.
     const row = r.report.sites.find((s: any) => s.site?.file.endsWith(FIXTURE) && s.site.line === responseLine);
     if (row) {
-      expect(row.freeLists).toContain(kind);
-      expect(row.freeListBytes).toBeGreaterThan(0.5 * row.liveBytes);
+      expect(row.freeLists, JSON.stringify(row)).toContain(kind);
+      expect(row.freeListBytes, JSON.stringify(row)).toBeGreaterThan(0.5 * row.liveBytes);
     }
   });
 });

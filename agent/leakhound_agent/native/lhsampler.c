@@ -101,6 +101,8 @@ static struct {
 
 static size_t own_bytes; /* memory held by our tables (approximate) */
 
+static double now_mono(void);
+
 /* ------------------------------------------------------------------ random */
 
 static uint64_t rng_next(uint64_t *s) {
@@ -777,9 +779,14 @@ static void py_table_clear(void) {
     flf_stale = 0;
 }
 
-/* At a snapshot: drop the free-list filter's stale bits once they may be as many as the live ones. */
+/* At a snapshot: drop the free-list filter's stale bits once they may be as many as the live
+ * ones, at most every 2 s (a pass over the table: ~2 ms at a million live samples). */
 static void flf_rebuild(void) {
+    static double last;
     if (flf_stale < 4096 || flf_stale < bt.count) return;
+    double t = now_mono();
+    if (t - last < 2.0) return;
+    last = t;
     memset(flfilter, 0, sizeof flfilter);
     for (size_t i = 0; i < bt.cap; i++)
         if (bt.keys[i]) flf_add(bt.keys[i]);
@@ -857,7 +864,6 @@ static struct {
     int warm; /* in the start-up period: the floor stays at the coarsest level */
 } W;
 
-static double now_mono(void);
 
 static inline size_t w_home(const PyCodeObject *code, int lasti) {
     return (size_t)mix64((uint64_t)(uintptr_t)code ^ ((uint64_t)(uint32_t)lasti << 48)) & (WATCH_SLOTS - 1);
