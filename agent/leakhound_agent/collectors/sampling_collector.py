@@ -124,7 +124,7 @@ class SamplingCollector(Collector):
     # ------------------------------------------------------------ sampling
 
     def snapshot(self):
-        rows, heap, _count, native_rows = self._ext.snapshot()
+        rows, heap, _count, native_rows = self._ext.snapshot(free_lists=True)
         stats = self._ext.stats()
         self._check(stats)
         sites = {}

@@ -1644,13 +1644,13 @@ static siterow *collect_rows(int native, size_t *nrows, double *total_bytes, dou
     return out;
 }
 
-static PyObject *rows_of(int native, double *total_bytes, double *total_count) {
+static PyObject *rows_of(int native, int free_lists, double *total_bytes, double *total_count) {
     size_t n;
     siterow *rs = collect_rows(native, &n, total_bytes, total_count);
     if (!rs) return PyErr_NoMemory();
     PyObject *rows = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; rows && i < n; i++) {
-        PyObject *t = native ? Py_BuildValue("(ILL)", rs[i].id, (long long)(rs[i].bytes + 0.5), (long long)(rs[i].count + 0.5))
+        PyObject *t = !free_lists ? Py_BuildValue("(ILL)", rs[i].id, (long long)(rs[i].bytes + 0.5), (long long)(rs[i].count + 0.5))
                              : Py_BuildValue("(ILLLI)", rs[i].id, (long long)(rs[i].bytes + 0.5),
                                              (long long)(rs[i].count + 0.5), (long long)(rs[i].fl_bytes + 0.5), rs[i].fl_kinds);
         if (!t) {
@@ -1663,17 +1663,20 @@ static PyObject *rows_of(int native, double *total_bytes, double *total_count) {
     return rows;
 }
 
-static PyObject *lh_snapshot(PyObject *self, PyObject *unused) {
+static PyObject *lh_snapshot(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"free_lists", NULL};
+    int free_lists = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|p", kwlist, &free_lists)) return NULL;
     check_hooks();
     if (G.active) watch_rebalance();
     flf_rebuild();
     double pyb, pyc, nb = 0, nc = 0;
     int was = G.in_capture;
     G.in_capture = 1; /* our own result lists are not the program's allocations */
-    PyObject *rows = rows_of(0, &pyb, &pyc);
+    PyObject *rows = rows_of(0, free_lists, &pyb, &pyc);
     PyObject *nrows = NULL;
     if (rows && G.native_attached) {
-        nrows = rows_of(1, &nb, &nc);
+        nrows = rows_of(1, 0, &nb, &nc);
         if (!nrows) Py_CLEAR(rows);
     }
     G.in_capture = was;
@@ -1965,9 +1968,10 @@ static PyMethodDef methods[] = {
     {"start", (PyCFunction)(void (*)(void))lh_start, METH_VARARGS | METH_KEYWORDS,
      "start(sample_bytes=524288, nframes=16, max_samples=1048576, native=True)"},
     {"stop", lh_stop, METH_NOARGS, "Stop sampling; unhook when our hooks are on top."},
-    {"snapshot", lh_snapshot, METH_NOARGS,
-     "(rows, live_bytes, live_count, native_rows|None); rows: [(stack_id, est_bytes, est_count, free_list_bytes, "
-     "free_list_kinds)] (free-list bytes are part of est_bytes), native rows: [(stack_id, est_bytes, est_count)]"},
+    {"snapshot", (PyCFunction)(void (*)(void))lh_snapshot, METH_VARARGS | METH_KEYWORDS,
+     "snapshot(free_lists=False) -> (rows, live_bytes, live_count, native_rows|None); rows: [(stack_id, est_bytes, "
+     "est_count)], with free_lists: [(stack_id, est_bytes, est_count, free_list_bytes, free_list_kinds)] (the "
+     "free-list bytes are part of est_bytes)"},
     {"stack_frames", lh_stack_frames, METH_O, "[(filename, lineno, function)] innermost first"},
     {"stack_of_address", lh_stack_of_address, METH_O, "stack id of the sampled block at an address, or None"},
     {"stack_of_object", lh_stack_of_object, METH_O, "stack id of the sampled block holding an object, or None"},
