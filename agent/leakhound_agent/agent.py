@@ -238,6 +238,15 @@ class Agent(object):
             snapshot = self.collector.snapshot()
             self._last_snapshot_cost = _cpu_time() - started
             sites, other_bytes, other_count = self._tracker.update(snapshot.sites, snapshot.heap)
+            # Sites whose memory went onto CPython's free lists: [.., free-list bytes, kinds].
+            free_list = getattr(snapshot, "free_list", None)
+            if free_list:
+                site_key = self._table.site_key
+                for row in sites:
+                    extra = free_list.get(site_key(row[0]))
+                    if extra is not None:
+                        row.append(int(extra[0]))
+                        row.append(int(extra[1]))
             other_bytes += snapshot.other_bytes
             other_count += snapshot.other_count
             # Malloc-level sites, from collectors that have them (a Snapshot attribute of theirs).

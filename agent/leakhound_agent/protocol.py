@@ -217,6 +217,8 @@ def stacks(definitions):
 
 
 def sample(seq, t, rss, heap, overhead, gc_enabled, sites, other_bytes, other_count, active, cost, native=None):
+    """sites: [[id, bytes, count]] or, for a site some of whose memory went onto CPython's free
+    lists, [id, bytes, count, free_list_bytes, free_list_kinds] (FREE_LIST bits of messages.ts)."""
     message = {
         "type": "sample",
         "seq": seq,

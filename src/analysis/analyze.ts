@@ -2,7 +2,7 @@
 // in one sentence what the user should believe and do.
 import type { Capture, ProcessCapture } from "../capture/model.js";
 import { REPORT_SCHEMA, type LeakReport, type MemoryFigures, type Report, type SiteRow, type Verdict } from "../report/model.js";
-import { describeLeak } from "./leaks.js";
+import { compareLeaks, describeLeak } from "./leaks.js";
 import { analyzeProcess, type ProcessResult } from "./process.js";
 import { THRESHOLDS } from "./thresholds.js";
 
@@ -18,7 +18,7 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
 
   const leaks: LeakReport[] = results
     .flatMap((r) => r.result.leaks)
-    .sort((a, b) => b.growthBytes - a.growthBytes || b.confidence - a.confidence)
+    .sort((a, b) => compareLeaks(a, b) || b.confidence - a.confidence)
     .slice(0, THRESHOLDS.maxLeaks)
     .map((l, i) => ({ ...l, rank: i + 1 }));
 

@@ -1,13 +1,14 @@
 // Leak entries for the report. Stacks judged "leak" that share a site (the same
 // innermost user line) are one leak: their numbers are added up, and the largest
 // stack stands for them.
-import type { ProcessCapture } from "../capture/model.js";
-import type { Frame, RetainerResult } from "../protocol/messages.js";
-import type { LeakReport } from "../report/model.js";
+import type { ProcessCapture, SiteSeries } from "../capture/model.js";
+import { FREE_LIST, type Frame, type RetainerResult } from "../protocol/messages.js";
+import type { FreeListKind, LeakReport } from "../report/model.js";
 import { decimate } from "./stats/decimate.js";
 import { frameLabel } from "./format.js";
 import { siteKey } from "./frames.js";
 import { retainerSearch, summarizeRetainers } from "./retainers.js";
+import { indexAtTime, lastKnown } from "./stats/series.js";
 import type { SiteGroup } from "./site-groups.js";
 import type { StackAnalysis, Timeline } from "./stacks.js";
 import { THRESHOLDS } from "./thresholds.js";
@@ -66,6 +67,7 @@ export function pythonLeaks(
       retainers: summary.retainers,
       stackId: primary.stackId,
       series: summedSeries(tl.times, members.map((m) => m.series.bytes)),
+      ...freeListFields(tl, members, growthBytes),
     });
   }
   for (const g of siteGroups) {
@@ -92,9 +94,53 @@ export function pythonLeaks(
       retainers: summary.retainers,
       stackId: primary.stackId,
       series: decimate(tl.times, g.bytes, g.bytes.length, THRESHOLDS.seriesMaxPoints),
+      ...freeListFields(tl, g.members, g.features.retainedGrowth),
     });
   }
   return out;
+}
+
+/**
+ * The part of some stacks' memory whose objects died onto CPython's free lists (the sampling
+ * collector reports it): how much there is now, how much it grew after the warm-up, which lists.
+ */
+export function freeListOf(
+  tl: Timeline,
+  members: readonly { series: SiteSeries }[],
+): { bytes: number; growth: number; kinds: FreeListKind[] } | null {
+  const n = tl.times.length;
+  if (n === 0) return null;
+  const from = Math.min(indexAtTime(tl.times, tl.warmupSec), n - 1);
+  let bytes = 0;
+  let growth = 0;
+  let mask = 0;
+  for (const m of members) {
+    const fl = m.series.freeListBytes;
+    if (!fl || !m.series.freeListKinds) continue;
+    mask |= m.series.freeListKinds;
+    const last = lastKnown(fl);
+    if (Number.isNaN(last)) continue;
+    bytes += last;
+    growth += last - (Number.isNaN(fl[from]) ? 0 : fl[from]);
+  }
+  if (!mask) return null;
+  const kinds = (Object.keys(FREE_LIST) as FreeListKind[]).filter((k) => mask & FREE_LIST[k]);
+  return { bytes: Math.max(0, bytes), growth, kinds };
+}
+
+/** Share of a leak's growth that, reused from free lists, marks it. */
+const FREE_LIST_SHARE = 0.5;
+
+/**
+ * A leak whose growth is mostly such memory is objects made by other lines from this site's
+ * dead objects' memory (CPython reuses it without an allocation): it is marked, and ranked
+ * after the leaks whose own objects grow (src/analysis/process.ts).
+ */
+function freeListFields(tl: Timeline, members: readonly { series: SiteSeries }[], growthBytes: number): Partial<LeakReport> {
+  const fl = freeListOf(tl, members);
+  if (!fl || fl.bytes <= 0) return {};
+  const reused = fl.growth > 0 && fl.growth >= FREE_LIST_SHARE * growthBytes;
+  return { freeListBytes: fl.bytes, freeLists: fl.kinds, ...(reused ? { reusedFromFreeList: true } : {}) };
 }
 
 export interface SeriesLeakInput {
@@ -131,6 +177,14 @@ export function summedSeries(times: Float64Array, columns: readonly Float64Array
     }
   }
   return decimate(times, sum, n, THRESHOLDS.seriesMaxPoints);
+}
+
+/**
+ * Leak order: memory reused from free lists by objects made elsewhere (reusedFromFreeList) after
+ * the sites whose own objects grow, then the largest growth first.
+ */
+export function compareLeaks(a: LeakReport, b: LeakReport): number {
+  return Number(a.reusedFromFreeList === true) - Number(b.reusedFromFreeList === true) || b.growthBytes - a.growthBytes;
 }
 
 export function describeLeak(leak: LeakReport): string {

@@ -9,7 +9,7 @@ import { describe, type SeriesFeatures } from "./stats/features.js";
 import { formatBytes, formatSec, frameLabel } from "./format.js";
 import { pickSite } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
-import { describeLeak, pythonLeaks, seriesLeak, summedSeries } from "./leaks.js";
+import { compareLeaks, describeLeak, freeListOf, pythonLeaks, seriesLeak, summedSeries } from "./leaks.js";
 import { memoryFigures } from "./memory.js";
 import { nativeGrowth } from "./rules/native-growth.js";
 import { tooLittleDataReason } from "./rules/too-little-data.js";
@@ -57,7 +57,7 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
     return { summary: summary("inconclusive", "the process sent no samples before it ended"), leaks: [], rows: [], confidence: 0.1 };
   }
   const stacks = analyzeStacks(proc, tl);
-  const rows = stacks.map((s) => siteRow(proc.pid, s));
+  const rows = stacks.map((s) => siteRow(proc.pid, tl, s));
   if (tl.tooShort) {
     return { summary: summary("inconclusive", tooLittleDataReason(n, tl.durationSec)), leaks: [], rows, confidence: 0.1 };
   }
@@ -131,7 +131,7 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
 
   const confidenceOfLeaks = leaks.reduce((m, l) => Math.max(m, l.confidence), 0);
   if (leaks.length) {
-    leaks.sort((a, b) => b.growthBytes - a.growthBytes);
+    leaks.sort(compareLeaks);
     const top = leaks[0];
     const more = leaks.length > 1 ? `; ${leaks.length - 1} more growing site${leaks.length > 2 ? "s" : ""}` : "";
     return { summary: summary("leak", `${describeLeak(top)}${more}`), leaks, rows, confidence: confidenceOfLeaks };
@@ -266,7 +266,8 @@ function noLeakConfidence(tl: Timeline, mover: StackAnalysis | null): number {
   return Math.min(power, explained);
 }
 
-function siteRow(pid: number, s: StackAnalysis): SiteRow {
+function siteRow(pid: number, tl: Timeline, s: StackAnalysis): SiteRow {
+  const fl = freeListOf(tl, [s]);
   return {
     pid,
     stackId: s.stackId,
@@ -275,6 +276,7 @@ function siteRow(pid: number, s: StackAnalysis): SiteRow {
     liveBytes: s.liveBytes,
     liveCount: s.liveCount,
     ...rowGrowth(s),
+    ...(fl && fl.bytes > 0 ? { freeListBytes: fl.bytes, freeLists: fl.kinds } : {}),
   };
 }
 

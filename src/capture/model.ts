@@ -48,6 +48,10 @@ export interface SiteSeries {
    * dense series.
    */
   fill?(bytes: Float64Array, count: Float64Array): void;
+  /** The part of `bytes` that went onto CPython's free lists (0 where unknown); only for sites that had some. */
+  freeListBytes?: Float64Array;
+  /** FREE_LIST bits (protocol/messages.ts): which free lists. */
+  freeListKinds?: number;
 }
 
 export interface ProcessCapture {

@@ -34,11 +34,16 @@ class Changes {
   index = new Uint32Array(4);
   bytes = new Float64Array(4);
   count = new Float64Array(4);
+  /** The part of bytes whose objects died onto CPython's free lists (sampling collector). */
+  free = new Float64Array(4);
+  /** FREE_LIST bits seen so far. */
+  kinds = 0;
   length = 0;
 
-  push(at: number, bytes: number, count: number): void {
+  push(at: number, bytes: number, count: number, free: number, kinds: number): void {
+    this.kinds |= kinds;
     const n = this.length;
-    if (n > 0 && this.bytes[n - 1] === bytes && this.count[n - 1] === count) return;
+    if (n > 0 && this.bytes[n - 1] === bytes && this.count[n - 1] === count && this.free[n - 1] === free) return;
     if (n === this.index.length) {
       const grow = <T extends Uint32Array | Float64Array>(a: T): T => {
         const b = new (a.constructor as new (n: number) => T)(n * 2);
@@ -48,16 +53,19 @@ class Changes {
       this.index = grow(this.index);
       this.bytes = grow(this.bytes);
       this.count = grow(this.count);
+      this.free = grow(this.free);
     }
     if (n > 0 && this.index[n - 1] === at) {
       // A second report of the same sample: the later figure stands.
       this.bytes[n - 1] = bytes;
       this.count[n - 1] = count;
+      this.free[n - 1] = free;
       return;
     }
     this.index[n] = at;
     this.bytes[n] = bytes;
     this.count[n] = count;
+    this.free[n] = free;
     this.length = n + 1;
   }
 
@@ -67,16 +75,16 @@ class Changes {
    * keeps the arrays and length of its moment, which later pushes never change.
    */
   series(stackId: number, n: number): SiteSeries {
-    const { index, bytes, count, length } = this;
-    const write = (values: Float64Array, out: Float64Array) => {
-      out.fill(Number.NaN, 0, n);
+    const { index, bytes, count, free, kinds, length } = this;
+    const write = (values: Float64Array, out: Float64Array, before = Number.NaN) => {
+      out.fill(before, 0, n);
       for (let k = 0; k < length && index[k]! < n; k++) {
         const end = k + 1 < length ? Math.min(n, index[k + 1]!) : n;
         out.fill(values[k]!, index[k]!, end);
       }
       return out;
     };
-    return {
+    const series: SiteSeries = {
       stackId,
       get bytes() {
         return write(bytes, new Float64Array(n));
@@ -89,6 +97,12 @@ class Changes {
         write(count, c);
       },
     };
+    // As the file reader gives them: only for sites that had some, 0 before the site's first report.
+    if (kinds) {
+      Object.defineProperty(series, "freeListBytes", { enumerable: true, get: () => write(free, new Float64Array(n), 0) });
+      series.freeListKinds = kinds;
+    }
+    return series;
   }
 }
 
@@ -97,10 +111,10 @@ class Columns {
   private sites = new Map<number, Changes>();
 
   apply(index: number, tuples: readonly SiteTuple[]): void {
-    for (const [id, bytes, count] of tuples) {
+    for (const [id, bytes, count, free = 0, kinds = 0] of tuples) {
       let c = this.sites.get(id);
       if (!c) this.sites.set(id, (c = new Changes()));
-      c.push(index, Math.max(0, Math.round(bytes)), Math.max(0, Math.round(count)));
+      c.push(index, Math.max(0, Math.round(bytes)), Math.max(0, Math.round(count)), Math.max(0, Math.round(free)), kinds);
     }
   }
 

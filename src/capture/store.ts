@@ -22,7 +22,8 @@ import type {
 import { emptyProcess, type Capture, type CaptureMeta, type ProcessCapture, type SiteSeries, type SourceSnippet } from "./model.js";
 import { headerPageSize, looksLikeSqlite, SalvageError, salvageSqlite, type SalvagedRow, type SalvageResult, type SqlValue } from "./salvage.js";
 
-export const CAPTURE_FORMAT = 1;
+// 2: site tuples may carry free-list bytes and kinds (a blob says its width, see packTuples).
+export const CAPTURE_FORMAT = 2;
 const MAGIC = "leakhound-capture";
 
 const SCHEMA = `
@@ -44,11 +45,12 @@ CREATE TABLE IF NOT EXISTS sources (file TEXT PRIMARY KEY, start INTEGER NOT NUL
 export class CaptureError extends Error {}
 
 // Tuples are sorted by id, stored as unsigned LEB128 varints (the id as a delta
-// from the previous one, the other values rounded) and deflated.
+// from the previous one, the other values rounded) and deflated. A blob of more
+// than 3 values a tuple starts with 0 (no id is 0) and its width.
 function packTuples(tuples: readonly (readonly number[])[], width: number): Buffer | null {
   if (tuples.length === 0) return null;
   const sorted = [...tuples].sort((a, b) => a[0]! - b[0]!);
-  const bytes: number[] = [];
+  const bytes: number[] = width > 3 ? [0, width] : [];
   const put = (value: number) => {
     let v = Math.max(0, Math.round(value));
     while (v >= 0x80) {
@@ -82,6 +84,10 @@ function unpackTuples(blob: Buffer | null, width: number): number[][] {
       mul *= 0x80;
     }
   };
+  if (raw.length > 1 && raw[0] === 0) {
+    width = raw[1]!;
+    pos = 2;
+  }
   let id = 0;
   while (pos < raw.length) {
     id += get();
@@ -95,8 +101,8 @@ function unpackTuples(blob: Buffer | null, width: number): number[][] {
 /** Writes one capture while the target runs. All methods are synchronous and cheap. */
 export class CaptureWriter {
   private db: Database.Database;
-  private lastSites = new Map<number, Map<number, [number, number]>>();
-  private lastNative = new Map<number, Map<number, [number, number]>>();
+  private lastSites = new Map<number, Map<number, number[]>>();
+  private lastNative = new Map<number, Map<number, number[]>>();
   private insertSample: Database.Statement;
   private insertStack: Database.Statement;
   private insertLog: Database.Statement;
@@ -164,7 +170,7 @@ export class CaptureWriter {
       msg.gcEnabled ? 1 : 0,
       Math.round(msg.otherBytes),
       msg.cost,
-      packTuples(sites, 3),
+      packTuples(sites, sites.some((s) => s.length > 3) ? 5 : 3),
       packTuples(msg.active, 2),
       packTuples(native, 3),
     );
@@ -213,18 +219,19 @@ export class CaptureWriter {
   }
 
   private changesOnly(
-    last: Map<number, Map<number, [number, number]>>,
+    last: Map<number, Map<number, number[]>>,
     pid: number,
     tuples: readonly SiteTuple[],
   ): SiteTuple[] {
     let prev = last.get(pid);
     if (!prev) last.set(pid, (prev = new Map()));
     const out: SiteTuple[] = [];
-    for (const [id, bytes, count] of tuples) {
+    for (const tuple of tuples) {
+      const [id, ...values] = tuple;
       const p = prev.get(id);
-      if (p && p[0] === bytes && p[1] === count) continue;
-      prev.set(id, [bytes, count]);
-      out.push([id, bytes, count]);
+      if (p && p.length === values.length && p.every((v, k) => v === values[k])) continue;
+      prev.set(id, values);
+      out.push(tuple);
     }
     return out;
   }
@@ -657,18 +664,22 @@ function decodeSamples(rows: SampleRow[], proc: ProcessCapture): number {
   }
   const n = decoded.length;
   const build = (get: (d: (typeof decoded)[number]) => number[][], into: Map<number, SiteSeries>) => {
-    const current = new Map<number, [number, number]>();
+    const current = new Map<number, [number, number, number]>();
     decoded.forEach((d, i) => {
-      for (const [id, bytes, count] of get(d)) {
-        current.set(id!, [bytes!, count!]);
+      for (const [id, bytes, count, freeList = 0, kinds = 0] of get(d)) {
+        current.set(id!, [bytes!, count!, freeList!]);
         if (!into.has(id!)) {
           into.set(id!, { stackId: id!, bytes: new Float64Array(n).fill(NaN), count: new Float64Array(n).fill(NaN) });
         }
+        const s = into.get(id!)!;
+        if (kinds && !s.freeListBytes) s.freeListBytes = new Float64Array(n);
+        if (kinds) s.freeListKinds = (s.freeListKinds ?? 0) | kinds;
       }
-      for (const [id, [bytes, count]] of current) {
+      for (const [id, [bytes, count, freeList]] of current) {
         const s = into.get(id)!;
         s.bytes[i] = bytes;
         s.count[i] = count;
+        if (s.freeListBytes) s.freeListBytes[i] = freeList;
       }
     });
   };

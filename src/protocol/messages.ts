@@ -72,8 +72,15 @@ export interface StacksMessage {
   stacks: { id: number; frames: Frame[] }[];
 }
 
-/** [stackId, liveBytes, liveCount] for one allocation stack. */
-export type SiteTuple = [number, number, number];
+/**
+ * [stackId, liveBytes, liveCount] for one allocation stack, and for a Python site some of whose
+ * memory went onto CPython's free lists (its objects died there; objects made by other lines may
+ * reuse it), two more: freeListBytes (part of liveBytes) and the FREE_LIST kinds (a bit mask).
+ */
+export type SiteTuple = [number, number, number] | [number, number, number, number, number];
+
+/** Bits of a site tuple's free-list kinds: which of CPython's free lists the site's memory went to. */
+export const FREE_LIST = { dict: 1, list: 2, tuple: 4, float: 8 } as const;
 /** [stackId, hits]: how often a thread was seen executing this stack since the last sample. */
 export type ActiveTuple = [number, number];
 
@@ -89,7 +96,7 @@ export interface SampleMessage {
   /** Bytes the collector itself uses (tracemalloc's own memory, sampler tables). */
   overhead: number;
   gcEnabled: boolean;
-  /** Live bytes by allocation stack (the tracked stacks; others summed in otherBytes). */
+  /** Live bytes by allocation stack (the tracked stacks; others summed in otherBytes), with their free-list bytes. */
   sites: SiteTuple[];
   otherBytes: number;
   otherCount: number;

@@ -62,7 +62,20 @@ export interface LeakReport {
   stackId: number;
   /** Live bytes of this site over time: [t, bytes] pairs. */
   series: [number, number][];
+  /**
+   * Of liveBytes, the memory whose objects died onto CPython's free lists (`freeLists`), still
+   * allocated: objects made by other lines reuse it (the sampling collector; absent when none).
+   */
+  freeListBytes?: number;
+  freeLists?: FreeListKind[];
+  /**
+   * Most of the growth is such memory: objects made elsewhere from this site's free-list memory
+   * are what accumulates, so the lines that made them are the real sites; ranked after those.
+   */
+  reusedFromFreeList?: boolean;
 }
+
+export type FreeListKind = "dict" | "list" | "tuple" | "float";
 
 export interface MemoryFigures {
   start: number;
@@ -99,6 +112,9 @@ export interface SiteRow {
   /** Change over the analysed window (after warm-up) and a rate of the same sign. */
   growthBytes: number;
   growthBytesPerSec: number;
+  /** As LeakReport.freeListBytes / freeLists. */
+  freeListBytes?: number;
+  freeLists?: FreeListKind[];
 }
 
 export interface Report {

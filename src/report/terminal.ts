@@ -76,6 +76,7 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
     if (line !== undefined) out.push(`   ${c.dim(String(leak.site.line).padStart(6) + " │")} ${line.trim()}`);
   }
   out.push(`   ${c.dim("evidence:")} ${leak.evidence}`);
+  if (leak.reusedFromFreeList) out.push(`   ${c.yellow("free list:")} memory here was reused from CPython's ${(leak.freeLists ?? []).join("/")} free list${(leak.freeLists ?? []).length > 1 ? "s" : ""} by objects made on other lines (${formatBytes(leak.freeListBytes ?? 0)} of it)`);
   if (leak.stack.length > 1) {
     out.push(`   ${c.dim("stack (innermost first):")}`);
     for (const f of leak.stack.slice(0, 12)) out.push(`      ${longFrame(f, opts.cwd)}`);

@@ -69,6 +69,8 @@ function record(file: string): Recorder {
     // Changes only, as the agent sends them: a site appears late, another stops moving.
     const sites: SiteTuple[] = [[1, 1000 * seq + r() * 10, seq]];
     if (seq >= 40 && seq < 120) sites.push([2, 5e5 + seq * 3.3, 9]);
+    // A site whose objects die onto a free list (the sampler's 5-wide tuples).
+    if (seq >= 60 && seq % 3 === 0) sites.push([4, 2e5 + seq * 100, seq, seq * 40, seq < 90 ? 1 : 4]);
     if (seq > 200 && seq % 10 === 0) sites.push([3, 123.6, 1]);
     rec.sample(100, sample(seq, sites, seq % 5 === 0 ? [[2, 4096 * seq, seq]] : []));
     if (seq === 150) rec.log(100, "warning", "careful");

@@ -21,13 +21,17 @@ _UNKNOWN_FRAME = ("<unknown>", 0, frames.UNKNOWN)
 
 
 class SamplingSnapshot(Snapshot):
-    """A Snapshot with malloc-level sites from the LD_PRELOAD shim (None when it is not loaded)."""
+    """A Snapshot with malloc-level sites from the LD_PRELOAD shim (None when it is not loaded),
+    and ``free_list``: {stack id: (bytes, kinds)} for the sites some of whose memory went onto
+    CPython's free lists (its objects died there; objects made elsewhere may reuse it). Those
+    bytes are part of the site's figure in ``sites``; kinds is a mask of FREE_LIST_* bits."""
 
-    __slots__ = ("native",)
+    __slots__ = ("native", "free_list")
 
-    def __init__(self, sites, heap, overhead, native=None):
+    def __init__(self, sites, heap, overhead, native=None, free_list=None):
         Snapshot.__init__(self, sites, heap, overhead)
         self.native = native
+        self.free_list = free_list
 
 
 def format_bytes(n):
@@ -127,24 +131,27 @@ class SamplingCollector(Collector):
     # ------------------------------------------------------------ sampling
 
     def snapshot(self):
-        rows, heap, _count, native_rows = self._ext.snapshot()
+        rows, heap, _count, native_rows = self._ext.snapshot(free_lists=True)
         stats = self._ext.stats()
         self._check(stats)
         sites = {}
+        free_list = {}
         ours = 0
         is_ours = self._is_ours
-        for stack_id, size, count in rows:
+        for stack_id, size, count, fl_bytes, fl_kinds in rows:
             if is_ours(stack_id):
                 ours += size
             else:
                 sites[stack_id] = (size, count)
+                if fl_kinds:
+                    free_list[stack_id] = (fl_bytes, fl_kinds)
         native = None
         if native_rows is not None:
             native = {}
             for stack_id, size, count in native_rows:
                 if not is_ours(stack_id):
                     native[stack_id] = (size, count)
-        return SamplingSnapshot(sites, heap, stats["own_bytes"] + ours, native)
+        return SamplingSnapshot(sites, heap, stats["own_bytes"] + ours, native, free_list)
 
     def frames_of(self, key):
         raw = self._ext.stack_frames(key)

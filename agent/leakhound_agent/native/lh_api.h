@@ -31,8 +31,9 @@ static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
         uint32_t n = stack_count;
         for (uint32_t id = 0; id < n; id++) {
             lhstack *s = stack_at(id);
-            s->py_bytes = s->py_count = 0.0;
-            s->py_samples = 0;
+            s->py_bytes = s->py_count = s->fl_bytes = s->fl_count = 0.0;
+            s->py_samples = s->fl_samples = 0;
+            s->fl_kinds = 0;
         }
         G.live_bytes = G.live_count = 0.0;
     }
@@ -48,6 +49,7 @@ static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
         /* Still in the chain (someone wrapped us after a stop): keep that chain. */
         if (!hooks[i].installed) hook_install(&hooks[i]);
     }
+    fl_install();
     G.active = 1;
     if (native) {
         shim_connect();
@@ -76,6 +78,7 @@ static PyObject *lh_stop(PyObject *self, PyObject *unused) {
     }
     G.active = 0;
     G.countdown = INT64_MAX;
+    fl_uninstall();
     for (int i = 0; i < 2; i++) {
         hook_t *h = &hooks[i];
         /* Only unhook when we are on top; otherwise whoever wrapped us still
@@ -89,8 +92,9 @@ static PyObject *lh_stop(PyObject *self, PyObject *unused) {
     uint32_t n = stack_count;
     for (uint32_t id = 0; id < n; id++) {
         lhstack *s = stack_at(id);
-        s->py_bytes = s->py_count = 0.0;
-        s->py_samples = 0;
+        s->py_bytes = s->py_count = s->fl_bytes = s->fl_count = 0.0;
+        s->py_samples = s->fl_samples = 0;
+        s->fl_kinds = 0;
     }
     G.live_bytes = G.live_count = 0.0;
     Py_RETURN_NONE;
@@ -130,8 +134,8 @@ static int check_hooks(void) {
 }
 
 typedef struct {
-    uint32_t id;
-    double bytes, count;
+    uint32_t id, fl_kinds;
+    double bytes, count, fl_bytes;
 } siterow;
 
 /* Copies the live aggregates (native ones under native_lock): no Python
@@ -145,12 +149,15 @@ static siterow *collect_rows(int native, size_t *nrows, double *total_bytes, dou
     if (native) pthread_mutex_lock(&native_lock);
     for (uint32_t id = 0; id < n; id++) {
         lhstack *s = stack_at(id);
-        int64_t k = native ? s->nat_samples : s->py_samples;
+        int64_t k = native ? s->nat_samples : s->py_samples + s->fl_samples;
         if (k <= 0) continue;
         siterow *r = &out[(*nrows)++];
         r->id = id;
-        r->bytes = native ? s->nat_bytes : s->py_bytes;
-        r->count = native ? s->nat_count : s->py_count;
+        /* Python sites: the free-list figure is part of the live one (memory still allocated). */
+        r->bytes = native ? s->nat_bytes : s->py_bytes + s->fl_bytes;
+        r->count = native ? s->nat_count : s->py_count + s->fl_count;
+        r->fl_bytes = native ? 0.0 : s->fl_bytes;
+        r->fl_kinds = native ? 0u : s->fl_kinds;
         *total_bytes += r->bytes;
         *total_count += r->count;
     }
@@ -158,13 +165,15 @@ static siterow *collect_rows(int native, size_t *nrows, double *total_bytes, dou
     return out;
 }
 
-static PyObject *rows_of(int native, double *total_bytes, double *total_count) {
+static PyObject *rows_of(int native, int free_lists, double *total_bytes, double *total_count) {
     size_t n;
     siterow *rs = collect_rows(native, &n, total_bytes, total_count);
     if (!rs) return PyErr_NoMemory();
     PyObject *rows = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; rows && i < n; i++) {
-        PyObject *t = Py_BuildValue("(ILL)", rs[i].id, (long long)(rs[i].bytes + 0.5), (long long)(rs[i].count + 0.5));
+        PyObject *t = !free_lists ? Py_BuildValue("(ILL)", rs[i].id, (long long)(rs[i].bytes + 0.5), (long long)(rs[i].count + 0.5))
+                             : Py_BuildValue("(ILLLI)", rs[i].id, (long long)(rs[i].bytes + 0.5),
+                                             (long long)(rs[i].count + 0.5), (long long)(rs[i].fl_bytes + 0.5), rs[i].fl_kinds);
         if (!t) {
             Py_CLEAR(rows);
             break;
@@ -175,16 +184,20 @@ static PyObject *rows_of(int native, double *total_bytes, double *total_count) {
     return rows;
 }
 
-static PyObject *lh_snapshot(PyObject *self, PyObject *unused) {
+static PyObject *lh_snapshot(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"free_lists", NULL};
+    int free_lists = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|p", kwlist, &free_lists)) return NULL;
     check_hooks();
     if (G.active) watch_rebalance();
+    flf_rebuild();
     double pyb, pyc, nb = 0, nc = 0;
     int was = G.in_capture;
     G.in_capture = 1; /* our own result lists are not the program's allocations */
-    PyObject *rows = rows_of(0, &pyb, &pyc);
+    PyObject *rows = rows_of(0, free_lists, &pyb, &pyc);
     PyObject *nrows = NULL;
     if (rows && G.native_attached) {
-        nrows = rows_of(1, &nb, &nc);
+        nrows = rows_of(1, 0, &nb, &nc);
         if (!nrows) Py_CLEAR(rows);
     }
     G.in_capture = was;
@@ -295,8 +308,9 @@ static PyObject *lh_reset_after_fork(PyObject *self, PyObject *unused) {
     uint32_t n = stack_count;
     for (uint32_t id = 0; id < n; id++) {
         lhstack *s = stack_at(id);
-        s->py_bytes = s->py_count = s->nat_bytes = s->nat_count = 0.0;
-        s->py_samples = s->nat_samples = 0;
+        s->py_bytes = s->py_count = s->nat_bytes = s->nat_count = s->fl_bytes = s->fl_count = 0.0;
+        s->py_samples = s->nat_samples = s->fl_samples = 0;
+        s->fl_kinds = 0;
     }
     G.live_bytes = G.live_count = 0.0;
     pthread_mutex_lock(&native_lock);
@@ -319,7 +333,7 @@ static PyObject *lh_stats(PyObject *self, PyObject *unused) {
     pthread_mutex_unlock(&native_lock);
     size_t own = __atomic_load_n(&own_bytes, __ATOMIC_RELAXED);
     return Py_BuildValue(
-        "{s:i,s:i,s:i,s:d,s:i,s:K,s:n,s:n,s:K,s:I,s:n,s:n,s:n,s:K,s:K,s:n,s:L,s:L,s:i,s:n,s:K,s:K,s:L,s:d,s:I,s:i,s:K,s:K}",
+        "{s:i,s:i,s:i,s:d,s:i,s:K,s:n,s:n,s:K,s:I,s:n,s:n,s:n,s:K,s:K,s:n,s:L,s:L,s:i,s:n,s:K,s:K,s:L,s:d,s:I,s:i,s:K,s:K,s:K,s:i}",
         "active", G.active, "installed", hooks[0].installed && hooks[1].installed, "on_top", on_top,
         "sample_bytes", G.mean, "nframes", G.nframes,
         "samples", (unsigned long long)G.samples, "live_samples", (Py_ssize_t)bt.count, "table_capacity",
@@ -331,7 +345,8 @@ static PyObject *lh_stats(PyObject *self, PyObject *unused) {
         "native_samples", (unsigned long long)nat_total, "native_drops", (unsigned long long)nat_drops,
         "native_live_bytes", (long long)(nlb + 0.5), "fine_bytes", W.tmin, "watched", (unsigned int)W.count,
         "watch_floor", W.floor, "watch_evictions", (unsigned long long)W.evictions, "sample_points",
-        (unsigned long long)W.points);
+        (unsigned long long)W.points, "free_list_marked", (unsigned long long)fl_marked, "free_list_hooks",
+        flt[FLK_DICT].installed + flt[FLK_LIST].installed + flt[FLK_TUPLE].installed + flt[FLK_FLOAT].installed);
 }
 
 static PyObject *lh_is_active(PyObject *self, PyObject *unused) { return PyBool_FromLong(G.active); }

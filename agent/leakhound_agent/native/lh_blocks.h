@@ -4,10 +4,13 @@
 /* ------------------------------------------------------------------ sampled blocks */
 
 typedef struct {
-    uint64_t size;
+    uint64_t size; /* Python domain: with BV_FREELIST when the block's object went onto a free list */
     uint32_t stack;
     uint32_t meta; /* Python domain: the sampling level and watch entry (meta_pack) */
 } bval;
+
+#define BV_FREELIST (1ULL << 63)
+static inline uint64_t bv_size(const bval *v) { return v->size & ~BV_FREELIST; }
 
 typedef struct {
     uintptr_t *keys;
@@ -36,6 +39,26 @@ static inline void bf_add(const void *p) {
 static inline void bf_remove(const void *p) {
     uint8_t *c = &bfilter[bf_idx(p)];
     if (*c != 255 && *c != 0) (*c)--;
+}
+
+/* A second, sparser filter for the free-list check after every dict, list,
+ * tuple and float dealloc (see "free lists"), where the 4 KiB one, full once a
+ * few thousand blocks are live, would send nearly every object to a probe of
+ * the table: one bit per 2^19 buckets (64 KiB), set when a block is sampled,
+ * never cleared on a free (a stale bit only costs a probe), rebuilt from the
+ * table at a snapshot once as many blocks were freed as are live. */
+#define FLF_BITS 19
+static uint64_t flfilter[(1u << FLF_BITS) / 64];
+static size_t flf_stale;
+
+static inline size_t flf_idx(uintptr_t p) { return (size_t)(((uint64_t)(p >> 4) * 0xD6E8FEB86659FD93ULL) >> (64 - FLF_BITS)); }
+static inline void flf_add(uintptr_t p) {
+    size_t i = flf_idx(p);
+    flfilter[i >> 6] |= 1ULL << (i & 63);
+}
+static inline int flf_maybe(uintptr_t p) {
+    size_t i = flf_idx(p);
+    return (int)((flfilter[i >> 6] >> (i & 63)) & 1);
 }
 
 static inline size_t bt_home(const btable *t, uintptr_t k) {
@@ -142,4 +165,20 @@ static void bt_clear(btable *t) {
 static void py_table_clear(void) {
     bt_clear(&bt);
     memset(bfilter, 0, sizeof bfilter);
+    memset(flfilter, 0, sizeof flfilter);
+    flf_stale = 0;
+}
+
+/* At a snapshot: drop the free-list filter's stale bits once they may be as many as the live
+ * ones, at most every 2 s (a pass over the table: ~2 ms at a million live samples). */
+static void flf_rebuild(void) {
+    static double last;
+    if (flf_stale < 4096 || flf_stale < bt.count) return;
+    double t = now_mono();
+    if (t - last < 2.0) return;
+    last = t;
+    memset(flfilter, 0, sizeof flfilter);
+    for (size_t i = 0; i < bt.cap; i++)
+        if (bt.keys[i]) flf_add(bt.keys[i]);
+    flf_stale = 0;
 }

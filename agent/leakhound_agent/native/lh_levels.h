@@ -72,8 +72,6 @@ static struct {
     int warm; /* in the start-up period: the floor stays at the coarsest level */
 } W;
 
-static double now_mono(void);
-
 static inline size_t w_home(const PyCodeObject *code, int lasti) {
     return (size_t)mix64((uint64_t)(uintptr_t)code ^ ((uint64_t)(uint32_t)lasti << 48)) & (WATCH_SLOTS - 1);
 }

@@ -77,6 +77,11 @@ typedef struct {
     /* Python-domain live samples (GIL-protected). */
     double py_bytes, py_count;
     int64_t py_samples;
+    /* Of those, blocks whose object died onto a CPython free list (see "free lists"):
+     * their memory is still allocated, and may hold an object made by another line. */
+    double fl_bytes, fl_count;
+    int64_t fl_samples;
+    uint32_t fl_kinds; /* FL_* bits: which free lists */
     /* malloc-level live samples from the shim (native_lock). */
     double nat_bytes, nat_count;
     int64_t nat_samples;

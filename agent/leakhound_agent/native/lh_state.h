@@ -29,6 +29,8 @@ static struct {
 
 static size_t own_bytes; /* memory held by our tables (approximate) */
 
+static double now_mono(void);
+
 /* ------------------------------------------------------------------ random */
 
 static uint64_t rng_next(uint64_t *s) {

@@ -81,6 +81,8 @@
  *   lh_blocks.h       the table of sampled blocks and its counting filter
  *   lh_levels.h       levels: finer sampling where memory stays alive
  *   lh_hooks.h        the allocator hooks and what they sample
+ *   lh_free_lists.h   objects that die onto CPython's free lists (tp_dealloc wrappers)
+ *   lh_native.h       malloc-level samples from the LD_PRELOAD shim, and fork
  *   lh_api.h          the module's functions (start, stop, snapshot, lookups)
  *   lh_socket.h       the transport: the agent's socket to the host, without _socket
  */
@@ -91,6 +93,8 @@
 #include "lh_blocks.h"
 #include "lh_levels.h"
 #include "lh_hooks.h"
+#include "lh_free_lists.h"
+#include "lh_native.h"
 #include "lh_api.h"
 #include "lh_socket.h"
 
@@ -100,8 +104,10 @@ static PyMethodDef methods[] = {
     {"start", (PyCFunction)(void (*)(void))lh_start, METH_VARARGS | METH_KEYWORDS,
      "start(sample_bytes=524288, nframes=16, max_samples=1048576, native=True)"},
     {"stop", lh_stop, METH_NOARGS, "Stop sampling; unhook when our hooks are on top."},
-    {"snapshot", lh_snapshot, METH_NOARGS,
-     "(rows, live_bytes, live_count, native_rows|None); rows: [(stack_id, est_bytes, est_count)]"},
+    {"snapshot", (PyCFunction)(void (*)(void))lh_snapshot, METH_VARARGS | METH_KEYWORDS,
+     "snapshot(free_lists=False) -> (rows, live_bytes, live_count, native_rows|None); rows: [(stack_id, est_bytes, "
+     "est_count)], with free_lists: [(stack_id, est_bytes, est_count, free_list_bytes, free_list_kinds)] (the "
+     "free-list bytes are part of est_bytes)"},
     {"stack_frames", lh_stack_frames, METH_O, "[(filename, lineno, function)] innermost first"},
     {"stack_of_address", lh_stack_of_address, METH_O, "stack id of the sampled block at an address, or None"},
     {"stack_of_object", lh_stack_of_object, METH_O, "stack id of the sampled block holding an object, or None"},
