@@ -53,7 +53,10 @@ export function renderTerminal(untrusted: Report, opts: TerminalOptions): string
   report.leaks.forEach((leak, i) => {
     out.push("");
     if (i < detailed) out.push(...renderLeak(leak, report, opts, c));
-    else out.push(`${c.bold(`#${leak.rank}`)} ${leak.kind} leak ${formatRate(leak.growthBytesPerSec)} at ${leak.site ? longFrame(leak.site, opts.cwd) : "?"}`);
+    else {
+      const reused = leak.reusedFromFreeList ? c.dim(`  (its memory reused from CPython's ${(leak.freeLists ?? []).join("/")} free list by other lines)`) : "";
+      out.push(`${c.bold(`#${leak.rank}`)} ${leak.kind} leak ${formatRate(leak.growthBytesPerSec)} at ${leak.site ? longFrame(leak.site, opts.cwd) : "?"}${reused}`);
+    }
   });
   if (report.capture) {
     out.push("");
