@@ -12,6 +12,7 @@ import { judgeSeries, type Judgement } from "./judge.js";
 import { compareLeaks, describeLeak, freeListOf, pythonLeaks, seriesLeak, summedSeries } from "./leaks.js";
 import { memoryFigures } from "./memory.js";
 import { nativeGrowth } from "./rules/native-growth.js";
+import { spreadGrowth } from "./rules/spread-growth.js";
 import { tooLittleDataReason } from "./rules/too-little-data.js";
 import { indexAtTime, knownPoints } from "./stats/series.js";
 import { judgeSiteGroups } from "./site-groups.js";
@@ -77,9 +78,9 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
     const f = describe(knownPoints(tl.times, other), {
       ...exact,
       sampleBytes: proc.collector.sampleBytes || 0,
-      minGrowthBytes: THRESHOLDS.otherMinGrowthBytes,
+      minGrowthBytes: spreadGrowth.minGrowthBytes,
     });
-    const j = judgeSeries(f);
+    const j = spreadGrowth.judge(f);
     if (j.verdict === "leak") {
       leaks.push(
         seriesLeak(proc.pid, {
@@ -91,14 +92,14 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
           growthBytesPerSec: f.slope,
           liveBytes: f.last,
           liveCount: 0,
-          confidence: j.confidence * 0.8,
-          evidence: `${j.reason}, spread over allocation stacks too small to track one by one`,
+          confidence: j.confidence,
+          evidence: j.reason,
           retainerNote: "no single allocation stack holds this memory, so no retainers were searched",
           series: summedSeries(tl.times, [other]),
         }),
       );
-    } else if (j.verdict === "unknown" && f.retainedGrowth >= THRESHOLDS.inconclusiveMinBytes) {
-      doubts.push({ growth: f.retainedGrowth, text: `small allocation stacks together ${j.reason}` });
+    } else if (j.verdict === "unknown" && j.reason) {
+      doubts.push({ growth: f.retainedGrowth, text: j.reason });
     }
   }
 
