@@ -35,6 +35,12 @@
 #error "leakhound's sampler needs a GIL build of CPython"
 #endif
 
+/* The internal layouts read here (frames, object headers, free lists) are known up to 3.13;
+ * on a newer CPython the build fails and the agent falls back to tracemalloc, saying why. */
+#if PY_VERSION_HEX >= 0x030E0000
+#error "leakhound's sampler knows CPython's internal layouts up to 3.13 only"
+#endif
+
 #if PY_VERSION_HEX < 0x030B0000
 #include <frameobject.h>
 #else
