@@ -19,7 +19,8 @@ import type {
   SiteTuple,
   Frame,
 } from "../protocol/messages.js";
-import { emptyProcess, type Capture, type CaptureMeta, type ProcessCapture, type SiteSeries, type SourceSnippet } from "./model.js";
+import { Columns } from "./columns.js";
+import { emptyProcess, type Capture, type CaptureMeta, type ProcessCapture, type SourceSnippet } from "./model.js";
 import { headerPageSize, looksLikeSqlite, SalvageError, salvageSqlite, type SalvagedRow, type SalvageResult, type SqlValue } from "./salvage.js";
 
 // 2: site tuples may carry free-list bytes and kinds (a blob says its width, see packTuples).
@@ -663,26 +664,13 @@ function decodeSamples(rows: SampleRow[], proc: ProcessCapture): number {
     }
   }
   const n = decoded.length;
-  const build = (get: (d: (typeof decoded)[number]) => number[][], into: Map<number, SiteSeries>) => {
-    const current = new Map<number, [number, number, number]>();
-    decoded.forEach((d, i) => {
-      for (const [id, bytes, count, freeList = 0, kinds = 0] of get(d)) {
-        current.set(id!, [bytes!, count!, freeList!]);
-        if (!into.has(id!)) {
-          into.set(id!, { stackId: id!, bytes: new Float64Array(n).fill(NaN), count: new Float64Array(n).fill(NaN) });
-        }
-        const s = into.get(id!)!;
-        if (kinds && !s.freeListBytes) s.freeListBytes = new Float64Array(n);
-        if (kinds) s.freeListKinds = (s.freeListKinds ?? 0) | kinds;
-      }
-      for (const [id, [bytes, count, freeList]] of current) {
-        const s = into.get(id)!;
-        s.bytes[i] = bytes;
-        s.count[i] = count;
-        if (s.freeListBytes) s.freeListBytes[i] = freeList;
-      }
-    });
-  };
+  // Kept as change points, as the recorder keeps them (columns.ts).
+  const sites = new Columns();
+  const native = new Columns();
+  decoded.forEach((d, i) => {
+    sites.apply(i, d.sites as SiteTuple[]);
+    native.apply(i, d.native as SiteTuple[]);
+  });
   for (const { r } of decoded) {
     proc.samples.push({
       seq: r.seq,
@@ -695,8 +683,8 @@ function decodeSamples(rows: SampleRow[], proc: ProcessCapture): number {
       cost: r.cost,
     });
   }
-  build((d) => d.sites, proc.sites);
-  build((d) => d.native, proc.nativeSites);
+  for (const [id, series] of sites.view(n)) proc.sites.set(id, series);
+  for (const [id, series] of native.view(n)) proc.nativeSites.set(id, series);
   decoded.forEach((d, i) => {
     for (const [id, hits] of d.active as ActiveTuple[]) {
       let list = proc.active.get(id);
