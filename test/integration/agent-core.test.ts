@@ -298,7 +298,10 @@ def grow(n):
 grow(30)
 print("tracing", tracemalloc.is_tracing())
 tracemalloc.stop()
-grow(60)
+# Stopped for long enough that the agent samples it even when it paces itself on a loaded machine.
+stopped_until = time.monotonic() + 1.5
+while time.monotonic() < stopped_until:
+    grow(10)
 print("after stop", tracemalloc.is_tracing())
 tracemalloc.start(5)
 grow(60)
