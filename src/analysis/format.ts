@@ -3,7 +3,7 @@
 // output print the same figure for the same number.
 import type { Frame } from "../protocol/messages.js";
 
-export { formatBytes, formatGrowth, formatRate, formatSec } from "../report/units.js";
+export { formatBytes, formatRate, formatSec } from "../report/units.js";
 
 /** "main.py:12 (handle)" with the file's base name. */
 export function frameLabel(frame: Frame | null): string {

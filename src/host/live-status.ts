@@ -125,8 +125,8 @@ export class LiveStatus {
       line += "  waiting for Python…";
     }
     const width = this.out.columns || 100;
-    // No control characters from file names reach the terminal.
-    return line.replace(/[\x00-\x1f\x7f-\x9f]/g, "?").slice(0, Math.max(1, width - 1));
+    // Names from the target arrive escaped (shortFrame), like every other text output's.
+    return line.slice(0, Math.max(1, width - 1));
   }
 
   /** One write: save the cursor, draw on the reserved row, restore the cursor. */

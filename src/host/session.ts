@@ -49,8 +49,6 @@ export interface SessionResult {
   started: boolean;
 }
 
-/** The agent's folder in the repo (next to dist/). */
-export { agentDir };
 
 export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const cwd = process.cwd();

@@ -3,6 +3,19 @@
 
 /* ------------------------------------------------------------------ Python API */
 
+/* Forgets every Python-domain sample and the figures made of them (free-list ones too). */
+static void py_figures_clear(void) {
+    py_table_clear();
+    uint32_t n = stack_count;
+    for (uint32_t id = 0; id < n; id++) {
+        lhstack *s = stack_at(id);
+        s->py_bytes = s->py_count = s->fl_bytes = s->fl_count = 0.0;
+        s->py_samples = s->fl_samples = 0;
+        s->fl_kinds = 0;
+    }
+    G.live_bytes = G.live_count = 0.0;
+}
+
 static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"sample_bytes", "nframes", "max_samples", "native", "levels", NULL};
     double mean = 512.0 * 1024;
@@ -27,15 +40,7 @@ static PyObject *lh_start(PyObject *self, PyObject *args, PyObject *kw) {
     if (G.active) Py_RETURN_NONE;
     if (bt.count) {
         /* A restart: weights used the previous mean, start clean. */
-        py_table_clear();
-        uint32_t n = stack_count;
-        for (uint32_t id = 0; id < n; id++) {
-            lhstack *s = stack_at(id);
-            s->py_bytes = s->py_count = s->fl_bytes = s->fl_count = 0.0;
-            s->py_samples = s->fl_samples = 0;
-            s->fl_kinds = 0;
-        }
-        G.live_bytes = G.live_count = 0.0;
+        py_figures_clear();
     }
     G.mean = mean;
     G.nframes = nframes;
@@ -88,15 +93,7 @@ static PyObject *lh_stop(PyObject *self, PyObject *unused) {
             h->installed = 0;
         }
     }
-    py_table_clear();
-    uint32_t n = stack_count;
-    for (uint32_t id = 0; id < n; id++) {
-        lhstack *s = stack_at(id);
-        s->py_bytes = s->py_count = s->fl_bytes = s->fl_count = 0.0;
-        s->py_samples = s->fl_samples = 0;
-        s->fl_kinds = 0;
-    }
-    G.live_bytes = G.live_count = 0.0;
+    py_figures_clear();
     Py_RETURN_NONE;
 }
 
