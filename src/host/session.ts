@@ -45,10 +45,7 @@ export interface SessionResult {
   notes: string[];
   /** Why nothing could be observed, when nothing connected. */
   notObservable: string | null;
-  /** Whether the command started at all. */
-  started: boolean;
 }
-
 
 export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const cwd = process.cwd();
@@ -62,7 +59,6 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const w = opts.sink;
   let server: AgentServer | null = null;
   let status: LiveStatus | null = null;
-  let spawned = false;
   try {
     fs.chmodSync(privateDir, 0o700);
     const socketPath = path.join(privateDir, "agent.sock");
@@ -105,7 +101,6 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     // The status row is reserved before the target can write anything.
     st?.start();
     const child = spawn(opts.argv[0]!, opts.argv.slice(1), { stdio: "inherit", env, cwd });
-    child.once("spawn", () => (spawned = true));
 
     // Signals: a terminal's Ctrl-C already reaches the target (same process group);
     // anything sent to leakhound alone is passed on.
@@ -158,7 +153,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     if (firstPid !== undefined && child.pid === firstPid) w.processEnded(firstPid, code, signal, false);
     else if (firstPid !== undefined) w.processEnded(firstPid, null, null, false);
 
-    return finish(opts, info, notes, srv, w, code, signal, stoppedBy, spawned);
+    return finish(opts, info, notes, srv, w, code, signal, stoppedBy);
   } finally {
     status?.stop();
     server?.close();
@@ -175,7 +170,6 @@ function finish(
   code: number | null,
   signal: string | null,
   stoppedBy: StoppedBy,
-  started: boolean,
 ): SessionResult {
   let notObservable: string | null = null;
   if (server.helloPids.length === 0) {
@@ -206,6 +200,5 @@ function finish(
     connected: server.helloPids.length,
     notes,
     notObservable,
-    started,
   };
 }
