@@ -6,6 +6,7 @@ import type { Frame } from "../protocol/messages.js";
 import { describe, type SeriesFeatures } from "./stats/features.js";
 import { pickSite } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
+import { emptySlices } from "./stats/slices.js";
 import { emptySeries, knownPoints, lastKnown } from "./stats/series.js";
 import { THRESHOLDS } from "./thresholds.js";
 
@@ -53,6 +54,7 @@ export function analyzeStacks(
   // Series kept as change points are written into these, one stack at a time.
   const bytesBuf = new Float64Array(n);
   const countBuf = new Float64Array(n);
+  const slices = emptySlices(THRESHOLDS.maxSlices);
   const sampleBytes = proc.collector.sampleBytes || 0;
   const out: StackAnalysis[] = [];
   for (const series of sites.values()) {
@@ -67,7 +69,7 @@ export function analyzeStacks(
       counts = series.count;
     }
     knownPoints(tl.times, bytes, 0, scratch);
-    const features = describe(scratch, { warmupSec: tl.warmupSec, sampleBytes });
+    const features = describe(scratch, { warmupSec: tl.warmupSec, sampleBytes, scratch: slices });
     const frames = proc.stacks.get(series.stackId) ?? [];
     const live = lastKnown(bytes);
     const count = lastKnown(counts);
