@@ -103,6 +103,7 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
     ? h(
         "div",
         null,
+        leak.explainedAt ? h("p", { class: "explained-at" }, capitalize(leak.explainedAt.text)) : null,
         renderRetainerTree(leak.retainers),
         leak.retainerNote ? h("p", { class: "muted small" }, leak.retainerNote) : null,
       )
@@ -159,4 +160,8 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
     ),
     h("footer", { class: "card-foot" }, copyBtn, showBtn, textBox),
   );
+}
+
+function capitalize(text: string): string {
+  return text ? text[0]!.toUpperCase() + text.slice(1) : text;
 }

@@ -51,7 +51,7 @@ export function leakAsText(model: Model, leak: Leak): string {
   for (const f of leak.stack) out.push(`  ${f.file}:${f.line} in ${f.function}`);
   out.push("");
   if (leak.retainers.length) {
-    out.push("Kept alive by:");
+    out.push(leak.explainedAt ? `Kept alive by (${leak.explainedAt.text}):` : "Kept alive by:");
     for (const r of leak.retainers) out.push(`  ${r.text}  (${retainerFigures(r)})`);
     out.push("");
     out.push("Retainer tree:");

@@ -62,7 +62,8 @@ export function declareRun(program: Command) {
     .option("--nframes <n>", "frames kept per allocation stack", positiveInt, CONTRACT.defaults.nframes)
     .option("--sample-bytes <n>", "mean bytes between sampled allocations (sampling collector)", positiveInt, CONTRACT.defaults.sampleBytes)
     .option("--retainer-objects <n>", "objects per leak to find reference paths for", positiveInt, CONTRACT.defaults.retainerObjects)
-    .option("--retainer-timeout <seconds>", "time budget of the reference-path search at exit", positiveNumber, CONTRACT.defaults.retainerTimeoutSec)
+    .option("--retainer-timeout <seconds>", "time budget of each reference-path search", positiveNumber, CONTRACT.defaults.retainerTimeoutSec)
+    .option("--no-live-explain", "search for reference paths only at a process's exit, not while it runs")
     .addHelpText("after", "\nExamples:\n  leakhound run -- python app.py --port 8000\n  leakhound run --duration 60 --json leaks.json -- python -m mypkg.worker\n  leakhound run -- gunicorn app:app\n" + EXIT_HELP);
 }
 

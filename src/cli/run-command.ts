@@ -13,10 +13,11 @@ import { readSnippets } from "../capture/sources.js";
 import { analyze } from "../analysis/analyze.js";
 import type { Report } from "../report/model.js";
 import { VERSION } from "../version.js";
-import { escapeText } from "../report/units.js";
+import { escapeText, formatSec } from "../report/units.js";
 import type { RunOptions } from "./commands.js";
 import { EXIT, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
+import { LiveExplainer } from "./live-explainer.js";
 
 
 export function defaultCapturePath(): string {
@@ -44,8 +45,12 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
   });
   let live: Awaited<ReturnType<typeof startLive>> | null = null;
   let result;
+  const explainer = new LiveExplainer(recorder);
   try {
-    const view = opts.live || opts.liveKeep ? await startLive(recorder, capturePath, Boolean(opts.liveKeep)) : null;
+    const view =
+      opts.live || opts.liveKeep
+        ? await startLive(recorder, capturePath, Boolean(opts.liveKeep), opts.liveExplain ? explainer : null)
+        : null;
     live = view;
     result = await runSession({
       argv,
@@ -63,8 +68,15 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
       maxObjects: opts.retainerObjects,
       retainerTimeoutSec: opts.retainerTimeout,
       onSample: view ? () => view.dirty() : undefined,
+      onServer: (server) => {
+        if (opts.liveExplain) explainer.attach(server);
+      },
+      beforeStop: async () => {
+        if (opts.liveExplain) await explainer.explainNow("before-stop");
+      },
     });
   } catch (err) {
+    explainer.stop();
     await live?.close();
     // A command that never started leaves no capture behind.
     if (result === undefined) recorder.discard();
@@ -72,6 +84,7 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
     throw err;
   }
 
+  explainer.stop();
   let report: Report;
   try {
     report = analyze(recorder.snapshot(), { capturePath, leakhoundVersion: VERSION });
@@ -119,13 +132,21 @@ export function interimReport(capture: Capture, capturePath: string): Report {
 }
 
 /** The live view: re-analyses the run's model at most once a second while data arrives. */
-async function startLive(recorder: Recorder, capturePath: string, keep: boolean) {
+async function startLive(recorder: Recorder, capturePath: string, keep: boolean, explainer: LiveExplainer | null) {
   const { startLiveServer } = await import("../report/live/server.js");
-  const server = await startLiveServer({});
+  let dirty = false;
+  const server = await startLiveServer({
+    onExplain: explainer
+      ? async () => {
+          const answers = await explainer.explainNow("request");
+          dirty = true;
+          return explainNote(answers);
+        }
+      : undefined,
+  });
   process.stderr.write(
     `leakhound: live view at ${server.url}${keep ? "" : " (it closes when the target ends; --live-keep keeps it up)"}\n`,
   );
-  let dirty = false;
   const timer = setInterval(() => {
     if (!dirty) return;
     dirty = false;
@@ -155,6 +176,15 @@ async function startLive(recorder: Recorder, capturePath: string, keep: boolean)
       await server.close();
     },
   };
+}
+
+/** What came of an "Explain now", in one sentence. */
+function explainNote(answers: Awaited<ReturnType<LiveExplainer["explainNow"]>>): string {
+  if (answers.length === 0) return "no process is running under leakhound now";
+  const done = answers.filter((a) => a.explanation);
+  if (done.length === 0) return answers[0]!.note ?? "nothing was explained";
+  const secs = Math.max(...done.map((a) => a.explanation!.elapsedSec));
+  return `explained ${done.length} of ${answers.length} process${answers.length > 1 ? "es" : ""} in ${formatSec(secs)}; the leaks below show what keeps them alive`;
 }
 
 function waitForInterrupt(): Promise<void> {

@@ -86,7 +86,7 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
     if (leak.stack.length > 12) out.push(`      … ${leak.stack.length - 12} more`);
   }
   if (leak.kind === "python") {
-    out.push(`   ${c.dim("why it stays alive:")}`);
+    out.push(`   ${c.dim("why it stays alive:")}${leak.explainedAt ? c.dim(` (${leak.explainedAt.text})`) : ""}`);
     if (leak.unreachable) out.push(`      ${c.yellow(leak.retainerNote ?? "unreachable")}`);
     else if (leak.retainers.length === 0) out.push(`      ${leak.retainerNote ?? "no reference path was found"}`);
     for (const r of leak.retainers.slice(0, 3)) {

@@ -185,7 +185,18 @@ class Walk(object):
         self.visited = 0
         # (phase, depth, unit, first run) -> (sorted child indices, their parents' indices)
         self._anchors = {}
+        # Live searches (the program runs on): the young objects when the walk began.
+        # With gc disabled nothing leaves the young generation, so a young object not
+        # among these was made during the walk; none of those is taken for one that
+        # "nothing refers to" merely because its container was walked before it was added.
+        self._young_at_start = None
         self.own(self, self.phases, *self.seen.owned())
+
+    def remember_young(self):
+        """Called right after gc is disabled, for a live search (see __init__)."""
+        young = gc.get_objects(0)
+        self.own(young)
+        self._young_at_start = young
 
     def own(self, *objs):
         """Mark the walk's own objects as visited so it never walks them."""
@@ -214,6 +225,7 @@ class Walk(object):
         del self.phases[:]
         self.seen.clear()
         self._anchors.clear()
+        self._young_at_start = None
 
     def expired(self):
         if time.monotonic() > self.deadline:
@@ -502,6 +514,15 @@ class Walk(object):
             # (Those returned are freed once their phases are done.)
             self.disown(frames[0], frames, left, counts, left_ids, inner)
 
+    def _made_during_walk(self):
+        """Ids of the young objects made since the walk began (a live search)."""
+        before = set(map(id, self._young_at_start))
+        now = gc.get_objects(0)
+        made = set(map(id, now))
+        del now
+        made.difference_update(before)
+        return made
+
     def _unreached(self, left, counts, held, rest, left_ids, inner, orphans):
         run = self.runner.run
         seen = self.seen
@@ -510,6 +531,15 @@ class Walk(object):
         run([partial(left.extend, compress(everything, map(not_, seen.flags(everything))))])
         self.disown(everything)
         del everything
+        if self._young_at_start is not None and left:
+            made_during = self._made_during_walk()
+            if made_during:
+                kept = []
+                self.own(kept)
+                run([partial(kept.extend, compress(left, map(not_, map(made_during.__contains__, map(id, left)))))])
+                left[:] = kept
+                self.disown(kept)
+                del kept
         if not left:
             return [], set(), []
         # Reference counts first, while only `left` holds these objects. A fresh
