@@ -46,7 +46,7 @@ function endWords(proc: ProcessCapture): string {
   if (proc.signal === "SIGTERM") return "before the process was terminated";
   if (proc.signal === "SIGINT") return "before the process was interrupted";
   if (proc.signal) return `before the process ended (${proc.signal})`;
-  return "before the process's last sample";
+  return "before the process ended";
 }
 
 const REASON_WORDS: Record<ExplainReason, string> = {
@@ -68,6 +68,6 @@ export function explainedAt(proc: ProcessCapture, answer: StackAnswer | undefine
   const reason = answer.explanation.reason;
   const text =
     `explained at ${formatClock(t)} ${REASON_WORDS[reason]}, ` +
-    (beforeEndSec < 1 ? `at the end of the process's samples` : `${formatSec(beforeEndSec)} ${endWords(proc)}`);
+    (beforeEndSec < 1 ? `moments ${endWords(proc)}` : `${formatSec(beforeEndSec)} ${endWords(proc)}`);
   return { reason, t, beforeEndSec, text };
 }

@@ -377,9 +377,23 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
   rows.logs = objects("logs", { pid: "number", level: "string", message: "string" }) as unknown as CaptureRows["logs"];
   rows.unsupported = objects("unsupported", { pid: "number", python: "string", reason: "string" }) as unknown as CaptureRows["unsupported"];
   rows.sources = objects("sources", { file: "string", start: "number", lines: "string" }) as unknown as CaptureRows["sources"];
-  rows.explanations = objects("explanations", {
-    pid: "number", reason: "string", t: "number?", at: "number?", visited: "number", elapsed: "number", truncated: "number", results: "string",
-  }).map((o) => ({ ...o, t: o.t ?? null, at: o.at ?? null })) as unknown as ExplanationRow[];
+  // An answer whose paths were on lost pages keeps its process id, to say so.
+  for (const o of objects("explanations", { pid: "number" })) {
+    if (typeof o.results !== "string") {
+      rows.salvage!.push(`the reference paths of process ${o.pid} were on lost pages`);
+      continue;
+    }
+    rows.explanations.push({
+      pid: o.pid as number,
+      reason: typeof o.reason === "string" ? o.reason : "exit",
+      t: typeof o.t === "number" ? o.t : null,
+      at: typeof o.at === "number" ? o.at : null,
+      visited: typeof o.visited === "number" ? o.visited : 0,
+      elapsed: typeof o.elapsed === "number" ? o.elapsed : 0,
+      truncated: o.truncated === 1 ? 1 : 0,
+      results: o.results,
+    });
+  }
 
   if (s.pagesPresent < s.pagesExpected) {
     const pct = Math.floor((100 * s.pagesPresent) / s.pagesExpected);
