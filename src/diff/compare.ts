@@ -53,8 +53,7 @@ export function diffCaptures(before: DiffInput, after: DiffInput, version: strin
       const again = a.result.leaks.find((l) => !used.has(l) && sameLeak(leak, b, l, a));
       if (again) {
         used.add(again);
-        const rates = `${formatRate(leak.growthBytesPerSec)} → ${formatRate(again.growthBytesPerSec)}`;
-        entries.push(entry("still-leaking", `still leaks in the after-run (${rates}): ${again.evidence}`, leakSide(again)));
+        entries.push(entry("still-leaking", `still leaks in the after-run: ${again.evidence}`, leakSide(again)));
         continue;
       }
       const matched = id && leak.kind === "python" ? stacksAt(after.capture, a, id) : [];
@@ -76,7 +75,7 @@ export function diffCaptures(before: DiffInput, after: DiffInput, version: strin
       }
       if (matched.length) {
         const said = matched[0]!.judgement.reason;
-        entries.push(entry("fixed", `${power.text}; it ${formatRate(afterSide.growthBytesPerSec)} there (${said})`, afterSide));
+        entries.push(entry("fixed", `${power.text}; there it grew at ${formatRate(afterSide.growthBytesPerSec)} (${said})`, afterSide));
       } else if (!id) {
         // Growth with no one site (spread over small stacks, or native memory beside the heap).
         if (a.result.summary.verdict === "no-leak") entries.push(entry("fixed", `${power.text}; the after-run's process is judged no leak`, afterSide));

@@ -39,5 +39,7 @@ function where(e: DiffEntry): string {
 
 function rates(e: DiffEntry): string {
   const r = (s: DiffSide | null) => (s ? formatRate(s.growthBytesPerSec) : "—");
-  return `${r(e.before)} → ${r(e.after)}`;
+  // An after-run that could not tell has no rate worth printing.
+  const after = e.status === "inconclusive" && !e.after?.leak ? "?" : r(e.after);
+  return `${r(e.before)} → ${after}`;
 }
