@@ -8,6 +8,8 @@
 import path from "node:path";
 import type { Capture, ProcessCapture, SiteSeries } from "../capture/model.js";
 import type { Frame } from "../protocol/messages.js";
+import { denseSeries } from "../analysis/stacks.js";
+import { lastKnown } from "../analysis/stats/series.js";
 
 export const SAMPLE_TYPES = ["inuse_space", "inuse_objects", "alloc_space", "alloc_objects"] as const;
 export type SampleType = (typeof SAMPLE_TYPES)[number];
@@ -65,28 +67,14 @@ export function weightedStacks(procs: readonly ProcessCapture[]): ProcessStacks[
 }
 
 function weigh(series: SiteSeries, n: number, bytes: Float64Array, count: Float64Array): Record<SampleType, number> | null {
-  let b: Float64Array;
-  let c: Float64Array;
-  if (series.fill) {
-    series.fill(bytes, count);
-    b = bytes.subarray(0, n);
-    c = count.subarray(0, n);
-  } else {
-    b = series.bytes;
-    c = series.count;
-  }
+  const { bytes: b, count: c } = denseSeries(series, n, bytes, count);
   const values = {
-    inuse_space: Math.round(lastKnown(b)),
-    inuse_objects: Math.round(lastKnown(c)),
+    inuse_space: Math.round(lastKnown(b) || 0),
+    inuse_objects: Math.round(lastKnown(c) || 0),
     alloc_space: Math.round(risesFromZero(b)),
     alloc_objects: Math.round(risesFromZero(c)),
   };
   return values.inuse_space || values.inuse_objects || values.alloc_space || values.alloc_objects ? values : null;
-}
-
-function lastKnown(a: Float64Array): number {
-  for (let i = a.length - 1; i >= 0; i--) if (!Number.isNaN(a[i])) return a[i]!;
-  return 0;
 }
 
 /** Sum of the rises of a series (NaN = not reported yet), from 0. */
