@@ -8,6 +8,8 @@ import type { LeakReport } from "../report/model.js";
 import type { Frame } from "../protocol/messages.js";
 import { formatRate, frameLabel } from "../analysis/format.js";
 import { afterRunPower, rateGone } from "./evidence.js";
+import { analyze } from "../analysis/analyze.js";
+import { THRESHOLDS } from "../analysis/thresholds.js";
 import { sameSite, siteIdentity, type SiteIdentity } from "./identity.js";
 import { DIFF_SCHEMA, type DiffEntry, type DiffReport, type DiffSide, type DiffStatus } from "./model.js";
 import { processViews, sameProcess, type ProcessView } from "./processes.js";
@@ -50,7 +52,11 @@ export function diffCaptures(before: DiffInput, after: DiffInput, version: strin
         entries.push(entry("inconclusive", `the after-run has no process like pid ${b.proc.pid} (${b.proc.argv.join(" ")})`, null));
         continue;
       }
-      const again = a.result.leaks.find((l) => !used.has(l) && sameLeak(leak, b, l, a));
+      // Native growth found from RSS is named by the stack that ran while it grew, which differs
+      // from run to run: any native leak of the same process is the same leak.
+      const again =
+        a.result.leaks.find((l) => !used.has(l) && sameLeak(leak, b, l, a)) ??
+        (leak.kind === "native" ? a.result.leaks.find((l) => !used.has(l) && l.kind === "native") : undefined);
       if (again) {
         used.add(again);
         entries.push(entry("still-leaking", `still leaks in the after-run: ${again.evidence}`, leakSide(again)));
@@ -58,7 +64,7 @@ export function diffCaptures(before: DiffInput, after: DiffInput, version: strin
       }
       const matched = id && leak.kind === "python" ? stacksAt(after.capture, a, id) : [];
       const afterSide = stacksSide(a, matched);
-      const power = afterRunPower(a.tl, leak.growthBytesPerSec, matched);
+      const power = afterRunPower(a.tl, leak.growthBytesPerSec, matched, leak.kind === "native" ? THRESHOLDS.nativeMinBytes : THRESHOLDS.minGrowthBytes);
       if (!power.ok) {
         entries.push(entry("inconclusive", power.text, afterSide));
         continue;
@@ -109,17 +115,16 @@ export function diffCaptures(before: DiffInput, after: DiffInput, version: strin
   entries.sort((x, y) => ORDER.indexOf(x.status) - ORDER.indexOf(y.status) || rateOf(y) - rateOf(x));
 
   const counts = Object.fromEntries(ORDER.map((s) => [s, entries.filter((e) => e.status === s).length])) as Record<DiffStatus, number>;
-  const summary = (input: DiffInput, views: ProcessView[]) => {
-    const top = views.find((v) => v.role === "top") ?? views[0];
-    const verdicts = views.map((v) => v.result.summary.verdict);
-    const verdict = verdicts.includes("leak") ? "leak" : verdicts.length && verdicts.every((v) => v === "no-leak") ? "no-leak" : "inconclusive";
-    return { capture: input.path, verdict, durationSec: top?.tl.durationSec ?? 0 } as const;
+  // The verdict and duration the capture's own report gives.
+  const summary = (input: DiffInput) => {
+    const report = analyze(input.capture);
+    return { capture: input.path, verdict: report.verdict, durationSec: report.durationSec };
   };
   return {
     schema: DIFF_SCHEMA,
     tool: { name: "leakhound", version },
-    before: summary(before, bv),
-    after: summary(after, av),
+    before: summary(before),
+    after: summary(after),
     counts,
     entries,
   };

@@ -25,7 +25,11 @@ export interface Power {
   windowSec: number;
 }
 
-export function afterRunPower(tl: Timeline, beforeRate: number, matched: readonly StackAnalysis[]): Power {
+/**
+ * `leastLeak`: the least growth the analysis calls a leak of this kind (THRESHOLDS.minGrowthBytes
+ * for a Python site, nativeMinBytes for native growth); a matched stack's own may be larger.
+ */
+export function afterRunPower(tl: Timeline, beforeRate: number, matched: readonly StackAnalysis[], leastLeak: number): Power {
   const windowSec = Math.max(0, tl.durationSec - tl.warmupSec);
   if (tl.tooShort) return { ok: false, windowSec, text: `the after-run is too short to judge (${tl.times.length} samples over ${formatSec(tl.durationSec)})` };
   const slices = Math.min(THRESHOLDS.maxSlices, tl.times.length - indexAtTime(tl.times, tl.warmupSec));
@@ -33,7 +37,7 @@ export function afterRunPower(tl: Timeline, beforeRate: number, matched: readonl
   if (intervals < MIN_INTERVALS) {
     return { ok: false, windowSec, text: `the after-run's window holds ${intervals} intervals, too few for the trend test (${MIN_INTERVALS} needed)` };
   }
-  const minGrowth = Math.max(THRESHOLDS.minGrowthBytes, ...matched.map((s) => s.features.minGrowth));
+  const minGrowth = Math.max(leastLeak, ...matched.map((s) => s.features.minGrowth));
   const expected = beforeRate * windowSec;
   if (expected < GROWTH_MARGIN * minGrowth) {
     return {

@@ -63,6 +63,19 @@ describe("leakhound diff", () => {
     expect(d.entries[0].after?.leak).toBe(true);
   });
 
+  it("native growth named by a different running stack in each run is the same leak", () => {
+    const native = (fn: string) =>
+      synthCapture({
+        sites: [{ frames: [at(9, "handle")], bytes: shape.flat(1e6) }],
+        rss: (t, _i, heap, overhead) => 20e6 + 1.2 * heap + overhead + 3e6 * t,
+        active: [{ frames: [at(50, fn)], hits: () => 5 }],
+      });
+    const before = native("load");
+    expect(before.processes.length).toBe(1);
+    const d = diff(before, native("parse"));
+    expect(d.entries.map((e) => [e.status, e.kind])).toEqual([["still-leaking", "native"]]);
+  });
+
   it("sites match by code, or by line where a capture kept no text", () => {
     const id = (line: number, code: string | null, fn = "handle") => ({ file: "app.py", function: fn, line, code });
     expect(sameSite(id(9, "a = b"), id(14, "a = b"))).toBe(true);
