@@ -52,11 +52,21 @@ export function diffCaptures(before: DiffInput, after: DiffInput, version: strin
         entries.push(entry("inconclusive", `the after-run has no process like pid ${b.proc.pid} (${b.proc.argv.join(" ")})`, null));
         continue;
       }
-      // Native growth found from RSS is named by the stack that ran while it grew, which differs
-      // from run to run: any native leak of the same process is the same leak.
-      const again =
-        a.result.leaks.find((l) => !used.has(l) && sameLeak(leak, b, l, a)) ??
-        (leak.kind === "native" ? a.result.leaks.find((l) => !used.has(l) && l.kind === "native") : undefined);
+      // The same leak in the counterpart, else in another process of the same role (a pool's
+      // workers share the work differently from run to run), one not yet matched first. Native
+      // growth found from RSS is named by the stack that ran while it grew, which differs from
+      // run to run: any native leak there is the same leak.
+      const peers = [a, ...av.filter((v) => v !== a && v.role === a.role)];
+      const find = (ok: (l: LeakReport, v: ProcessView) => boolean) => {
+        for (const fresh of [true, false]) {
+          for (const v of peers) {
+            const l = v.result.leaks.find((x) => used.has(x) !== fresh && ok(x, v));
+            if (l) return l;
+          }
+        }
+        return undefined;
+      };
+      const again = find((l, v) => sameLeak(leak, b, l, v)) ?? (leak.kind === "native" ? find((l) => l.kind === "native") : undefined);
       if (again) {
         used.add(again);
         entries.push(entry("still-leaking", `still leaks in the after-run: ${again.evidence}`, leakSide(again)));

@@ -76,6 +76,22 @@ describe("leakhound diff", () => {
     expect(d.entries.map((e) => [e.status, e.kind])).toEqual([["still-leaking", "native"]]);
   });
 
+  it("a pool's workers: the leak that moved to another worker is still leaking, not fixed and new", () => {
+    const pool = (leaking: number) =>
+      synthCapture([
+        { pid: 10, sites: [{ frames: [at(30, "serve")], bytes: shape.flat(1e6) }] },
+        ...[11, 12].map((pid) => ({
+          pid,
+          ppid: 10,
+          argv: ["worker.py"],
+          sites: [{ frames: [at(9, "handle")], bytes: pid === leaking ? shape.linear(1e6, 1e6) : shape.flat(1e6) }],
+        })),
+      ]);
+    const d = diff(pool(11), pool(12));
+    expect(d.entries.map((e) => e.status)).toEqual(["still-leaking"]);
+    expect([d.entries[0].before?.pid, d.entries[0].after?.pid]).toEqual([11, 12]);
+  });
+
   it("sites match by code, or by line where a capture kept no text", () => {
     const id = (line: number, code: string | null, fn = "handle") => ({ file: "app.py", function: fn, line, code });
     expect(sameSite(id(9, "a = b"), id(14, "a = b"))).toBe(true);
