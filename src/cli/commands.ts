@@ -114,7 +114,14 @@ export function declareDiff(program: Command) {
     .option("--json <file>", "write the comparison as JSON (schema leakhound/diff@1)")
     .option("--quiet", "no terminal output")
     .option("--fail-on-new-leak", "exit with the leak code (3) when the after-run has a leak the before-run had not")
-    .option("--leak-exit-code <n>", "the exit code for --fail-on-new-leak", exitCodeArg, EXIT.leakFound);
+    .option("--leak-exit-code <n>", "the exit code for --fail-on-new-leak", exitCodeArg, EXIT.leakFound)
+    .addHelpText(
+      "after",
+      "\nSites are matched by file, function and line of code, so a fix that moves the line still matches.\n" +
+        "'fixed' needs an after-run long enough to have seen the before-rate; else the site is inconclusive.\n" +
+        "\nExample:\n  leakhound run --out before.lhdb -- python app.py   # fix, then:\n" +
+        "  leakhound run --out after.lhdb -- python app.py\n  leakhound diff before.lhdb after.lhdb --fail-on-new-leak\n",
+    );
 }
 
 export type ExportOptions = ReturnType<ReturnType<typeof declareExport>["opts"]>;
