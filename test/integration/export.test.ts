@@ -67,6 +67,19 @@ describe("leakhound export --format pprof", () => {
     expect(allocObjects).toBeGreaterThanOrEqual(inuseObjects);
   });
 
+  it("the in-use values are the capture's own figures (what leakhound report says of the site)", async () => {
+    const r = await exportTo("same.pb.gz", [capture, "--format", "pprof"]);
+    const json = path.join(dir, "report.json");
+    const rep = await runCli(["report", capture, "--json", json, "--quiet"]);
+    expect(rep.code, rep.stderr).toBe(0);
+    const rows = JSON.parse(fs.readFileSync(json, "utf8")).sites.filter((x: any) => x.site?.function === "parse" && x.site.line === 18);
+    const leaves = rawSamples(r.out).samples.filter((x) => x.frames[0] === `parse ${REGISTRY}:18`);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(sum(leaves.map((x) => x.values[0]))).toBe(sum(rows.map((x: any) => Math.round(x.liveBytes))));
+    expect(sum(leaves.map((x) => x.values[1]))).toBe(sum(rows.map((x: any) => Math.round(x.liveCount))));
+  });
+
   it("-top names the leaking function first, for in-use and allocated space", async () => {
     const r = await exportTo("top.pb.gz", [capture, "--format", "pprof"]);
     for (const index of ["inuse_space", "alloc_space"]) {
