@@ -3,13 +3,14 @@ import fs from "node:fs";
 import { VERSION } from "../version.js";
 import type { DiffOptions } from "./commands.js";
 import { EXIT, UserError } from "./exit-codes.js";
-import { loadCapture } from "./load-capture.js";
+import { loadCapture, refuseOverwrite } from "./load-capture.js";
 import { checkOutputPaths } from "./outputs.js";
 import { diffCaptures } from "../diff/compare.js";
 import { renderDiff } from "../diff/terminal.js";
 import { escapeText } from "../report/units.js";
 
 export function diffCommand(beforeFile: string, afterFile: string, opts: DiffOptions): number {
+  refuseOverwrite("--json", opts.json, [beforeFile, afterFile]);
   checkOutputPaths([{ option: "--json", file: opts.json }]);
   const before = loadCapture(beforeFile);
   const after = loadCapture(afterFile);

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import { VERSION } from "../version.js";
 import type { ExportOptions } from "./commands.js";
 import { EXIT, UserError } from "./exit-codes.js";
-import { loadCapture } from "./load-capture.js";
+import { loadCapture, refuseOverwrite } from "./load-capture.js";
 import { checkOutputPaths } from "./outputs.js";
 import { encodePprof } from "../export/pprof.js";
 import { foldedStacks } from "../export/folded.js";
@@ -13,6 +13,7 @@ import { selectProcesses, weightedStacks } from "../export/stacks.js";
 import { escapeText } from "../report/units.js";
 
 export async function exportCommand(file: string, opts: ExportOptions): Promise<number> {
+  refuseOverwrite("--output", opts.output, [file]);
   checkOutputPaths([{ option: "--output", file: opts.output }]);
   const { capture, capturePath } = loadCapture(file);
   const procs = selectProcesses(capture, opts.pid);

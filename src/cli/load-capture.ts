@@ -15,3 +15,12 @@ export function loadCapture(file: string): { capture: Capture; capturePath: stri
     throw new UserError(`cannot read ${capturePath}: ${msg}`, EXIT.badCapture);
   }
 }
+
+/** An output that would overwrite a capture the command reads: a usage error (exit 2), before anything is read. */
+export function refuseOverwrite(option: string, output: string | undefined, captures: string[]): void {
+  if (output === undefined) return;
+  const out = path.resolve(output);
+  if (captures.some((c) => path.resolve(c) === out)) {
+    throw new UserError(`cannot write ${option} ${output}: it is the capture being read`, EXIT.usage);
+  }
+}

@@ -103,6 +103,7 @@ describe("leakhound diff", () => {
       [["diff", files.leak, junk], 4, /not a leakhound capture/],
       [["diff", files.leak, files.fixed, "--json", path.join(dir, "no-such-dir", "d.json")], 2, /cannot write --json/],
       [["diff", files.leak], 2, /missing required argument 'after'/],
+      [["diff", files.leak, files.fixed, "--json", files.fixed], 2, /it is the capture being read/],
     ];
     for (const [args, code, pattern] of cases) {
       const r = await runCli(args);

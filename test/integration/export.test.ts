@@ -179,6 +179,7 @@ describe("leakhound export: bad input is one line and a documented exit code", (
       [[capture, "--format", "pprof", "-o", path.join(dir, "no-such-dir", "x")], /cannot write --output/],
       [[capture, "--format", "pprof", "-o", dir], /cannot write --output/],
       [[capture, "--format", "folded", "--pid", "1", "-o", path.join(dir, "x")], /no process with pid 1/],
+      [[capture, "--format", "pprof", "-o", capture], /it is the capture being read/],
     ];
     for (const [args, pattern] of cases) {
       const r = await runCli(["export", ...args]);
