@@ -18,7 +18,10 @@ export function renderDiff(d: DiffReport): string {
     `  before: ${d.before.verdict} over ${formatSec(d.before.durationSec)}  ${d.before.capture}`,
     `  after:  ${d.after.verdict} over ${formatSec(d.after.durationSec)}  ${d.after.capture}`,
   ];
-  if (!d.entries.length) lines.push("", "  neither capture has a leak");
+  if (!d.entries.length) {
+    const unsure = [d.before, d.after].some((c) => c.verdict === "inconclusive");
+    lines.push("", `  neither capture has a leak${unsure ? " (one of them could not tell: see leakhound report)" : ""}`);
+  }
   for (const e of d.entries) {
     lines.push("", `  ${LABEL[e.status].padEnd(14)}${where(e)}  ${rates(e)}`);
     if (e.code) lines.push(`  ${"".padEnd(14)}${e.code}`);
