@@ -64,7 +64,7 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
 }
 
 /** The process the user started: the first one whose parent is not also captured. */
-function topProcess(procs: readonly ProcessCapture[]): ProcessCapture | null {
+export function topProcess(procs: readonly ProcessCapture[]): ProcessCapture | null {
   const pids = new Set(procs.map((p) => p.pid));
   return procs.find((p) => !pids.has(p.ppid)) ?? procs[0] ?? null;
 }

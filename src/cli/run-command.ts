@@ -10,6 +10,7 @@ import { Recorder } from "../capture/recorder.js";
 import type { Capture } from "../capture/model.js";
 import { retainerTargets } from "../analysis/targets.js";
 import { readSnippets } from "../capture/sources.js";
+import { isUserFrame } from "../analysis/frames.js";
 import { analyze } from "../analysis/analyze.js";
 import type { Report } from "../report/model.js";
 import { VERSION } from "../version.js";
@@ -88,8 +89,17 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
   let report: Report;
   try {
     report = analyze(recorder.snapshot(), { capturePath, leakhoundVersion: VERSION });
-    // The source lines around the leaks, kept in the capture for `leakhound report`.
+    // The source lines around the leaks, kept in the capture for `leakhound report`, and the
+    // lines of the user's own allocation sites, which `leakhound diff` matches sites by.
     const frames = report.leaks.flatMap((l) => (l.site ? [l.site, ...l.stack.slice(0, 4)] : l.stack.slice(0, 4)));
+    const seen = new Set(frames.map((f) => `${f.line}:${f.file}`));
+    for (const row of report.sites) {
+      const key = row.site ? `${row.site.line}:${row.site.file}` : "";
+      if (row.site && isUserFrame(row.site) && !seen.has(key)) {
+        seen.add(key);
+        frames.push(row.site);
+      }
+    }
     const snippets = readSnippets(frames);
     recorder.sources(snippets);
     for (const s of snippets) report.sources[s.file] = { start: s.start, lines: s.lines };
