@@ -3,9 +3,10 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { VERSION } from "./version.js";
 import { EXIT, UserError } from "./cli/exit-codes.js";
-import { EXIT_HELP, declareDiff, declareExport, declareReport, declareRun } from "./cli/commands.js";
+import { EXIT_HELP, declareDiff, declareExplain, declareExport, declareReport, declareRun } from "./cli/commands.js";
 import { runCommand } from "./cli/run-command.js";
 import { reportCommand } from "./cli/report-command.js";
+import { explainCommand } from "./cli/explain-command.js";
 import { exportCommand } from "./cli/export-command.js";
 import { diffCommand } from "./cli/diff-command.js";
 
@@ -50,6 +51,11 @@ function build(): Command {
     process.exitCode = reportCommand(file, opts);
   });
   quietErrors(report, "report");
+
+  const explain = declareExplain(program).action(async (pid, opts) => {
+    process.exitCode = await explainCommand(pid, opts);
+  });
+  quietErrors(explain, "explain");
 
   const exp = declareExport(program).action(async (file, opts) => {
     process.exitCode = await exportCommand(file, opts);

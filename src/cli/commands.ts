@@ -127,5 +127,18 @@ export function declareDiff(program: Command) {
 
 export type ExportOptions = ReturnType<ReturnType<typeof declareExport>["opts"]>;
 export type DiffOptions = ReturnType<ReturnType<typeof declareDiff>["opts"]>;
+/** `leakhound explain <pid>` */
+export function declareExplain(program: Command) {
+  return program
+    .command("explain")
+    .description("ask the leakhound run that watches a process why its leaks stay alive, now, while it runs")
+    .argument("<pid>", "a Python process running under leakhound run")
+    .option("--json <file>", "write the analysis of that process so far as JSON")
+    .option("--quiet", "no terminal output")
+    .option("--timeout <seconds>", "how long to wait for the answer", positiveNumber, 60)
+    .addHelpText("after", "\nExample, from another terminal while `leakhound run -- python app.py` runs:\n  leakhound explain 4242\n");
+}
+
+export type ExplainOptions = ReturnType<ReturnType<typeof declareExplain>["opts"]>;
 export type RunOptions = ReturnType<ReturnType<typeof declareRun>["opts"]>;
 export type ReportOptions = ReturnType<ReturnType<typeof declareReport>["opts"]>;

@@ -47,9 +47,10 @@ export class LiveExplainer {
     private now: () => number = () => performance.now() / 1000,
   ) {}
 
-  /** Starts looking, once the agent server listens. */
-  attach(server: AgentServer): void {
+  /** The agent server, once it listens; `auto`: also look for leaks to explain by itself. */
+  attach(server: AgentServer, auto: boolean): void {
     this.server = server;
+    if (!auto) return;
     this.timer = setInterval(() => this.tick(), 500);
     this.timer.unref();
   }

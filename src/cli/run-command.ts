@@ -19,6 +19,7 @@ import type { RunOptions } from "./commands.js";
 import { EXIT, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import { LiveExplainer } from "./live-explainer.js";
+import { ControlServer, type ControlReply } from "../host/control.js";
 
 
 export function defaultCapturePath(): string {
@@ -47,6 +48,8 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
   let live: Awaited<ReturnType<typeof startLive>> | null = null;
   let result;
   const explainer = new LiveExplainer(recorder);
+  // `leakhound explain PID` from another terminal reaches this run here.
+  const control = await ControlServer.start((req) => explainOne(recorder, explainer, capturePath, req.pid));
   try {
     const view =
       opts.live || opts.liveKeep
@@ -69,15 +72,15 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
       maxObjects: opts.retainerObjects,
       retainerTimeoutSec: opts.retainerTimeout,
       onSample: view ? () => view.dirty() : undefined,
-      onServer: (server) => {
-        if (opts.liveExplain) explainer.attach(server);
-      },
+      onServer: (server) => explainer.attach(server, opts.liveExplain),
+      onHello: (hello) => control?.watch(hello.pid),
       beforeStop: async () => {
         if (opts.liveExplain) await explainer.explainNow("before-stop");
       },
     });
   } catch (err) {
     explainer.stop();
+    control?.close();
     await live?.close();
     // A command that never started leaves no capture behind.
     if (result === undefined) recorder.discard();
@@ -86,6 +89,7 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
   }
 
   explainer.stop();
+  control?.close();
   let report: Report;
   try {
     report = analyze(recorder.snapshot(), { capturePath, leakhoundVersion: VERSION });
@@ -133,7 +137,7 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
  * stays partial; the final analysis after the target ends says what really happened).
  */
 export function interimReport(capture: Capture, capturePath: string): Report {
-  const running: Capture = { ...capture, processes: capture.processes.map((p) => (p.exited ? p : { ...p, exited: true })) };
+  const running: Capture = { ...capture, processes: capture.processes.map((p) => (p.exited ? p : { ...p, exited: true, running: true })) };
   const report = analyze(running, { capturePath, leakhoundVersion: VERSION });
   report.partial = true;
   report.target.exitCode = null;
@@ -186,6 +190,20 @@ async function startLive(recorder: Recorder, capturePath: string, keep: boolean,
       await server.close();
     },
   };
+}
+
+/** `leakhound explain PID`: a search of that process now, then the analysis of its leaks so far. */
+async function explainOne(recorder: Recorder, explainer: LiveExplainer, capturePath: string, pid: number): Promise<ControlReply> {
+  if (!recorder.process(pid)) return { ok: false, error: `process ${pid} has not connected to this leakhound run` };
+  const [answer] = await explainer.explainNow("request", pid);
+  if (!answer) return { ok: false, error: `process ${pid} is no longer running` };
+  const report = interimReport(recorder.snapshot(), capturePath);
+  const mine = (l: Report["leaks"][number]) => l.pid === pid || Boolean(l.processes?.some((p) => p.pid === pid));
+  report.leaks = report.leaks.filter(mine);
+  report.processes = report.processes.filter((p) => p.pid === pid);
+  report.sites = report.sites.filter((s) => s.pid === pid);
+  if (answer.note) report.notes = [...report.notes, answer.note];
+  return { ok: true, report };
 }
 
 /** What came of an "Explain now", in one sentence. */
