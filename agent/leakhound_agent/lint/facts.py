@@ -1,0 +1,457 @@
+"""One pass over a module's AST that gathers what every rule needs.
+
+The facts are about *containers* (module-level and class-level dicts, lists,
+sets, deques; threading.local attributes; mutable default arguments) and how
+each function uses them: grows them, shrinks them, reads them, or lets them
+escape (passes them on, returns them, aliases them: then someone else may
+manage them, and the rules stay silent). Plus the calls some rules look for
+(addHandler, atexit.register, gc.disable, ...) and which functions run once
+(at import, as decorators, registration helpers) rather than per call.
+"""
+import ast
+import re
+
+DICT_TYPES = {"dict", "defaultdict", "OrderedDict", "Counter"}
+LIST_TYPES = {"list", "deque"}
+SET_TYPES = {"set"}
+WEAK_TYPES = {"WeakKeyDictionary", "WeakValueDictionary", "WeakSet"}
+
+GROW = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"}
+SHRINK = {"pop", "popitem", "remove", "discard", "clear", "popleft", "difference_update",
+          "intersection_update", "symmetric_difference_update", "__delitem__"}
+# Calls that only read their argument (or, for len, show that someone checks the size).
+READERS = {"len", "sorted", "list", "tuple", "set", "frozenset", "iter", "any", "all", "bool",
+           "repr", "str", "min", "max", "sum", "enumerate", "reversed", "isinstance", "print",
+           "next", "zip", "map", "filter", "id", "hash", "type", "dict"}
+# Calls whose value is new on every call: a key made of one never repeats.
+EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "monotonic_ns",
+            "uuid1", "uuid4", "random", "getrandbits", "urandom", "count", "current_thread",
+            "get_ident"}
+# Functions that run a bounded number of times: registration and set-up helpers.
+ONCE_NAME = re.compile(r"regist|^_?add_|install|^_?setup|^_?init(?!_)|^_?load|populate|subscribe|"
+                       r"^_?hook|bootstrap|configure|^_?patch|^_?main$|^__init_subclass__$|"
+                       r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define")
+ONCE_DECORATORS = {"lru_cache", "cache", "cached_property", "once", "run_once", "contextmanager",
+                   "setup", "fixture", "pytest_fixture"}
+
+
+def dotted(node):
+    """'functools.lru_cache' for an Attribute/Name chain, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def last_name(node):
+    """The last component of a call's callee: 'lru_cache' for functools.lru_cache(...)."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
+
+
+def container_kind(expr):
+    """'dict', 'list', 'set' for an expression that makes an unbounded container, else None."""
+    if isinstance(expr, (ast.Dict, ast.DictComp)):
+        return "dict"
+    if isinstance(expr, (ast.List, ast.ListComp)):
+        return "list"
+    if isinstance(expr, (ast.Set, ast.SetComp)):
+        return "set"
+    if isinstance(expr, ast.Call):
+        name = last_name(expr.func)
+        if name in DICT_TYPES:
+            return "defaultdict" if name == "defaultdict" else "dict"
+        if name == "deque":
+            bounded = len(expr.args) >= 2 or any(k.arg == "maxlen" for k in expr.keywords)
+            return None if bounded else "list"
+        if name in LIST_TYPES:
+            return "list"
+        if name in SET_TYPES:
+            return "set"
+    return None
+
+
+def is_thread_local(expr):
+    return isinstance(expr, ast.Call) and dotted(expr.func) in ("threading.local", "local", "_threading_local.local")
+
+
+def ever_new(expr):
+    """True when the expression holds a value that never repeats (id(x), time(), uuid4(), self)."""
+    if expr is None:
+        return False
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call) and last_name(node.func) in EVER_NEW:
+            return True
+    return isinstance(expr, ast.Name) and expr.id == "self" or (
+        isinstance(expr, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == "self" for e in expr.elts))
+
+
+class Container:
+    """A module-level or class-level container, or a mutable default argument."""
+
+    __slots__ = ("key", "name", "kind", "node", "grows", "shrinks", "reads", "escapes", "sized")
+
+    def __init__(self, key, name, kind, node):
+        self.key = key
+        self.name = name
+        self.kind = kind
+        self.node = node
+        self.grows = []  # (Function, how, node, key_expr, value_expr)
+        self.shrinks = []
+        self.reads = []  # (Function, key_expr or None)
+        self.escapes = []
+        self.sized = False  # len() taken somewhere: someone checks its size
+
+
+class Function:
+    __slots__ = ("node", "name", "cls", "parent", "params", "locals", "globals", "decorators",
+                 "returns_param", "calls", "guards", "excepts")
+
+    def __init__(self, node, cls, parent):
+        self.node = node
+        self.name = node.name
+        self.cls = cls
+        self.parent = parent
+        a = node.args
+        params = list(getattr(a, "posonlyargs", [])) + list(a.args) + list(a.kwonlyargs)
+        params += [p for p in (a.vararg, a.kwarg) if p is not None]
+        self.params = [p.arg for p in params]
+        self.locals = set(self.params)
+        self.globals = set()
+        self.decorators = [last_name(d) for d in node.decorator_list]
+        self.returns_param = False
+        self.calls = []  # (dotted callee, Call node)
+        self.excepts = set()  # names bound by `except ... as NAME`
+
+
+class ModuleFacts:
+    def __init__(self, tree, lines):
+        self.tree = tree
+        self.lines = lines
+        self.containers = {}  # key -> Container
+        self.globals = {}  # module name -> key
+        self.class_attrs = {}  # class name -> {attr: key}
+        self.instance_attrs = {}  # class name -> attrs assigned through self
+        self.thread_locals = set()
+        self.loggers = set()  # module names bound to logging.getLogger(...)
+        self.classes = {}  # name -> ClassDef
+        self.functions = []
+        self.module_calls = set()  # function names called at import time or used as decorators
+        self.shrunk_attrs = set()  # attribute names shrunk anywhere: obj.NAME.clear(), del obj.NAME[k]
+        self.toplevel_calls = []  # (dotted callee, Call node) outside functions
+        self.instances = {}  # class name -> number of `Cls(...)` calls in the module
+        self.module_instances = {}  # class name -> number of those at module level
+        self._collect_module()
+        self._walk(tree.body, None, None)
+
+    # ---- module and class level -------------------------------------------------
+    def _collect_module(self):
+        for stmt in self.tree.body:
+            self._module_binding(stmt)
+            if isinstance(stmt, ast.ClassDef):
+                self._collect_class(stmt)
+
+    def _module_binding(self, stmt):
+        targets, value = _assign_parts(stmt)
+        for t in targets:
+            if not isinstance(t, ast.Name):
+                continue
+            kind = container_kind(value)
+            if kind:
+                key = "g:" + t.id
+                self.containers[key] = Container(key, t.id, kind, stmt)
+                self.globals[t.id] = key
+            elif is_thread_local(value):
+                self.thread_locals.add(t.id)
+            elif isinstance(value, ast.Call) and dotted(value.func) in ("logging.getLogger", "getLogger"):
+                self.loggers.add(t.id)
+            elif t.id in self.globals:  # re-bound at module level to something else
+                del self.containers[self.globals.pop(t.id)]
+
+    def _collect_class(self, cls):
+        self.classes[cls.name] = cls
+        attrs = self.class_attrs.setdefault(cls.name, {})
+        inst = self.instance_attrs.setdefault(cls.name, set())
+        for stmt in cls.body:
+            targets, value = _assign_parts(stmt)
+            kind = container_kind(value)
+            for t in targets:
+                if isinstance(t, ast.Name) and kind:
+                    key = "c:%s.%s" % (cls.name, t.id)
+                    self.containers[key] = Container(key, "%s.%s" % (cls.name, t.id), kind, stmt)
+                    attrs[t.id] = key
+        for node in ast.walk(cls):
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and \
+                    isinstance(node.value, ast.Name) and node.value.id == "self":
+                inst.add(node.attr)
+
+    # ---- the walk -----------------------------------------------------------------
+    def _walk(self, body, fn, cls):
+        """Walks statements of one scope (module, class body or function) in order."""
+        stack = list(reversed(body))
+        consumed = set()
+        while stack:
+            node = stack.pop()
+            t = type(node)
+            if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
+                for d in node.decorator_list:
+                    n = last_name(d)
+                    if n:
+                        self.module_calls.add(n)
+                    stack.append(d)
+                stack.extend(node.args.defaults)
+                stack.extend(d for d in node.args.kw_defaults if d is not None)
+                if fn is not None:
+                    fn.locals.add(node.name)
+                child = Function(node, cls if fn is None else None, fn)
+                self.functions.append(child)
+                self._scan_locals(child)
+                self._walk(node.body, child, None)
+                continue
+            if t is ast.ClassDef:
+                if fn is not None:
+                    fn.locals.add(node.name)
+                stack.extend(node.bases)
+                stack.extend(node.decorator_list)
+                self._walk(node.body, fn, node)
+                continue
+            if t is ast.Call:
+                self._call(node, fn, cls, consumed)
+            elif t is ast.Subscript and id(node) not in consumed:
+                self._subscript(node, fn, consumed)
+            elif t is ast.Compare:
+                for op, right in zip(node.ops, node.comparators):
+                    if type(op) in (ast.In, ast.NotIn):
+                        self._use(right, fn, consumed, "read", node, key=node.left)
+            elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension:
+                self._use(node.iter, fn, consumed, "read", node)
+            elif t is ast.Assign or t is ast.AnnAssign or t is ast.AugAssign:
+                self._assign(node, fn, consumed)
+            elif t is ast.Delete:
+                for target in node.targets:
+                    self._use(target, fn, consumed, "shrink", node)
+            elif t is ast.If or t is ast.While or t is ast.IfExp or t is ast.Assert:
+                self._use(node.test, fn, consumed, "read", node)
+            elif t is ast.UnaryOp or t is ast.BoolOp:
+                for v in ([node.operand] if t is ast.UnaryOp else node.values):
+                    self._use(v, fn, consumed, "read", node)
+            elif t is ast.Return and fn is not None and isinstance(node.value, ast.Name) and node.value.id in fn.params:
+                fn.returns_param = True
+            elif (t is ast.Name or t is ast.Attribute) and id(node) not in consumed:
+                c = self.resolve(node, fn)
+                if c is not None and isinstance(node.ctx, ast.Load):
+                    c.escapes.append((fn, node))
+                    continue
+            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+    def _scan_locals(self, fn):
+        """Names a function binds (so a global of the same name is not the global there)."""
+        stack = list(fn.node.body)
+        while stack:
+            node = stack.pop()
+            t = type(node)
+            if t is ast.Global or t is ast.Nonlocal:
+                fn.globals.update(node.names)
+            elif t is ast.Name and not isinstance(node.ctx, ast.Load):
+                fn.locals.add(node.id)
+            elif t is ast.alias:
+                fn.locals.add((node.asname or node.name).split(".")[0])
+            elif t is ast.ExceptHandler and node.name:
+                fn.locals.add(node.name)
+                fn.excepts.add(node.name)
+            if t is ast.FunctionDef or t is ast.AsyncFunctionDef or t is ast.ClassDef or t is ast.Lambda:
+                continue
+            stack.extend(ast.iter_child_nodes(node))
+        fn.locals -= fn.globals
+
+    # ---- resolving an expression to a container ----------------------------------------
+    def resolve(self, node, fn):
+        t = type(node)
+        if t is ast.Name:
+            key = self.globals.get(node.id)
+            if key is None:
+                if fn is not None:
+                    key = self._default_key(fn, node.id)
+                return self.containers.get(key) if key else None
+            if fn is not None and node.id in fn.locals:
+                return None
+            return self.containers.get(key)
+        if t is ast.Attribute and isinstance(node.value, ast.Name):
+            owner = node.value.id
+            if owner in self.thread_locals and (fn is None or owner not in fn.locals):
+                key = "t:%s.%s" % (owner, node.attr)
+                if key not in self.containers:
+                    self.containers[key] = Container(key, key[2:], "threadlocal", node)
+                return self.containers[key]
+            cls = None
+            if owner in self.class_attrs and (fn is None or owner not in fn.locals):
+                cls = owner
+            elif owner in ("self", "cls") and fn is not None:
+                method = fn
+                while method is not None and method.cls is None:
+                    method = method.parent
+                if method is not None:
+                    cls = method.cls.name
+                    if owner == "self" and node.attr in self.instance_attrs.get(cls, ()):
+                        return None
+            if cls is not None:
+                key = self.class_attrs.get(cls, {}).get(node.attr)
+                return self.containers.get(key) if key else None
+        return None
+
+    def _default_key(self, fn, name):
+        """Key of a mutable default argument of fn named `name` (made on first use)."""
+        a = fn.node.args
+        positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
+        pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults))
+        pairs += [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+        for param, default in pairs:
+            if param.arg == name:
+                kind = container_kind(default)
+                if not kind:
+                    return None
+                key = "d:%d:%s" % (id(fn.node), name)
+                if key not in self.containers:
+                    self.containers[key] = Container(key, name, kind, default)
+                return key
+        return None
+
+    def _use(self, expr, fn, consumed, how, node, key=None, value=None):
+        c = self.resolve(expr, fn)
+        if c is None:
+            return None
+        consumed.add(id(expr))
+        if how == "grow":
+            c.grows.append((fn, node, key, value))
+        elif how == "shrink":
+            c.shrinks.append((fn, node))
+        elif how == "read":
+            c.reads.append((fn, key))
+        return c
+
+    def _call(self, node, fn, cls, consumed):
+        func = node.func
+        name = dotted(func)
+        if fn is None and isinstance(func, ast.Name):
+            self.module_calls.add(func.id)
+        if fn is None and name:
+            self.toplevel_calls.append((name, node))
+        if isinstance(func, ast.Name) and func.id in self.classes:
+            self.instances[func.id] = self.instances.get(func.id, 0) + 1
+            if fn is None and cls is None:
+                self.module_instances[func.id] = self.module_instances.get(func.id, 0) + 1
+        if fn is not None and name:
+            fn.calls.append((name, node))
+        if isinstance(func, ast.Attribute):
+            m = func.attr
+            if m in SHRINK:
+                self._shrunk_name(func.value)
+            if m in GROW:
+                key = node.args[0] if node.args and m in ("setdefault",) else None
+                value = node.args[-1] if node.args else None
+                c = self._use(func.value, fn, consumed, "grow", node, key=key, value=value)
+                if c is not None and m == "setdefault":
+                    c.reads.append((fn, key))
+            elif m in SHRINK:
+                self._use(func.value, fn, consumed, "shrink", node)
+            elif m == "get":
+                self._use(func.value, fn, consumed, "read", node, key=node.args[0] if node.args else None)
+            else:
+                self._use(func.value, fn, consumed, "read", node)
+            if isinstance(func.value, ast.Subscript):  # D[k].append(x): D grows if it is a defaultdict
+                c = self.resolve(func.value.value, fn)
+                if c is not None and c.kind == "defaultdict" and m in GROW:
+                    consumed.add(id(func.value.value))
+                    consumed.add(id(func.value))
+                    c.grows.append((fn, node, func.value.slice, None))
+        elif isinstance(func, ast.Name) and func.id in READERS:
+            for arg in node.args:
+                c = self._use(arg, fn, consumed, "read", node)
+                if c is not None and func.id == "len":
+                    c.sized = True
+
+    def _subscript(self, node, fn, consumed):
+        ctx = type(node.ctx)
+        sl = node.slice
+        if ctx is ast.Store:
+            if isinstance(sl, ast.Slice):
+                self._use(node.value, fn, consumed, "shrink", node)
+            else:
+                self._use(node.value, fn, consumed, "grow", node, key=sl)
+        elif ctx is ast.Del:
+            self._use(node.value, fn, consumed, "shrink", node)
+            self._shrunk_name(node.value)
+        else:
+            c = self._use(node.value, fn, consumed, "read", node, key=sl)
+            if c is not None and c.kind == "defaultdict" and fn is not None:
+                c.grows.append((fn, node, sl, None))
+
+    def _assign(self, node, fn, consumed):
+        t = type(node)
+        targets = node.targets if t is ast.Assign else [node.target]
+        for target in targets:
+            if isinstance(target, ast.Subscript) and t is ast.AugAssign:
+                c = self.resolve(target.value, fn)
+                if c is not None:
+                    consumed.add(id(target.value))
+                    c.grows.append((fn, node, target.slice, node.value))
+                    consumed.add(id(target))
+                continue
+            if not isinstance(target, (ast.Name, ast.Attribute)):
+                continue
+            if isinstance(target, ast.Attribute) and fn is not None and t is ast.Assign:
+                self.shrunk_attrs.add(target.attr)
+            if isinstance(target, ast.Name) and (fn is None or target.id not in fn.globals):
+                continue  # a local, or the module-level definition itself
+            if t is ast.AugAssign:
+                how = "grow" if type(node.op) in (ast.Add, ast.BitOr) else "shrink"
+                self._use(target, fn, consumed, how, node, value=node.value)
+            else:
+                # Assigning a fresh value in a function re-binds (resets) the container.
+                c = self.resolve(_as_load(target), fn)
+                if c is not None:
+                    c.shrinks.append((fn, node))
+                    consumed.add(id(target))
+
+    def _shrunk_name(self, node):
+        """Remembers NAME of `NAME.clear()` / `obj.NAME.pop()`: another file may define NAME."""
+        if isinstance(node, ast.Attribute):
+            self.shrunk_attrs.add(node.attr)
+        elif isinstance(node, ast.Name):
+            self.shrunk_attrs.add(node.id)
+
+    # ---- which functions run per call ---------------------------------------------------
+    def runs_once(self, fn):
+        """True for a function that runs a bounded number of times (import, set-up, registration)."""
+        while fn is not None:
+            if fn.name in self.module_calls or ONCE_NAME.search(fn.name) or fn.returns_param:
+                return True
+            if any(d in ONCE_DECORATORS for d in fn.decorators):
+                return True
+            if fn.cls is not None and any(dotted(b) in ("type", "ABCMeta", "EnumMeta") for b in fn.cls.bases):
+                return True  # a metaclass method runs once per class
+            fn = fn.parent if fn.parent is not None and fn.name in ("wrapper", "inner", "decorator") else None
+        return False
+
+
+def _assign_parts(stmt):
+    if isinstance(stmt, ast.Assign):
+        return stmt.targets, stmt.value
+    if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+        return [stmt.target], stmt.value
+    return [], None
+
+
+def _as_load(target):
+    if isinstance(target, ast.Name):
+        return ast.Name(id=target.id, ctx=ast.Load())
+    return ast.Attribute(value=target.value, attr=target.attr, ctx=ast.Load())

@@ -1,0 +1,73 @@
+"""Small helpers the rules share."""
+import ast
+
+from ..facts import dotted, last_name
+
+
+def where(container):
+    """'the module-level list `_seen`' / 'the class attribute `Pool.items`'."""
+    kind = {"dict": "dict", "defaultdict": "defaultdict", "list": "list", "set": "set"}.get(container.kind, "container")
+    scope = "class attribute" if container.key.startswith("c:") else "module-level %s" % kind
+    if container.key.startswith("c:"):
+        return "the class attribute `%s` (a %s)" % (container.name, kind)
+    return "the %s `%s`" % (scope, container.name)
+
+
+def managed(container):
+    """True when something may bound the container: it is shrunk, re-bound, sized, or escapes."""
+    return bool(container.shrinks or container.escapes or container.sized)
+
+
+def how(node):
+    """How a growth node grows its container: 'append', 'setitem', '+='."""
+    if isinstance(node, ast.Call):
+        return last_name(node.func)
+    if isinstance(node, ast.AugAssign):
+        return "+="
+    return "setitem"
+
+
+def fn_label(fn):
+    if fn.cls is not None:
+        return "`%s.%s()`" % (fn.cls.name, fn.name)
+    return "`%s()`" % fn.name
+
+
+def mentions(expr, names=(), calls=(), attrs=()):
+    """True when expr uses one of the names, calls one of the callees, or reads one of the attributes."""
+    if expr is None:
+        return False
+    for node in ast.walk(expr):
+        if names and isinstance(node, ast.Name) and node.id in names:
+            return True
+        if calls and isinstance(node, ast.Call) and (dotted(node.func) in calls or last_name(node.func) in calls):
+            return True
+        if attrs and isinstance(node, ast.Attribute) and node.attr in attrs:
+            return True
+    return False
+
+
+def is_exception_value(expr, fn):
+    """The value is a caught exception, sys.exc_info() or a traceback."""
+    return mentions(expr, names=fn.excepts if fn is not None else (), calls=("sys.exc_info", "exc_info"),
+                    attrs=("__traceback__", "tb_frame"))
+
+
+def parents(root):
+    """child id -> parent node, for one function (only built when a rule needs it)."""
+    out = {}
+    for node in ast.walk(root):
+        for child in ast.iter_child_nodes(node):
+            out[id(child)] = node
+    return out
+
+
+def guarded(fn, node):
+    """True when node sits under an `if`/`while` (or `try`) inside fn: probably done once, or conditionally."""
+    up = parents(fn.node)
+    cur = up.get(id(node))
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, (ast.If, ast.While, ast.IfExp)):
+            return True
+        cur = up.get(id(cur))
+    return False
