@@ -3,9 +3,10 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { VERSION } from "./version.js";
 import { EXIT, UserError } from "./cli/exit-codes.js";
-import { EXIT_HELP, declareReport, declareRun } from "./cli/commands.js";
+import { EXIT_HELP, declareLint, declareReport, declareRun } from "./cli/commands.js";
 import { runCommand } from "./cli/run-command.js";
 import { reportCommand } from "./cli/report-command.js";
+import { lintCommand } from "./cli/lint-command.js";
 
 /** A commander parse error (or help/version), with the command it belongs to. */
 class ParseExit extends Error {
@@ -48,6 +49,11 @@ function build(): Command {
     process.exitCode = reportCommand(file, opts);
   });
   quietErrors(report, "report");
+
+  const lintCmd = declareLint(program).action(async (paths, opts) => {
+    process.exitCode = await lintCommand(paths, opts);
+  });
+  quietErrors(lintCmd, "lint");
   return program;
 }
 
@@ -61,7 +67,7 @@ function parseErrorLine(e: ParseExit): string {
     const args = process.argv.slice(2);
     message = args.length
       ? `unknown command '${args[args.length - 1]}'`
-      : "no command: use 'leakhound run -- <command...>' or 'leakhound report <capture>'";
+      : "no command: use 'leakhound run -- <command...>', 'leakhound report <capture>' or 'leakhound lint [paths...]'";
   }
   return `leakhound: ${message} (see '${help}')\n`;
 }

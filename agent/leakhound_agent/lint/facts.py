@@ -383,8 +383,11 @@ class ModuleFacts:
         ctx = type(node.ctx)
         sl = node.slice
         if ctx is ast.Store:
+            c = self.resolve(node.value, fn)
             if isinstance(sl, ast.Slice):
                 self._use(node.value, fn, consumed, "shrink", node)
+            elif c is not None and c.kind == "list":  # L[i] = x replaces, it does not grow
+                self._use(node.value, fn, consumed, "read", node)
             else:
                 self._use(node.value, fn, consumed, "grow", node, key=sl)
         elif ctx is ast.Del:
@@ -403,7 +406,8 @@ class ModuleFacts:
                 c = self.resolve(target.value, fn)
                 if c is not None:
                     consumed.add(id(target.value))
-                    c.grows.append((fn, node, target.slice, node.value))
+                    if c.kind != "list":  # L[i] += 1 replaces an item
+                        c.grows.append((fn, node, target.slice, node.value))
                     consumed.add(id(target))
                 continue
             if not isinstance(target, (ast.Name, ast.Attribute)):

@@ -2,8 +2,8 @@
 
 Request: {"files": [paths], "disable": [rule ids]}; `--rules` prints the rule table only.
 Answer: {"python": "3.11.7", "rules": [{id, title, help}], "files": [{"file", "lines",
-"findings": [{rule, line, column, endLine, endColumn, message, fix, container}], "error"}],
-"shrunk": [names]}. Lines and columns are 1-based; columns count characters.
+"findings": [{rule, line, column, endLine, endColumn, message, fix, container}], "error",
+"shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ...}]}. Lines and columns are 1-based; columns count characters.
 """
 import ast
 import io
@@ -66,23 +66,24 @@ def lint_source(src, filename, disabled=()):
 
 
 def lint_file(path, disabled):
-    out = {"file": path, "lines": 0, "findings": [], "error": None}
+    out = {"file": path, "lines": 0, "findings": [], "error": None, "shrunk": []}
     try:
         with open(path, "rb") as f:
             src = f.read()
     except OSError as e:
         out["error"] = "cannot read: %s" % (e.strerror or e)
-        return out, ()
+        return out
     out["lines"] = src.count(b"\n")
     try:
         out["findings"], shrunk, _ = lint_source(src, path, disabled)
     except SyntaxError as e:
         out["error"] = "syntax error on line %s: %s (not linted)" % (e.lineno, e.msg)
-        return out, ()
+        return out
     except (ValueError, RecursionError, MemoryError) as e:
         out["error"] = "cannot parse: %s (not linted)" % (str(e) or type(e).__name__)
         return out, ()
-    return out, shrunk
+    out["shrunk"] = sorted(shrunk)
+    return out
 
 
 def main(argv=None):
@@ -93,12 +94,8 @@ def main(argv=None):
         return 0
     request = json.load(sys.stdin)
     disabled = set(request.get("disable", []))
-    results, shrunk = [], set()
-    for path in request.get("files", []):
-        res, names = lint_file(path, disabled)
-        results.append(res)
-        shrunk.update(names)
-    json.dump({"python": version, "rules": rule_table(), "files": results, "shrunk": sorted(shrunk)}, sys.stdout)
+    results = [lint_file(path, disabled) for path in request.get("files", [])]
+    json.dump({"python": version, "rules": rule_table(), "files": results}, sys.stdout)
     sys.stdout.write("\n")
     return 0
 
