@@ -59,7 +59,9 @@ const CONTAINER_RULES = new Set(["global-container-growth", "unbounded-cache", "
 export async function lint(opts: LintOptions): Promise<LintResult> {
   const started = Date.now();
   const cwd = opts.cwd ?? process.cwd();
-  const pyproject = findPyproject(opts.paths.length === 1 && fs.existsSync(opts.paths[0]!) && fs.statSync(opts.paths[0]!).isDirectory() ? opts.paths[0]! : cwd);
+  // The pyproject.toml that applies: the nearest one above the first path (or the working directory).
+  const first = opts.paths.length ? path.resolve(cwd, opts.paths[0]!) : cwd;
+  const pyproject = findPyproject(fs.existsSync(first) && fs.statSync(first).isDirectory() ? first : path.dirname(first));
   const config = readConfig(pyproject);
   const root = pyproject ? path.dirname(pyproject) : cwd;
   const files = findPythonFiles(opts.paths, cwd, [...config.exclude, ...(opts.exclude ?? [])], root);

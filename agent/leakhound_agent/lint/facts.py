@@ -35,6 +35,42 @@ ONCE_DECORATORS = {"lru_cache", "cache", "cached_property", "once", "run_once", 
                    "setup", "fixture", "pytest_fixture"}
 
 
+_AST = ast.AST
+# Fields that never hold a node worth visiting: contexts (Load/Store), operators, constants.
+_SKIP_FIELDS = {"ctx", "op", "ops", "type_comment", "kind", "value_kind"}
+_FIELDS = {}
+
+
+# List fields that may hold None or strings besides nodes.
+_MIXED = {"keys", "kw_defaults", "kwd_attrs", "names"}
+
+
+def _fields(cls):
+    f = _FIELDS.get(cls)
+    if f is None:
+        names = [n for n in cls._fields if n not in _SKIP_FIELDS]
+        if cls in (ast.Global, ast.Nonlocal):
+            names = []
+        f = _FIELDS[cls] = tuple((n, n in _MIXED) for n in names)
+    return f
+
+
+def children(node, out=None):
+    """The direct child nodes worth visiting (ast.iter_child_nodes less contexts and operators), appended to out."""
+    if out is None:
+        out = []
+    for name, mixed in _FIELDS.get(node.__class__) or _fields(node.__class__):
+        v = getattr(node, name, None)
+        if v.__class__ is list:
+            if mixed:
+                out.extend(x for x in v if isinstance(x, _AST))
+            else:
+                out.extend(v)
+        elif v is not None and v.__class__ is not ast.Constant and isinstance(v, _AST):
+            out.append(v)
+    return out
+
+
 def dotted(node):
     """'functools.lru_cache' for an Attribute/Name chain, else None."""
     parts = []
@@ -113,8 +149,8 @@ class Container:
 
 
 class Function:
-    __slots__ = ("node", "name", "cls", "parent", "params", "locals", "globals", "decorators",
-                 "returns_param", "calls", "guards", "excepts")
+    __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
+                 "returns_param", "calls", "nested", "_excepts", "declares_global", "mutable_defaults")
 
     def __init__(self, node, cls, parent):
         self.node = node
@@ -125,12 +161,60 @@ class Function:
         params = list(getattr(a, "posonlyargs", [])) + list(a.args) + list(a.kwonlyargs)
         params += [p for p in (a.vararg, a.kwarg) if p is not None]
         self.params = [p.arg for p in params]
-        self.locals = set(self.params)
-        self.globals = set()
+        self._locals = None  # computed on first use: most functions never need them
+        self._globals = None
+        self._excepts = None
+        self.nested = set()  # names of functions and classes defined directly inside
+        self.declares_global = False  # has a `global` statement
+        positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
+        pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults))
+        pairs += [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+        self.mutable_defaults = {p.arg: d for p, d in pairs if container_kind(d)}
         self.decorators = [last_name(d) for d in node.decorator_list]
         self.returns_param = False
         self.calls = []  # (dotted callee, Call node)
-        self.excepts = set()  # names bound by `except ... as NAME`
+
+    @property
+    def locals(self):
+        """Names the function binds (so a global of the same name is not the global there)."""
+        if self._locals is None:
+            self._scan()
+        return self._locals
+
+    @property
+    def globals(self):
+        if self._globals is None:
+            self._scan()
+        return self._globals
+
+    @property
+    def excepts(self):
+        """Names bound by `except ... as NAME`."""
+        if self._excepts is None:
+            self._scan()
+        return self._excepts
+
+    def _scan(self):
+        local, glob, excepts = set(self.params) | self.nested, set(), set()
+        stack = list(self.node.body)
+        while stack:
+            node = stack.pop()
+            t = type(node)
+            if t is ast.Global or t is ast.Nonlocal:
+                glob.update(node.names)
+            elif t is ast.Name and not isinstance(node.ctx, ast.Load):
+                local.add(node.id)
+            elif t is ast.alias:
+                local.add((node.asname or node.name).split(".")[0])
+            elif t is ast.ExceptHandler and node.name:
+                local.add(node.name)
+                excepts.add(node.name)
+            if t is ast.FunctionDef or t is ast.AsyncFunctionDef or t is ast.ClassDef or t is ast.Lambda:
+                continue
+            children(node, stack)
+        self._locals = local - glob
+        self._globals = glob
+        self._excepts = excepts
 
 
 class ModuleFacts:
@@ -180,7 +264,6 @@ class ModuleFacts:
     def _collect_class(self, cls):
         self.classes[cls.name] = cls
         attrs = self.class_attrs.setdefault(cls.name, {})
-        inst = self.instance_attrs.setdefault(cls.name, set())
         for stmt in cls.body:
             targets, value = _assign_parts(stmt)
             kind = container_kind(value)
@@ -189,19 +272,37 @@ class ModuleFacts:
                     key = "c:%s.%s" % (cls.name, t.id)
                     self.containers[key] = Container(key, "%s.%s" % (cls.name, t.id), kind, stmt)
                     attrs[t.id] = key
-        for node in ast.walk(cls):
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and \
-                    isinstance(node.value, ast.Name) and node.value.id == "self":
-                inst.add(node.attr)
+
+    def _instance_attrs(self, cls_name):
+        """Attributes a class assigns through `self` (then `self.x` is the instance's, not the class's)."""
+        inst = self.instance_attrs.get(cls_name)
+        if inst is None:
+            inst = self.instance_attrs[cls_name] = set()
+            for node in ast.walk(self.classes[cls_name]):
+                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and \
+                        isinstance(node.value, ast.Name) and node.value.id == "self":
+                    inst.add(node.attr)
+        return inst
 
     # ---- the walk -----------------------------------------------------------------
     def _walk(self, body, fn, cls):
         """Walks statements of one scope (module, class body or function) in order."""
-        stack = list(reversed(body))
+        stack = list(body)  # visit order does not matter: a parent is always seen before its children
         consumed = set()
+        Name, Constant, Load = ast.Name, ast.Constant, ast.Load
+        names = self.globals
         while stack:
             node = stack.pop()
-            t = type(node)
+            t = node.__class__
+            if t is Name:  # the most common node: a leaf; only a container's name matters
+                if (node.id in names or fn is not None and fn.mutable_defaults) and id(node) not in consumed \
+                        and node.ctx.__class__ is Load:
+                    c = self.resolve(node, fn)
+                    if c is not None:
+                        c.escapes.append((fn, node))
+                continue
+            if t is Constant:
+                continue
             if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
                 for d in node.decorator_list:
                     n = last_name(d)
@@ -211,21 +312,22 @@ class ModuleFacts:
                 stack.extend(node.args.defaults)
                 stack.extend(d for d in node.args.kw_defaults if d is not None)
                 if fn is not None:
-                    fn.locals.add(node.name)
+                    fn.nested.add(node.name)
                 child = Function(node, cls if fn is None else None, fn)
                 self.functions.append(child)
-                self._scan_locals(child)
                 self._walk(node.body, child, None)
                 continue
             if t is ast.ClassDef:
                 if fn is not None:
-                    fn.locals.add(node.name)
+                    fn.nested.add(node.name)
                 stack.extend(node.bases)
                 stack.extend(node.decorator_list)
                 self._walk(node.body, fn, node)
                 continue
             if t is ast.Call:
                 self._call(node, fn, cls, consumed)
+            elif t is ast.Global and fn is not None:
+                fn.declares_global = True
             elif t is ast.Subscript and id(node) not in consumed:
                 self._subscript(node, fn, consumed)
             elif t is ast.Compare:
@@ -246,32 +348,12 @@ class ModuleFacts:
                     self._use(v, fn, consumed, "read", node)
             elif t is ast.Return and fn is not None and isinstance(node.value, ast.Name) and node.value.id in fn.params:
                 fn.returns_param = True
-            elif (t is ast.Name or t is ast.Attribute) and id(node) not in consumed:
+            elif t is ast.Attribute and id(node) not in consumed:
                 c = self.resolve(node, fn)
                 if c is not None and isinstance(node.ctx, ast.Load):
                     c.escapes.append((fn, node))
                     continue
-            stack.extend(reversed(list(ast.iter_child_nodes(node))))
-
-    def _scan_locals(self, fn):
-        """Names a function binds (so a global of the same name is not the global there)."""
-        stack = list(fn.node.body)
-        while stack:
-            node = stack.pop()
-            t = type(node)
-            if t is ast.Global or t is ast.Nonlocal:
-                fn.globals.update(node.names)
-            elif t is ast.Name and not isinstance(node.ctx, ast.Load):
-                fn.locals.add(node.id)
-            elif t is ast.alias:
-                fn.locals.add((node.asname or node.name).split(".")[0])
-            elif t is ast.ExceptHandler and node.name:
-                fn.locals.add(node.name)
-                fn.excepts.add(node.name)
-            if t is ast.FunctionDef or t is ast.AsyncFunctionDef or t is ast.ClassDef or t is ast.Lambda:
-                continue
-            stack.extend(ast.iter_child_nodes(node))
-        fn.locals -= fn.globals
+            children(node, stack)
 
     # ---- resolving an expression to a container ----------------------------------------
     def resolve(self, node, fn):
@@ -279,7 +361,7 @@ class ModuleFacts:
         if t is ast.Name:
             key = self.globals.get(node.id)
             if key is None:
-                if fn is not None:
+                if fn is not None and fn.mutable_defaults:
                     key = self._default_key(fn, node.id)
                 return self.containers.get(key) if key else None
             if fn is not None and node.id in fn.locals:
@@ -301,29 +383,24 @@ class ModuleFacts:
                     method = method.parent
                 if method is not None:
                     cls = method.cls.name
-                    if owner == "self" and node.attr in self.instance_attrs.get(cls, ()):
+                    if cls not in self.classes:
                         return None
             if cls is not None:
                 key = self.class_attrs.get(cls, {}).get(node.attr)
+                if key and owner == "self" and node.attr in self._instance_attrs(cls):
+                    return None
                 return self.containers.get(key) if key else None
         return None
 
     def _default_key(self, fn, name):
         """Key of a mutable default argument of fn named `name` (made on first use)."""
-        a = fn.node.args
-        positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
-        pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults))
-        pairs += [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
-        for param, default in pairs:
-            if param.arg == name:
-                kind = container_kind(default)
-                if not kind:
-                    return None
-                key = "d:%d:%s" % (id(fn.node), name)
-                if key not in self.containers:
-                    self.containers[key] = Container(key, name, kind, default)
-                return key
-        return None
+        default = fn.mutable_defaults.get(name)
+        if default is None:
+            return None
+        key = "d:%d:%s" % (id(fn.node), name)
+        if key not in self.containers:
+            self.containers[key] = Container(key, name, container_kind(default), default)
+        return key
 
     def _use(self, expr, fn, consumed, how, node, key=None, value=None):
         c = self.resolve(expr, fn)
@@ -414,7 +491,7 @@ class ModuleFacts:
                 continue
             if isinstance(target, ast.Attribute) and fn is not None and t is ast.Assign:
                 self.shrunk_attrs.add(target.attr)
-            if isinstance(target, ast.Name) and (fn is None or target.id not in fn.globals):
+            if isinstance(target, ast.Name) and (fn is None or not fn.declares_global or target.id not in fn.globals):
                 continue  # a local, or the module-level definition itself
             if t is ast.AugAssign:
                 how = "grow" if type(node.op) in (ast.Add, ast.BitOr) else "shrink"

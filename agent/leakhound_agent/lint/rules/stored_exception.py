@@ -16,7 +16,7 @@ def _global_assignments(facts):
     """(fn, Assign) for `global X; X = <exception>` in an except block, and the globals ever reset."""
     stored, reset = [], set()
     for fn in facts.functions:
-        if not fn.globals:
+        if not fn.declares_global:
             continue
         for node in ast.walk(fn.node):
             if isinstance(node, ast.Assign):
