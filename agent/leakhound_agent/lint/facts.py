@@ -28,9 +28,12 @@ EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "mon
             "uuid1", "uuid4", "random", "getrandbits", "urandom", "count", "current_thread",
             "get_ident"}
 # Functions that run a bounded number of times: registration and set-up helpers.
-ONCE_NAME = re.compile(r"regist|^_?add_|install|^_?setup|^_?init(?!_)|^_?load|populate|subscribe|"
+ONCE_NAME = re.compile(r"regist|^_?add_|install|^_?setup|^_?init|^_?load|populate|subscribe|"
                        r"^_?hook|bootstrap|configure|^_?patch|^_?main$|^__init_subclass__$|"
                        r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define")
+# Parameter names of decorators that register what they decorate.
+CALLABLE_PARAMS = {"fn", "func", "f", "function", "cls", "klass", "kls", "callback", "cb", "handler", "method",
+                   "meth", "wrapped", "decorated", "obj", "c", "target", "view", "hook", "plugin"}
 ONCE_DECORATORS = {"lru_cache", "cache", "cached_property", "once", "run_once", "contextmanager",
                    "setup", "fixture", "pytest_fixture"}
 
@@ -69,6 +72,12 @@ def children(node, out=None):
         elif v is not None and v.__class__ is not ast.Constant and isinstance(v, _AST):
             out.append(v)
     return out
+
+
+def subscript_key(node):
+    """The key of a Subscript (Python 3.8 wraps it in ast.Index)."""
+    sl = node.slice
+    return sl.value if sl.__class__.__name__ == "Index" else sl
 
 
 def dotted(node):
@@ -346,8 +355,9 @@ class ModuleFacts:
             elif t is ast.UnaryOp or t is ast.BoolOp:
                 for v in ([node.operand] if t is ast.UnaryOp else node.values):
                     self._use(v, fn, consumed, "read", node)
-            elif t is ast.Return and fn is not None and isinstance(node.value, ast.Name) and node.value.id in fn.params:
-                fn.returns_param = True
+            elif t is ast.Return and fn is not None and isinstance(node.value, ast.Name) and node.value.id in CALLABLE_PARAMS \
+                    and node.value.id in fn.params:
+                fn.returns_param = True  # `def register(func): REGISTRY.append(func); return func`: a decorator
             elif t is ast.Attribute and id(node) not in consumed:
                 c = self.resolve(node, fn)
                 if c is not None and isinstance(node.ctx, ast.Load):
@@ -426,6 +436,8 @@ class ModuleFacts:
             self.instances[func.id] = self.instances.get(func.id, 0) + 1
             if fn is None and cls is None:
                 self.module_instances[func.id] = self.module_instances.get(func.id, 0) + 1
+        if name is None and isinstance(func, ast.Attribute):
+            name = "?." + func.attr  # a method of a call's result: getLogger(x).addHandler
         if fn is not None and name:
             fn.calls.append((name, node))
         if isinstance(func, ast.Attribute):
@@ -449,7 +461,7 @@ class ModuleFacts:
                 if c is not None and c.kind == "defaultdict" and m in GROW:
                     consumed.add(id(func.value.value))
                     consumed.add(id(func.value))
-                    c.grows.append((fn, node, func.value.slice, None))
+                    c.grows.append((fn, node, subscript_key(func.value), None))
         elif isinstance(func, ast.Name) and func.id in READERS:
             for arg in node.args:
                 c = self._use(arg, fn, consumed, "read", node)
@@ -458,7 +470,7 @@ class ModuleFacts:
 
     def _subscript(self, node, fn, consumed):
         ctx = type(node.ctx)
-        sl = node.slice
+        sl = subscript_key(node)
         if ctx is ast.Store:
             c = self.resolve(node.value, fn)
             if isinstance(sl, ast.Slice):
@@ -484,7 +496,7 @@ class ModuleFacts:
                 if c is not None:
                     consumed.add(id(target.value))
                     if c.kind != "list":  # L[i] += 1 replaces an item
-                        c.grows.append((fn, node, target.slice, node.value))
+                        c.grows.append((fn, node, subscript_key(target), node.value))
                     consumed.add(id(target))
                 continue
             if not isinstance(target, (ast.Name, ast.Attribute)):

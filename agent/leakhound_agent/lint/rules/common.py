@@ -48,9 +48,22 @@ def mentions(expr, names=(), calls=(), attrs=()):
 
 
 def is_exception_value(expr, fn):
-    """The value is a caught exception, sys.exc_info() or a traceback."""
-    return mentions(expr, names=fn.excepts if fn is not None else (), calls=("sys.exc_info", "exc_info"),
-                    attrs=("__traceback__", "tb_frame"))
+    """The value is a caught exception, sys.exc_info() or a traceback, as is or in a tuple/list/dict
+    (`repr(e)` or `str(e)` is not: a string keeps no frames)."""
+    if expr is None:
+        return False
+    t = type(expr)
+    if t is ast.Name:
+        return fn is not None and expr.id in fn.excepts
+    if t in (ast.Tuple, ast.List, ast.Set):
+        return any(is_exception_value(e, fn) for e in expr.elts)
+    if t is ast.Dict:
+        return any(is_exception_value(v, fn) for v in expr.values)
+    if t is ast.Call:
+        return dotted(expr.func) in ("sys.exc_info", "exc_info")
+    if t is ast.Attribute:
+        return expr.attr in ("__traceback__", "tb_frame")
+    return False
 
 
 def parents(root):

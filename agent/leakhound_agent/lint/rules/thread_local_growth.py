@@ -12,7 +12,7 @@ HELP = ("Worker threads of a pool or a server live as long as the process; a lis
 GROW = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "setitem", "+="}
 
 
-def _initialisation(fn, node, local_name):
+def _initialisation(fn, node):
     """`if not hasattr(_local, "x"): _local.x = []`, `getattr(_local, "x", None) is None`, or in `except AttributeError`."""
     up = parents(fn.node)
     cur = up.get(id(node))
@@ -29,8 +29,7 @@ def check(facts):
     for c in facts.containers.values():
         if not c.key.startswith("t:") or c.escapes:
             continue
-        local_name = c.name.split(".")[0]
-        if any(fn is None or not isinstance(node, ast.Assign) or not _initialisation(fn, node, local_name)
+        if any(fn is None or not isinstance(node, ast.Assign) or not (facts.runs_once(fn) or _initialisation(fn, node))
                for fn, node in c.shrinks):
             continue  # cleared, popped, deleted, or re-set per task: managed
         for fn, node, key, value in c.grows:
