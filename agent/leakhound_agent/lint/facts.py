@@ -28,7 +28,7 @@ EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "mon
             "uuid1", "uuid4", "random", "getrandbits", "urandom", "count", "current_thread",
             "get_ident"}
 # Functions that run a bounded number of times: registration and set-up helpers.
-ONCE_NAME = re.compile(r"regist|^_?add_|install|^_?setup|^_?init|^_?load|populate|subscribe|"
+ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^_?init|^_?load|populate|subscribe|"
                        r"^_?hook|bootstrap|configure|^_?patch|^_?main$|^__init_subclass__$|"
                        r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define")
 # Parameter names of decorators that register what they decorate.
@@ -152,7 +152,7 @@ class Container:
         self.node = node
         self.grows = []  # (Function, how, node, key_expr, value_expr)
         self.shrinks = []
-        self.reads = []  # (Function, key_expr or None)
+        self.reads = []  # (Function, key_expr or None, line)
         self.escapes = []
         self.sized = False  # len() taken somewhere: someone checks its size
 
@@ -248,7 +248,14 @@ class ModuleFacts:
 
     # ---- module and class level -------------------------------------------------
     def _collect_module(self):
+        names = self.module_names = set()  # every name bound at module level
         for stmt in self.tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(stmt.name)
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+            else:
+                names.update(t.id for t in _assign_parts(stmt)[0] if isinstance(t, ast.Name))
             self._module_binding(stmt)
             if isinstance(stmt, ast.ClassDef):
                 self._collect_class(stmt)
@@ -422,7 +429,7 @@ class ModuleFacts:
         elif how == "shrink":
             c.shrinks.append((fn, node))
         elif how == "read":
-            c.reads.append((fn, key))
+            c.reads.append((fn, key, getattr(node, "lineno", 0)))
         return c
 
     def _call(self, node, fn, cls, consumed):
@@ -449,7 +456,7 @@ class ModuleFacts:
                 value = node.args[-1] if node.args else None
                 c = self._use(func.value, fn, consumed, "grow", node, key=key, value=value)
                 if c is not None and m == "setdefault":
-                    c.reads.append((fn, key))
+                    c.reads.append((fn, key, node.lineno))
             elif m in SHRINK:
                 self._use(func.value, fn, consumed, "shrink", node)
             elif m == "get":
@@ -483,9 +490,7 @@ class ModuleFacts:
             self._use(node.value, fn, consumed, "shrink", node)
             self._shrunk_name(node.value)
         else:
-            c = self._use(node.value, fn, consumed, "read", node, key=sl)
-            if c is not None and c.kind == "defaultdict" and fn is not None:
-                c.grows.append((fn, node, sl, None))
+            self._use(node.value, fn, consumed, "read", node, key=sl)
 
     def _assign(self, node, fn, consumed):
         t = type(node)

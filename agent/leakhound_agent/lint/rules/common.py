@@ -84,3 +84,26 @@ def guarded(fn, node):
             return True
         cur = up.get(id(cur))
     return False
+
+
+def filled_once(fn, node, container):
+    """True when the growth sits under `if not C:` (or `if len(C) == 0`): the container is filled once."""
+    name = container.name.split(".")[-1]
+    up = parents(fn.node)
+    cur = up.get(id(node))
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, ast.If):
+            test = cur.test
+            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and _names(test.operand, name):
+                return True
+            if isinstance(test, ast.Compare) and _names(test.left, name, sized=True) and \
+                    isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == 0:
+                return True
+        cur = up.get(id(cur))
+    return False
+
+
+def _names(expr, name, sized=False):
+    if sized and isinstance(expr, ast.Call) and last_name(expr.func) == "len" and expr.args:
+        expr = expr.args[0]
+    return (isinstance(expr, ast.Name) and expr.id == name) or (isinstance(expr, ast.Attribute) and expr.attr == name)

@@ -2,7 +2,7 @@
 appends to on every call and nothing ever trims; or a dict/set keyed by ever-new
 values (id(), time(), uuid4(), self)."""
 from ..facts import ever_new
-from .common import fn_label, how, is_exception_value, managed, where
+from .common import filled_once, fn_label, how, is_exception_value, managed, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -18,7 +18,7 @@ def check(facts):
         if c.key[0] not in "gc" or managed(c):
             continue
         for fn, node, key, value in c.grows:
-            if fn is None or facts.runs_once(fn) or is_exception_value(value, fn):
+            if fn is None or facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c):
                 continue
             h = how(node)
             if c.kind == "list" and h in LIST_GROW:
@@ -26,7 +26,7 @@ def check(facts):
                     where(c), h, fn_label(fn))
                 fix = "Bound it (`collections.deque(maxlen=N)`) or remove each entry when its work is done (`%s.remove(x)` in a `finally`)." % c.name
             elif c.kind in ("dict", "defaultdict", "set") and ever_new(key if c.kind != "set" else value) \
-                    and not any(rfn is fn for rfn, _ in c.reads):  # looked up too: a cache (unbounded-cache)
+                    and not any(rfn is fn for rfn, _, _ in c.reads):  # looked up too: a cache (unbounded-cache)
                 why = "%s gets a new entry in %s on every call, keyed by a value that never repeats, and nothing removes them." % (
                     where(c), fn_label(fn))
                 fix = "Key it weakly (`weakref.WeakKeyDictionary` / `WeakSet` keyed by the object itself) or delete the entry when the object is done."

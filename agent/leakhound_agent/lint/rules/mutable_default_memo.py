@@ -1,6 +1,6 @@
 """A mutable default argument (`def f(x, _memo={})`) used as a memo table or an
 accumulator: the default is created once and shared by every call."""
-from .common import fn_label
+from .common import filled_once, fn_label
 
 ID = "mutable-default-memo"
 TITLE = "Mutable default argument used as a memo"
@@ -12,7 +12,9 @@ def check(facts):
     for c in facts.containers.values():
         if not c.key.startswith("d:") or c.shrinks:
             continue
-        grows = [g for g in c.grows if g[0] is not None and g[0].name not in facts.module_calls]
+        # A nested function's defaults are made anew each time the outer function runs: not shared for long.
+        grows = [g for g in c.grows if g[0] is not None and g[0].parent is None and g[0].name not in facts.module_calls
+                 and not filled_once(g[0], g[1], c)]
         if not grows:
             continue
         fn, node, key, value = grows[0]

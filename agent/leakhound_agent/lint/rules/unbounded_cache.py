@@ -3,7 +3,7 @@ then filled under the same key) with no size bound and no eviction."""
 import ast
 
 from ..facts import ever_new
-from .common import fn_label, how, managed, mentions, where
+from .common import filled_once, fn_label, how, managed, mentions, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -20,6 +20,30 @@ def _class_keyed(key):
     return isinstance(key, ast.Name) and key.id in ("cls", "klass", "tp", "typ") or mentions(key, calls=("type",), attrs=("__class__",))
 
 
+def _fixed_keys(facts, fn, key):
+    """True for a private function whose every call in the module passes constants or module-level
+    names for the parameters the key is made of (base64's `_b32encode(_b32alphabet, s)`): the keys
+    are as many as the call sites. Also True when the module never calls it (nothing to go on)."""
+    used = [i for i, p in enumerate(fn.params) if mentions(key, names=(p,))]
+    if not used:
+        return False  # the key is computed inside: nothing to go on
+    calls = [(caller, call) for caller in facts.functions for name, call in caller.calls if name.rsplit(".", 1)[-1] == fn.name]
+    calls += [(None, call) for name, call in facts.toplevel_calls if name.rsplit(".", 1)[-1] == fn.name]
+    offset = 1 if fn.cls is not None and fn.params[:1] in (["self"], ["cls"]) else 0
+    for caller, call in calls:
+        for i in used:
+            name = fn.params[i]
+            arg = call.args[i - offset] if 0 <= i - offset < len(call.args) else next((k.value for k in call.keywords if k.arg == name), None)
+            if arg is None or isinstance(arg, ast.Constant):
+                continue  # the default, or a constant
+            if isinstance(arg, ast.Name) and arg.id in facts.module_names and (caller is None or arg.id not in caller.locals):
+                continue  # a module-level name
+            if isinstance(arg, ast.Starred) or any(isinstance(a, ast.Starred) for a in call.args):
+                return False
+            return False
+    return True
+
+
 def check(facts):
     for c in facts.containers.values():
         if c.key[0] not in "gc" or c.kind not in ("dict", "defaultdict") or managed(c):
@@ -29,9 +53,14 @@ def check(facts):
                 continue
             if how(node) not in ("setitem", "setdefault"):
                 continue
-            if how(node) == "setitem" and not any(rfn is fn and _same(rkey, key) for rfn, rkey in c.reads):
+            # A memo looks the key up before it stores it (`set then get` is a registry, not a cache).
+            if how(node) == "setitem" and not any(rfn is fn and _same(rkey, key) and line <= node.lineno for rfn, rkey, line in c.reads):
+                continue
+            if filled_once(fn, node, c):
                 continue
             if _class_keyed(key) or not mentions(key, names=set(fn.params) | fn.locals):
+                continue
+            if fn.name.startswith("_") and not fn.name.startswith("__") and _fixed_keys(facts, fn, key):
                 continue
             if ever_new(key):
                 why = "%s caches results in %s keyed by a value that never repeats, with no bound or eviction, so every call adds an entry that stays." % (where(c), fn_label(fn))
