@@ -29,7 +29,7 @@ EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "mon
             "get_ident"}
 # Functions that run a bounded number of times: registration and set-up helpers.
 ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^_?init|^_?load|populate|subscribe|"
-                       r"^_?hook|bootstrap|configure|^_?patch|^_?main$|^__init_subclass__$|"
+                       r"^_?hook|bootstrap|configure|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
                        r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define")
 # Parameter names of decorators that register what they decorate.
 CALLABLE_PARAMS = {"fn", "func", "f", "function", "cls", "klass", "kls", "callback", "cb", "handler", "method",
@@ -508,7 +508,7 @@ class ModuleFacts:
                 continue
             if isinstance(target, ast.Attribute) and fn is not None and t is ast.Assign:
                 self.shrunk_attrs.add(target.attr)
-            if isinstance(target, ast.Name) and (fn is None or not fn.declares_global or target.id not in fn.globals):
+            if isinstance(target, ast.Name) and (fn is None or target.id not in self.globals or target.id not in fn.globals):
                 continue  # a local, or the module-level definition itself
             if t is ast.AugAssign:
                 how = "grow" if type(node.op) in (ast.Add, ast.BitOr) else "shrink"
@@ -529,7 +529,21 @@ class ModuleFacts:
 
     # ---- which functions run per call ---------------------------------------------------
     def runs_once(self, fn):
-        """True for a function that runs a bounded number of times (import, set-up, registration)."""
+        """True for a function that runs a bounded number of times (import, set-up, registration),
+        or that the module only calls from such functions."""
+        memo = self.__dict__.setdefault("_once", {})
+        if fn not in memo:
+            memo[fn] = False  # while deciding (recursion): not once
+            memo[fn] = self._runs_once(fn) or self._only_called_once(fn)
+        return memo[fn]
+
+    def _only_called_once(self, fn):
+        if fn.name.startswith("__") or fn.cls is not None:
+            return False  # methods and dunders are called from anywhere
+        callers = [g for g in self.functions for name, _ in g.calls if name == fn.name]
+        return bool(callers) and all(self.runs_once(g) for g in callers)
+
+    def _runs_once(self, fn):
         while fn is not None:
             if fn.name in self.module_calls or ONCE_NAME.search(fn.name) or fn.returns_param:
                 return True

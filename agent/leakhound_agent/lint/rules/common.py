@@ -1,7 +1,8 @@
 """Small helpers the rules share."""
 import ast
+import re
 
-from ..facts import dotted, last_name
+from ..facts import dotted, ever_new, last_name
 
 
 def where(container):
@@ -94,6 +95,8 @@ def filled_once(fn, node, container):
     while cur is not None and cur is not fn.node:
         if isinstance(cur, ast.If):
             test = cur.test
+            if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):  # `if x and not C:`
+                test = next((v for v in test.values if isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.Not)), test)
             if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and _names(test.operand, name):
                 return True
             if isinstance(test, ast.Compare) and _names(test.left, name, sized=True) and \
@@ -107,3 +110,29 @@ def _names(expr, name, sized=False):
     if sized and isinstance(expr, ast.Call) and last_name(expr.func) == "len" and expr.args:
         expr = expr.args[0]
     return (isinstance(expr, ast.Name) and expr.id == name) or (isinstance(expr, ast.Attribute) and expr.attr == name)
+
+
+DATA_PARAMS = re.compile(r"^(text|data|content|body|payload|url|uri|path|filename|file_?name|query|sql|"
+                         r"pattern|line|source|request|message|msg|string|s|html|xml|json|doc|document)$")
+
+
+def _made_of(fn, key):
+    """The key and, for a local name, what the function assigns to it (`key = (text, n)`)."""
+    if not isinstance(key, ast.Name) or key.id in fn.params:
+        return key
+    values = [n.value for n in ast.walk(fn.node) if isinstance(n, ast.Assign)
+              and any(isinstance(t, ast.Name) and t.id == key.id for t in n.targets)]
+    return ast.Tuple(elts=[key] + values, ctx=ast.Load())
+
+
+def _data_keyed(fn, key):
+    """The key is a parameter (or made of one) whose name says it carries free-form data."""
+    return any(DATA_PARAMS.match(p) and mentions(key, names=(p,)) for p in fn.params)
+
+
+def open_key(fn, key):
+    """The key keeps changing: ever-new (id(), time(), uuid4(), self), a hash of content, or made
+    from a parameter that names free-form data. Keys made of names, numbers or classes are not:
+    most have as many values as the code has call sites."""
+    made = _made_of(fn, key)
+    return ever_new(made) or mentions(made, calls=("hash",)) or _data_keyed(fn, made)

@@ -14,6 +14,7 @@ HELP = ("An event source that lives at module level keeps a strong reference to 
 
 SUBSCRIBE = {"subscribe", "add_listener", "addListener", "add_observer", "register_callback",
              "add_callback", "connect", "on", "add_event_handler", "add_handler"}
+SLOT_MODULES = {"sys", "signal", "threading", "faulthandler"}
 REMOVERS = {"unsubscribe", "remove_listener", "removeListener", "remove_observer", "unregister_callback",
             "remove_callback", "disconnect", "off", "remove_event_handler", "remove_handler",
             "remove_all_listeners", "removeAllListeners", "clear"}
@@ -50,6 +51,9 @@ def check(facts):
                 root = root.value
             # A source owned by the instance or passed in lives and dies with it: not a leak.
             if not isinstance(root, ast.Name) or root.id in fn.locals or root.id in ("self", "cls"):
+                continue
+            # The interpreter's own hooks (sys.monitoring, signal) hold one callback per slot: a new one replaces the old.
+            if root.id in SLOT_MODULES:
                 continue
             if not any(_callback(a, fn, call.func.attr in ("connect", "on")) for a in call.args) or guarded(fn, call):
                 continue

@@ -1,9 +1,14 @@
 """A module-level or class-level dict used as a memo table (looked up by a key,
-then filled under the same key) with no size bound and no eviction."""
+then filled under the same key) with no size bound and no eviction, keyed by
+values that keep changing: ever-new values (id(), time(), uuid4(), self), a
+hash of content, or a parameter that carries free-form data (text, url, path,
+query, ...). Memo tables keyed by names, numbers or classes are not reported:
+most have as many keys as the code has call sites, and that cannot be told
+apart from growth by reading the code."""
 import ast
 
 from ..facts import ever_new
-from .common import filled_once, fn_label, how, managed, mentions, where
+from .common import filled_once, fn_label, how, managed, mentions, open_key, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -59,6 +64,11 @@ def check(facts):
             if filled_once(fn, node, c):
                 continue
             if _class_keyed(key) or not mentions(key, names=set(fn.params) | fn.locals):
+                continue
+            # Precision first: the key must be ever-new (id(), time(), uuid4()), a hash of content, or
+            # made from a parameter that names free-form data. A memo keyed by names, numbers or
+            # flags usually has as many keys as the code has call sites: not reported.
+            if not open_key(fn, key):
                 continue
             if fn.name.startswith("_") and not fn.name.startswith("__") and _fixed_keys(facts, fn, key):
                 continue
