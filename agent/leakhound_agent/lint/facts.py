@@ -305,7 +305,7 @@ class ModuleFacts:
         """Walks statements of one scope (module, class body or function) in order."""
         stack = list(body)  # visit order does not matter: a parent is always seen before its children
         consumed = set()
-        Name, Constant, Load = ast.Name, ast.Constant, ast.Load
+        Name, Constant, Load, JoinedStr = ast.Name, ast.Constant, ast.Load, ast.JoinedStr
         names = self.globals
         while stack:
             node = stack.pop()
@@ -317,7 +317,7 @@ class ModuleFacts:
                     if c is not None:
                         c.escapes.append((fn, node))
                 continue
-            if t is Constant:
+            if t is Constant or t is JoinedStr:  # f-strings only read what they format
                 continue
             if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
                 for d in node.decorator_list:
@@ -540,7 +540,13 @@ class ModuleFacts:
     def _only_called_once(self, fn):
         if fn.name.startswith("__") or fn.cls is not None:
             return False  # methods and dunders are called from anywhere
-        callers = [g for g in self.functions for name, _ in g.calls if name == fn.name]
+        index = self.__dict__.get("_callers")
+        if index is None:  # callee name -> calling functions, built once
+            index = self._callers = {}
+            for g in self.functions:
+                for name, _ in g.calls:
+                    index.setdefault(name, []).append(g)
+        callers = index.get(fn.name, ())
         return bool(callers) and all(self.runs_once(g) for g in callers)
 
     def _runs_once(self, fn):
