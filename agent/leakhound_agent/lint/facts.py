@@ -31,6 +31,8 @@ EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "mon
 ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^_?init|^_?load|populate|subscribe|"
                        r"^_?hook|bootstrap|configure|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
                        r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define")
+# Decorators that run the function once (per key): `@_logged_cached(...)`, `@memoize`, `@run_once`.
+ONCE_DECORATOR_NAME = re.compile(r"(?i)cache|memo|once")
 # Parameter names of decorators that register what they decorate.
 CALLABLE_PARAMS = {"fn", "func", "f", "function", "cls", "klass", "kls", "callback", "cb", "handler", "method",
                    "meth", "wrapped", "decorated", "obj", "c", "target", "view", "hook", "plugin"}
@@ -159,7 +161,7 @@ class Container:
 
 class Function:
     __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
-                 "returns_param", "calls", "nested", "_excepts", "declares_global", "mutable_defaults")
+                 "returns_param", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored")
 
     def __init__(self, node, cls, parent):
         self.node = node
@@ -173,6 +175,7 @@ class Function:
         self._locals = None  # computed on first use: most functions never need them
         self._globals = None
         self._excepts = None
+        self._stored = None
         self.nested = set()  # names of functions and classes defined directly inside
         self.declares_global = False  # has a `global` statement
         positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
@@ -203,8 +206,15 @@ class Function:
             self._scan()
         return self._excepts
 
+    @property
+    def stored(self):
+        """Names the function assigns to (parameters re-bound included)."""
+        if self._stored is None:
+            self._scan()
+        return self._stored
+
     def _scan(self):
-        local, glob, excepts = set(self.params) | self.nested, set(), set()
+        local, glob, excepts, stored = set(self.params) | self.nested, set(), set(), set()
         stack = list(self.node.body)
         while stack:
             node = stack.pop()
@@ -213,6 +223,7 @@ class Function:
                 glob.update(node.names)
             elif t is ast.Name and not isinstance(node.ctx, ast.Load):
                 local.add(node.id)
+                stored.add(node.id)
             elif t is ast.alias:
                 local.add((node.asname or node.name).split(".")[0])
             elif t is ast.ExceptHandler and node.name:
@@ -224,6 +235,7 @@ class Function:
         self._locals = local - glob
         self._globals = glob
         self._excepts = excepts
+        self._stored = stored
 
 
 class ModuleFacts:
@@ -553,7 +565,7 @@ class ModuleFacts:
         while fn is not None:
             if fn.name in self.module_calls or ONCE_NAME.search(fn.name) or fn.returns_param:
                 return True
-            if any(d in ONCE_DECORATORS for d in fn.decorators):
+            if any(d in ONCE_DECORATORS or (d and ONCE_DECORATOR_NAME.search(d)) for d in fn.decorators):
                 return True
             if fn.cls is not None and any(dotted(b) in ("type", "ABCMeta", "EnumMeta") for b in fn.cls.bases):
                 return True  # a metaclass method runs once per class

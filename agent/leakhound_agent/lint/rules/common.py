@@ -88,7 +88,7 @@ def guarded(fn, node):
 
 
 def filled_once(fn, node, container):
-    """True when the growth sits under `if not C:` (or `if len(C) == 0`): the container is filled once."""
+    """True when the growth sits under `if not C:` (or `if len(C) == 0`, or `if not GLOBAL:`): filled once."""
     name = container.name.split(".")[-1]
     up = parents(fn.node)
     cur = up.get(id(node))
@@ -97,8 +97,9 @@ def filled_once(fn, node, container):
             test = cur.test
             if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):  # `if x and not C:`
                 test = next((v for v in test.values if isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.Not)), test)
-            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and _names(test.operand, name):
-                return True
+            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and (
+                    _names(test.operand, name) or isinstance(test.operand, ast.Name) and test.operand.id not in fn.locals):
+                return True  # `if not C:` or `if not _table:` (a global): filled once, lazily
             if isinstance(test, ast.Compare) and _names(test.left, name, sized=True) and \
                     isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == 0:
                 return True
@@ -131,8 +132,21 @@ def _data_keyed(fn, key):
 
 
 def open_key(fn, key):
-    """The key keeps changing: ever-new (id(), time(), uuid4(), self), a hash of content, or made
-    from a parameter that names free-form data. Keys made of names, numbers or classes are not:
+    """The key keeps changing: ever-new (id(), time(), uuid4(), self), or made from a parameter that
+    names free-form data (`hash(text)` included). Keys made of names, numbers or classes are not:
     most have as many values as the code has call sites."""
     made = _made_of(fn, key)
-    return ever_new(made) or mentions(made, calls=("hash",)) or _data_keyed(fn, made)
+    return ever_new(made) or _data_keyed(fn, made)
+
+
+def deduplicated(fn, node, container):
+    """`if x not in C: C.append(x)`: C grows only by distinct values, as a set would."""
+    name = container.name.split(".")[-1]
+    up = parents(fn.node)
+    cur = up.get(id(node))
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, ast.If) and isinstance(cur.test, ast.Compare) and any(isinstance(o, ast.NotIn) for o in cur.test.ops) \
+                and any(_names(c, name) for c in cur.test.comparators):
+            return True
+        cur = up.get(id(cur))
+    return False

@@ -2,7 +2,7 @@
 appends to on every call and nothing ever trims; or a dict/set keyed by ever-new
 values (id(), time(), uuid4(), self)."""
 from ..facts import ever_new
-from .common import filled_once, fn_label, how, is_exception_value, managed, where
+from .common import deduplicated, filled_once, fn_label, how, is_exception_value, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -21,6 +21,8 @@ def check(facts):
             if fn is None or facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c):
                 continue
             h = how(node)
+            if c.kind == "list" and h in LIST_GROW and deduplicated(fn, node, c) and not open_key(fn, value):
+                continue  # `if x not in C: C.append(x)` with values from a fixed set
             if c.kind == "list" and h in LIST_GROW:
                 why = "%s is grown with `%s` in %s on every call and never trimmed, so it keeps everything ever added." % (
                     where(c), h, fn_label(fn))
