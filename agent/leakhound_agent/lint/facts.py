@@ -131,12 +131,23 @@ def is_thread_local(expr):
     return isinstance(expr, ast.Call) and dotted(expr.func) in ("threading.local", "local", "_threading_local.local")
 
 
+LONG_LIVED = re.compile(r"(?i)^_?(mod|module|cls|klass|kls|type|typ|tp)$")
+
+
+def _long_lived_id(call):
+    """id(module), id(cls): ids of objects that live as long as the program."""
+    if last_name(call.func) != "id" or not call.args:
+        return False
+    arg = call.args[0]
+    return isinstance(arg, ast.Name) and bool(LONG_LIVED.match(arg.id))
+
+
 def ever_new(expr):
     """True when the expression holds a value that never repeats (id(x), time(), uuid4(), self)."""
     if expr is None:
         return False
     for node in ast.walk(expr):
-        if isinstance(node, ast.Call) and last_name(node.func) in EVER_NEW:
+        if isinstance(node, ast.Call) and last_name(node.func) in EVER_NEW and not _long_lived_id(node):
             return True
     return isinstance(expr, ast.Name) and expr.id == "self" or (
         isinstance(expr, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == "self" for e in expr.elts))

@@ -88,8 +88,15 @@ def guarded(fn, node):
 
 
 def filled_once(fn, node, container):
-    """True when the growth sits under `if not C:` (or `if len(C) == 0`, or `if not GLOBAL:`): filled once."""
+    """True when the growth sits under `if not C:` (or `if len(C) == 0`, or `if not GLOBAL:`), or the
+    function returns early once C has something (`if C: return`, `try: return C[0]`): filled once."""
     name = container.name.split(".")[-1]
+    for stmt in fn.node.body:
+        if isinstance(stmt, ast.If) and _names(stmt.test, name) and any(isinstance(b, ast.Return) for b in stmt.body):
+            return True
+        if isinstance(stmt, ast.Try) and any(isinstance(b, ast.Return) and isinstance(b.value, ast.Subscript)
+                                             and _names(b.value.value, name) and _constant_index(b.value) for b in stmt.body):
+            return True
     up = parents(fn.node)
     cur = up.get(id(node))
     while cur is not None and cur is not fn.node:
@@ -105,6 +112,11 @@ def filled_once(fn, node, container):
                 return True
         cur = up.get(id(cur))
     return False
+
+
+def _constant_index(sub):
+    key = sub.slice.value if sub.slice.__class__.__name__ == "Index" else sub.slice
+    return isinstance(key, ast.Constant)
 
 
 def _names(expr, name, sized=False):
