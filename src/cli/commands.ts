@@ -90,6 +90,7 @@ Exit codes:
   0          linted (findings or not, unless --fail-on-findings)
   ${EXIT.leakFound}          --fail-on-findings and there were findings
   ${EXIT.usage}          bad options, a path that does not exist, a bad [tool.leakhound], or an output file that cannot be written
+  ${EXIT.badCapture}          --capture: the capture file cannot be read
   ${EXIT.internal}        leakhound itself failed
   ${EXIT.notObservable}        the Python cannot run the linter (older than 3.8, not CPython)
   ${EXIT.notFound}        the Python was not found`;
@@ -106,6 +107,7 @@ export function declareLint(program: Command) {
     .option("--python <exe>", "the Python whose ast parses the code (3.8+)", "python3")
     .option("--disable <rules>", "rule ids to switch off, comma-separated (adds to [tool.leakhound] disable)", listArg)
     .option("--exclude <glob>", "paths to leave out, repeatable (adds to [tool.leakhound] exclude)", listArg)
+    .option("--capture <file>", "a capture of `leakhound run` (.lhdb): rank findings by the memory their leaks held at run time")
     .option("--fail-on-findings", "exit with the leak code (3) when there is a finding")
     .option("--jobs <n>", "Python workers (default: one per core)", positiveInt)
     .option("--quiet", "no terminal report")

@@ -1,6 +1,9 @@
 // `leakhound lint`: check the outputs can be written, lint, then print the
 // report (or GitHub annotations) and write the JSON and SARIF files.
+import path from "node:path";
 import { VERSION } from "../version.js";
+import { analyzeCaptureFile } from "./report-command.js";
+import { linkFindings, rankByRuntime } from "../lint/runtime-link.js";
 import { EXIT } from "./exit-codes.js";
 import { checkOutputPaths } from "./outputs.js";
 import type { LintOptions } from "./commands.js";
@@ -16,7 +19,13 @@ export async function lintCommand(paths: string[], opts: LintOptions): Promise<n
     { option: "--json", file: opts.json },
     { option: "--sarif", file: opts.sarif },
   ]);
+  const report = opts.capture ? analyzeCaptureFile(opts.capture) : null; // a bad capture fails before linting
   const result = await lint({ paths, python: opts.python, exclude: opts.exclude, disable: opts.disable, jobs: opts.jobs });
+  if (report && opts.capture) {
+    const links = linkFindings(result.findings, report);
+    result.findings = rankByRuntime(result.findings.map((f, i) => ({ ...f, runtime: links[i] ?? null })));
+    result.capture = path.resolve(opts.capture);
+  }
   if (opts.github) {
     const titles = new Map(result.rules.map((r) => [r.id, r.title]));
     process.stdout.write(githubAnnotations(lintCiFindings(result), (f) => `leakhound ${f.ruleId}: ${titles.get(f.ruleId) ?? "file not linted"}`));

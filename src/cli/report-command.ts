@@ -6,24 +6,29 @@ import { VERSION } from "../version.js";
 import type { ReportOptions } from "./commands.js";
 import { EXIT, UserError, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
+import type { Report } from "../report/model.js";
 
+
+/** Reads and analyses a capture; whatever stops it from being read is exit 4, in one line (also `lint --capture`). */
+export function analyzeCaptureFile(file: string): Report {
+  const capturePath = path.resolve(file);
+  let capture;
+  try {
+    capture = readCapture(capturePath);
+  } catch (err) {
+    if (err instanceof CaptureError) throw new UserError(err.message, EXIT.badCapture);
+    const msg = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    throw new UserError(`cannot read ${capturePath}: ${msg}`, EXIT.badCapture);
+  }
+  return analyze(capture, { capturePath, leakhoundVersion: VERSION });
+}
 
 export function reportCommand(file: string, opts: ReportOptions): number {
   checkOutputPaths([
     { option: "--json", file: opts.json },
     { option: "--html", file: opts.html },
   ]);
-  const capturePath = path.resolve(file);
-  let capture;
-  try {
-    capture = readCapture(capturePath);
-  } catch (err) {
-    // Whatever stops the capture from being read is exit 4, in one line.
-    if (err instanceof CaptureError) throw new UserError(err.message, EXIT.badCapture);
-    const msg = (err instanceof Error ? err.message : String(err)).split("\n")[0];
-    throw new UserError(`cannot read ${capturePath}: ${msg}`, EXIT.badCapture);
-  }
-  const report = analyze(capture, { capturePath, leakhoundVersion: VERSION });
+  const report = analyzeCaptureFile(file);
   writeOutputs(report, { ...opts, stream: process.stdout });
   // No target to pass through: the verdict alone decides, as for a run leakhound stopped.
   return decideExitCode({ target: null, verdict: report.verdict, failOnLeak: Boolean(opts.failOnLeak), leakExitCode: opts.leakExitCode });

@@ -16,6 +16,7 @@ export function toLintJson(r: LintResult): object {
     durationSec: Math.round(r.durationSec * 1000) / 1000,
     disabled: r.disabled,
     rules: r.rules,
+    ...(r.capture ? { capture: r.capture } : {}),
     findings: r.findings,
     notes: r.notes,
   };

@@ -1,3 +1,5 @@
+import type { RuntimeLink } from "./runtime-link.js";
+
 // What `leakhound lint` finds: the shape shared by the Python side's answer,
 // the terminal report, the JSON file (schema leakhound/lint@1) and the CI outputs.
 
@@ -21,6 +23,8 @@ export interface LintFinding {
   fix: string;
   /** The container's name when the finding is about one (`_cache`, `Pool.items`), else null. */
   container: string | null;
+  /** With `--capture`: the leaks of that run this finding explains, and the memory they held (null: none). */
+  runtime?: RuntimeLink | null;
 }
 
 /** A file that was not linted (syntax error, unreadable): reported, never fatal. */
@@ -39,4 +43,6 @@ export interface LintResult {
   /** Rule ids switched off by configuration. */
   disabled: string[];
   durationSec: number;
+  /** With `--capture`: the capture the findings were ranked against. */
+  capture?: string;
 }

@@ -131,6 +131,7 @@ def is_thread_local(expr):
     return isinstance(expr, ast.Call) and dotted(expr.func) in ("threading.local", "local", "_threading_local.local")
 
 
+EVER_NEW_ATTR = re.compile(r"^_?(token|uuid|guid|session_id|request_id|req_id|trace_id|nonce|ident)$")
 LONG_LIVED = re.compile(r"(?i)^_?(mod|module|cls|klass|kls|type|typ|tp)$")
 
 
@@ -149,6 +150,9 @@ def ever_new(expr):
     for node in ast.walk(expr):
         if isinstance(node, ast.Call) and last_name(node.func) in EVER_NEW and not _long_lived_id(node):
             return True
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Attribute) and EVER_NEW_ATTR.match(node.attr):
+            return True  # `session.token`, `request.request_id`: an identifier of a per-call object
     return isinstance(expr, ast.Name) and expr.id == "self" or (
         isinstance(expr, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == "self" for e in expr.elts))
 
