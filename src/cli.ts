@@ -45,8 +45,8 @@ function build(): Command {
   });
   quietErrors(run, "run");
 
-  const report = declareReport(program).action((file, opts) => {
-    process.exitCode = reportCommand(file, opts);
+  const report = declareReport(program).action(async (file, opts) => {
+    process.exitCode = await reportCommand(file, opts);
   });
   quietErrors(report, "report");
 

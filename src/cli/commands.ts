@@ -53,6 +53,7 @@ export function declareRun(program: Command) {
     .option("--live", "serve a live view on 127.0.0.1 that updates while the target runs; it closes when the target ends")
     .option("--live-keep", "like --live, but keep the view up after the target ends until Ctrl-C")
     .option("--verbose", "the collector's error bounds and other detail in the terminal report")
+    .option("--lint", "lint the leaks' own files (leakhound lint, with python3) and show the findings that explain each leak, with their fix")
     // Defaults are the host/agent contract's (agent/leakhound_agent/contract.json).
     .addOption(
       new Option("--collector <name>", "sampling is the low-overhead default; tracemalloc is exact, slower")
@@ -77,6 +78,7 @@ export function declareReport(program: Command) {
     .option("--html <file>", "write a self-contained HTML report")
     .option("--quiet", "no terminal report")
     .option("--verbose", "the collector's error bounds and other detail in the terminal report")
+    .option("--lint", "lint the leaks' own files (leakhound lint, with python3) and show the findings that explain each leak, with their fix")
     .option("--fail-on-leak", "exit with the leak code (3) when the verdict is leak")
     .option("--leak-exit-code <n>", "the exit code for --fail-on-leak", exitCodeArg, EXIT.leakFound);
 }

@@ -7,6 +7,16 @@ import type { ReportOptions } from "./commands.js";
 import { EXIT, UserError, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import type { Report } from "../report/model.js";
+import { addLeakCauses } from "../lint/leak-causes.js";
+
+/** --lint: the lint findings beside the leaks they explain; a linter that cannot run costs one line, not the report. */
+export async function lintCauses(report: Report): Promise<void> {
+  try {
+    await addLeakCauses(report);
+  } catch (err) {
+    process.stderr.write(`leakhound: --lint: ${err instanceof UserError ? err.message : (err as Error).message}\n`);
+  }
+}
 
 
 /** Reads and analyses a capture; whatever stops it from being read is exit 4, in one line (also `lint --capture`). */
@@ -23,12 +33,13 @@ export function analyzeCaptureFile(file: string): Report {
   return analyze(capture, { capturePath, leakhoundVersion: VERSION });
 }
 
-export function reportCommand(file: string, opts: ReportOptions): number {
+export async function reportCommand(file: string, opts: ReportOptions): Promise<number> {
   checkOutputPaths([
     { option: "--json", file: opts.json },
     { option: "--html", file: opts.html },
   ]);
   const report = analyzeCaptureFile(file);
+  if (opts.lint) await lintCauses(report);
   writeOutputs(report, { ...opts, stream: process.stdout });
   // No target to pass through: the verdict alone decides, as for a run leakhound stopped.
   return decideExitCode({ target: null, verdict: report.verdict, failOnLeak: Boolean(opts.failOnLeak), leakExitCode: opts.leakExitCode });
