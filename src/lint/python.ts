@@ -11,7 +11,7 @@ import type { LintRule } from "./model.js";
 const BOOTSTRAP = [
   "import sys",
   "if sys.version_info < (3, 8):",
-  "    sys.stderr.write('LEAKHOUND_TOO_OLD %d.%d.%d\\n' % tuple(sys.version_info[:3])); sys.exit(3)",
+  "    sys.stderr.write('lh-lint-too-old %d.%d.%d\\n' % tuple(sys.version_info[:3])); sys.exit(3)",
   "sys.path.insert(0, sys.argv[1])",
   "from leakhound_agent.lint.main import main",
   "sys.exit(main(sys.argv[2:]))",
@@ -51,7 +51,7 @@ export function runWorker(python: string, args: string[], request: object | null
     });
     child.stdin.on("error", () => {}); // a Python that exits early: its exit code tells
     child.on("close", (code) => {
-      const old = /LEAKHOUND_TOO_OLD (\S+)/.exec(err);
+      const old = /lh-lint-too-old (\S+)/.exec(err);
       if (old) return reject(new UserError(`leakhound lint needs Python 3.8 or newer; ${python} is ${old[1]}`, EXIT.notObservable));
       if (code !== 0) {
         const last = err.trim().split("\n").pop() ?? "";
