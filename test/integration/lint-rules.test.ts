@@ -7,7 +7,9 @@ import { runCli, tempDir } from "../helpers/cli.js";
 import { findPythons } from "../helpers/pythons.js";
 import { LINT_FIXTURES, expectedFindings, fixtureFiles, lintJsonErrors } from "../helpers/lint.js";
 
+// Every CPython 3.8+ found (pyenv's and `python3`), plus Debian's own (a second run of the same one is harmless).
 const pythons = findPythons();
+if (fs.existsSync("/usr/bin/python3")) pythons.push({ version: "/usr/bin/python3", path: "/usr/bin/python3" });
 
 describe("lint rules: fixtures", () => {
   it("has a positive and a negative fixture for every rule, and the rules are the fixture folders", async () => {
