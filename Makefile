@@ -26,6 +26,7 @@ demo: build
 test: build
 	npm run typecheck
 	bash scripts/setup-browser.sh
+	bash scripts/setup-tools.sh
 	bash scripts/prebuild-native.sh
 	npx vitest run
 

@@ -3,9 +3,12 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { VERSION } from "./version.js";
 import { EXIT, UserError } from "./cli/exit-codes.js";
-import { EXIT_HELP, declareLint, declareReport, declareRun } from "./cli/commands.js";
+import { EXIT_HELP, declareDiff, declareExplain, declareExport, declareLint, declareReport, declareRun } from "./cli/commands.js";
 import { runCommand } from "./cli/run-command.js";
 import { reportCommand } from "./cli/report-command.js";
+import { explainCommand } from "./cli/explain-command.js";
+import { exportCommand } from "./cli/export-command.js";
+import { diffCommand } from "./cli/diff-command.js";
 import { lintCommand } from "./cli/lint-command.js";
 
 /** A commander parse error (or help/version), with the command it belongs to. */
@@ -50,6 +53,21 @@ function build(): Command {
   });
   quietErrors(report, "report");
 
+  const explain = declareExplain(program).action(async (pid, opts) => {
+    process.exitCode = await explainCommand(pid, opts);
+  });
+  quietErrors(explain, "explain");
+
+  const exp = declareExport(program).action(async (file, opts) => {
+    process.exitCode = await exportCommand(file, opts);
+  });
+  quietErrors(exp, "export");
+
+  const diff = declareDiff(program).action((before, after, opts) => {
+    process.exitCode = diffCommand(before, after, opts);
+  });
+  quietErrors(diff, "diff");
+
   const lintCmd = declareLint(program).action(async (paths, opts) => {
     process.exitCode = await lintCommand(paths, opts);
   });
@@ -67,7 +85,7 @@ function parseErrorLine(e: ParseExit): string {
     const args = process.argv.slice(2);
     message = args.length
       ? `unknown command '${args[args.length - 1]}'`
-      : "no command: use 'leakhound run -- <command...>', 'leakhound report <capture>' or 'leakhound lint [paths...]'";
+      : "no command: use 'leakhound run -- <command...>', 'leakhound report <capture>', 'leakhound export <capture>', 'leakhound diff <before> <after>' or 'leakhound lint [paths...]'";
   }
   return `leakhound: ${message} (see '${help}')\n`;
 }

@@ -36,6 +36,9 @@ export class App {
   private open = new Set<string>();
   private status: Status = { mode: "static" };
   private updates = 0;
+  private explainBox: HTMLElement;
+  private explainButton: HTMLButtonElement;
+  private explainNote: HTMLElement;
 
   constructor(root: HTMLElement) {
     this.root = root;
@@ -56,6 +59,10 @@ export class App {
       { class: "topbar" },
       h("div", { class: "topbar-inner" }, h("div", { class: "brand" }, h("span", { class: "logo", attrs: { "aria-hidden": "true" } }, "◆"), "leakhound", this.version), nav, this.pill),
     );
+    this.explainButton = h("button", { class: "explain-now", attrs: { type: "button", title: "Find why the leaking objects stay alive, now, while the target runs" } }, "Explain now") as HTMLButtonElement;
+    this.explainNote = h("span", { class: "explain-note", attrs: { "aria-live": "polite" } });
+    this.explainBox = h("div", { class: "explain-box" }, this.explainButton, this.explainNote);
+    this.explainBox.hidden = true;
     this.bannerSlot = h("div", { class: "banner-slot" });
     this.chart = new MemoryChart();
     this.memFigs = h("div");
@@ -73,7 +80,7 @@ export class App {
     const sites = section("sites", "All allocation sites", h("div", { class: "card" }, this.table.el));
     this.footer = h("footer", { class: "footer muted small" });
     this.placeholder = h("div", { class: "placeholder" }, h("div", { class: "spinner" }), h("p", null, "Waiting for the first samples from the target…"));
-    this.content = h("main", { class: "content", attrs: { hidden: "" } }, this.bannerSlot, memory.el, leaks.el, flame.el, sites.el, this.footer);
+    this.content = h("main", { class: "content", attrs: { hidden: "" } }, this.explainBox, this.bannerSlot, memory.el, leaks.el, flame.el, sites.el, this.footer);
     this.root.replaceChildren(topbar, h("div", { class: "page" }, this.placeholder, this.content));
     this.renderPill();
     setInterval(() => this.renderPill(), 1000);
@@ -100,10 +107,15 @@ export class App {
       ` · ${fmt.count(model.sites.length)} allocation sites`,
     );
     this.renderPill();
+    this.syncExplain();
     const de = document.documentElement;
     de.setAttribute("data-lh-state", status.mode === "live" ? status.state : "ready");
     de.setAttribute("data-lh-updates", String(this.updates));
     if (status.mode === "live" && status.seq !== undefined) de.setAttribute("data-lh-seq", String(status.seq));
+  }
+
+  private syncExplain(): void {
+    if (this.status.mode === "live" && this.status.state === "final") this.explainBox.hidden = true;
   }
 
   setLive(s: { state: LiveState; at: number }): void {
@@ -115,6 +127,23 @@ export class App {
       if (p) p.textContent = s.state === "waiting" ? "Connected. Waiting for the first samples from the target…" : "Connecting to leakhound…";
     }
     this.renderPill();
+  }
+
+  /** The live view's "Explain now" button (only when the server takes requests). */
+  enableExplain(ask: () => void): void {
+    this.explainBox.hidden = false;
+    this.explainButton.addEventListener("click", () => {
+      this.setExplaining(true);
+      ask();
+    });
+  }
+
+  /** A search asked for from a page is under way (or done, with what came of it). */
+  setExplaining(running: boolean, note?: string): void {
+    this.explainButton.disabled = running;
+    this.explainButton.textContent = running ? "Explaining…" : "Explain now";
+    this.explainNote.textContent = running ? "searching the running program's heap for what keeps the leaks alive" : (note ?? "");
+    document.documentElement.setAttribute("data-lh-explain", running ? "running" : "done");
   }
 
   showError(message: string): void {

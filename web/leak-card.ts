@@ -103,6 +103,7 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
     ? h(
         "div",
         null,
+        leak.explainedAt ? h("p", { class: "explained-at" }, capitalize(leak.explainedAt.text)) : null,
         renderRetainerTree(leak.retainers),
         leak.retainerNote ? h("p", { class: "muted small" }, leak.retainerNote) : null,
       )
@@ -139,7 +140,7 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
         "div",
         { class: "badges" },
         h("span", { class: `badge badge-${leak.kind}` }, leak.kind),
-        h("span", { class: "badge" }, `pid ${leak.pid}`),
+        h("span", { class: "badge" }, leak.group ? `${leak.group.leaking} of ${leak.group.of} ${leak.group.label}` : `pid ${leak.pid}`),
         h("span", { class: "badge badge-conf", title: "confidence" }, `${fmt.percent(leak.confidence)} sure`),
       ),
     ),
@@ -155,6 +156,21 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
     (leak.causes ?? []).map((c) =>
       h("p", { class: "cause" }, h("strong", null, "Cause: "), `${c.message} (${c.rule}, ${c.file}:${c.line})`, h("br"), h("strong", null, "Fix: "), c.fix),
     ),
+    leak.processes
+      ? h(
+          "ul",
+          { class: "leak-processes" },
+          ...leak.processes.map((p) =>
+            h(
+              "li",
+              null,
+              h("span", { class: "badge" }, `pid ${p.pid}`),
+              ` ${fmt.signedBytes(p.growthBytes)} (${fmt.rate(p.growthBytesPerSec)}), live ${fmt.bytes(p.liveBytes)}`,
+              p.retainer ? h("span", { class: "muted small" }, ` · ${p.retainer}`) : null,
+            ),
+          ),
+        )
+      : null,
     h(
       "div",
       { class: "card-body" },
@@ -163,4 +179,8 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
     ),
     h("footer", { class: "card-foot" }, copyBtn, showBtn, textBox),
   );
+}
+
+function capitalize(text: string): string {
+  return text ? text[0]!.toUpperCase() + text.slice(1) : text;
 }

@@ -3,13 +3,20 @@ import type { LiveMessage } from "../src/report/live/protocol.js";
 import type { App } from "./app.js";
 import { unpack } from "./model.js";
 
-export function startLive(app: App, wsPath: string): void {
+export function startLive(app: App, wsPath: string, canExplain = false): void {
   const token = new URLSearchParams(location.search).get("token") ?? "";
   const url = `ws://${location.host}${wsPath}?token=${encodeURIComponent(token)}`;
   let final = false;
   let attempts = 0;
+  let socket: WebSocket | null = null;
+  if (canExplain) {
+    app.enableExplain(() => {
+      if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "explain" }));
+    });
+  }
   const connect = () => {
     const ws = new WebSocket(url);
+    socket = ws;
     ws.addEventListener("open", () => (attempts = 0));
     ws.addEventListener("message", (ev) => {
       let msg: LiveMessage;
@@ -19,6 +26,7 @@ export function startLive(app: App, wsPath: string): void {
         return;
       }
       if (msg.type === "waiting") app.setLive({ state: "waiting", at: msg.at });
+      else if (msg.type === "explaining") app.setExplaining(msg.state === "started", msg.note);
       else if (msg.type === "report") {
         final = msg.final;
         app.update(unpack(msg.data), { mode: "live", state: msg.final ? "final" : "live", at: msg.at, seq: msg.seq });

@@ -12,7 +12,7 @@ async function boot(): Promise<void> {
   try {
     const live = document.querySelector<HTMLMetaElement>('meta[name="leakhound-live"]');
     if (live) {
-      startLive(app, live.content);
+      startLive(app, live.content, document.querySelector('meta[name="leakhound-explain"]') !== null);
       return;
     }
     const el = document.getElementById("leakhound-data");

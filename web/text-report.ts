@@ -34,7 +34,14 @@ export function leakAsText(model: Model, leak: Leak): string {
   out.push(`Memory leak #${leak.rank} (${leak.kind}) at ${where}`);
   out.push("");
   out.push(`Command:    ${h.target.argv.join(" ")}`);
-  out.push(`Process:    pid ${leak.pid}${h.target.python ? `, Python ${h.target.python}` : ""}`);
+  out.push(
+    leak.group
+      ? `Processes:  ${leak.group.leaking} of ${leak.group.of} ${leak.group.label}${h.target.python ? `, Python ${h.target.python}` : ""}`
+      : `Process:    pid ${leak.pid}${h.target.python ? `, Python ${h.target.python}` : ""}`,
+  );
+  for (const p of leak.processes ?? []) {
+    out.push(`  pid ${p.pid}: ${fmt.signedBytes(p.growthBytes)} (${fmt.rate(p.growthBytesPerSec)}), live ${fmt.bytes(p.liveBytes)}${p.retainer ? ` · ${p.retainer}` : ""}`);
+  }
   out.push(`Growth:     ${fmt.signedBytes(leak.growthBytes)} (${fmt.rate(leak.growthBytesPerSec)}) over ${fmt.duration(h.durationSec)}`);
   out.push(`Live now:   ${fmt.bytes(leak.liveBytes)} in ${fmt.countOf(leak.liveCount, "allocation")}`);
   out.push(`Confidence: ${fmt.percent(leak.confidence)} — ${leak.evidence}`);
@@ -52,7 +59,7 @@ export function leakAsText(model: Model, leak: Leak): string {
   for (const f of leak.stack) out.push(`  ${f.file}:${f.line} in ${f.function}`);
   out.push("");
   if (leak.retainers.length) {
-    out.push("Kept alive by:");
+    out.push(leak.explainedAt ? `Kept alive by (${leak.explainedAt.text}):` : "Kept alive by:");
     for (const r of leak.retainers) out.push(`  ${r.text}  (${retainerFigures(r)})`);
     out.push("");
     out.push("Retainer tree:");

@@ -215,6 +215,11 @@ class Agent(object):
                     wait = min(step, max(0.0, next_sample - _monotonic()))
                     if worker.stop.acquire(True, wait):
                         break
+                    request = self._conn.poll_message()
+                    if request is not None:
+                        self._on_host_message(request)
+                        if not self.enabled:
+                            break
                     started = _cpu_time()
                     self._active.sample()
                     self._active_cost += _cpu_time() - started
@@ -352,6 +357,7 @@ class Agent(object):
             return
         if self._conn is not None:
             self._conn.send_timeout = EXIT_SEND_TIMEOUT
+        _cancel_live_search()
         self._stop_worker(timeout=max(2.0, min(10.0, 2 * self._last_snapshot_cost)))
         if not self._sample(timeout=EXIT_SEND_TIMEOUT):
             return
@@ -360,7 +366,18 @@ class Agent(object):
         if reply is not None and reply.get("type") == "find-retainers":
             self._answer_retainers(reply)
 
-    def _answer_retainers(self, request):
+    def _on_host_message(self, message):
+        """A host message that arrived while the program runs (on the sampling thread)."""
+        if message.get("type") != "find-retainers":
+            return
+        from . import retainers
+
+        # Armed before the checks: an exit or fork that starts after them cancels the search.
+        retainers.arm_live_search()
+        if not self._exiting and not self._forking:
+            self._answer_retainers(message, live=True)
+
+    def _answer_retainers(self, request, live=False):
         stack_ids = request.get("stackIds")
         if type(stack_ids) is not list:
             stack_ids = []
@@ -385,11 +402,13 @@ class Agent(object):
 
         results, visited, elapsed, truncated = [], 0, 0.0, False
         logs = []
+        # When the search started, on the clock of this process's samples.
+        started_t = round(_monotonic() - self._started_mono, 6)
         if ids_by_key:
             try:
                 from . import retainers
 
-                found = retainers.find_retainers(self.collector, list(ids_by_key), max_objects, timeout)
+                found = retainers.find_retainers(self.collector, list(ids_by_key), max_objects, timeout, live=live)
                 for result in found.get("results", ()):
                     result = dict(result)
                     stack_id = ids_by_key.get(result.pop("stackKey", None))
@@ -407,12 +426,19 @@ class Agent(object):
             if type(stack_id) is int:
                 results.append(protocol.retainer_result(stack_id, 0, 0, False, [],
                                                         note="this stack is not tracked by the agent"))
+        request_id = request.get("requestId")
+        if type(request_id) is not int:
+            request_id = None
+
+        def answer(results):
+            return protocol.retainers(results, visited, round(elapsed, 6), truncated,
+                                      request_id=request_id, t=started_t, live=live)
+
         try:
-            self._conn.send(*(logs + [protocol.retainers(results, visited, round(elapsed, 6), truncated)]))
+            self._conn.send(*(logs + [answer(results)]))
         except (TypeError, ValueError) as error:
             # Not JSON-encodable (encoding happens before anything is written): answer anyway.
-            self._conn.send(protocol.log("error", "retainer results could not be encoded: %s" % (error,)),
-                            protocol.retainers([], visited, round(elapsed, 6), truncated))
+            self._conn.send(protocol.log("error", "retainer results could not be encoded: %s" % (error,)), answer([]))
 
     # ------------------------------------------------------------ fork
 
@@ -424,6 +450,7 @@ class Agent(object):
             if self.enabled and os.getpid() == self.pid and self._worker is not None:
                 worker = self._worker
                 self._paused_for_fork = True
+                _cancel_live_search()
                 if self._stop_worker(FORK_STOP_WAIT):
                     _wait_thread_gone(worker.native_id)
         except BaseException:
@@ -475,6 +502,16 @@ class Agent(object):
             self._start_worker()  # connects and says hello
         except BaseException:
             self._disable()
+
+
+def _cancel_live_search():
+    """Cut short a live retainer search on the sampling thread (exit, fork): it answers at once."""
+    retainers = sys.modules.get(__package__ + ".retainers")
+    if retainers is not None:
+        try:
+            retainers.cancel_live_search()
+        except BaseException:
+            pass
 
 
 _audit_hook_installed = False

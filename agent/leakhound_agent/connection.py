@@ -105,7 +105,22 @@ class Connection(object):
 
     def read_message(self, timeout):
         """The next host message we understand, or None at EOF/timeout."""
-        deadline = time.monotonic() + timeout
+        return self._read(time.monotonic() + timeout, False)
+
+    def poll_message(self):
+        """A host message that has already arrived, or None; never waits.
+
+        Takes the send lock (without waiting for it), so a poll never changes the
+        socket's timeout under a send in another thread.
+        """
+        if self._sock is None or not self._lock.acquire(False):
+            return None
+        try:
+            return self._read(time.monotonic(), True)
+        finally:
+            self._lock.release()
+
+    def _read(self, deadline, poll):
         sock = self._sock
         if sock is None:
             return None
@@ -118,16 +133,17 @@ class Connection(object):
                     return message
                 newline = self._buffer.find(b"\n")
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or len(self._buffer) > _MAX_LINE:
+            if (remaining <= 0 and not poll) or len(self._buffer) > _MAX_LINE:
                 return None
             try:
-                sock.settimeout(remaining)
+                sock.settimeout(max(0.0, remaining))
                 chunk = sock.recv(_RECV_BYTES)
             except Exception:
                 return None
             if not chunk:
                 return None
             self._buffer += chunk
+            poll = False  # one read without waiting, then only what is buffered
 
     def _close_locked(self):
         sock, self._sock = self._sock, None

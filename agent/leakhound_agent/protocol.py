@@ -278,14 +278,21 @@ def retainer_result(stack_id, found, sampled, unreachable, paths, note=None):
     return result
 
 
-def retainers(results, visited, elapsed_sec, truncated):
-    return {
+def retainers(results, visited, elapsed_sec, truncated, request_id=None, t=None, live=False):
+    message = {
         "type": "retainers",
         "results": results,
         "visited": visited,
         "elapsedSec": elapsed_sec,
         "truncated": bool(truncated),
     }
+    if request_id is not None:
+        message["requestId"] = request_id
+    if t is not None:
+        message["t"] = t
+    if live:
+        message["live"] = True
+    return message
 
 
 def decode_host_line(line):

@@ -2,12 +2,13 @@
 // innermost user line) are one leak: their numbers are added up, and the largest
 // stack stands for them.
 import type { ProcessCapture, SiteSeries } from "../capture/model.js";
-import { FREE_LIST, type Frame, type RetainerResult } from "../protocol/messages.js";
+import { FREE_LIST, type Frame } from "../protocol/messages.js";
 import type { FreeListKind, LeakReport } from "../report/model.js";
 import { decimate } from "./stats/decimate.js";
 import { frameLabel } from "./format.js";
 import { siteKey } from "./frames.js";
-import { retainerSearch, summarizeRetainers } from "./retainers.js";
+import { explainedAt, explainedStacks } from "./explanations.js";
+import { summarizeRetainers } from "./retainers.js";
 import { indexAtTime, lastKnown } from "./stats/series.js";
 import type { SiteGroup } from "./site-groups.js";
 import type { StackAnalysis, Timeline } from "./stacks.js";
@@ -27,8 +28,18 @@ export function pythonLeaks(
     if (group) group.push(s);
     else groups.set(key, [s]);
   }
-  const byId = new Map<number, RetainerResult>();
-  for (const r of proc.retainers ?? []) byId.set(r.stackId, r);
+  const explained = explainedStacks(proc);
+  const byId = explained.byId;
+  /** The stacks' answers, and when the answer of the first stack that has one was taken. */
+  const answers = (members: readonly StackAnalysis[]) => {
+    const summary = summarizeRetainers(
+      members.map((m) => ({ result: byId.get(m.stackId)?.result, liveBytes: m.liveBytes, liveCount: m.liveCount })),
+      explained.search,
+    );
+    const first = members.map((m) => byId.get(m.stackId)).find((a) => a !== undefined);
+    const at = summary.retainers.length || summary.unreachable ? explainedAt(proc, first) : null;
+    return { ...summary, ...(at ? { explainedAt: at } : {}) };
+  };
   const out: LeakReport[] = [];
   for (const members of groups.values()) {
     members.sort((a, b) => b.features.retainedGrowth - a.features.retainedGrowth);
@@ -45,10 +56,7 @@ export function pythonLeaks(
       liveCount += m.liveCount;
       confidence = Math.max(confidence, m.judgement.confidence);
     }
-    const summary = summarizeRetainers(
-      members.map((m) => ({ result: byId.get(m.stackId), liveBytes: m.liveBytes, liveCount: m.liveCount })),
-      retainerSearch(proc.retainers),
-    );
+    const summary = answers(members);
     const more = members.length > 1 ? ` (${members.length} allocation stacks at this line)` : "";
     out.push({
       rank: 0,
@@ -65,6 +73,7 @@ export function pythonLeaks(
       unreachable: summary.unreachable,
       ...(summary.note ? { retainerNote: summary.note } : {}),
       retainers: summary.retainers,
+      ...(summary.explainedAt ? { explainedAt: summary.explainedAt } : {}),
       stackId: primary.stackId,
       series: summedSeries(tl.times, members.map((m) => m.series.bytes)),
       ...freeListFields(tl, members, growthBytes),
@@ -73,10 +82,7 @@ export function pythonLeaks(
   for (const g of siteGroups) {
     if (g.judgement.verdict !== "leak") continue;
     const primary = g.members[0];
-    const summary = summarizeRetainers(
-      g.members.map((m) => ({ result: byId.get(m.stackId), liveBytes: m.liveBytes, liveCount: m.liveCount })),
-      retainerSearch(proc.retainers),
-    );
+    const summary = answers(g.members);
     out.push({
       rank: 0,
       kind: "python",
@@ -92,6 +98,7 @@ export function pythonLeaks(
       unreachable: summary.unreachable,
       ...(summary.note ? { retainerNote: summary.note } : {}),
       retainers: summary.retainers,
+      ...(summary.explainedAt ? { explainedAt: summary.explainedAt } : {}),
       stackId: primary.stackId,
       series: decimate(tl.times, g.bytes, g.bytes.length, THRESHOLDS.seriesMaxPoints),
       ...freeListFields(tl, g.members, g.features.retainedGrowth),

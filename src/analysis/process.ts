@@ -212,8 +212,9 @@ function liveObjectGrowth(proc: ProcessCapture, tl: Timeline): number {
   const total = new Float64Array(n);
   for (const s of proc.sites.values()) {
     let last = 0;
+    const count = s.count; // one dense copy per stack, not one per sample
     for (let i = 0; i < n; i++) {
-      const v = s.count[i];
+      const v = count[i];
       if (!Number.isNaN(v)) last = v;
       total[i] += last;
     }

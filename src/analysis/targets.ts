@@ -7,7 +7,8 @@ import { siteKey } from "./frames.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis } from "./stacks.js";
 
-export function retainerTargets(proc: ProcessCapture, max = 5): number[] {
+/** `confidentOnly`: only stacks judged to leak (a live explanation), not the doubtful ones too. */
+export function retainerTargets(proc: ProcessCapture, max = 5, confidentOnly = false): number[] {
   if (max <= 0 || proc.samples.length === 0) return [];
   const tl = timeline(proc);
   const stacks = analyzeStacks(proc, tl);
@@ -33,7 +34,7 @@ export function retainerTargets(proc: ProcessCapture, max = 5): number[] {
   // Within each tier: one stack per site first, then the other stacks of those sites.
   const out: number[] = [];
   const sites = new Set<string>();
-  for (let t = 0; t < 2 && out.length < max; t++) {
+  for (let t = 0; t < (confidentOnly ? 1 : 2) && out.length < max; t++) {
     const rest: number[] = [];
     for (const s of ranked) {
       if (tier(s) !== t) continue;

@@ -54,6 +54,27 @@ export interface SiteSeries {
   freeListKinds?: number;
 }
 
+/**
+ * Why a retainer search ran: at the process's orderly exit; while it ran, because the
+ * analysis became sure of a leak ("live"); asked for by the user (the live view's
+ * "Explain now", `leakhound explain PID`); or right before --duration stopped it.
+ */
+export type ExplainReason = "exit" | "live" | "request" | "before-stop";
+
+/** One answer of the agent's retainer search, with when it was taken. */
+export interface Explanation {
+  reason: ExplainReason;
+  /** When the search started, in seconds on the process's sample clock (null: not known, older captures). */
+  t: number | null;
+  /** When the host received it (epoch ms; null: not known). */
+  at: number | null;
+  results: RetainerResult[];
+  /** Objects the walk visited, its seconds, and whether it stopped at its budget. */
+  visited: number;
+  elapsedSec: number;
+  truncated: boolean;
+}
+
 export interface ProcessCapture {
   pid: number;
   ppid: number;
@@ -73,11 +94,14 @@ export interface ProcessCapture {
   nativeSites: Map<number, SiteSeries>;
   /** stackId → per-sample hits of a thread running that stack (sparse: [sampleIndex, hits]). */
   active: Map<number, [number, number][]>;
-  retainers: RetainerResult[] | null;
+  /** Every retainer search's answer, oldest first. */
+  explanations: Explanation[];
   /** Agent log lines (warnings about the target, fallbacks). */
   logs: { level: string; message: string }[];
   /** True when the agent reported an orderly exit. */
   exited: boolean;
+  /** Set on the copies the live analysis reads: the process runs on (no end to speak of yet). */
+  running?: boolean;
 }
 
 export interface SourceSnippet {
@@ -112,7 +136,7 @@ export function emptyProcess(pid: number): ProcessCapture {
     sites: new Map(),
     nativeSites: new Map(),
     active: new Map(),
-    retainers: null,
+    explanations: [],
     logs: [],
     exited: false,
   };

@@ -8,9 +8,9 @@
 //
 // Site series are kept as change points (typed arrays that grow by doubling); a
 // snapshot's series are made dense only when the analysis reads them.
-import type { ActiveTuple, Frame, HelloMessage, RetainerResult, SampleMessage } from "../protocol/messages.js";
+import type { ActiveTuple, Frame, HelloMessage, SampleMessage } from "../protocol/messages.js";
 import { Columns } from "./columns.js";
-import { emptyProcess, type Capture, type CaptureMeta, type ProcessCapture, type SourceSnippet } from "./model.js";
+import { emptyProcess, type Capture, type CaptureMeta, type Explanation, type ProcessCapture, type SourceSnippet } from "./model.js";
 import { CAPTURE_FORMAT, CaptureWriter } from "./store.js";
 
 /** What the host feeds: one method per kind of agent message, plus the run's own facts. */
@@ -21,7 +21,7 @@ export interface CaptureSink {
   stacks(pid: number, stacks: { id: number; frames: Frame[] }[]): void;
   sample(pid: number, msg: SampleMessage): void;
   log(pid: number, level: string, message: string): void;
-  retainers(pid: number, results: RetainerResult[]): void;
+  explanation(pid: number, explanation: Explanation): void;
   processEnded(pid: number, exitCode: number | null, signal: string | null, orderly: boolean): void;
   sources(snippets: SourceSnippet[]): void;
 }
@@ -69,6 +69,7 @@ class ProcessModel {
       nativeSites: this.native.view(n),
       active: new Map([...this.proc.active].map(([id, hits]) => [id, hits.slice()])),
       logs: this.proc.logs.slice(),
+      explanations: this.proc.explanations.slice(),
       stacks: new Map(this.proc.stacks),
     };
   }
@@ -139,9 +140,9 @@ export class Recorder implements CaptureSink {
     this.writer?.log(pid, level, message);
   }
 
-  retainers(pid: number, results: RetainerResult[]): void {
-    this.model(pid).proc.retainers = results;
-    this.writer?.retainers(pid, results);
+  explanation(pid: number, explanation: Explanation): void {
+    this.model(pid).proc.explanations.push(explanation);
+    this.writer?.explanation(pid, explanation);
   }
 
   processEnded(pid: number, exitCode: number | null, signal: string | null, orderly: boolean): void {

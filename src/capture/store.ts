@@ -10,7 +10,6 @@ import Database from "better-sqlite3";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import zlib from "node:zlib";
 import type {
   ActiveTuple,
   HelloMessage,
@@ -20,11 +19,15 @@ import type {
   Frame,
 } from "../protocol/messages.js";
 import { Columns } from "./columns.js";
-import { emptyProcess, type Capture, type CaptureMeta, type ProcessCapture, type SourceSnippet } from "./model.js";
+import { packTuples, unpackTuples } from "./tuples.js";
+import { CaptureError } from "./capture-error.js";
+import { emptyProcess, type Capture, type CaptureMeta, type ExplainReason, type Explanation, type ProcessCapture, type SourceSnippet } from "./model.js";
 import { headerPageSize, looksLikeSqlite, SalvageError, salvageSqlite, type SalvagedRow, type SalvageResult, type SqlValue } from "./salvage.js";
 
 // 2: site tuples may carry free-list bytes and kinds (a blob says its width, see packTuples).
-export const CAPTURE_FORMAT = 2;
+// 3: retainer searches are rows of `explanations`, each with its time and reason (live
+// explanations); format 1 and 2 captures kept one exit search in processes.retainers.
+export const CAPTURE_FORMAT = 3;
 const MAGIC = "leakhound-capture";
 
 const SCHEMA = `
@@ -40,64 +43,12 @@ CREATE TABLE IF NOT EXISTS samples (
 CREATE TABLE IF NOT EXISTS logs (pid INTEGER NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS unsupported (pid INTEGER NOT NULL, python TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (file TEXT PRIMARY KEY, start INTEGER NOT NULL, lines TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS explanations (
+  pid INTEGER NOT NULL, reason TEXT NOT NULL, t REAL, at INTEGER, visited INTEGER NOT NULL,
+  elapsed REAL NOT NULL, truncated INTEGER NOT NULL, results TEXT NOT NULL);
 `;
 
-/** A capture file that cannot be read; `message` is one line fit for the user. */
-export class CaptureError extends Error {}
-
-// Tuples are sorted by id, stored as unsigned LEB128 varints (the id as a delta
-// from the previous one, the other values rounded) and deflated. A blob of more
-// than 3 values a tuple starts with 0 (no id is 0) and its width.
-function packTuples(tuples: readonly (readonly number[])[], width: number): Buffer | null {
-  if (tuples.length === 0) return null;
-  const sorted = [...tuples].sort((a, b) => a[0]! - b[0]!);
-  const bytes: number[] = width > 3 ? [0, width] : [];
-  const put = (value: number) => {
-    let v = Math.max(0, Math.round(value));
-    while (v >= 0x80) {
-      bytes.push((v % 0x80) | 0x80);
-      v = Math.floor(v / 0x80);
-    }
-    bytes.push(v);
-  };
-  let prev = 0;
-  for (const tup of sorted) {
-    put(tup[0]! - prev);
-    prev = tup[0]!;
-    for (let k = 1; k < width; k++) put(Number(tup[k] ?? 0));
-  }
-  return zlib.deflateRawSync(Buffer.from(bytes), { level: 6 });
-}
-
-function unpackTuples(blob: Buffer | null, width: number): number[][] {
-  if (!blob || blob.length === 0) return [];
-  const raw = zlib.inflateRawSync(blob);
-  const out: number[][] = [];
-  let pos = 0;
-  const get = () => {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      if (pos >= raw.length) throw new CaptureError("sample data is cut short");
-      const b = raw[pos++]!;
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) return v;
-      mul *= 0x80;
-    }
-  };
-  if (raw.length > 1 && raw[0] === 0) {
-    width = raw[1]!;
-    pos = 2;
-  }
-  let id = 0;
-  while (pos < raw.length) {
-    id += get();
-    const tup = [id];
-    for (let k = 1; k < width; k++) tup.push(get());
-    out.push(tup);
-  }
-  return out;
-}
+export { CaptureError };
 
 /** Writes one capture while the target runs. All methods are synchronous and cheap. */
 export class CaptureWriter {
@@ -182,9 +133,11 @@ export class CaptureWriter {
     this.insertLog.run(pid, level, message);
   }
 
-  retainers(pid: number, results: RetainerResult[]): void {
+  explanation(pid: number, e: Explanation): void {
     if (this.closed) return;
-    this.db.prepare("UPDATE processes SET retainers = ? WHERE pid = ?").run(JSON.stringify(results), pid);
+    this.db
+      .prepare("INSERT INTO explanations (pid, reason, t, at, visited, elapsed, truncated, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(pid, e.reason, e.t, e.at, Math.round(e.visited), e.elapsedSec, e.truncated ? 1 : 0, JSON.stringify(e.results));
   }
 
   processEnded(pid: number, exitCode: number | null, signal: string | null, orderly: boolean): void {
@@ -272,6 +225,17 @@ interface ProcessRow {
   retainers: string | null | undefined;
 }
 
+interface ExplanationRow {
+  pid: number;
+  reason: string;
+  t: number | null;
+  at: number | null;
+  visited: number;
+  elapsed: number;
+  truncated: number;
+  results: string;
+}
+
 /** The capture's tables as rows, however they were read. */
 interface CaptureRows {
   /** Tables the file lists. */
@@ -283,6 +247,7 @@ interface CaptureRows {
   logs: { pid: number; level: string; message: string }[];
   unsupported: { pid: number; python: string; reason: string }[];
   sources: { file: string; start: number; lines: string }[];
+  explanations: ExplanationRow[];
   /** Set when the rows were salvaged: what was lost, for the report's notes. */
   salvage: string[] | null;
 }
@@ -310,6 +275,7 @@ function rowsFromSql(db: Database.Database): CaptureRows {
     logs: all("logs", "SELECT pid, level, message FROM logs ORDER BY rowid"),
     unsupported: all("unsupported", "SELECT pid, python, reason FROM unsupported"),
     sources: all("sources", "SELECT file, start, lines FROM sources"),
+    explanations: all("explanations", "SELECT pid, reason, t, at, visited, elapsed, truncated, results FROM explanations ORDER BY rowid"),
     salvage: null,
   };
 }
@@ -354,6 +320,7 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
     logs: [],
     unsupported: [],
     sources: [],
+    explanations: [],
     salvage: [],
   };
   let dropped = s.recordsLost;
@@ -410,6 +377,23 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
   rows.logs = objects("logs", { pid: "number", level: "string", message: "string" }) as unknown as CaptureRows["logs"];
   rows.unsupported = objects("unsupported", { pid: "number", python: "string", reason: "string" }) as unknown as CaptureRows["unsupported"];
   rows.sources = objects("sources", { file: "string", start: "number", lines: "string" }) as unknown as CaptureRows["sources"];
+  // An answer whose paths were on lost pages keeps its process id, to say so.
+  for (const o of objects("explanations", { pid: "number" })) {
+    if (typeof o.results !== "string") {
+      rows.salvage!.push(`the reference paths of process ${o.pid} were on lost pages`);
+      continue;
+    }
+    rows.explanations.push({
+      pid: o.pid as number,
+      reason: typeof o.reason === "string" ? o.reason : "exit",
+      t: typeof o.t === "number" ? o.t : null,
+      at: typeof o.at === "number" ? o.at : null,
+      visited: typeof o.visited === "number" ? o.visited : 0,
+      elapsed: typeof o.elapsed === "number" ? o.elapsed : 0,
+      truncated: o.truncated === 1 ? 1 : 0,
+      results: o.results,
+    });
+  }
 
   if (s.pagesPresent < s.pagesExpected) {
     const pct = Math.floor((100 * s.pagesPresent) / s.pagesExpected);
@@ -593,8 +577,10 @@ function buildCapture(file: string, rows: CaptureRows): Capture {
     proc.exited = row.exited === 1;
     if (row.retainers === undefined) meta.notes.push(`the reference paths of process ${row.pid} were on lost pages`);
     else if (row.retainers) {
+      // Format 1 and 2: the one search, at the process's exit.
       try {
-        proc.retainers = JSON.parse(row.retainers) as RetainerResult[];
+        const results = JSON.parse(row.retainers) as RetainerResult[];
+        proc.explanations.push({ reason: "exit", t: null, at: null, results, visited: 0, elapsedSec: 0, truncated: false });
       } catch (err) {
         damaged(`reference paths of process ${row.pid}`, err);
       }
@@ -622,6 +608,21 @@ function buildCapture(file: string, rows: CaptureRows): Capture {
     }
   }
   for (const l of rows.logs) procOf(l.pid).logs.push({ level: l.level, message: l.message });
+  for (const e of rows.explanations) {
+    try {
+      procOf(e.pid).explanations.push({
+        reason: explainReason(e.reason),
+        t: e.t,
+        at: e.at,
+        results: JSON.parse(e.results) as RetainerResult[],
+        visited: e.visited,
+        elapsedSec: e.elapsed,
+        truncated: e.truncated === 1,
+      });
+    } catch (err) {
+      damaged(`reference paths of process ${e.pid}`, err);
+    }
+  }
   const samplesByPid = new Map<number, SampleRow[]>();
   for (const r of rows.samples) {
     let list = samplesByPid.get(r.pid);
@@ -643,6 +644,10 @@ function buildCapture(file: string, rows: CaptureRows): Capture {
     meta.notes.push(`the description of process ${pid} (its Python, collector) was lost`);
   }
   return capture;
+}
+
+function explainReason(text: string): ExplainReason {
+  return text === "live" || text === "request" || text === "before-stop" ? text : "exit";
 }
 
 /** Fills a process's samples and series from its rows (sorted by seq); returns how many rows were unreadable. */

@@ -1,10 +1,9 @@
 // `leakhound report capture.lhdb`: re-analyse a saved capture, offline.
-import path from "node:path";
-import { CaptureError, readCapture } from "../capture/store.js";
 import { analyze } from "../analysis/analyze.js";
 import { VERSION } from "../version.js";
 import type { ReportOptions } from "./commands.js";
-import { EXIT, UserError, decideExitCode } from "./exit-codes.js";
+import { UserError, decideExitCode } from "./exit-codes.js";
+import { loadCapture } from "./load-capture.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import type { Report } from "../report/model.js";
 import { addLeakCauses } from "../lint/leak-causes.js";
@@ -19,17 +18,9 @@ export async function lintCauses(report: Report): Promise<void> {
 }
 
 
-/** Reads and analyses a capture; whatever stops it from being read is exit 4, in one line (also `lint --capture`). */
+/** Reads and analyses a capture (exit 4 when it cannot be read; also `lint --capture`). */
 export function analyzeCaptureFile(file: string): Report {
-  const capturePath = path.resolve(file);
-  let capture;
-  try {
-    capture = readCapture(capturePath);
-  } catch (err) {
-    if (err instanceof CaptureError) throw new UserError(err.message, EXIT.badCapture);
-    const msg = (err instanceof Error ? err.message : String(err)).split("\n")[0];
-    throw new UserError(`cannot read ${capturePath}: ${msg}`, EXIT.badCapture);
-  }
+  const { capture, capturePath } = loadCapture(file);
   return analyze(capture, { capturePath, leakhoundVersion: VERSION });
 }
 

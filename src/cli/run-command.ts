@@ -10,14 +10,17 @@ import { Recorder } from "../capture/recorder.js";
 import type { Capture } from "../capture/model.js";
 import { retainerTargets } from "../analysis/targets.js";
 import { readSnippets } from "../capture/sources.js";
+import { isUserFrame } from "../analysis/frames.js";
 import { analyze } from "../analysis/analyze.js";
 import type { Report } from "../report/model.js";
 import { VERSION } from "../version.js";
-import { escapeText } from "../report/units.js";
+import { escapeText, formatSec } from "../report/units.js";
 import type { RunOptions } from "./commands.js";
 import { EXIT, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import { lintCauses } from "./report-command.js";
+import { LiveExplainer } from "./live-explainer.js";
+import { ControlServer, type ControlReply } from "../host/control.js";
 
 
 export function defaultCapturePath(): string {
@@ -45,8 +48,14 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
   });
   let live: Awaited<ReturnType<typeof startLive>> | null = null;
   let result;
+  const explainer = new LiveExplainer(recorder);
+  // `leakhound explain PID` from another terminal reaches this run here.
+  const control = await ControlServer.start((req) => explainOne(recorder, explainer, capturePath, req.pid));
   try {
-    const view = opts.live || opts.liveKeep ? await startLive(recorder, capturePath, Boolean(opts.liveKeep)) : null;
+    const view =
+      opts.live || opts.liveKeep
+        ? await startLive(recorder, capturePath, Boolean(opts.liveKeep), opts.liveExplain ? explainer : null)
+        : null;
     live = view;
     result = await runSession({
       argv,
@@ -64,8 +73,15 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
       maxObjects: opts.retainerObjects,
       retainerTimeoutSec: opts.retainerTimeout,
       onSample: view ? () => view.dirty() : undefined,
+      onServer: (server) => explainer.attach(server, opts.liveExplain),
+      onHello: (hello) => control?.watch(hello.pid),
+      beforeStop: async () => {
+        if (opts.liveExplain) await explainer.explainNow("before-stop");
+      },
     });
   } catch (err) {
+    explainer.stop();
+    control?.close();
     await live?.close();
     // A command that never started leaves no capture behind.
     if (result === undefined) recorder.discard();
@@ -73,11 +89,22 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
     throw err;
   }
 
+  explainer.stop();
+  control?.close();
   let report: Report;
   try {
     report = analyze(recorder.snapshot(), { capturePath, leakhoundVersion: VERSION });
-    // The source lines around the leaks, kept in the capture for `leakhound report`.
+    // The source lines around the leaks, kept in the capture for `leakhound report`, and the
+    // lines of the user's own allocation sites, which `leakhound diff` matches sites by.
     const frames = report.leaks.flatMap((l) => (l.site ? [l.site, ...l.stack.slice(0, 4)] : l.stack.slice(0, 4)));
+    const seen = new Set(frames.map((f) => `${f.line}:${f.file}`));
+    for (const row of report.sites) {
+      const key = row.site ? `${row.site.line}:${row.site.file}` : "";
+      if (row.site && isUserFrame(row.site) && !seen.has(key)) {
+        seen.add(key);
+        frames.push(row.site);
+      }
+    }
     const snippets = readSnippets(frames);
     recorder.sources(snippets);
     for (const s of snippets) report.sources[s.file] = { start: s.start, lines: s.lines };
@@ -112,7 +139,7 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
  * stays partial; the final analysis after the target ends says what really happened).
  */
 export function interimReport(capture: Capture, capturePath: string): Report {
-  const running: Capture = { ...capture, processes: capture.processes.map((p) => (p.exited ? p : { ...p, exited: true })) };
+  const running: Capture = { ...capture, processes: capture.processes.map((p) => (p.exited ? p : { ...p, exited: true, running: true })) };
   const report = analyze(running, { capturePath, leakhoundVersion: VERSION });
   report.partial = true;
   report.target.exitCode = null;
@@ -121,13 +148,21 @@ export function interimReport(capture: Capture, capturePath: string): Report {
 }
 
 /** The live view: re-analyses the run's model at most once a second while data arrives. */
-async function startLive(recorder: Recorder, capturePath: string, keep: boolean) {
+async function startLive(recorder: Recorder, capturePath: string, keep: boolean, explainer: LiveExplainer | null) {
   const { startLiveServer } = await import("../report/live/server.js");
-  const server = await startLiveServer({});
+  let dirty = false;
+  const server = await startLiveServer({
+    onExplain: explainer
+      ? async () => {
+          const answers = await explainer.explainNow("request");
+          dirty = true;
+          return explainNote(answers);
+        }
+      : undefined,
+  });
   process.stderr.write(
     `leakhound: live view at ${server.url}${keep ? "" : " (it closes when the target ends; --live-keep keeps it up)"}\n`,
   );
-  let dirty = false;
   const timer = setInterval(() => {
     if (!dirty) return;
     dirty = false;
@@ -157,6 +192,29 @@ async function startLive(recorder: Recorder, capturePath: string, keep: boolean)
       await server.close();
     },
   };
+}
+
+/** `leakhound explain PID`: a search of that process now, then the analysis of its leaks so far. */
+async function explainOne(recorder: Recorder, explainer: LiveExplainer, capturePath: string, pid: number): Promise<ControlReply> {
+  if (!recorder.process(pid)) return { ok: false, error: `process ${pid} has not connected to this leakhound run` };
+  const [answer] = await explainer.explainNow("request", pid);
+  if (!answer) return { ok: false, error: `process ${pid} is no longer running` };
+  const report = interimReport(recorder.snapshot(), capturePath);
+  const mine = (l: Report["leaks"][number]) => l.pid === pid || Boolean(l.processes?.some((p) => p.pid === pid));
+  report.leaks = report.leaks.filter(mine);
+  report.processes = report.processes.filter((p) => p.pid === pid);
+  report.sites = report.sites.filter((s) => s.pid === pid);
+  if (answer.note) report.notes = [...report.notes, answer.note];
+  return { ok: true, report };
+}
+
+/** What came of an "Explain now", in one sentence. */
+function explainNote(answers: Awaited<ReturnType<LiveExplainer["explainNow"]>>): string {
+  if (answers.length === 0) return "no process is running under leakhound now";
+  const done = answers.filter((a) => a.explanation);
+  if (done.length === 0) return answers[0]!.note ?? "nothing was explained";
+  const secs = Math.max(...done.map((a) => a.explanation!.elapsedSec));
+  return `explained ${done.length} of ${answers.length} process${answers.length > 1 ? "es" : ""} in ${formatSec(secs)}; the leaks below show what keeps them alive`;
 }
 
 function waitForInterrupt(): Promise<void> {

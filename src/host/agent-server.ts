@@ -14,6 +14,14 @@ import type {
 import { isAgentMessage } from "../protocol/messages.js";
 import { SourceNames } from "./qualnames.js";
 import type { CaptureSink } from "../capture/recorder.js";
+import type { ExplainReason, Explanation } from "../capture/model.js";
+
+/** One connected process: how to write to it, and its retainer request in flight. */
+interface Peer {
+  send(msg: HostMessage): void;
+  pending: { id: number; reason: ExplainReason; done(e: Explanation | null): void; timer: NodeJS.Timeout } | null;
+  exiting: boolean;
+}
 
 export interface AgentEvents {
   /** A process said hello. */
@@ -48,6 +56,8 @@ export class AgentServer {
   readonly helloPids: number[] = [];
   readonly unsupported: { pid: number; python: string; reason: string }[] = [];
   readonly protocolErrors: string[] = [];
+  private peers = new Map<number, Peer>();
+  private nextRequestId = 1;
 
   constructor(private opts: AgentServerOptions) {
     this.server = net.createServer((sock) => this.accept(sock));
@@ -106,7 +116,10 @@ export class AgentServer {
           this.protocolErrors.push(`process ${pid}: unknown message`);
           continue;
         }
-        if (msg.type === "hello") pid = msg.pid;
+        if (msg.type === "hello") {
+          pid = msg.pid;
+          this.peers.set(pid, { send, pending: null, exiting: false });
+        }
         try {
           this.handle(pid, msg, send);
         } catch (err) {
@@ -117,7 +130,47 @@ export class AgentServer {
     sock.on("error", () => {});
     sock.on("close", () => {
       this.sockets.delete(sock);
+      const peer = this.peers.get(pid);
+      if (peer && peer.send === send) {
+        this.settle(peer, null);
+        this.peers.delete(pid);
+      }
     });
+  }
+
+  /** Processes connected now (that have not begun their exit). */
+  connectedPids(): number[] {
+    return [...this.peers].filter(([, p]) => !p.exiting).map(([pid]) => pid);
+  }
+
+  /** True while a retainer search of this process is under way. */
+  busy(pid: number): boolean {
+    return Boolean(this.peers.get(pid)?.pending);
+  }
+
+  /**
+   * Asks a running process for a retainer search of `stackIds` (the program runs on
+   * meanwhile). Resolves with the answer as recorded, or null when the process is not
+   * connected, already searching, exits first, or does not answer in time.
+   */
+  explain(pid: number, stackIds: number[], reason: ExplainReason): Promise<Explanation | null> {
+    const peer = this.peers.get(pid);
+    if (!peer || peer.pending || peer.exiting || stackIds.length === 0) return Promise.resolve(null);
+    const id = this.nextRequestId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.settle(peer, null), (this.opts.retainerTimeoutSec + 15) * 1000);
+      timer.unref();
+      peer.pending = { id, reason, done: resolve, timer };
+      peer.send({ type: "find-retainers", stackIds, maxObjects: this.opts.maxObjects, timeoutSec: this.opts.retainerTimeoutSec, requestId: id });
+    });
+  }
+
+  private settle(peer: Peer, e: Explanation | null): void {
+    const p = peer.pending;
+    if (!p) return;
+    peer.pending = null;
+    clearTimeout(p.timer);
+    p.done(e);
   }
 
   private handle(pid: number, msg: AgentMessage, send: (m: HostMessage) => void): void {
@@ -146,6 +199,8 @@ export class AgentServer {
         writer.log(pid, msg.level, msg.message);
         break;
       case "exiting": {
+        const peer = this.peers.get(pid);
+        if (peer) peer.exiting = true;
         writer.processEnded(pid, null, null, true);
         let targets: number[] = [];
         try {
@@ -163,10 +218,29 @@ export class AgentServer {
           });
         break;
       }
-      case "retainers":
-        writer.retainers(pid, msg.results);
-        if (msg.truncated) writer.log(pid, "warning", `retainer search stopped at its budget after ${msg.visited} objects`);
+      case "retainers": {
+        const peer = this.peers.get(pid);
+        const asked = peer?.pending && peer.pending.id === msg.requestId ? peer.pending : null;
+        // A live request answered by the exit handshake is the exit search.
+        const reason: ExplainReason = msg.live && asked ? asked.reason : "exit";
+        const explanation: Explanation = {
+          reason,
+          t: typeof msg.t === "number" ? msg.t : null,
+          at: Date.now(),
+          results: msg.results,
+          visited: msg.visited,
+          elapsedSec: msg.elapsedSec,
+          truncated: msg.truncated,
+        };
+        // A live search cut short by the exit (it answers with nothing) is not worth keeping.
+        const cutShort = msg.live && msg.truncated && msg.results.length === 0;
+        if (!cutShort) {
+          writer.explanation(pid, explanation);
+          if (msg.truncated && !msg.live) writer.log(pid, "warning", `retainer search stopped at its budget after ${msg.visited} objects`);
+        }
+        if (peer && asked) this.settle(peer, cutShort ? null : explanation);
         break;
+      }
     }
   }
 }

@@ -33,6 +33,10 @@ export interface SessionOptions {
   /** Called with every sample (live view). */
   onSample?(pid: number, sample: SampleMessage): void;
   onHello?(hello: HelloMessage): void;
+  /** The agent server, once it listens: live explanations ask the running processes through it. */
+  onServer?(server: AgentServer): void;
+  /** Awaited right before --duration stops the target (a last explanation while it still runs). */
+  beforeStop?(): Promise<void>;
 }
 
 export interface SessionResult {
@@ -81,6 +85,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     });
     server = srv;
     await srv.listen();
+    opts.onServer?.(srv);
 
     const userPath = process.env.PYTHONPATH ?? "";
     const env: NodeJS.ProcessEnv = {
@@ -122,11 +127,20 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
       child.kill(sig);
     };
     const timers: NodeJS.Timeout[] = [];
+    let ended = false;
     if (opts.durationSec !== null) {
-      const stopAt = opts.durationSec * 1000;
-      timers.push(setTimeout(stop("SIGINT"), stopAt));
-      timers.push(setTimeout(stop("SIGTERM"), stopAt + 5000));
-      timers.push(setTimeout(stop("SIGKILL"), stopAt + 10000));
+      const stopNow = () => {
+        if (ended) return;
+        stop("SIGINT")();
+        timers.push(setTimeout(stop("SIGTERM"), 5000));
+        timers.push(setTimeout(stop("SIGKILL"), 10000));
+      };
+      timers.push(
+        setTimeout(() => {
+          if (!opts.beforeStop || !alive()) return stopNow();
+          opts.beforeStop().then(stopNow, stopNow);
+        }, opts.durationSec * 1000),
+      );
     }
 
     const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
@@ -137,6 +151,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
       });
       child.once("exit", (c, s) => resolve({ code: c, signal: s }));
     }).finally(() => {
+      ended = true;
       for (const t of timers) clearTimeout(t);
       for (const [s, h] of handlers) process.off(s, h);
       st?.stop();

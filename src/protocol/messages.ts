@@ -169,6 +169,12 @@ export interface RetainersMessage {
   elapsedSec: number;
   /** True when the walk stopped at its time or memory budget. */
   truncated: boolean;
+  /** The request's id, echoed (absent from older agents and from the exit search of one). */
+  requestId?: number;
+  /** When the search started, in seconds on the process's sample clock (SampleMessage.t). */
+  t?: number;
+  /** True when the program ran on during the search (a live explanation, not the exit one). */
+  live?: boolean;
 }
 
 export type AgentMessage =
@@ -189,6 +195,8 @@ export interface FindRetainersMessage {
   maxObjects: number;
   /** Wall-clock budget for the walk. */
   timeoutSec: number;
+  /** Echoed in the answer, so the host knows which request it answers. */
+  requestId?: number;
 }
 
 export interface DoneMessage {

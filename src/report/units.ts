@@ -77,6 +77,17 @@ export function formatSec(sec: number): string {
   return `${(sec / 3600).toFixed(1)} h`;
 }
 
+/** A moment of a run as a clock since its start: "00:41", "12:05", "1:02:09". */
+export function formatClock(sec: number): string {
+  if (!Number.isFinite(sec) || sec < 0) return "?";
+  const whole = Math.floor(sec);
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  const two = (n: number) => String(n).padStart(2, "0");
+  return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${two(m)}:${two(s)}`;
+}
+
 /** What the collector saw, in one short line (the full error note is `collector.note`). */
 export function collectorSummary(c: {
   name: string;

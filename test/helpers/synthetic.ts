@@ -1,6 +1,6 @@
 // Synthetic captures for analysis tests: describe each allocation stack's live bytes
 // as a function of time and get a Capture shaped exactly like a recorded one.
-import type { Capture, CaptureMeta, ProcessCapture, SamplePoint, SiteSeries } from "../../src/capture/model.js";
+import type { Capture, CaptureMeta, Explanation, ProcessCapture, SamplePoint, SiteSeries } from "../../src/capture/model.js";
 import type { Frame, RetainerResult } from "../../src/protocol/messages.js";
 
 export const USER_FILE = "/home/dev/app/main.py";
@@ -126,7 +126,10 @@ export function synthProcess(spec: SynthProcess = {}): ProcessCapture {
     sites,
     nativeSites,
     active,
-    retainers: spec.retainers === undefined ? [] : spec.retainers,
+    explanations:
+      spec.retainers === null
+        ? []
+        : [{ reason: "exit", t: null, at: null, results: spec.retainers ?? [], visited: 0, elapsedSec: 0, truncated: false }],
     logs: [],
     exited: spec.exited ?? true,
   };
@@ -237,3 +240,8 @@ export const shape = {
   },
   sum: (...curves: Curve[]): Curve => (t, i) => curves.reduce((s, c) => s + c(t, i), 0),
 };
+
+/** A retainer search answered at exit, as the host records it. */
+export function exitSearch(results: RetainerResult[], extra: Partial<Explanation> = {}): Explanation {
+  return { reason: "exit", t: null, at: null, results, visited: 0, elapsedSec: 0, truncated: false, ...extra };
+}

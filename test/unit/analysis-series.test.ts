@@ -8,7 +8,8 @@ import { lowerEnvelope, upperEnvelope } from "../../src/analysis/stats/envelope.
 import { jitter, typicalRise } from "../../src/analysis/stats/noise.js";
 import { finalPlateau } from "../../src/analysis/stats/plateau.js";
 import { knownPoints, type Series } from "../../src/analysis/stats/series.js";
-import { grewIn, slice } from "../../src/analysis/stats/slices.js";
+import { emptySlices, grewIn, slice } from "../../src/analysis/stats/slices.js";
+import { describe as describeSeries } from "../../src/analysis/stats/features.js";
 import { leastSquares, mannKendallZ, theilSen } from "../../src/analysis/stats/slope.js";
 import { gauss, rng } from "../helpers/synthetic.js";
 
@@ -71,6 +72,33 @@ describe("slices", () => {
     expect([...sl.floor]).toEqual(range(13, (j) => j * 20));
     for (let j = 1; j < sl.k; j++) expect(sl.retained[j]).toBeGreaterThanOrEqual(sl.retained[j - 1]);
     expect(grewIn(sl, 5)).toBe(12);
+  });
+
+  it("features judged with a shared scratch equal those judged alone, and own their slices", () => {
+    const r = rng(7);
+    const scratch = emptySlices(64);
+    const cases = [
+      range(240, (i) => 50_000 + gauss(r) * 2000), // still: negligible
+      range(240, (i) => 10_000 + i * 4096 + gauss(r) * 3000), // grows
+      range(90, (i) => (i % 30) * 40_000), // sawtooth
+      range(240, (i) => 1e6 + gauss(r) * 20), // still, at a high level
+    ];
+    const kept = [];
+    for (const x of cases) {
+      const alone = describeSeries(series(x), { warmupSec: 10, sampleBytes: 32768 });
+      const shared = describeSeries(series(x), { warmupSec: 10, sampleBytes: 32768, scratch });
+      const { slices: a, ...restAlone } = alone;
+      const { slices: b, ...restShared } = shared;
+      expect(restShared).toEqual(restAlone);
+      if (alone.negligible) expect(b.k).toBe(0);
+      else expect([...b.floor]).toEqual([...a.floor]);
+      kept.push(shared);
+    }
+    // A later series written into the scratch does not change an earlier one's slices.
+    const grows = kept[1];
+    const before = [...grows.slices.floor];
+    describeSeries(series(range(240, () => 0)), { warmupSec: 10, sampleBytes: 32768, scratch });
+    expect([...grows.slices.floor]).toEqual(before);
   });
 });
 

@@ -10,6 +10,7 @@ import { readWal } from "../../src/capture/salvage.js";
 import type { Capture } from "../../src/capture/model.js";
 import { analyze } from "../../src/analysis/analyze.js";
 import { reportErrors } from "../helpers/schema.js";
+import { exitSearch } from "../helpers/synthetic.js";
 import type { HelloMessage, SampleMessage } from "../../src/protocol/messages.js";
 
 const PID = 4242;
@@ -50,7 +51,7 @@ function writeCapture(file: string, samples: number, close = true): CaptureWrite
   for (let i = 0; i < samples; i++) w.sample(PID, sample(i));
   w.log(PID, "warning", "careful");
   // A large value, so the processes row spills onto overflow pages written last.
-  w.retainers(PID, [{ stackId: 1, found: 3, sampled: 3, unreachable: false, paths: [{ rootKind: "module global", root: "module app", steps: Array.from({ length: 400 }, (_, i) => `step ${i} (list)`), objects: 3, bytes: 300 }] }]);
+  w.explanation(PID, exitSearch([{ stackId: 1, found: 3, sampled: 3, unreachable: false, paths: [{ rootKind: "module global", root: "module app", steps: Array.from({ length: 400 }, (_, i) => `step ${i} (list)`), objects: 3, bytes: 300 }] }]));
   w.processEnded(PID, 0, null, true);
   w.sources([{ file: "/srv/app.py", start: 3, lines: ["a", "b"] }]);
   if (close) {
@@ -104,7 +105,7 @@ describe("reading a truncated capture", () => {
     const c = readCapture(full);
     expect(c.meta.complete).toBe(true);
     expect(expectFaithful(c)).toBe(3000);
-    expect(c.processes[0]!.retainers![0]!.paths[0]!.steps.length).toBe(400);
+    expect(c.processes[0]!.explanations[0]!.results[0]!.paths[0]!.steps.length).toBe(400);
   });
 
   it("cut at every 5% from 5% to 95%: a partial capture of what is left, more samples as the cut moves later", () => {
@@ -140,7 +141,7 @@ describe("reading a truncated capture", () => {
     const c = readCapture(cut(full, size - pageSize, dir));
     const p = c.processes[0]!;
     expect(p.python).toBe("3.12.1");
-    expect(p.retainers).toBeNull();
+    expect(p.explanations).toEqual([]);
     expect(c.meta.notes.join("\n")).toMatch(/reference paths of process 4242 were on lost pages/);
   });
 

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { CaptureWriter, readCapture, CaptureError } from "../../src/capture/store.js";
 import type { HelloMessage, SampleMessage } from "../../src/protocol/messages.js";
+import { exitSearch } from "../helpers/synthetic.js";
 
 const hello: HelloMessage = {
   type: "hello",
@@ -38,7 +39,7 @@ describe("capture store", () => {
     w.sample(4242, sample(1, [[1, 100, 1]])); // unchanged: stored as no change
     w.sample(4242, sample(2, [[1, 300, 3]]));
     w.log(4242, "warning", "careful");
-    w.retainers(4242, [{ stackId: 1, found: 3, sampled: 3, unreachable: false, paths: [{ rootKind: "module global", root: "module app", steps: ["HISTORY (list, 3 items)"], objects: 3, bytes: 300 }] }]);
+    w.explanation(4242, exitSearch([{ stackId: 1, found: 3, sampled: 3, unreachable: false, paths: [{ rootKind: "module global", root: "module app", steps: ["HISTORY (list, 3 items)"], objects: 3, bytes: 300 }] }]));
     w.processEnded(4242, 0, null, true);
     w.sources([{ file: "/srv/app.py", start: 3, lines: ["a", "b"] }]);
     w.setMeta("complete", true);
@@ -58,7 +59,8 @@ describe("capture store", () => {
     expect(p.stacks.get(1)![0]!.function).toBe("handle");
     expect(p.active.get(2)).toEqual([[0, 3], [1, 3], [2, 3]]);
     expect(p.logs).toEqual([{ level: "warning", message: "careful" }]);
-    expect(p.retainers![0]!.paths[0]!.root).toBe("module app");
+    expect(p.explanations[0]!.results[0]!.paths[0]!.root).toBe("module app");
+    expect(p.explanations[0]!.reason).toBe("exit");
     expect(p.exitCode).toBe(0);
     expect(p.exited).toBe(true);
     expect(c.sources.get("/srv/app.py")!.lines).toEqual(["a", "b"]);

@@ -10,7 +10,7 @@ import type { Capture } from "../../src/capture/model.js";
 import { analyze } from "../../src/analysis/analyze.js";
 import type { HelloMessage, SampleMessage, SiteTuple } from "../../src/protocol/messages.js";
 import { ROOT } from "../helpers/cli.js";
-import { rng } from "../helpers/synthetic.js";
+import { exitSearch, rng } from "../helpers/synthetic.js";
 
 function hello(pid: number, ppid: number): HelloMessage {
   return {
@@ -79,7 +79,7 @@ function record(file: string): Recorder {
   rec.hello(hello(101, 100));
   rec.sample(101, sample(0, [[1, 10, 1]]));
   rec.unsupported(102, "3.7.1", "too old");
-  rec.retainers(100, [{ stackId: 1, found: 3, sampled: 3, unreachable: false, paths: [] }]);
+  rec.explanation(100, exitSearch([{ stackId: 1, found: 3, sampled: 3, unreachable: false, paths: [] }]));
   rec.processEnded(100, 0, null, true);
   rec.sources([{ file: "/srv/app.py", start: 8, lines: ["a", "b", "c"] }]);
   rec.setMeta("stoppedBy", "leakhound");

@@ -16,18 +16,19 @@ static double now_mono(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Waits for `events` until the deadline; 1 ready, 0 timed out, -1 error (errno). GIL released. */
+/* Waits for `events` until the deadline (a deadline already past still looks once);
+ * 1 ready, 0 timed out, -1 error (errno). GIL released. */
 static int wait_fd(int fd, short events, double deadline) {
     for (;;) {
         double left = deadline - now_mono();
-        if (left <= 0) return 0;
         struct pollfd pfd = {fd, events, 0};
         int r;
         Py_BEGIN_ALLOW_THREADS
-        r = poll(&pfd, 1, (int)(left * 1000.0) + 1);
+        r = poll(&pfd, 1, left > 0 ? (int)(left * 1000.0) + 1 : 0);
         Py_END_ALLOW_THREADS
         if (r > 0) return 1;
         if (r < 0 && errno != EINTR) return -1;
+        if (left <= 0) return 0;
     }
 }
 

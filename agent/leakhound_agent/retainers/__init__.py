@@ -75,12 +75,33 @@ NOTE_STORAGE_SAMPLED = ("the sampled blocks at this stack are storage (an item a
 NOTE_TRUNCATED = "the walk stopped at its time budget before reaching an object from this stack"
 
 
-def find_retainers(collector, stack_keys, max_objects=200, timeout_sec=5.0, match_key=None):
+# The live search under way (its Walk), so that exit or fork can cut it short.
+_live = {"walk": None, "cancelled": False}
+
+
+def arm_live_search():
+    """Called before a live search is even decided on; a cancel after this call is seen by it."""
+    _live["cancelled"] = False
+
+
+def cancel_live_search():
+    """Stop the live search under way at its next budget check (exit, fork); it still answers."""
+    _live["cancelled"] = True
+    walk = _live["walk"]
+    if walk is not None:
+        walk.deadline = 0.0
+
+
+def find_retainers(collector, stack_keys, max_objects=200, timeout_sec=5.0, match_key=None, live=False):
     """Why the objects allocated at ``stack_keys`` stay alive.
 
     ``collector.stack_key_of(obj)`` maps a live object to its allocation stack
     key. ``match_key(key)``, when given, maps such a key to one of
     ``stack_keys`` (or None), e.g. to match by innermost frame.
+
+    ``live``: the program runs on meanwhile (the search runs on the agent's
+    sampling thread). Then no helper threads are started (they would outlive
+    the search), and ``cancel_live_search()`` cuts it short.
 
     Returns {"results": [{"stackKey", "found", "sampled", "unreachable",
     "note", "paths": [RetainerPath]}], "visited", "elapsedSec", "truncated"}.
@@ -91,6 +112,8 @@ def find_retainers(collector, stack_keys, max_objects=200, timeout_sec=5.0, matc
     keys = _unique(requested)
     max_objects = max(0, int(max_objects))
     with _search_lock:
+        if live:
+            return _search(collector, requested, keys, max_objects, started, budget, match_key, Runner(False), live)
         runners = shared_runners() if _tracing() else None
         if runners is None:
             return _search(collector, requested, keys, max_objects, started, budget, match_key, Runner(False))
@@ -98,12 +121,12 @@ def find_retainers(collector, stack_keys, max_objects=200, timeout_sec=5.0, matc
         return py_runner.call(_search, collector, requested, keys, max_objects, started, budget, match_key, c_runner)
 
 
-def _search(collector, requested, keys, max_objects, started, budget, match_key, runner):
+def _search(collector, requested, keys, max_objects, started, budget, match_key, runner, live=False):
     gc_was_enabled = gc.isenabled()
     namer = Namer(runner)
     # Under tracemalloc every allocation is recorded, and the bit map's short-lived
     # ints per reference cost more than a set's one kept int (visited.py).
-    walk = Walk(runner, started + budget * WALK_SHARE, compact=not _tracing())
+    walk = Walk(runner, started + budget * WALK_SHARE, compact=not _tracing(), live=live)
     # Seconds since the start at the end of each stage (diagnostics; not part of the protocol).
     timings = {}
     results = []
@@ -111,8 +134,16 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
         if gc_was_enabled:
             gc.disable()  # no collection mid-walk: it would free objects and reuse their ids
         walk.own(namer, keys, *runner.owned())
+        if live:
+            walk.remember_young()
+            _live["walk"] = walk
+            if _live["cancelled"]:
+                walk.deadline = 0.0
         _walk_heap(walk, namer, Ours(), timings, started)
         timings["walk"] = time.monotonic() - started
+        if live and _live["cancelled"]:
+            # Exit or fork is waiting: answer now, with nothing (the exit search follows).
+            keys, requested = [], []
 
         found = match(walk, runner, _key_function(collector), keys, started + budget * MATCH_SHARE, match_key)
         timings["match"] = time.monotonic() - started
@@ -130,6 +161,8 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
             result["stackKey"] = key
             results.append(result)
     finally:
+        if live:
+            _live["walk"] = None
         visited, truncated = walk.visited, walk.truncated
         walk.close()
         namer.close()

@@ -20,19 +20,11 @@ export interface Slices {
   retained: Float64Array;
 }
 
-export function slice(s: Series, maxSlices: number = THRESHOLDS.maxSlices): Slices {
+/** Slices of `s`; written into `into` when it has room (a scratch reused across series). */
+export function slice(s: Series, maxSlices: number = THRESHOLDS.maxSlices, into?: Slices): Slices {
   const k = Math.max(0, Math.min(maxSlices, s.n));
-  const out: Slices = {
-    k,
-    start: new Int32Array(k),
-    end: new Int32Array(k),
-    tStart: new Float64Array(k),
-    tEnd: new Float64Array(k),
-    tMid: new Float64Array(k),
-    floor: new Float64Array(k),
-    ceil: new Float64Array(k),
-    retained: new Float64Array(k),
-  };
+  const out: Slices = into && into.floor.length >= k ? into : emptySlices(k);
+  out.k = k;
   for (let j = 0; j < k; j++) {
     const a = Math.round((j * s.n) / k);
     const b = Math.round(((j + 1) * s.n) / k);
@@ -53,6 +45,36 @@ export function slice(s: Series, maxSlices: number = THRESHOLDS.maxSlices): Slic
   }
   lowerEnvelope(out.floor, k, out.retained);
   return out;
+}
+
+export function emptySlices(capacity: number): Slices {
+  return {
+    k: 0,
+    start: new Int32Array(capacity),
+    end: new Int32Array(capacity),
+    tStart: new Float64Array(capacity),
+    tEnd: new Float64Array(capacity),
+    tMid: new Float64Array(capacity),
+    floor: new Float64Array(capacity),
+    ceil: new Float64Array(capacity),
+    retained: new Float64Array(capacity),
+  };
+}
+
+/** A copy of the first k slices of `sl` that owns its arrays. */
+export function copySlices(sl: Slices): Slices {
+  const k = sl.k;
+  return {
+    k,
+    start: sl.start.slice(0, k),
+    end: sl.end.slice(0, k),
+    tStart: sl.tStart.slice(0, k),
+    tEnd: sl.tEnd.slice(0, k),
+    tMid: sl.tMid.slice(0, k),
+    floor: sl.floor.slice(0, k),
+    ceil: sl.ceil.slice(0, k),
+    retained: sl.retained.slice(0, k),
+  };
 }
 
 /** How many of the k-1 steps between slices raised the retained floor by more than `eps`. */

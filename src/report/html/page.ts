@@ -75,7 +75,7 @@ export interface ShellOptions {
   /** Inlined report data (static report). */
   data?: DataBlock;
   /** Live view: the WebSocket path and the origin allowed to connect (ws://127.0.0.1:PORT). */
-  live?: { wsPath: string; wsOrigin: string };
+  live?: { wsPath: string; wsOrigin: string; explain?: boolean };
 }
 
 export function contentSecurityPolicy(js: string, live?: { wsOrigin: string }): string {
@@ -106,6 +106,7 @@ export function renderShell(opts: ShellOptions): string {
     '<link rel="icon" href="data:,">',
   ];
   if (opts.live) parts.push(`<meta name="leakhound-live" content="${escapeHtml(opts.live.wsPath)}">`);
+  if (opts.live?.explain) parts.push(`<meta name="leakhound-explain" content="on">`);
   parts.push(
     `<title>${escapeHtml(opts.title)}</title>`,
     `<style>${css}</style>`,

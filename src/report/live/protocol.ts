@@ -1,4 +1,4 @@
-// Messages the live server sends to the app over its WebSocket (server → page only).
+// Messages between the live server and the app over its WebSocket.
 import type { PackedReport } from "../html/view-model.js";
 
 export interface LiveReportMessage {
@@ -18,7 +18,20 @@ export interface LiveWaitingMessage {
   at: number;
 }
 
-export type LiveMessage = LiveReportMessage | LiveWaitingMessage;
+/** A retainer search asked for from the page ("Explain now"): under way, then done. */
+export interface LiveExplainingMessage {
+  type: "explaining";
+  state: "started" | "done";
+  /** With "done": what came of it, in one sentence. */
+  note?: string;
+}
+
+export type LiveMessage = LiveReportMessage | LiveWaitingMessage | LiveExplainingMessage;
+
+/** The one message the page sends: the "Explain now" button. */
+export interface LiveExplainRequest {
+  type: "explain";
+}
 
 /** The path of the WebSocket endpoint; the token goes in its query string. */
 export const LIVE_WS_PATH = "/ws";

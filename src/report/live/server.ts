@@ -21,6 +21,8 @@ export interface LiveServerOptions {
   title?: string;
   /** Told about every refused request, with the reason (for verbose logging). */
   onRefused?: (reason: string) => void;
+  /** The page's "Explain now": resolves with one sentence on what came of it. Absent: no button. */
+  onExplain?: () => Promise<string>;
 }
 
 export interface LiveServer {
@@ -53,6 +55,27 @@ export async function startLiveServer(opts: LiveServerOptions = {}): Promise<Liv
   let finalSent = false;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024, perMessageDeflate: false });
+  const broadcast = (msg: LiveMessage) => {
+    const text = JSON.stringify(msg);
+    for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(text);
+  };
+  /** One "Explain now" at a time; every open page sees it start and end. */
+  let explaining = false;
+  const explain = () => {
+    if (explaining || finalSent || !opts.onExplain) return;
+    explaining = true;
+    broadcast({ type: "explaining", state: "started" });
+    opts.onExplain().then(
+      (note) => {
+        explaining = false;
+        broadcast({ type: "explaining", state: "done", note });
+      },
+      (err: unknown) => {
+        explaining = false;
+        broadcast({ type: "explaining", state: "done", note: `the search failed: ${(err as Error)?.message ?? String(err)}` });
+      },
+    );
+  };
 
   /** Common checks for the page and the socket; returns a reason to refuse, or null. */
   function check(req: IncomingMessage, url: URL): string | null {
@@ -100,8 +123,18 @@ export async function startLiveServer(opts: LiveServerOptions = {}): Promise<Liv
     if (req.headers.origin !== origin) return refuse(403, `foreign Origin ${JSON.stringify(req.headers.origin ?? "")}`);
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on("error", () => ws.terminate());
+      ws.on("message", (data) => {
+        let msg: unknown;
+        try {
+          msg = JSON.parse(String(data));
+        } catch {
+          return;
+        }
+        if ((msg as { type?: unknown })?.type === "explain") explain();
+      });
       const hello: LiveMessage = { type: "waiting", at: Date.now() };
       ws.send(last ?? JSON.stringify(hello));
+      if (explaining) ws.send(JSON.stringify({ type: "explaining", state: "started" } satisfies LiveMessage));
     });
   });
 
@@ -118,7 +151,7 @@ export async function startLiveServer(opts: LiveServerOptions = {}): Promise<Liv
   hostHeader = `${HOST}:${port}`;
   origin = `http://${hostHeader}`;
   const wsOrigin = `ws://${hostHeader}`;
-  page = renderShell({ title: opts.title ?? "leakhound · live", live: { wsPath: LIVE_WS_PATH, wsOrigin } });
+  page = renderShell({ title: opts.title ?? "leakhound · live", live: { wsPath: LIVE_WS_PATH, wsOrigin, explain: Boolean(opts.onExplain) } });
   csp = contentSecurityPolicy(loadAppAssets().js, { wsOrigin });
 
   return {

@@ -1,0 +1,74 @@
+// Which retainer search answers for each stack. A process may be explained several
+// times: while it runs (when a leak became certain, again when an answer grew old,
+// on request, right before --duration stopped it) and at its orderly exit. The
+// latest answer that found something speaks for a stack; a later empty one (a
+// search cut short) does not erase it. The report says when that answer was taken
+// when it was not at the very end ("explained at 00:41, 19 s before the process
+// was killed").
+import type { ExplainReason, Explanation, ProcessCapture } from "../capture/model.js";
+import type { RetainerResult } from "../protocol/messages.js";
+import type { ExplainedAt } from "../report/model.js";
+import { formatClock, formatSec } from "../report/units.js";
+import type { RetainerSearch } from "./retainers.js";
+
+export interface StackAnswer {
+  result: RetainerResult;
+  explanation: Explanation;
+}
+
+export interface ExplainedStacks {
+  byId: Map<number, StackAnswer>;
+  search: RetainerSearch;
+}
+
+function foundSomething(r: RetainerResult): boolean {
+  return r.paths.length > 0 || r.found > 0 || r.unreachable;
+}
+
+export function explainedStacks(proc: ProcessCapture): ExplainedStacks {
+  const byId = new Map<number, StackAnswer>();
+  let any = false;
+  for (const explanation of proc.explanations) {
+    for (const result of explanation.results) {
+      any = true;
+      const seen = byId.get(result.stackId);
+      if (!seen || foundSomething(result) || !foundSomething(seen.result)) byId.set(result.stackId, { result, explanation });
+    }
+  }
+  const search: RetainerSearch = proc.explanations.length === 0 ? "not-run" : any ? "ran" : "empty";
+  return { byId, search };
+}
+
+/** How the process ended, as the end of "… s before the process …". */
+function endWords(proc: ProcessCapture): string {
+  if (proc.exited) return "before it exited";
+  if (proc.signal === "SIGKILL") return "before the process was killed";
+  if (proc.signal === "SIGTERM") return "before the process was terminated";
+  if (proc.signal === "SIGINT") return "before the process was interrupted";
+  if (proc.signal) return `before the process ended (${proc.signal})`;
+  return "before the process ended";
+}
+
+const REASON_WORDS: Record<ExplainReason, string> = {
+  exit: "at exit",
+  live: "while it ran",
+  request: "on request, while it ran",
+  "before-stop": "right before leakhound stopped it",
+};
+
+/**
+ * When the answer for a leak was taken, for the report; null when it was the exit
+ * search (the paths then describe the very end) or its time is not known.
+ */
+export function explainedAt(proc: ProcessCapture, answer: StackAnswer | undefined): ExplainedAt | null {
+  if (!answer || answer.explanation.reason === "exit" || answer.explanation.t === null) return null;
+  const t = answer.explanation.t;
+  const end = proc.samples.length ? proc.samples[proc.samples.length - 1]!.t : t;
+  const beforeEndSec = Math.max(0, end - t);
+  const reason = answer.explanation.reason;
+  const ago = beforeEndSec < 1 ? "moments" : formatSec(beforeEndSec);
+  const text = proc.running
+    ? `explained at ${formatClock(t)} ${REASON_WORDS[reason]}${beforeEndSec < 1 ? "" : `, ${ago} ago`}`
+    : `explained at ${formatClock(t)} ${REASON_WORDS[reason]}, ${ago} ${endWords(proc)}`;
+  return { reason, t, beforeEndSec, text };
+}
