@@ -18,6 +18,7 @@ import { escapeText, formatSec } from "../report/units.js";
 import type { RunOptions } from "./commands.js";
 import { EXIT, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
+import { lintCauses } from "./report-command.js";
 import { LiveExplainer } from "./live-explainer.js";
 import { ControlServer, type ControlReply } from "../host/control.js";
 
@@ -114,6 +115,7 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
     recorder.close();
   }
 
+  if (opts.lint) await lintCauses(report);
   // The report first; only then (with --live-keep) wait for the user to close the page.
   writeOutputs(report, { json: opts.json, html: opts.html, quiet: opts.quiet, verbose: opts.verbose, stream: process.stderr });
   await live?.finish(report);
