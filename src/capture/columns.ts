@@ -63,8 +63,11 @@ class Changes {
       }
       return out;
     };
+    let last = 0;
+    for (let k = 0; k < length && index[k]! < n; k++) last = count[k]!;
     const series: SiteSeries = {
       stackId,
+      lastCount: last,
       get bytes() {
         return write(bytes, new Float64Array(n));
       },

@@ -48,6 +48,8 @@ export interface SiteSeries {
    * dense series.
    */
   fill?(bytes: Float64Array, count: Float64Array): void;
+  /** The last reported count (0 before any), without making the series dense; from change points only. */
+  lastCount?: number;
   /** The part of `bytes` that went onto CPython's free lists (0 where unknown); only for sites that had some. */
   freeListBytes?: Float64Array;
   /** FREE_LIST bits (protocol/messages.ts): which free lists. */

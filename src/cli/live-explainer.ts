@@ -9,7 +9,7 @@
 //  - on demand (the live view's "Explain now", `leakhound explain PID`);
 //  - right before --duration stops the target.
 // Each answer is recorded with its time (the recorder writes it to the capture).
-import type { Explanation } from "../capture/model.js";
+import type { Explanation, ProcessCapture } from "../capture/model.js";
 import type { Recorder } from "../capture/recorder.js";
 import type { AgentServer } from "../host/agent-server.js";
 import { retainerTargets } from "../analysis/targets.js";
@@ -29,10 +29,10 @@ export interface ExplainPolicy {
 export const EXPLAIN_POLICY: ExplainPolicy = { checkEverySec: 2, refreshSec: 60, budgetShare: 0.05, maxStacks: 5 };
 
 /**
- * Seconds a search takes per byte of Python heap, before one has been measured
- * (about 0.8 µs an object at ~80 bytes an object: bench/retainers_2m.py --live).
+ * Seconds a search takes per live allocation, before one has been measured (about
+ * 0.8–1.5 µs an object on 2 million objects: bench/retainers_2m.py --live).
  */
-const SEARCH_SEC_PER_HEAP_BYTE = 1e-8;
+const SEARCH_SEC_PER_BLOCK = 1.5e-6;
 /** A first search expected to take no longer than this runs at once, whatever the budget. */
 const CHEAP_SEARCH_SEC = 0.25;
 
@@ -42,8 +42,15 @@ interface ProcessState {
   lastAnswer: number;
   spentSec: number;
   firstSeen: number;
-  /** The last search's seconds and the heap it walked, to foresee the next one's. */
+  /** The last search's seconds and the live allocations then, to foresee the next one's. */
   lastCost: { sec: number; heap: number } | null;
+}
+
+/** Live allocations (sampled estimate) of a process: the size of the heap a search walks. */
+function liveBlocks(proc: ProcessCapture): number {
+  let n = 0;
+  for (const s of proc.sites.values()) n += s.lastCount ?? 0;
+  return n;
 }
 
 export class LiveExplainer {
@@ -104,10 +111,10 @@ export class LiveExplainer {
       const old = now - st.lastAnswer >= this.policy.refreshSec;
       // A search pauses the program's threads about as long as it runs: foresee its
       // cost from the heap (or the last search) and keep the total within the share.
-      const heap = Math.max(0, proc.samples[proc.samples.length - 1]!.heap);
+      const heap = liveBlocks(proc);
       const expected = st.lastCost
         ? st.lastCost.sec * (st.lastCost.heap > 0 ? Math.max(1, heap / st.lastCost.heap) : 1)
-        : heap * SEARCH_SEC_PER_HEAP_BYTE;
+        : heap * SEARCH_SEC_PER_BLOCK;
       const affordable =
         st.spentSec + expected <= this.policy.budgetShare * Math.max(0, now - st.firstSeen) ||
         (st.explained.size === 0 && expected <= CHEAP_SEARCH_SEC);

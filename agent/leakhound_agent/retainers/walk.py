@@ -63,8 +63,8 @@ BATCH_REFS = 1 << 16
 # A live search (the program's threads run on) holds the GIL for one C call at a
 # time: smaller batches, and long sequences handled in slices, keep each call
 # (so each pause of another thread) to a few milliseconds on a big heap.
-LIVE_BATCH_REFS = 1 << 12
-LIVE_SLICE = 1 << 15
+LIVE_BATCH_REFS = 1 << 11
+LIVE_SLICE = 1 << 13
 
 _get_referents = gc.get_referents
 _CALL = operator.methodcaller("__call__")
