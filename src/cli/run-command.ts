@@ -18,6 +18,7 @@ import type { RunOptions } from "./commands.js";
 import { EXIT, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import { LiveExplainer } from "./live-explainer.js";
+import type { AgentServer } from "../host/agent-server.js";
 
 
 export function defaultCapturePath(): string {
@@ -25,8 +26,15 @@ export function defaultCapturePath(): string {
   return path.join(os.tmpdir(), `leakhound-${stamp}-${process.pid}.lhdb`);
 }
 
-export async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
-  // Every output is checked before the target starts, so a typo costs nothing.
+/** The options `run` and `attach` share (commands.ts watchOptions). */
+export type WatchCliOptions = Pick<
+  RunOptions,
+  | "out" | "json" | "html" | "quiet" | "verbose" | "collector" | "interval" | "nframes" | "sampleBytes"
+  | "retainerObjects" | "retainerTimeout" | "liveExplain" | "duration"
+>;
+
+/** The capture's file and recorder; every output is checked first, so a typo costs nothing. */
+export function openCapture(opts: WatchCliOptions, argv: string[]): { recorder: Recorder; capturePath: string } {
   checkOutputPaths([
     { option: "--out", file: opts.out },
     { option: "--json", file: opts.json },
@@ -43,6 +51,61 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
     signal: null,
     notes: [],
   });
+  return { recorder, capturePath };
+}
+
+/** What the host needs from the command line and the recorder, for `run` and `attach` alike. */
+export function watchSettings(opts: WatchCliOptions, recorder: Recorder, explainer: LiveExplainer) {
+  return {
+    sink: recorder,
+    retainerTargets: (pid: number) => {
+      const proc = recorder.process(pid);
+      return proc ? retainerTargets(proc) : [];
+    },
+    collector: opts.collector,
+    intervalSec: opts.interval,
+    nframes: opts.nframes,
+    sampleBytes: opts.sampleBytes,
+    durationSec: opts.duration ?? null,
+    quiet: Boolean(opts.quiet),
+    maxObjects: opts.retainerObjects,
+    retainerTimeoutSec: opts.retainerTimeout,
+    onServer: (server: AgentServer) => {
+      if (opts.liveExplain) explainer.attach(server);
+    },
+  };
+}
+
+/**
+ * The end of a capture: analyse it, keep the source lines around the leaks in it,
+ * close it, and write the outputs. `onError` runs when the analysis fails.
+ */
+export async function concludeCapture(
+  recorder: Recorder,
+  capturePath: string,
+  opts: WatchCliOptions,
+  onError?: () => Promise<void>,
+): Promise<Report> {
+  let report: Report;
+  try {
+    report = analyze(recorder.snapshot(), { capturePath, leakhoundVersion: VERSION });
+    // The source lines around the leaks, kept in the capture for `leakhound report`.
+    const frames = report.leaks.flatMap((l) => (l.site ? [l.site, ...l.stack.slice(0, 4)] : l.stack.slice(0, 4)));
+    const snippets = readSnippets(frames);
+    recorder.sources(snippets);
+    for (const s of snippets) report.sources[s.file] = { start: s.start, lines: s.lines };
+  } catch (err) {
+    await onError?.();
+    throw err;
+  } finally {
+    recorder.close();
+  }
+  writeOutputs(report, { json: opts.json, html: opts.html, quiet: opts.quiet, verbose: opts.verbose, stream: process.stderr });
+  return report;
+}
+
+export async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
+  const { recorder, capturePath } = openCapture(opts, argv);
   let live: Awaited<ReturnType<typeof startLive>> | null = null;
   let result;
   const explainer = new LiveExplainer(recorder);
@@ -54,23 +117,8 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
     live = view;
     result = await runSession({
       argv,
-      sink: recorder,
-      retainerTargets: (pid) => {
-        const proc = recorder.process(pid);
-        return proc ? retainerTargets(proc) : [];
-      },
-      collector: opts.collector,
-      intervalSec: opts.interval,
-      nframes: opts.nframes,
-      sampleBytes: opts.sampleBytes,
-      durationSec: opts.duration ?? null,
-      quiet: Boolean(opts.quiet),
-      maxObjects: opts.retainerObjects,
-      retainerTimeoutSec: opts.retainerTimeout,
+      ...watchSettings(opts, recorder, explainer),
       onSample: view ? () => view.dirty() : undefined,
-      onServer: (server) => {
-        if (opts.liveExplain) explainer.attach(server);
-      },
       beforeStop: async () => {
         if (opts.liveExplain) await explainer.explainNow("before-stop");
       },
@@ -85,23 +133,10 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
   }
 
   explainer.stop();
-  let report: Report;
-  try {
-    report = analyze(recorder.snapshot(), { capturePath, leakhoundVersion: VERSION });
-    // The source lines around the leaks, kept in the capture for `leakhound report`.
-    const frames = report.leaks.flatMap((l) => (l.site ? [l.site, ...l.stack.slice(0, 4)] : l.stack.slice(0, 4)));
-    const snippets = readSnippets(frames);
-    recorder.sources(snippets);
-    for (const s of snippets) report.sources[s.file] = { start: s.start, lines: s.lines };
-  } catch (err) {
-    await live?.close();
-    throw err;
-  } finally {
-    recorder.close();
-  }
-
   // The report first; only then (with --live-keep) wait for the user to close the page.
-  writeOutputs(report, { json: opts.json, html: opts.html, quiet: opts.quiet, verbose: opts.verbose, stream: process.stderr });
+  const report = await concludeCapture(recorder, capturePath, opts, async () => {
+    await live?.close();
+  });
   await live?.finish(report);
 
   if (result.notObservable && result.connected === 0) {

@@ -39,7 +39,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   // socket folder, the socket, the status row.
   const watch = await openWatch(opts);
   const w = opts.sink;
-  const { privateDir, socketPath, server: srv, status: st } = watch;
+  const { socketPath, server: srv, status: st } = watch;
   try {
     const userPath = process.env.PYTHONPATH ?? "";
     const env: NodeJS.ProcessEnv = {

@@ -1,0 +1,32 @@
+// `leakhound attach [options] <pid>`: record → analyse → output, like `run`, for a
+// process that was started without leakhound. The host injects the agent, feeds
+// the recorder until --duration, Ctrl-C or the process's exit, and detaches; the
+// capture, the live explanations and the report are run's (run-command.ts).
+import { attachSession } from "../host/attach.js";
+import type { AttachOptions } from "./commands.js";
+import { EXIT, decideExitCode } from "./exit-codes.js";
+import { LiveExplainer } from "./live-explainer.js";
+import { concludeCapture, openCapture, watchSettings } from "./run-command.js";
+
+export async function attachCommand(pid: number, opts: AttachOptions): Promise<number> {
+  const { recorder, capturePath } = openCapture(opts, [`attach`, String(pid)]);
+  const explainer = new LiveExplainer(recorder);
+  try {
+    await attachSession({ pid, ...watchSettings(opts, recorder, explainer) });
+  } catch (err) {
+    // An attach that never happened leaves no capture behind.
+    recorder.discard();
+    throw err;
+  } finally {
+    explainer.stop();
+  }
+  const report = await concludeCapture(recorder, capturePath, opts);
+  // The target is not leakhound's child: its exit code is not ours to pass on, so the
+  // verdict decides, as for a target leakhound stopped.
+  return decideExitCode({
+    target: null,
+    verdict: report.verdict,
+    failOnLeak: Boolean(opts.failOnLeak),
+    leakExitCode: opts.leakExitCode ?? EXIT.leakFound,
+  });
+}
