@@ -39,6 +39,13 @@ def start(socket_path, settings_json):
     except ValueError:
         settings = None
     config = Config.from_settings(socket_path, settings if type(settings) is dict else {})
+    if config.collector != "tracemalloc":
+        from .native import load_if_built
+
+        # Never build the sampler inside a running program (it would run the compiler from
+        # it): the host builds it ahead; when this process cannot find it, tracemalloc.
+        if load_if_built() is None:
+            config.collector = "tracemalloc"
     agent = agent_module.Agent(config)
     agent.attached_after_sec = process_age()
     agent_module._agent = agent

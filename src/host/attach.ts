@@ -425,8 +425,9 @@ export async function attachSession(opts: AttachOptions): Promise<AttachResult> 
     notes.unshift(attachNote(t.pid, hellos.get(t.pid)?.attached?.afterSec ?? null));
     if (targetExited) notes.push(`process ${t.pid} exited while leakhound was attached; the report covers what was captured until then`);
     watch.close();
-    recordEnd(opts.sink, srv, notes, { exitCode: null, signal: null, stoppedBy: targetExited ? null : "leakhound" });
-    return { exitCode: null, signal: null, stoppedBy: targetExited ? null : "leakhound", connected: srv.helloPids.length, notes, notObservable: null, targetExited };
+    const stoppedBy = targetExited ? null : "detached";
+    recordEnd(opts.sink, srv, notes, { exitCode: null, signal: null, stoppedBy });
+    return { exitCode: null, signal: null, stoppedBy, connected: srv.helloPids.length, notes, notObservable: null, targetExited };
   } finally {
     watch.close();
   }
