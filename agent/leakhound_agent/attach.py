@@ -46,6 +46,11 @@ def start(socket_path, settings_json):
         # it): the host builds it ahead; when this process cannot find it, tracemalloc.
         if load_if_built() is None:
             config.collector = "tracemalloc"
+    # threading must first be imported by the main thread (which runs this): imported first by
+    # the sampling thread (the retainer search imports queue), 3.8's threading would take that
+    # thread for the main one, and fail an assertion at the program's exit.
+    import threading  # noqa: F401
+
     agent = agent_module.Agent(config)
     agent.attached_after_sec = process_age()
     agent_module._agent = agent
