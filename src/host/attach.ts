@@ -359,11 +359,16 @@ function waitFor(cond: () => boolean, timeoutMs: number, everyMs = 50): Promise<
 }
 
 export async function attachSession(opts: AttachOptions): Promise<AttachResult> {
+  // LEAKHOUND_DEBUG: how long each step took, up to the first sample (BENCHMARKS.md).
+  const t0 = performance.now();
+  const marks: [string, number][] = [];
+  const mark = (step: string) => marks.push([step, (performance.now() - t0) / 1000]);
   const t = inspectTarget(opts.pid);
   checkAttachable(t);
   const version = await pythonVersion(t);
   const remoteExec = version[0] > 3 || (version[0] === 3 && version[1] >= 14);
   const gdb = remoteExec ? null : findGdb();
+  mark("checks");
   const notes: string[] = [];
   let collector = opts.collector;
   if (collector !== "tracemalloc") {
@@ -374,12 +379,21 @@ export async function attachSession(opts: AttachOptions): Promise<AttachResult> 
     }
   }
 
+  mark("sampler build");
   const hellos = new Map<number, HelloMessage>();
   const watch = await openWatch({
     ...opts,
     onHello: (h) => {
       hellos.set(h.pid, h);
+      if (h.pid === t.pid) mark("hello");
       opts.onHello?.(h);
+    },
+    onSample: (pid, sample) => {
+      if (pid === t.pid && sample.seq === 1 && process.env.LEAKHOUND_DEBUG) {
+        mark("first sample");
+        process.stderr.write(`leakhound: attach timings (s since start): ${marks.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ")}\n`);
+      }
+      opts.onSample?.(pid, sample);
     },
   });
   const srv = watch.server;
@@ -390,9 +404,9 @@ export async function attachSession(opts: AttachOptions): Promise<AttachResult> 
     if (uid === 0 && t.uids[1] !== 0) fs.chownSync(watch.privateDir, t.uids[1]!, t.gids[1]!);
     const settings = { collector, intervalSec: opts.intervalSec, nframes: opts.nframes, sampleBytes: opts.sampleBytes };
     const python = injectedPython(watch.socketPath, settings);
-    const injectStarted = performance.now();
     if (gdb) await injectWithGdb(gdb, t, watch.privateDir, python);
     else await injectWithRemoteExec(t, watch.privateDir, python);
+    mark("injected");
 
     const greeted = () => srv.helloPids.includes(t.pid) || srv.unsupported.some((u) => u.pid === t.pid);
     await waitFor(greeted, HELLO_TIMEOUT_MS);
@@ -403,8 +417,6 @@ export async function attachSession(opts: AttachOptions): Promise<AttachResult> 
     }
     if (!srv.helloPids.includes(t.pid))
       throw new UserError(`the agent injected into process ${t.pid} did not connect (LEAKHOUND_DEBUG=1 shows gdb's output)`, EXIT.notObservable);
-    if (process.env.LEAKHOUND_DEBUG)
-      process.stderr.write(`leakhound: attached to ${t.pid} in ${((performance.now() - injectStarted) / 1000).toFixed(3)} s\n`);
     st?.start();
 
     const end = await watchUntilEnd(opts, srv, t.pid);
