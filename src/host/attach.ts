@@ -15,7 +15,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { agentDir } from "../protocol/contract.js";
+import { ENV, agentDir } from "../protocol/contract.js";
 import { EXIT, UserError } from "../errors.js";
 import type { AgentServer } from "./agent-server.js";
 import type { HelloMessage } from "../protocol/messages.js";
@@ -126,7 +126,7 @@ function refused(message: string): UserError {
 /** Throws the reason when leakhound may not (or should not) attach to the process. */
 export function checkAttachable(t: TargetInfo): void {
   if (t.pid === process.pid) throw refused(`process ${t.pid} is leakhound itself`);
-  if ((readProc(t.pid, "environ") ?? "").split("\0").some((v) => v.startsWith("LEAKHOUND_SOCKET=")))
+  if ((readProc(t.pid, "environ") ?? "").split("\0").some((v) => v.startsWith(`${ENV.socket}=`)))
     throw refused(`process ${t.pid} (${t.name}) is already being watched: it runs under 'leakhound run'`);
   if (t.tracerPid !== 0)
     throw refused(
@@ -252,7 +252,7 @@ export function gdbScript(python: string): string {
     "  set $lh_gil = (int)PyGILState_Ensure()",
     `  set $lh_rc = (int)PyRun_SimpleStringFlags(${cString(python)}, (void*)0)`,
     "  call (void)PyGILState_Release($lh_gil)",
-    '  printf "LEAKHOUND_INJECTED %d\\n", $lh_rc',
+    '  printf "LH_INJECTED %d\\n", $lh_rc',
     "end",
     "continue",
     "delete breakpoints",
@@ -290,7 +290,7 @@ async function injectWithGdb(gdb: string, t: TargetInfo, dir: string, python: st
   if (process.env.LEAKHOUND_DEBUG) process.stderr.write(`leakhound: gdb said:\n${res.output}\n`);
   if (res.error) throw new UserError(`cannot run gdb (${gdb}): ${res.error.message}`, EXIT.notFound);
   const out = res.output;
-  const rc = /LEAKHOUND_INJECTED (-?\d+)/.exec(out);
+  const rc = /LH_INJECTED (-?\d+)/.exec(out);
   if (rc && rc[1] === "0") return;
   if (/ptrace: Operation not permitted|Could not attach to process/i.test(out))
     throw refused(
