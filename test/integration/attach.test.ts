@@ -61,6 +61,23 @@ async function startTarget(python: string, env: Record<string, string> = {}): Pr
   };
 }
 
+/** Runs `fn` with a target started without leakhound; the target never outlives the test. */
+async function withTarget(python: string, fn: (t: Target) => Promise<void>, env: Record<string, string> = {}) {
+  const t = await startTarget(python, env);
+  try {
+    await fn(t);
+  } finally {
+    t.child.kill("SIGKILL");
+  }
+}
+
+/** The target ended as it does without leakhound: the same output, exit code 7. */
+async function expectRanAsBefore(t: Target, ended: Promise<{ code: number | null; signal: string | null }>) {
+  expect(await ended).toEqual({ code: 7, signal: null });
+  expect(t.stdout()).toBe(EXPECTED_OUTPUT);
+  expect(t.stderr()).toBe("");
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -91,115 +108,96 @@ function leakAt(report: any, file: string, line: number): any {
 
 describe("leakhound attach, full", () => {
   it("finds the leak and its retainers, detaches leaving the service as it was, and attaches again", async () => {
-    const t = await startTarget("python3");
-    try {
-      await sleep(1500);
-      const before = threads(t.pid);
-      const log = path.join(tempDir("lh-proto-"), "protocol.ndjson");
-      const r = await attach(t.pid, ["--duration", "5"], { LEAKHOUND_PROTOCOL_LOG: log });
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.report, r.stderr).not.toBeNull();
-      expect(reportErrors(r.report)).toBeNull();
-      expect(r.report.verdict).toBe("leak");
-      expect(r.report.partial).toBe(false);
-      expect(r.report.target.stoppedBy).toBe("detached");
-      expect(r.report.notes[0]).toMatch(
-        /^attached to process \d+ after \d+ s; memory allocated before the attach has no site/,
-      );
-      const leak = leakAt(r.report, "attach_target.py", 22);
-      expect(leak.retainers[0].text).toMatch(/^module __main__ → REGISTRY \(Registry\) → \.documents \(list, [\d,–]+ items\) → \[\*\] \(dict, 2 items\)/);
-      expect(r.stderr).toMatch(/leakhound detached, still running/);
+    await withTarget("python3", async (t) => {
+    await sleep(1500);
+    const before = threads(t.pid);
+    const log = path.join(tempDir("lh-proto-"), "protocol.ndjson");
+    const r = await attach(t.pid, ["--duration", "5"], { LEAKHOUND_PROTOCOL_LOG: log });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report, r.stderr).not.toBeNull();
+    expect(reportErrors(r.report)).toBeNull();
+    expect(r.report.verdict).toBe("leak");
+    expect(r.report.partial).toBe(false);
+    expect(r.report.target.stoppedBy).toBe("detached");
+    expect(r.report.notes[0]).toMatch(
+      /^attached to process \d+ after \d+ s; memory allocated before the attach has no site/,
+    );
+    const leak = leakAt(r.report, "leak_registry.py", 18);
+    expect(leak.retainers[0].text).toMatch(/^module leak_registry → REGISTRY \(Registry\) → \.documents \(list, [\d,–]+ items\) → \[\*\] \(dict, 2 items\)/);
+    expect(r.stderr).toMatch(/leakhound detached, still running/);
 
-      // The protocol: hello says it was attached, the agent detached like an exit handshake.
-      const lines = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-      for (const m of lines) expect(protocolErrors(m)).toBeNull();
-      const hello = lines.find((m) => m.type === "hello");
-      expect(hello.attached.afterSec).toBeGreaterThan(1);
-      expect(lines.some((m) => m.type === "exiting" && m.reason === "detach")).toBe(true);
+    // The protocol: hello says it was attached, the agent detached like an exit handshake.
+    const lines = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    for (const m of lines) expect(protocolErrors(m)).toBeNull();
+    const hello = lines.find((m) => m.type === "hello");
+    expect(hello.attached.afterSec).toBeGreaterThan(1);
+    expect(lines.some((m) => m.type === "exiting" && m.reason === "detach")).toBe(true);
 
-      // Detached: the agent's thread is gone, and the service still runs.
-      for (let i = 0; i < 40 && threads(t.pid) !== before; i++) await sleep(50);
-      expect(threads(t.pid)).toBe(before);
+    // Detached: the agent's thread is gone, and the service still runs.
+    for (let i = 0; i < 40 && threads(t.pid) !== before; i++) await sleep(50);
+    expect(threads(t.pid)).toBe(before);
 
-      // A second attach works the same.
-      const again = await attach(t.pid, ["--duration", "3", "--quiet"]);
-      expect(again.code, again.stderr).toBe(0);
-      expect(again.report.notes[0]).toMatch(/^attached to process \d+ after \d+ s/);
-      expect(again.report.processes.length).toBe(1);
-      for (let i = 0; i < 40 && threads(t.pid) !== before; i++) await sleep(50);
-      expect(threads(t.pid)).toBe(before);
+    // A second attach works the same.
+    const again = await attach(t.pid, ["--duration", "3", "--quiet"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.report.notes[0]).toMatch(/^attached to process \d+ after \d+ s/);
+    expect(again.report.processes.length).toBe(1);
+    for (let i = 0; i < 40 && threads(t.pid) !== before; i++) await sleep(50);
+    expect(threads(t.pid)).toBe(before);
 
-      expect(await t.stop()).toEqual({ code: 7, signal: null });
-      expect(t.stdout()).toBe(EXPECTED_OUTPUT);
-      expect(t.stderr()).toBe("");
-    } finally {
-      t.child.kill("SIGKILL");
-    }
+    await expectRanAsBefore(t, t.stop());
+    });
   }, 120_000);
 
   it("a target that exits while attached: a report of what was captured, the exit search kept, its exit code its own", async () => {
-    const t = await startTarget("python3", { ATTACH_MAX_SECONDS: "6" });
-    try {
-      const r = await attach(t.pid, ["--duration", "60", "--quiet"]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.report.notes).toContainEqual(expect.stringMatching(/^process \d+ exited while leakhound was attached; the report covers what was captured until then$/));
-      expect(r.report.target.stoppedBy).toBe(null);
-      const leak = leakAt(r.report, "attach_target.py", 22);
-      expect(leak.retainers[0].text).toMatch(/^module __main__ → REGISTRY \(Registry\)/);
-      expect(await t.ended).toEqual({ code: 7, signal: null });
-      expect(t.stdout()).toBe(EXPECTED_OUTPUT);
-      expect(t.stderr()).toBe("");
-    } finally {
-      t.child.kill("SIGKILL");
-    }
+    const env = { ATTACH_MAX_SECONDS: "6" };
+    await withTarget("python3", async (t) => {
+    const r = await attach(t.pid, ["--duration", "60", "--quiet"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.notes).toContainEqual(expect.stringMatching(/^process \d+ exited while leakhound was attached; the report covers what was captured until then$/));
+    expect(r.report.target.stoppedBy).toBe(null);
+    const leak = leakAt(r.report, "leak_registry.py", 18);
+    expect(leak.retainers[0].text).toMatch(/^module leak_registry → REGISTRY \(Registry\)/);
+    await expectRanAsBefore(t, t.ended);
+    }, env);
   }, 120_000);
 
   it("leakhound killed while attached: the agent turns itself off, the target runs on, and can be attached to again", async () => {
-    const t = await startTarget("python3");
-    try {
-      const before = threads(t.pid);
-      const dir = tempDir();
-      let leakhound: ChildProcess | null = null;
-      const run = runCli(["attach", String(t.pid), "--quiet", "--out", path.join(dir, "c.lhdb")], {
-        cwd: ROOT,
-        onSpawn: (c) => (leakhound = c),
-      });
-      for (let i = 0; i < 200 && threads(t.pid) === before; i++) await sleep(50);
-      expect(threads(t.pid)).toBe(before + 1);
-      await sleep(1500);
-      leakhound!.kill("SIGKILL");
-      await run;
-      // The sampling thread notices the host is gone at its next sample.
-      for (let i = 0; i < 100 && threads(t.pid) !== before; i++) await sleep(50);
-      expect(threads(t.pid)).toBe(before);
-      const again = await attach(t.pid, ["--duration", "2", "--quiet"]);
-      expect(again.code, again.stderr).toBe(0);
-      expect(await t.stop()).toEqual({ code: 7, signal: null });
-      expect(t.stdout()).toBe(EXPECTED_OUTPUT);
-      expect(t.stderr()).toBe("");
-    } finally {
-      t.child.kill("SIGKILL");
-    }
+    await withTarget("python3", async (t) => {
+    const before = threads(t.pid);
+    const dir = tempDir();
+    let leakhound: ChildProcess | null = null;
+    const run = runCli(["attach", String(t.pid), "--quiet", "--out", path.join(dir, "c.lhdb")], {
+      cwd: ROOT,
+      onSpawn: (c) => (leakhound = c),
+    });
+    for (let i = 0; i < 200 && threads(t.pid) === before; i++) await sleep(50);
+    expect(threads(t.pid)).toBe(before + 1);
+    await sleep(1500);
+    leakhound!.kill("SIGKILL");
+    await run;
+    // The sampling thread notices the host is gone at its next sample.
+    for (let i = 0; i < 100 && threads(t.pid) !== before; i++) await sleep(50);
+    expect(threads(t.pid)).toBe(before);
+    const again = await attach(t.pid, ["--duration", "2", "--quiet"]);
+    expect(again.code, again.stderr).toBe(0);
+    await expectRanAsBefore(t, t.stop());
+    });
   }, 120_000);
 });
 
 describe.concurrent("leakhound attach on every CPython 3.8+", () => {
   for (const py of PYTHONS) {
     it(`Python ${py.version}: attaches, sees the leak's site, detaches; the target's output and exit code unchanged`, async () => {
-      const t = await startTarget(py.path);
-      try {
-        await sleep(500);
-        const r = await attach(t.pid, ["--duration", "4", "--quiet"]);
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.report.processes[0].python).toBe(py.version);
-        expect(r.report.sites.some((s: any) => s.site && path.basename(s.site.file) === "attach_target.py" && s.site.line === 22)).toBe(true);
-        expect(threads(t.pid)).toBe(1);
-        expect(await t.stop()).toEqual({ code: 7, signal: null });
-        expect(t.stdout()).toBe(EXPECTED_OUTPUT);
-        expect(t.stderr()).toBe("");
-      } finally {
-        t.child.kill("SIGKILL");
-      }
+      await withTarget(py.path, async (t) => {
+      await sleep(500);
+      const r = await attach(t.pid, ["--duration", "4", "--quiet"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.report.processes[0].python).toBe(py.version);
+      expect(r.report.sites.some((s: any) => s.site && path.basename(s.site.file) === "leak_registry.py" && s.site.line === 18)).toBe(true);
+      expect(threads(t.pid)).toBe(1);
+      await expectRanAsBefore(t, t.stop());
+      });
     }, 120_000);
   }
 });
@@ -244,27 +242,24 @@ describe("leakhound attach refuses", () => {
   }
 
   it.runIf(IS_ROOT)("another user's process: ptrace not permitted, with the fix (5)", async () => {
-    const t = await startTarget("python3");
-    try {
-      const dir = fs.mkdtempSync("/tmp/lh-nobody-");
-      fs.chmodSync(dir, 0o777);
-      const res = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const c = spawn(
-          "setpriv",
-          ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, path.join(ROOT, "dist", "cli.js"), "attach", String(t.pid), "--out", path.join(dir, "c.lhdb")],
-          { cwd: dir, env: { ...plainEnv(), HOME: dir } },
-        );
-        let stderr = "";
-        c.stderr!.on("data", (d) => (stderr += d));
-        c.on("close", (code) => resolve({ code, stderr }));
-      });
-      expect(res.stderr).toMatch(/^leakhound: ptrace not permitted: process \d+ \(python3[^)]*\) belongs to another user \(uid 0\); run 'leakhound attach' as that user, or as root \(sudo\)\n$/);
-      expect(res.code).toBe(5);
-      expect(fs.existsSync(path.join(dir, "c.lhdb"))).toBe(false);
-      expect(await t.stop()).toEqual({ code: 7, signal: null });
-    } finally {
-      t.child.kill("SIGKILL");
-    }
+    await withTarget("python3", async (t) => {
+    const dir = fs.mkdtempSync("/tmp/lh-nobody-");
+    fs.chmodSync(dir, 0o777);
+    const res = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const c = spawn(
+        "setpriv",
+        ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, path.join(ROOT, "dist", "cli.js"), "attach", String(t.pid), "--out", path.join(dir, "c.lhdb")],
+        { cwd: dir, env: { ...plainEnv(), HOME: dir } },
+      );
+      let stderr = "";
+      c.stderr!.on("data", (d) => (stderr += d));
+      c.on("close", (code) => resolve({ code, stderr }));
+    });
+    expect(res.stderr).toMatch(/^leakhound: ptrace not permitted: process \d+ \(python3[^)]*\) belongs to another user \(uid 0\); run 'leakhound attach' as that user, or as root \(sudo\)\n$/);
+    expect(res.code).toBe(5);
+    expect(fs.existsSync(path.join(dir, "c.lhdb"))).toBe(false);
+    expect(await t.stop()).toEqual({ code: 7, signal: null });
+    });
   }, 60_000);
 
   it("a process already under leakhound run (5)", async () => {
@@ -287,39 +282,32 @@ describe("leakhound attach refuses", () => {
   }, 60_000);
 
   it("a process another leakhound attach is watching (5), and one a tracer holds (5)", async () => {
-    const t = await startTarget("python3");
-    try {
-      const before = threads(t.pid);
-      const first = attach(t.pid, ["--duration", "6", "--quiet"]);
-      for (let i = 0; i < 200 && threads(t.pid) === before; i++) await sleep(50);
-      const second = await attach(t.pid, ["--quiet"]);
-      expectRefusal(second, 5, /^leakhound: process \d+ \(python3[^)]*\) is already being watched: already watched by leakhound/m);
-      expect((await first).code).toBe(0);
+    await withTarget("python3", async (t) => {
+    const before = threads(t.pid);
+    const first = attach(t.pid, ["--duration", "6", "--quiet"]);
+    for (let i = 0; i < 200 && threads(t.pid) === before; i++) await sleep(50);
+    const second = await attach(t.pid, ["--quiet"]);
+    expectRefusal(second, 5, /^leakhound: process \d+ \(python3[^)]*\) is already being watched: already watched by leakhound/m);
+    expect((await first).code).toBe(0);
 
-      const strace = spawn("strace", ["-p", String(t.pid), "-o", "/dev/null"], { stdio: "ignore" });
-      try {
-        for (let i = 0; i < 100 && !/TracerPid:\s*[1-9]/.test(fs.readFileSync(`/proc/${t.pid}/status`, "utf8")); i++) await sleep(50);
-        expectRefusal(await attach(t.pid), 5, /^leakhound: process \d+ \(python3[^)]*\) is already being traced by process \d+ \(strace\)/m);
-      } finally {
-        strace.kill("SIGINT");
-        await new Promise((r) => strace.on("close", r));
-      }
-      expect(await t.stop()).toEqual({ code: 7, signal: null });
-      expect(t.stdout()).toBe(EXPECTED_OUTPUT);
+    const strace = spawn("strace", ["-p", String(t.pid), "-o", "/dev/null"], { stdio: "ignore" });
+    try {
+      for (let i = 0; i < 100 && !/TracerPid:\s*[1-9]/.test(fs.readFileSync(`/proc/${t.pid}/status`, "utf8")); i++) await sleep(50);
+      expectRefusal(await attach(t.pid), 5, /^leakhound: process \d+ \(python3[^)]*\) is already being traced by process \d+ \(strace\)/m);
     } finally {
-      t.child.kill("SIGKILL");
+      strace.kill("SIGINT");
+      await new Promise((r) => strace.on("close", r));
     }
+    await expectRanAsBefore(t, t.stop());
+    });
   }, 90_000);
 
   it("no gdb (127)", async () => {
-    const t = await startTarget("python3");
-    try {
-      const r = await attach(t.pid, ["--collector", "tracemalloc"], { PATH: "/nonexistent" });
-      expectRefusal(r, 127, /^leakhound: gdb not found: leakhound attach injects its agent with gdb; install it/m);
-      expect(await t.stop()).toEqual({ code: 7, signal: null });
-    } finally {
-      t.child.kill("SIGKILL");
-    }
+    await withTarget("python3", async (t) => {
+    const r = await attach(t.pid, ["--collector", "tracemalloc"], { PATH: "/nonexistent" });
+    expectRefusal(r, 127, /^leakhound: gdb not found: leakhound attach injects its agent with gdb; install it/m);
+    expect(await t.stop()).toEqual({ code: 7, signal: null });
+    });
   }, 60_000);
 });
 
