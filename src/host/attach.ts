@@ -123,19 +123,42 @@ function refused(message: string): UserError {
   return new UserError(message, EXIT.attachRefused);
 }
 
+/** What decides whether leakhound may attach, besides the target: who leakhound runs as, and the kernel's policy. */
+export interface TracerFacts {
+  uid: number;
+  gid: number;
+  /** leakhound has CAP_SYS_PTRACE. */
+  capPtrace: boolean;
+  /** /proc/sys/kernel/yama/ptrace_scope, or null without yama. */
+  yamaScope: number | null;
+  /** The target's environment (NUL-separated), when readable. */
+  environ(pid: number): string;
+  /** A process's name. */
+  comm(pid: number): string;
+}
+
+export function tracerFacts(): TracerFacts {
+  return {
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    capPtrace: hasPtraceCapability(),
+    yamaScope: yamaScope(),
+    environ: (pid) => readProc(pid, "environ") ?? "",
+    comm: commOf,
+  };
+}
+
 /** Throws the reason when leakhound may not (or should not) attach to the process. */
-export function checkAttachable(t: TargetInfo): void {
+export function checkAttachable(t: TargetInfo, facts: TracerFacts = tracerFacts()): void {
   if (t.pid === process.pid) throw refused(`process ${t.pid} is leakhound itself`);
-  if ((readProc(t.pid, "environ") ?? "").split("\0").some((v) => v.startsWith(`${ENV.socket}=`)))
+  if (facts.environ(t.pid).split("\0").some((v) => v.startsWith(`${ENV.socket}=`)))
     throw refused(`process ${t.pid} (${t.name}) is already being watched: it runs under 'leakhound run'`);
   if (t.tracerPid !== 0)
     throw refused(
-      `process ${t.pid} (${t.name}) is already being traced by process ${t.tracerPid} (${commOf(t.tracerPid)}): ` +
+      `process ${t.pid} (${t.name}) is already being traced by process ${t.tracerPid} (${facts.comm(t.tracerPid)}): ` +
         `a debugger, strace or another 'leakhound attach'; try again once it has detached`,
     );
-  const uid = process.getuid?.() ?? 0;
-  const gid = process.getgid?.() ?? 0;
-  const cap = hasPtraceCapability();
+  const { uid, gid, capPtrace: cap, yamaScope: scope } = facts;
   const sameUser = t.uids.every((u) => u === uid) && t.gids.every((g) => g === gid);
   if (!sameUser && !cap) {
     if (uid === 0)
@@ -148,7 +171,6 @@ export function checkAttachable(t: TargetInfo): void {
         `run 'leakhound attach' as that user, or as root (sudo)`,
     );
   }
-  const scope = yamaScope();
   if (scope === 3)
     throw refused(`ptrace not permitted: kernel.yama.ptrace_scope is 3, which forbids attaching to any process until the next reboot`);
   if (scope === 2 && !cap)
@@ -166,16 +188,26 @@ function runTool(
   args: string[],
   timeoutMs: number,
   onTimeout: (child: ReturnType<typeof spawn>) => void = (c) => c.kill("SIGKILL"),
+  outputFile?: string,
 ): Promise<{ code: number | null; output: string; timedOut: boolean; error: NodeJS.ErrnoException | null }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PYTHONPATH: "" } });
+    // With outputFile, the tool writes to a file and runs in a process group of its own: a
+    // Ctrl-C meant for leakhound does not reach it, and it outlives a leakhound that dies
+    // (gdb then finishes its script and detaches instead of dying of a closed pipe).
+    const fd = outputFile === undefined ? null : fs.openSync(outputFile, "w", 0o600);
+    const child = spawn(cmd, args, {
+      stdio: fd === null ? ["ignore", "pipe", "pipe"] : ["ignore", fd, fd],
+      env: { ...process.env, PYTHONPATH: "" },
+      detached: fd !== null,
+    });
+    if (fd !== null) fs.closeSync(fd);
     let output = "";
     let timedOut = false;
     const take = (d: Buffer) => {
       if (output.length < 1 << 20) output += d.toString("utf8");
     };
-    child.stdout!.on("data", take);
-    child.stderr!.on("data", take);
+    child.stdout?.on("data", take);
+    child.stderr?.on("data", take);
     const timer = setTimeout(() => {
       timedOut = true;
       onTimeout(child);
@@ -186,6 +218,7 @@ function runTool(
     });
     child.once("close", (code) => {
       clearTimeout(timer);
+      if (outputFile !== undefined) output = readFileOrNull(outputFile)?.slice(0, 1 << 20) ?? "";
       resolve({ code, output, timedOut, error: null });
     });
   });
@@ -286,7 +319,7 @@ async function injectWithGdb(gdb: string, t: TargetInfo, dir: string, python: st
   ];
   // A main thread that never reaches Python code: gdb is interrupted (it then removes its
   // breakpoints and detaches), never killed while the target is stopped.
-  const res = await runTool(gdb, args, INJECT_TIMEOUT_MS, (c) => c.kill("SIGINT"));
+  const res = await runTool(gdb, args, INJECT_TIMEOUT_MS, (c) => c.kill("SIGINT"), path.join(dir, "gdb.out"));
   if (process.env.LEAKHOUND_DEBUG) process.stderr.write(`leakhound: gdb said:\n${res.output}\n`);
   if (res.error) throw new UserError(`cannot run gdb (${gdb}): ${res.error.message}`, EXIT.notFound);
   const out = res.output;
