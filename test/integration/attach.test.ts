@@ -162,6 +162,29 @@ describe("leakhound attach, full", () => {
     }, env);
   }, 120_000);
 
+  it("Ctrl-C (SIGINT to leakhound) ends the watch: report, detach, the target runs on", async () => {
+    await withTarget("python3", async (t) => {
+      const dir = tempDir();
+      const json = path.join(dir, "r.json");
+      let leakhound: ChildProcess | null = null;
+      const run = runCli(["attach", String(t.pid), "--quiet", "--json", json, "--out", path.join(dir, "c.lhdb")], {
+        cwd: ROOT,
+        onSpawn: (c) => (leakhound = c),
+      });
+      for (let i = 0; i < 200 && threads(t.pid) === 1; i++) await sleep(50);
+      await sleep(3000);
+      leakhound!.kill("SIGINT");
+      const r = await run;
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(fs.readFileSync(json, "utf8"));
+      expect(report.target.stoppedBy).toBe("detached");
+      expect(report.processes[0].pid).toBe(t.pid);
+      for (let i = 0; i < 40 && threads(t.pid) !== 1; i++) await sleep(50);
+      expect(threads(t.pid)).toBe(1);
+      await expectRanAsBefore(t, t.stop());
+    });
+  }, 60_000);
+
   it("leakhound killed while attached: the agent turns itself off, the target runs on, and can be attached to again", async () => {
     await withTarget("python3", async (t) => {
     const before = threads(t.pid);
