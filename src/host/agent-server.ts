@@ -151,8 +151,15 @@ export class AgentServer {
   detach(pid: number): boolean {
     const peer = this.peers.get(pid);
     if (!peer || peer.exiting) return false;
+    // Like an exit: no live search is asked for from now on.
+    peer.exiting = true;
     peer.send({ type: "detach" });
     return true;
+  }
+
+  /** True while the process's connection is open (also while it exits or detaches). */
+  isConnected(pid: number): boolean {
+    return this.peers.has(pid);
   }
 
   /** True while a retainer search of this process is under way. */

@@ -460,7 +460,7 @@ export async function attachSession(opts: AttachOptions): Promise<AttachResult> 
       const pids = srv.connectedPids();
       for (const pid of pids) srv.detach(pid);
       const budgetMs = (opts.retainerTimeoutSec + 10) * 1000;
-      const detached = await waitFor(() => srv.connectedPids().every((p) => !pids.includes(p)), budgetMs);
+      const detached = await waitFor(() => pids.every((p) => !srv.isConnected(p)), budgetMs);
       if (!detached) notes.push(`the agent did not finish its detach within ${budgetMs / 1000} s; it turns itself off once leakhound is gone`);
       await srv.drain(budgetMs);
       targetExited = !fs.existsSync(`/proc/${t.pid}`);

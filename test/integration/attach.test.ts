@@ -162,6 +162,19 @@ describe("leakhound attach, full", () => {
     }, env);
   }, 120_000);
 
+  it("a target killed while attached: a partial report that keeps what was captured", async () => {
+    await withTarget("python3", async (t) => {
+      setTimeout(() => t.child.kill("SIGKILL"), 5000);
+      const r = await attach(t.pid, ["--duration", "60", "--quiet"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.report.partial).toBe(true);
+      expect(r.report.notes).toContainEqual(expect.stringMatching(/^process \d+ exited while leakhound was attached/));
+      expect(r.report.sites.some((s: any) => s.site && path.basename(s.site.file) === "leak_registry.py" && s.site.line === 18)).toBe(true);
+      expect(r.report.durationSec).toBeGreaterThan(3);
+      expect(await t.ended).toEqual({ code: null, signal: "SIGKILL" });
+    });
+  }, 60_000);
+
   it("Ctrl-C (SIGINT to leakhound) ends the watch: report, detach, the target runs on", async () => {
     await withTarget("python3", async (t) => {
       const dir = tempDir();
