@@ -2,14 +2,16 @@
 // process that was started without leakhound. The host injects the agent, feeds
 // the recorder until --duration, Ctrl-C or the process's exit, and detaches; the
 // capture, the live explanations and the report are run's (run-command.ts).
-import { attachSession } from "../host/attach.js";
+import { attachSession, commandLine } from "../host/attach.js";
 import type { AttachOptions } from "./commands.js";
 import { EXIT, decideExitCode } from "./exit-codes.js";
 import { LiveExplainer } from "./live-explainer.js";
 import { concludeCapture, openCapture, watchSettings } from "./run-command.js";
 
 export async function attachCommand(pid: number, opts: AttachOptions): Promise<number> {
-  const { recorder, capturePath } = openCapture(opts, [`attach`, String(pid)]);
+  // The capture's command is the process's own (as `run` records the command it ran).
+  const argv = commandLine(pid);
+  const { recorder, capturePath } = openCapture(opts, argv.length ? argv : [`pid ${pid}`]);
   const explainer = new LiveExplainer(recorder);
   try {
     await attachSession({ pid, ...watchSettings(opts, recorder, explainer) });

@@ -89,6 +89,12 @@ function commOf(pid: number): string {
   return (readProc(pid, "comm") ?? "").trim() || "?";
 }
 
+/** The process's command line, for the capture (empty when it cannot be read). */
+export function commandLine(pid: number): string[] {
+  const raw = readProc(pid, "cmdline");
+  return raw ? Buffer.from(raw, "latin1").toString("utf8").replace(/\0$/, "").split("\0") : [];
+}
+
 /** Facts about the process, or a UserError when there is no such process. */
 export function inspectTarget(pid: number): TargetInfo {
   const status = readProc(pid, "status");
