@@ -397,13 +397,32 @@ function waitFor(cond: () => boolean, timeoutMs: number, everyMs = 50): Promise<
   });
 }
 
+/** LEAKHOUND_DEBUG: how long each step of an attach took, up to the first sample (BENCHMARKS.md). */
+class Steps {
+  private t0 = performance.now();
+  private marks: string[] = [];
+  mark(step: string): void {
+    this.marks.push(`${step} ${((performance.now() - this.t0) / 1000).toFixed(3)}`);
+  }
+  text(): string {
+    return `leakhound: attach timings (s since start): ${this.marks.join(", ")}\n`;
+  }
+}
+
 export async function attachSession(opts: AttachOptions): Promise<AttachResult> {
-  // LEAKHOUND_DEBUG: how long each step took, up to the first sample (BENCHMARKS.md).
-  const t0 = performance.now();
-  const marks: [string, number][] = [];
-  const mark = (step: string) => marks.push([step, (performance.now() - t0) / 1000]);
+  const steps = new Steps();
   const t = inspectTarget(opts.pid);
   checkAttachable(t);
+  const signals = new StopSignals();
+  try {
+    return await attachAndWatch(opts, t, signals, steps);
+  } finally {
+    signals.close();
+  }
+}
+
+async function attachAndWatch(opts: AttachOptions, t: TargetInfo, signals: StopSignals, steps: Steps): Promise<AttachResult> {
+  const mark = (step: string) => steps.mark(step);
   const version = await pythonVersion(t);
   const remoteExec = version[0] > 3 || (version[0] === 3 && version[1] >= 14);
   const gdb = remoteExec ? null : findGdb();
@@ -430,7 +449,7 @@ export async function attachSession(opts: AttachOptions): Promise<AttachResult> 
     onSample: (pid, sample) => {
       if (pid === t.pid && sample.seq === 1 && process.env.LEAKHOUND_DEBUG) {
         mark("first sample");
-        process.stderr.write(`leakhound: attach timings (s since start): ${marks.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ")}\n`);
+        process.stderr.write(steps.text());
       }
       opts.onSample?.(pid, sample);
     },
@@ -458,7 +477,7 @@ export async function attachSession(opts: AttachOptions): Promise<AttachResult> 
       throw new UserError(`the agent injected into process ${t.pid} did not connect (LEAKHOUND_DEBUG=1 shows gdb's output)`, EXIT.notObservable);
     st?.start();
 
-    const end = await watchUntilEnd(opts, srv, t.pid);
+    const end = await watchUntilEnd(opts, srv, t.pid, signals);
     st?.stop();
     let targetExited = end === "exited";
     if (!targetExited) {
@@ -490,10 +509,37 @@ export function attachNote(pid: number, afterSec: number | null): string {
   return `attached to process ${pid} ${after}; memory allocated before the attach has no site (only what it allocated while attached is traced)`;
 }
 
+/**
+ * Ctrl-C, SIGTERM and SIGHUP end an attach, from its very start: one that comes while gdb
+ * injects lets gdb finish (it runs in a process group of its own), then detaches at once.
+ */
+class StopSignals {
+  private static readonly SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  received = false;
+  private listeners: (() => void)[] = [];
+  private readonly onSignal = () => {
+    this.received = true;
+    for (const l of this.listeners.splice(0)) l();
+  };
+
+  constructor() {
+    for (const s of StopSignals.SIGNALS) process.on(s, this.onSignal);
+  }
+
+  /** Calls `fn` at the first signal (now, when one came already). */
+  then(fn: () => void): void {
+    if (this.received) fn();
+    else this.listeners.push(fn);
+  }
+
+  close(): void {
+    for (const s of StopSignals.SIGNALS) process.off(s, this.onSignal);
+  }
+}
+
 /** Resolves when --duration passes, the user interrupts leakhound, or the process ends. */
-function watchUntilEnd(opts: WatchOptions, srv: AgentServer, pid: number): Promise<"duration" | "signal" | "exited"> {
+function watchUntilEnd(opts: WatchOptions, srv: AgentServer, pid: number, signals: StopSignals): Promise<"duration" | "signal" | "exited"> {
   return new Promise((resolve) => {
-    const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
     const timers: NodeJS.Timeout[] = [];
     let done = false;
     const finish = (why: "duration" | "signal" | "exited") => {
@@ -501,14 +547,12 @@ function watchUntilEnd(opts: WatchOptions, srv: AgentServer, pid: number): Promi
       done = true;
       for (const t of timers) clearTimeout(t);
       clearInterval(poll);
-      for (const s of signals) process.off(s, onSignal);
       resolve(why);
     };
-    const onSignal = () => finish("signal");
-    for (const s of signals) process.on(s, onSignal);
     const poll = setInterval(() => {
       if (!srv.connectedPids().includes(pid)) finish("exited");
     }, 100);
+    signals.then(() => finish("signal"));
     if (opts.durationSec !== null) {
       timers.push(
         setTimeout(() => {
