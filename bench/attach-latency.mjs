@@ -1,7 +1,8 @@
 // The time from `leakhound attach PID` to the first sample, per CPython found (BENCHMARKS.md).
 //   node bench/attach-latency.mjs [runs per Python, default 5]
 // Each run starts test/fixtures/programs/attach_target.py without leakhound, attaches with
-// LEAKHOUND_DEBUG=1 (which prints the steps' times), and detaches after 2 s.
+// LEAKHOUND_DEBUG=1 (which prints the steps' times), and detaches after 2 s; the target
+// prints the longest time between two turns of its 2 ms loop (how long the attach stopped it).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -28,11 +29,17 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const [version, python] of pythons) {
   const firsts = [];
   const hellos = [];
+  const gaps = [];
   for (let i = 0; i < runs; i++) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lh-bench-attach-"));
     const stop = path.join(dir, "stop");
-    const target = spawn(python, [path.join(root, "test/fixtures/programs/attach_target.py"), stop], { stdio: ["ignore", "pipe", "inherit"] });
-    await new Promise((r) => target.stdout.once("data", r));
+    const target = spawn(python, [path.join(root, "test/fixtures/programs/attach_target.py"), stop], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, ATTACH_REPORT_GAP: "1" },
+    });
+    let output = "";
+    target.stdout.on("data", (d) => (output += d));
+    while (!output.includes("service started")) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 1000));
     const out = spawnSync(process.execPath, [path.join(root, "dist/cli.js"), "attach", String(target.pid), "--duration", "2", "--quiet", "--out", path.join(dir, "c.lhdb")], {
       env: { ...process.env, LEAKHOUND_DEBUG: "1" },
@@ -41,6 +48,8 @@ for (const [version, python] of pythons) {
     }).stderr;
     fs.writeFileSync(stop, "");
     await new Promise((r) => target.on("close", r));
+    const gap = /longest gap ([\d.]+) s/.exec(output);
+    if (gap) gaps.push(Number(gap[1]));
     fs.rmSync(dir, { recursive: true, force: true });
     const m = /hello ([\d.]+), first sample ([\d.]+)/.exec(out);
     if (m) {
@@ -48,5 +57,5 @@ for (const [version, python] of pythons) {
       firsts.push(Number(m[2]));
     }
   }
-  console.log(`${version}: first sample median ${median(firsts)?.toFixed(2)} s (min ${Math.min(...firsts).toFixed(2)}, max ${Math.max(...firsts).toFixed(2)}), hello median ${median(hellos)?.toFixed(2)} s, ${firsts.length}/${runs} runs`);
+  console.log(`${version}: first sample median ${median(firsts)?.toFixed(2)} s (min ${Math.min(...firsts).toFixed(2)}, max ${Math.max(...firsts).toFixed(2)}), hello median ${median(hellos)?.toFixed(2)} s, target stopped up to ${median(gaps)?.toFixed(3)} s (median of its longest gap; max ${Math.max(...gaps).toFixed(3)} s), ${firsts.length}/${runs} runs`);
 }

@@ -316,7 +316,8 @@ async function injectWithGdb(gdb: string, t: TargetInfo, dir: string, python: st
   const script = path.join(dir, "attach.gdb");
   fs.writeFileSync(script, gdbScript(python), { mode: 0o600 });
   const args = [
-    "-p", String(t.pid), "-batch", "-nx",
+    // --readnever: the C API's ELF symbols are all it needs; reading debug info is most of the pause.
+    "-p", String(t.pid), "-batch", "-nx", "--readnever",
     "-iex", "set auto-solib-add off",
     "-iex", "set debuginfod enabled off",
     "-iex", "set auto-load python-scripts off",
