@@ -109,103 +109,103 @@ function leakAt(report: any, file: string, line: number): any {
 describe("leakhound attach, full", () => {
   it("finds the leak and its retainers, detaches leaving the service as it was, and attaches again", async () => {
     await withTarget("python3", async (t) => {
-    await sleep(1500);
-    const before = threads(t.pid);
-    const log = path.join(tempDir("lh-proto-"), "protocol.ndjson");
-    const r = await attach(t.pid, ["--duration", "5"], { LEAKHOUND_PROTOCOL_LOG: log });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.report, r.stderr).not.toBeNull();
-    expect(reportErrors(r.report)).toBeNull();
-    expect(r.report.verdict).toBe("leak");
-    expect(r.report.partial).toBe(false);
-    expect(r.report.target.stoppedBy).toBe("detached");
-    expect(r.report.notes[0]).toMatch(
-      /^attached to process \d+ after \d+ s; memory allocated before the attach has no site/,
-    );
-    const leak = leakAt(r.report, "leak_registry.py", 18);
-    expect(leak.retainers[0].text).toMatch(/^module leak_registry → REGISTRY \(Registry\) → \.documents \(list, [\d,–]+ items\) → \[\*\] \(dict, 2 items\)/);
-    expect(r.stderr).toMatch(/leakhound detached, still running/);
+      await sleep(1500);
+      const before = threads(t.pid);
+      const log = path.join(tempDir("lh-proto-"), "protocol.ndjson");
+      const r = await attach(t.pid, ["--duration", "5"], { LEAKHOUND_PROTOCOL_LOG: log });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.report, r.stderr).not.toBeNull();
+      expect(reportErrors(r.report)).toBeNull();
+      expect(r.report.verdict).toBe("leak");
+      expect(r.report.partial).toBe(false);
+      expect(r.report.target.stoppedBy).toBe("detached");
+      expect(r.report.notes[0]).toMatch(
+        /^attached to process \d+ after \d+ s; memory allocated before the attach has no site/,
+      );
+      const leak = leakAt(r.report, "leak_registry.py", 18);
+      expect(leak.retainers[0].text).toMatch(/^module leak_registry → REGISTRY \(Registry\) → \.documents \(list, [\d,–]+ items\) → \[\*\] \(dict, 2 items\)/);
+      expect(r.stderr).toMatch(/leakhound detached, still running/);
 
-    // The protocol: hello says it was attached, the agent detached like an exit handshake.
-    const lines = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    for (const m of lines) expect(protocolErrors(m)).toBeNull();
-    const hello = lines.find((m) => m.type === "hello");
-    expect(hello.attached.afterSec).toBeGreaterThan(1);
-    expect(lines.some((m) => m.type === "exiting" && m.reason === "detach")).toBe(true);
+      // The protocol: hello says it was attached, the agent detached like an exit handshake.
+      const lines = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      for (const m of lines) expect(protocolErrors(m)).toBeNull();
+      const hello = lines.find((m) => m.type === "hello");
+      expect(hello.attached.afterSec).toBeGreaterThan(1);
+      expect(lines.some((m) => m.type === "exiting" && m.reason === "detach")).toBe(true);
 
-    // Detached: the agent's thread is gone, and the service still runs.
-    for (let i = 0; i < 40 && threads(t.pid) !== before; i++) await sleep(50);
-    expect(threads(t.pid)).toBe(before);
+      // Detached: the agent's thread is gone, and the service still runs.
+      for (let i = 0; i < 40 && threads(t.pid) !== before; i++) await sleep(50);
+      expect(threads(t.pid)).toBe(before);
 
-    // A second attach works the same.
-    const again = await attach(t.pid, ["--duration", "3", "--quiet"]);
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.report.notes[0]).toMatch(/^attached to process \d+ after \d+ s/);
-    expect(again.report.processes.length).toBe(1);
-    for (let i = 0; i < 40 && threads(t.pid) !== before; i++) await sleep(50);
-    expect(threads(t.pid)).toBe(before);
+      // A second attach works the same.
+      const again = await attach(t.pid, ["--duration", "3", "--quiet"]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.report.notes[0]).toMatch(/^attached to process \d+ after \d+ s/);
+      expect(again.report.processes.length).toBe(1);
+      for (let i = 0; i < 40 && threads(t.pid) !== before; i++) await sleep(50);
+      expect(threads(t.pid)).toBe(before);
 
-    await expectRanAsBefore(t, t.stop());
+      await expectRanAsBefore(t, t.stop());
     });
   }, 120_000);
 
   it("a target that exits while attached: a report of what was captured, the exit search kept, its exit code its own", async () => {
-    const env = { ATTACH_MAX_SECONDS: "6" };
+    const env = { ATTACH_MAX_SECONDS: "8" };
     await withTarget("python3", async (t) => {
-    const r = await attach(t.pid, ["--duration", "60", "--quiet"]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.report.notes).toContainEqual(expect.stringMatching(/^process \d+ exited while leakhound was attached; the report covers what was captured until then$/));
-    expect(r.report.target.stoppedBy).toBe(null);
-    const leak = leakAt(r.report, "leak_registry.py", 18);
-    expect(leak.retainers[0].text).toMatch(/^module leak_registry → REGISTRY \(Registry\)/);
-    await expectRanAsBefore(t, t.ended);
+      const r = await attach(t.pid, ["--duration", "60", "--quiet"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.report.notes).toContainEqual(expect.stringMatching(/^process \d+ exited while leakhound was attached; the report covers what was captured until then$/));
+      expect(r.report.target.stoppedBy).toBe(null);
+      const leak = leakAt(r.report, "leak_registry.py", 18);
+      expect(leak.retainers[0].text).toMatch(/^module leak_registry → REGISTRY \(Registry\)/);
+      await expectRanAsBefore(t, t.ended);
     }, env);
   }, 120_000);
 
   it("a target killed while attached: a partial report that keeps what was captured", async () => {
     await withTarget("python3", async (t) => {
-      setTimeout(() => t.child.kill("SIGKILL"), 5000);
-      const r = await attach(t.pid, ["--duration", "60", "--quiet"]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.report.partial).toBe(true);
-      expect(r.report.notes).toContainEqual(expect.stringMatching(/^process \d+ exited while leakhound was attached/));
-      expect(r.report.sites.some((s: any) => s.site && path.basename(s.site.file) === "leak_registry.py" && s.site.line === 18)).toBe(true);
-      expect(r.report.durationSec).toBeGreaterThan(3);
-      expect(await t.ended).toEqual({ code: null, signal: "SIGKILL" });
+        setTimeout(() => t.child.kill("SIGKILL"), 5000);
+        const r = await attach(t.pid, ["--duration", "60", "--quiet"]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.report.partial).toBe(true);
+        expect(r.report.notes).toContainEqual(expect.stringMatching(/^process \d+ exited while leakhound was attached/));
+        expect(r.report.sites.some((s: any) => s.site && path.basename(s.site.file) === "leak_registry.py" && s.site.line === 18)).toBe(true);
+        expect(r.report.durationSec).toBeGreaterThan(3);
+        expect(await t.ended).toEqual({ code: null, signal: "SIGKILL" });
     });
   }, 60_000);
 
   it("Ctrl-C (SIGINT to leakhound) ends the watch: report, detach, the target runs on", async () => {
     await withTarget("python3", async (t) => {
-      const dir = tempDir();
-      const json = path.join(dir, "r.json");
-      let leakhound: ChildProcess | null = null;
-      const run = runCli(["attach", String(t.pid), "--quiet", "--json", json, "--out", path.join(dir, "c.lhdb")], {
-        cwd: ROOT,
-        onSpawn: (c) => (leakhound = c),
-      });
-      for (let i = 0; i < 200 && threads(t.pid) === 1; i++) await sleep(50);
-      await sleep(3000);
-      leakhound!.kill("SIGINT");
-      const r = await run;
-      expect(r.code, r.stderr).toBe(0);
-      const report = JSON.parse(fs.readFileSync(json, "utf8"));
-      expect(report.target.stoppedBy).toBe("detached");
-      expect(report.processes[0].pid).toBe(t.pid);
-      for (let i = 0; i < 40 && threads(t.pid) !== 1; i++) await sleep(50);
-      expect(threads(t.pid)).toBe(1);
-      await expectRanAsBefore(t, t.stop());
+        const dir = tempDir();
+        const json = path.join(dir, "r.json");
+        let leakhound: ChildProcess | null = null;
+        const run = runCli(["attach", String(t.pid), "--quiet", "--json", json, "--out", path.join(dir, "c.lhdb")], {
+          cwd: ROOT,
+          onSpawn: (c) => (leakhound = c),
+        });
+        for (let i = 0; i < 200 && threads(t.pid) === 1; i++) await sleep(50);
+        await sleep(3000);
+        leakhound!.kill("SIGINT");
+        const r = await run;
+        expect(r.code, r.stderr).toBe(0);
+        const report = JSON.parse(fs.readFileSync(json, "utf8"));
+        expect(report.target.stoppedBy).toBe("detached");
+        expect(report.processes[0].pid).toBe(t.pid);
+        for (let i = 0; i < 40 && threads(t.pid) !== 1; i++) await sleep(50);
+        expect(threads(t.pid)).toBe(1);
+        await expectRanAsBefore(t, t.stop());
     });
   }, 60_000);
 
   it("leakhound killed while attached: the agent turns itself off, the target runs on, and can be attached to again", async () => {
     await withTarget("python3", async (t) => {
-    const before = threads(t.pid);
-    const dir = tempDir();
-    let leakhound: ChildProcess | null = null;
-    const run = runCli(["attach", String(t.pid), "--quiet", "--out", path.join(dir, "c.lhdb")], {
-      cwd: ROOT,
-      onSpawn: (c) => (leakhound = c),
+      const before = threads(t.pid);
+      const dir = tempDir();
+      let leakhound: ChildProcess | null = null;
+      const run = runCli(["attach", String(t.pid), "--quiet", "--out", path.join(dir, "c.lhdb")], {
+        cwd: ROOT,
+        onSpawn: (c) => (leakhound = c),
     });
     for (let i = 0; i < 200 && threads(t.pid) === before; i++) await sleep(50);
     expect(threads(t.pid)).toBe(before + 1);
@@ -226,13 +226,13 @@ describe.concurrent("leakhound attach on every CPython 3.8+", () => {
   for (const py of PYTHONS) {
     it(`Python ${py.version}: attaches, sees the leak's site, detaches; the target's output and exit code unchanged`, async () => {
       await withTarget(py.path, async (t) => {
-      await sleep(500);
-      const r = await attach(t.pid, ["--duration", "4", "--quiet"]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.report.processes[0].python).toBe(py.version);
-      expect(r.report.sites.some((s: any) => s.site && path.basename(s.site.file) === "leak_registry.py" && s.site.line === 18)).toBe(true);
-      expect(threads(t.pid)).toBe(1);
-      await expectRanAsBefore(t, t.stop());
+        await sleep(500);
+        const r = await attach(t.pid, ["--duration", "4", "--quiet"]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.report.processes[0].python).toBe(py.version);
+        expect(r.report.sites.some((s: any) => s.site && path.basename(s.site.file) === "leak_registry.py" && s.site.line === 18)).toBe(true);
+        expect(threads(t.pid)).toBe(1);
+        await expectRanAsBefore(t, t.stop());
       });
     }, 120_000);
   }
@@ -279,17 +279,17 @@ describe("leakhound attach refuses", () => {
 
   it.runIf(IS_ROOT)("another user's process: ptrace not permitted, with the fix (5)", async () => {
     await withTarget("python3", async (t) => {
-    const dir = fs.mkdtempSync("/tmp/lh-nobody-");
-    fs.chmodSync(dir, 0o777);
-    const res = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const c = spawn(
-        "setpriv",
-        ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, path.join(ROOT, "dist", "cli.js"), "attach", String(t.pid), "--out", path.join(dir, "c.lhdb")],
-        { cwd: dir, env: { ...plainEnv(), HOME: dir } },
-      );
-      let stderr = "";
-      c.stderr!.on("data", (d) => (stderr += d));
-      c.on("close", (code) => resolve({ code, stderr }));
+      const dir = fs.mkdtempSync("/tmp/lh-nobody-");
+      fs.chmodSync(dir, 0o777);
+      const res = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const c = spawn(
+          "setpriv",
+          ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, path.join(ROOT, "dist", "cli.js"), "attach", String(t.pid), "--out", path.join(dir, "c.lhdb")],
+          { cwd: dir, env: { ...plainEnv(), HOME: dir } },
+        );
+        let stderr = "";
+        c.stderr!.on("data", (d) => (stderr += d));
+        c.on("close", (code) => resolve({ code, stderr }));
     });
     expect(res.stderr).toMatch(/^leakhound: ptrace not permitted: process \d+ \(python3[^)]*\) belongs to another user \(uid 0\); run 'leakhound attach' as that user, or as root \(sudo\)\n$/);
     expect(res.code).toBe(5);
@@ -319,30 +319,30 @@ describe("leakhound attach refuses", () => {
 
   it("a process another leakhound attach is watching (5), and one a tracer holds (5)", async () => {
     await withTarget("python3", async (t) => {
-    const before = threads(t.pid);
-    const first = attach(t.pid, ["--duration", "6", "--quiet"]);
-    for (let i = 0; i < 200 && threads(t.pid) === before; i++) await sleep(50);
-    const second = await attach(t.pid, ["--quiet"]);
-    expectRefusal(second, 5, /^leakhound: process \d+ \(python3[^)]*\) is already being watched: already watched by leakhound/m);
-    expect((await first).code).toBe(0);
+      const before = threads(t.pid);
+      const first = attach(t.pid, ["--duration", "6", "--quiet"]);
+      for (let i = 0; i < 200 && threads(t.pid) === before; i++) await sleep(50);
+      const second = await attach(t.pid, ["--quiet"]);
+      expectRefusal(second, 5, /^leakhound: process \d+ \(python3[^)]*\) is already being watched: already watched by leakhound/m);
+      expect((await first).code).toBe(0);
 
-    const strace = spawn("strace", ["-p", String(t.pid), "-o", "/dev/null"], { stdio: "ignore" });
-    try {
-      for (let i = 0; i < 100 && !/TracerPid:\s*[1-9]/.test(fs.readFileSync(`/proc/${t.pid}/status`, "utf8")); i++) await sleep(50);
-      expectRefusal(await attach(t.pid), 5, /^leakhound: process \d+ \(python3[^)]*\) is already being traced by process \d+ \(strace\)/m);
-    } finally {
-      strace.kill("SIGINT");
-      await new Promise((r) => strace.on("close", r));
-    }
-    await expectRanAsBefore(t, t.stop());
+      const strace = spawn("strace", ["-p", String(t.pid), "-o", "/dev/null"], { stdio: "ignore" });
+      try {
+        for (let i = 0; i < 100 && !/TracerPid:\s*[1-9]/.test(fs.readFileSync(`/proc/${t.pid}/status`, "utf8")); i++) await sleep(50);
+        expectRefusal(await attach(t.pid), 5, /^leakhound: process \d+ \(python3[^)]*\) is already being traced by process \d+ \(strace\)/m);
+      } finally {
+        strace.kill("SIGINT");
+        await new Promise((r) => strace.on("close", r));
+      }
+      await expectRanAsBefore(t, t.stop());
     });
   }, 90_000);
 
   it("no gdb (127)", async () => {
     await withTarget("python3", async (t) => {
-    const r = await attach(t.pid, ["--collector", "tracemalloc"], { PATH: "/nonexistent" });
-    expectRefusal(r, 127, /^leakhound: gdb not found: leakhound attach injects its agent with gdb; install it/m);
-    expect(await t.stop()).toEqual({ code: 7, signal: null });
+      const r = await attach(t.pid, ["--collector", "tracemalloc"], { PATH: "/nonexistent" });
+      expectRefusal(r, 127, /^leakhound: gdb not found: leakhound attach injects its agent with gdb; install it/m);
+      expect(await t.stop()).toEqual({ code: 7, signal: null });
     });
   }, 60_000);
 });
