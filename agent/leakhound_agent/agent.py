@@ -88,7 +88,9 @@ class Agent(object):
         self._forking = False
         self._exiting = False
         self._exited = False
-        # Set by attach.start: how long the process had run when the agent was attached to it.
+        # Set by attach.start: the agent was attached to a running process (leakhound attach),
+        # and how long that process had run then (None when unknown).
+        self.attached = False
         self.attached_after_sec = None
         self._reset_process_state()
 
@@ -167,6 +169,7 @@ class Agent(object):
             cwd=procinfo.getcwd(),
             started_at=self._started_at,
             collector=collector,
+            attached=self.attached,
             attached_after_sec=self.attached_after_sec,
         )
         self._conn.send(hello, *self._notes())
@@ -330,7 +333,7 @@ class Agent(object):
                 self.collector.stop()
         except Exception:
             pass
-        if self.attached_after_sec is not None:
+        if self.attached:
             self._forget_process_hooks()
 
     # ------------------------------------------------------------ exit handshake

@@ -52,6 +52,7 @@ def start(socket_path, settings_json):
     import threading  # noqa: F401
 
     agent = agent_module.Agent(config)
+    agent.attached = True
     agent.attached_after_sec = process_age()
     agent_module._agent = agent
     agent.start()

@@ -183,8 +183,9 @@ def collector_info(name, interval_sec, nframes, sample_bytes, note=None, fine_by
     return info
 
 
-def hello(pid, ppid, python, implementation, executable, argv, cwd, started_at, collector, attached_after_sec=None):
-    """attached_after_sec: set when the agent was attached to a running process, how long it had run."""
+def hello(pid, ppid, python, implementation, executable, argv, cwd, started_at, collector, attached=False,
+          attached_after_sec=None):
+    """attached: the agent was attached to a running process, which had run attached_after_sec (or unknown)."""
     message = {
         "type": "hello",
         "v": PROTOCOL_VERSION,
@@ -198,7 +199,7 @@ def hello(pid, ppid, python, implementation, executable, argv, cwd, started_at, 
         "startedAt": started_at,
         "collector": collector,
     }
-    if attached_after_sec is not None:
+    if attached:
         message["attached"] = {"afterSec": attached_after_sec}
     return message
 
