@@ -175,6 +175,32 @@ describe("leakhound attach, full", () => {
     });
   }, 60_000);
 
+  it("workers forked while attached are followed and detached too", async () => {
+    const dir = tempDir("lh-attach-");
+    const stopFile = path.join(dir, "stop");
+    const child = spawn("python3", [path.join(PROGRAMS, "attach_forker.py"), stopFile], { cwd: PROGRAMS, env: plainEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (err += d));
+    const ended = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 200 && !out.includes("service started"); i++) await sleep(50);
+      const r = await attach(child.pid!, ["--duration", "5", "--quiet"]);
+      expect(r.code, r.stderr).toBe(0);
+      const pids = r.report.processes.map((p: any) => p.pid);
+      expect(pids[0]).toBe(child.pid);
+      expect(pids.length).toBeGreaterThanOrEqual(2);
+      await sleep(4000);
+      fs.writeFileSync(stopFile, "");
+      expect(await ended).toBe(5);
+      expect(out).toBe("service started\n" + "worker exited 0\n".repeat(3) + "threads 1\n");
+      expect(err).toBe("");
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 60_000);
+
   it("Ctrl-C (SIGINT to leakhound) ends the watch: report, detach, the target runs on", async () => {
     await withTarget("python3", async (t) => {
         const dir = tempDir();
