@@ -34,10 +34,10 @@ interface Target {
 }
 
 /** `python attach_target.py STOPFILE`, started without leakhound; resolves once it runs. */
-async function startTarget(python: string, env: Record<string, string> = {}): Promise<Target> {
+async function startTarget(python: string, env: Record<string, string> = {}, program = TARGET): Promise<Target> {
   const dir = tempDir("lh-attach-");
   const stopFile = path.join(dir, "stop");
-  const child = spawn(python, [TARGET, stopFile], { cwd: PROGRAMS, env: plainEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(python, [program, stopFile], { cwd: PROGRAMS, env: plainEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => (out += d));
@@ -62,8 +62,8 @@ async function startTarget(python: string, env: Record<string, string> = {}): Pr
 }
 
 /** Runs `fn` with a target started without leakhound; the target never outlives the test. */
-async function withTarget(python: string, fn: (t: Target) => Promise<void>, env: Record<string, string> = {}) {
-  const t = await startTarget(python, env);
+async function withTarget(python: string, fn: (t: Target) => Promise<void>, env: Record<string, string> = {}, program = TARGET) {
+  const t = await startTarget(python, env, program);
   try {
     await fn(t);
   } finally {
@@ -176,29 +176,22 @@ describe("leakhound attach, full", () => {
   }, 60_000);
 
   it("workers forked while attached are followed and detached too", async () => {
-    const dir = tempDir("lh-attach-");
-    const stopFile = path.join(dir, "stop");
-    const child = spawn("python3", [path.join(PROGRAMS, "attach_forker.py"), stopFile], { cwd: PROGRAMS, env: plainEnv(), stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d) => (out += d));
-    child.stderr!.on("data", (d) => (err += d));
-    const ended = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    try {
-      for (let i = 0; i < 200 && !out.includes("service started"); i++) await sleep(50);
-      const r = await attach(child.pid!, ["--duration", "5", "--quiet"]);
-      expect(r.code, r.stderr).toBe(0);
-      const pids = r.report.processes.map((p: any) => p.pid);
-      expect(pids[0]).toBe(child.pid);
-      expect(pids.length).toBeGreaterThanOrEqual(2);
-      await sleep(4000);
-      fs.writeFileSync(stopFile, "");
-      expect(await ended).toBe(5);
-      expect(out).toBe("service started\n" + "worker exited 0\n".repeat(3) + "threads 1\n");
-      expect(err).toBe("");
-    } finally {
-      child.kill("SIGKILL");
-    }
+    await withTarget(
+      "python3",
+      async (t) => {
+        const r = await attach(t.pid, ["--duration", "5", "--quiet"]);
+        expect(r.code, r.stderr).toBe(0);
+        const pids = r.report.processes.map((p: any) => p.pid);
+        expect(pids[0]).toBe(t.pid);
+        expect(pids.length).toBeGreaterThanOrEqual(2);
+        await sleep(4000);
+        expect(await t.stop()).toEqual({ code: 5, signal: null });
+        expect(t.stdout()).toBe("service started\n" + "worker exited 0\n".repeat(3) + "threads 1\n");
+        expect(t.stderr()).toBe("");
+      },
+      {},
+      path.join(PROGRAMS, "attach_forker.py"),
+    );
   }, 60_000);
 
   it("Ctrl-C (SIGINT to leakhound) ends the watch: report, detach, the target runs on", async () => {
