@@ -1,6 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both install what
-# they need (npm packages, Debian's Chromium for the browser tests, gdb for
-# `leakhound attach`) and build first.
+# they need (npm packages, Debian's Chromium for the browser tests) and build first.
 SHELL := /bin/bash
 NODE_STAMP := node_modules/.leakhound-installed
 PYTHON ?= python3
@@ -27,7 +26,7 @@ demo: build
 test: build
 	npm run typecheck
 	bash scripts/setup-browser.sh
-	bash scripts/setup-gdb.sh
+	bash scripts/setup-tools.sh
 	bash scripts/prebuild-native.sh
 	npx vitest run
 

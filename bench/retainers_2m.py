@@ -180,18 +180,48 @@ class PeakRss(threading.Thread):
             self.peak = max(self.peak, rss_bytes())
 
 
-def timed_search(retainers, chosen, keys, timeout):
-    """find_retainers with its wall time, CPU time, peak RSS (a PeakRss poller), RSS before and after."""
+class Ticker(threading.Thread):
+    """Another thread of the program (--live): sleeps 1 ms in a loop and keeps the
+    gaps between its wake-ups, i.e. how long the search kept it from running."""
+
+    def __init__(self):
+        threading.Thread.__init__(self, daemon=True)
+        self.stop = threading.Event()
+        self.gaps = []
+        self.t0 = time.monotonic()
+
+    def run(self):
+        last = time.perf_counter()
+        while not self.stop.is_set():
+            time.sleep(0.001)
+            now = time.perf_counter()
+            if now - last > 0.005:
+                self.gaps.append((round(time.monotonic() - self.t0, 3), round((now - last) * 1000, 1)))
+            last = now
+
+
+def timed_search(retainers, chosen, keys, timeout, live=False):
+    """find_retainers with its wall time, CPU time, peak RSS (a PeakRss poller), RSS before and after,
+    and with --live the longest pauses another thread saw."""
     before = rss_bytes()
     peak = PeakRss()
     peak.start()
+    ticker = Ticker() if live else None
+    if ticker:
+        ticker.start()
+        time.sleep(0.05)
     cpu0 = time.process_time()
     t0 = time.monotonic()
-    result = retainers.find_retainers(chosen, keys, max_objects=200, timeout_sec=timeout)
+    result = retainers.find_retainers(chosen, keys, max_objects=200, timeout_sec=timeout, live=live)
     seconds = time.monotonic() - t0
     cpu = time.process_time() - cpu0
     peak.stop.set()
     peak.join()
+    if ticker:
+        ticker.stop.set()
+        ticker.join()
+        offset = t0 - ticker.t0
+        result["pauses"] = sorted(((round(t - offset, 3), ms) for t, ms in ticker.gaps), key=lambda g: -g[1])[:8]
     return result, seconds, cpu, peak, before, rss_bytes()
 
 
@@ -204,6 +234,8 @@ def main():
     parser.add_argument("--collector", choices=["tracemalloc", "sampling"], default="tracemalloc",
                         help="sampling: the default native sampler at its default interval, no tracemalloc")
     parser.add_argument("--sample-bytes", type=int, default=None, help="the sampler's interval (default: the agent's)")
+    parser.add_argument("--live", action="store_true",
+                        help="a live search (the program runs on): report the longest pauses another thread sees")
     args = parser.parse_args()
 
     if args.collector == "sampling":
@@ -227,7 +259,7 @@ def main():
     del order
 
     chosen = StandIn() if args.stand_in else collector()
-    result, seconds, cpu, peak, before, after = timed_search(retainers, chosen, keys, args.timeout)
+    result, seconds, cpu, peak, before, after = timed_search(retainers, chosen, keys, args.timeout, args.live)
 
     summary = {
         "python": "%d.%d.%d" % sys.version_info[:3],
@@ -240,6 +272,7 @@ def main():
         "elapsedSec": result["elapsedSec"],
         "truncated": result["truncated"],
         "timings": result.get("timings"),
+        "pauses": result.get("pauses"),
         "extraPeakMB": round((peak.peak - before) / 1e6, 1),
         "extraAfterMB": round((after - before) / 1e6, 1),
         "rssBeforeMB": round(before / 1e6, 1),
@@ -281,7 +314,7 @@ def main_sampling(args):
     first = Order.__init__.__code__.co_firstlineno
     keys = [k for k in snap.sites if chosen.frames_of(k) and chosen.frames_of(k)[0][2].endswith("__init__")
             and first < chosen.frames_of(k)[0][1] <= first + 4 and "retainers_2m" in chosen.frames_of(k)[0][0]]
-    result, seconds, cpu, peak, before, _ = timed_search(retainers, chosen, keys, args.timeout)
+    result, seconds, cpu, peak, before, _ = timed_search(retainers, chosen, keys, args.timeout, args.live)
     summary = {
         "python": "%d.%d.%d" % sys.version_info[:3],
         "collector": "sampling@%d" % args.sample_bytes,
@@ -292,6 +325,7 @@ def main_sampling(args):
         "cpuSec": round(cpu, 2),
         "truncated": result["truncated"],
         "timings": result.get("timings"),
+        "pauses": result.get("pauses"),
         "extraPeakMB": round((peak.peak - before) / 1e6, 1),
         "rssBeforeMB": round(before / 1e6, 1),
         "extraPeakPct": round(100.0 * (peak.peak - before) / before, 1),

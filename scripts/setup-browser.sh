@@ -7,5 +7,12 @@ if [ -x "$CHROMIUM" ]; then
   echo "chromium: $("$CHROMIUM" --version 2>/dev/null || echo present)"
   exit 0
 fi
-sh "$(dirname "$0")/apt-install.sh" chromium
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup-browser: $CHROMIUM is missing and apt-get is not available; install Chromium and set CHROMIUM=/path/to/chromium" >&2
+  exit 1
+fi
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+$SUDO apt-get update
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium
 "$CHROMIUM" --version

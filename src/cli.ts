@@ -3,10 +3,13 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { VERSION } from "./version.js";
 import { EXIT, UserError } from "./cli/exit-codes.js";
-import { EXIT_HELP, declareAttach, declareReport, declareRun } from "./cli/commands.js";
+import { EXIT_HELP, declareAttach, declareDiff, declareExplain, declareExport, declareReport, declareRun } from "./cli/commands.js";
 import { attachCommand } from "./cli/attach-command.js";
 import { runCommand } from "./cli/run-command.js";
 import { reportCommand } from "./cli/report-command.js";
+import { explainCommand } from "./cli/explain-command.js";
+import { exportCommand } from "./cli/export-command.js";
+import { diffCommand } from "./cli/diff-command.js";
 
 /** A commander parse error (or help/version), with the command it belongs to. */
 class ParseExit extends Error {
@@ -54,6 +57,21 @@ function build(): Command {
     process.exitCode = reportCommand(file, opts);
   });
   quietErrors(report, "report");
+
+  const explain = declareExplain(program).action(async (pid, opts) => {
+    process.exitCode = await explainCommand(pid, opts);
+  });
+  quietErrors(explain, "explain");
+
+  const exp = declareExport(program).action(async (file, opts) => {
+    process.exitCode = await exportCommand(file, opts);
+  });
+  quietErrors(exp, "export");
+
+  const diff = declareDiff(program).action((before, after, opts) => {
+    process.exitCode = diffCommand(before, after, opts);
+  });
+  quietErrors(diff, "diff");
   return program;
 }
 
@@ -69,7 +87,7 @@ function parseErrorLine(e: ParseExit): string {
     const args = process.argv.slice(2);
     message = args.length
       ? `unknown command '${args[args.length - 1]}'`
-      : "no command: use 'leakhound run -- <command...>', 'leakhound attach <pid>' or 'leakhound report <capture>'";
+      : "no command: use 'leakhound run -- <command...>', 'leakhound attach <pid>', 'leakhound report <capture>', 'leakhound export <capture>' or 'leakhound diff <before> <after>'";
   }
   return `leakhound: ${message} (see '${help}')\n`;
 }

@@ -140,7 +140,7 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
         "div",
         { class: "badges" },
         h("span", { class: `badge badge-${leak.kind}` }, leak.kind),
-        h("span", { class: "badge" }, `pid ${leak.pid}`),
+        h("span", { class: "badge" }, leak.group ? `${leak.group.leaking} of ${leak.group.of} ${leak.group.label}` : `pid ${leak.pid}`),
         h("span", { class: "badge badge-conf", title: "confidence" }, `${fmt.percent(leak.confidence)} sure`),
       ),
     ),
@@ -152,6 +152,21 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
       h("div", { class: "fig fig-spark" }, h("div", { class: "fig-label" }, "Live bytes over time"), sparkline(leak.series.t, values)),
     ),
     h("p", { class: "evidence" }, leak.evidence),
+    leak.processes
+      ? h(
+          "ul",
+          { class: "leak-processes" },
+          ...leak.processes.map((p) =>
+            h(
+              "li",
+              null,
+              h("span", { class: "badge" }, `pid ${p.pid}`),
+              ` ${fmt.signedBytes(p.growthBytes)} (${fmt.rate(p.growthBytesPerSec)}), live ${fmt.bytes(p.liveBytes)}`,
+              p.retainer ? h("span", { class: "muted small" }, ` · ${p.retainer}`) : null,
+            ),
+          ),
+        )
+      : null,
     h(
       "div",
       { class: "card-body" },

@@ -34,7 +34,14 @@ export function leakAsText(model: Model, leak: Leak): string {
   out.push(`Memory leak #${leak.rank} (${leak.kind}) at ${where}`);
   out.push("");
   out.push(`Command:    ${h.target.argv.join(" ")}`);
-  out.push(`Process:    pid ${leak.pid}${h.target.python ? `, Python ${h.target.python}` : ""}`);
+  out.push(
+    leak.group
+      ? `Processes:  ${leak.group.leaking} of ${leak.group.of} ${leak.group.label}${h.target.python ? `, Python ${h.target.python}` : ""}`
+      : `Process:    pid ${leak.pid}${h.target.python ? `, Python ${h.target.python}` : ""}`,
+  );
+  for (const p of leak.processes ?? []) {
+    out.push(`  pid ${p.pid}: ${fmt.signedBytes(p.growthBytes)} (${fmt.rate(p.growthBytesPerSec)}), live ${fmt.bytes(p.liveBytes)}${p.retainer ? ` · ${p.retainer}` : ""}`);
+  }
   out.push(`Growth:     ${fmt.signedBytes(leak.growthBytes)} (${fmt.rate(leak.growthBytesPerSec)}) over ${fmt.duration(h.durationSec)}`);
   out.push(`Live now:   ${fmt.bytes(leak.liveBytes)} in ${fmt.countOf(leak.liveCount, "allocation")}`);
   out.push(`Confidence: ${fmt.percent(leak.confidence)} — ${leak.evidence}`);

@@ -4,6 +4,7 @@ import type { Capture, ProcessCapture } from "../capture/model.js";
 import { REPORT_SCHEMA, type LeakReport, type MemoryFigures, type Report, type SiteRow, type Verdict } from "../report/model.js";
 import { compareLeaks, describeLeak } from "./leaks.js";
 import { analyzeProcess, type ProcessResult } from "./process.js";
+import { mergeAcrossProcesses } from "./process-groups.js";
 import { THRESHOLDS } from "./thresholds.js";
 
 export interface AnalyzeOptions {
@@ -16,8 +17,10 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
   const top = topProcess(capture.processes);
   const topResult = results.find((r) => r.proc === top)?.result ?? null;
 
-  const leaks: LeakReport[] = results
-    .flatMap((r) => r.result.leaks)
+  const leaks: LeakReport[] = mergeAcrossProcesses(
+    results.flatMap((r) => r.result.leaks),
+    capture.processes,
+  )
     .sort((a, b) => compareLeaks(a, b) || b.confidence - a.confidence)
     .slice(0, THRESHOLDS.maxLeaks)
     .map((l, i) => ({ ...l, rank: i + 1 }));
@@ -64,7 +67,7 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
 }
 
 /** The process the user started: the first one whose parent is not also captured. */
-function topProcess(procs: readonly ProcessCapture[]): ProcessCapture | null {
+export function topProcess(procs: readonly ProcessCapture[]): ProcessCapture | null {
   const pids = new Set(procs.map((p) => p.pid));
   return procs.find((p) => !pids.has(p.ppid)) ?? procs[0] ?? null;
 }
@@ -90,7 +93,7 @@ function overall(
     const more = n > 1 ? ` (${n} leaking sites in all)` : "";
     return {
       verdict: "leak",
-      reason: `${describeLeak(first)}${child(first.pid)}${more}`,
+      reason: `${describeLeak(first)}${first.group ? "" : child(first.pid)}${more}`,
       confidence: Math.max(...leaks.map((l) => l.confidence)),
     };
   }
@@ -127,7 +130,7 @@ function notes(capture: Capture): string[] {
       if (log.level !== "warning" && log.level !== "error") continue;
       out.push(multi ? `pid ${p.pid}: ${log.message}` : log.message);
     }
-    if (p.samples.length && !p.exited) {
+    if (p.samples.length && !p.exited && p.explanations.length === 0) {
       out.push(`pid ${p.pid} did not exit normally while leakhound was attached, so its retainers were not searched`);
     }
   }

@@ -66,8 +66,9 @@ export function explainedAt(proc: ProcessCapture, answer: StackAnswer | undefine
   const end = proc.samples.length ? proc.samples[proc.samples.length - 1]!.t : t;
   const beforeEndSec = Math.max(0, end - t);
   const reason = answer.explanation.reason;
-  const text =
-    `explained at ${formatClock(t)} ${REASON_WORDS[reason]}, ` +
-    (beforeEndSec < 1 ? `moments ${endWords(proc)}` : `${formatSec(beforeEndSec)} ${endWords(proc)}`);
+  const ago = beforeEndSec < 1 ? "moments" : formatSec(beforeEndSec);
+  const text = proc.running
+    ? `explained at ${formatClock(t)} ${REASON_WORDS[reason]}${beforeEndSec < 1 ? "" : `, ${ago} ago`}`
+    : `explained at ${formatClock(t)} ${REASON_WORDS[reason]}, ${ago} ${endWords(proc)}`;
   return { reason, t, beforeEndSec, text };
 }

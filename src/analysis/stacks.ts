@@ -44,6 +44,16 @@ export interface StackAnalysis {
   series: SiteSeries;
 }
 
+/**
+ * A site's dense series of `n` samples: written into the caller's scratch arrays (length ≥ n)
+ * for a series kept as change points, else the series' own arrays. Valid until the next call.
+ */
+export function denseSeries(series: SiteSeries, n: number, bytesBuf: Float64Array, countBuf: Float64Array): { bytes: Float64Array; count: Float64Array } {
+  if (!series.fill) return { bytes: series.bytes, count: series.count };
+  series.fill(bytesBuf, countBuf);
+  return { bytes: bytesBuf.subarray(0, n), count: countBuf.subarray(0, n) };
+}
+
 export function analyzeStacks(
   proc: ProcessCapture,
   tl: Timeline,
@@ -58,16 +68,7 @@ export function analyzeStacks(
   const sampleBytes = proc.collector.sampleBytes || 0;
   const out: StackAnalysis[] = [];
   for (const series of sites.values()) {
-    let bytes: Float64Array;
-    let counts: Float64Array;
-    if (series.fill) {
-      series.fill(bytesBuf, countBuf);
-      bytes = bytesBuf.subarray(0, n);
-      counts = countBuf.subarray(0, n);
-    } else {
-      bytes = series.bytes;
-      counts = series.count;
-    }
+    const { bytes, count: counts } = denseSeries(series, n, bytesBuf, countBuf);
     knownPoints(tl.times, bytes, 0, scratch);
     const features = describe(scratch, { warmupSec: tl.warmupSec, sampleBytes, scratch: slices });
     const frames = proc.stacks.get(series.stackId) ?? [];

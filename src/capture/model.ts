@@ -103,6 +103,8 @@ export interface ProcessCapture {
   logs: { level: string; message: string }[];
   /** True when the agent reported an orderly exit. */
   exited: boolean;
+  /** Set on the copies the live analysis reads: the process runs on (no end to speak of yet). */
+  running?: boolean;
 }
 
 export interface SourceSnippet {

@@ -8,6 +8,7 @@ const CONTEXT = 6;
 const MAX_LINES = 400;
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
 
+/** Frames in order of importance: where one file's lines span more than MAX_LINES, the first ones are kept. */
 export function readSnippets(frames: Frame[]): SourceSnippet[] {
   const byFile = new Map<string, number[]>();
   for (const f of frames) {
@@ -26,8 +27,16 @@ export function readSnippets(frames: Frame[]): SourceSnippet[] {
       continue;
     }
     const all = text.split(/\r?\n/);
-    const lo = Math.max(1, Math.min(...lines) - CONTEXT);
-    const hi = Math.min(all.length, Math.max(...lines) + CONTEXT, lo + MAX_LINES - 1);
+    // Earlier frames first: a later line widens the range only while it stays within MAX_LINES.
+    let lo = Math.max(1, lines[0]! - CONTEXT);
+    let hi = Math.min(all.length, lines[0]! + CONTEXT);
+    for (const line of lines) {
+      const l = Math.min(lo, Math.max(1, line - CONTEXT));
+      const h = Math.max(hi, Math.min(all.length, line + CONTEXT));
+      if (h - l + 1 > MAX_LINES) continue;
+      lo = l;
+      hi = h;
+    }
     out.push({ file, start: lo, lines: all.slice(lo - 1, hi) });
   }
   return out;

@@ -4,6 +4,8 @@
 import { Command, InvalidArgumentError, Option, type OptionValues } from "@commander-js/extra-typings";
 import { CONTRACT } from "../protocol/contract.js";
 import { EXIT } from "./exit-codes.js";
+import { EXPORT_FORMATS } from "../export/formats.js";
+import { SAMPLE_TYPES } from "../export/stacks.js";
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -33,10 +35,11 @@ export const EXIT_HELP = `
 Exit codes:
   run        the target's own exit code (128+N when killed by signal N); when
              leakhound stopped the target (--duration), 0 or the leak code
-  ${EXIT.leakFound}          --fail-on-leak and a leak was found (change it with --leak-exit-code N)
+  ${EXIT.leakFound}          --fail-on-leak and a leak was found (change it with --leak-exit-code N);
+             diff: --fail-on-new-leak and the after-run has a leak the before-run had not
   ${EXIT.usage}          bad options, no command, or an output file that cannot be written
   attach     0, or the leak code with --fail-on-leak
-  ${EXIT.badCapture}          report: the capture file cannot be read
+  ${EXIT.badCapture}          report, export, diff: a capture file cannot be read
   ${EXIT.attachRefused}          attach: ptrace not permitted (another user, yama ptrace_scope, no CAP_SYS_PTRACE),
              or the process is already watched (leakhound run/attach) or traced
   ${EXIT.internal}        leakhound itself failed
@@ -116,6 +119,62 @@ export function declareReport(program: Command) {
     .option("--leak-exit-code <n>", "the exit code for --fail-on-leak", exitCodeArg, EXIT.leakFound);
 }
 
+/** `leakhound export <capture> --format pprof|speedscope|folded -o <file>` */
+export function declareExport(program: Command) {
+  return program
+    .command("export")
+    .description("write a capture's allocation stacks for other tools: pprof (go tool pprof, Pyroscope, Parca, Grafana), speedscope, folded stacks (flamegraph.pl)")
+    .argument("<capture>", "a capture file written by leakhound run")
+    .addOption(new Option("--format <format>", "the output format").choices(EXPORT_FORMATS).makeOptionMandatory())
+    .requiredOption("-o, --output <file>", "the file to write")
+    .option("--pid <pid>", "only this process (default: every process, each under a 'pid N: command' root frame when there are several)", positiveInt)
+    .addOption(
+      new Option("--value <type>", "the weight of speedscope and folded stacks (pprof holds all four)").choices(SAMPLE_TYPES).default("inuse_space" as const),
+    )
+    .addHelpText(
+      "after",
+      "\nValues: inuse_* are the live bytes/objects at the end of the capture; alloc_* are a lower bound of what was\n" +
+        "allocated (the sum of the rises of the live figures between samples), as allocation totals are not recorded.\n" +
+        "\nExamples:\n  leakhound export capture.lhdb --format pprof -o heap.pb.gz && go tool pprof -top heap.pb.gz\n" +
+        "  leakhound export capture.lhdb --format folded -o heap.folded && flamegraph.pl heap.folded > heap.svg\n",
+    );
+}
+
+/** `leakhound diff <before> <after>` */
+export function declareDiff(program: Command) {
+  return program
+    .command("diff")
+    .description("compare the leaks of two captures (before and after a fix): fixed, still leaking, new, or inconclusive")
+    .argument("<before>", "the capture before the change")
+    .argument("<after>", "the capture after the change")
+    .option("--json <file>", "write the comparison as JSON (schema leakhound/diff@1)")
+    .option("--quiet", "no terminal output")
+    .option("--fail-on-new-leak", "exit with the leak code (3) when the after-run has a leak the before-run had not")
+    .option("--leak-exit-code <n>", "the exit code for --fail-on-new-leak", exitCodeArg, EXIT.leakFound)
+    .addHelpText(
+      "after",
+      "\nSites are matched by file, function and line of code, so a fix that moves the line still matches.\n" +
+        "'fixed' needs an after-run long enough to have seen the before-rate; else the site is inconclusive.\n" +
+        "\nExample:\n  leakhound run --out before.lhdb -- python app.py   # fix, then:\n" +
+        "  leakhound run --out after.lhdb -- python app.py\n  leakhound diff before.lhdb after.lhdb --fail-on-new-leak\n",
+    );
+}
+
+export type ExportOptions = ReturnType<ReturnType<typeof declareExport>["opts"]>;
+export type DiffOptions = ReturnType<ReturnType<typeof declareDiff>["opts"]>;
+/** `leakhound explain <pid>` */
+export function declareExplain(program: Command) {
+  return program
+    .command("explain")
+    .description("ask the leakhound run that watches a process why its leaks stay alive, now, while it runs")
+    .argument("<pid>", "a Python process running under leakhound run")
+    .option("--json <file>", "write the analysis of that process so far as JSON")
+    .option("--quiet", "no terminal output")
+    .option("--timeout <seconds>", "how long to wait for the answer", positiveNumber, 60)
+    .addHelpText("after", "\nExample, from another terminal while `leakhound run -- python app.py` runs:\n  leakhound explain 4242\n");
+}
+
+export type ExplainOptions = ReturnType<ReturnType<typeof declareExplain>["opts"]>;
 export type RunOptions = ReturnType<ReturnType<typeof declareRun>["opts"]>;
 export type AttachOptions = ReturnType<ReturnType<typeof declareAttach>["opts"]>;
 export type ReportOptions = ReturnType<ReturnType<typeof declareReport>["opts"]>;

@@ -4,7 +4,8 @@
 // the OOM killer). Asked for:
 //  - as soon as the analysis is sure a stack leaks, and again when a new stack
 //    becomes sure or the last answer is old, within a bounded share of the
-//    process's time (the search pauses its sampling, and costs CPU);
+//    process's time (the search pauses its sampling, and costs CPU); not under
+//    the tracemalloc collector, whose searches pause the program far longer;
 //  - on demand (the live view's "Explain now", `leakhound explain PID`);
 //  - right before --duration stops the target.
 // Each answer is recorded with its time (the recorder writes it to the capture).
@@ -46,9 +47,10 @@ export class LiveExplainer {
     private now: () => number = () => performance.now() / 1000,
   ) {}
 
-  /** Starts looking, once the agent server listens. */
-  attach(server: AgentServer): void {
+  /** The agent server, once it listens; `auto`: also look for leaks to explain by itself. */
+  attach(server: AgentServer, auto: boolean): void {
     this.server = server;
+    if (!auto) return;
     this.timer = setInterval(() => this.tick(), 500);
     this.timer.unref();
   }
@@ -74,6 +76,9 @@ export class LiveExplainer {
       if (server.busy(pid) || now < st.nextCheck) continue;
       const proc = this.recorder.process(pid);
       if (!proc || proc.samples.length < THRESHOLDS.minSamples) continue;
+      // Under tracemalloc every allocation of the search is traced: it pauses the
+      // program's threads for up to a second, so only searches asked for run then.
+      if (proc.collector.name === "tracemalloc") continue;
       const started = performance.now();
       let targets: number[] = [];
       try {

@@ -1,10 +1,9 @@
 // `leakhound report capture.lhdb`: re-analyse a saved capture, offline.
-import path from "node:path";
-import { CaptureError, readCapture } from "../capture/store.js";
 import { analyze } from "../analysis/analyze.js";
 import { VERSION } from "../version.js";
 import type { ReportOptions } from "./commands.js";
-import { EXIT, UserError, decideExitCode } from "./exit-codes.js";
+import { decideExitCode } from "./exit-codes.js";
+import { loadCapture } from "./load-capture.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 
 
@@ -13,16 +12,7 @@ export function reportCommand(file: string, opts: ReportOptions): number {
     { option: "--json", file: opts.json },
     { option: "--html", file: opts.html },
   ]);
-  const capturePath = path.resolve(file);
-  let capture;
-  try {
-    capture = readCapture(capturePath);
-  } catch (err) {
-    // Whatever stops the capture from being read is exit 4, in one line.
-    if (err instanceof CaptureError) throw new UserError(err.message, EXIT.badCapture);
-    const msg = (err instanceof Error ? err.message : String(err)).split("\n")[0];
-    throw new UserError(`cannot read ${capturePath}: ${msg}`, EXIT.badCapture);
-  }
+  const { capture, capturePath } = loadCapture(file);
   const report = analyze(capture, { capturePath, leakhoundVersion: VERSION });
   writeOutputs(report, { ...opts, stream: process.stdout });
   // No target to pass through: the verdict alone decides, as for a run leakhound stopped.

@@ -10,6 +10,7 @@ import { Recorder } from "../capture/recorder.js";
 import type { Capture } from "../capture/model.js";
 import { retainerTargets } from "../analysis/targets.js";
 import { readSnippets } from "../capture/sources.js";
+import { isUserFrame } from "../analysis/frames.js";
 import { analyze } from "../analysis/analyze.js";
 import type { Report } from "../report/model.js";
 import { VERSION } from "../version.js";
@@ -19,6 +20,7 @@ import { EXIT, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import { LiveExplainer } from "./live-explainer.js";
 import type { AgentServer } from "../host/agent-server.js";
+import { ControlServer, type ControlReply } from "../host/control.js";
 
 
 export function defaultCapturePath(): string {
@@ -70,9 +72,7 @@ export function watchSettings(opts: WatchCliOptions, recorder: Recorder, explain
     quiet: Boolean(opts.quiet),
     maxObjects: opts.retainerObjects,
     retainerTimeoutSec: opts.retainerTimeout,
-    onServer: (server: AgentServer) => {
-      if (opts.liveExplain) explainer.attach(server);
-    },
+    onServer: (server: AgentServer) => explainer.attach(server, opts.liveExplain),
   };
 }
 
@@ -89,8 +89,17 @@ export async function concludeCapture(
   let report: Report;
   try {
     report = analyze(recorder.snapshot(), { capturePath, leakhoundVersion: VERSION });
-    // The source lines around the leaks, kept in the capture for `leakhound report`.
+    // The source lines around the leaks, kept in the capture for `leakhound report`, and the
+    // lines of the user's own allocation sites, which `leakhound diff` matches sites by.
     const frames = report.leaks.flatMap((l) => (l.site ? [l.site, ...l.stack.slice(0, 4)] : l.stack.slice(0, 4)));
+    const seen = new Set(frames.map((f) => `${f.line}:${f.file}`));
+    for (const row of report.sites) {
+      const key = row.site ? `${row.site.line}:${row.site.file}` : "";
+      if (row.site && isUserFrame(row.site) && !seen.has(key)) {
+        seen.add(key);
+        frames.push(row.site);
+      }
+    }
     const snippets = readSnippets(frames);
     recorder.sources(snippets);
     for (const s of snippets) report.sources[s.file] = { start: s.start, lines: s.lines };
@@ -109,6 +118,8 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
   let live: Awaited<ReturnType<typeof startLive>> | null = null;
   let result;
   const explainer = new LiveExplainer(recorder);
+  // `leakhound explain PID` from another terminal reaches this run here.
+  const control = await ControlServer.start((req) => explainOne(recorder, explainer, capturePath, req.pid));
   try {
     const view =
       opts.live || opts.liveKeep
@@ -119,12 +130,14 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
       argv,
       ...watchSettings(opts, recorder, explainer),
       onSample: view ? () => view.dirty() : undefined,
+      onHello: (hello) => control?.watch(hello.pid),
       beforeStop: async () => {
         if (opts.liveExplain) await explainer.explainNow("before-stop");
       },
     });
   } catch (err) {
     explainer.stop();
+    control?.close();
     await live?.close();
     // A command that never started leaves no capture behind.
     if (result === undefined) recorder.discard();
@@ -133,6 +146,7 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
   }
 
   explainer.stop();
+  control?.close();
   // The report first; only then (with --live-keep) wait for the user to close the page.
   const report = await concludeCapture(recorder, capturePath, opts, async () => {
     await live?.close();
@@ -158,7 +172,7 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
  * stays partial; the final analysis after the target ends says what really happened).
  */
 export function interimReport(capture: Capture, capturePath: string): Report {
-  const running: Capture = { ...capture, processes: capture.processes.map((p) => (p.exited ? p : { ...p, exited: true })) };
+  const running: Capture = { ...capture, processes: capture.processes.map((p) => (p.exited ? p : { ...p, exited: true, running: true })) };
   const report = analyze(running, { capturePath, leakhoundVersion: VERSION });
   report.partial = true;
   report.target.exitCode = null;
@@ -211,6 +225,20 @@ async function startLive(recorder: Recorder, capturePath: string, keep: boolean,
       await server.close();
     },
   };
+}
+
+/** `leakhound explain PID`: a search of that process now, then the analysis of its leaks so far. */
+async function explainOne(recorder: Recorder, explainer: LiveExplainer, capturePath: string, pid: number): Promise<ControlReply> {
+  if (!recorder.process(pid)) return { ok: false, error: `process ${pid} has not connected to this leakhound run` };
+  const [answer] = await explainer.explainNow("request", pid);
+  if (!answer) return { ok: false, error: `process ${pid} is no longer running` };
+  const report = interimReport(recorder.snapshot(), capturePath);
+  const mine = (l: Report["leaks"][number]) => l.pid === pid || Boolean(l.processes?.some((p) => p.pid === pid));
+  report.leaks = report.leaks.filter(mine);
+  report.processes = report.processes.filter((p) => p.pid === pid);
+  report.sites = report.sites.filter((s) => s.pid === pid);
+  if (answer.note) report.notes = [...report.notes, answer.note];
+  return { ok: true, report };
 }
 
 /** What came of an "Explain now", in one sentence. */

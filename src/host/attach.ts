@@ -305,7 +305,7 @@ export function findGdb(): string {
   const gdb = process.env.LEAKHOUND_GDB || findOnPath("gdb");
   if (!gdb || !fs.existsSync(gdb))
     throw new UserError(
-      "gdb not found: leakhound attach injects its agent with gdb; install it (apt-get install gdb, or bash scripts/setup-gdb.sh) or set LEAKHOUND_GDB",
+      "gdb not found: leakhound attach injects its agent with gdb; install it (apt-get install gdb, or sh scripts/setup-tools.sh) or set LEAKHOUND_GDB",
       EXIT.notFound,
     );
   return gdb;

@@ -37,6 +37,17 @@ export interface RetainerReport {
   traced?: { explained: number; sampled: number };
 }
 
+/** One process's part of a leak found in several processes running the same code. */
+export interface LeakProcess {
+  pid: number;
+  growthBytes: number;
+  growthBytesPerSec: number;
+  liveBytes: number;
+  confidence: number;
+  /** Its largest retainer path, or why it has none. */
+  retainer?: string;
+}
+
 /** When a leak's reference paths were found, when it was not at the process's exit. */
 export interface ExplainedAt {
   reason: "live" | "request" | "before-stop" | "exit";
@@ -69,6 +80,12 @@ export interface LeakReport {
   /** Why it is unreachable, or why no path is given. */
   retainerNote?: string;
   retainers: RetainerReport[];
+  /**
+   * Set when processes running the same code (pool workers, prefork servers) leak at this
+   * site: the figures above are their totals, `processes` has each one's.
+   */
+  group?: { leaking: number; of: number; label: string };
+  processes?: LeakProcess[];
   /** Set when the paths come from a search taken while the process ran (not at its exit). */
   explainedAt?: ExplainedAt;
   /** Stack id in the capture, for cross-reference. */

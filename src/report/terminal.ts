@@ -68,7 +68,11 @@ export function renderTerminal(untrusted: Report, opts: TerminalOptions): string
 
 function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: Colors): string[] {
   const out: string[] = [];
-  const pid = report.processes.length > 1 ? ` in pid ${leak.pid}` : "";
+  const pid = leak.group
+    ? ` in ${leak.group.leaking} of ${leak.group.of} ${leak.group.label}`
+    : report.processes.length > 1
+      ? ` in pid ${leak.pid}`
+      : "";
   out.push(
     `${c.bold(`#${leak.rank} ${leak.kind} leak`)}${pid}  ${c.red(formatGrowth(leak.growthBytes))} after warm-up (${formatRate(leak.growthBytesPerSec)})  ` +
       `live ${formatBytes(leak.liveBytes)}${leak.liveCount > 0 ? ` in ${countOf(leak.liveCount, "allocation")}` : ""}  confidence ${Math.round(leak.confidence * 100)}%`,
@@ -80,6 +84,12 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
     if (line !== undefined) out.push(`   ${c.dim(String(leak.site.line).padStart(6) + " │")} ${line.trim()}`);
   }
   out.push(`   ${c.dim("evidence:")} ${leak.evidence}`);
+  for (const p of leak.processes ?? []) {
+    out.push(
+      `   ${c.dim(`pid ${p.pid}:`)} ${formatGrowth(p.growthBytes)} (${formatRate(p.growthBytesPerSec)}), live ${formatBytes(p.liveBytes)}` +
+        (p.retainer ? c.dim(` · ${p.retainer}`) : ""),
+    );
+  }
   if (leak.reusedFromFreeList) out.push(`   ${c.yellow("free list:")} memory here was reused from CPython's ${(leak.freeLists ?? []).join("/")} free list${(leak.freeLists ?? []).length > 1 ? "s" : ""} by objects made on other lines (${formatBytes(leak.freeListBytes ?? 0)} of it)`);
   if (leak.stack.length > 1) {
     out.push(`   ${c.dim("stack (innermost first):")}`);

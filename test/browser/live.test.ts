@@ -251,3 +251,61 @@ describe("live view", { timeout: 90_000 }, () => {
     await expect(get(url)).rejects.toThrow();
   });
 });
+
+describe("Explain now", { timeout: 90_000 }, () => {
+  test("asks the server, shows the search under way, then what came of it and when each leak was explained", async () => {
+    let asked = 0;
+    let finish: (note: string) => void = () => {};
+    const explaining = await startLiveServer({
+      onExplain: () => {
+        asked++;
+        return new Promise<string>((resolve) => (finish = resolve));
+      },
+    });
+    try {
+      const w = await watchedPage(browser);
+      const page = w.page;
+      await page.goto(explaining.url);
+      explaining.publish(upTo(30, "leak"), false);
+      await page.waitForSelector('html[data-lh-seq="1"]');
+      const button = page.locator("button.explain-now");
+      expect(await button.isVisible()).toBe(true);
+      await button.click();
+      await page.waitForSelector('html[data-lh-explain="running"]');
+      expect(await button.isDisabled()).toBe(true);
+      await button.click({ force: true }); // a second click while it runs asks nothing more
+      await page.waitForTimeout(200);
+      expect(asked).toBe(1);
+      const explained = upTo(40, "leak");
+      explained.leaks[0]!.explainedAt = { reason: "request", t: 38, beforeEndSec: 2, text: "explained at 00:38 on request, while it ran, 2.0 s ago" };
+      explaining.publish(explained, false);
+      finish("explained 1 of 1 process in 1.2 s; the leaks below show what keeps them alive");
+      await page.waitForSelector('html[data-lh-explain="done"]');
+      expect(await button.isDisabled()).toBe(false);
+      expect(await page.locator(".explain-note").textContent()).toBe("explained 1 of 1 process in 1.2 s; the leaks below show what keeps them alive");
+      await page.waitForFunction(() => /Explained at 00:38 on request/.test(document.querySelector(".explained-at")?.textContent ?? ""));
+      // The final analysis: nothing left to explain in a running program.
+      explaining.publish(full, true);
+      await page.waitForSelector('html[data-lh-state="final"]');
+      expect(await button.isVisible()).toBe(false);
+      expect([...w.consoleErrors, ...w.pageErrors]).toEqual([]);
+      await w.page.close();
+    } finally {
+      await explaining.close();
+    }
+  });
+
+  test("no button when the server takes no requests (a static report, or --no-live-explain)", async () => {
+    const plain = await startLiveServer({});
+    try {
+      const w = await watchedPage(browser);
+      await w.page.goto(plain.url);
+      plain.publish(upTo(30, "leak"), false);
+      await w.page.waitForSelector('html[data-lh-seq="1"]');
+      expect(await w.page.locator("button.explain-now").isVisible()).toBe(false);
+      await w.page.close();
+    } finally {
+      await plain.close();
+    }
+  });
+});

@@ -17,3 +17,10 @@ export function reportErrors(report: unknown): string | null {
 export function protocolErrors(line: unknown): string | null {
   return validateAgent(line) ? null : ajv.errorsText(validateAgent.errors);
 }
+
+const validateDiff = ajv.compile(JSON.parse(fs.readFileSync(path.join(ROOT, "src/diff/diff.schema.json"), "utf8")));
+
+/** Errors of a `leakhound diff --json` document against src/diff/diff.schema.json, or null. */
+export function diffErrors(diff: unknown): string | null {
+  return validateDiff(diff) ? null : ajv.errorsText(validateDiff.errors);
+}

@@ -68,3 +68,51 @@ describe("a service stopped by --duration that handles SIGINT itself", () => {
     expect(leak.retainerNote).toMatch(/not searched/);
   }, 60_000);
 });
+
+describe("leakhound explain PID, from another terminal", () => {
+  it("asks the run that watches PID for a search now, prints why, and the run's final report keeps that answer", async () => {
+    const dir = fs.mkdtempSync("/tmp/lh-explain-");
+    const json = path.join(dir, "run.json");
+    const pidFile = path.join(dir, "target.pid");
+    // The target writes its pid; the run explains nothing by itself (--no-live-explain).
+    const script = path.join(dir, "svc.py");
+    fs.writeFileSync(
+      script,
+      fs.readFileSync(path.join(__dirname, "../fixtures/programs/service_sigint_exit.py"), "utf8").replace(
+        "signal.signal(signal.SIGINT, on_interrupt)",
+        `signal.signal(signal.SIGINT, on_interrupt)\nopen(${JSON.stringify(pidFile)}, "w").write(str(os.getpid()))`,
+      ),
+    );
+    const run = runCli(["run", "--quiet", "--no-live-explain", "--duration", "12", "--json", json, "--", "python3", script]);
+    for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+    const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    await new Promise((r) => setTimeout(r, 7000));
+    const asked = path.join(dir, "explain.json");
+    const ex = await runCli(["explain", String(pid), "--json", asked]);
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(ex.stdout).toMatch(/why it stays alive: \(explained at 00:0\d on request, while it ran/);
+    expect(ex.stdout).toMatch(/module __main__ → _SESSIONS \(list, [\d,–]+ items\)/);
+    const now = JSON.parse(fs.readFileSync(asked, "utf8"));
+    expect(reportErrors(now)).toBeNull();
+    expect(now.processes.map((p: any) => p.pid)).toEqual([pid]);
+    expect(now.leaks[0].explainedAt.reason).toBe("request");
+
+    const done = await run;
+    expect(done.code, done.stderr).toBe(0);
+    const final = JSON.parse(fs.readFileSync(json, "utf8"));
+    const leak = leakAt(final, "svc.py:21");
+    expect(leak.explainedAt.reason).toBe("request");
+    expect(leak.retainers[0].text).toMatch(/_SESSIONS/);
+    // The run is gone: nothing names the pid any more.
+    const after = await runCli(["explain", String(process.pid)]);
+    expect(after.code).toBe(126);
+    expect(after.stderr).toMatch(new RegExp(`^leakhound: process ${process.pid} is not running under leakhound`));
+  }, 60_000);
+
+  it("refuses what it cannot do, in one line with its code", async () => {
+    const bad = await runCli(["explain", "abc"]);
+    expect([bad.code, bad.stderr]).toEqual([2, "leakhound: not a process id: abc\n"]);
+    const gone = await runCli(["explain", "4194304"]);
+    expect([gone.code, gone.stderr]).toEqual([127, "leakhound: no such process: 4194304\n"]);
+  });
+});

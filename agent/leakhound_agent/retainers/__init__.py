@@ -126,7 +126,7 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
     namer = Namer(runner)
     # Under tracemalloc every allocation is recorded, and the bit map's short-lived
     # ints per reference cost more than a set's one kept int (visited.py).
-    walk = Walk(runner, started + budget * WALK_SHARE, compact=not _tracing())
+    walk = Walk(runner, started + budget * WALK_SHARE, compact=not _tracing(), live=live)
     # Seconds since the start at the end of each stage (diagnostics; not part of the protocol).
     timings = {}
     results = []

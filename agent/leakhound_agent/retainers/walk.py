@@ -60,6 +60,11 @@ INLINE_OBJECTS = 8
 # References handed to the runner per round trip (bounds time between deadline checks,
 # and the discoveries waiting to be copied into their level).
 BATCH_REFS = 1 << 16
+# A live search (the program's threads run on) holds the GIL for one C call at a
+# time: smaller batches, and long sequences handled in slices, keep each call
+# (so each pause of another thread) to a few milliseconds on a big heap.
+LIVE_BATCH_REFS = 1 << 12
+LIVE_SLICE = 1 << 15
 
 _get_referents = gc.get_referents
 _CALL = operator.methodcaller("__call__")
@@ -176,9 +181,11 @@ class Phase(object):
 
 
 class Walk(object):
-    def __init__(self, runner, deadline, compact=True):
+    def __init__(self, runner, deadline, compact=True, live=False):
         self.runner = runner
         self.deadline = deadline
+        self.batch_refs = LIVE_BATCH_REFS if live else BATCH_REFS
+        self.slice = LIVE_SLICE if live else None
         self.seen = Visited() if compact else VisitedIds()
         self.phases = []
         self.truncated = False
@@ -329,7 +336,7 @@ class Walk(object):
             spans.append((start, stop))
             refs_in_batch += len(refs) + CHUNK
             del refs
-            if refs_in_batch >= BATCH_REFS:
+            if refs_in_batch >= self.batch_refs:
                 if not self._run_batch(steps, queue, spans, following, marks, level, links):
                     return
                 refs_in_batch = 0
@@ -514,6 +521,14 @@ class Walk(object):
             # (Those returned are freed once their phases are done.)
             self.disown(frames[0], frames, left, counts, left_ids, inner)
 
+    def _slices(self, seq):
+        """``seq`` whole, or (a live search) in slices of ``self.slice``: one C call each."""
+        if self.slice is None or len(seq) <= self.slice:
+            yield seq
+            return
+        for start in range(0, len(seq), self.slice):
+            yield seq[start:start + self.slice]
+
     def _made_during_walk(self):
         """Ids of the young objects made since the walk began (a live search)."""
         before = set(map(id, self._young_at_start))
@@ -528,7 +543,9 @@ class Walk(object):
         seen = self.seen
         everything = gc.get_objects()
         self.own(everything)
-        run([partial(left.extend, compress(everything, map(not_, seen.flags(everything))))])
+        for part in self._slices(everything):
+            run([partial(left.extend, compress(part, map(not_, seen.flags(part))))])
+            del part
         self.disown(everything)
         del everything
         if self._young_at_start is not None and left:
@@ -544,14 +561,19 @@ class Walk(object):
             return [], set(), []
         # Reference counts first, while only `left` holds these objects. A fresh
         # probe held the same way gives the count our own holding adds.
+        # (In slices, every object and the probe alike are held once more by their slice.)
         left.append([])
-        run([partial(counts.extend, map(sys.getrefcount, left))])
+        for part in self._slices(left):
+            run([partial(counts.extend, map(sys.getrefcount, part))])
+            del part
         baseline = counts.pop()
         left.pop()
-        run([partial(left_ids.update, map(id, left))])
-        refs = _get_referents(*left)
-        run([partial(_count_elements, inner, filter(left_ids.__contains__, map(id, refs)))])
-        del refs
+        for part in self._slices(left):
+            run([partial(left_ids.update, map(id, part))])
+            refs = _get_referents(*part)
+            del part
+            run([partial(_count_elements, inner, filter(left_ids.__contains__, map(id, refs)))])
+            del refs
         get_inner = inner.get
         for obj, count in zip(left, counts):
             ident = id(obj)
