@@ -6,21 +6,25 @@ import { attachSession, commandLine } from "../host/attach.js";
 import type { AttachOptions } from "./commands.js";
 import { EXIT, decideExitCode } from "./exit-codes.js";
 import { LiveExplainer } from "./live-explainer.js";
-import { concludeCapture, openCapture, watchSettings } from "./run-command.js";
+import { concludeCapture, explainOne, openCapture, watchSettings } from "./run-command.js";
+import { ControlServer } from "../host/control.js";
 
 export async function attachCommand(pid: number, opts: AttachOptions): Promise<number> {
   // The capture's command is the process's own (as `run` records the command it ran).
   const argv = commandLine(pid);
   const { recorder, capturePath } = openCapture(opts, argv.length ? argv : [`pid ${pid}`]);
   const explainer = new LiveExplainer(recorder);
+  // `leakhound explain PID` from another terminal reaches this attach too.
+  const control = await ControlServer.start((req) => explainOne(recorder, explainer, capturePath, req.pid));
   try {
-    await attachSession({ pid, ...watchSettings(opts, recorder, explainer) });
+    await attachSession({ pid, ...watchSettings(opts, recorder, explainer), onHello: (hello) => control?.watch(hello.pid) });
   } catch (err) {
     // An attach that never happened leaves no capture behind.
     recorder.discard();
     throw err;
   } finally {
     explainer.stop();
+    control?.close();
   }
   const report = await concludeCapture(recorder, capturePath, opts);
   // The target is not leakhound's child: its exit code is not ours to pass on, so the

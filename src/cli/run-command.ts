@@ -228,7 +228,7 @@ async function startLive(recorder: Recorder, capturePath: string, keep: boolean,
 }
 
 /** `leakhound explain PID`: a search of that process now, then the analysis of its leaks so far. */
-async function explainOne(recorder: Recorder, explainer: LiveExplainer, capturePath: string, pid: number): Promise<ControlReply> {
+export async function explainOne(recorder: Recorder, explainer: LiveExplainer, capturePath: string, pid: number): Promise<ControlReply> {
   if (!recorder.process(pid)) return { ok: false, error: `process ${pid} has not connected to this leakhound run` };
   const [answer] = await explainer.explainNow("request", pid);
   if (!answer) return { ok: false, error: `process ${pid} is no longer running` };

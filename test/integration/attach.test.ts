@@ -194,6 +194,20 @@ describe("leakhound attach, full", () => {
     );
   }, 60_000);
 
+  it("leakhound explain PID reaches an attached process", async () => {
+    await withTarget("python3", async (t) => {
+      const attached = attach(t.pid, ["--duration", "9", "--quiet"]);
+      await sleep(5000);
+      const json = path.join(tempDir(), "explain.json");
+      const e = await runCli(["explain", String(t.pid), "--quiet", "--json", json], { cwd: ROOT });
+      expect(e.code, e.stderr).toBe(0);
+      const leak = leakAt(JSON.parse(fs.readFileSync(json, "utf8")), "leak_registry.py", 18);
+      expect(leak.retainers[0].text).toMatch(/^module leak_registry → REGISTRY \(Registry\)/);
+      expect((await attached).code).toBe(0);
+      await expectRanAsBefore(t, t.stop());
+    });
+  }, 60_000);
+
   it("Ctrl-C (SIGINT to leakhound) ends the watch: report, detach, the target runs on", async () => {
     await withTarget("python3", async (t) => {
         const dir = tempDir();
