@@ -3,13 +3,14 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { VERSION } from "./version.js";
 import { EXIT, UserError } from "./cli/exit-codes.js";
-import { EXIT_HELP, declareAttach, declareDiff, declareExplain, declareExport, declareReport, declareRun } from "./cli/commands.js";
+import { EXIT_HELP, declareAttach, declareDiff, declareExplain, declareExport, declareLint, declareReport, declareRun } from "./cli/commands.js";
 import { attachCommand } from "./cli/attach-command.js";
 import { runCommand } from "./cli/run-command.js";
 import { reportCommand } from "./cli/report-command.js";
 import { explainCommand } from "./cli/explain-command.js";
 import { exportCommand } from "./cli/export-command.js";
 import { diffCommand } from "./cli/diff-command.js";
+import { lintCommand } from "./cli/lint-command.js";
 
 /** A commander parse error (or help/version), with the command it belongs to. */
 class ParseExit extends Error {
@@ -53,8 +54,8 @@ function build(): Command {
   });
   quietErrors(attach, "attach");
 
-  const report = declareReport(program).action((file, opts) => {
-    process.exitCode = reportCommand(file, opts);
+  const report = declareReport(program).action(async (file, opts) => {
+    process.exitCode = await reportCommand(file, opts);
   });
   quietErrors(report, "report");
 
@@ -72,6 +73,11 @@ function build(): Command {
     process.exitCode = diffCommand(before, after, opts);
   });
   quietErrors(diff, "diff");
+
+  const lintCmd = declareLint(program).action(async (paths, opts) => {
+    process.exitCode = await lintCommand(paths, opts);
+  });
+  quietErrors(lintCmd, "lint");
   return program;
 }
 
@@ -87,7 +93,7 @@ function parseErrorLine(e: ParseExit): string {
     const args = process.argv.slice(2);
     message = args.length
       ? `unknown command '${args[args.length - 1]}'`
-      : "no command: use 'leakhound run -- <command...>', 'leakhound attach <pid>', 'leakhound report <capture>', 'leakhound export <capture>' or 'leakhound diff <before> <after>'";
+      : "no command: use 'leakhound run -- <command...>', 'leakhound attach <pid>', 'leakhound report <capture>', 'leakhound export <capture>', 'leakhound diff <before> <after>' or 'leakhound lint [paths...]'";
   }
   return `leakhound: ${message} (see '${help}')\n`;
 }

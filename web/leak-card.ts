@@ -152,6 +152,10 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
       h("div", { class: "fig fig-spark" }, h("div", { class: "fig-label" }, "Live bytes over time"), sparkline(leak.series.t, values)),
     ),
     h("p", { class: "evidence" }, leak.evidence),
+    // With --lint: the lint findings that explain this leak, each with its fix.
+    (leak.causes ?? []).map((c) =>
+      h("p", { class: "cause" }, h("strong", null, "Cause: "), `${c.message} (${c.rule}, ${c.file}:${c.line})`, h("br"), h("strong", null, "Fix: "), c.fix),
+    ),
     leak.processes
       ? h(
           "ul",

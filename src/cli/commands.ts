@@ -44,7 +44,8 @@ Exit codes:
              or the process is already watched (leakhound run/attach) or traced
   ${EXIT.internal}        leakhound itself failed
   ${EXIT.notObservable}        no Python process could be observed (not Python, -I/-E/-S, Python < 3.8)
-  ${EXIT.notFound}        the command or the Python script was not found; attach: no such process, or no gdb`;
+  ${EXIT.notFound}        the command or the Python script was not found; attach: no such process, or no gdb
+  (leakhound lint has its own: see 'leakhound lint --help')`;
 
 /** The options `run` and `attach` share: outputs, verdict, and how the agent samples. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -58,6 +59,7 @@ function watchOptions<Args extends any[], Opts extends OptionValues>(cmd: Comman
     .option("--leak-exit-code <n>", "the exit code for --fail-on-leak, to tell it from the target's own codes", exitCodeArg, EXIT.leakFound)
     .option("--quiet", "no live status line and no terminal report")
     .option("--verbose", "the collector's error bounds and other detail in the terminal report")
+    .option("--lint", "lint the leaks' own files (leakhound lint, with python3) and show the findings that explain each leak, with their fix")
     // Defaults are the host/agent contract's (agent/leakhound_agent/contract.json).
     .addOption(
       new Option("--collector <name>", "sampling is the low-overhead default; tracemalloc is exact, slower")
@@ -115,9 +117,45 @@ export function declareReport(program: Command) {
     .option("--html <file>", "write a self-contained HTML report")
     .option("--quiet", "no terminal report")
     .option("--verbose", "the collector's error bounds and other detail in the terminal report")
+    .option("--lint", "lint the leaks' own files (leakhound lint, with python3) and show the findings that explain each leak, with their fix")
     .option("--fail-on-leak", "exit with the leak code (3) when the verdict is leak")
     .option("--leak-exit-code <n>", "the exit code for --fail-on-leak", exitCodeArg, EXIT.leakFound);
 }
+
+function listArg(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").map((v) => v.trim()).filter(Boolean)];
+}
+
+export const LINT_EXIT_HELP = `
+Exit codes:
+  0          linted (findings or not, unless --fail-on-findings)
+  ${EXIT.leakFound}          --fail-on-findings and there were findings
+  ${EXIT.usage}          bad options, a path that does not exist, a bad [tool.leakhound], or an output file that cannot be written
+  ${EXIT.badCapture}          --capture: the capture file cannot be read
+  ${EXIT.internal}        leakhound itself failed
+  ${EXIT.notObservable}        the Python cannot run the linter (older than 3.8, not CPython)
+  ${EXIT.notFound}        the Python was not found`;
+
+/** `leakhound lint [paths...]` */
+export function declareLint(program: Command) {
+  return program
+    .command("lint")
+    .description("find memory-leak causes in Python source before it runs (no code is run)")
+    .argument("[paths...]", "files and folders to lint (folders: every *.py below)", ["."])
+    .option("--json <file>", "write the findings as JSON (schema leakhound/lint@1)")
+    .option("--sarif <file>", "write the findings as SARIF 2.1.0 (code scanning)")
+    .option("--github", "print GitHub Actions annotations (::warning file=...::) on stdout instead of the report")
+    .option("--python <exe>", "the Python whose ast parses the code (3.8+)", "python3")
+    .option("--disable <rules>", "rule ids to switch off, comma-separated (adds to [tool.leakhound] disable)", listArg)
+    .option("--exclude <glob>", "paths to leave out, repeatable (adds to [tool.leakhound] exclude)", listArg)
+    .option("--capture <file>", "a capture of `leakhound run` (.lhdb): rank findings by the memory their leaks held at run time")
+    .option("--fail-on-findings", "exit with the leak code (3) when there is a finding")
+    .option("--jobs <n>", "Python workers (default: one per core)", positiveInt)
+    .option("--quiet", "no terminal report")
+    .addHelpText("after", "\nExamples:\n  leakhound lint src/\n  leakhound lint --sarif lint.sarif --fail-on-findings .\n  leakhound lint --python .venv/bin/python app.py\n\nSuppress one finding with `# leakhound: ignore[rule-id]` (or `# leakhound: ignore`) on its line;\nconfigure in pyproject.toml: [tool.leakhound] disable = [...], exclude = [...].\n" + LINT_EXIT_HELP);
+}
+
+export type LintOptions = ReturnType<ReturnType<typeof declareLint>["opts"]>;
 
 /** `leakhound export <capture> --format pprof|speedscope|folded -o <file>` */
 export function declareExport(program: Command) {

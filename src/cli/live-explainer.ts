@@ -28,12 +28,22 @@ export interface ExplainPolicy {
 
 export const EXPLAIN_POLICY: ExplainPolicy = { checkEverySec: 2, refreshSec: 60, budgetShare: 0.05, maxStacks: 5 };
 
+/**
+ * Seconds a search takes per byte of Python heap, before one has been measured
+ * (about 0.8 µs an object at ~80 bytes an object: bench/retainers_2m.py --live).
+ */
+const SEARCH_SEC_PER_HEAP_BYTE = 1e-8;
+/** A first search expected to take no longer than this runs at once, whatever the budget. */
+const CHEAP_SEARCH_SEC = 0.25;
+
 interface ProcessState {
   nextCheck: number;
   explained: Set<number>;
   lastAnswer: number;
   spentSec: number;
   firstSeen: number;
+  /** The last search's seconds and the heap it walked, to foresee the next one's. */
+  lastCost: { sec: number; heap: number } | null;
 }
 
 export class LiveExplainer {
@@ -62,7 +72,7 @@ export class LiveExplainer {
 
   private state(pid: number): ProcessState {
     let s = this.states.get(pid);
-    if (!s) this.states.set(pid, (s = { nextCheck: 0, explained: new Set(), lastAnswer: -Infinity, spentSec: 0, firstSeen: this.now() }));
+    if (!s) this.states.set(pid, (s = { nextCheck: 0, explained: new Set(), lastAnswer: -Infinity, spentSec: 0, firstSeen: this.now(), lastCost: null }));
     return s;
   }
 
@@ -92,12 +102,20 @@ export class LiveExplainer {
       if (targets.length === 0) continue;
       const fresh = targets.some((id) => !st.explained.has(id));
       const old = now - st.lastAnswer >= this.policy.refreshSec;
-      const affordable = st.spentSec <= this.policy.budgetShare * Math.max(0, now - st.firstSeen);
-      if ((fresh || old) && (affordable || st.explained.size === 0)) void this.ask(pid, targets, "live");
+      // A search pauses the program's threads about as long as it runs: foresee its
+      // cost from the heap (or the last search) and keep the total within the share.
+      const heap = Math.max(0, proc.samples[proc.samples.length - 1]!.heap);
+      const expected = st.lastCost
+        ? st.lastCost.sec * (st.lastCost.heap > 0 ? Math.max(1, heap / st.lastCost.heap) : 1)
+        : heap * SEARCH_SEC_PER_HEAP_BYTE;
+      const affordable =
+        st.spentSec + expected <= this.policy.budgetShare * Math.max(0, now - st.firstSeen) ||
+        (st.explained.size === 0 && expected <= CHEAP_SEARCH_SEC);
+      if ((fresh || old) && affordable) void this.ask(pid, targets, "live", heap);
     }
   }
 
-  private async ask(pid: number, targets: number[], reason: Explanation["reason"]): Promise<Explanation | null> {
+  private async ask(pid: number, targets: number[], reason: Explanation["reason"], heap = 0): Promise<Explanation | null> {
     const server = this.server;
     if (!server) return null;
     const st = this.state(pid);
@@ -105,6 +123,7 @@ export class LiveExplainer {
     st.lastAnswer = this.now();
     if (e) {
       st.spentSec += e.elapsedSec;
+      st.lastCost = { sec: e.elapsedSec, heap };
       for (const id of targets) st.explained.add(id);
     }
     return e;

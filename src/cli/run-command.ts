@@ -18,6 +18,7 @@ import { escapeText, formatSec } from "../report/units.js";
 import type { RunOptions } from "./commands.js";
 import { EXIT, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
+import { lintCauses } from "./report-command.js";
 import { LiveExplainer } from "./live-explainer.js";
 import type { AgentServer } from "../host/agent-server.js";
 import { ControlServer, type ControlReply } from "../host/control.js";
@@ -32,7 +33,7 @@ export function defaultCapturePath(): string {
 export type WatchCliOptions = Pick<
   RunOptions,
   | "out" | "json" | "html" | "quiet" | "verbose" | "collector" | "interval" | "nframes" | "sampleBytes"
-  | "retainerObjects" | "retainerTimeout" | "liveExplain" | "duration"
+  | "retainerObjects" | "retainerTimeout" | "liveExplain" | "duration" | "lint"
 >;
 
 /** The capture's file and recorder; every output is checked first, so a typo costs nothing. */
@@ -109,6 +110,7 @@ export async function concludeCapture(
   } finally {
     recorder.close();
   }
+  if (opts.lint) await lintCauses(report);
   writeOutputs(report, { json: opts.json, html: opts.html, quiet: opts.quiet, verbose: opts.verbose, stream: process.stderr });
   return report;
 }

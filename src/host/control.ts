@@ -93,6 +93,11 @@ export class ControlServer {
     for (const link of [...this.links]) this.unwatch(Number(link.slice(link.lastIndexOf("-") + 1)));
     this.server.close();
     fs.rmSync(this.socketPath, { force: true });
+    try {
+      fs.rmdirSync(path.dirname(this.socketPath)); // only when no other run uses it
+    } catch {
+      /* another run's socket is there */
+    }
   }
 
   private accept(sock: net.Socket): void {

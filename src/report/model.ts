@@ -103,6 +103,21 @@ export interface LeakReport {
    * are what accumulates, so the lines that made them are the real sites; ranked after those.
    */
   reusedFromFreeList?: boolean;
+  /** With --lint: the `leakhound lint` findings that explain this leak (its line, or the container holding it). */
+  causes?: LeakCause[];
+}
+
+/** A lint finding beside the leak it explains. */
+export interface LeakCause {
+  rule: string;
+  file: string;
+  line: number;
+  column: number;
+  /** Why it leaks, one sentence. */
+  message: string;
+  fix: string;
+  /** "site": the leak's allocation site or stack is the finding's line; "retainer": a reference path starts at its container. */
+  via: "site" | "retainer";
 }
 
 export type FreeListKind = "dict" | "list" | "tuple" | "float";

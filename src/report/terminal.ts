@@ -2,7 +2,7 @@
 // site, stack, evidence and why it stays alive.
 import type { LeakReport, Report } from "./model.js";
 import { countOf, formatBytes, formatCount, formatGrowth, formatRate, longFrame } from "./format.js";
-import { collectorSummary, escapeDeep, formatSec, retainerFigures } from "./units.js";
+import { collectorSummary, escapeDeep, escapeText, formatSec, retainerFigures } from "./units.js";
 
 export interface TerminalOptions {
   color: boolean;
@@ -84,6 +84,10 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
     if (line !== undefined) out.push(`   ${c.dim(String(leak.site.line).padStart(6) + " │")} ${line.trim()}`);
   }
   out.push(`   ${c.dim("evidence:")} ${leak.evidence}`);
+  for (const cause of leak.causes ?? []) {
+    out.push(`   ${c.yellow("cause:")} ${escapeText(cause.message)} (${cause.rule}, ${escapeText(cause.file)}:${cause.line})`);
+    out.push(`   ${c.dim("fix:")} ${escapeText(cause.fix)}`);
+  }
   for (const p of leak.processes ?? []) {
     out.push(
       `   ${c.dim(`pid ${p.pid}:`)} ${formatGrowth(p.growthBytes)} (${formatRate(p.growthBytesPerSec)}), live ${formatBytes(p.liveBytes)}` +

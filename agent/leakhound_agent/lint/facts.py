@@ -1,0 +1,602 @@
+"""One pass over a module's AST that gathers what every rule needs.
+
+The facts are about *containers* (module-level and class-level dicts, lists,
+sets, deques; threading.local attributes; mutable default arguments) and how
+each function uses them: grows them, shrinks them, reads them, or lets them
+escape (passes them on, returns them, aliases them: then someone else may
+manage them, and the rules stay silent). Plus the calls some rules look for
+(addHandler, atexit.register, gc.disable, ...) and which functions run once
+(at import, as decorators, registration helpers) rather than per call.
+"""
+import ast
+import re
+
+DICT_TYPES = {"dict", "defaultdict", "OrderedDict", "Counter"}
+LIST_TYPES = {"list", "deque"}
+SET_TYPES = {"set"}
+WEAK_TYPES = {"WeakKeyDictionary", "WeakValueDictionary", "WeakSet"}
+
+GROW = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"}
+SHRINK = {"pop", "popitem", "remove", "discard", "clear", "popleft", "difference_update",
+          "intersection_update", "symmetric_difference_update", "__delitem__"}
+# Calls that only read their argument (or, for len, show that someone checks the size).
+READERS = {"len", "sorted", "list", "tuple", "set", "frozenset", "iter", "any", "all", "bool",
+           "repr", "str", "min", "max", "sum", "enumerate", "reversed", "isinstance", "print",
+           "next", "zip", "map", "filter", "id", "hash", "type", "dict"}
+# Calls whose value is new on every call: a key made of one never repeats.
+EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "monotonic_ns",
+            "uuid1", "uuid4", "random", "getrandbits", "urandom", "count", "current_thread",
+            "get_ident"}
+# Functions that run a bounded number of times: registration and set-up helpers.
+ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^_?init|^_?load|populate|subscribe|"
+                       r"^_?hook|bootstrap|configure|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
+                       r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define")
+# Decorators that run the function once (per key): `@_logged_cached(...)`, `@memoize`, `@run_once`.
+ONCE_DECORATOR_NAME = re.compile(r"(?i)cache|memo|once")
+# Parameter names of decorators that register what they decorate.
+CALLABLE_PARAMS = {"fn", "func", "f", "function", "cls", "klass", "kls", "callback", "cb", "handler", "method",
+                   "meth", "wrapped", "decorated", "obj", "c", "target", "view", "hook", "plugin"}
+ONCE_DECORATORS = {"lru_cache", "cache", "cached_property", "once", "run_once", "contextmanager",
+                   "setup", "fixture", "pytest_fixture"}
+
+
+_AST = ast.AST
+# Fields that never hold a node worth visiting: contexts (Load/Store), operators, constants.
+_SKIP_FIELDS = {"ctx", "op", "ops", "type_comment", "kind", "value_kind"}
+_FIELDS = {}
+
+
+# List fields that may hold None or strings besides nodes.
+_MIXED = {"keys", "kw_defaults", "kwd_attrs", "names"}
+
+
+def _fields(cls):
+    f = _FIELDS.get(cls)
+    if f is None:
+        names = [n for n in cls._fields if n not in _SKIP_FIELDS]
+        if cls in (ast.Global, ast.Nonlocal):
+            names = []
+        f = _FIELDS[cls] = tuple((n, n in _MIXED) for n in names)
+    return f
+
+
+def children(node, out=None):
+    """The direct child nodes worth visiting (ast.iter_child_nodes less contexts and operators), appended to out."""
+    if out is None:
+        out = []
+    for name, mixed in _FIELDS.get(node.__class__) or _fields(node.__class__):
+        v = getattr(node, name, None)
+        if v.__class__ is list:
+            if mixed:
+                out.extend(x for x in v if isinstance(x, _AST))
+            else:
+                out.extend(v)
+        elif v is not None and v.__class__ is not ast.Constant and isinstance(v, _AST):
+            out.append(v)
+    return out
+
+
+def subscript_key(node):
+    """The key of a Subscript (Python 3.8 wraps it in ast.Index)."""
+    sl = node.slice
+    return sl.value if sl.__class__.__name__ == "Index" else sl
+
+
+def dotted(node):
+    """'functools.lru_cache' for an Attribute/Name chain, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def last_name(node):
+    """The last component of a call's callee: 'lru_cache' for functools.lru_cache(...)."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
+
+
+def container_kind(expr):
+    """'dict', 'list', 'set' for an expression that makes an unbounded container, else None."""
+    if isinstance(expr, (ast.Dict, ast.DictComp)):
+        return "dict"
+    if isinstance(expr, (ast.List, ast.ListComp)):
+        return "list"
+    if isinstance(expr, (ast.Set, ast.SetComp)):
+        return "set"
+    if isinstance(expr, ast.Call):
+        name = last_name(expr.func)
+        if name in DICT_TYPES:
+            return "defaultdict" if name == "defaultdict" else "dict"
+        if name == "deque":
+            bounded = len(expr.args) >= 2 or any(k.arg == "maxlen" for k in expr.keywords)
+            return None if bounded else "list"
+        if name in LIST_TYPES:
+            return "list"
+        if name in SET_TYPES:
+            return "set"
+    return None
+
+
+def is_thread_local(expr):
+    return isinstance(expr, ast.Call) and dotted(expr.func) in ("threading.local", "local", "_threading_local.local")
+
+
+EVER_NEW_ATTR = re.compile(r"^_?(token|uuid|guid|session_id|request_id|req_id|trace_id|nonce|ident)$")
+LONG_LIVED = re.compile(r"(?i)^_?(mod|module|cls|klass|kls|type|typ|tp)$")
+
+
+def _long_lived_id(call):
+    """id(module), id(cls): ids of objects that live as long as the program."""
+    if last_name(call.func) != "id" or not call.args:
+        return False
+    arg = call.args[0]
+    return isinstance(arg, ast.Name) and bool(LONG_LIVED.match(arg.id))
+
+
+def ever_new(expr):
+    """True when the expression holds a value that never repeats (id(x), time(), uuid4(), self)."""
+    if expr is None:
+        return False
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call) and last_name(node.func) in EVER_NEW and not _long_lived_id(node):
+            return True
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Attribute) and EVER_NEW_ATTR.match(node.attr):
+            return True  # `session.token`, `request.request_id`: an identifier of a per-call object
+    return isinstance(expr, ast.Name) and expr.id == "self" or (
+        isinstance(expr, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == "self" for e in expr.elts))
+
+
+class Container:
+    """A module-level or class-level container, or a mutable default argument."""
+
+    __slots__ = ("key", "name", "kind", "node", "grows", "shrinks", "reads", "escapes", "sized")
+
+    def __init__(self, key, name, kind, node):
+        self.key = key
+        self.name = name
+        self.kind = kind
+        self.node = node
+        self.grows = []  # (Function, how, node, key_expr, value_expr)
+        self.shrinks = []
+        self.reads = []  # (Function, key_expr or None, line)
+        self.escapes = []
+        self.sized = False  # len() taken somewhere: someone checks its size
+
+
+class Function:
+    __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
+                 "returns_param", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored")
+
+    def __init__(self, node, cls, parent):
+        self.node = node
+        self.name = node.name
+        self.cls = cls
+        self.parent = parent
+        a = node.args
+        params = list(getattr(a, "posonlyargs", [])) + list(a.args) + list(a.kwonlyargs)
+        params += [p for p in (a.vararg, a.kwarg) if p is not None]
+        self.params = [p.arg for p in params]
+        self._locals = None  # computed on first use: most functions never need them
+        self._globals = None
+        self._excepts = None
+        self._stored = None
+        self.nested = set()  # names of functions and classes defined directly inside
+        self.declares_global = False  # has a `global` statement
+        positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
+        pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults))
+        pairs += [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+        self.mutable_defaults = {p.arg: d for p, d in pairs if container_kind(d)}
+        self.decorators = [last_name(d) for d in node.decorator_list]
+        self.returns_param = False
+        self.calls = []  # (dotted callee, Call node)
+
+    @property
+    def locals(self):
+        """Names the function binds (so a global of the same name is not the global there)."""
+        if self._locals is None:
+            self._scan()
+        return self._locals
+
+    @property
+    def globals(self):
+        if self._globals is None:
+            self._scan()
+        return self._globals
+
+    @property
+    def excepts(self):
+        """Names bound by `except ... as NAME`."""
+        if self._excepts is None:
+            self._scan()
+        return self._excepts
+
+    @property
+    def stored(self):
+        """Names the function assigns to (parameters re-bound included)."""
+        if self._stored is None:
+            self._scan()
+        return self._stored
+
+    def _scan(self):
+        local, glob, excepts, stored = set(self.params) | self.nested, set(), set(), set()
+        stack = list(self.node.body)
+        while stack:
+            node = stack.pop()
+            t = type(node)
+            if t is ast.Global or t is ast.Nonlocal:
+                glob.update(node.names)
+            elif t is ast.Name and not isinstance(node.ctx, ast.Load):
+                local.add(node.id)
+                stored.add(node.id)
+            elif t is ast.alias:
+                local.add((node.asname or node.name).split(".")[0])
+            elif t is ast.ExceptHandler and node.name:
+                local.add(node.name)
+                excepts.add(node.name)
+            if t is ast.FunctionDef or t is ast.AsyncFunctionDef or t is ast.ClassDef or t is ast.Lambda:
+                continue
+            children(node, stack)
+        self._locals = local - glob
+        self._globals = glob
+        self._excepts = excepts
+        self._stored = stored
+
+
+class ModuleFacts:
+    def __init__(self, tree, lines):
+        self.tree = tree
+        self.lines = lines
+        self.containers = {}  # key -> Container
+        self.globals = {}  # module name -> key
+        self.class_attrs = {}  # class name -> {attr: key}
+        self.instance_attrs = {}  # class name -> attrs assigned through self
+        self.thread_locals = set()
+        self.loggers = set()  # module names bound to logging.getLogger(...)
+        self.classes = {}  # name -> ClassDef
+        self.functions = []
+        self.module_calls = set()  # function names called at import time or used as decorators
+        self.shrunk_attrs = set()  # attribute names shrunk anywhere: obj.NAME.clear(), del obj.NAME[k]
+        self.toplevel_calls = []  # (dotted callee, Call node) outside functions
+        self.instances = {}  # class name -> number of `Cls(...)` calls in the module
+        self.module_instances = {}  # class name -> number of those at module level
+        self._collect_module()
+        self._walk(tree.body, None, None)
+
+    # ---- module and class level -------------------------------------------------
+    def _collect_module(self):
+        names = self.module_names = set()  # every name bound at module level
+        for stmt in self.tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(stmt.name)
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+            else:
+                names.update(t.id for t in _assign_parts(stmt)[0] if isinstance(t, ast.Name))
+            self._module_binding(stmt)
+            if isinstance(stmt, ast.ClassDef):
+                self._collect_class(stmt)
+
+    def _module_binding(self, stmt):
+        targets, value = _assign_parts(stmt)
+        for t in targets:
+            if not isinstance(t, ast.Name):
+                continue
+            kind = container_kind(value)
+            if kind:
+                key = "g:" + t.id
+                self.containers[key] = Container(key, t.id, kind, stmt)
+                self.globals[t.id] = key
+            elif is_thread_local(value):
+                self.thread_locals.add(t.id)
+            elif isinstance(value, ast.Call) and dotted(value.func) in ("logging.getLogger", "getLogger"):
+                self.loggers.add(t.id)
+            elif t.id in self.globals:  # re-bound at module level to something else
+                del self.containers[self.globals.pop(t.id)]
+
+    def _collect_class(self, cls):
+        self.classes[cls.name] = cls
+        attrs = self.class_attrs.setdefault(cls.name, {})
+        for stmt in cls.body:
+            targets, value = _assign_parts(stmt)
+            kind = container_kind(value)
+            for t in targets:
+                if isinstance(t, ast.Name) and kind:
+                    key = "c:%s.%s" % (cls.name, t.id)
+                    self.containers[key] = Container(key, "%s.%s" % (cls.name, t.id), kind, stmt)
+                    attrs[t.id] = key
+
+    def _instance_attrs(self, cls_name):
+        """Attributes a class assigns through `self` (then `self.x` is the instance's, not the class's)."""
+        inst = self.instance_attrs.get(cls_name)
+        if inst is None:
+            inst = self.instance_attrs[cls_name] = set()
+            for node in ast.walk(self.classes[cls_name]):
+                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and \
+                        isinstance(node.value, ast.Name) and node.value.id == "self":
+                    inst.add(node.attr)
+        return inst
+
+    # ---- the walk -----------------------------------------------------------------
+    def _walk(self, body, fn, cls):
+        """Walks statements of one scope (module, class body or function) in order."""
+        stack = list(body)  # visit order does not matter: a parent is always seen before its children
+        consumed = set()
+        Name, Constant, Load, JoinedStr = ast.Name, ast.Constant, ast.Load, ast.JoinedStr
+        names = self.globals
+        while stack:
+            node = stack.pop()
+            t = node.__class__
+            if t is Name:  # the most common node: a leaf; only a container's name matters
+                if (node.id in names or fn is not None and fn.mutable_defaults) and id(node) not in consumed \
+                        and node.ctx.__class__ is Load:
+                    c = self.resolve(node, fn)
+                    if c is not None:
+                        c.escapes.append((fn, node))
+                continue
+            if t is Constant or t is JoinedStr:  # f-strings only read what they format
+                continue
+            if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
+                for d in node.decorator_list:
+                    n = last_name(d)
+                    if n:
+                        self.module_calls.add(n)
+                    stack.append(d)
+                stack.extend(node.args.defaults)
+                stack.extend(d for d in node.args.kw_defaults if d is not None)
+                if fn is not None:
+                    fn.nested.add(node.name)
+                child = Function(node, cls if fn is None else None, fn)
+                self.functions.append(child)
+                self._walk(node.body, child, None)
+                continue
+            if t is ast.ClassDef:
+                if fn is not None:
+                    fn.nested.add(node.name)
+                stack.extend(node.bases)
+                stack.extend(node.decorator_list)
+                self._walk(node.body, fn, node)
+                continue
+            if t is ast.Call:
+                self._call(node, fn, cls, consumed)
+            elif t is ast.Global and fn is not None:
+                fn.declares_global = True
+            elif t is ast.Subscript and id(node) not in consumed:
+                self._subscript(node, fn, consumed)
+            elif t is ast.Compare:
+                for op, right in zip(node.ops, node.comparators):
+                    if type(op) in (ast.In, ast.NotIn):
+                        self._use(right, fn, consumed, "read", node, key=node.left)
+            elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension:
+                self._use(node.iter, fn, consumed, "read", node)
+            elif t is ast.Assign or t is ast.AnnAssign or t is ast.AugAssign:
+                self._assign(node, fn, consumed)
+            elif t is ast.Delete:
+                for target in node.targets:
+                    self._use(target, fn, consumed, "shrink", node)
+            elif t is ast.If or t is ast.While or t is ast.IfExp or t is ast.Assert:
+                self._use(node.test, fn, consumed, "read", node)
+            elif t is ast.UnaryOp or t is ast.BoolOp:
+                for v in ([node.operand] if t is ast.UnaryOp else node.values):
+                    self._use(v, fn, consumed, "read", node)
+            elif t is ast.Return and fn is not None and isinstance(node.value, ast.Name) and node.value.id in CALLABLE_PARAMS \
+                    and node.value.id in fn.params:
+                fn.returns_param = True  # `def register(func): REGISTRY.append(func); return func`: a decorator
+            elif t is ast.Attribute and id(node) not in consumed:
+                c = self.resolve(node, fn)
+                if c is not None and isinstance(node.ctx, ast.Load):
+                    c.escapes.append((fn, node))
+                    continue
+            children(node, stack)
+
+    # ---- resolving an expression to a container ----------------------------------------
+    def resolve(self, node, fn):
+        t = type(node)
+        if t is ast.Name:
+            key = self.globals.get(node.id)
+            if key is None:
+                if fn is not None and fn.mutable_defaults:
+                    key = self._default_key(fn, node.id)
+                return self.containers.get(key) if key else None
+            if fn is not None and node.id in fn.locals:
+                return None
+            return self.containers.get(key)
+        if t is ast.Attribute and isinstance(node.value, ast.Name):
+            owner = node.value.id
+            if owner in self.thread_locals and (fn is None or owner not in fn.locals):
+                key = "t:%s.%s" % (owner, node.attr)
+                if key not in self.containers:
+                    self.containers[key] = Container(key, key[2:], "threadlocal", node)
+                return self.containers[key]
+            cls = None
+            if owner in self.class_attrs and (fn is None or owner not in fn.locals):
+                cls = owner
+            elif owner in ("self", "cls") and fn is not None:
+                method = fn
+                while method is not None and method.cls is None:
+                    method = method.parent
+                if method is not None:
+                    cls = method.cls.name
+                    if cls not in self.classes:
+                        return None
+            if cls is not None:
+                key = self.class_attrs.get(cls, {}).get(node.attr)
+                if key and owner == "self" and node.attr in self._instance_attrs(cls):
+                    return None
+                return self.containers.get(key) if key else None
+        return None
+
+    def _default_key(self, fn, name):
+        """Key of a mutable default argument of fn named `name` (made on first use)."""
+        default = fn.mutable_defaults.get(name)
+        if default is None:
+            return None
+        key = "d:%d:%s" % (id(fn.node), name)
+        if key not in self.containers:
+            self.containers[key] = Container(key, name, container_kind(default), default)
+        return key
+
+    def _use(self, expr, fn, consumed, how, node, key=None, value=None):
+        c = self.resolve(expr, fn)
+        if c is None:
+            return None
+        consumed.add(id(expr))
+        if how == "grow":
+            c.grows.append((fn, node, key, value))
+        elif how == "shrink":
+            c.shrinks.append((fn, node))
+        elif how == "read":
+            c.reads.append((fn, key, getattr(node, "lineno", 0)))
+        return c
+
+    def _call(self, node, fn, cls, consumed):
+        func = node.func
+        name = dotted(func)
+        if fn is None and isinstance(func, ast.Name):
+            self.module_calls.add(func.id)
+        if fn is None and name:
+            self.toplevel_calls.append((name, node))
+        if isinstance(func, ast.Name) and func.id in self.classes:
+            self.instances[func.id] = self.instances.get(func.id, 0) + 1
+            if fn is None and cls is None:
+                self.module_instances[func.id] = self.module_instances.get(func.id, 0) + 1
+        if name is None and isinstance(func, ast.Attribute):
+            name = "?." + func.attr  # a method of a call's result: getLogger(x).addHandler
+        if fn is not None and name:
+            fn.calls.append((name, node))
+        if isinstance(func, ast.Attribute):
+            m = func.attr
+            if m in SHRINK:
+                self._shrunk_name(func.value)
+            if m in GROW:
+                key = node.args[0] if node.args and m in ("setdefault",) else None
+                value = node.args[-1] if node.args else None
+                c = self._use(func.value, fn, consumed, "grow", node, key=key, value=value)
+                if c is not None and m == "setdefault":
+                    c.reads.append((fn, key, node.lineno))
+            elif m in SHRINK:
+                self._use(func.value, fn, consumed, "shrink", node)
+            elif m == "get":
+                self._use(func.value, fn, consumed, "read", node, key=node.args[0] if node.args else None)
+            else:
+                self._use(func.value, fn, consumed, "read", node)
+            if isinstance(func.value, ast.Subscript):  # D[k].append(x): D grows if it is a defaultdict
+                c = self.resolve(func.value.value, fn)
+                if c is not None and c.kind == "defaultdict" and m in GROW:
+                    consumed.add(id(func.value.value))
+                    consumed.add(id(func.value))
+                    c.grows.append((fn, node, subscript_key(func.value), None))
+        elif isinstance(func, ast.Name) and func.id in READERS:
+            for arg in node.args:
+                c = self._use(arg, fn, consumed, "read", node)
+                if c is not None and func.id == "len":
+                    c.sized = True
+
+    def _subscript(self, node, fn, consumed):
+        ctx = type(node.ctx)
+        sl = subscript_key(node)
+        if ctx is ast.Store:
+            c = self.resolve(node.value, fn)
+            if isinstance(sl, ast.Slice):
+                self._use(node.value, fn, consumed, "shrink", node)
+            elif c is not None and c.kind == "list":  # L[i] = x replaces, it does not grow
+                self._use(node.value, fn, consumed, "read", node)
+            else:
+                self._use(node.value, fn, consumed, "grow", node, key=sl)
+        elif ctx is ast.Del:
+            self._use(node.value, fn, consumed, "shrink", node)
+            self._shrunk_name(node.value)
+        else:
+            self._use(node.value, fn, consumed, "read", node, key=sl)
+
+    def _assign(self, node, fn, consumed):
+        t = type(node)
+        targets = node.targets if t is ast.Assign else [node.target]
+        for target in targets:
+            if isinstance(target, ast.Subscript) and t is ast.AugAssign:
+                c = self.resolve(target.value, fn)
+                if c is not None:
+                    consumed.add(id(target.value))
+                    if c.kind != "list":  # L[i] += 1 replaces an item
+                        c.grows.append((fn, node, subscript_key(target), node.value))
+                    consumed.add(id(target))
+                continue
+            if not isinstance(target, (ast.Name, ast.Attribute)):
+                continue
+            if isinstance(target, ast.Attribute) and fn is not None and t is ast.Assign:
+                self.shrunk_attrs.add(target.attr)
+            if isinstance(target, ast.Name) and (fn is None or target.id not in self.globals or target.id not in fn.globals):
+                continue  # a local, or the module-level definition itself
+            if t is ast.AugAssign:
+                how = "grow" if type(node.op) in (ast.Add, ast.BitOr) else "shrink"
+                self._use(target, fn, consumed, how, node, value=node.value)
+            else:
+                # Assigning a fresh value in a function re-binds (resets) the container.
+                c = self.resolve(_as_load(target), fn)
+                if c is not None:
+                    c.shrinks.append((fn, node))
+                    consumed.add(id(target))
+
+    def _shrunk_name(self, node):
+        """Remembers NAME of `NAME.clear()` / `obj.NAME.pop()`: another file may define NAME."""
+        if isinstance(node, ast.Attribute):
+            self.shrunk_attrs.add(node.attr)
+        elif isinstance(node, ast.Name):
+            self.shrunk_attrs.add(node.id)
+
+    # ---- which functions run per call ---------------------------------------------------
+    def runs_once(self, fn):
+        """True for a function that runs a bounded number of times (import, set-up, registration),
+        or that the module only calls from such functions."""
+        memo = self.__dict__.setdefault("_once", {})
+        if fn not in memo:
+            memo[fn] = False  # while deciding (recursion): not once
+            memo[fn] = self._runs_once(fn) or self._only_called_once(fn)
+        return memo[fn]
+
+    def _only_called_once(self, fn):
+        if fn.name.startswith("__") or fn.cls is not None:
+            return False  # methods and dunders are called from anywhere
+        index = self.__dict__.get("_callers")
+        if index is None:  # callee name -> calling functions, built once
+            index = self._callers = {}
+            for g in self.functions:
+                for name, _ in g.calls:
+                    index.setdefault(name, []).append(g)
+        callers = index.get(fn.name, ())
+        return bool(callers) and all(self.runs_once(g) for g in callers)
+
+    def _runs_once(self, fn):
+        while fn is not None:
+            if fn.name in self.module_calls or ONCE_NAME.search(fn.name) or fn.returns_param:
+                return True
+            if any(d in ONCE_DECORATORS or (d and ONCE_DECORATOR_NAME.search(d)) for d in fn.decorators):
+                return True
+            if fn.cls is not None and any(dotted(b) in ("type", "ABCMeta", "EnumMeta") for b in fn.cls.bases):
+                return True  # a metaclass method runs once per class
+            fn = fn.parent if fn.parent is not None and fn.name in ("wrapper", "inner", "decorator") else None
+        return False
+
+
+def _assign_parts(stmt):
+    if isinstance(stmt, ast.Assign):
+        return stmt.targets, stmt.value
+    if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+        return [stmt.target], stmt.value
+    return [], None
+
+
+def _as_load(target):
+    if isinstance(target, ast.Name):
+        return ast.Name(id=target.id, ctx=ast.Load())
+    return ast.Attribute(value=target.value, attr=target.attr, ctx=ast.Load())

@@ -1,0 +1,104 @@
+"""Entry point: `python -m leakhound_agent.lint < request.json > answer.json`.
+
+Request: {"files": [paths], "disable": [rule ids]}; `--rules` prints the rule table only.
+Answer: {"python": "3.11.7", "rules": [{id, title, help}], "files": [{"file", "lines",
+"findings": [{rule, line, column, endLine, endColumn, message, fix, container}], "error",
+"shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ...}]}. Lines and columns are 1-based; columns count characters.
+"""
+import ast
+import io
+import json
+import sys
+import tokenize
+import warnings
+
+from .facts import ModuleFacts
+from .rules import RULES
+from .suppress import suppressed
+
+
+def rule_table():
+    return [{"id": r.ID, "title": r.TITLE, "help": r.HELP} for r in RULES]
+
+
+def _column(lines, line, offset):
+    """1-based character column of a UTF-8 byte offset on a 1-based line."""
+    if 1 <= line <= len(lines):
+        return len(lines[line - 1].encode("utf-8")[:offset].decode("utf-8", "replace")) + 1
+    return offset + 1
+
+
+def lint_source(src, filename, disabled=()):
+    """(findings, shrunk names, line count) for one file's bytes; raises SyntaxError/ValueError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = ast.parse(src, filename)
+    try:
+        encoding = tokenize.detect_encoding(io.BytesIO(src).readline)[0]
+    except SyntaxError:
+        encoding = "utf-8"
+    lines = src.decode(encoding, "replace").splitlines()
+    facts = ModuleFacts(tree, lines)
+    findings = []
+    for rule in RULES:
+        if rule.ID in disabled:
+            continue
+        for node, message, fix, container in rule.check(facts):
+            line = node.lineno
+            # The comment may sit on any line of the flagged code (or on the `def` of a flagged decorator).
+            marks = range(line, max(line, getattr(node, "end_lineno", None) or line, getattr(node, "def_line", 0)) + 1)
+            if any(suppressed(lines[n - 1], rule.ID) for n in marks if n <= len(lines)):
+                continue
+            end_line = getattr(node, "end_lineno", None) or line
+            end_col = getattr(node, "end_col_offset", None)
+            findings.append({
+                "rule": rule.ID,
+                "line": line,
+                "column": _column(lines, line, node.col_offset),
+                "endLine": end_line,
+                "endColumn": _column(lines, end_line, end_col) if end_col is not None else None,
+                "message": message[:1].upper() + message[1:],
+                "fix": fix,
+                "container": container,
+            })
+    findings.sort(key=lambda f: (f["line"], f["column"], f["rule"]))
+    return findings, facts.shrunk_attrs, len(lines)
+
+
+def lint_file(path, disabled):
+    out = {"file": path, "lines": 0, "findings": [], "error": None, "shrunk": []}
+    try:
+        with open(path, "rb") as f:
+            src = f.read()
+    except OSError as e:
+        out["error"] = "cannot read: %s" % (e.strerror or e)
+        return out
+    out["lines"] = src.count(b"\n")
+    try:
+        out["findings"], shrunk, _ = lint_source(src, path, disabled)
+    except SyntaxError as e:
+        out["error"] = "syntax error on line %s: %s (not linted)" % (e.lineno, e.msg)
+        return out
+    except (ValueError, RecursionError, MemoryError) as e:
+        out["error"] = "cannot parse: %s (not linted)" % (str(e) or type(e).__name__)
+        return out, ()
+    out["shrunk"] = sorted(shrunk)
+    return out
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    version = "%d.%d.%d" % sys.version_info[:3]
+    if "--rules" in argv:
+        json.dump({"python": version, "rules": rule_table()}, sys.stdout)
+        return 0
+    request = json.load(sys.stdin)
+    disabled = set(request.get("disable", []))
+    results = [lint_file(path, disabled) for path in request.get("files", [])]
+    json.dump({"python": version, "rules": rule_table(), "files": results}, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

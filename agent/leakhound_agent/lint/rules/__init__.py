@@ -1,0 +1,26 @@
+"""The rules, in the order they are listed and run. Each module has ID, TITLE,
+HELP (what the rule finds and why it leaks, for SARIF and --help) and
+check(facts) yielding (node, message, fix, container name or None)."""
+from . import (
+    global_container_growth,
+    unbounded_cache,
+    method_cache,
+    mutable_default_memo,
+    handler_per_call,
+    listener_never_removed,
+    thread_local_growth,
+    stored_exception,
+    gc_disabled,
+)
+
+RULES = [
+    global_container_growth,
+    unbounded_cache,
+    method_cache,
+    mutable_default_memo,
+    handler_per_call,
+    listener_never_removed,
+    thread_local_growth,
+    stored_exception,
+    gc_disabled,
+]

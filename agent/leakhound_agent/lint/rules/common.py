@@ -1,0 +1,164 @@
+"""Small helpers the rules share."""
+import ast
+import re
+
+from ..facts import dotted, ever_new, last_name
+
+
+def where(container):
+    """'the module-level list `_seen`' / 'the class attribute `Pool.items`'."""
+    kind = {"dict": "dict", "defaultdict": "defaultdict", "list": "list", "set": "set"}.get(container.kind, "container")
+    scope = "class attribute" if container.key.startswith("c:") else "module-level %s" % kind
+    if container.key.startswith("c:"):
+        return "the class attribute `%s` (a %s)" % (container.name, kind)
+    return "the %s `%s`" % (scope, container.name)
+
+
+def managed(container):
+    """True when something may bound the container: it is shrunk, re-bound, sized, or escapes."""
+    return bool(container.shrinks or container.escapes or container.sized)
+
+
+def how(node):
+    """How a growth node grows its container: 'append', 'setitem', '+='."""
+    if isinstance(node, ast.Call):
+        return last_name(node.func)
+    if isinstance(node, ast.AugAssign):
+        return "+="
+    return "setitem"
+
+
+def fn_label(fn):
+    if fn.cls is not None:
+        return "`%s.%s()`" % (fn.cls.name, fn.name)
+    return "`%s()`" % fn.name
+
+
+def mentions(expr, names=(), calls=(), attrs=()):
+    """True when expr uses one of the names, calls one of the callees, or reads one of the attributes."""
+    if expr is None:
+        return False
+    for node in ast.walk(expr):
+        if names and isinstance(node, ast.Name) and node.id in names:
+            return True
+        if calls and isinstance(node, ast.Call) and (dotted(node.func) in calls or last_name(node.func) in calls):
+            return True
+        if attrs and isinstance(node, ast.Attribute) and node.attr in attrs:
+            return True
+    return False
+
+
+def is_exception_value(expr, fn):
+    """The value is a caught exception, sys.exc_info() or a traceback, as is or in a tuple/list/dict
+    (`repr(e)` or `str(e)` is not: a string keeps no frames)."""
+    if expr is None:
+        return False
+    t = type(expr)
+    if t is ast.Name:
+        return fn is not None and expr.id in fn.excepts
+    if t in (ast.Tuple, ast.List, ast.Set):
+        return any(is_exception_value(e, fn) for e in expr.elts)
+    if t is ast.Dict:
+        return any(is_exception_value(v, fn) for v in expr.values)
+    if t is ast.Call:
+        return dotted(expr.func) in ("sys.exc_info", "exc_info")
+    if t is ast.Attribute:
+        return expr.attr in ("__traceback__", "tb_frame")
+    return False
+
+
+def parents(root):
+    """child id -> parent node, for one function (only built when a rule needs it)."""
+    out = {}
+    for node in ast.walk(root):
+        for child in ast.iter_child_nodes(node):
+            out[id(child)] = node
+    return out
+
+
+def guarded(fn, node):
+    """True when node sits under an `if`/`while` (or `try`) inside fn: probably done once, or conditionally."""
+    up = parents(fn.node)
+    cur = up.get(id(node))
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, (ast.If, ast.While, ast.IfExp)):
+            return True
+        cur = up.get(id(cur))
+    return False
+
+
+def filled_once(fn, node, container):
+    """True when the growth sits under `if not C:` (or `if len(C) == 0`, or `if not GLOBAL:`), or the
+    function returns early once C has something (`if C: return`, `try: return C[0]`): filled once."""
+    name = container.name.split(".")[-1]
+    for stmt in fn.node.body:
+        if isinstance(stmt, ast.If) and _names(stmt.test, name) and any(isinstance(b, ast.Return) for b in stmt.body):
+            return True
+        if isinstance(stmt, ast.Try) and any(isinstance(b, ast.Return) and isinstance(b.value, ast.Subscript)
+                                             and _names(b.value.value, name) and _constant_index(b.value) for b in stmt.body):
+            return True
+    up = parents(fn.node)
+    cur = up.get(id(node))
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, ast.If):
+            test = cur.test
+            if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):  # `if x and not C:`
+                test = next((v for v in test.values if isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.Not)), test)
+            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and (
+                    _names(test.operand, name) or isinstance(test.operand, ast.Name) and test.operand.id not in fn.locals):
+                return True  # `if not C:` or `if not _table:` (a global): filled once, lazily
+            if isinstance(test, ast.Compare) and _names(test.left, name, sized=True) and \
+                    isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == 0:
+                return True
+        cur = up.get(id(cur))
+    return False
+
+
+def _constant_index(sub):
+    key = sub.slice.value if sub.slice.__class__.__name__ == "Index" else sub.slice
+    return isinstance(key, ast.Constant)
+
+
+def _names(expr, name, sized=False):
+    if sized and isinstance(expr, ast.Call) and last_name(expr.func) == "len" and expr.args:
+        expr = expr.args[0]
+    return (isinstance(expr, ast.Name) and expr.id == name) or (isinstance(expr, ast.Attribute) and expr.attr == name)
+
+
+DATA_PARAMS = re.compile(r"^(text|data|content|body|payload|url|uri|path|filename|file_?name|query|sql|"
+                         r"pattern|line|source|request|message|msg|string|s|html|xml|json|doc|document)$")
+
+
+def _made_of(fn, key):
+    """The key and, for a local name, what the function assigns to it (`key = (text, n)`)."""
+    if not isinstance(key, ast.Name) or key.id in fn.params:
+        return key
+    values = [n.value for n in ast.walk(fn.node) if isinstance(n, ast.Assign)
+              and any(isinstance(t, ast.Name) and t.id == key.id for t in n.targets)]
+    return ast.Tuple(elts=[key] + values, ctx=ast.Load())
+
+
+def _data_keyed(fn, key):
+    """The key is a parameter (or made of one) whose name says it carries free-form data."""
+    return any(DATA_PARAMS.match(p) and mentions(key, names=(p,)) for p in fn.params)
+
+
+def open_key(fn, key):
+    """The key keeps changing: ever-new (id(), time(), uuid4(), self), or made from a parameter that
+    names free-form data (`hash(text)` included). Keys made of names, numbers or classes are not:
+    most have as many values as the code has call sites."""
+    made = _made_of(fn, key)
+    return ever_new(made) or _data_keyed(fn, made)
+
+
+def deduplicated(fn, node, container):
+    """`if x not in C: C.append(x)`: C grows only by distinct values, as a set would."""
+    name = container.name.split(".")[-1]
+    up = parents(fn.node)
+    cur = up.get(id(node))
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, ast.If) and isinstance(cur.test, ast.Compare) and any(isinstance(o, ast.NotIn) for o in cur.test.ops) \
+                and any(_names(c, name) for c in cur.test.comparators):
+            return True
+        cur = up.get(id(cur))
+    return False

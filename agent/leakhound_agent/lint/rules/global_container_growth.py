@@ -1,0 +1,38 @@
+"""A module-level or class-level list (or deque without maxlen) that a function
+appends to on every call and nothing ever trims; or a dict/set keyed by ever-new
+values (id(), time(), uuid4(), self)."""
+from ..facts import ever_new
+from .common import deduplicated, filled_once, fn_label, how, is_exception_value, managed, open_key, where
+
+ID = "global-container-growth"
+TITLE = "Global container grows on every call"
+HELP = ("A container held by a module or a class lives as long as the process; when a function "
+        "adds to it on every call and nothing removes, clears or re-binds it, it keeps everything "
+        "ever added.")
+
+LIST_GROW = {"append", "extend", "insert", "appendleft", "extendleft", "+="}
+
+
+def check(facts):
+    for c in facts.containers.values():
+        if c.key[0] not in "gc" or managed(c):
+            continue
+        for fn, node, key, value in c.grows:
+            if fn is None or facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c):
+                continue
+            h = how(node)
+            if c.kind == "list" and h in LIST_GROW and deduplicated(fn, node, c) and not open_key(fn, value):
+                continue  # `if x not in C: C.append(x)` with values from a fixed set
+            if c.kind == "list" and h in LIST_GROW:
+                why = "%s is grown with `%s` in %s on every call and never trimmed, so it keeps everything ever added." % (
+                    where(c), h, fn_label(fn))
+                fix = "Bound it (`collections.deque(maxlen=N)`) or remove each entry when its work is done (`%s.remove(x)` in a `finally`)." % c.name
+            elif c.kind in ("dict", "defaultdict", "set") and ever_new(key if c.kind != "set" else value) \
+                    and not any(rfn is fn for rfn, _, _ in c.reads):  # looked up too: a cache (unbounded-cache)
+                why = "%s gets a new entry in %s on every call, keyed by a value that never repeats, and nothing removes them." % (
+                    where(c), fn_label(fn))
+                fix = "Key it weakly (`weakref.WeakKeyDictionary` / `WeakSet` keyed by the object itself) or delete the entry when the object is done."
+            else:
+                continue
+            yield node, why, fix, c.name
+            break

@@ -1,0 +1,67 @@
+"""A logging handler or an atexit callback registered inside a function that runs
+per call: each call adds one more, and nothing removes them."""
+import ast
+
+from ..facts import dotted
+from .common import fn_label, guarded, mentions
+
+ID = "handler-per-call"
+TITLE = "Handler registered on every call"
+HELP = ("`logger.addHandler(SomeHandler(...))` or `atexit.register(...)` in a function that runs "
+        "per call or per request adds one more handler (and everything it references) each time; "
+        "loggers and atexit keep them for the life of the process.")
+
+GET_LOGGER = ("logging.getLogger", "getLogger")
+
+
+def _local_calls(fn):
+    """Local names of fn bound to a call: name -> callee."""
+    out = {}
+    for node in ast.walk(fn.node):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    out[t.id] = dotted(node.value.func) or "?"
+    return out
+
+
+def _is_logger(expr, facts, fn, local_calls):
+    if isinstance(expr, ast.Call) and dotted(expr.func) in GET_LOGGER:
+        return True
+    if dotted(expr) in ("logging.root",):
+        return True
+    if isinstance(expr, ast.Name):
+        if expr.id in fn.locals:
+            return local_calls.get(expr.id) in GET_LOGGER
+        return expr.id in facts.loggers
+    return False
+
+
+def check(facts):
+    callees = {name for f in facts.functions for name, _ in f.calls} | {n for n, _ in facts.toplevel_calls}
+    removes_handlers = any(n.endswith(".removeHandler") for n in callees) or "handlers" in facts.shrunk_attrs
+    unregisters = "atexit.unregister" in callees
+    for fn in facts.functions:
+        if facts.runs_once(fn):
+            continue
+        local_calls = None
+        for name, call in fn.calls:
+            if name.endswith(".addHandler") and not removes_handlers and call.args:
+                if local_calls is None:
+                    local_calls = _local_calls(fn)
+                handler = call.args[0]
+                fresh = isinstance(handler, ast.Call) or (isinstance(handler, ast.Name) and handler.id in local_calls)
+                if not fresh or not _is_logger(call.func.value, facts, fn, local_calls):
+                    continue
+                if guarded(fn, call) or any(mentions(n.test, attrs=("handlers",), calls=("hasHandlers",))
+                                            for n in ast.walk(fn.node) if isinstance(n, ast.If)):
+                    continue
+                why = "%s adds a new logging handler on every call and never removes it; the logger keeps all of them (and their streams) for the life of the process." % fn_label(fn)
+                fix = "Add the handler once at set-up (module level or guarded by `if not logger.handlers`), or `logger.removeHandler(h)` in a `finally`."
+                yield call, why, fix, None
+            elif name == "atexit.register" and not unregisters:
+                if guarded(fn, call):
+                    continue
+                why = "%s registers an atexit callback on every call; atexit keeps each one, and everything it references, until the process exits." % fn_label(fn)
+                fix = "Register once at module level (or behind a module-level flag), or `atexit.unregister(cb)` when the object is closed."
+                yield call, why, fix, None

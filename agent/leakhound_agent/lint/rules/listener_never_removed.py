@@ -1,0 +1,64 @@
+"""A bound method, lambda or nested function subscribed to a module-level event
+source (a signal, bus, emitter) from a function that runs per call or per
+instance, with no matching unsubscribe anywhere in the module."""
+import ast
+import re
+
+from .common import fn_label, guarded
+
+ID = "listener-never-removed"
+TITLE = "Listener subscribed per call, never removed"
+HELP = ("An event source that lives at module level keeps a strong reference to every callback "
+        "subscribed to it; a bound method keeps its whole instance alive, so subscribing per call "
+        "or per instance without unsubscribing keeps them all.")
+
+SUBSCRIBE = {"subscribe", "add_listener", "addListener", "add_observer", "register_callback",
+             "add_callback", "connect", "on", "add_event_handler", "add_handler"}
+SLOT_MODULES = {"sys", "signal", "threading", "faulthandler"}
+REMOVERS = {"unsubscribe", "remove_listener", "removeListener", "remove_observer", "unregister_callback",
+            "remove_callback", "disconnect", "off", "remove_event_handler", "remove_handler",
+            "remove_all_listeners", "removeAllListeners", "clear"}
+
+
+CALLBACK_NAME = re.compile(r"^_*on_|^_*handle|_handler$|_callback$|_cb$|^_*notify|^_*receive")
+
+
+def _callback(arg, fn, strict):
+    """A lambda, a nested def, or a bound method of self (for `connect`/`on`: one named like a callback)."""
+    if isinstance(arg, ast.Lambda):
+        return True
+    if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == "self":
+        return not strict or bool(CALLBACK_NAME.search(arg.attr))
+    return isinstance(arg, ast.Name) and any(
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == arg.id for n in fn.node.body)
+
+
+def check(facts):
+    removers = {name.rsplit(".", 1)[-1] for f in facts.functions for name, _ in f.calls} & REMOVERS
+    if removers:
+        return
+    for fn in facts.functions:
+        if facts.runs_once(fn):
+            continue
+        for name, call in fn.calls:
+            if not isinstance(call.func, ast.Attribute) or call.func.attr not in SUBSCRIBE or not call.args:
+                continue
+            source = call.func.value
+            if not isinstance(source, (ast.Name, ast.Attribute)):
+                continue
+            root = source
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            # A source owned by the instance or passed in lives and dies with it: not a leak.
+            if not isinstance(root, ast.Name) or root.id in fn.locals or root.id in ("self", "cls"):
+                continue
+            # The interpreter's own hooks (sys.monitoring, signal) hold one callback per slot: a new one replaces the old.
+            if root.id in SLOT_MODULES:
+                continue
+            if not any(_callback(a, fn, call.func.attr in ("connect", "on")) for a in call.args) or guarded(fn, call):
+                continue
+            why = "%s subscribes a callback to the module-level `%s` on every call and nothing unsubscribes it, so the source keeps each callback (and, for a bound method, its instance) alive." % (
+                fn_label(fn), ast.unparse(source) if hasattr(ast, "unparse") else root.id)
+            fix = "Unsubscribe when done (`%s.%s` in `close()`/`finally`), or subscribe a `weakref.WeakMethod` / use a weak-reference event source." % (
+                root.id, "disconnect(...)" if call.func.attr == "connect" else "remove_listener(...)")
+            yield call, why, fix, None

@@ -1,0 +1,62 @@
+"""functools.cache / lru_cache(maxsize=None) on an instance method: the cache is
+global and its keys hold `self`, so no instance that ever called the method is
+freed.
+
+Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
+- staticmethods and classmethods (no instance in the key; classes live anyway);
+- a bounded `lru_cache` (bare, `()`, or `maxsize=N`): it holds at most N
+  instances, a delay in freeing them, not growth;
+- classes that are effectively singletons: Enum subclasses, metaclasses, a class
+  with a `_instance` singleton guard, and a class instantiated exactly once in
+  its module, at module level, and nowhere else in that module;
+- methods whose first parameter is not `self`.
+"""
+import ast
+
+from ..facts import dotted, last_name
+
+ID = "method-cache"
+TITLE = "Unbounded cache on a method keeps instances alive"
+HELP = ("`functools.cache` or `lru_cache(maxsize=None)` on a method stores `self` in a cache that "
+        "lives as long as the class, so every instance that ever called it stays alive.")
+
+ENUM_BASES = {"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "type", "ABCMeta", "EnumMeta"}
+
+
+def _unbounded(dec):
+    """True for @cache, @functools.cache, @lru_cache(maxsize=None), @lru_cache(None)."""
+    name = last_name(dec)
+    if name == "cache":
+        return not isinstance(dec, ast.Call) and dotted(dec) in ("cache", "functools.cache")
+    if name == "lru_cache" and isinstance(dec, ast.Call):
+        args = list(dec.args[:1]) + [k.value for k in dec.keywords if k.arg == "maxsize"]
+        return any(isinstance(a, ast.Constant) and a.value is None for a in args)
+    return False
+
+
+def _singleton(facts, cls):
+    if any(last_name(b) in ENUM_BASES for b in cls.bases):
+        return True
+    for node in cls.body:
+        for target in getattr(node, "targets", [getattr(node, "target", None)]):
+            if isinstance(target, ast.Name) and target.id in ("_instance", "__instance", "_singleton"):
+                return True
+    made = facts.instances.get(cls.name, 0)
+    return made == 1 and facts.module_instances.get(cls.name, 0) == 1
+
+
+def check(facts):
+    for fn in facts.functions:
+        if fn.cls is None or not fn.params or fn.params[0] != "self":
+            continue
+        names = set(fn.decorators)
+        if names & {"staticmethod", "classmethod"}:
+            continue
+        dec = next((d for d in fn.node.decorator_list if _unbounded(d)), None)
+        if dec is None or _singleton(facts, fn.cls):
+            continue
+        dec.def_line = fn.node.lineno  # `# leakhound: ignore` may also sit on the def line
+        why = "`@%s` on the method `%s.%s()` keeps every `self` it was called with in a class-wide cache, so those instances are never freed." % (
+            dotted(dec.func if isinstance(dec, ast.Call) else dec) or "cache", fn.cls.name, fn.name)
+        fix = "Cache per instance instead (`functools.cached_property`, or a dict in `self.__dict__`), or move it to a module-level function of the arguments that matter."
+        yield dec, why, fix, None

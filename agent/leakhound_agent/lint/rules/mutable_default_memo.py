@@ -1,0 +1,48 @@
+"""A mutable default argument (`def f(x, _memo={})`) used as a memo table or an
+accumulator: the default is created once and shared by every call."""
+import ast
+
+from .common import deduplicated, filled_once, fn_label, how, open_key
+
+ID = "mutable-default-memo"
+TITLE = "Mutable default argument used as a memo"
+HELP = ("A default argument is evaluated once, when the function is defined; a dict or list "
+        "default that the function adds to is a global in disguise and keeps every entry forever.")
+
+
+def _always_passed(facts, fn, param):
+    """Every call of fn in the module passes `param` (by keyword or position), and there is one."""
+    index = fn.params.index(param)
+    offset = 1 if fn.cls is not None and fn.params[:1] in (["self"], ["cls"]) else 0
+    calls = [call for g in facts.functions for name, call in g.calls if name.rsplit(".", 1)[-1] == fn.name]
+    calls += [call for name, call in facts.toplevel_calls if name.rsplit(".", 1)[-1] == fn.name]
+    return bool(calls) and all(
+        any(k.arg == param for k in call.keywords) or len(call.args) > index - offset
+        or any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+        for call in calls)
+
+
+def check(facts):
+    for c in facts.containers.values():
+        if not c.key.startswith("d:") or c.shrinks:
+            continue
+        # A nested function's defaults are made anew each time the outer function runs: not shared for long.
+        grows = [g for g in c.grows if g[0] is not None and g[0].parent is None and g[0].name not in facts.module_calls
+                 and not filled_once(g[0], g[1], c)]
+        if not grows:
+            continue
+        # A dict memo must be stored into under changing keys (see unbounded-cache); a list grows on every
+        # append unless it only takes values it does not have yet from a fixed set.
+        grows = [g for g in grows if (c.kind == "list" and not (deduplicated(g[0], g[1], c) and not open_key(g[0], g[3])))
+                 or (c.kind != "list" and how(g[1]) in ("setitem", "setdefault", "add") and open_key(g[0], g[2] if g[2] is not None else g[3]))]
+        # A parameter re-bound in the body (`attrs = attrs.copy()`) may be a copy by then; a default every
+        # caller in the module overrides (a recursive helper's accumulator) is never the one that grows.
+        grows = [g for g in grows if c.name not in g[0].stored and not _always_passed(facts, g[0], c.name)]
+        if not grows:
+            continue
+        fn, node, key, value = grows[0]
+        # A default passed on (a recursive helper's accumulator) is managed by the caller only if one passes it.
+        why = "The default argument `%s` of %s is created once and shared by all calls, and the function adds to it, so it keeps every entry forever." % (
+            c.name, fn_label(fn))
+        fix = "Default to `None` and create it per call, or, for a memo, use `functools.lru_cache(maxsize=N)` on the function."
+        yield node, why, fix, None

@@ -1,0 +1,50 @@
+"""A caught exception, `sys.exc_info()` or a traceback stored in a module-level or
+class-level container, or in a module global: its traceback holds every frame of
+the stack it was raised through, with all their local variables."""
+import ast
+
+from .common import fn_label, is_exception_value, where
+
+ID = "stored-exception"
+TITLE = "Stored exception keeps frames alive"
+HELP = ("An exception's traceback references every frame it passed through and each frame's "
+        "locals; storing exceptions (or `sys.exc_info()`) in a long-lived container keeps all of "
+        "that memory alive.")
+
+
+def _global_assignments(facts):
+    """(fn, Assign) for `global X; X = <exception>` in an except block, and the globals ever reset."""
+    stored, reset = [], set()
+    for fn in facts.functions:
+        if not fn.declares_global:
+            continue
+        for node in ast.walk(fn.node):
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    if isinstance(t, ast.Name) and t.id in fn.globals:
+                        if is_exception_value(node.value, fn):
+                            stored.append((fn, node, t.id))
+                        else:
+                            reset.add(t.id)
+            elif isinstance(node, ast.Delete):
+                reset.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return [(fn, node, name) for fn, node, name in stored if name not in reset]
+
+
+def check(facts):
+    for c in facts.containers.values():
+        if c.key[0] not in "gc" or c.shrinks or c.escapes:
+            continue
+        for fn, node, key, value in c.grows:
+            if fn is None or not is_exception_value(value, fn):
+                continue
+            why = "%s stores exceptions (with their tracebacks) in %s and never removes them, which keeps every frame they were raised through, and its locals, alive." % (
+                fn_label(fn), where(c))
+            fix = "Store what you need instead (`repr(e)`, `traceback.format_exception(e)`), or `e.with_traceback(None)`, and bound the container."
+            yield node, why, fix, c.name
+            break
+    for fn, node, name in _global_assignments(facts):
+        why = "%s keeps the last exception in the global `%s`, which holds its traceback, every frame of that stack and their locals until the next one replaces it." % (
+            fn_label(fn), name)
+        fix = "Keep `repr(e)` or `traceback.format_exception(...)` instead, or reset `%s = None` once it has been handled." % name
+        yield node, why, fix, None

@@ -1,0 +1,42 @@
+"""A container inside a module-level `threading.local()` that every task grows:
+pool threads live as long as the pool, so their thread-local containers do too."""
+import ast
+
+from .common import fn_label, how, mentions, parents
+
+ID = "thread-local-growth"
+TITLE = "Thread-local container grows per task"
+HELP = ("Worker threads of a pool or a server live as long as the process; a list or dict in a "
+        "`threading.local()` that each task appends to and nothing resets keeps every task's data.")
+
+GROW = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "setitem", "+="}
+
+
+def _initialisation(fn, node):
+    """`if not hasattr(_local, "x"): _local.x = []`, `getattr(_local, "x", None) is None`, or in `except AttributeError`."""
+    up = parents(fn.node)
+    cur = up.get(id(node))
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, ast.If) and mentions(cur.test, calls=("hasattr", "getattr")):
+            return True
+        if isinstance(cur, ast.ExceptHandler) and mentions(cur.type, names=("AttributeError",)):
+            return True
+        cur = up.get(id(cur))
+    return False
+
+
+def check(facts):
+    for c in facts.containers.values():
+        if not c.key.startswith("t:") or c.escapes:
+            continue
+        if any(fn is None or not isinstance(node, ast.Assign) or not (facts.runs_once(fn) or _initialisation(fn, node))
+               for fn, node in c.shrinks):
+            continue  # cleared, popped, deleted, or re-set per task: managed
+        for fn, node, key, value in c.grows:
+            if fn is None or facts.runs_once(fn) or how(node) not in GROW:
+                continue
+            why = "`%s` lives in a thread-local of each long-lived thread and %s grows it (`%s`) per task without ever resetting it, so each thread keeps every task's entries." % (
+                c.name, fn_label(fn), how(node))
+            fix = "Reset it at the start or end of each task (`%s = []` or `.clear()` in a `finally`), or keep the data in a local variable of the task." % c.name
+            yield node, why, fix, c.name.split(".")[1]
+            break

@@ -1,0 +1,82 @@
+"""A module-level or class-level dict used as a memo table (looked up by a key,
+then filled under the same key) with no size bound and no eviction, keyed by
+values that keep changing: ever-new values (id(), time(), uuid4(), self), a
+hash of content, or a parameter that carries free-form data (text, url, path,
+query, ...). Memo tables keyed by names, numbers or classes are not reported:
+most have as many keys as the code has call sites, and that cannot be told
+apart from growth by reading the code."""
+import ast
+
+from ..facts import ever_new
+from .common import filled_once, fn_label, how, managed, mentions, open_key, where
+
+ID = "unbounded-cache"
+TITLE = "Unbounded cache"
+HELP = ("A dict that memoises results by argument and is never evicted keeps one entry per "
+        "distinct key for the life of the process; with ever-new keys it grows without bound.")
+
+
+def _same(a, b):
+    return a is not None and b is not None and ast.dump(a) == ast.dump(b)
+
+
+def _class_keyed(key):
+    """Keys made of classes only (type(x), cls, x.__class__) are bounded by the program's classes."""
+    return isinstance(key, ast.Name) and key.id in ("cls", "klass", "tp", "typ") or mentions(key, calls=("type",), attrs=("__class__",))
+
+
+def _fixed_keys(facts, fn, key):
+    """True for a private function whose every call in the module passes constants or module-level
+    names for the parameters the key is made of (base64's `_b32encode(_b32alphabet, s)`): the keys
+    are as many as the call sites. Also True when the module never calls it (nothing to go on)."""
+    used = [i for i, p in enumerate(fn.params) if mentions(key, names=(p,))]
+    if not used:
+        return False  # the key is computed inside: nothing to go on
+    calls = [(caller, call) for caller in facts.functions for name, call in caller.calls if name.rsplit(".", 1)[-1] == fn.name]
+    calls += [(None, call) for name, call in facts.toplevel_calls if name.rsplit(".", 1)[-1] == fn.name]
+    offset = 1 if fn.cls is not None and fn.params[:1] in (["self"], ["cls"]) else 0
+    for caller, call in calls:
+        for i in used:
+            name = fn.params[i]
+            arg = call.args[i - offset] if 0 <= i - offset < len(call.args) else next((k.value for k in call.keywords if k.arg == name), None)
+            if arg is None or isinstance(arg, ast.Constant):
+                continue  # the default, or a constant
+            if isinstance(arg, ast.Name) and arg.id in facts.module_names and (caller is None or arg.id not in caller.locals):
+                continue  # a module-level name
+            if isinstance(arg, ast.Starred) or any(isinstance(a, ast.Starred) for a in call.args):
+                return False
+            return False
+    return True
+
+
+def check(facts):
+    for c in facts.containers.values():
+        if c.key[0] not in "gc" or c.kind not in ("dict", "defaultdict") or managed(c):
+            continue
+        for fn, node, key, value in c.grows:
+            if fn is None or facts.runs_once(fn) or key is None or isinstance(key, ast.Constant):
+                continue
+            if how(node) not in ("setitem", "setdefault"):
+                continue
+            # A memo looks the key up before it stores it (`set then get` is a registry, not a cache).
+            if how(node) == "setitem" and not any(rfn is fn and _same(rkey, key) and line <= node.lineno for rfn, rkey, line in c.reads):
+                continue
+            if filled_once(fn, node, c):
+                continue
+            if _class_keyed(key) or not mentions(key, names=set(fn.params) | fn.locals):
+                continue
+            # Precision first: the key must be ever-new (id(), time(), uuid4()), a hash of content, or
+            # made from a parameter that names free-form data. A memo keyed by names, numbers or
+            # flags usually has as many keys as the code has call sites: not reported.
+            if not open_key(fn, key):
+                continue
+            if fn.name.startswith("_") and not fn.name.startswith("__") and _fixed_keys(facts, fn, key):
+                continue
+            if ever_new(key):
+                why = "%s caches results in %s keyed by a value that never repeats, with no bound or eviction, so every call adds an entry that stays." % (where(c), fn_label(fn))
+                fix = "Key it by the object with `weakref.WeakKeyDictionary`, or bound it (`functools.lru_cache(maxsize=N)` on a module-level function)."
+            else:
+                why = "%s memoises %s by argument with no bound or eviction, so it keeps one entry per distinct key forever." % (where(c), fn_label(fn))
+                fix = "Use `functools.lru_cache(maxsize=N)` on a module-level function of the key, or evict (`if len(%s) >= N: %s.pop(next(iter(%s)))`)." % (c.name, c.name, c.name)
+            yield node, why, fix, c.name
+            break

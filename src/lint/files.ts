@@ -1,0 +1,68 @@
+// The Python files to lint: every path given (a file is taken as is, a folder is
+// walked for *.py), less the excluded ones. Folders that never hold the user's
+// own code (VCS, caches, virtual environments) are skipped while walking.
+import fs from "node:fs";
+import path from "node:path";
+import { EXIT, UserError } from "../errors.js";
+
+const SKIP_DIRS = new Set([".git", ".hg", ".svn", "__pycache__", "node_modules", ".tox", ".nox", ".venv", "venv", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist", ".eggs"]);
+
+/** A glob (`*`, `**`, `?`) as a RegExp over '/'-separated relative paths; a pattern without '/' matches any path component. */
+export function globToRegExp(glob: string): RegExp {
+  let g = glob.replace(/\\/g, "/").replace(/\/+$/, "");
+  const anchored = g.includes("/");
+  g = g.replace(/^\.\//, "");
+  let re = "";
+  for (let i = 0; i < g.length; i++) {
+    const ch = g[i]!;
+    if (ch === "*" && g[i + 1] === "*") {
+      re += g[i + 2] === "/" ? "(?:.*/)?" : ".*";
+      i += g[i + 2] === "/" ? 2 : 1;
+    } else if (ch === "*") re += "[^/]*";
+    else if (ch === "?") re += "[^/]";
+    else re += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  // A folder pattern also matches everything under it.
+  return new RegExp(anchored ? `^${re}(?:/.*)?$` : `(?:^|/)${re}(?:/.*)?$`);
+}
+
+export function isExcluded(relPath: string, patterns: RegExp[]): boolean {
+  const p = relPath.split(path.sep).join("/");
+  return patterns.some((re) => re.test(p));
+}
+
+/** Every .py file under the given paths, sorted, each once. Throws a UserError (exit 2) for a path that does not exist. */
+export function findPythonFiles(paths: string[], cwd: string, exclude: string[], root: string): string[] {
+  const patterns = exclude.map(globToRegExp);
+  const out = new Set<string>();
+  const rel = (p: string) => path.relative(root, path.resolve(p)) || ".";
+  const walk = (dir: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // an unreadable folder below the given one: skipped
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name) && !e.name.startsWith(".") && !isExcluded(rel(p), patterns)) walk(p);
+      } else if ((e.isFile() || e.isSymbolicLink()) && e.name.endsWith(".py") && !isExcluded(rel(p), patterns)) {
+        out.add(p);
+      }
+    }
+  };
+  for (const given of paths) {
+    const abs = path.resolve(cwd, given);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(abs);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new UserError(`cannot lint ${given}: ${code === "ENOENT" ? "no such file or directory" : code === "EACCES" ? "permission denied" : (err as Error).message}`, EXIT.usage);
+    }
+    if (st.isDirectory()) walk(abs);
+    else out.add(abs); // a file named on the command line is linted whatever its name or the excludes
+  }
+  return [...out].sort();
+}

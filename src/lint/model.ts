@@ -1,0 +1,48 @@
+import type { RuntimeLink } from "./runtime-link.js";
+
+// What `leakhound lint` finds: the shape shared by the Python side's answer,
+// the terminal report, the JSON file (schema leakhound/lint@1) and the CI outputs.
+
+export interface LintRule {
+  id: string;
+  title: string;
+  help: string;
+}
+
+export interface LintFinding {
+  rule: string;
+  /** As given on the command line or found under it (relative to the working directory when inside it). */
+  file: string;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number | null;
+  /** One sentence: why this leaks. */
+  message: string;
+  /** One concrete fix. */
+  fix: string;
+  /** The container's name when the finding is about one (`_cache`, `Pool.items`), else null. */
+  container: string | null;
+  /** With `--capture`: the leaks of that run this finding explains, and the memory they held (null: none). */
+  runtime?: RuntimeLink | null;
+}
+
+/** A file that was not linted (syntax error, unreadable): reported, never fatal. */
+export interface LintNote {
+  file: string;
+  message: string;
+}
+
+export interface LintResult {
+  python: { path: string; version: string };
+  rules: LintRule[];
+  findings: LintFinding[];
+  notes: LintNote[];
+  files: number;
+  lines: number;
+  /** Rule ids switched off by configuration. */
+  disabled: string[];
+  durationSec: number;
+  /** With `--capture`: the capture the findings were ranked against. */
+  capture?: string;
+}

@@ -1,0 +1,113 @@
+// `leakhound lint` end to end, without output: find the files, split them over
+// one Python worker per core (by size, largest first), merge the answers, and
+// drop findings about a container that another file trims (`mod._cache.clear()`).
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { findPythonFiles } from "./files.js";
+import { findPyproject, readConfig } from "./config.js";
+import { runWorker, type WorkerAnswer } from "./python.js";
+import type { LintFinding, LintNote, LintResult } from "./model.js";
+import { EXIT, UserError } from "../errors.js";
+
+export interface LintOptions {
+  paths: string[];
+  python: string;
+  /** Extra excludes from the command line (globs). */
+  exclude?: string[];
+  /** Extra rules to switch off from the command line. */
+  disable?: string[];
+  /** Workers; default: one per core, fewer for few files. */
+  jobs?: number;
+  cwd?: string;
+}
+
+/** At least this many files per worker: a Python start costs ~20 ms. */
+const FILES_PER_WORKER = 40;
+
+/** Splits files into n groups of about equal bytes (largest first into the lightest group). */
+export function splitBySize(files: string[], n: number): string[][] {
+  const sized = files.map((f) => {
+    let size = 0;
+    try {
+      size = fs.statSync(f).size;
+    } catch {
+      /* the worker reports it */
+    }
+    return { f, size };
+  });
+  sized.sort((a, b) => b.size - a.size || a.f.localeCompare(b.f));
+  const groups = Array.from({ length: n }, () => ({ files: [] as string[], bytes: 0 }));
+  for (const { f, size } of sized) {
+    const g = groups.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+    g.files.push(f);
+    g.bytes += size;
+  }
+  return groups.map((g) => g.files).filter((g) => g.length > 0);
+}
+
+/** A path as the user reads it: relative when under the working directory. */
+export function displayPath(file: string, cwd: string): string {
+  const abs = path.resolve(cwd, file);
+  const rel = path.relative(cwd, abs);
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : abs;
+}
+
+/** Rules whose finding is about a container another file might trim. */
+const CONTAINER_RULES = new Set(["global-container-growth", "unbounded-cache", "thread-local-growth", "stored-exception"]);
+
+export async function lint(opts: LintOptions): Promise<LintResult> {
+  const started = Date.now();
+  const cwd = opts.cwd ?? process.cwd();
+  // The pyproject.toml that applies: the nearest one above the first path (or the working directory).
+  const first = opts.paths.length ? path.resolve(cwd, opts.paths[0]!) : cwd;
+  const pyproject = findPyproject(fs.existsSync(first) && fs.statSync(first).isDirectory() ? first : path.dirname(first));
+  const config = readConfig(pyproject);
+  const root = pyproject ? path.dirname(pyproject) : cwd;
+  const files = findPythonFiles(opts.paths, cwd, [...config.exclude, ...(opts.exclude ?? [])], root);
+  const disabled = [...new Set([...config.disable, ...(opts.disable ?? [])])];
+
+  // Always ask for the rule table, so unknown rule ids in the configuration are caught even with no files.
+  const workers = Math.max(1, Math.min(opts.jobs ?? os.availableParallelism(), Math.ceil(files.length / FILES_PER_WORKER)));
+  const groups = files.length ? splitBySize(files, workers) : [];
+  const answers: WorkerAnswer[] = groups.length
+    ? await Promise.all(groups.map((g) => runWorker(opts.python, [], { files: g, disable: disabled })))
+    : [await runWorker(opts.python, ["--rules"], null)];
+  const rules = answers[0]!.rules;
+  const unknown = disabled.filter((id) => !rules.some((r) => r.id === id));
+  if (unknown.length) {
+    throw new UserError(`unknown rule ${unknown.map((u) => `'${u}'`).join(", ")} in ${pyproject && config.disable.some((d) => unknown.includes(d)) ? pyproject : "--disable"} (rules: ${rules.map((r) => r.id).join(", ")})`, EXIT.usage);
+  }
+
+  // name -> how many files trim something of that name
+  const trimmedIn = new Map<string, number>();
+  for (const f of answers.flatMap((a) => a.files)) for (const n of f.shrunk) trimmedIn.set(n, (trimmedIn.get(n) ?? 0) + 1);
+  const findings: LintFinding[] = [];
+  const notes: LintNote[] = [];
+  let lines = 0;
+  for (const a of answers) {
+    for (const f of a.files) {
+      lines += f.lines;
+      const file = displayPath(f.file, cwd);
+      if (f.error) notes.push({ file, message: f.error });
+      for (const raw of f.findings) {
+        // Another file trims something of this name (`mod.NAME.clear()`, `del x.NAME[k]`): maybe this very container.
+        const name = raw.container?.split(".").pop();
+        if (CONTAINER_RULES.has(raw.rule) && name && (trimmedIn.get(name) ?? 0) > (f.shrunk.includes(name) ? 1 : 0)) continue;
+        findings.push({ ...raw, file });
+      }
+    }
+  }
+  findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.rule.localeCompare(b.rule));
+  notes.sort((a, b) => a.file.localeCompare(b.file));
+  return {
+    python: { path: opts.python, version: answers[0]!.python },
+    rules,
+    findings,
+    notes,
+    files: files.length,
+    lines,
+    disabled,
+    durationSec: (Date.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,87 @@
+// From a runtime leak to its cause in the source: a lint finding matches a leak
+// found by `leakhound run` when the leak's allocation site or a frame of its
+// stack is the finding's line, or when one of the leak's reference paths starts
+// at the finding's container (`module app → _SESSIONS (dict, ...)`). Used by
+// `leakhound lint --capture X.lhdb` to rank findings by the memory they held.
+import path from "node:path";
+import type { LeakReport, Report, RetainerReport } from "../report/model.js";
+import type { LintFinding } from "./model.js";
+
+export interface RuntimeLink {
+  /** Ranks of the matching leaks in the report, most important first. */
+  leaks: number[];
+  /** Live bytes at the end of the run, summed over those leaks. */
+  liveBytes: number;
+  /** Retained growth after warm-up, summed over those leaks. */
+  growthBytes: number;
+  /** How the first leak matched: its site or stack ("site"), or a reference path from the container ("retainer"). */
+  via: "site" | "retainer";
+}
+
+/** `module app.cache` → the module name; null for other roots. */
+function rootModule(r: RetainerReport): string | null {
+  const m = /^module (\S+)/.exec(r.root);
+  return m ? m[1]! : null;
+}
+
+/** True when the module name can be the file: `__main__` for the run's script, or its dotted name ends the path. */
+function moduleIsFile(module: string, file: string, scripts: Set<string>): boolean {
+  if (module === "__main__") return scripts.has(path.basename(file));
+  const noExt = file.replace(/\.py$/, "").split(path.sep).join("/");
+  const dotted = module.split(".").join("/");
+  return noExt === dotted || noExt.endsWith(`/${dotted}`) || (noExt.endsWith(`/${dotted}/__init__`));
+}
+
+/** The first step of a reference path names the container: `_SESSIONS (dict, 2,810 items)`, or `.attr` of a class. */
+function firstStepNames(r: RetainerReport, container: string): boolean {
+  const step = r.path[0];
+  if (!step) return false;
+  const name = step.replace(/\s*\(.*$/, "").trim();
+  const parts = container.split(".");
+  return name === parts[0] || name === parts[parts.length - 1] || name === `.${parts[parts.length - 1]}`;
+}
+
+function matches(f: LintFinding, absFile: string, leak: LeakReport, scripts: Set<string>): "site" | "retainer" | null {
+  const frames = [leak.site, ...leak.stack].filter((fr): fr is NonNullable<typeof fr> => fr !== null);
+  if (frames.some((fr) => path.resolve(fr.file) === absFile && fr.line >= f.line && fr.line <= f.endLine)) return "site";
+  if (f.container && leak.retainers.some((r) => {
+    const mod = rootModule(r);
+    return mod !== null && moduleIsFile(mod, absFile, scripts) && firstStepNames(r, f.container!);
+  })) {
+    return "retainer";
+  }
+  return null;
+}
+
+/** The runtime link of each finding (null when no leak matches), in the findings' order. */
+export function linkFindings(findings: LintFinding[], report: Report, cwd = process.cwd()): (RuntimeLink | null)[] {
+  // The scripts the run started (`python app.py`): what its `module __main__` roots are.
+  const scripts = new Set(report.target.argv.filter((a) => a.endsWith(".py")).map((a) => path.basename(a)));
+  return findings.map((f) => {
+    const abs = path.resolve(cwd, f.file);
+    let via: RuntimeLink["via"] | null = null;
+    const hit: LeakReport[] = [];
+    for (const leak of report.leaks) {
+      const how = matches(f, abs, leak, scripts);
+      if (how) {
+        via ??= how;
+        hit.push(leak);
+      }
+    }
+    if (!hit.length || !via) return null;
+    return {
+      leaks: hit.map((l) => l.rank),
+      liveBytes: hit.reduce((s, l) => s + l.liveBytes, 0),
+      growthBytes: hit.reduce((s, l) => s + l.growthBytes, 0),
+      via,
+    };
+  });
+}
+
+/** Findings that held memory at run time first (most bytes first), then the rest in their order. */
+export function rankByRuntime<T extends { runtime: RuntimeLink | null }>(items: T[]): T[] {
+  return items
+    .map((item, i) => ({ item, i }))
+    .sort((a, b) => (b.item.runtime?.liveBytes ?? -1) - (a.item.runtime?.liveBytes ?? -1) || a.i - b.i)
+    .map(({ item }) => item);
+}

@@ -1,0 +1,188 @@
+// `leakhound lint` as a user runs it: outputs (terminal, JSON, SARIF, GitHub annotations),
+// configuration, suppression, files that do not parse, and every documented exit code.
+import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import path from "node:path";
+import { runCli, tempDir } from "../helpers/cli.js";
+import { findAllPythons, findPythons } from "../helpers/pythons.js";
+import { lintJsonErrors } from "../helpers/lint.js";
+import { sarifErrors } from "../helpers/sarif-schema.js";
+
+const LEAKY = `import logging
+
+_seen = []
+log = logging.getLogger(__name__)
+
+
+def handle(request):
+    _seen.append(request)
+    log.addHandler(logging.StreamHandler())
+    return request
+`;
+
+/** A project folder with the given files. */
+function project(files: Record<string, string>): string {
+  const dir = tempDir("lh-lint-");
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+function noStackTrace(stderr: string) {
+  expect(stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
+  expect(stderr).not.toMatch(/Traceback/);
+}
+
+describe("leakhound lint", () => {
+  it("prints findings grouped by file with their fix, and exits 0", async () => {
+    const dir = project({ "app/views.py": LEAKY, "app/clean.py": "def f(x):\n    return x\n" });
+    const res = await runCli(["lint", "app"], { cwd: dir });
+    expect(res.code).toBe(0);
+    expect(res.stderr).toBe("");
+    const lines = res.stdout.split("\n");
+    expect(lines[0]).toBe(path.join("app", "views.py"));
+    expect(res.stdout).toMatch(/^ {2}8:5 +global-container-growth {2}The module-level list `_seen` is grown with `append` in `handle\(\)`/m);
+    expect(res.stdout).toMatch(/^ {2}9:5 +handler-per-call {2}/m);
+    expect(res.stdout).toMatch(/^ {10}fix: Bound it/m);
+    expect(res.stdout).toMatch(/leakhound lint: 2 findings in 1 of 2 files \(12 lines, Python 3\.\d+\.\d+, /);
+  });
+
+  it("--fail-on-findings exits with the leak code (3) only when there is a finding", async () => {
+    const dir = project({ "a.py": LEAKY, "b.py": "x = 1\n" });
+    expect((await runCli(["lint", "--fail-on-findings", "a.py"], { cwd: dir })).code).toBe(3);
+    expect((await runCli(["lint", "--fail-on-findings", "b.py"], { cwd: dir })).code).toBe(0);
+  });
+
+  it("writes JSON that matches its schema and SARIF 2.1.0 that matches the OASIS schema", async () => {
+    const dir = project({ "src/m.py": LEAKY, "src/broken.py": "def f(:\n" });
+    const res = await runCli(["lint", "--json", "out.json", "--sarif", "out.sarif", "--quiet", "src"], { cwd: dir });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toBe("");
+    const doc = JSON.parse(fs.readFileSync(path.join(dir, "out.json"), "utf8"));
+    expect(lintJsonErrors(doc)).toBeNull();
+    expect(doc.schema).toBe("leakhound/lint@1");
+    expect(doc.findings.map((f: any) => [f.file, f.line, f.column, f.rule])).toEqual([
+      [path.join("src", "m.py"), 8, 5, "global-container-growth"],
+      [path.join("src", "m.py"), 9, 5, "handler-per-call"],
+    ]);
+    expect(doc.findings[0].container).toBe("_seen");
+    expect(doc.notes).toEqual([{ file: path.join("src", "broken.py"), message: expect.stringMatching(/^syntax error on line 1: .* \(not linted\)$/) }]);
+    const sarif = JSON.parse(fs.readFileSync(path.join(dir, "out.sarif"), "utf8"));
+    expect(sarifErrors(sarif)).toBeNull();
+    const run = sarif.runs[0];
+    expect(run.tool.driver.rules.map((r: any) => r.id)).toContain("unbounded-cache");
+    const first = run.results[0];
+    expect(first.ruleId).toBe("global-container-growth");
+    expect(run.tool.driver.rules[first.ruleIndex].id).toBe("global-container-growth");
+    expect(first.locations[0].physicalLocation).toEqual({
+      artifactLocation: { uri: "src/m.py", uriBaseId: "%SRCROOT%" },
+      region: { startLine: 8, startColumn: 5, endLine: 8, endColumn: 26 },
+    });
+    expect(first.message.text).toMatch(/ Fix: Bound it/);
+    expect(run.results.at(-1)).toMatchObject({ ruleId: "not-linted", level: "note" });
+  });
+
+  it("--github prints one escaped workflow command per finding", async () => {
+    const dir = project({ "odd, name:50%.py": LEAKY });
+    const res = await runCli(["lint", "--github", "."], { cwd: dir });
+    expect(res.code).toBe(0);
+    const lines = res.stdout.trim().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^::warning file=odd%2C name%3A50%25\.py,line=8,endLine=8,col=5,endColumn=26,title=leakhound global-container-growth%3A Global container grows on every call::The module-level list `_seen`.* Fix: /);
+  });
+
+  it("honours `# leakhound: ignore[...]`, bare `# leakhound: ignore`, and [tool.leakhound] in pyproject.toml", async () => {
+    const suppressed = LEAKY.replace("_seen.append(request)", "_seen.append(request)  # leakhound: ignore[global-container-growth]").replace(
+      "log.addHandler(logging.StreamHandler())",
+      "log.addHandler(logging.StreamHandler())  # leakhound: ignore",
+    );
+    const wrongId = LEAKY.replace("_seen.append(request)", "_seen.append(request)  # leakhound: ignore[unbounded-cache]");
+    const dir = project({
+      "pyproject.toml": '[project]\nname = "x"\n\n[tool.leakhound]\ndisable = ["handler-per-call"]\nexclude = ["vendor", "gen/*.py"]\n',
+      "a.py": suppressed,
+      "b.py": wrongId,
+      "vendor/lib.py": LEAKY,
+      "gen/made.py": LEAKY,
+    });
+    const json = path.join(dir, "r.json");
+    const res = await runCli(["lint", "--json", json, "--quiet", "."], { cwd: dir });
+    expect(res.code).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(json, "utf8"));
+    expect(doc.disabled).toEqual(["handler-per-call"]);
+    expect(doc.files).toBe(2);
+    expect(doc.findings.map((f: any) => `${f.file}:${f.line} ${f.rule}`)).toEqual(["b.py:8 global-container-growth"]);
+  });
+
+  it("a file that does not parse is a note; the others are still linted", async () => {
+    const dir = project({ "bad.py": "def f(:\n    pass\n", "good.py": LEAKY });
+    const res = await runCli(["lint", "."], { cwd: dir });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/Not linted:\n {2}bad\.py: syntax error on line 1: .*\(not linted\)/);
+    expect(res.stdout).toMatch(/2 findings in 1 of 2 files .*; 1 file not linted/);
+  });
+
+  it("a path that does not exist: one line, exit 2", async () => {
+    const res = await runCli(["lint", "nope/"], { cwd: tempDir() });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe("leakhound: cannot lint nope/: no such file or directory\n");
+  });
+
+  it("bad configuration or options: one line, exit 2", async () => {
+    const dir = project({ "pyproject.toml": "[tool.leakhound\n", "a.py": LEAKY });
+    const bad = await runCli(["lint", "."], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^leakhound: cannot read .*pyproject\.toml: .+\n$/);
+    const dir2 = project({ "a.py": LEAKY });
+    const unknown = await runCli(["lint", "--disable", "no-such-rule", "."], { cwd: dir2 });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^leakhound: unknown rule 'no-such-rule' in --disable \(rules: global-container-growth, .*\)\n$/);
+    const dir3 = project({ "pyproject.toml": "[tool.leakhound]\ndisable = \"method-cache\"\n" });
+    const notList = await runCli(["lint", "."], { cwd: dir3 });
+    expect(notList.code).toBe(2);
+    expect(notList.stderr).toMatch(/disable must be a list of strings/);
+    const out = await runCli(["lint", "--json", path.join(dir2, "no-such-dir", "x.json"), "."], { cwd: dir2 });
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/^leakhound: cannot write --json .*: folder .* does not exist\n$/);
+  });
+
+  it("a Python that is missing (127) or too old (126): one line, no stack trace", async () => {
+    const dir = project({ "a.py": LEAKY });
+    const missing = await runCli(["lint", "--python", "/no/such/python3", "."], { cwd: dir });
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toBe("leakhound: Python not found: /no/such/python3 (choose one with --python)\n");
+    const old = findAllPythons().find((p) => !findPythons().some((q) => q.version === p.version));
+    if (old) {
+      const res = await runCli(["lint", "--python", old.path, "."], { cwd: dir });
+      expect(res.code).toBe(126);
+      expect(res.stderr).toBe(`leakhound: leakhound lint needs Python 3.8 or newer; ${old.path} is ${old.version}\n`);
+      noStackTrace(res.stderr);
+    }
+  });
+
+  it("splits many files over several workers and reports each file once", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 90; i++) files[`pkg/m${String(i).padStart(2, "0")}.py`] = i % 3 === 0 ? LEAKY : "x = 1\n";
+    const dir = project(files);
+    const json = path.join(dir, "r.json");
+    const res = await runCli(["lint", "--jobs", "3", "--json", json, "--quiet", "pkg"], { cwd: dir });
+    expect(res.code).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(json, "utf8"));
+    expect(doc.files).toBe(90);
+    expect(doc.findings).toHaveLength(60);
+    expect(new Set(doc.findings.map((f: any) => `${f.file}:${f.line}`)).size).toBe(60);
+  });
+
+  it("a container trimmed from another module is not reported", async () => {
+    const dir = project({
+      "store.py": "_items = []\n\n\ndef add(x):\n    _items.append(x)\n",
+      "admin.py": "import store\n\n\ndef reset():\n    store._items.clear()\n",
+    });
+    const json = path.join(dir, "r.json");
+    await runCli(["lint", "--json", json, "--quiet", "."], { cwd: dir });
+    expect(JSON.parse(fs.readFileSync(json, "utf8")).findings).toEqual([]);
+    await runCli(["lint", "--json", json, "--quiet", "store.py"], { cwd: dir });
+    expect(JSON.parse(fs.readFileSync(json, "utf8")).findings).toHaveLength(1);
+  });
+});

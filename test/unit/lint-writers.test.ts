@@ -1,0 +1,127 @@
+// The generic CI writers (SARIF, GitHub annotations) and the lint pieces that need no Python.
+import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { annotation, escapeData, escapeProperty, githubAnnotations } from "../../src/report/github.js";
+import { toSarif } from "../../src/report/sarif.js";
+import type { CiFinding } from "../../src/report/ci-findings.js";
+import { globToRegExp, isExcluded } from "../../src/lint/files.js";
+import { displayPath, splitBySize } from "../../src/lint/run.js";
+import { renderLintTerminal } from "../../src/lint/terminal.js";
+import { readConfig } from "../../src/lint/config.js";
+import type { LintResult } from "../../src/lint/model.js";
+import { sarifErrors } from "../helpers/sarif-schema.js";
+
+const finding: CiFinding = { ruleId: "unbounded-cache", level: "warning", message: "50% of it\nleaks", file: "src/a b.py", line: 3, column: 5, endLine: 3, endColumn: 9 };
+
+describe("GitHub annotations", () => {
+  it("escapes data and properties per GitHub's rules", () => {
+    expect(escapeData("a%b\r\nc")).toBe("a%25b%0D%0Ac");
+    expect(escapeProperty("x:y,z%")).toBe("x%3Ay%2Cz%25");
+  });
+
+  it("writes one command per finding; notes become notices", () => {
+    expect(annotation(finding, "t: 1, 2")).toBe("::warning file=src/a b.py,line=3,endLine=3,col=5,endColumn=9,title=t%3A 1%2C 2::50%25 of it%0Aleaks\n");
+    const note: CiFinding = { ruleId: "not-linted", level: "note", message: "syntax error", file: "b.py" };
+    expect(githubAnnotations([note])).toBe("::notice file=b.py,title=not-linted::syntax error\n");
+  });
+});
+
+describe("SARIF", () => {
+  it("is valid SARIF 2.1.0 with rules, levels and regions; paths relative to the root", () => {
+    const root = "/proj";
+    const log = toSarif({ name: "leakhound", version: "1.2.3" }, [{ id: "unbounded-cache", title: "Unbounded cache", help: "Grows." }], [
+      finding,
+      { ...finding, file: "/elsewhere/x.py", ruleId: "other", level: "note", line: undefined },
+    ], root) as any;
+    expect(sarifErrors(log)).toBeNull();
+    const [a, b] = log.runs[0].results;
+    expect(a).toMatchObject({ ruleId: "unbounded-cache", ruleIndex: 0, level: "warning", message: { text: "50% of it\nleaks" } });
+    expect(a.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: "src/a%20b.py", uriBaseId: "%SRCROOT%" }, region: { startLine: 3, startColumn: 5, endLine: 3, endColumn: 9 } });
+    expect(b.ruleIndex).toBeUndefined();
+    expect(b.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: "file:///elsewhere/x.py" } });
+    expect(log.runs[0].tool.driver.rules[0]).toMatchObject({ id: "unbounded-cache", name: "UnboundedCache", shortDescription: { text: "Unbounded cache" } });
+  });
+});
+
+describe("lint files and config", () => {
+  it("globs: bare names match at any depth, folders match what is under them", () => {
+    const ex = ["vendor", "gen/*.py", "**/migrations/**", "t?st.py"].map(globToRegExp);
+    expect(isExcluded("vendor/x.py", ex)).toBe(true);
+    expect(isExcluded("a/vendor/x.py", ex)).toBe(true);
+    expect(isExcluded("vendors/x.py", ex)).toBe(false);
+    expect(isExcluded("gen/a.py", ex)).toBe(true);
+    expect(isExcluded("gen/sub/a.py", ex)).toBe(false); // * stays within one folder
+    expect(isExcluded("x/gen/a.py", ex)).toBe(false);
+    expect(isExcluded("app/migrations/0001.py", ex)).toBe(true);
+    expect(isExcluded("test.py", ex)).toBe(true);
+  });
+
+  it("splits files into groups of about equal size, each file once", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lh-split-"));
+    const sizes = [900, 500, 400, 300, 100, 100];
+    const files = sizes.map((n, i) => {
+      const f = path.join(dir, `f${i}.py`);
+      fs.writeFileSync(f, "x".repeat(n));
+      return f;
+    });
+    const groups = splitBySize(files, 2);
+    expect(groups.flat().sort()).toEqual([...files].sort());
+    const bytes = groups.map((g) => g.reduce((s, f) => s + fs.statSync(f).size, 0));
+    expect(Math.abs(bytes[0]! - bytes[1]!)).toBeLessThanOrEqual(100);
+    expect(splitBySize(files.slice(0, 1), 4)).toHaveLength(1);
+  });
+
+  it("display paths are relative under the working directory", () => {
+    expect(displayPath("/w/a/b.py", "/w")).toBe(path.join("a", "b.py"));
+    expect(displayPath("/x/b.py", "/w")).toBe("/x/b.py");
+  });
+
+  it("reads [tool.leakhound]; no section means no settings", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lh-cfg-"));
+    const f = path.join(dir, "pyproject.toml");
+    fs.writeFileSync(f, '[tool.leakhound]\ndisable = ["gc-disabled"]\nexclude = ["build/**"]\n');
+    expect(readConfig(f)).toEqual({ disable: ["gc-disabled"], exclude: ["build/**"], source: f });
+    fs.writeFileSync(f, '[tool.black]\nline-length = 100\n');
+    expect(readConfig(f)).toEqual({ disable: [], exclude: [], source: f });
+    expect(readConfig(null)).toEqual({ disable: [], exclude: [], source: null });
+  });
+});
+
+describe("lint terminal report", () => {
+  const result: LintResult = {
+    python: { path: "python3", version: "3.11.7" },
+    rules: [],
+    findings: [
+      { rule: "gc-disabled", file: "a.py", line: 4, column: 5, endLine: 4, endColumn: 17, message: "Bad\u202eidea.", fix: "Pair it.", container: null },
+      { rule: "method-cache", file: "b.py", line: 10, column: 6, endLine: 10, endColumn: 20, message: "M.", fix: "F.", container: null },
+    ],
+    notes: [{ file: "c.py", message: "syntax error on line 1: invalid syntax (not linted)" }],
+    files: 3,
+    lines: 1234,
+    disabled: ["unbounded-cache"],
+    durationSec: 0.25,
+  };
+
+  it("groups by file, escapes control characters, and sums up", () => {
+    const text = renderLintTerminal(result, { color: false });
+    expect(text).toBe(
+      [
+        "a.py",
+        "  4:5     gc-disabled  Bad\\u202eidea.",
+        "          fix: Pair it.",
+        "",
+        "b.py",
+        "  10:6    method-cache  M.",
+        "          fix: F.",
+        "",
+        "Not linted:",
+        "  c.py: syntax error on line 1: invalid syntax (not linted)",
+        "",
+        "leakhound lint: 2 findings in 2 of 3 files (1,234 lines, Python 3.11.7, 250 ms); 1 file not linted; off: unbounded-cache",
+        "",
+      ].join("\n"),
+    );
+  });
+});
