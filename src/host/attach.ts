@@ -460,7 +460,9 @@ async function attachAndWatch(opts: AttachOptions, t: TargetInfo, signals: StopS
   try {
     // As root attaching to another user's process: the target must reach the socket.
     const uid = process.getuid?.() ?? 0;
-    if (uid === 0 && t.uids[1] !== 0) fs.chownSync(watch.privateDir, t.uids[1]!, t.gids[1]!);
+    if (uid === 0 && t.uids[1] !== 0) {
+      for (const p of [watch.privateDir, watch.socketPath]) fs.chownSync(p, t.uids[1]!, t.gids[1]!);
+    }
     const settings = { collector, intervalSec: opts.intervalSec, nframes: opts.nframes, sampleBytes: opts.sampleBytes };
     const python = injectedPython(watch.socketPath, settings);
     if (gdb) await injectWithGdb(gdb, t, watch.privateDir, python);

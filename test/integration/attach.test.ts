@@ -208,6 +208,32 @@ describe("leakhound attach, full", () => {
     });
   }, 60_000);
 
+  it.runIf(IS_ROOT)("as root, another user's process: the agent reaches leakhound's socket", async () => {
+    const dir = fs.mkdtempSync("/tmp/lh-nobody-");
+    fs.chmodSync(dir, 0o777);
+    const stopFile = path.join(dir, "stop");
+    const child = spawn(
+      "setpriv",
+      ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", TARGET, stopFile],
+      { cwd: PROGRAMS, env: plainEnv({ HOME: dir }), stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    const ended = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 200 && !out.includes("service started"); i++) await sleep(50);
+      const r = await attach(child.pid!, ["--duration", "4", "--quiet"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.report.processes[0].pid).toBe(child.pid);
+      expect(r.report.processes[0].durationSec).toBeGreaterThan(2);
+      fs.writeFileSync(stopFile, "");
+      expect(await ended).toBe(7);
+      expect(out).toBe(EXPECTED_OUTPUT);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 60_000);
+
   it("Ctrl-C (SIGINT to leakhound) ends the watch: report, detach, the target runs on", async () => {
     await withTarget("python3", async (t) => {
         const dir = tempDir();
