@@ -4,6 +4,7 @@
 #   gunicorn       a real prefork server whose workers leak (worker processes)
 #   python3-flask  the app gunicorn serves
 #   python3-pytest pytest suites run under leakhound
+#   gdb            `leakhound attach` injects its agent through it (and its tests run it)
 set -eu
 missing=""
 need() { # need PACKAGE CHECK...
@@ -14,8 +15,9 @@ need golang-go sh -c 'go tool pprof -h'
 need gunicorn sh -c 'command -v gunicorn'
 need python3-flask /usr/bin/python3 -c 'import flask'
 need python3-pytest /usr/bin/python3 -c 'import pytest'
+need gdb sh -c 'command -v gdb'
 if [ -z "$missing" ]; then
-  echo "setup-tools: golang-go, gunicorn, python3-flask, python3-pytest present"
+  echo "setup-tools: golang-go, gunicorn, python3-flask, python3-pytest, gdb present"
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -3,7 +3,8 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { VERSION } from "./version.js";
 import { EXIT, UserError } from "./cli/exit-codes.js";
-import { EXIT_HELP, declareDiff, declareExplain, declareExport, declareLint, declareReport, declareRun } from "./cli/commands.js";
+import { EXIT_HELP, declareAttach, declareDiff, declareExplain, declareExport, declareLint, declareReport, declareRun } from "./cli/commands.js";
+import { attachCommand } from "./cli/attach-command.js";
 import { runCommand } from "./cli/run-command.js";
 import { reportCommand } from "./cli/report-command.js";
 import { explainCommand } from "./cli/explain-command.js";
@@ -48,6 +49,11 @@ function build(): Command {
   });
   quietErrors(run, "run");
 
+  const attach = declareAttach(program).action(async (pid, opts) => {
+    process.exitCode = await attachCommand(pid, opts);
+  });
+  quietErrors(attach, "attach");
+
   const report = declareReport(program).action(async (file, opts) => {
     process.exitCode = await reportCommand(file, opts);
   });
@@ -81,11 +87,13 @@ function parseErrorLine(e: ParseExit): string {
   let message = e.err.message.replace(/^error:\s*/, "").replace(/\s*\n\s*/g, " ");
   if (e.err.code === "commander.missingArgument" && e.command === "run")
     message = "no command to run: give it after --, e.g. leakhound run -- python app.py";
+  else if (e.err.code === "commander.missingArgument" && e.command === "attach")
+    message = "no process to attach to: give its pid, e.g. leakhound attach 4242";
   else if (e.err.code === "commander.help") {
     const args = process.argv.slice(2);
     message = args.length
       ? `unknown command '${args[args.length - 1]}'`
-      : "no command: use 'leakhound run -- <command...>', 'leakhound report <capture>', 'leakhound export <capture>', 'leakhound diff <before> <after>' or 'leakhound lint [paths...]'";
+      : "no command: use 'leakhound run -- <command...>', 'leakhound attach <pid>', 'leakhound report <capture>', 'leakhound export <capture>', 'leakhound diff <before> <after>' or 'leakhound lint [paths...]'";
   }
   return `leakhound: ${message} (see '${help}')\n`;
 }

@@ -8,6 +8,8 @@ export const EXIT = {
   leakFound: 3,
   /** The capture given to `leakhound report` cannot be read. */
   badCapture: 4,
+  /** attach: the process may not be attached to (ptrace not permitted) or is already being watched or traced. */
+  attachRefused: 5,
   /** leakhound itself failed. */
   internal: 125,
   /** The command ran but no Python process could be observed (not Python, -I/-E/-S, Python < 3.8). */

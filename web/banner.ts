@@ -27,6 +27,7 @@ function exitText(model: Model, running: boolean): string {
   const t = model.head.target;
   const byLeakhound = t.stoppedBy === "leakhound" ? " (stopped by leakhound)" : "";
   if (t.signal) return `killed by ${t.signal}${byLeakhound}`;
+  if (t.stoppedBy === "detached") return "leakhound detached, still running";
   if (t.exitCode === null) return "exit unknown";
   return `exit code ${t.exitCode}${byLeakhound}`;
 }

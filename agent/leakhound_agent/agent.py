@@ -88,6 +88,10 @@ class Agent(object):
         self._forking = False
         self._exiting = False
         self._exited = False
+        # Set by attach.start: the agent was attached to a running process (leakhound attach),
+        # and how long that process had run then (None when unknown).
+        self.attached = False
+        self.attached_after_sec = None
         self._reset_process_state()
 
     # ------------------------------------------------------------ start
@@ -165,6 +169,8 @@ class Agent(object):
             cwd=procinfo.getcwd(),
             started_at=self._started_at,
             collector=collector,
+            attached=self.attached,
+            attached_after_sec=self.attached_after_sec,
         )
         self._conn.send(hello, *self._notes())
 
@@ -327,6 +333,8 @@ class Agent(object):
                 self.collector.stop()
         except Exception:
             pass
+        if self.attached:
+            self._forget_process_hooks()
 
     # ------------------------------------------------------------ exit handshake
 
@@ -368,6 +376,9 @@ class Agent(object):
 
     def _on_host_message(self, message):
         """A host message that arrived while the program runs (on the sampling thread)."""
+        if message.get("type") == "detach":
+            self._detach()
+            return
         if message.get("type") != "find-retainers":
             return
         from . import retainers
@@ -439,6 +450,31 @@ class Agent(object):
         except (TypeError, ValueError) as error:
             # Not JSON-encodable (encoding happens before anything is written): answer anyway.
             self._conn.send(protocol.log("error", "retainer results could not be encoded: %s" % (error,)), answer([]))
+
+    # ------------------------------------------------------------ detach (leakhound attach)
+
+    def _detach(self):
+        """The host is done with an attached process (on the sampling thread): a last sample and,
+        like the exit handshake, the retainer search the host asks for in reply (a live one: the
+        program runs on); then the agent turns itself off for good and undoes what it set up."""
+        try:
+            if self._sample() and not self._exiting and not self._forking:
+                self._conn.send(protocol.exiting("detach"))
+                reply = self._conn.read_message(EXIT_REPLY_WAIT)
+                if reply is not None and reply.get("type") == "find-retainers":
+                    self._on_host_message(reply)
+        except HostGone:
+            pass
+        finally:
+            self._disable()
+
+    def _forget_process_hooks(self):
+        """Undo the process-wide hooks of an attach: the atexit handshake is unregistered; the at-fork
+        hooks (which cannot be unregistered) do nothing once the agent is disabled."""
+        try:
+            atexit.unregister(self._at_exit)
+        except Exception:
+            pass
 
     # ------------------------------------------------------------ fork
 

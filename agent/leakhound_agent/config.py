@@ -44,6 +44,25 @@ class Config(object):
         return tuple(sorted(prefixes))
 
     @classmethod
+    def from_settings(cls, socket_path, settings):
+        """The settings ``leakhound attach`` sends in its injected call (contract names: collector,
+        intervalSec, nframes, sampleBytes); out-of-range or missing values take the defaults."""
+        def number(name, default, convert):
+            value = settings.get(name)
+            if type(value) not in (int, float):
+                return default
+            return _number({name: value}, name, default, convert, *LIMITS[name])
+
+        collector = settings.get("collector")
+        return cls(
+            socket_path=socket_path,
+            collector=collector.strip().lower() if type(collector) is str and collector else DEFAULTS["collector"],
+            interval=number("intervalSec", DEFAULT_INTERVAL, float),
+            nframes=number("nframes", DEFAULT_NFRAMES, int),
+            sample_bytes=number("sampleBytes", DEFAULT_SAMPLE_BYTES, int),
+        )
+
+    @classmethod
     def from_env(cls, environ=None):
         environ = os.environ if environ is None else environ
         return cls(

@@ -5,7 +5,7 @@ test/unit/contract.test.ts fails when this module, the agent or the host strays 
 
 PROTOCOL_VERSION = 1
 AGENT_MESSAGES = ("hello", "unsupported", "stacks", "sample", "log", "exiting", "retainers")
-HOST_MESSAGES = ("find-retainers", "done")
+HOST_MESSAGES = ("find-retainers", "done", "detach")
 ENV = {"socket": "LEAKHOUND_SOCKET", "collector": "LEAKHOUND_COLLECTOR", "interval": "LEAKHOUND_INTERVAL", "nframes": "LEAKHOUND_NFRAMES", "sampleBytes": "LEAKHOUND_SAMPLE_BYTES", "native": "LEAKHOUND_NATIVE"}
 COLLECTORS = ("auto", "sampling", "tracemalloc")
 DEFAULTS = {"collector": "auto", "intervalSec": 0.5, "nframes": 16, "sampleBytes": 32768, "retainerObjects": 200, "retainerTimeoutSec": 8}

@@ -183,8 +183,10 @@ def collector_info(name, interval_sec, nframes, sample_bytes, note=None, fine_by
     return info
 
 
-def hello(pid, ppid, python, implementation, executable, argv, cwd, started_at, collector):
-    return {
+def hello(pid, ppid, python, implementation, executable, argv, cwd, started_at, collector, attached=False,
+          attached_after_sec=None):
+    """attached: the agent was attached to a running process, which had run attached_after_sec (or unknown)."""
+    message = {
         "type": "hello",
         "v": PROTOCOL_VERSION,
         "pid": pid,
@@ -197,6 +199,9 @@ def hello(pid, ppid, python, implementation, executable, argv, cwd, started_at, 
         "startedAt": started_at,
         "collector": collector,
     }
+    if attached:
+        message["attached"] = {"afterSec": attached_after_sec}
+    return message
 
 
 def unsupported(pid, python, reason):

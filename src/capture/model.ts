@@ -3,8 +3,11 @@
 // and the analysis reads only this.
 import type { CollectorInfo, Frame, RetainerResult } from "../protocol/messages.js";
 
-/** "leakhound" when leakhound stopped the target itself (--duration). */
-export type StoppedBy = "leakhound" | null;
+/**
+ * "leakhound" when leakhound stopped the target itself (--duration); "detached" when
+ * `leakhound attach` detached and left the process running; null otherwise.
+ */
+export type StoppedBy = "leakhound" | "detached" | null;
 
 export interface CaptureMeta {
   /** Format version of the .lhdb file. */

@@ -535,7 +535,7 @@ function buildCapture(file: string, rows: CaptureRows): Capture {
     complete: metaObj.complete === true,
     exitCode: typeof metaObj.exitCode === "number" ? metaObj.exitCode : null,
     signal: typeof metaObj.signal === "string" ? metaObj.signal : null,
-    stoppedBy: metaObj.stoppedBy === "leakhound" ? "leakhound" : null,
+    stoppedBy: metaObj.stoppedBy === "leakhound" || metaObj.stoppedBy === "detached" ? metaObj.stoppedBy : null,
     notes: Array.isArray(metaObj.notes) ? (metaObj.notes as string[]) : [],
   };
   if (rows.salvage) {

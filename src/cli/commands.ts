@@ -1,7 +1,7 @@
 // The option table of every command, declared once: help, parsing, validation
 // and the option types the commands receive all come from these declarations
 // (commander with @commander-js/extra-typings infers the types).
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError, Option, type OptionValues } from "@commander-js/extra-typings";
 import { CONTRACT } from "../protocol/contract.js";
 import { EXIT } from "./exit-codes.js";
 import { EXPORT_FORMATS } from "../export/formats.js";
@@ -19,6 +19,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function pidArg(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("expected a process id (a whole number)");
+  return n;
+}
+
 function exitCodeArg(value: string): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isInteger(n) || n < 1 || n > 255) throw new InvalidArgumentError("expected a whole number from 1 to 255");
@@ -32,29 +38,26 @@ Exit codes:
   ${EXIT.leakFound}          --fail-on-leak and a leak was found (change it with --leak-exit-code N);
              diff: --fail-on-new-leak and the after-run has a leak the before-run had not
   ${EXIT.usage}          bad options, no command, or an output file that cannot be written
+  attach     0, or the leak code with --fail-on-leak
   ${EXIT.badCapture}          report, export, diff: a capture file cannot be read
+  ${EXIT.attachRefused}          attach: ptrace not permitted (another user, yama ptrace_scope, no CAP_SYS_PTRACE),
+             or the process is already watched (leakhound run/attach) or traced
   ${EXIT.internal}        leakhound itself failed
   ${EXIT.notObservable}        no Python process could be observed (not Python, -I/-E/-S, Python < 3.8)
-  ${EXIT.notFound}        the command or the Python script was not found
+  ${EXIT.notFound}        the command or the Python script was not found; attach: no such process, or no gdb
   (leakhound lint has its own: see 'leakhound lint --help')`;
 
-/** `leakhound run [options] -- <command...>` */
-export function declareRun(program: Command) {
-  return program
-    .command("run")
-    .description("run a command that starts Python, watch its memory, and report leaks")
-    .usage("[options] -- <command...>")
-    .argument("<command...>", "the command to run, e.g. python app.py")
-    .passThroughOptions()
+/** The options `run` and `attach` share: outputs, verdict, and how the agent samples. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function watchOptions<Args extends any[], Opts extends OptionValues>(cmd: Command<Args, Opts>, stopWords: string) {
+  return cmd
     .option("--json <file>", "write the JSON report (schema leakhound/report@1)")
     .option("--html <file>", "write a self-contained HTML report")
     .option("--out <file>", "where to save the capture (default: a file in the temp folder)")
-    .option("--duration <seconds>", "stop the target (SIGINT, then SIGTERM) after this many seconds; the exit code is then the verdict's (0, or the leak code with --fail-on-leak)", positiveNumber)
+    .option("--duration <seconds>", stopWords, positiveNumber)
     .option("--fail-on-leak", "exit with the leak code (3) when the verdict is leak")
     .option("--leak-exit-code <n>", "the exit code for --fail-on-leak, to tell it from the target's own codes", exitCodeArg, EXIT.leakFound)
     .option("--quiet", "no live status line and no terminal report")
-    .option("--live", "serve a live view on 127.0.0.1 that updates while the target runs; it closes when the target ends")
-    .option("--live-keep", "like --live, but keep the view up after the target ends until Ctrl-C")
     .option("--verbose", "the collector's error bounds and other detail in the terminal report")
     .option("--lint", "lint the leaks' own files (leakhound lint, with python3) and show the findings that explain each leak, with their fix")
     // Defaults are the host/agent contract's (agent/leakhound_agent/contract.json).
@@ -68,8 +71,40 @@ export function declareRun(program: Command) {
     .option("--sample-bytes <n>", "mean bytes between sampled allocations (sampling collector)", positiveInt, CONTRACT.defaults.sampleBytes)
     .option("--retainer-objects <n>", "objects per leak to find reference paths for", positiveInt, CONTRACT.defaults.retainerObjects)
     .option("--retainer-timeout <seconds>", "time budget of each reference-path search", positiveNumber, CONTRACT.defaults.retainerTimeoutSec)
-    .option("--no-live-explain", "search for reference paths only at a process's exit, not while it runs")
+    .option("--no-live-explain", "search for reference paths only at a process's exit (or detach), not while it runs");
+}
+
+/** `leakhound run [options] -- <command...>` */
+export function declareRun(program: Command) {
+  return watchOptions(
+    program
+      .command("run")
+      .description("run a command that starts Python, watch its memory, and report leaks")
+      .usage("[options] -- <command...>")
+      .argument("<command...>", "the command to run, e.g. python app.py")
+      .passThroughOptions(),
+    "stop the target (SIGINT, then SIGTERM) after this many seconds; the exit code is then the verdict's (0, or the leak code with --fail-on-leak)",
+  )
+    .option("--live", "serve a live view on 127.0.0.1 that updates while the target runs; it closes when the target ends")
+    .option("--live-keep", "like --live, but keep the view up after the target ends until Ctrl-C")
     .addHelpText("after", "\nExamples:\n  leakhound run -- python app.py --port 8000\n  leakhound run --duration 60 --json leaks.json -- python -m mypkg.worker\n  leakhound run -- gunicorn app:app\n" + EXIT_HELP);
+}
+
+/** `leakhound attach [options] <pid>` */
+export function declareAttach(program: Command) {
+  return watchOptions(
+    program
+      .command("attach")
+      .description("attach to a running CPython 3.8+ process (started without leakhound), watch its memory, report leaks, and detach")
+      .argument("<pid>", "the process to attach to", pidArg),
+    "detach after this many seconds (default: at Ctrl-C or when the process exits); the process runs on",
+  ).addHelpText(
+    "after",
+    "\nExamples:\n  leakhound attach 4242 --duration 60 --html leak.html\n\n" +
+      "Injects the agent with gdb (CPython 3.8-3.13; sys.remote_exec on 3.14+). Only memory allocated\n" +
+      "after the attach has a site. At the end the agent detaches and the process runs on as before.\n" +
+      EXIT_HELP,
+  );
 }
 
 /** `leakhound report <capture>` */
@@ -179,4 +214,5 @@ export function declareExplain(program: Command) {
 
 export type ExplainOptions = ReturnType<ReturnType<typeof declareExplain>["opts"]>;
 export type RunOptions = ReturnType<ReturnType<typeof declareRun>["opts"]>;
+export type AttachOptions = ReturnType<ReturnType<typeof declareAttach>["opts"]>;
 export type ReportOptions = ReturnType<ReturnType<typeof declareReport>["opts"]>;

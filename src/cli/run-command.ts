@@ -20,6 +20,7 @@ import { EXIT, decideExitCode } from "./exit-codes.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import { lintCauses } from "./report-command.js";
 import { LiveExplainer } from "./live-explainer.js";
+import type { AgentServer } from "../host/agent-server.js";
 import { ControlServer, type ControlReply } from "../host/control.js";
 
 
@@ -28,8 +29,15 @@ export function defaultCapturePath(): string {
   return path.join(os.tmpdir(), `leakhound-${stamp}-${process.pid}.lhdb`);
 }
 
-export async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
-  // Every output is checked before the target starts, so a typo costs nothing.
+/** The options `run` and `attach` share (commands.ts watchOptions). */
+export type WatchCliOptions = Pick<
+  RunOptions,
+  | "out" | "json" | "html" | "quiet" | "verbose" | "collector" | "interval" | "nframes" | "sampleBytes"
+  | "retainerObjects" | "retainerTimeout" | "liveExplain" | "duration" | "lint"
+>;
+
+/** The capture's file and recorder; every output is checked first, so a typo costs nothing. */
+export function openCapture(opts: WatchCliOptions, argv: string[]): { recorder: Recorder; capturePath: string } {
   checkOutputPaths([
     { option: "--out", file: opts.out },
     { option: "--json", file: opts.json },
@@ -46,51 +54,39 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
     signal: null,
     notes: [],
   });
-  let live: Awaited<ReturnType<typeof startLive>> | null = null;
-  let result;
-  const explainer = new LiveExplainer(recorder);
-  // `leakhound explain PID` from another terminal reaches this run here.
-  const control = await ControlServer.start((req) => explainOne(recorder, explainer, capturePath, req.pid));
-  try {
-    const view =
-      opts.live || opts.liveKeep
-        ? await startLive(recorder, capturePath, Boolean(opts.liveKeep), opts.liveExplain ? explainer : null)
-        : null;
-    live = view;
-    result = await runSession({
-      argv,
-      sink: recorder,
-      retainerTargets: (pid) => {
-        const proc = recorder.process(pid);
-        return proc ? retainerTargets(proc) : [];
-      },
-      collector: opts.collector,
-      intervalSec: opts.interval,
-      nframes: opts.nframes,
-      sampleBytes: opts.sampleBytes,
-      durationSec: opts.duration ?? null,
-      quiet: Boolean(opts.quiet),
-      maxObjects: opts.retainerObjects,
-      retainerTimeoutSec: opts.retainerTimeout,
-      onSample: view ? () => view.dirty() : undefined,
-      onServer: (server) => explainer.attach(server, opts.liveExplain),
-      onHello: (hello) => control?.watch(hello.pid),
-      beforeStop: async () => {
-        if (opts.liveExplain) await explainer.explainNow("before-stop");
-      },
-    });
-  } catch (err) {
-    explainer.stop();
-    control?.close();
-    await live?.close();
-    // A command that never started leaves no capture behind.
-    if (result === undefined) recorder.discard();
-    else recorder.close();
-    throw err;
-  }
+  return { recorder, capturePath };
+}
 
-  explainer.stop();
-  control?.close();
+/** What the host needs from the command line and the recorder, for `run` and `attach` alike. */
+export function watchSettings(opts: WatchCliOptions, recorder: Recorder, explainer: LiveExplainer) {
+  return {
+    sink: recorder,
+    retainerTargets: (pid: number) => {
+      const proc = recorder.process(pid);
+      return proc ? retainerTargets(proc) : [];
+    },
+    collector: opts.collector,
+    intervalSec: opts.interval,
+    nframes: opts.nframes,
+    sampleBytes: opts.sampleBytes,
+    durationSec: opts.duration ?? null,
+    quiet: Boolean(opts.quiet),
+    maxObjects: opts.retainerObjects,
+    retainerTimeoutSec: opts.retainerTimeout,
+    onServer: (server: AgentServer) => explainer.attach(server, opts.liveExplain),
+  };
+}
+
+/**
+ * The end of a capture: analyse it, keep the source lines around the leaks in it,
+ * close it, and write the outputs. `onError` runs when the analysis fails.
+ */
+export async function concludeCapture(
+  recorder: Recorder,
+  capturePath: string,
+  opts: WatchCliOptions,
+  onError?: () => Promise<void>,
+): Promise<Report> {
   let report: Report;
   try {
     report = analyze(recorder.snapshot(), { capturePath, leakhoundVersion: VERSION });
@@ -109,15 +105,54 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
     recorder.sources(snippets);
     for (const s of snippets) report.sources[s.file] = { start: s.start, lines: s.lines };
   } catch (err) {
-    await live?.close();
+    await onError?.();
     throw err;
   } finally {
     recorder.close();
   }
-
   if (opts.lint) await lintCauses(report);
-  // The report first; only then (with --live-keep) wait for the user to close the page.
   writeOutputs(report, { json: opts.json, html: opts.html, quiet: opts.quiet, verbose: opts.verbose, stream: process.stderr });
+  return report;
+}
+
+export async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
+  const { recorder, capturePath } = openCapture(opts, argv);
+  let live: Awaited<ReturnType<typeof startLive>> | null = null;
+  let result;
+  const explainer = new LiveExplainer(recorder);
+  // `leakhound explain PID` from another terminal reaches this run here.
+  const control = await ControlServer.start((req) => explainOne(recorder, explainer, capturePath, req.pid));
+  try {
+    const view =
+      opts.live || opts.liveKeep
+        ? await startLive(recorder, capturePath, Boolean(opts.liveKeep), opts.liveExplain ? explainer : null)
+        : null;
+    live = view;
+    result = await runSession({
+      argv,
+      ...watchSettings(opts, recorder, explainer),
+      onSample: view ? () => view.dirty() : undefined,
+      onHello: (hello) => control?.watch(hello.pid),
+      beforeStop: async () => {
+        if (opts.liveExplain) await explainer.explainNow("before-stop");
+      },
+    });
+  } catch (err) {
+    explainer.stop();
+    control?.close();
+    await live?.close();
+    // A command that never started leaves no capture behind.
+    if (result === undefined) recorder.discard();
+    else recorder.close();
+    throw err;
+  }
+
+  explainer.stop();
+  control?.close();
+  // The report first; only then (with --live-keep) wait for the user to close the page.
+  const report = await concludeCapture(recorder, capturePath, opts, async () => {
+    await live?.close();
+  });
   await live?.finish(report);
 
   if (result.notObservable && result.connected === 0) {
@@ -195,7 +230,7 @@ async function startLive(recorder: Recorder, capturePath: string, keep: boolean,
 }
 
 /** `leakhound explain PID`: a search of that process now, then the analysis of its leaks so far. */
-async function explainOne(recorder: Recorder, explainer: LiveExplainer, capturePath: string, pid: number): Promise<ControlReply> {
+export async function explainOne(recorder: Recorder, explainer: LiveExplainer, capturePath: string, pid: number): Promise<ControlReply> {
   if (!recorder.process(pid)) return { ok: false, error: `process ${pid} has not connected to this leakhound run` };
   const [answer] = await explainer.explainNow("request", pid);
   if (!answer) return { ok: false, error: `process ${pid} is no longer running` };

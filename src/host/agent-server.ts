@@ -143,6 +143,25 @@ export class AgentServer {
     return [...this.peers].filter(([, p]) => !p.exiting).map(([pid]) => pid);
   }
 
+  /**
+   * `leakhound attach`: asks an attached process's agent to end its watch. It answers like an
+   * exit handshake (a last sample, `exiting` "detach", the retainer search asked for in reply)
+   * and then closes its connection. False when the process is not connected (or is exiting).
+   */
+  detach(pid: number): boolean {
+    const peer = this.peers.get(pid);
+    if (!peer || peer.exiting) return false;
+    // Like an exit: no live search is asked for from now on.
+    peer.exiting = true;
+    peer.send({ type: "detach" });
+    return true;
+  }
+
+  /** True while the process's connection is open (also while it exits or detaches). */
+  isConnected(pid: number): boolean {
+    return this.peers.has(pid);
+  }
+
   /** True while a retainer search of this process is under way. */
   busy(pid: number): boolean {
     return Boolean(this.peers.get(pid)?.pending);

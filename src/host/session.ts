@@ -3,40 +3,18 @@
 // recorder until the target (and every Python process it started) is done. The
 // CLI owns the recorder and the analysis; the host only runs and feeds.
 import { spawn } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { AgentServer } from "./agent-server.js";
-import { LiveStatus } from "./live-status.js";
+import type { AgentServer } from "./agent-server.js";
 import type { CaptureSink } from "../capture/recorder.js";
 import type { StoppedBy } from "../capture/model.js";
-import type { HelloMessage, SampleMessage } from "../protocol/messages.js";
+import { openWatch, recordEnd, type WatchOptions } from "./watch.js";
 import { ENV, agentDir } from "../protocol/contract.js";
 import { EXIT, UserError } from "../errors.js";
 import { inspectCommand } from "./python-command.js";
 import { buildShim } from "./native-shim.js";
 
-export interface SessionOptions {
+export interface SessionOptions extends WatchOptions {
   argv: string[];
-  /** Where every agent message goes (the run's recorder); the caller closes it. */
-  sink: CaptureSink;
-  /** At a process's orderly exit: the stacks whose retainers it should search for. */
-  retainerTargets(pid: number): number[];
-  collector: string;
-  intervalSec: number;
-  nframes: number;
-  sampleBytes: number;
-  durationSec: number | null;
-  quiet: boolean;
-  maxObjects: number;
-  retainerTimeoutSec: number;
-  /** Called with every sample (live view). */
-  onSample?(pid: number, sample: SampleMessage): void;
-  onHello?(hello: HelloMessage): void;
-  /** The agent server, once it listens: live explanations ask the running processes through it. */
-  onServer?(server: AgentServer): void;
-  /** Awaited right before --duration stops the target (a last explanation while it still runs). */
-  beforeStop?(): Promise<void>;
 }
 
 export interface SessionResult {
@@ -59,34 +37,10 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
 
   // Everything made from here on is undone on every error path: the private
   // socket folder, the socket, the status row.
-  const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), "leakhound-"));
+  const watch = await openWatch(opts);
   const w = opts.sink;
-  let server: AgentServer | null = null;
-  let status: LiveStatus | null = null;
+  const { socketPath, server: srv, status: st } = watch;
   try {
-    fs.chmodSync(privateDir, 0o700);
-    const socketPath = path.join(privateDir, "agent.sock");
-    const st = !opts.quiet && LiveStatus.usable(process.stderr) ? new LiveStatus(process.stderr) : null;
-    status = st;
-    const srv = new AgentServer({
-      socketPath,
-      writer: w,
-      maxObjects: opts.maxObjects,
-      retainerTimeoutSec: opts.retainerTimeoutSec,
-      events: {
-        onHello: (h) => opts.onHello?.(h),
-        onSample: (pid, s) => {
-          st?.sample(pid, s);
-          opts.onSample?.(pid, s);
-        },
-        onStacks: (pid, stacks) => st?.stacks(pid, stacks),
-        retainerTargets: (pid) => opts.retainerTargets(pid),
-      },
-    });
-    server = srv;
-    await srv.listen();
-    opts.onServer?.(srv);
-
     const userPath = process.env.PYTHONPATH ?? "";
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -160,9 +114,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
 
     // Grandchildren may still be finishing their exit handshake.
     await srv.drain(3000);
-    srv.close();
-    server = null;
-    fs.rmSync(privateDir, { recursive: true, force: true });
+    watch.close();
 
     const firstPid = srv.helloPids[0];
     if (firstPid !== undefined && child.pid === firstPid) w.processEnded(firstPid, code, signal, false);
@@ -170,9 +122,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
 
     return finish(opts, info, notes, srv, w, code, signal, stoppedBy);
   } finally {
-    status?.stop();
-    server?.close();
-    fs.rmSync(privateDir, { recursive: true, force: true });
+    watch.close();
   }
 }
 
@@ -200,13 +150,7 @@ function finish(
     }
     notes.push(notObservable);
   }
-  for (const e of server.protocolErrors.slice(0, 5)) notes.push(`agent protocol: ${e}`);
-
-  writer.setMeta("exitCode", code);
-  writer.setMeta("signal", signal);
-  writer.setMeta("stoppedBy", stoppedBy);
-  writer.setMeta("notes", notes);
-  writer.setMeta("complete", true);
+  recordEnd(writer, server, notes, { exitCode: code, signal, stoppedBy });
 
   return {
     exitCode: code,

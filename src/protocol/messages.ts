@@ -55,6 +55,8 @@ export interface HelloMessage {
   /** Epoch milliseconds when the agent started (≈ interpreter start). */
   startedAt: number;
   collector: CollectorInfo;
+  /** Set when the agent was attached to a running process (`leakhound attach`): how long it had run. */
+  attached?: { afterSec: number | null };
 }
 
 /** Sent instead of hello by interpreters the agent cannot serve (too old, not CPython). */
@@ -203,11 +205,20 @@ export interface DoneMessage {
   type: "done";
 }
 
-export type HostMessage = FindRetainersMessage | DoneMessage;
+/**
+ * `leakhound attach` is done: the agent takes a last sample, ends like an exit handshake
+ * (`exiting` with reason "detach", then the retainer search the host asks for), and turns
+ * itself off; the program runs on.
+ */
+export interface DetachMessage {
+  type: "detach";
+}
+
+export type HostMessage = FindRetainersMessage | DoneMessage | DetachMessage;
 
 /** Every agent message type, checked against the contract by test/unit/contract.test.ts. */
 export const AGENT_MESSAGE_TYPES: readonly AgentMessage["type"][] = ["hello", "unsupported", "stacks", "sample", "log", "exiting", "retainers"];
-export const HOST_MESSAGE_TYPES: readonly HostMessage["type"][] = ["find-retainers", "done"];
+export const HOST_MESSAGE_TYPES: readonly HostMessage["type"][] = ["find-retainers", "done", "detach"];
 const AGENT_TYPES = new Set<AgentMessage["type"]>(AGENT_MESSAGE_TYPES);
 
 /** Cheap runtime guard for one decoded line; the full schema is checked in tests. */

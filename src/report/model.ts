@@ -178,7 +178,7 @@ export interface Report {
     exitCode: number | null;
     signal: string | null;
     /** "leakhound" when leakhound itself stopped the target (--duration); absent or null otherwise. */
-    stoppedBy?: "leakhound" | null;
+    stoppedBy?: "leakhound" | "detached" | null;
   };
   collector: CollectorInfo | null;
   durationSec: number;

@@ -30,7 +30,8 @@ export function renderTerminal(untrusted: Report, opts: TerminalOptions): string
   out.push("");
   const t = report.target;
   const ended = t.signal ? `killed by ${t.signal}` : t.exitCode !== null ? `exit ${t.exitCode}` : "exit unknown";
-  const status = t.stoppedBy === "leakhound" ? `stopped by leakhound, ${ended}` : ended;
+  const status =
+    t.stoppedBy === "leakhound" ? `stopped by leakhound, ${ended}` : t.stoppedBy === "detached" ? "leakhound detached, still running" : ended;
   out.push(
     `  ${c.dim("target")}     ${t.argv.join(" ")}  (${t.pid !== null ? `pid ${t.pid}, ` : ""}${t.python ? `Python ${t.python}, ` : ""}${status}, ${report.durationSec.toFixed(1)} s)`,
   );

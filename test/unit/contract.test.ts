@@ -62,7 +62,7 @@ describe("host/agent contract", () => {
 
   it("no LEAKHOUND_ name is spelled outside the contract, and every contract variable is read by the agent", () => {
     // The host's own switches (debugging, protocol log) are not part of the contract.
-    const hostOnly = new Set(["LEAKHOUND_DEBUG", "LEAKHOUND_PROTOCOL_LOG"]);
+    const hostOnly = new Set(["LEAKHOUND_DEBUG", "LEAKHOUND_PROTOCOL_LOG", "LEAKHOUND_GDB", "LEAKHOUND_ATTACH_TIMEOUT"]);
     const spelled: string[] = [];
     for (const file of hostSources) {
       for (const m of fs.readFileSync(file, "utf8").matchAll(/LEAKHOUND_[A-Z_]+/g)) {
