@@ -419,7 +419,9 @@ class Agent(object):
             try:
                 from . import retainers
 
-                found = retainers.find_retainers(self.collector, list(ids_by_key), max_objects, timeout, live=live)
+                # (The exit search keeps the plain call: live=True only when the program runs on.)
+                extra = {"live": True} if live else {}
+                found = retainers.find_retainers(self.collector, list(ids_by_key), max_objects, timeout, **extra)
                 for result in found.get("results", ()):
                     result = dict(result)
                     stack_id = ids_by_key.get(result.pop("stackKey", None))
@@ -588,8 +590,10 @@ class _ResumeOnCollect(object):
             pass
 
 
-def _wait_thread_gone(native_id, limit=0.1):
-    """Wait (briefly) until the OS thread has really exited, not just finished its Python part."""
+def _wait_thread_gone(native_id, limit=1.0):
+    """Wait until the OS thread has really exited, not just finished its Python part (3.12+
+    counts the OS threads at fork, and warns on the program's stderr if ours is still there).
+    Usually well under a millisecond; on a loaded machine its teardown can take longer."""
     if native_id is None:
         return
     path = "/proc/self/task/%d" % native_id

@@ -47,10 +47,19 @@ Exit codes:
   ${EXIT.notFound}        the command or the Python script was not found; attach: no such process, or no gdb
   (leakhound lint has its own: see 'leakhound lint --help')`;
 
+/** The CI outputs, declared once for `run`, `attach` and `report`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function ciOptions<Args extends any[], Opts extends OptionValues>(cmd: Command<Args, Opts>) {
+  return cmd
+    .option("--sarif <file>", "write the leaks as SARIF 2.1.0 (GitHub code scanning shows each at its line)")
+    .option("--junit <file>", "write JUnit XML: one test case per process, failed by its leaks")
+    .option("--github", "GitHub Actions: an annotation at each leak's line (stdout) and a job summary ($GITHUB_STEP_SUMMARY)");
+}
+
 /** The options `run` and `attach` share: outputs, verdict, and how the agent samples. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function watchOptions<Args extends any[], Opts extends OptionValues>(cmd: Command<Args, Opts>, stopWords: string) {
-  return cmd
+  return ciOptions(cmd)
     .option("--json <file>", "write the JSON report (schema leakhound/report@1)")
     .option("--html <file>", "write a self-contained HTML report")
     .option("--out <file>", "where to save the capture (default: a file in the temp folder)")
@@ -109,10 +118,12 @@ export function declareAttach(program: Command) {
 
 /** `leakhound report <capture>` */
 export function declareReport(program: Command) {
-  return program
-    .command("report")
-    .description("re-analyse a saved capture (.lhdb), offline")
-    .argument("<capture>", "a capture file written by leakhound run")
+  return ciOptions(
+    program
+      .command("report")
+      .description("re-analyse a saved capture (.lhdb), offline")
+      .argument("<capture>", "a capture file written by leakhound run"),
+  )
     .option("--json <file>", "write the JSON report")
     .option("--html <file>", "write a self-contained HTML report")
     .option("--quiet", "no terminal report")

@@ -4,6 +4,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { renderTerminal } from "../report/terminal.js";
+import { LEAK_RULES, leakFindings, markdownSummary } from "../report/ci-leaks.js";
+import { githubAnnotations } from "../report/github.js";
+import { writeJunit } from "../report/junit.js";
+import { writeSarif } from "../report/sarif.js";
+import { VERSION } from "../version.js";
+
+const TOOL = { name: "leakhound", version: VERSION };
 import { writeJsonReport } from "../report/json.js";
 import { writeHtmlReport } from "../report/html-output.js";
 import type { Report } from "../report/model.js";
@@ -12,6 +19,10 @@ import { EXIT, UserError } from "./exit-codes.js";
 export interface OutputOptions {
   json?: string;
   html?: string;
+  /** CI outputs (run, attach, report). */
+  sarif?: string;
+  junit?: string;
+  github?: boolean;
   quiet?: boolean;
   verbose?: boolean;
   /** Where the text report goes: stderr for `run` (stdout is the target's), stdout for `report`. */
@@ -88,5 +99,13 @@ export function writeOutputs(report: Report, opts: OutputOptions): boolean {
   };
   write("JSON", opts.json, writeJsonReport);
   write("HTML", opts.html, writeHtmlReport);
+  write("SARIF", opts.sarif, (r, f) => writeSarif(f, TOOL, LEAK_RULES, leakFindings(r)));
+  write("JUnit", opts.junit, writeJunit);
+  if (opts.github) {
+    // Workflow commands are read from stdout; the job summary is a file GitHub names.
+    process.stdout.write(githubAnnotations(leakFindings(report), (f) => (f.ruleId === "native-leak" ? "Native memory leak" : "Memory leak")));
+    const summary = process.env.GITHUB_STEP_SUMMARY;
+    if (summary) write("job summary", summary, (r, f) => fs.appendFileSync(f, markdownSummary(r)));
+  }
   return ok;
 }

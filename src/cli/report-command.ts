@@ -28,6 +28,8 @@ export async function reportCommand(file: string, opts: ReportOptions): Promise<
   checkOutputPaths([
     { option: "--json", file: opts.json },
     { option: "--html", file: opts.html },
+    { option: "--sarif", file: opts.sarif },
+    { option: "--junit", file: opts.junit },
   ]);
   const report = analyzeCaptureFile(file);
   if (opts.lint) await lintCauses(report);

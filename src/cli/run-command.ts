@@ -33,7 +33,7 @@ export function defaultCapturePath(): string {
 export type WatchCliOptions = Pick<
   RunOptions,
   | "out" | "json" | "html" | "quiet" | "verbose" | "collector" | "interval" | "nframes" | "sampleBytes"
-  | "retainerObjects" | "retainerTimeout" | "liveExplain" | "duration" | "lint"
+  | "retainerObjects" | "retainerTimeout" | "liveExplain" | "duration" | "lint" | "sarif" | "junit" | "github"
 >;
 
 /** The capture's file and recorder; every output is checked first, so a typo costs nothing. */
@@ -42,6 +42,8 @@ export function openCapture(opts: WatchCliOptions, argv: string[]): { recorder: 
     { option: "--out", file: opts.out },
     { option: "--json", file: opts.json },
     { option: "--html", file: opts.html },
+    { option: "--sarif", file: opts.sarif },
+    { option: "--junit", file: opts.junit },
   ]);
   const capturePath = path.resolve(opts.out ?? defaultCapturePath());
   const recorder = Recorder.toFile(capturePath, {
@@ -111,7 +113,16 @@ export async function concludeCapture(
     recorder.close();
   }
   if (opts.lint) await lintCauses(report);
-  writeOutputs(report, { json: opts.json, html: opts.html, quiet: opts.quiet, verbose: opts.verbose, stream: process.stderr });
+  writeOutputs(report, {
+    json: opts.json,
+    html: opts.html,
+    sarif: opts.sarif,
+    junit: opts.junit,
+    github: opts.github,
+    quiet: opts.quiet,
+    verbose: opts.verbose,
+    stream: process.stderr,
+  });
   return report;
 }
 

@@ -121,7 +121,7 @@ describe.each(PYTHONS)("agent on Python $version", ({ version, path: python }) =
 
     // It grows, and once reported it stays in every later sample.
     const samples = conn.ofType("sample");
-    expect(samples.length).toBeGreaterThanOrEqual(3);
+    expect(samples.length).toBeGreaterThanOrEqual(2); // a loaded machine paces tracemalloc snapshots (4× their cost of rest)
     const series = samples.map((s: any) => s.sites.find((t: number[]) => t[0] === id));
     const first = series.findIndex((t: any) => t !== undefined);
     expect(first).toBeGreaterThanOrEqual(0);
@@ -227,7 +227,7 @@ describe.each(PYTHONS)("agent on Python $version", ({ version, path: python }) =
     const logs = conn.ofType("log").filter((l: any) => l.level === "error");
     expect(logs.length).toBe(1);
     expect(logs[0].message).toMatch(/retainer/);
-    expect(conn.ofType("retainers")).toEqual([{ type: "retainers", results: [], visited: 0, elapsedSec: 0, truncated: false }]);
+    expect(conn.ofType("retainers")).toEqual([{ type: "retainers", results: [], visited: 0, elapsedSec: 0, truncated: false, t: expect.any(Number) }]);
   });
 
   it("waits at most about 2 s for a host that never answers the exit handshake", async () => {
