@@ -30,7 +30,11 @@ EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "mon
 # Functions that run a bounded number of times: registration and set-up helpers.
 ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^_?init|^_?load|populate|subscribe|"
                        r"^_?hook|bootstrap|configure|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
-                       r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define")
+                       r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define|"
+                       r"^setUpClass$|^setUpModule$|^tearDownClass$|^tearDownModule$")
+# A test: `test_*()` at module level or `test*()` in a class named like a test case (runs once per test run).
+TEST_NAME = re.compile(r"^test")
+TEST_CLASS = re.compile(r"Test")
 # Decorators that run the function once (per key): `@_logged_cached(...)`, `@memoize`, `@run_once`.
 ONCE_DECORATOR_NAME = re.compile(r"(?i)cache|memo|once")
 # Parameter names of decorators that register what they decorate.
@@ -190,7 +194,7 @@ class Container:
 
 class Function:
     __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
-                 "returns_param", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored")
+                 "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored")
 
     def __init__(self, node, cls, parent):
         self.node = node
@@ -213,6 +217,7 @@ class Function:
         self.mutable_defaults = {p.arg: d for p, d in pairs if container_kind(d)}
         self.decorators = [last_name(d) for d in node.decorator_list]
         self.returns_param = False
+        self.returned = set()  # names returned (`return wrapper`)
         self.calls = []  # (dotted callee, Call node)
 
     @property
@@ -405,9 +410,11 @@ class ModuleFacts:
             elif t is ast.UnaryOp or t is ast.BoolOp:
                 for v in ([node.operand] if t is ast.UnaryOp else node.values):
                     self._use(v, fn, consumed, "read", node)
-            elif t is ast.Return and fn is not None and isinstance(node.value, ast.Name) and node.value.id in CALLABLE_PARAMS \
-                    and node.value.id in fn.params:
-                fn.returns_param = True  # `def register(func): REGISTRY.append(func); return func`: a decorator
+            elif t is ast.Return and fn is not None and node.value.__class__ is Name:
+                if node.value.id in CALLABLE_PARAMS and node.value.id in fn.params:
+                    fn.returns_param = True  # `def register(func): REGISTRY.append(func); return func`: a decorator
+                else:
+                    fn.returned.add(node.value.id)  # `return wrapper`: a decorator if it takes a function
             elif t is ast.Attribute and self._attr_containers and id(node) not in consumed:
                 c = self.resolve(node, fn)
                 if c is not None and isinstance(node.ctx, ast.Load):
@@ -598,12 +605,33 @@ class ModuleFacts:
         while fn is not None:
             if fn.name in self.module_calls or ONCE_NAME.search(fn.name) or fn.returns_param:
                 return True
+            if fn.returned & fn.nested and CALLABLE_PARAMS.intersection(fn.params):
+                return True  # `def deco(func): def wrapper(...): ...; return wrapper`: once per decorated function
+            if TEST_NAME.match(fn.name) and (fn.cls is None or TEST_CLASS.search(fn.cls.name)):
+                return True
+            if fn.declares_global and _flag_guarded(fn):
+                return True
             if any(d in ONCE_DECORATORS or (d and ONCE_DECORATOR_NAME.search(d)) for d in fn.decorators):
                 return True
             if fn.cls is not None and any(dotted(b) in ("type", "ABCMeta", "EnumMeta") for b in fn.cls.bases):
                 return True  # a metaclass method runs once per class
             fn = fn.parent if fn.parent is not None and fn.name in ("wrapper", "inner", "decorator") else None
         return False
+
+
+def _flag_guarded(fn):
+    """`if _started: return` (or `is not None`) in the body of a function that sets the global `_started`:
+    everything after it runs once."""
+    for stmt in fn.node.body:
+        if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[0], ast.Return)):
+            continue
+        test = stmt.test
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) \
+                and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+            test = test.left
+        if isinstance(test, ast.Name) and test.id in fn.globals and test.id in fn.stored:
+            return True
+    return False
 
 
 def _assign_parts(stmt):
