@@ -88,7 +88,8 @@ def lint_file(path, disabled):
     try:
         out["findings"], shrunk = lint_source(src, path, disabled)
     except SyntaxError as e:
-        out["error"] = "syntax error on line %s: %s (not linted)" % (e.lineno, e.msg)
+        where = " on line %s" % e.lineno if e.lineno else ""  # a null byte has no line (3.11.4+)
+        out["error"] = "syntax error%s: %s (not linted)" % (where, e.msg)
         return out
     except (ValueError, RecursionError, MemoryError) as e:
         out["error"] = "cannot parse: %s (not linted)" % (str(e) or type(e).__name__)
