@@ -30,7 +30,11 @@ EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "mon
 # Functions that run a bounded number of times: registration and set-up helpers.
 ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^_?init|^_?load|populate|subscribe|"
                        r"^_?hook|bootstrap|configure|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
-                       r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define")
+                       r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define|"
+                       r"^setUpClass$|^setUpModule$|^tearDownClass$|^tearDownModule$")
+# A test: `test_*()` at module level or `test*()` in a class named like a test case (runs once per test run).
+TEST_NAME = re.compile(r"^test")
+TEST_CLASS = re.compile(r"Test")
 # Decorators that run the function once (per key): `@_logged_cached(...)`, `@memoize`, `@run_once`.
 ONCE_DECORATOR_NAME = re.compile(r"(?i)cache|memo|once")
 # Parameter names of decorators that register what they decorate.
@@ -43,20 +47,37 @@ ONCE_DECORATORS = {"lru_cache", "cache", "cached_property", "once", "run_once", 
 _AST = ast.AST
 # Fields that never hold a node worth visiting: contexts (Load/Store), operators, constants.
 _SKIP_FIELDS = {"ctx", "op", "ops", "type_comment", "kind", "value_kind"}
-_FIELDS = {}
-
-
+# Fields that only ever hold strings, numbers or None (per class; the rest are checked as they come).
+_PRIMITIVE = {"Name": {"id"}, "Attribute": {"attr"}, "FunctionDef": {"name"}, "AsyncFunctionDef": {"name"},
+              "ClassDef": {"name"}, "alias": {"name", "asname"}, "arg": {"arg"}, "keyword": {"arg"},
+              "ImportFrom": {"module", "level"}, "ExceptHandler": {"name"}, "FormattedValue": {"conversion"},
+              "AnnAssign": {"simple"}, "comprehension": {"is_async"}, "Constant": {"value"}}
 # List fields that may hold None or strings besides nodes.
 _MIXED = {"keys", "kw_defaults", "kwd_attrs", "names"}
+_CHILDREN = {}
 
 
-def _fields(cls):
-    f = _FIELDS.get(cls)
-    if f is None:
-        names = [n for n in cls._fields if n not in _SKIP_FIELDS]
-        if cls in (ast.Global, ast.Nonlocal):
-            names = []
-        f = _FIELDS[cls] = tuple((n, n in _MIXED) for n in names)
+def _children_of(cls):
+    """A function (node, out) appending the node's children, made once per node class: the fields
+    in order, a list field's items (less None and strings where those can occur), a single field's
+    node unless it is a Constant."""
+    f = _CHILDREN.get(cls)
+    if f is not None:
+        return f
+    names = [] if cls in (ast.Global, ast.Nonlocal) else [
+        n for n in cls._fields if n not in _SKIP_FIELDS and n not in _PRIMITIVE.get(cls.__name__, ())]
+    code = ["def children(node, out):"]
+    for n in names:
+        code.append("    v = node.%s" % n)
+        code.append("    if v.__class__ is list:")
+        code.append("        out.extend([x for x in v if isinstance(x, AST)])" if n in _MIXED else "        out.extend(v)")
+        code.append("    elif v is not None and v.__class__ is not Constant and isinstance(v, AST):")
+        code.append("        out.append(v)")
+    if not names:
+        code.append("    pass")
+    scope = {"AST": _AST, "Constant": ast.Constant}
+    exec("\n".join(code), scope)
+    f = _CHILDREN[cls] = scope["children"]
     return f
 
 
@@ -64,15 +85,7 @@ def children(node, out=None):
     """The direct child nodes worth visiting (ast.iter_child_nodes less contexts and operators), appended to out."""
     if out is None:
         out = []
-    for name, mixed in _FIELDS.get(node.__class__) or _fields(node.__class__):
-        v = getattr(node, name, None)
-        if v.__class__ is list:
-            if mixed:
-                out.extend(x for x in v if isinstance(x, _AST))
-            else:
-                out.extend(v)
-        elif v is not None and v.__class__ is not ast.Constant and isinstance(v, _AST):
-            out.append(v)
+    (_CHILDREN.get(node.__class__) or _children_of(node.__class__))(node, out)
     return out
 
 
@@ -84,6 +97,11 @@ def subscript_key(node):
 
 def dotted(node):
     """'functools.lru_cache' for an Attribute/Name chain, else None."""
+    t = node.__class__
+    if t is ast.Name:
+        return node.id
+    if t is ast.Attribute and node.value.__class__ is ast.Name:
+        return node.value.id + "." + node.attr
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -176,7 +194,7 @@ class Container:
 
 class Function:
     __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
-                 "returns_param", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored")
+                 "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored")
 
     def __init__(self, node, cls, parent):
         self.node = node
@@ -199,6 +217,7 @@ class Function:
         self.mutable_defaults = {p.arg: d for p, d in pairs if container_kind(d)}
         self.decorators = [last_name(d) for d in node.decorator_list]
         self.returns_param = False
+        self.returned = set()  # names returned (`return wrapper`)
         self.calls = []  # (dotted callee, Call node)
 
     @property
@@ -254,9 +273,8 @@ class Function:
 
 
 class ModuleFacts:
-    def __init__(self, tree, lines):
+    def __init__(self, tree):
         self.tree = tree
-        self.lines = lines
         self.containers = {}  # key -> Container
         self.globals = {}  # module name -> key
         self.class_attrs = {}  # class name -> {attr: key}
@@ -271,6 +289,8 @@ class ModuleFacts:
         self.instances = {}  # class name -> number of `Cls(...)` calls in the module
         self.module_instances = {}  # class name -> number of those at module level
         self._collect_module()
+        # Only thread-locals and class-level containers can be reached through an attribute.
+        self._attr_containers = bool(self.thread_locals) or any(k.startswith("c:") for k in self.containers)
         self._walk(tree.body, None, None)
 
     # ---- module and class level -------------------------------------------------
@@ -334,6 +354,7 @@ class ModuleFacts:
         consumed = set()
         Name, Constant, Load, JoinedStr = ast.Name, ast.Constant, ast.Load, ast.JoinedStr
         names = self.globals
+        kids = _CHILDREN
         while stack:
             node = stack.pop()
             t = node.__class__
@@ -389,19 +410,23 @@ class ModuleFacts:
             elif t is ast.UnaryOp or t is ast.BoolOp:
                 for v in ([node.operand] if t is ast.UnaryOp else node.values):
                     self._use(v, fn, consumed, "read", node)
-            elif t is ast.Return and fn is not None and isinstance(node.value, ast.Name) and node.value.id in CALLABLE_PARAMS \
-                    and node.value.id in fn.params:
-                fn.returns_param = True  # `def register(func): REGISTRY.append(func); return func`: a decorator
-            elif t is ast.Attribute and id(node) not in consumed:
+            elif t is ast.Return and fn is not None and node.value.__class__ is Name:
+                if node.value.id in CALLABLE_PARAMS and node.value.id in fn.params:
+                    fn.returns_param = True  # `def register(func): REGISTRY.append(func); return func`: a decorator
+                else:
+                    fn.returned.add(node.value.id)  # `return wrapper`: a decorator if it takes a function
+            elif t is ast.Attribute and self._attr_containers and id(node) not in consumed:
                 c = self.resolve(node, fn)
                 if c is not None and isinstance(node.ctx, ast.Load):
                     c.escapes.append((fn, node))
                     continue
-            children(node, stack)
+            (kids.get(t) or _children_of(t))(node, stack)
 
     # ---- resolving an expression to a container ----------------------------------------
     def resolve(self, node, fn):
         t = type(node)
+        if not self._attr_containers and not self.globals and (fn is None or not fn.mutable_defaults):
+            return None  # nothing in this module (or function) can be a container
         if t is ast.Name:
             key = self.globals.get(node.id)
             if key is None:
@@ -411,7 +436,7 @@ class ModuleFacts:
             if fn is not None and node.id in fn.locals:
                 return None
             return self.containers.get(key)
-        if t is ast.Attribute and isinstance(node.value, ast.Name):
+        if t is ast.Attribute and self._attr_containers and isinstance(node.value, ast.Name):
             owner = node.value.id
             if owner in self.thread_locals and (fn is None or owner not in fn.locals):
                 key = "t:%s.%s" % (owner, node.attr)
@@ -580,12 +605,33 @@ class ModuleFacts:
         while fn is not None:
             if fn.name in self.module_calls or ONCE_NAME.search(fn.name) or fn.returns_param:
                 return True
+            if fn.returned & fn.nested and CALLABLE_PARAMS.intersection(fn.params):
+                return True  # `def deco(func): def wrapper(...): ...; return wrapper`: once per decorated function
+            if TEST_NAME.match(fn.name) and (fn.cls is None or TEST_CLASS.search(fn.cls.name)):
+                return True
+            if fn.declares_global and _flag_guarded(fn):
+                return True
             if any(d in ONCE_DECORATORS or (d and ONCE_DECORATOR_NAME.search(d)) for d in fn.decorators):
                 return True
             if fn.cls is not None and any(dotted(b) in ("type", "ABCMeta", "EnumMeta") for b in fn.cls.bases):
                 return True  # a metaclass method runs once per class
             fn = fn.parent if fn.parent is not None and fn.name in ("wrapper", "inner", "decorator") else None
         return False
+
+
+def _flag_guarded(fn):
+    """`if _started: return` (or `is not None`) in the body of a function that sets the global `_started`:
+    everything after it runs once."""
+    for stmt in fn.node.body:
+        if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[0], ast.Return)):
+            continue
+        test = stmt.test
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) \
+                and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+            test = test.left
+        if isinstance(test, ast.Name) and test.id in fn.globals and test.id in fn.stored:
+            return True
+    return False
 
 
 def _assign_parts(stmt):

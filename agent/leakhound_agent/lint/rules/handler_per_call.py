@@ -39,7 +39,9 @@ def _is_logger(expr, facts, fn, local_calls):
 
 def check(facts):
     callees = {name for f in facts.functions for name, _ in f.calls} | {n for n, _ in facts.toplevel_calls}
-    removes_handlers = any(n.endswith(".removeHandler") for n in callees) or "handlers" in facts.shrunk_attrs
+    # Called, or passed on: `self.addCleanup(logger.removeHandler, handler)`.
+    removes_handlers = any(n.endswith(".removeHandler") for n in callees) or "handlers" in facts.shrunk_attrs or any(
+        isinstance(a, ast.Attribute) and a.attr == "removeHandler" for f in facts.functions for _, call in f.calls for a in call.args)
     unregisters = "atexit.unregister" in callees
     for fn in facts.functions:
         if facts.runs_once(fn):
