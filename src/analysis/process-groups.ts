@@ -7,6 +7,7 @@ import type { ProcessCapture } from "../capture/model.js";
 import type { LeakProcess, LeakReport } from "../report/model.js";
 import { formatRate } from "../report/units.js";
 import { siteKey } from "./frames.js";
+import { THRESHOLDS } from "./thresholds.js";
 
 /** The same program: the same command line (a fork keeps its parent's) and executable. */
 function sameCode(a: ProcessCapture, b: ProcessCapture): boolean {
@@ -51,10 +52,13 @@ function merge(members: LeakReport[], byPid: Map<number, ProcessCapture>, proces
   const procs = members.map((m) => byPid.get(m.pid)).filter((p): p is ProcessCapture => p !== undefined);
   const parents = new Set(procs.map((p) => p.ppid));
   const parent = parents.size === 1 && byPid.has(procs[0]!.ppid) ? procs[0]!.ppid : null;
-  // Out of how many: the processes of the same code beside them (the same parent when they share one).
+  // Out of how many: the processes of the same code beside them (the same parent when they share
+  // one) that lived long enough to be judged; a fork that said hello and then exec'd is not one.
   const first = procs[0];
   const of = first
-    ? processes.filter((p) => sameCode(p, first) && (parent === null || p.ppid === parent)).length
+    ? processes.filter(
+        (p) => sameCode(p, first) && (parent === null || p.ppid === parent) && p.samples.length >= THRESHOLDS.minSamples,
+      ).length
     : members.length;
   const label = parent !== null ? `workers of pid ${parent}` : "processes";
   const rate = median(members.map((m) => m.growthBytesPerSec));

@@ -3,7 +3,7 @@
 // its output and exit code unchanged, no agent thread left, and can be attached to
 // again. Refusals each give one line and a documented exit code.
 import { describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { PROGRAMS, ROOT, runCli, tempDir } from "../helpers/cli.js";
@@ -14,6 +14,15 @@ const PYTHONS = findPythons();
 const TARGET = path.join(PROGRAMS, "attach_target.py");
 const EXPECTED_OUTPUT = "service started\nservice stopped after some documents\n";
 const IS_ROOT = process.getuid?.() === 0;
+/**
+ * The tests that run a process (or leakhound) as user `nobody` need this checkout readable
+ * by `nobody`: a clone inside a private (0700) folder, as a CI job may make, is not.
+ */
+const NOBODY_CAN_READ =
+  IS_ROOT &&
+  ["dist/cli.js", "agent/leakhound_agent/__init__.py", "test/fixtures/programs/attach_target.py"].every(
+    (f) => spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "test", "-r", path.join(ROOT, f)]).status === 0,
+  );
 
 /** The environment of a process started without leakhound. */
 function plainEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -208,7 +217,7 @@ describe("leakhound attach, full", () => {
     });
   }, 60_000);
 
-  it.runIf(IS_ROOT)("as root, another user's process: the agent reaches leakhound's socket", async () => {
+  it.runIf(NOBODY_CAN_READ)("as root, another user's process: the agent reaches leakhound's socket", async () => {
     const dir = fs.mkdtempSync("/tmp/lh-nobody-");
     fs.chmodSync(dir, 0o777);
     const stopFile = path.join(dir, "stop");
@@ -336,7 +345,7 @@ describe("leakhound attach refuses", () => {
     });
   }
 
-  it.runIf(IS_ROOT)("another user's process: ptrace not permitted, with the fix (5)", async () => {
+  it.runIf(NOBODY_CAN_READ)("another user's process: ptrace not permitted, with the fix (5)", async () => {
     await withTarget("python3", async (t) => {
       const dir = fs.mkdtempSync("/tmp/lh-nobody-");
       fs.chmodSync(dir, 0o777);

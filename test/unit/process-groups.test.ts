@@ -4,8 +4,9 @@ import { mergeAcrossProcesses } from "../../src/analysis/process-groups.js";
 import { emptyProcess, type ProcessCapture } from "../../src/capture/model.js";
 import type { LeakReport } from "../../src/report/model.js";
 
-function proc(pid: number, ppid: number, argv = ["python3", "server.py"]): ProcessCapture {
-  return { ...emptyProcess(pid), ppid, argv, executable: "/usr/bin/python3" };
+function proc(pid: number, ppid: number, argv = ["python3", "server.py"], samples = 20): ProcessCapture {
+  const sample = { seq: 0, t: 0, rss: 0, heap: 0, overhead: 0, gcEnabled: true, otherBytes: 0, cost: 0 };
+  return { ...emptyProcess(pid), ppid, argv, executable: "/usr/bin/python3", samples: Array.from({ length: samples }, (_, i) => ({ ...sample, seq: i, t: i / 2 })) };
 }
 
 function leak(pid: number, line: number, rate: number, retainer?: string): LeakReport {
@@ -18,7 +19,8 @@ function leak(pid: number, line: number, rate: number, retainer?: string): LeakR
 }
 
 describe("leaks merged across processes", () => {
-  const procs = [proc(10, 1), proc(11, 10), proc(12, 10), proc(13, 10), proc(14, 10, ["python3", "-c", "helper"])];
+  // 15: a fork that said hello and exec'd at once (two samples): not one of the workers.
+  const procs = [proc(10, 1), proc(11, 10), proc(12, 10), proc(13, 10), proc(14, 10, ["python3", "-c", "helper"]), proc(15, 10, undefined, 2)];
 
   it("workers of one parent at one site: one leak with totals, each worker's part, out of the workers running that code", () => {
     const merged = mergeAcrossProcesses([leak(11, 31, 1000), leak(12, 31, 3000, "module app → _LOG"), leak(13, 40, 500)], procs);
