@@ -19,12 +19,8 @@ export interface RetainerInput {
   liveCount: number;
 }
 
-/** Whether the agent searched for retainers at exit: not at all, with no results at all, or with results. */
+/** Whether the agent searched for retainers: not at all, with no results at all, or with results (explanations.ts). */
 export type RetainerSearch = "not-run" | "empty" | "ran";
-
-export function retainerSearch(results: readonly RetainerResult[] | null): RetainerSearch {
-  return results === null ? "not-run" : results.length === 0 ? "empty" : "ran";
-}
 
 /** One path's figures, from the agent's estimate or, without one, split from the stack's live figures. */
 export function pathFigures(

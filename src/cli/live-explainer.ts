@@ -43,7 +43,7 @@ interface ProcessState {
   spentSec: number;
   firstSeen: number;
   /** The last search's seconds and the live allocations then, to foresee the next one's. */
-  lastCost: { sec: number; heap: number } | null;
+  lastCost: { sec: number; blocks: number } | null;
 }
 
 /** Live allocations (sampled estimate) of a process: the size of the heap a search walks. */
@@ -111,18 +111,19 @@ export class LiveExplainer {
       const old = now - st.lastAnswer >= this.policy.refreshSec;
       // A search pauses the program's threads about as long as it runs: foresee its
       // cost from the heap (or the last search) and keep the total within the share.
-      const heap = liveBlocks(proc);
+      const blocks = liveBlocks(proc);
       const expected = st.lastCost
-        ? st.lastCost.sec * (st.lastCost.heap > 0 ? Math.max(1, heap / st.lastCost.heap) : 1)
-        : heap * SEARCH_SEC_PER_BLOCK;
+        ? st.lastCost.sec * (st.lastCost.blocks > 0 ? Math.max(1, blocks / st.lastCost.blocks) : 1)
+        : blocks * SEARCH_SEC_PER_BLOCK;
       const affordable =
         st.spentSec + expected <= this.policy.budgetShare * Math.max(0, now - st.firstSeen) ||
         (st.explained.size === 0 && expected <= CHEAP_SEARCH_SEC);
-      if ((fresh || old) && affordable) void this.ask(pid, targets, "live", heap);
+      if ((fresh || old) && affordable) void this.ask(pid, targets, "live", blocks);
     }
   }
 
-  private async ask(pid: number, targets: number[], reason: Explanation["reason"], heap = 0): Promise<Explanation | null> {
+  /** `blocks`: the process's live allocations when asked (the size of the heap the search walks). */
+  private async ask(pid: number, targets: number[], reason: Explanation["reason"], blocks: number): Promise<Explanation | null> {
     const server = this.server;
     if (!server) return null;
     const st = this.state(pid);
@@ -130,7 +131,7 @@ export class LiveExplainer {
     st.lastAnswer = this.now();
     if (e) {
       st.spentSec += e.elapsedSec;
-      st.lastCost = { sec: e.elapsedSec, heap };
+      st.lastCost = { sec: e.elapsedSec, blocks };
       for (const id of targets) st.explained.add(id);
     }
     return e;
@@ -154,7 +155,7 @@ export class LiveExplainer {
         if (targets.length === 0) return { pid: p, explanation: null, note: "no leak candidate to explain yet" };
         // One in flight at a time: wait for the one under way, then ask.
         for (let i = 0; i < 200 && server.busy(p); i++) await new Promise((r) => setTimeout(r, 100));
-        const explanation = await this.ask(p, targets, reason);
+        const explanation = await this.ask(p, targets, reason, proc ? liveBlocks(proc) : 0);
         return { pid: p, explanation, ...(explanation ? {} : { note: "the process did not answer (it exited, or is busy)" }) };
       }),
     );

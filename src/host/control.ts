@@ -80,7 +80,11 @@ export class ControlServer {
 
   /** A process that ended. */
   unwatch(pid: number): void {
-    const link = pidLink(pid);
+    this.drop(pidLink(pid));
+  }
+
+  /** Removes one of our links, unless another run has taken its name since. */
+  private drop(link: string): void {
     if (!this.links.delete(link)) return;
     try {
       if (fs.readlinkSync(link) === this.socketPath) fs.rmSync(link, { force: true });
@@ -90,7 +94,7 @@ export class ControlServer {
   }
 
   close(): void {
-    for (const link of [...this.links]) this.unwatch(Number(link.slice(link.lastIndexOf("-") + 1)));
+    for (const link of [...this.links]) this.drop(link);
     this.server.close();
     fs.rmSync(this.socketPath, { force: true });
     try {

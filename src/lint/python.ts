@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { agentDir } from "../protocol/contract.js";
 import { EXIT, UserError } from "../errors.js";
-import type { LintRule } from "./model.js";
+import type { LintFinding, LintRule } from "./model.js";
 
 /** Python 2.7 can run this much: it says "too old" before importing anything. */
 const BOOTSTRAP = [
@@ -17,16 +17,8 @@ const BOOTSTRAP = [
   "sys.exit(main(sys.argv[2:]))",
 ].join("\n");
 
-export interface RawFinding {
-  rule: string;
-  line: number;
-  column: number;
-  endLine: number;
-  endColumn: number | null;
-  message: string;
-  fix: string;
-  container: string | null;
-}
+/** A finding as the Python side sends it: the report's, before its file and run-time link are added. */
+export type RawFinding = Omit<LintFinding, "file" | "runtime">;
 
 export interface WorkerAnswer {
   python: string;

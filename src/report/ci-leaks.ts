@@ -5,7 +5,7 @@
 import path from "node:path";
 import type { CiFinding, CiRule } from "./ci-findings.js";
 import type { LeakReport, Report } from "./model.js";
-import { formatBytes, formatGrowth, formatRate } from "./units.js";
+import { escapeDeep, formatBytes, formatGrowth, formatRate } from "./units.js";
 
 export const LEAK_RULES: CiRule[] = [
   {
@@ -43,7 +43,9 @@ export function leakMessage(leak: LeakReport): string {
 }
 
 /** The leaks with a place in a file (a leak without one, e.g. growth spread over many lines, has none). */
-export function leakFindings(report: Report, cwd = process.cwd()): CiFinding[] {
+export function leakFindings(untrusted: Report, cwd = process.cwd()): CiFinding[] {
+  // Names, paths and keys come from the target: no control characters reach a CI log.
+  const report = escapeDeep(untrusted);
   const out: CiFinding[] = [];
   for (const leak of report.leaks) {
     const where = place(leak, cwd);
@@ -54,7 +56,8 @@ export function leakFindings(report: Report, cwd = process.cwd()): CiFinding[] {
 }
 
 /** The job summary (GitHub's $GITHUB_STEP_SUMMARY, Markdown): the verdict and a table of the leaks. */
-export function markdownSummary(report: Report): string {
+export function markdownSummary(untrusted: Report): string {
+  const report = escapeDeep(untrusted);
   const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
   const lines = [
     `### leakhound: ${report.verdict === "leak" ? "leak found" : report.verdict === "no-leak" ? "no leak" : "inconclusive"}`,
