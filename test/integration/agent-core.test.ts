@@ -29,7 +29,7 @@ def busy(until):
 def main():
     for i in range(40):
         leak_some()
-        busy(time.monotonic() + 0.02)
+        busy(time.monotonic() + 0.05)
     print("leaked", len(LEAK))
 
 

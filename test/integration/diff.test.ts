@@ -92,7 +92,8 @@ describe("leakhound diff", () => {
     expect(r.report.entries.length).toBeGreaterThan(0);
     for (const e of r.report.entries) expect(e.status).toBe("inconclusive");
     expect(r.report.entries[0].reason).toMatch(/too short/);
-    expect(r.stdout).toMatch(/INCONCLUSIVE\s+service\.py:9 → \d+ \(handle\)\s+\+[\d.]+ (KiB|MiB)\/s → \?/);
+    // The short run may or may not have sampled the moved line: the arrow to its new line is optional.
+    expect(r.stdout).toMatch(/INCONCLUSIVE\s+service\.py:9( → \d+)? \(handle\)\s+\+[\d.]+ (KiB|MiB)\/s → \?/);
   });
 
   it("bad input: one line and the documented exit code", async () => {
