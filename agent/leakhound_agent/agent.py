@@ -303,6 +303,31 @@ class Agent(object):
         finally:
             self._sample_lock.release()
 
+    # ------------------------------------------------------------ per-test figures (pytest plugin)
+
+    def send_test(self, test_id, run, outcome, retained, sites, runner, duration_sec, limit=None):
+        """Send one test run's figures; ``sites`` is [(collector stack key, bytes, count)]. The stacks
+        are defined first, under the sample lock (the sampling thread interns stacks too)."""
+        if not self.enabled or self._conn is None:
+            return False
+        if not self._sample_lock.acquire(True, EXIT_SEND_TIMEOUT):
+            return False
+        try:
+            site_id = self._table.site_id
+            rows = [[site_id(key), int(size), int(count)] for key, size, count in sites]
+            definitions = self._table.take_pending()
+            for start in range(0, len(definitions), STACKS_PER_MESSAGE):
+                self._conn.send(protocol.stacks(definitions[start:start + STACKS_PER_MESSAGE]))
+            self._conn.send(protocol.test(
+                test_id, run, round(_monotonic() - self._started_mono, 6), outcome, int(retained), rows,
+                [int(runner[0]), int(runner[1])], round(duration_sec, 6), limit))
+            return True
+        except HostGone:
+            self._disable()
+            return False
+        finally:
+            self._sample_lock.release()
+
     # ------------------------------------------------------------ turning off
 
     def _send_quietly(self, *messages):

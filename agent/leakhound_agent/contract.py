@@ -4,9 +4,9 @@ test/unit/contract.test.ts fails when this module, the agent or the host strays 
 """
 
 PROTOCOL_VERSION = 1
-AGENT_MESSAGES = ("hello", "unsupported", "stacks", "sample", "log", "exiting", "retainers")
+AGENT_MESSAGES = ("hello", "unsupported", "stacks", "sample", "log", "exiting", "retainers", "test")
 HOST_MESSAGES = ("find-retainers", "done", "detach")
-ENV = {"socket": "LEAKHOUND_SOCKET", "collector": "LEAKHOUND_COLLECTOR", "interval": "LEAKHOUND_INTERVAL", "nframes": "LEAKHOUND_NFRAMES", "sampleBytes": "LEAKHOUND_SAMPLE_BYTES", "native": "LEAKHOUND_NATIVE"}
+ENV = {"socket": "LEAKHOUND_SOCKET", "collector": "LEAKHOUND_COLLECTOR", "interval": "LEAKHOUND_INTERVAL", "nframes": "LEAKHOUND_NFRAMES", "sampleBytes": "LEAKHOUND_SAMPLE_BYTES", "native": "LEAKHOUND_NATIVE", "pytestRepeat": "LEAKHOUND_PYTEST_REPEAT"}
 COLLECTORS = ("auto", "sampling", "tracemalloc")
 DEFAULTS = {"collector": "auto", "intervalSec": 0.5, "nframes": 16, "sampleBytes": 32768, "retainerObjects": 200, "retainerTimeoutSec": 8}
-LIMITS = {"intervalSec": (0.01, 3600), "nframes": (1, 1000), "sampleBytes": (1, 1099511627776), "retainerObjects": (0, 1000000), "retainerTimeoutSec": (0, 600)}
+LIMITS = {"intervalSec": (0.01, 3600), "nframes": (1, 1000), "sampleBytes": (1, 1099511627776), "retainerObjects": (0, 1000000), "retainerTimeoutSec": (0, 600), "pytestRepeat": (1, 100000)}

@@ -300,6 +300,24 @@ def retainers(results, visited, elapsed_sec, truncated, request_id=None, t=None,
     return message
 
 
+def test(test_id, run, t, outcome, retained, sites, runner, duration_sec, limit=None):
+    """One run of one test (the pytest plugin): what it kept after its teardown and a collection."""
+    message = {
+        "type": "test",
+        "id": test_id,
+        "run": run,
+        "t": t,
+        "outcome": outcome,
+        "retained": retained,
+        "sites": sites,
+        "runner": runner,
+        "durationSec": duration_sec,
+    }
+    if limit is not None:
+        message["limit"] = limit
+    return message
+
+
 def decode_host_line(line):
     """Parse one host -> agent line; None when it is not a message we know."""
     try:

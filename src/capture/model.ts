@@ -1,7 +1,10 @@
 // The capture model: everything one `leakhound run` recorded, in memory.
 // Collectors feed it (through the agent protocol), the SQLite store persists it,
 // and the analysis reads only this.
-import type { CollectorInfo, Frame, RetainerResult } from "../protocol/messages.js";
+import type { CollectorInfo, Frame, RetainerResult, TestMessage } from "../protocol/messages.js";
+
+/** One run of one test, as the agent's pytest plugin measured it (TestMessage without its type). */
+export type TestRun = Omit<TestMessage, "type">;
 
 /**
  * "leakhound" when leakhound stopped the target itself (--duration); "detached" when
@@ -101,6 +104,8 @@ export interface ProcessCapture {
   active: Map<number, [number, number][]>;
   /** Every retainer search's answer, oldest first. */
   explanations: Explanation[];
+  /** Test runs in the order they ended (a pytest session; empty otherwise). */
+  tests: TestRun[];
   /** Agent log lines (warnings about the target, fallbacks). */
   logs: { level: string; message: string }[];
   /** True when the agent reported an orderly exit. */
@@ -142,6 +147,7 @@ export function emptyProcess(pid: number): ProcessCapture {
     nativeSites: new Map(),
     active: new Map(),
     explanations: [],
+    tests: [],
     logs: [],
     exited: false,
   };

@@ -8,7 +8,7 @@
 //
 // Site series are kept as change points (typed arrays that grow by doubling); a
 // snapshot's series are made dense only when the analysis reads them.
-import type { ActiveTuple, Frame, HelloMessage, SampleMessage } from "../protocol/messages.js";
+import type { ActiveTuple, Frame, HelloMessage, SampleMessage, TestMessage } from "../protocol/messages.js";
 import { Columns } from "./columns.js";
 import { emptyProcess, type Capture, type CaptureMeta, type Explanation, type ProcessCapture, type SourceSnippet } from "./model.js";
 import { CAPTURE_FORMAT, CaptureWriter } from "./store.js";
@@ -22,6 +22,7 @@ export interface CaptureSink {
   sample(pid: number, msg: SampleMessage): void;
   log(pid: number, level: string, message: string): void;
   explanation(pid: number, explanation: Explanation): void;
+  test(pid: number, msg: TestMessage): void;
   processEnded(pid: number, exitCode: number | null, signal: string | null, orderly: boolean): void;
   sources(snippets: SourceSnippet[]): void;
 }
@@ -70,6 +71,7 @@ class ProcessModel {
       active: new Map([...this.proc.active].map(([id, hits]) => [id, hits.slice()])),
       logs: this.proc.logs.slice(),
       explanations: this.proc.explanations.slice(),
+      tests: this.proc.tests.slice(),
       stacks: new Map(this.proc.stacks),
     };
   }
@@ -143,6 +145,12 @@ export class Recorder implements CaptureSink {
   explanation(pid: number, explanation: Explanation): void {
     this.model(pid).proc.explanations.push(explanation);
     this.writer?.explanation(pid, explanation);
+  }
+
+  test(pid: number, msg: TestMessage): void {
+    const { type: _type, ...run } = msg;
+    this.model(pid).proc.tests.push(run);
+    this.writer?.test(pid, msg);
   }
 
   processEnded(pid: number, exitCode: number | null, signal: string | null, orderly: boolean): void {

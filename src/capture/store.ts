@@ -17,17 +17,19 @@ import type {
   SampleMessage,
   SiteTuple,
   Frame,
+  TestMessage,
 } from "../protocol/messages.js";
 import { Columns } from "./columns.js";
 import { packTuples, unpackTuples } from "./tuples.js";
 import { CaptureError } from "./capture-error.js";
-import { emptyProcess, type Capture, type CaptureMeta, type ExplainReason, type Explanation, type ProcessCapture, type SourceSnippet } from "./model.js";
+import { emptyProcess, type Capture, type CaptureMeta, type ExplainReason, type Explanation, type ProcessCapture, type SourceSnippet, type TestRun } from "./model.js";
 import { headerPageSize, looksLikeSqlite, SalvageError, salvageSqlite, type SalvagedRow, type SalvageResult, type SqlValue } from "./salvage.js";
 
 // 2: site tuples may carry free-list bytes and kinds (a blob says its width, see packTuples).
 // 3: retainer searches are rows of `explanations`, each with its time and reason (live
 // explanations); format 1 and 2 captures kept one exit search in processes.retainers.
-export const CAPTURE_FORMAT = 3;
+// 4: test runs of a pytest session are rows of `tests` (the agent's pytest plugin).
+export const CAPTURE_FORMAT = 4;
 const MAGIC = "leakhound-capture";
 
 const SCHEMA = `
@@ -46,6 +48,7 @@ CREATE TABLE IF NOT EXISTS sources (file TEXT PRIMARY KEY, start INTEGER NOT NUL
 CREATE TABLE IF NOT EXISTS explanations (
   pid INTEGER NOT NULL, reason TEXT NOT NULL, t REAL, at INTEGER, visited INTEGER NOT NULL,
   elapsed REAL NOT NULL, truncated INTEGER NOT NULL, results TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tests (pid INTEGER NOT NULL, run TEXT NOT NULL);
 `;
 
 export { CaptureError };
@@ -58,6 +61,7 @@ export class CaptureWriter {
   private insertSample: Database.Statement;
   private insertStack: Database.Statement;
   private insertLog: Database.Statement;
+  private insertTest: Database.Statement | null = null;
   private setMetaStmt: Database.Statement;
   private lastSeq = new Map<number, number>();
   private closed = false;
@@ -138,6 +142,12 @@ export class CaptureWriter {
     this.db
       .prepare("INSERT INTO explanations (pid, reason, t, at, visited, elapsed, truncated, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
       .run(pid, e.reason, e.t, e.at, Math.round(e.visited), e.elapsedSec, e.truncated ? 1 : 0, JSON.stringify(e.results));
+  }
+
+  test(pid: number, msg: TestMessage): void {
+    if (this.closed) return;
+    const { type: _type, ...run } = msg;
+    (this.insertTest ??= this.db.prepare("INSERT INTO tests (pid, run) VALUES (?, ?)")).run(pid, JSON.stringify(run));
   }
 
   processEnded(pid: number, exitCode: number | null, signal: string | null, orderly: boolean): void {
@@ -248,6 +258,7 @@ interface CaptureRows {
   unsupported: { pid: number; python: string; reason: string }[];
   sources: { file: string; start: number; lines: string }[];
   explanations: ExplanationRow[];
+  tests: { pid: number; run: string }[];
   /** Set when the rows were salvaged: what was lost, for the report's notes. */
   salvage: string[] | null;
 }
@@ -276,6 +287,7 @@ function rowsFromSql(db: Database.Database): CaptureRows {
     unsupported: all("unsupported", "SELECT pid, python, reason FROM unsupported"),
     sources: all("sources", "SELECT file, start, lines FROM sources"),
     explanations: all("explanations", "SELECT pid, reason, t, at, visited, elapsed, truncated, results FROM explanations ORDER BY rowid"),
+    tests: all("tests", "SELECT pid, run FROM tests ORDER BY rowid"),
     salvage: null,
   };
 }
@@ -321,6 +333,7 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
     unsupported: [],
     sources: [],
     explanations: [],
+    tests: [],
     salvage: [],
   };
   let dropped = s.recordsLost;
@@ -394,6 +407,8 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
       results: o.results,
     });
   }
+
+  rows.tests = objects("tests", { pid: "number", run: "string" }) as unknown as CaptureRows["tests"];
 
   if (s.pagesPresent < s.pagesExpected) {
     const pct = Math.floor((100 * s.pagesPresent) / s.pagesExpected);
@@ -621,6 +636,13 @@ function buildCapture(file: string, rows: CaptureRows): Capture {
       });
     } catch (err) {
       damaged(`reference paths of process ${e.pid}`, err);
+    }
+  }
+  for (const r of rows.tests) {
+    try {
+      procOf(r.pid).tests.push(JSON.parse(r.run) as TestRun);
+    } catch (err) {
+      damaged(`a test run of process ${r.pid}`, err);
     }
   }
   const samplesByPid = new Map<number, SampleRow[]>();

@@ -19,6 +19,13 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function repeatArg(value: string): number {
+  const n = positiveInt(value);
+  const [low, high] = CONTRACT.limits.pytestRepeat;
+  if (n < low || n > high) throw new InvalidArgumentError(`expected ${low} to ${high}`);
+  return n;
+}
+
 function pidArg(value: string): number {
   const n = Number(value);
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("expected a process id (a whole number)");
@@ -96,7 +103,8 @@ export function declareRun(program: Command) {
   )
     .option("--live", "serve a live view on 127.0.0.1 that updates while the target runs; it closes when the target ends")
     .option("--live-keep", "like --live, but keep the view up after the target ends until Ctrl-C")
-    .addHelpText("after", "\nExamples:\n  leakhound run -- python app.py --port 8000\n  leakhound run --duration 60 --json leaks.json -- python -m mypkg.worker\n  leakhound run -- gunicorn app:app\n" + EXIT_HELP);
+    .option("--repeat <n>", "pytest: run each test n times in a row, to tell a test that leaks on every run from a one-time cache fill", repeatArg, 1)
+    .addHelpText("after", "\nExamples:\n  leakhound run -- python app.py --port 8000\n  leakhound run --repeat 5 -- pytest tests/\n  leakhound run --duration 60 --json leaks.json -- python -m mypkg.worker\n  leakhound run -- gunicorn app:app\n" + EXIT_HELP);
 }
 
 /** `leakhound attach [options] <pid>` */

@@ -144,6 +144,7 @@ export async function runCommand(argv: string[], opts: RunOptions): Promise<numb
       ...watchSettings(opts, recorder, explainer),
       onSample: view ? () => view.dirty() : undefined,
       onHello: (hello) => control?.watch(hello.pid),
+      repeat: opts.repeat,
       beforeStop: async () => {
         if (opts.liveExplain) await explainer.explainNow("before-stop");
       },

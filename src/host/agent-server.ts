@@ -237,6 +237,9 @@ export class AgentServer {
           });
         break;
       }
+      case "test":
+        writer.test(pid, msg);
+        break;
       case "retainers": {
         const peer = this.peers.get(pid);
         const asked = peer?.pending && peer.pending.id === msg.requestId ? peer.pending : null;

@@ -15,7 +15,12 @@ import { buildShim } from "./native-shim.js";
 
 export interface SessionOptions extends WatchOptions {
   argv: string[];
+  /** Runs of each test in a pytest session (`--repeat`); 1 runs each once. */
+  repeat?: number;
 }
+
+/** The agent's pytest plugin, named in PYTEST_PLUGINS for any pytest the target starts. */
+export const PYTEST_PLUGIN = "leakhound_agent.pytest_plugin";
 
 export interface SessionResult {
   exitCode: number | null;
@@ -50,7 +55,10 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
       [ENV.interval]: String(opts.intervalSec),
       [ENV.nframes]: String(opts.nframes),
       [ENV.sampleBytes]: String(opts.sampleBytes),
+      // pytest loads the plugin by itself (also with plugin autoload disabled); other programs ignore it.
+      PYTEST_PLUGINS: [process.env.PYTEST_PLUGINS, PYTEST_PLUGIN].filter(Boolean).join(","),
     };
+    if (opts.repeat && opts.repeat > 1) env[ENV.pytestRepeat] = String(opts.repeat);
     if (opts.collector !== "tracemalloc" && process.env[ENV.native] !== "0") {
       const shim = buildShim(agentDir(), process.env);
       if (shim.path) env.LD_PRELOAD = process.env.LD_PRELOAD ? `${shim.path} ${process.env.LD_PRELOAD}` : shim.path;

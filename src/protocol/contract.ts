@@ -10,7 +10,15 @@ import { fileURLToPath } from "node:url";
 export interface Contract {
   protocolVersion: number;
   messages: { agent: string[]; host: string[] };
-  env: { socket: string; collector: string; interval: string; nframes: string; sampleBytes: string; native: string };
+  env: {
+    socket: string;
+    collector: string;
+    interval: string;
+    nframes: string;
+    sampleBytes: string;
+    native: string;
+    pytestRepeat: string;
+  };
   collectors: string[];
   defaults: {
     collector: string;
@@ -20,7 +28,7 @@ export interface Contract {
     retainerObjects: number;
     retainerTimeoutSec: number;
   };
-  limits: Record<"intervalSec" | "nframes" | "sampleBytes" | "retainerObjects" | "retainerTimeoutSec", [number, number]>;
+  limits: Record<"intervalSec" | "nframes" | "sampleBytes" | "retainerObjects" | "retainerTimeoutSec" | "pytestRepeat", [number, number]>;
 }
 
 /** The agent's folder in the repository: next to src/ and dist/ alike. */

@@ -179,7 +179,32 @@ export interface RetainersMessage {
   live?: boolean;
 }
 
+/**
+ * One run of one test (the agent's pytest plugin): live memory by allocation stack after the
+ * test's teardown and a collection, less what was live before its set-up.
+ */
+export interface TestMessage {
+  type: "test";
+  /** pytest's node id: "tests/test_orders.py::test_checkout[3]". */
+  id: string;
+  /** 1 for its first run in this process, 2 for the next (`--repeat`), … */
+  run: number;
+  /** When the run ended, in seconds on the process's sample clock (SampleMessage.t). */
+  t: number;
+  outcome: "passed" | "failed" | "skipped";
+  /** Net bytes the run kept at the user's stacks (the runner's own left out); may be negative. */
+  retained: number;
+  /** The stacks that kept the most: [stackId, bytes, count], largest first (at most 32). */
+  sites: [number, number, number][];
+  /** Net [bytes, count] kept at pytest's own stacks (its per-test records). */
+  runner: [number, number];
+  durationSec: number;
+  /** The test's `@pytest.mark.leakhound(max_retained=…)`, in bytes. */
+  limit?: number;
+}
+
 export type AgentMessage =
+  | TestMessage
   | HelloMessage
   | UnsupportedMessage
   | StacksMessage
@@ -217,7 +242,7 @@ export interface DetachMessage {
 export type HostMessage = FindRetainersMessage | DoneMessage | DetachMessage;
 
 /** Every agent message type, checked against the contract by test/unit/contract.test.ts. */
-export const AGENT_MESSAGE_TYPES: readonly AgentMessage["type"][] = ["hello", "unsupported", "stacks", "sample", "log", "exiting", "retainers"];
+export const AGENT_MESSAGE_TYPES: readonly AgentMessage["type"][] = ["hello", "unsupported", "stacks", "sample", "log", "exiting", "retainers", "test"];
 export const HOST_MESSAGE_TYPES: readonly HostMessage["type"][] = ["find-retainers", "done", "detach"];
 const AGENT_TYPES = new Set<AgentMessage["type"]>(AGENT_MESSAGE_TYPES);
 

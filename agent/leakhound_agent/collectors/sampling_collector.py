@@ -153,6 +153,11 @@ class SamplingCollector(Collector):
                     native[stack_id] = (size, count)
         return SamplingSnapshot(sites, heap, stats["own_bytes"] + ours, native, free_list)
 
+    def live_sites(self):
+        rows = self._ext.snapshot(adjust=False)[0]
+        is_ours = self._is_ours
+        return dict((stack_id, (size, count)) for stack_id, size, count in rows if not is_ours(stack_id))
+
     def frames_of(self, key):
         raw = self._ext.stack_frames(key)
         if not raw:

@@ -182,12 +182,16 @@ static PyObject *rows_of(int native, int free_lists, double *total_bytes, double
 }
 
 static PyObject *lh_snapshot(PyObject *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"free_lists", NULL};
-    int free_lists = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|p", kwlist, &free_lists)) return NULL;
+    static char *kwlist[] = {"free_lists", "adjust", NULL};
+    int free_lists = 0, adjust = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|pp", kwlist, &free_lists, &adjust)) return NULL;
     check_hooks();
-    if (G.active) watch_rebalance();
-    flf_rebuild();
+    /* adjust=False: a reading only (the per-test figures of the pytest plugin), which leaves
+     * the sampling levels and the free-list filter to the periodic snapshots. */
+    if (adjust) {
+        if (G.active) watch_rebalance();
+        flf_rebuild();
+    }
     double pyb, pyc, nb = 0, nc = 0;
     int was = G.in_capture;
     G.in_capture = 1; /* our own result lists are not the program's allocations */

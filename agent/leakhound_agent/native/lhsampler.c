@@ -111,7 +111,7 @@ static PyMethodDef methods[] = {
      "start(sample_bytes=524288, nframes=16, max_samples=1048576, native=True)"},
     {"stop", lh_stop, METH_NOARGS, "Stop sampling; unhook when our hooks are on top."},
     {"snapshot", (PyCFunction)(void (*)(void))lh_snapshot, METH_VARARGS | METH_KEYWORDS,
-     "snapshot(free_lists=False) -> (rows, live_bytes, live_count, native_rows|None); rows: [(stack_id, est_bytes, "
+     "snapshot(free_lists=False, adjust=True) -> (rows, live_bytes, live_count, native_rows|None); rows: [(stack_id, est_bytes, "
      "est_count)], with free_lists: [(stack_id, est_bytes, est_count, free_list_bytes, free_list_kinds)] (the "
      "free-list bytes are part of est_bytes)"},
     {"stack_frames", lh_stack_frames, METH_O, "[(filename, lineno, function)] innermost first"},
