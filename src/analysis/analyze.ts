@@ -1,7 +1,7 @@
 // Capture → Report: judge every process, rank the leaks across processes, and say
 // in one sentence what the user should believe and do.
 import type { Capture, ProcessCapture } from "../capture/model.js";
-import { REPORT_SCHEMA, type LeakReport, type MemoryFigures, type Report, type SiteRow, type Verdict } from "../report/model.js";
+import { REPORT_SCHEMA, type LeakReport, type MemoryFigures, type Report, type SiteRow, type TestRunnerRecords, type Verdict } from "../report/model.js";
 import { compareLeaks, describeLeak } from "./leaks.js";
 import { analyzeProcess, type ProcessResult } from "./process.js";
 import { mergeAcrossProcesses } from "./process-groups.js";
@@ -39,6 +39,15 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
     sources[snippet.file || key] = { start: snippet.start, lines: snippet.lines };
   }
 
+  const tests = results.flatMap((r) => r.result.tests ?? []);
+  const runners = results.map((r) => r.result.testRunner).filter((x): x is TestRunnerRecords => Boolean(x));
+  const testRunner = runners.length
+    ? runners.reduce((a, b) => {
+        const n = a.tests + b.tests;
+        return { tests: n, bytes: a.bytes + b.bytes, bytesPerTest: (a.bytes + b.bytes) / n, countPerTest: (a.countPerTest * a.tests + b.countPerTest * b.tests) / n };
+      })
+    : null;
+
   return {
     schema: REPORT_SCHEMA,
     tool: { name: "leakhound", version: opts.leakhoundVersion ?? capture.meta.leakhoundVersion },
@@ -61,6 +70,7 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
     leaks,
     processes: results.map((r) => r.result.summary),
     sites,
+    ...(results.some((r) => r.result.tests) ? { tests, testRunner } : {}),
     sources,
     capture: opts.capturePath ?? null,
   };

@@ -29,17 +29,7 @@ export function pythonLeaks(
     else groups.set(key, [s]);
   }
   const explained = explainedStacks(proc);
-  const byId = explained.byId;
-  /** The stacks' answers, and when the answer of the first stack that has one was taken. */
-  const answers = (members: readonly StackAnalysis[]) => {
-    const summary = summarizeRetainers(
-      members.map((m) => ({ result: byId.get(m.stackId)?.result, liveBytes: m.liveBytes, liveCount: m.liveCount })),
-      explained.search,
-    );
-    const first = members.map((m) => byId.get(m.stackId)).find((a) => a !== undefined);
-    const at = summary.retainers.length || summary.unreachable ? explainedAt(proc, first) : null;
-    return { ...summary, ...(at ? { explainedAt: at } : {}) };
-  };
+  const answers = (members: readonly StackAnalysis[]) => retainersOf(proc, members, explained);
   const out: LeakReport[] = [];
   for (const members of groups.values()) {
     members.sort((a, b) => b.features.retainedGrowth - a.features.retainedGrowth);
@@ -105,6 +95,22 @@ export function pythonLeaks(
     });
   }
   return out;
+}
+
+/** The stacks' retainer answers, and when the answer of the first stack that has one was taken. */
+export function retainersOf(
+  proc: ProcessCapture,
+  members: readonly { stackId: number; liveBytes: number; liveCount: number }[],
+  explained = explainedStacks(proc),
+) {
+  const byId = explained.byId;
+  const summary = summarizeRetainers(
+    members.map((m) => ({ result: byId.get(m.stackId)?.result, liveBytes: m.liveBytes, liveCount: m.liveCount })),
+    explained.search,
+  );
+  const first = members.map((m) => byId.get(m.stackId)).find((a) => a !== undefined);
+  const at = summary.retainers.length || summary.unreachable ? explainedAt(proc, first) : null;
+  return { ...summary, ...(at ? { explainedAt: at } : {}) };
 }
 
 /**

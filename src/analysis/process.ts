@@ -1,7 +1,7 @@
 // One process: judge its allocation stacks, the untracked remainder and its RSS, and
 // sum them up into a verdict with a reason a user can act on.
 import type { ProcessCapture, SamplePoint } from "../capture/model.js";
-import type { LeakReport, ProcessSummary, SiteRow, Verdict } from "../report/model.js";
+import type { LeakReport, ProcessSummary, SiteRow, TestReport, TestRunnerRecords, Verdict } from "../report/model.js";
 import { busiestStackWhileGrowing } from "./active.js";
 import { decimate, thinRows } from "./stats/decimate.js";
 import { upperEnvelope } from "./stats/envelope.js";
@@ -18,10 +18,15 @@ import { indexAtTime, knownPoints } from "./stats/series.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis, type Timeline } from "./stacks.js";
 import { THRESHOLDS } from "./thresholds.js";
+import { judgeTests } from "./test-runs.js";
+import { withTests } from "./test-leaks.js";
 
 export interface ProcessResult {
   summary: ProcessSummary;
   leaks: LeakReport[];
+  /** A pytest session: the tests that kept memory, and pytest's own records. */
+  tests?: TestReport[];
+  testRunner?: TestRunnerRecords | null;
   rows: SiteRow[];
   confidence: number;
 }
@@ -32,6 +37,12 @@ interface Doubt {
 }
 
 export function analyzeProcess(proc: ProcessCapture): ProcessResult {
+  const byTime = analyzeByTime(proc);
+  const tests = judgeTests(proc);
+  return tests ? withTests(proc, byTime, tests) : byTime;
+}
+
+function analyzeByTime(proc: ProcessCapture): ProcessResult {
   const tl = timeline(proc);
   const rss = column(proc.samples, "rss");
   const heap = column(proc.samples, "heap");

@@ -6,10 +6,22 @@ import type { ProcessCapture } from "../capture/model.js";
 import { siteKey } from "./frames.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis } from "./stacks.js";
+import { judgeTests } from "./test-runs.js";
 
 /** `confidentOnly`: only stacks judged to leak (a live explanation), not the doubtful ones too. */
 export function retainerTargets(proc: ProcessCapture, max = 5, confidentOnly = false): number[] {
-  if (max <= 0 || proc.samples.length === 0) return [];
+  if (max <= 0) return [];
+  const out = proc.samples.length ? byGrowth(proc, max, confidentOnly) : [];
+  // A pytest session: the stacks where tests kept memory run after run come first.
+  const tests = judgeTests(proc);
+  if (tests) {
+    const first = tests.tests.filter((t) => t.verdict === "leak" && t.sites.length).map((t) => t.sites[0].stackId);
+    return [...new Set([...first, ...out])].slice(0, max);
+  }
+  return out;
+}
+
+function byGrowth(proc: ProcessCapture, max: number, confidentOnly: boolean): number[] {
   const tl = timeline(proc);
   const stacks = analyzeStacks(proc, tl);
   const growth = (s: StackAnalysis) => s.features.retainedGrowth;

@@ -103,8 +103,60 @@ export interface LeakReport {
    * are what accumulates, so the lines that made them are the real sites; ranked after those.
    */
   reusedFromFreeList?: boolean;
+  /** In a pytest session: the tests whose runs kept memory at this leak's stack, most first. */
+  tests?: { id: string; bytes: number; runs: number }[];
   /** With --lint: the `leakhound lint` findings that explain this leak (its line, or the container holding it). */
   causes?: LeakCause[];
+}
+
+/** A stack where a test's runs kept memory. */
+export interface TestSite {
+  stackId: number;
+  site: Frame | null;
+  /** Innermost first (the first frames only). */
+  stack: Frame[];
+  bytes: number;
+}
+
+/**
+ * A test (its parametrized cases together: "tests/test_orders.py::test_checkout[*]") that kept
+ * memory after its teardown and a collection, as the agent's pytest plugin measured it.
+ */
+export interface TestReport {
+  id: string;
+  pid: number;
+  /** Runs measured: its cases, each as often as --repeat said. */
+  runs: number;
+  /** Distinct node ids (parametrized cases). */
+  cases: number;
+  /**
+   * "leak": its runs after the first kept memory too; "first-run": only its first run kept memory
+   * (a cache fill, an import); "once": it ran once and kept memory (--repeat tells which).
+   */
+  verdict: "leak" | "first-run" | "once";
+  /** Net bytes kept by all its runs (pytest's own records left out). */
+  keptBytes: number;
+  firstRunBytes: number;
+  /** Mean bytes kept per run after the first (0 when it ran once). */
+  bytesPerRun: number;
+  /** One standard error of bytesPerRun (a sampling collector). */
+  bytesPerRunError?: number;
+  /** Runs that failed (or errored). */
+  failed: number;
+  /** Where the kept memory was allocated, most first. */
+  sites: TestSite[];
+  evidence: string;
+  /** Its `@pytest.mark.leakhound(max_retained=…)` in bytes, and how many runs kept more. */
+  maxRetained?: number;
+  overLimit?: number;
+}
+
+/** pytest's own per-test records (its report objects and the like): a session's growth that is not the suite's leak. */
+export interface TestRunnerRecords {
+  tests: number;
+  bytes: number;
+  bytesPerTest: number;
+  countPerTest: number;
 }
 
 /** A lint finding beside the leak it explains. */
@@ -187,6 +239,9 @@ export interface Report {
   processes: ProcessSummary[];
   /** Every tracked allocation site, largest live first (for tables and flame charts). */
   sites: SiteRow[];
+  /** A pytest session: the tests that kept memory (leaks first), and pytest's own per-test records. */
+  tests?: TestReport[];
+  testRunner?: TestRunnerRecords | null;
   /** Source lines around leak sites: file → {start, lines}. */
   sources: Record<string, { start: number; lines: string[] }>;
   capture: string | null;

@@ -130,6 +130,7 @@ export function synthProcess(spec: SynthProcess = {}): ProcessCapture {
       spec.retainers === null
         ? []
         : [{ reason: "exit", t: null, at: null, results: spec.retainers ?? [], visited: 0, elapsedSec: 0, truncated: false }],
+    tests: [],
     logs: [],
     exited: spec.exited ?? true,
   };
