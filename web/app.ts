@@ -9,6 +9,7 @@ import { leakKey, renderLeakCard } from "./leak-card.js";
 import { MemoryChart } from "./memory-chart.js";
 import type { Model } from "./model.js";
 import { SitesTable } from "./sites-table.js";
+import { renderTests } from "./tests-card.js";
 
 export type LiveState = "connecting" | "waiting" | "live" | "final" | "disconnected";
 export type Status = { mode: "static" } | { mode: "live"; state: LiveState; at: number; seq?: number };
@@ -25,6 +26,8 @@ export class App {
   private bannerSlot: HTMLElement;
   private memFigs: HTMLElement;
   private leaksList: HTMLElement;
+  private testsSlot: HTMLElement;
+  private testsSection: HTMLElement;
   private leaksTitle: HTMLElement;
   private leaksNav: HTMLElement;
   private chart: MemoryChart;
@@ -72,6 +75,10 @@ export class App {
     const memory = section("memory", "Memory over time", h("div", { class: "card" }, this.memFigs, this.chart.el));
     const leaks = section("leaks", "Leaks", this.leaksList);
     this.leaksTitle = leaks.title;
+    this.testsSlot = h("div");
+    const tests = section("tests", "Tests that kept memory", this.testsSlot);
+    this.testsSection = tests.el;
+    this.testsSection.hidden = true;
     const flame = section(
       "flame",
       "Where memory grew, by stack",
@@ -80,7 +87,7 @@ export class App {
     const sites = section("sites", "All allocation sites", h("div", { class: "card" }, this.table.el));
     this.footer = h("footer", { class: "footer muted small" });
     this.placeholder = h("div", { class: "placeholder" }, h("div", { class: "spinner" }), h("p", null, "Waiting for the first samples from the target…"));
-    this.content = h("main", { class: "content", attrs: { hidden: "" } }, this.explainBox, this.bannerSlot, memory.el, leaks.el, flame.el, sites.el, this.footer);
+    this.content = h("main", { class: "content", attrs: { hidden: "" } }, this.explainBox, this.bannerSlot, memory.el, leaks.el, tests.el, flame.el, sites.el, this.footer);
     this.root.replaceChildren(topbar, h("div", { class: "page" }, this.placeholder, this.content));
     this.renderPill();
     setInterval(() => this.renderPill(), 1000);
@@ -99,6 +106,9 @@ export class App {
     this.memFigs.replaceChildren(renderMemoryFigures(model));
     this.chart.update(model);
     this.renderLeaks(model);
+    const testsCard = renderTests(model);
+    this.testsSection.hidden = !testsCard;
+    this.testsSlot.replaceChildren(...(testsCard ? [testsCard] : []));
     this.flame.update(model);
     this.table.update(model);
     this.footer.replaceChildren(

@@ -152,6 +152,9 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
       h("div", { class: "fig fig-spark" }, h("div", { class: "fig-label" }, "Live bytes over time"), sparkline(leak.series.t, values)),
     ),
     h("p", { class: "evidence" }, leak.evidence),
+    leak.tests?.length
+      ? h("p", { class: "leak-tests" }, h("strong", null, "Tests: "), leak.tests.map((t) => `${t.id} (${fmt.countOf(t.runs, "run")}, ${fmt.bytes(t.bytes)})`).join(", "))
+      : null,
     // With --lint: the lint findings that explain this leak, each with its fix.
     (leak.causes ?? []).map((c) =>
       h("p", { class: "cause" }, h("strong", null, "Cause: "), `${c.message} (${c.rule}, ${c.file}:${c.line})`, h("br"), h("strong", null, "Fix: "), c.fix),

@@ -305,7 +305,7 @@ class Agent(object):
 
     # ------------------------------------------------------------ per-test figures (pytest plugin)
 
-    def send_test(self, test_id, run, outcome, retained, sites, runner, duration_sec, limit=None):
+    def send_test(self, test_id, run, outcome, retained, sites, runner, duration_sec, limit=None, total_only=False):
         """Send one test run's figures; ``sites`` is [(collector stack key, bytes, count)]. The stacks
         are defined first, under the sample lock (the sampling thread interns stacks too)."""
         if not self.enabled or self._conn is None:
@@ -320,7 +320,7 @@ class Agent(object):
                 self._conn.send(protocol.stacks(definitions[start:start + STACKS_PER_MESSAGE]))
             self._conn.send(protocol.test(
                 test_id, run, round(_monotonic() - self._started_mono, 6), outcome, int(retained), rows,
-                [int(runner[0]), int(runner[1])], round(duration_sec, 6), limit))
+                [int(runner[0]), int(runner[1])], round(duration_sec, 6), limit, total_only))
             return True
         except HostGone:
             self._disable()

@@ -63,8 +63,14 @@ class TestMeter(object):
 
     def start(self):
         """Before a test's set-up."""
-        self._before = self._collector.live_sites()
+        self._before = self._read()
         self._started = time.monotonic()
+
+    def _read(self):
+        if self._collector.sites_per_test:
+            return self._collector.live_sites()
+        # Only the total (tracemalloc): one pseudo-site that no stack id names.
+        return {None: (self._collector.live_total(), 0)}
 
     def finish(self, test_id, outcome, limit=None):
         """After a test's teardown: send what it kept; returns the bytes it kept (the user's stacks),
@@ -74,17 +80,19 @@ class TestMeter(object):
             return None
         self._before = None
         duration = time.monotonic() - self._started
-        deltas = self._deltas(before, self._collector.live_sites())
-        if any(d[1] > 0 for d in deltas):
+        deltas = self._deltas(before, self._read())
+        if any(d[1] > 0 and not self._runner(d[0]) for d in deltas):
             # Cycles the test left are garbage, not kept memory: collect, then measure again.
             gc.collect()
-            deltas = self._deltas(before, self._collector.live_sites())
+            deltas = self._deltas(before, self._read())
         retained = 0
         runner_bytes = 0
         runner_count = 0
         kept = []
         for key, size, count in deltas:
-            if self._runner(key):
+            if key is None:
+                retained += size  # a total only: no stacks to tell the runner's from the test's
+            elif self._runner(key):
                 runner_bytes += size
                 runner_count += count
             else:
@@ -95,7 +103,7 @@ class TestMeter(object):
         run = self.runs.get(test_id, 0) + 1
         self.runs[test_id] = run
         self._agent.send_test(test_id, run, outcome, retained, kept[:MAX_SITES], (runner_bytes, runner_count),
-                              duration, limit)
+                              duration, limit, not self._collector.sites_per_test)
         return retained
 
     @staticmethod
@@ -113,6 +121,8 @@ class TestMeter(object):
 
     def _runner(self, key):
         """The stack's first frame outside the standard library is in pytest or pluggy."""
+        if key is None:
+            return False
         verdict = self._is_runner.get(key)
         if verdict is None:
             verdict = False

@@ -300,7 +300,7 @@ def retainers(results, visited, elapsed_sec, truncated, request_id=None, t=None,
     return message
 
 
-def test(test_id, run, t, outcome, retained, sites, runner, duration_sec, limit=None):
+def test(test_id, run, t, outcome, retained, sites, runner, duration_sec, limit=None, total_only=False):
     """One run of one test (the pytest plugin): what it kept after its teardown and a collection."""
     message = {
         "type": "test",
@@ -315,6 +315,8 @@ def test(test_id, run, t, outcome, retained, sites, runner, duration_sec, limit=
     }
     if limit is not None:
         message["limit"] = limit
+    if total_only:
+        message["totalOnly"] = True
     return message
 
 

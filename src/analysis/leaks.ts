@@ -201,6 +201,6 @@ export function compareLeaks(a: LeakReport, b: LeakReport): number {
 }
 
 export function describeLeak(leak: LeakReport): string {
-  const where = leak.kind === "native" ? "native memory" : frameLabel(leak.site);
+  const where = leak.kind === "native" ? "native memory" : leak.site || !leak.tests?.length ? frameLabel(leak.site) : "a test";
   return `${where}: ${leak.evidence}`;
 }

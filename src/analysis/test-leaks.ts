@@ -5,7 +5,6 @@
 // a leak only when a leaking test kept memory there or several tests did.
 import type { ProcessCapture } from "../capture/model.js";
 import type { LeakReport, TestReport } from "../report/model.js";
-import { formatBytes } from "./format.js";
 import { pickSite, siteKey } from "./frames.js";
 import { compareLeaks, describeLeak, retainersOf } from "./leaks.js";
 import type { ProcessResult } from "./process.js";
@@ -28,7 +27,30 @@ export function withTests(proc: ProcessCapture, byTime: ProcessResult, tj: TestJ
   const taken = new Set<string>();
   const duration = Math.max(1, byTime.summary.durationSec);
   for (const t of tj.tests) {
-    if (t.verdict !== "leak" || t.sites.length === 0) continue;
+    if (t.verdict !== "leak") continue;
+    if (t.sites.length === 0) {
+      // Totals only (tracemalloc): the test is known, its sites are not.
+      leaks.push({
+        rank: 0,
+        kind: "python",
+        pid: proc.pid,
+        site: null,
+        stack: [],
+        growthBytes: t.keptBytes - t.firstRunBytes,
+        growthBytesPerSec: (t.keptBytes - t.firstRunBytes) / duration,
+        liveBytes: t.keptBytes,
+        liveCount: 0,
+        confidence: confidenceOf(t),
+        evidence: `${t.id} ${t.evidence} (${t.runs} runs)`,
+        unreachable: false,
+        retainerNote: "the tracemalloc collector measures each test's total only; the default sampling collector names the lines",
+        retainers: [],
+        stackId: -1,
+        series: [],
+        tests: [{ id: t.id, bytes: t.keptBytes, runs: t.runs }],
+      });
+      continue;
+    }
     const top = t.sites[0];
     const key = siteKey(top.site) ?? `#${top.stackId}`;
     if (taken.has(key)) continue;
@@ -108,6 +130,3 @@ function confidenceOf(t: TestReport): number {
   return Math.min(0.95, Math.max(0.5, 1 - t.bytesPerRunError / t.bytesPerRun / 2));
 }
 
-export function describeTest(t: TestReport): string {
-  return `${t.id}: ${t.evidence} (${t.runs} runs, ${formatBytes(t.keptBytes)} in all)`;
-}

@@ -37,8 +37,13 @@ export interface TestJudgement {
 export function judgeTests(proc: ProcessCapture): TestJudgement | null {
   if (proc.tests.length === 0) return null;
   const sampleBytes = proc.collector.sampleBytes || 0;
+  // Totals only (tracemalloc): pytest's own records are inside each run's figure. Most tests keep
+  // nothing of their own, so the median run is the runner's share; it is taken off every run.
+  const totalOnly = proc.tests.some((r) => r.totalOnly);
+  const baseline = totalOnly ? runnerBaseline(proc.tests) : 0;
+  const all = baseline ? proc.tests.map((r) => ({ ...r, retained: r.retained - baseline })) : proc.tests;
   const groups = new Map<string, TestRun[]>();
-  for (const run of proc.tests) {
+  for (const run of all) {
     const key = testGroup(run.id);
     const list = groups.get(key);
     if (list) list.push(run);
@@ -54,9 +59,8 @@ export function judgeTests(proc: ProcessCapture): TestJudgement | null {
       for (const [stackId, bytes] of run.sites) {
         let m = byStack.get(stackId);
         if (!m) byStack.set(stackId, (m = new Map()));
-        const e = m.get(group) ?? { bytes: 0, runs: 0 };
+        const e = m.get(group) ?? { bytes: 0, runs: runs.length };
         e.bytes += bytes;
-        e.runs++;
         m.set(group, e);
       }
     }
@@ -68,7 +72,28 @@ export function judgeTests(proc: ProcessCapture): TestJudgement | null {
     }
   }
   tests.sort((a, b) => rank(a) - rank(b) || b.keptBytes - a.keptBytes);
-  return { tests, runner: runnerRecords(proc.tests), leakSites, byStack, repeated };
+  const runner = totalOnly
+    ? { tests: proc.tests.length, bytes: baseline * proc.tests.length, bytesPerTest: baseline, countPerTest: 0, estimated: true }
+    : runnerRecords(proc.tests);
+  return { tests, runner, leakSites, byStack, repeated };
+}
+
+/** The median over tests of each test's median run (a test with many cases counts once). */
+function runnerBaseline(runs: readonly TestRun[]): number {
+  const byGroup = new Map<string, number[]>();
+  for (const r of runs) {
+    const key = testGroup(r.id);
+    const list = byGroup.get(key);
+    if (list) list.push(r.retained);
+    else byGroup.set(key, [r.retained]);
+  }
+  return Math.max(0, median([...byGroup.values()].map((xs) => median(xs.length > 1 ? xs.slice(1) : xs))));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? 0 : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 function rank(t: TestReport): number {

@@ -201,6 +201,11 @@ export interface TestMessage {
   durationSec: number;
   /** The test's `@pytest.mark.leakhound(max_retained=…)`, in bytes. */
   limit?: number;
+  /**
+   * The collector measured the heap's total only (tracemalloc: a snapshot per test would cost
+   * seconds): no sites, and pytest's own records are inside `retained`, not in `runner`.
+   */
+  totalOnly?: boolean;
 }
 
 export type AgentMessage =

@@ -157,6 +157,8 @@ export interface TestRunnerRecords {
   bytes: number;
   bytesPerTest: number;
   countPerTest: number;
+  /** The collector measured totals only: the median test run's figure stands for the runner's share. */
+  estimated?: boolean;
 }
 
 /** A lint finding beside the leak it explains. */

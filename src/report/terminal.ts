@@ -2,6 +2,7 @@
 // site, stack, evidence and why it stays alive.
 import type { LeakReport, Report } from "./model.js";
 import { countOf, formatBytes, formatCount, formatGrowth, formatRate, longFrame } from "./format.js";
+import { renderTests } from "./terminal-tests.js";
 import { collectorSummary, escapeDeep, escapeText, formatSec, retainerFigures } from "./units.js";
 
 export interface TerminalOptions {
@@ -59,6 +60,7 @@ export function renderTerminal(untrusted: Report, opts: TerminalOptions): string
       out.push(`${c.bold(`#${leak.rank}`)} ${leak.kind} leak ${formatRate(leak.growthBytesPerSec)} at ${leak.site ? longFrame(leak.site, opts.cwd) : "?"}${reused}`);
     }
   });
+  out.push(...renderTests(report, opts.cwd, c));
   if (report.capture) {
     out.push("");
     out.push(`${c.dim("capture")}: ${report.capture}  (re-analyse: leakhound report ${shellQuote(report.capture)})`);
@@ -87,6 +89,11 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
   for (const cause of leak.causes ?? []) {
     out.push(`   ${c.yellow("cause:")} ${escapeText(cause.message)} (${cause.rule}, ${escapeText(cause.file)}:${cause.line})`);
     out.push(`   ${c.dim("fix:")} ${escapeText(cause.fix)}`);
+  }
+  if (leak.tests?.length) {
+    const named = leak.tests.slice(0, 3).map((t) => `${escapeText(t.id)} (${t.runs} run${t.runs === 1 ? "" : "s"}, ${formatBytes(t.bytes)})`);
+    const more = leak.tests.length > 3 ? `, and ${leak.tests.length - 3} more` : "";
+    out.push(`   ${c.dim("tests:")} ${named.join(", ")}${more}`);
   }
   for (const p of leak.processes ?? []) {
     out.push(

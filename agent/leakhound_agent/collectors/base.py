@@ -60,6 +60,13 @@ class Collector(object):
         """Return a Snapshot of live memory by allocation stack."""
         raise NotImplementedError
 
+    #: live_sites() is cheap enough to read before and after every test (else live_total() is read).
+    sites_per_test = True
+
+    def live_total(self):
+        """Live bytes in all, the collector's own included (cheap)."""
+        return self.snapshot().heap
+
     def live_sites(self):
         """{stack_key: (live_bytes, live_count)} now, the collector's own stacks left out, without
         changing how it samples (the pytest plugin reads this before and after each test)."""

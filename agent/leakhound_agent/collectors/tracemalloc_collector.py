@@ -26,6 +26,12 @@ class TracemallocCollector(Collector):
     name = "tracemalloc"
     traces_every_block = True
 
+    # A snapshot walks every trace (seconds on a big heap): per test only the total is read.
+    sites_per_test = False
+
+    def live_total(self):
+        return tracemalloc.get_traced_memory()[0] - tracemalloc.get_tracemalloc_memory() if tracemalloc.is_tracing() else 0
+
     def __init__(self, config):
         self._interval = config.interval
         self._nframes = config.nframes
