@@ -301,7 +301,7 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
   });
 
   it("every step in Python words: defaults, partials, generators, coroutines, weakrefs, slots, attributes, sys.modules", async () => {
-    const [memo, seen, cache, args, keywords, gen, coro, weak, slots, classAttr, instanceAttr, module, worker] = (
+    const [memo, seen, cache, args, keywords, gen, coro, weak, slots, classAttr, instanceAttr, module, worker, sink, posonly, lambda] = (
       await fixture(python, "python_words.py")
     ).results;
     const main = "module global | module __main__ | ";
@@ -326,6 +326,10 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     // An object that is not a module, in sys.modules.
     expect(top(module)).toBe("module global | sys.modules['fake_config'] (Config) | .entries (list, 300 items) → [*] (str)");
     expect(top(worker)).toBe(`${main}WORKERS (list, 3 items) → [*] (Worker) → .results (list, 100 items) → [*] (str)`);
+    // A builtin bound method's object; a positional-only default; a lambda's default, by the name it is bound to.
+    expect(top(sink)).toBe(`${main}SINKS (list, 300 items) → [*] (method list.append) → __self__ (list, 1 item) → [0] (str)`);
+    expect(top(posonly)).toBe(`${main}posonly(_acc=[...]) (list, 300 items) → [*] (str)`);
+    expect(top(lambda)).toBe(`${main}tally(_l=[...]) (list, 300 items) → [*] (str)`);
   });
 
   it("asyncio tasks by their coroutine's name, and the tasks a future wakes", async () => {

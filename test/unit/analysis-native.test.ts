@@ -3,6 +3,7 @@
 // follows the heap is not.
 import { describe, expect, it } from "vitest";
 import { analyze } from "../../src/analysis/analyze.js";
+import { renderTerminal } from "../../src/report/terminal.js";
 import { at, lib, shape, synthCapture } from "../helpers/synthetic.js";
 
 const MB = 1e6;
@@ -62,6 +63,27 @@ describe("native growth", () => {
     expect(u.candidates[0].share).toBe(1);
     expect(u.candidates[0].shareWhileFlat).toBe(1);
     expect(native.evidence).toMatch(/main\.py:25 \(main\) was running in 100% of \d+ stack samples while RSS rose \(100% while it did not\)$/);
+  });
+
+  it("the terminal says no line, why, and lists what ran as candidates with their shares", () => {
+    const r = analyze(
+      synthCapture({
+        sites: [{ frames: [at(20)], bytes: shape.flat(8 * MB) }],
+        rss: (t) => 30 * MB + 1.5 * MB * t,
+        active: [
+          { frames: [at(40, "decode")], hits: () => 3 },
+          { frames: [at(50, "idle")], hits: () => 1 },
+        ],
+      }),
+    );
+    const lines = renderTerminal(r, { color: false }).split("\n");
+    const card = lines.slice(lines.findIndex((l) => l.startsWith("#1 native leak")));
+    expect(card[1]).toBe("   at no line: C allocations were not sampled: the malloc shim was not loaded");
+    expect(card[2]).toMatch(/^   evidence: .*no allocation was sampled for it, so no line is named; only weak evidence of where: main\.py:40 \(decode\) was running in 75% of \d+ stack samples while RSS rose$/);
+    expect(card[3]).toMatch(/^   running while it grew \(\d+ stack samples; running is not allocating\):$/);
+    expect(card[4]).toMatch(/^ {6} 75% {2}.*main\.py:40 in decode$/);
+    expect(card[5]).toMatch(/^ {6} 25% {2}.*main\.py:50 in idle$/);
+    expect(card.join("\n")).not.toMatch(/^ {3}at .*main\.py/m);
   });
 
   it("native growth under noisy Python churn is still found", () => {

@@ -22,6 +22,7 @@ import collections
 import functools
 import gc
 import os
+import re
 import sys
 import types
 import weakref
@@ -62,6 +63,7 @@ _Deque = collections.deque
 _LruWrapper = getattr(functools, "_lru_cache_wrapper", None)
 _ThreadLocal = _thread._local
 _NoneType = type(None)
+_BuiltinMethod = types.BuiltinMethodType  # also a builtin function (its __self__ is its module)
 _Partial = functools.partial
 _PARTIAL = _Partial.__dict__
 _partial_fields = [(name, _PARTIAL[name].__get__) for name in ("func", "args", "keywords")]
@@ -236,6 +238,11 @@ class Namer(object):
             return "frame %s at %s:%s" % (code.co_name, os.path.basename(code.co_filename), obj.f_lineno), None, ""
         if tp is _Code:
             return "code " + _str_or(obj.co_name, "?"), None, ""
+        if tp is _BuiltinMethod:
+            owner = obj.__self__
+            if owner is None or type(owner) is _Module:
+                return "builtin function " + _str_or(obj.__qualname__, "?"), None, ""
+            return "method " + _str_or(obj.__qualname__, "?"), None, ""
         if tp is _Cell:
             return "cell", None, ""
         if tp is _Generator or tp is _Coroutine or tp is _AsyncGenerator:
@@ -344,6 +351,10 @@ class Namer(object):
             if child is parent.__func__:
                 return "__func__", "__func__", 1
             return self._generic_edge(parent, child, path, i)
+        if tp is _BuiltinMethod:
+            if child is parent.__self__:
+                return "__self__", "__self__", 1
+            return self._fallback(parent)
         if tp is _Frame:
             return self._frame_edge(parent, child, after)
         if tp is _Traceback:
@@ -873,6 +884,12 @@ def module_name(module):
     return "?"
 
 
+# A name a lambda is bound to (a global, a class or instance attribute), not a word of the walk's own.
+_NAME = re.compile(r"^\.?[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_WORDS = frozenset(("member", "key", "callback", "coroutine", "awaiting", "cache", "referent", "attribute",
+                    "__self__", "__func__", "__wrapped__", "__closure__", "__defaults__", "__kwdefaults__"))
+
+
 def _fold_classes(steps):
     """'Order (class Order)' followed by 'Order._instances (...)' reads as one step, and so does
     'normalise (function normalise)' followed by 'normalise(_memo={...}) (...)'."""
@@ -885,7 +902,8 @@ def _fold_classes(steps):
                 continue
             if prev.desc.startswith("function ") and "(" in step.label:
                 name = step.label[: step.label.index("(")]
-                if name and (prev.label == name or prev.label.endswith("." + name)):
+                if name and (prev.label == name or prev.label.endswith("." + name)
+                             or (name == "<lambda>" and _NAME.match(prev.label) and prev.label not in _WORDS)):
                     rest = step.label[len(name):]
                     out[-1] = Step(prev.label + rest, prev.norm + rest, step.desc, step.count, step.unit)
                     continue
