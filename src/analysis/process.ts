@@ -7,7 +7,6 @@ import { decimate, thinRows } from "./stats/decimate.js";
 import { upperEnvelope } from "./stats/envelope.js";
 import { describe, type SeriesFeatures } from "./stats/features.js";
 import { formatBytes, formatSec, frameLabel } from "./format.js";
-import { pickSite } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
 import { compareLeaks, describeLeak, freeListOf, pythonLeaks, seriesLeak, summedSeries } from "./leaks.js";
 import { memoryFigures } from "./memory.js";
