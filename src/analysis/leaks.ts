@@ -169,6 +169,7 @@ export interface SeriesLeakInput {
   evidence: string;
   retainerNote: string;
   series: [number, number][];
+  unattributed?: LeakReport["unattributed"];
 }
 
 /** A leak that is not one allocation stack (native growth, growth spread over small stacks). */

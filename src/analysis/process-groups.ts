@@ -1,6 +1,7 @@
 // Leaks of processes that run the same code (pool workers, prefork servers,
 // spawned children) at the same site are one leak: "4 of 4 workers of pid 812
-// leak at app.py:31, +1.2 MiB/s each", with each process's figures kept as detail.
+// leak at app.py:31, +1.2 MiB/s each", with each process's figures kept as detail. Native
+// growth that no sampled allocation accounts for (no site) is one leak per code as well.
 // The merged leak's figures are totals over its processes; its retainer paths are
 // those of its largest process that has any.
 import type { ProcessCapture } from "../capture/model.js";
@@ -26,11 +27,14 @@ export function mergeAcrossProcesses(leaks: readonly LeakReport[], processes: re
   const out: LeakReport[] = [];
   for (const leak of leaks) {
     const site = siteKey(leak.site);
-    if (!site || leak.stackId < 0) {
+    const proc = byPid.get(leak.pid);
+    // Native growth no sampled allocation accounts for has no site: the same code's is one leak.
+    const unattributed = leak.kind === "native" && leak.unattributed && proc ? `${proc.executable}\0${proc.argv.join("\0")}` : null;
+    if (unattributed === null && (!site || leak.stackId < 0)) {
       out.push(leak);
       continue;
     }
-    const key = `${leak.kind}\0${site}\0${leak.site!.function}`;
+    const key = unattributed !== null ? `native-unattributed\0${unattributed}` : `${leak.kind}\0${site}\0${leak.site!.function}`;
     const list = groups.get(key);
     if (list) list.push(leak);
     else groups.set(key, [leak]);
@@ -79,7 +83,7 @@ function merge(members: LeakReport[], byPid: Map<number, ProcessCapture>, proces
     liveBytes: sum((m) => m.liveBytes),
     liveCount: sum((m) => m.liveCount),
     confidence: Math.max(...members.map((m) => m.confidence)),
-    evidence: `${members.length} of ${Math.max(of, members.length)} ${label} leak here, ${formatRate(rate)} each; ${members[0]!.evidence}`,
+    evidence: `${members.length} of ${Math.max(of, members.length)} ${label} leak ${primary.site ? "here" : "native memory"}, ${formatRate(rate)} each; ${members[0]!.evidence}`,
     processes: detail,
     group: { leaking: members.length, of: Math.max(of, members.length), label },
   };

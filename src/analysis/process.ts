@@ -1,13 +1,12 @@
 // One process: judge its allocation stacks, the untracked remainder and its RSS, and
 // sum them up into a verdict with a reason a user can act on.
 import type { ProcessCapture, SamplePoint } from "../capture/model.js";
-import type { LeakReport, ProcessSummary, SiteRow, TestReport, TestRunnerRecords, Verdict } from "../report/model.js";
-import { busiestStackWhileGrowing } from "./active.js";
+import type { LeakReport, ProcessSummary, SiteRow, TestReport, TestRunnerRecords, UnattributedGrowth, Verdict } from "../report/model.js";
+import { runningWhileGrowing } from "./active.js";
 import { decimate, thinRows } from "./stats/decimate.js";
 import { upperEnvelope } from "./stats/envelope.js";
 import { describe, type SeriesFeatures } from "./stats/features.js";
 import { formatBytes, formatSec, frameLabel } from "./format.js";
-import { pickSite } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
 import { compareLeaks, describeLeak, freeListOf, pythonLeaks, seriesLeak, summedSeries } from "./leaks.js";
 import { memoryFigures } from "./memory.js";
@@ -188,26 +187,25 @@ function judgeNative(
   });
   if (result.verdict === "leak") {
     const rss = column(proc.samples, "rss");
-    const busy = busiestStackWhileGrowing(proc, rss, from);
-    const frames = busy !== null ? (proc.stacks.get(busy) ?? []) : [];
-    const site = pickSite(frames);
     const nonPython = new Float64Array(rss.length);
     for (let i = 0; i < rss.length; i++) nonPython[i] = rss[i] - proc.samples[i].heap - overhead[i];
-    const running = site ? `; most often running then: ${frameLabel(site)}` : "";
+    // No sampled allocation accounts for it: name no line. What ran meanwhile is told as such.
+    const unattributed = unattributedGrowth(proc, rss, from, rssF, result.unexplainedRate);
     return {
       leak: seriesLeak(proc.pid, {
         kind: "native",
-        stackId: busy ?? -1,
-        site,
-        stack: frames,
+        stackId: -1,
+        site: null,
+        stack: [],
         growthBytes: result.unexplainedBytes,
         growthBytesPerSec: result.unexplainedRate,
         liveBytes: result.unexplainedBytes,
         liveCount: 0,
         confidence: result.confidence,
-        evidence: result.reason + running,
+        evidence: `${result.reason}; no allocation was sampled for it, so no line is named${runningWords(unattributed)}`,
         retainerNote: "native memory is not Python objects; there are no retainer paths",
         series: decimate(tl.times, nonPython, nonPython.length, THRESHOLDS.seriesMaxPoints),
+        unattributed,
       }),
     };
   }
@@ -215,6 +213,41 @@ function judgeNative(
     return { doubt: { growth: result.unexplainedBytes, text: `RSS ${rssJ.reason}, more than the Python heap explains` } };
   }
   return {};
+}
+
+function unattributedGrowth(
+  proc: ProcessCapture,
+  rss: Float64Array,
+  from: number,
+  rssF: SeriesFeatures,
+  rate: number,
+): UnattributedGrowth {
+  const running = runningWhileGrowing(proc, rss, from);
+  const why = proc.collector.nativeSampling
+    ? "the malloc shim sampled no C allocation that kept growing: memory from mmap, an allocator that bypasses malloc, or mapped files"
+    : "C allocations were not sampled: the malloc shim was not loaded";
+  return {
+    fromSec: rssF.t0,
+    toSec: rssF.t1,
+    bytesPerSec: rate,
+    why,
+    samples: running.samples,
+    samplesFlat: running.samplesFlat,
+    candidates: running.candidates,
+    evidence: running.candidates.length ? "weak" : "none",
+  };
+}
+
+/** The top candidate line in a few words: its share of the samples while RSS rose, and while it did not. */
+function runningWords(u: UnattributedGrowth): string {
+  const c = u.candidates[0];
+  if (!c) return "";
+  const flat = c.shareWhileFlat === null ? "" : ` (${percent(c.shareWhileFlat)} while it did not)`;
+  return `; only weak evidence of where: ${frameLabel(c.site)} was running in ${percent(c.share)} of ${u.samples} stack samples while RSS rose${flat}`;
+}
+
+function percent(x: number): string {
+  return `${Math.round(x * 100)}%`;
 }
 
 /** Growth of the live object count over the window (robust trend), summed over the tracked stacks. */

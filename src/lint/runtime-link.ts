@@ -32,10 +32,15 @@ function moduleIsFile(module: string, file: string, scripts: Set<string>): boole
   return noExt === dotted || noExt.endsWith(`/${dotted}`) || (noExt.endsWith(`/${dotted}/__init__`));
 }
 
-/** The first step of a reference path names the container: `_SESSIONS (dict, 2,810 items)`, or `.attr` of a class. */
+/**
+ * The first step of a reference path names the container: `_SESSIONS (dict, 2,810 items)`, `.attr` of a
+ * class, or a mutable default argument by its parameter, `normalise(_memo={...}) (dict, ...)`.
+ */
 function firstStepNames(r: RetainerReport, container: string): boolean {
   const step = r.path[0];
   if (!step) return false;
+  const param = /^[\w.<>]+\((?:\*, )?(\w+)=/.exec(step);
+  if (param && param[1] === container) return true;
   const name = step.replace(/\s*\(.*$/, "").trim();
   const parts = container.split(".");
   return name === parts[0] || name === parts[parts.length - 1] || name === `.${parts[parts.length - 1]}`;

@@ -107,6 +107,43 @@ export interface LeakReport {
   tests?: { id: string; bytes: number; runs: number }[];
   /** With --lint: the `leakhound lint` findings that explain this leak (its line, or the container holding it). */
   causes?: LeakCause[];
+  /**
+   * Native growth that no sampled allocation accounts for (set only then; `site` is null and
+   * `stack` empty): what is known instead of a place.
+   */
+  unattributed?: UnattributedGrowth;
+}
+
+/**
+ * RSS grew beyond the Python heap and no allocation was sampled for it (no malloc shim, or
+ * memory the shim cannot see: mmap, an allocator of its own). The lines are those the stack
+ * samples saw running while RSS rose; running is not allocating, so they are candidates only.
+ */
+export interface UnattributedGrowth {
+  /** The window the growth was measured over, seconds since start, and its rate. */
+  fromSec: number;
+  toSec: number;
+  bytesPerSec: number;
+  /** Why no allocation accounts for it, in words. */
+  why: string;
+  /** Stack samples taken while RSS rose, and in the rest of the window. */
+  samples: number;
+  samplesFlat: number;
+  candidates: RunningCandidate[];
+  /** "weak": candidates from what ran; "none": no stack was sampled while it grew. */
+  evidence: "weak" | "none";
+}
+
+/** A line seen running while native memory grew. */
+export interface RunningCandidate {
+  site: Frame;
+  /** Innermost first: the stack seen most often at that line. */
+  stack: Frame[];
+  /** Of the stack samples taken while RSS rose: how many were at this line, and the share. */
+  samples: number;
+  share: number;
+  /** Its share of the samples taken while RSS did not rise (null when there were none). */
+  shareWhileFlat: number | null;
 }
 
 /** A stack where a test's runs kept memory. */

@@ -85,7 +85,19 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
     const line = src?.lines[leak.site.line - src.start];
     if (line !== undefined) out.push(`   ${c.dim(String(leak.site.line).padStart(6) + " │")} ${line.trim()}`);
   }
+  if (leak.unattributed) out.push(`   at ${c.yellow("no line")}: ${leak.unattributed.why}`);
   out.push(`   ${c.dim("evidence:")} ${leak.evidence}`);
+  if (leak.unattributed?.candidates.length) {
+    const u = leak.unattributed;
+    out.push(`   ${c.dim(`running while it grew (${u.samples} stack samples; running is not allocating):`)}`);
+    for (const cand of u.candidates) {
+      const flat = cand.shareWhileFlat === null ? "" : c.dim(`  (${Math.round(cand.shareWhileFlat * 100)}% while RSS did not rise)`);
+      out.push(`      ${String(Math.round(cand.share * 100)).padStart(3)}%  ${longFrame(cand.site, opts.cwd)}${flat}`);
+      const src = report.sources[cand.site.file];
+      const line = src?.lines[cand.site.line - src.start];
+      if (line !== undefined) out.push(`      ${c.dim(String(cand.site.line).padStart(6) + " │")} ${line.trim()}`);
+    }
+  }
   for (const cause of leak.causes ?? []) {
     out.push(`   ${c.yellow("cause:")} ${escapeText(cause.message)} (${cause.rule}, ${escapeText(cause.file)}:${cause.line})`);
     out.push(`   ${c.dim("fix:")} ${escapeText(cause.fix)}`);

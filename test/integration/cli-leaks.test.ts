@@ -39,6 +39,31 @@ describe("finds leaks in real programs", () => {
     const native = r.report.leaks.find((l: any) => l.kind === "native");
     expect(native).toBeTruthy();
     expect(r.report.leaks[0].kind).toBe("native");
+    // ctypes.CDLL("libc.so.6").malloc is looked up with dlsym in libc's own handle: the shim
+    // interposes dlsym, so the blocks are sampled at the ctypes call, not guessed from what ran.
+    expect(native.site).toMatchObject({ line: 14, function: "render_thumbnail" });
+    expect(native.evidence).toMatch(/^native allocations grew/);
+  });
+
+  it("native growth no sampled allocation accounts for (mmap) names no line, only what ran while it grew", async () => {
+    const r = await runLeakhound(["python3", "leak_native_unsampled.py"], ["--quiet"], { env: SECONDS });
+    expect(reportErrors(r.report)).toBeNull();
+    expect(r.report.verdict).toBe("leak");
+    const native = r.report.leaks.find((l: any) => l.kind === "native");
+    expect(native).toBeTruthy();
+    // The loop's time.sleep (line 28) runs most while memory grows: never the place.
+    expect(native.site).toBeNull();
+    expect(native.stack).toEqual([]);
+    expect(namesLine(native, "leak_native_unsampled.py", [17, 18, 28])).toBe(false);
+    expect(native.evidence).toMatch(/no allocation was sampled for it, so no line is named/);
+    expect(native.evidence).toMatch(/only weak evidence of where: .* was running in \d+% of \d+ stack samples while RSS rose/);
+    const u = native.unattributed;
+    expect(u.why).toMatch(/the malloc shim sampled no C allocation/);
+    expect(u.evidence).toBe("weak");
+    expect(u.toSec).toBeGreaterThan(u.fromSec);
+    expect(u.bytesPerSec).toBeGreaterThan(5e6);
+    expect(u.candidates.map((c: any) => c.site.line)).toContain(28);
+    for (const c of u.candidates) expect(c.share).toBeLessThanOrEqual(1);
   });
 
   it("a leak that is small beside heavy allocation churn", async () => {

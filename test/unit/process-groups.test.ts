@@ -37,6 +37,23 @@ describe("leaks merged across processes", () => {
     expect(merged.find((l) => l.site!.line === 40)!.group).toBeUndefined();
   });
 
+  it("native growth no sampled allocation accounts for: one leak for the workers running the same code", () => {
+    const native = (pid: number, rate: number): LeakReport => ({
+      ...leak(pid, 31, rate),
+      kind: "native",
+      site: null,
+      stackId: -1,
+      evidence: "RSS grew in 12 of 12 intervals",
+      unattributed: { fromSec: 1, toSec: 9, bytesPerSec: rate, why: "C allocations were not sampled", samples: 20, samplesFlat: 0, candidates: [], evidence: "none" },
+    });
+    const merged = mergeAcrossProcesses([native(11, 1000), native(12, 3000), native(14, 500)], procs);
+    expect(merged).toHaveLength(2); // pid 14 runs other code
+    const m = merged.find((l) => l.group)!;
+    expect(m.group).toEqual({ leaking: 2, of: 3, label: "workers of pid 10" });
+    expect(m.site).toBeNull();
+    expect(m.evidence).toBe("2 of 3 workers of pid 10 leak native memory, +2.0 KiB/s each; RSS grew in 12 of 12 intervals");
+  });
+
   it("one process, or a leak without a site, is left alone", () => {
     expect(mergeAcrossProcesses([leak(11, 31, 1000)], procs)[0]!.group).toBeUndefined();
     const noSite = { ...leak(11, 31, 1000), site: null };

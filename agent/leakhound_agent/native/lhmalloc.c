@@ -18,8 +18,14 @@
  *
  * mmap/munmap are not interposed (the dynamic loader and Python's own arenas
  * use them); large malloc() blocks that glibc serves with mmap are covered.
+ *
+ * dlsym is interposed too: a program that looks malloc up in a handle of its
+ * own (ctypes.CDLL("libc.so.6").malloc, a library that dlopens libc and
+ * resolves its allocator with dlsym) gets glibc's function directly, past
+ * this shim, and its blocks would never be sampled. See "dlsym" below.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <math.h>
@@ -195,6 +201,104 @@ EXPORT void *valloc(size_t n) { return memalign((size_t)sysconf(_SC_PAGESIZE), n
 EXPORT void *pvalloc(size_t n) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     return memalign(page, (n + page - 1) & ~(page - 1));
+}
+
+/* ------------------------------------------------------------------ dlsym
+ *
+ * dlsym(handle, "malloc") with a handle of libc (or of any object whose scope
+ * holds libc) answers libc's own malloc, not this shim's: the caller then
+ * allocates past the sampler. So for the allocator's names, when the answer
+ * is exactly the function this shim forwards to (the next definition after
+ * the shim, i.e. the same libc in the same link-map namespace), the shim's
+ * own function is answered instead. Anything else is passed through as is:
+ * another allocator (jemalloc dlopened by a library), a copy of libc in a
+ * dlmopen namespace (a different heap: its blocks must never reach this
+ * shim's free), and every other name.
+ *
+ * RTLD_NEXT and RTLD_DEFAULT lookups are forwarded untouched, and as a tail
+ * call: glibc resolves them relative to the object that called dlsym (its
+ * return address), so the shim must not stand in between as the caller. A
+ * wrapper that asks for RTLD_NEXT "malloc" keeps getting the next one, and
+ * RTLD_DEFAULT finds this shim first anyway (it is preloaded).
+ *
+ * The real dlsym is found with dlvsym(RTLD_NEXT, "dlsym", version): dlvsym is
+ * not interposed, so that lookup cannot come back here. glibc 2.34+ defines
+ * dlsym in libc (GLIBC_2.34); before, in libdl, at the architecture's base
+ * version. Nothing here calls malloc, and malloc never calls dlsym. */
+
+typedef void *(*dlsym_fn)(void *, const char *);
+static dlsym_fn real_dlsym_ptr;
+
+static dlsym_fn real_dlsym(void) {
+    dlsym_fn f = __atomic_load_n(&real_dlsym_ptr, __ATOMIC_ACQUIRE);
+    if (LIKELY(f != NULL)) return f;
+    static const char *const versions[] = {"GLIBC_2.34", "GLIBC_2.2.5", "GLIBC_2.17", "GLIBC_2.4",
+                                           "GLIBC_2.27", "GLIBC_2.0",  "GLIBC_2.1",  "GLIBC_2.3"};
+    for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]) && !f; i++)
+        f = (dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", versions[i]);
+    if (!f) {
+        static const char msg[] = "libleakhound_malloc: cannot find the real dlsym\n";
+        ssize_t ignored = write(2, msg, sizeof(msg) - 1);
+        (void)ignored;
+        abort();
+    }
+    __atomic_store_n(&real_dlsym_ptr, f, __ATOMIC_RELEASE);
+    return f;
+}
+
+/* The allocator's names, this shim's function for each, and (found on first
+ * use) the definition the shim itself stands in front of. */
+static struct {
+    const char *name;
+    void *ours;
+    void *volatile next; /* (void *)-1: not looked up yet */
+} swaps[] = {
+    {"malloc", (void *)malloc, (void *)-1},
+    {"calloc", (void *)calloc, (void *)-1},
+    {"realloc", (void *)realloc, (void *)-1},
+    {"reallocarray", (void *)reallocarray, (void *)-1},
+    {"free", (void *)free, (void *)-1},
+    {"cfree", (void *)cfree, (void *)-1},
+    {"memalign", (void *)memalign, (void *)-1},
+    {"aligned_alloc", (void *)aligned_alloc, (void *)-1},
+    {"posix_memalign", (void *)posix_memalign, (void *)-1},
+    {"valloc", (void *)valloc, (void *)-1},
+    {"pvalloc", (void *)pvalloc, (void *)-1},
+};
+
+static int swap_index(const char *name) {
+    if (!name) return -1;
+    /* Cheap first test: every name above has one of these first letters. */
+    char c = name[0];
+    if (c != 'm' && c != 'c' && c != 'r' && c != 'f' && c != 'a' && c != 'p' && c != 'v') return -1;
+    for (int i = 0; i < (int)(sizeof(swaps) / sizeof(swaps[0])); i++)
+        if (strcmp(name, swaps[i].name) == 0) return i;
+    return -1;
+}
+
+static void *__attribute__((noinline)) swapped(void *handle, const char *name, int i) {
+    dlsym_fn real = real_dlsym();
+    void *found = real(handle, name);
+    if (!found || found == swaps[i].ours) return found;
+    void *next = swaps[i].next;
+    if (next == (void *)-1) {
+        /* Called from here, RTLD_NEXT means "after this shim": what the shim forwards to. */
+        next = real(RTLD_NEXT, name);
+        swaps[i].next = next;
+    }
+    return found == next ? swaps[i].ours : found;
+}
+
+EXPORT void *dlsym(void *handle, const char *name) {
+    int i;
+    if (handle != RTLD_NEXT && handle != RTLD_DEFAULT && UNLIKELY((i = swap_index(name)) >= 0))
+        return swapped(handle, name, i);
+    /* A sibling call (a jump): glibc sees the caller's return address, not the shim's. */
+#if defined(__clang__)
+    __attribute__((musttail)) return real_dlsym()(handle, name);
+#else
+    return real_dlsym()(handle, name);
+#endif
 }
 
 /* ------------------------------------------------------------------ API for _lhsampler */

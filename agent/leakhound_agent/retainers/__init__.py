@@ -262,7 +262,8 @@ def _result(search, key, k):
     kinds = {}
     for phase_kind, path, root in paths:
         kind, text, why = _root_words(namer, phase_kind, path, root)
-        steps = namer.steps(path, thread_root=(phase_kind == "thread"))
+        steps = namer.steps(path, thread_root=(phase_kind == "thread"),
+                            namespace_root=(phase_kind == "module" and type(path[0]) is dict))
         kind = _refine_kind(kind, steps)
         try:
             size = int(size_of(path[-1]))
@@ -382,7 +383,9 @@ def _root_words(namer, phase_kind, path, root):
 
 
 def _refine_kind(kind, steps):
-    if kind == "module global" and steps and "." in steps[0].label and not steps[0].label.startswith("."):
+    # "Session.registry" is a class attribute; "normalise(_memo={...})" is not, "Parser.parse(_cache={...})" is.
+    first = steps[0].label.split("(", 1)[0] if steps else ""
+    if kind == "module global" and "." in first and not first.startswith("."):
         kind = "class attribute"
     for step in steps:
         if step.desc.startswith("lru_cache ") or step.label.startswith("thread-local"):

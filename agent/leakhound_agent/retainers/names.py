@@ -22,8 +22,10 @@ import collections
 import functools
 import gc
 import os
+import re
 import sys
 import types
+import weakref
 from functools import partial
 from itertools import compress, repeat
 from operator import is_
@@ -61,12 +63,20 @@ _Deque = collections.deque
 _LruWrapper = getattr(functools, "_lru_cache_wrapper", None)
 _ThreadLocal = _thread._local
 _NoneType = type(None)
+_BuiltinMethod = types.BuiltinMethodType  # also a builtin function (its __self__ is its module)
+_Partial = functools.partial
+_PARTIAL = _Partial.__dict__
+_partial_fields = [(name, _PARTIAL[name].__get__) for name in ("func", "args", "keywords")]
+_WeakRef = weakref.ReferenceType
+_weakref_call = _WeakRef.__dict__["__call__"]  # the C slot: returns the referent, runs no Python code
+_weakref_callback = _WeakRef.__dict__["__callback__"].__get__
 
 # ids of the builtin bases we test for: `id(base) in info.bases` allocates nothing,
 # which matters while tracemalloc traces every allocation of this thread.
 _ID_TYPE, _ID_MODULE, _ID_LRU, _ID_LOCAL = id(type), id(_Module), id(_LruWrapper), id(_ThreadLocal)
 _ID_DICT, _ID_LIST, _ID_TUPLE, _ID_DEQUE = id(dict), id(list), id(tuple), id(_Deque)
 _ID_SET, _ID_FROZENSET, _ID_EXC = id(set), id(frozenset), id(BaseException)
+_ID_PARTIAL, _ID_WEAKREF = id(_Partial), id(_WeakRef)
 
 _MAX_KEY = 40
 # Containers searched by building an id map once rather than scanning per child.
@@ -140,6 +150,7 @@ class Namer(object):
         self._resolved = {}  # id(container) -> ({child id: index or key}, set of key ids)
         self._locals = {}  # id(frame) -> {id(value): name}
         self._agent_dir = agent_dir
+        self._asyncio = _AsyncioTypes()
 
     def close(self):
         self._types.clear()
@@ -227,6 +238,11 @@ class Namer(object):
             return "frame %s at %s:%s" % (code.co_name, os.path.basename(code.co_filename), obj.f_lineno), None, ""
         if tp is _Code:
             return "code " + _str_or(obj.co_name, "?"), None, ""
+        if tp is _BuiltinMethod:
+            owner = obj.__self__
+            if owner is None or type(owner) is _Module:
+                return "builtin function " + _str_or(obj.__qualname__, "?"), None, ""
+            return "method " + _str_or(obj.__qualname__, "?"), None, ""
         if tp is _Cell:
             return "cell", None, ""
         if tp is _Generator or tp is _Coroutine or tp is _AsyncGenerator:
@@ -241,6 +257,19 @@ class Namer(object):
             return "module " + module_name(obj), None, ""
         if _LruWrapper is not None and _ID_LRU in bases:
             return "lru_cache " + self.lru_name(obj), None, ""
+        if _ID_PARTIAL in bases:
+            return "partial " + self.callable_name(_partial_fields[0][1](obj)), None, ""
+        if self._asyncio.is_task(bases):
+            coro = self._asyncio.coro(self, obj)
+            if type(coro) is _Coroutine or type(coro) is _Generator:
+                return "task " + _str_or(coro.__qualname__, "?"), None, ""
+            return "task", None, ""
+        if _ID_WEAKREF in bases:
+            try:
+                referent = _weakref_call(obj)
+            except Exception:
+                return "weakref", None, ""
+            return ("weakref to " + self.type_name(type(referent))) if referent is not None else "dead weakref", None, ""
         for base, length, unit in _SIZED:
             if base in bases:
                 try:
@@ -248,6 +277,18 @@ class Namer(object):
                 except Exception:
                     break
         return info.name, None, ""
+
+    def callable_name(self, func):
+        """A function's or method's qualified name, else its type's name (a partial's func)."""
+        tp = type(func)
+        if tp is _Method:
+            func = func.__func__
+            tp = type(func)
+        if tp is _Function:
+            return _str_or(func.__qualname__, "?")
+        if _LruWrapper is not None and _ID_LRU in self.type_info(tp).bases:
+            return self.lru_name(func)
+        return self.type_name(tp)
 
     def lru_name(self, wrapper):
         d = self.instance_dict(wrapper)
@@ -274,13 +315,19 @@ class Namer(object):
                 entry[1].add(id(child))
                 resolved.pop(id(parent), None)
 
-    def steps(self, path, thread_root=False):
-        """Steps for a path [root, ..., object]; thread_root: path[0] is a frame's locals dict."""
+    def steps(self, path, thread_root=False, namespace_root=False):
+        """Steps for a path [root, ..., object]; thread_root: path[0] is a frame's locals dict;
+        namespace_root: path[0] is a module's dict (a module walked through its dict only)."""
         steps = []
         i = 0
         last = len(path) - 1
         while i < last:
-            label, norm, used = self._edge(path, i, thread_root and i == 0)
+            if namespace_root and i == 0:
+                key = self._key_of_value(path[0], path[1])
+                name = key if type(key) is str else "?"
+                label, norm, used = name, name, 1
+            else:
+                label, norm, used = self._edge(path, i, thread_root and i == 0)
             target = path[i + used]
             desc, count, unit = self.describe(target)
             steps.append(Step(label, norm, desc, count, unit))
@@ -304,6 +351,10 @@ class Namer(object):
             if child is parent.__func__:
                 return "__func__", "__func__", 1
             return self._generic_edge(parent, child, path, i)
+        if tp is _BuiltinMethod:
+            if child is parent.__self__:
+                return "__self__", "__self__", 1
+            return self._fallback(parent)
         if tp is _Frame:
             return self._frame_edge(parent, child, after)
         if tp is _Traceback:
@@ -314,7 +365,7 @@ class Namer(object):
         if tp is _Cell:
             return "cell contents", "cell contents", 1
         if tp is _Generator or tp is _Coroutine or tp is _AsyncGenerator:
-            return self._generator_edge(parent, child)
+            return self._generator_edge(parent, child, after, path[i + 3] if i + 3 < len(path) else None)
         bases = self.type_info(tp).bases
         if _ID_MODULE in bases:
             return self._namespace_edge(_module_dict(parent), "" if i == 0 else ".", child, after)
@@ -334,6 +385,16 @@ class Namer(object):
                 return "[%d]" % index, "[*]", 1
         elif _ID_SET in bases or _ID_FROZENSET in bases:
             return "member", "member", 1
+        elif _ID_PARTIAL in bases:
+            label = self._partial_edge(parent, child, after)
+            if label is not None:
+                return label
+        elif _ID_WEAKREF in bases:
+            try:
+                if child is _weakref_callback(parent):
+                    return "callback", "callback", 1
+            except Exception:
+                pass
         elif _ID_EXC in bases:
             for name, get in _EXC_FIELDS:
                 try:
@@ -341,6 +402,10 @@ class Namer(object):
                         return name, name, 1
                 except Exception:
                     pass
+        elif self._asyncio.is_future(bases):
+            label = self._future_edge(parent, child, path, i, bases)
+            if label is not None:
+                return label
         return self._generic_edge(parent, child, path, i)
 
     # ------------------------------------------------------------ edges by kind
@@ -353,6 +418,10 @@ class Namer(object):
             key = self._key_of_value(ns, after)
             name = key if type(key) is str else "?"
             return prefix + name, prefix + name, 2
+        # A module's C state can refer to an object its namespace also holds (3.13's _asyncio._current_tasks).
+        key = self._key_of_value(ns, child)
+        if type(key) is str:
+            return prefix + key, prefix + key, 1
         return "referent", "referent", 1
 
     def _class_edge(self, cls, child, after):
@@ -422,9 +491,17 @@ class Namer(object):
                 if path[i + 3] is contents:
                     return "closure var " + name, "closure var " + name, 3
             return "closure cell " + name, "closure cell " + name, 2
-        if child is func.__defaults__:
-            return "__defaults__", "__defaults__", 1
-        if child is func.__kwdefaults__:
+        defaults = func.__defaults__
+        if defaults is not None and child is defaults:
+            label = self._default_edge(func, defaults, path[i + 2] if i + 2 < len(path) else None)
+            return label if label is not None else ("__defaults__", "__defaults__", 1)
+        kwdefaults = func.__kwdefaults__
+        if kwdefaults is not None and child is kwdefaults:
+            after = path[i + 2] if i + 2 < len(path) else None
+            key = self._key_of_value(kwdefaults, after) if after is not None else None
+            if type(key) is str:
+                label = "%s(*, %s=%s)" % (_str_or(func.__name__, "?"), key, self._literal(after))
+                return label, label, 2
             return "__kwdefaults__", "__kwdefaults__", 1
         if child is func.__globals__:
             return "__globals__", "__globals__", 1
@@ -432,7 +509,91 @@ class Namer(object):
             return "__code__", "__code__", 1
         return self._generic_edge(func, child, path, i)
 
+    def _default_edge(self, func, defaults, value):
+        """f -> __defaults__ -> value reads as f(name=...), by the parameter the default belongs to."""
+        if value is None:
+            return None
+        index = _identity_index(defaults, value)
+        code = func.__code__
+        names = code.co_varnames[: code.co_argcount]  # positional-only and positional parameters, in order
+        count = tuple.__len__(defaults)
+        if index is None or count > len(names):
+            return None
+        name = names[len(names) - count + index]
+        if type(name) is not str:
+            return None
+        label = "%s(%s=%s)" % (_str_or(func.__name__, "?"), name, self._literal(value))
+        return label, label, 2
+
+    def _literal(self, value):
+        """How a default value is written: {...}, [...], (...), else ..."""
+        tp = type(value)
+        if tp is dict or tp is set:
+            return "{...}"
+        if tp is list:
+            return "[...]"
+        if tp is tuple:
+            return "(...)"
+        return "..."
+
+    def _partial_edge(self, p, child, after):
+        """partial -> args -> item reads as .args[0]; partial -> keywords -> value as .keywords['size']."""
+        for name, get in _partial_fields:
+            try:
+                field = get(p)
+            except Exception:
+                continue
+            if child is not field:
+                continue
+            if name == "args" and after is not None:
+                index = _identity_index(field, after)
+                if index is not None:
+                    return ".args[%d]" % index, ".args[%d]" % index, 2
+            if name == "keywords" and after is not None and type(field) is dict:
+                key = self._key_of_value(field, after)
+                if type(key) is str:
+                    text = ".keywords[%s]" % format_key(key)
+                    return text, text, 2
+            return "." + name, "." + name, 1
+        return None
+
+    def _future_edge(self, fut, child, path, i, bases):
+        """asyncio: a task's coroutine locals, what it awaits, and the tasks a future wakes."""
+        aio = self._asyncio
+        after = path[i + 2] if i + 2 < len(path) else None
+        if aio.is_task(bases):
+            coro = aio.coro(self, fut)
+            if coro is not None and child is coro:
+                if after is not None and (type(coro) is _Coroutine or type(coro) is _Generator):
+                    label, norm, used = self._generator_edge(coro, after, path[i + 3] if i + 3 < len(path) else None)
+                    if label.startswith("local variable "):
+                        return label, norm, used + 1  # the task's description names the coroutine
+                return "coroutine", "coroutine", 1
+            waiter = aio.field(self, fut, "_fut_waiter")
+            if waiter is not None and child is waiter:
+                return "awaiting", "awaiting", 1
+        for entry in aio.callbacks(self, fut):
+            callback = tuple.__getitem__(entry, 0) if type(entry) is tuple and tuple.__len__(entry) else entry
+            if child is callback:
+                # The callback of a task awaiting this future (its wakeup): name the task, not the plumbing.
+                if after is not None and aio.is_task(self.type_info(type(after)).bases):
+                    return "awaited by", "awaited by", 2
+                return "callback", "callback", 1
+        for name in ("_result", "_exception", "_loop"):
+            value = aio.field(self, fut, name)
+            if value is not None and child is value:
+                return "." + name, "." + name, 1
+        return None
+
     def _frame_locals(self, frame):
+        """{id(value): name} of a frame's locals (cells and free variables by their contents).
+
+        Read through f_locals, C code on every version, no program code: on 3.8-3.12 it copies
+        the fast locals into the frame's own locals dict (PyFrame_FastToLocals) and returns it;
+        on 3.13 it is a FrameLocalsProxy (PEP 667) that dict() copies. Positions cannot serve
+        instead: a frame's traverse skips unbound locals, so gc.get_referents(frame) does not
+        line up with co_varnames.
+        """
         names = self._locals.get(id(frame))
         if names is None:
             names = {}
@@ -467,11 +628,17 @@ class Namer(object):
                 return name, name, 1
         return self._fallback(frame)
 
-    def _generator_edge(self, gen, child):
+    def _generator_edge(self, gen, child, after=None, after2=None):
         tp = type(gen)
         prefix = "gi" if tp is _Generator else ("cr" if tp is _Coroutine else "ag")
         frame = getattr(gen, prefix + "_frame", None)
         if child is frame:
+            # Before 3.11 a suspended generator refers to its frame, which refers to the locals:
+            # generator -> frame -> value reads as the local, as it does since.
+            if after is not None and type(frame) is _Frame:
+                label, norm, used = self._frame_edge(frame, after, after2)
+                if label.startswith("local variable "):
+                    return label, norm, used + 1
             return prefix + "_frame", prefix + "_frame", 1
         if type(frame) is _Frame:
             name = self._frame_locals(frame).get(id(child))
@@ -626,6 +793,82 @@ def _identity_index(seq, item):
     return None
 
 
+class _AsyncioTypes(object):
+    """asyncio's Task and Future types (C and pure Python) among the modules already imported.
+
+    Nothing is imported. The C types' fields are read with their own getset descriptors
+    (C code); the pure-Python types keep theirs in the instance dict.
+    """
+
+    def __init__(self):
+        self.tasks, self.futures, self.getters = set(), set(), {}
+        c_module = sys.modules.get("_asyncio")
+        if type(c_module) is _Module:
+            ns = _module_dict(c_module)
+            # Future's first: its getsets apply to tasks too, not the other way round.
+            for name, kind in (("Future", self.futures), ("Task", self.tasks)):
+                tp = _lookup(ns, name)
+                if type(tp) is type:
+                    kind.add(id(tp))
+                    for key, value in dict.items(namespace(tp) or {}):
+                        if type(key) is str and type(value) is _GetSet and key not in self.getters:
+                            self.getters[key] = value.__get__
+        for module_name, name, kind in (("asyncio.tasks", "_PyTask", self.tasks),
+                                        ("asyncio.futures", "_PyFuture", self.futures)):
+            module = sys.modules.get(module_name)
+            if type(module) is _Module:
+                tp = _lookup(_module_dict(module), name)
+                if type(tp) is type:
+                    kind.add(id(tp))
+        self.futures.update(self.tasks)
+
+    def is_task(self, bases):
+        return bool(self.tasks) and not self.tasks.isdisjoint(bases)
+
+    def is_future(self, bases):
+        return bool(self.futures) and not self.futures.isdisjoint(bases)
+
+    def field(self, namer, obj, name):
+        """A field of a Task or Future: the C getset when it has one, else the instance dict's."""
+        d = namer.instance_dict(obj)
+        if d is not None:
+            value = _lookup(d, name)
+            if value is not None:
+                return value
+        get = self.getters.get(name)
+        if get is not None:
+            try:
+                return get(obj)
+            except Exception:
+                return None
+        return None
+
+    def coro(self, namer, task):
+        return self.field(namer, task, "_coro")
+
+    def callbacks(self, namer, fut):
+        found = self.field(namer, fut, "_callbacks")
+        if type(found) is list:
+            return list.__iter__(found)
+        return iter(())
+
+
+def _lookup(d, name):
+    """d[name] for a str name, comparing only str keys (no user __eq__); None when absent."""
+    for key, value in dict.items(d):
+        if type(key) is str and key == name:
+            return value
+    return None
+
+
+def type_qualname(tp):
+    """A type's qualified name, read without its metaclass."""
+    try:
+        return _str_or(_qualname_of_type(tp), None) or _str_or(_name_of_type(tp), "?")
+    except Exception:
+        return "?"
+
+
 def namespace(cls):
     """The dict behind a class's mappingproxy, read without the metaclass."""
     try:
@@ -649,8 +892,15 @@ def module_name(module):
     return "?"
 
 
+# A name a lambda is bound to (a global, a class or instance attribute), not a word of the walk's own.
+_NAME = re.compile(r"^\.?[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_WORDS = frozenset(("member", "key", "callback", "coroutine", "awaiting", "cache", "referent", "attribute",
+                    "__self__", "__func__", "__wrapped__", "__closure__", "__defaults__", "__kwdefaults__"))
+
+
 def _fold_classes(steps):
-    """'Order (class Order)' followed by 'Order._instances (...)' reads as one step."""
+    """'Order (class Order)' followed by 'Order._instances (...)' reads as one step, and so does
+    'normalise (function normalise)' followed by 'normalise(_memo={...}) (...)'."""
     out = []
     for step in steps:
         if out:
@@ -658,5 +908,12 @@ def _fold_classes(steps):
             if prev.desc.startswith("class ") and (step.label.startswith(prev.desc[6:] + ".")):
                 out[-1] = step
                 continue
+            if prev.desc.startswith("function ") and "(" in step.label:
+                name = step.label[: step.label.index("(")]
+                if name and (prev.label == name or prev.label.endswith("." + name)
+                             or (name == "<lambda>" and _NAME.match(prev.label) and prev.label not in _WORDS)):
+                    rest = step.label[len(name):]
+                    out[-1] = Step(prev.label + rest, prev.norm + rest, step.desc, step.count, step.unit)
+                    continue
         out.append(step)
     return out

@@ -9,7 +9,7 @@ as visited without walking into them.
 import os
 import sys
 
-from .names import _has_base, _Module, _module_dict
+from .names import _has_base, _Module, _module_dict, format_key, type_qualname
 
 _this_package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The directory holding sitecustomize.py and leakhound_agent/: files in it are ours.
@@ -78,7 +78,11 @@ def module_roots(ours):
             except Exception:
                 pass
             continue
-        roots.append((module, ("module", "module " + name)))
+        if type(module) is _Module or _has_base(type(module), _Module):
+            roots.append((module, ("module", "module " + name)))
+        else:
+            # Not a module: an object a package put in its own place (sys.modules[__name__] = ...).
+            roots.append((module, ("module", "sys.modules[%s] (%s)" % (format_key(name), type_qualname(type(module))))))
     return roots, skipped
 
 
