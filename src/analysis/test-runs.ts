@@ -105,6 +105,25 @@ function sampledError(bytes: number, sampleBytes: number): number {
   return sampleBytes > 0 && bytes > 0 ? Math.sqrt(bytes * sampleBytes) : 0;
 }
 
+/**
+ * One standard error of the bytes some runs kept, from their sites' figures: a block of s bytes is
+ * sampled with p = 1 − e^(−s/m) and stands for s/p, so B bytes of such blocks vary by B·s·(1−p)/p
+ * (≈ B·m for small blocks, little for blocks larger than the interval).
+ */
+function sitesError(runs: readonly TestRun[], sampleBytes: number): number {
+  if (sampleBytes <= 0) return 0;
+  let variance = 0;
+  for (const run of runs) {
+    for (const [, bytes, count] of run.sites) {
+      if (bytes <= 0) continue;
+      const size = count > 0 ? bytes / count : sampleBytes;
+      const p = 1 - Math.exp(-size / sampleBytes);
+      variance += (bytes * size * (1 - p)) / p;
+    }
+  }
+  return Math.sqrt(variance);
+}
+
 function judgeGroup(proc: ProcessCapture, group: string, runs: TestRun[], sampleBytes: number): TestReport | null {
   const kept = runs.reduce((s, r) => s + r.retained, 0);
   const first = runs[0].retained;
@@ -112,7 +131,7 @@ function judgeGroup(proc: ProcessCapture, group: string, runs: TestRun[], sample
   const laterKept = later.reduce((s, r) => s + r.retained, 0);
   const perRun = later.length ? laterKept / later.length : 0;
   const positive = later.filter((r) => r.retained > 0).length;
-  const err = sampledError(laterKept, sampleBytes);
+  const err = later.some((r) => r.sites.length) ? sitesError(later, sampleBytes) : sampledError(laterKept, sampleBytes);
   const laterSure =
     later.length > 0 &&
     laterKept >= TEST_MIN_BYTES &&
@@ -120,7 +139,7 @@ function judgeGroup(proc: ProcessCapture, group: string, runs: TestRun[], sample
     laterKept > 2 * err &&
     // An exact collector sees every run: most of them must keep memory.
     (sampleBytes > 0 || positive * 2 >= later.length);
-  const firstSure = first >= TEST_MIN_BYTES && first > 2 * sampledError(first, sampleBytes);
+  const firstSure = first >= TEST_MIN_BYTES && first > 2 * (runs[0].sites.length ? sitesError([runs[0]], sampleBytes) : sampledError(first, sampleBytes));
   let verdict: TestReport["verdict"] | null = null;
   if (laterSure) verdict = "leak";
   else if (firstSure && later.length > 0) verdict = "first-run";
