@@ -7,7 +7,7 @@ import { decimate, thinRows } from "./stats/decimate.js";
 import { upperEnvelope } from "./stats/envelope.js";
 import { describe, type SeriesFeatures } from "./stats/features.js";
 import { formatBytes, formatSec, frameLabel } from "./format.js";
-import { pickSite } from "./frames.js";
+import { pickSite, siteKey } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
 import { compareLeaks, describeLeak, freeListOf, pythonLeaks, seriesLeak, summedSeries } from "./leaks.js";
 import { memoryFigures } from "./memory.js";
@@ -15,6 +15,7 @@ import { nativeGrowth } from "./rules/native-growth.js";
 import { spreadGrowth } from "./rules/spread-growth.js";
 import { tooLittleDataReason } from "./rules/too-little-data.js";
 import { indexAtTime, knownPoints } from "./stats/series.js";
+import { beforeShutdown, droppedAfter, freedAtExit, shutdownCut } from "./shutdown.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis, type Timeline } from "./stacks.js";
 import { THRESHOLDS } from "./thresholds.js";
@@ -31,7 +32,37 @@ interface Doubt {
   text: string;
 }
 
+/**
+ * One process's verdict. When the program's shutdown began before its last samples (analysis/
+ * shutdown.ts) and memory went away after that, the samples taken while it worked are judged
+ * too: a leak among them whose memory the shutdown released is still a leak, "freed only at exit".
+ */
 export function analyzeProcess(proc: ProcessCapture): ProcessResult {
+  const full = analyzeWindow(proc);
+  const cut = shutdownCut(proc);
+  if (!cut || !droppedAfter(proc, cut)) return full;
+  const working = analyzeWindow(beforeShutdown(proc, cut.index));
+  const known = new Set(full.leaks.map((l) => siteKey(l.site) ?? `#${l.kind}${l.stackId}`));
+  const atExit: LeakReport[] = [];
+  for (const leak of working.leaks) {
+    if (known.has(siteKey(leak.site) ?? `#${leak.kind}${leak.stackId}`)) continue;
+    const freed = freedAtExit(proc, leak, cut);
+    if (!freed) continue;
+    atExit.push({ ...leak, evidence: `${leak.evidence}; ${freed.text}`, freedAtExit: freed });
+  }
+  if (atExit.length === 0) return full;
+  const leaks = [...full.leaks, ...atExit].sort(compareLeaks);
+  const top = leaks[0]!;
+  const more = leaks.length > 1 ? `; ${leaks.length - 1} more growing site${leaks.length > 2 ? "s" : ""}` : "";
+  return {
+    summary: { ...full.summary, verdict: "leak", reason: `${describeLeak(top)}${more}` },
+    leaks,
+    rows: full.rows,
+    confidence: leaks.reduce((m, l) => Math.max(m, l.confidence), 0),
+  };
+}
+
+function analyzeWindow(proc: ProcessCapture): ProcessResult {
   const tl = timeline(proc);
   const rss = column(proc.samples, "rss");
   const heap = column(proc.samples, "heap");

@@ -21,12 +21,14 @@ import type {
 import { Columns } from "./columns.js";
 import { packTuples, unpackTuples } from "./tuples.js";
 import { CaptureError } from "./capture-error.js";
-import { emptyProcess, type Capture, type CaptureMeta, type ExplainReason, type Explanation, type ProcessCapture, type SourceSnippet } from "./model.js";
+import { emptyProcess, type Capture, type CaptureMeta, type ExplainReason, type Explanation, type ProcessCapture, type ShutdownMark, type SourceSnippet } from "./model.js";
 import { headerPageSize, looksLikeSqlite, SalvageError, salvageSqlite, type SalvagedRow, type SalvageResult, type SqlValue } from "./salvage.js";
 
 // 2: site tuples may carry free-list bytes and kinds (a blob says its width, see packTuples).
 // 3: retainer searches are rows of `explanations`, each with its time and reason (live
 // explanations); format 1 and 2 captures kept one exit search in processes.retainers.
+// (Format 3 files may hold a `shutdown` table: when each process began to shut down. Files
+// without it read as before, and older readers ignore it.)
 export const CAPTURE_FORMAT = 3;
 const MAGIC = "leakhound-capture";
 
@@ -46,6 +48,7 @@ CREATE TABLE IF NOT EXISTS sources (file TEXT PRIMARY KEY, start INTEGER NOT NUL
 CREATE TABLE IF NOT EXISTS explanations (
   pid INTEGER NOT NULL, reason TEXT NOT NULL, t REAL, at INTEGER, visited INTEGER NOT NULL,
   elapsed REAL NOT NULL, truncated INTEGER NOT NULL, results TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS shutdown (pid INTEGER NOT NULL, t REAL NOT NULL, what TEXT NOT NULL);
 `;
 
 export { CaptureError };
@@ -138,6 +141,11 @@ export class CaptureWriter {
     this.db
       .prepare("INSERT INTO explanations (pid, reason, t, at, visited, elapsed, truncated, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
       .run(pid, e.reason, e.t, e.at, Math.round(e.visited), e.elapsedSec, e.truncated ? 1 : 0, JSON.stringify(e.results));
+  }
+
+  shutdown(pid: number, mark: ShutdownMark): void {
+    if (this.closed) return;
+    this.db.prepare("INSERT INTO shutdown (pid, t, what) VALUES (?, ?, ?)").run(pid, mark.t, mark.what);
   }
 
   processEnded(pid: number, exitCode: number | null, signal: string | null, orderly: boolean): void {
@@ -248,6 +256,7 @@ interface CaptureRows {
   unsupported: { pid: number; python: string; reason: string }[];
   sources: { file: string; start: number; lines: string }[];
   explanations: ExplanationRow[];
+  shutdown: { pid: number; t: number; what: string }[];
   /** Set when the rows were salvaged: what was lost, for the report's notes. */
   salvage: string[] | null;
 }
@@ -276,6 +285,7 @@ function rowsFromSql(db: Database.Database): CaptureRows {
     unsupported: all("unsupported", "SELECT pid, python, reason FROM unsupported"),
     sources: all("sources", "SELECT file, start, lines FROM sources"),
     explanations: all("explanations", "SELECT pid, reason, t, at, visited, elapsed, truncated, results FROM explanations ORDER BY rowid"),
+    shutdown: all("shutdown", "SELECT pid, t, what FROM shutdown ORDER BY rowid"),
     salvage: null,
   };
 }
@@ -321,6 +331,7 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
     unsupported: [],
     sources: [],
     explanations: [],
+    shutdown: [],
     salvage: [],
   };
   let dropped = s.recordsLost;
@@ -394,6 +405,8 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
       results: o.results,
     });
   }
+
+  rows.shutdown = objects("shutdown", { pid: "number", t: "number", what: "string" }) as unknown as CaptureRows["shutdown"];
 
   if (s.pagesPresent < s.pagesExpected) {
     const pct = Math.floor((100 * s.pagesPresent) / s.pagesExpected);
@@ -623,6 +636,11 @@ function buildCapture(file: string, rows: CaptureRows): Capture {
       damaged(`reference paths of process ${e.pid}`, err);
     }
   }
+  for (const m of rows.shutdown) {
+    if (m.what === "main-end" || m.what === "threads-end" || m.what === "atexit" || m.what === "signal") {
+      (procOf(m.pid).shutdown ??= []).push({ t: m.t, what: m.what });
+    }
+  }
   const samplesByPid = new Map<number, SampleRow[]>();
   for (const r of rows.samples) {
     let list = samplesByPid.get(r.pid);
@@ -647,7 +665,7 @@ function buildCapture(file: string, rows: CaptureRows): Capture {
 }
 
 function explainReason(text: string): ExplainReason {
-  return text === "live" || text === "request" || text === "before-stop" ? text : "exit";
+  return text === "live" || text === "request" || text === "before-stop" || text === "shutdown" ? text : "exit";
 }
 
 /** Fills a process's samples and series from its rows (sorted by seq); returns how many rows were unreadable. */

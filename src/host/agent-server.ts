@@ -237,6 +237,24 @@ export class AgentServer {
           });
         break;
       }
+      case "shutdown": {
+        // The program stopped working; its cleanup follows. With `search`, the agent waits: a
+        // search now sees the objects the cleanup is about to free (a pool's threads, atexit).
+        writer.shutdown(pid, { t: msg.t, what: msg.what });
+        if (!msg.search) break;
+        const peer = this.peers.get(pid);
+        let targets: number[] = [];
+        try {
+          targets = peer && !peer.pending ? events.retainerTargets(pid) : [];
+        } catch (err) {
+          this.protocolErrors.push(`process ${pid}: analysis at shutdown failed: ${(err as Error).message}`);
+        }
+        // A search already under way answers first (the agent waits for it); else one now, or done.
+        if (peer?.pending) break;
+        if (targets.length === 0) send({ type: "done" });
+        else void this.explain(pid, targets, "shutdown");
+        break;
+      }
       case "retainers": {
         const peer = this.peers.get(pid);
         const asked = peer?.pending && peer.pending.id === msg.requestId ? peer.pending : null;

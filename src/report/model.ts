@@ -50,7 +50,7 @@ export interface LeakProcess {
 
 /** When a leak's reference paths were found, when it was not at the process's exit. */
 export interface ExplainedAt {
-  reason: "live" | "request" | "before-stop" | "exit";
+  reason: "live" | "request" | "before-stop" | "exit" | "shutdown";
   /** Seconds on the process's clock (the samples' t). */
   t: number;
   /** Seconds from then to the process's last sample. */
@@ -88,6 +88,11 @@ export interface LeakReport {
   processes?: LeakProcess[];
   /** Set when the paths come from a search taken while the process ran (not at its exit). */
   explainedAt?: ExplainedAt;
+  /**
+   * Set when the growth was judged on the samples taken while the program worked and its
+   * memory was released only once the program began to shut down (analysis/shutdown.ts).
+   */
+  freedAtExit?: FreedAtExit;
   /** Stack id in the capture, for cross-reference. */
   stackId: number;
   /** Live bytes of this site over time: [t, bytes] pairs. */
@@ -105,6 +110,18 @@ export interface LeakReport {
   reusedFromFreeList?: boolean;
   /** With --lint: the `leakhound lint` findings that explain this leak (its line, or the container holding it). */
   causes?: LeakCause[];
+}
+
+/** A leak whose memory was freed only while the program shut down: still a leak. */
+export interface FreedAtExit {
+  /** When the shutdown began, on the process's clock (seconds). */
+  t: number;
+  /** What marked it: the main thread's end, the last threads' end, atexit, or leakhound's SIGINT. */
+  what: "main-end" | "threads-end" | "atexit" | "signal";
+  /** Bytes of the leak's memory released after the cut. */
+  freedBytes: number;
+  /** "freed only at exit: 4.1 MiB was released after the main thread finished at 00:06" */
+  text: string;
 }
 
 /** A lint finding beside the leak it explains. */
