@@ -9,6 +9,7 @@ import { runSession } from "../host/session.js";
 import { Recorder } from "../capture/recorder.js";
 import type { Capture } from "../capture/model.js";
 import { retainerTargets } from "../analysis/targets.js";
+import { THRESHOLDS } from "../analysis/thresholds.js";
 import { readSnippets } from "../capture/sources.js";
 import { isUserFrame } from "../analysis/frames.js";
 import { analyze } from "../analysis/analyze.js";
@@ -65,7 +66,8 @@ export function watchSettings(opts: WatchCliOptions, recorder: Recorder, explain
     sink: recorder,
     retainerTargets: (pid: number) => {
       const proc = recorder.process(pid);
-      return proc ? retainerTargets(proc) : [];
+      // Every leak the report can list may need its paths (to group leaks by cause).
+      return proc ? retainerTargets(proc, THRESHOLDS.maxLeaks) : [];
     },
     collector: opts.collector,
     intervalSec: opts.interval,

@@ -110,6 +110,36 @@ export interface LeakReport {
   reusedFromFreeList?: boolean;
   /** With --lint: the `leakhound lint` findings that explain this leak (its line, or the container holding it). */
   causes?: LeakCause[];
+  /** The id of the cause this site's leak is part of (Report.causes). */
+  cause?: string;
+}
+
+/**
+ * One leak as the user counts them: the allocation sites whose objects one reference path
+ * prefix keeps alive (the same root and container), or one site no path explains
+ * (analysis/causes.ts). The headline counts these, not sites.
+ */
+export interface CauseReport {
+  /** "C1", "C2", …: what LeakReport.cause refers to. */
+  id: string;
+  rank: number;
+  /** "module app → _REQUEST_LOG keeps RequestContext objects", or the site when no path explains it. */
+  label: string;
+  /** A reference path explains it (false: a site that is a finding of its own). */
+  explained: boolean;
+  /** The path's root, and the steps every site's path shares (names without figures). */
+  root: string | null;
+  path: string[];
+  /** Ranks of its leaks (sites) in Report.leaks. */
+  leaks: number[];
+  /** Allocation sites (leaks) it holds. */
+  sites: number;
+  growthBytes: number;
+  growthBytesPerSec: number;
+  liveBytes: number;
+  confidence: number;
+  /** Every site's memory was freed only at exit. */
+  freedAtExit?: boolean;
 }
 
 /** A leak whose memory was freed only while the program shut down: still a leak. */
@@ -200,6 +230,8 @@ export interface Report {
   collector: CollectorInfo | null;
   durationSec: number;
   memory: { rss: MemoryFigures; heap: MemoryFigures };
+  /** The leaks grouped by what keeps them alive, most important first (absent in older reports). */
+  causes?: CauseReport[];
   leaks: LeakReport[];
   processes: ProcessSummary[];
   /** Every tracked allocation site, largest live first (for tables and flame charts). */
