@@ -33,25 +33,38 @@ interface Doubt {
 }
 
 /**
- * One process's verdict. When the program's shutdown began before its last samples (analysis/
- * shutdown.ts) and memory went away after that, the samples taken while it worked are judged
- * too: a leak among them whose memory the shutdown released is still a leak, "freed only at exit".
+ * One process's verdict. Samples taken after the program's shutdown began (analysis/shutdown.ts)
+ * are not the program at work: when memory went away after that, or the shutdown took long (a
+ * search before the cleanup, threads joined, slow atexit handlers: flat memory that is no plateau),
+ * the samples taken while it worked are judged. A leak among them whose memory the shutdown
+ * released is still a leak, "freed only at exit".
  */
 export function analyzeProcess(proc: ProcessCapture): ProcessResult {
   const full = analyzeWindow(proc);
   const cut = shutdownCut(proc);
-  if (!cut || !droppedAfter(proc, cut)) return full;
-  const working = analyzeWindow(beforeShutdown(proc, cut.index));
-  const known = new Set(full.leaks.map((l) => siteKey(l.site) ?? `#${l.kind}${l.stackId}`));
-  const atExit: LeakReport[] = [];
+  if (!cut || cut.index === 0) return full;
+  const n = proc.samples.length;
+  const end = proc.samples[n - 1]!.t;
+  const tailSec = end - proc.samples[cut.index - 1]!.t;
+  const longTail = tailSec >= Math.max(THRESHOLDS.exitTailMinSec, THRESHOLDS.exitTailShare * end);
+  if (!longTail && !droppedAfter(proc, cut)) return full;
+  const view = beforeShutdown(proc, cut.index);
+  // Too little of the run before the shutdown to judge: the whole run says what it can.
+  if (timeline(view).tooShort) return full;
+  const working = analyzeWindow(view);
+  const known = new Set(longTail ? [] : full.leaks.map(leakKey));
+  const added: LeakReport[] = [];
   for (const leak of working.leaks) {
-    if (known.has(siteKey(leak.site) ?? `#${leak.kind}${leak.stackId}`)) continue;
+    if (known.has(leakKey(leak))) continue;
     const freed = freedAtExit(proc, leak, cut);
-    if (!freed) continue;
-    atExit.push({ ...leak, evidence: `${leak.evidence}; ${freed.text}`, freedAtExit: freed });
+    if (!freed && !longTail) continue;
+    added.push(freed ? { ...leak, evidence: `${leak.evidence}; ${freed.text}`, freedAtExit: freed } : leak);
   }
-  if (atExit.length === 0) return full;
-  const leaks = [...full.leaks, ...atExit].sort(compareLeaks);
+  const leaks = [...(longTail ? [] : full.leaks), ...added].sort(compareLeaks);
+  if (leaks.length === 0) {
+    // Judged on the working samples: their verdict, the whole run's figures.
+    return longTail ? { ...working, summary: { ...full.summary, verdict: working.summary.verdict, reason: working.summary.reason }, rows: full.rows } : full;
+  }
   const top = leaks[0]!;
   const more = leaks.length > 1 ? `; ${leaks.length - 1} more growing site${leaks.length > 2 ? "s" : ""}` : "";
   return {
@@ -60,6 +73,10 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
     rows: full.rows,
     confidence: leaks.reduce((m, l) => Math.max(m, l.confidence), 0),
   };
+}
+
+function leakKey(l: LeakReport): string {
+  return siteKey(l.site) ?? `#${l.kind}${l.stackId}`;
 }
 
 function analyzeWindow(proc: ProcessCapture): ProcessResult {

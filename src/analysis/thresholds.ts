@@ -130,6 +130,13 @@ export const THRESHOLDS = Object.freeze({
   exitGraceMaxSec: 2,
   /** A leak is "freed only at exit" when at least this share of its growth went after the mark. */
   exitFreedShare: 0.5,
+  /**
+   * A shutdown that lasted at least this many seconds, and this share of the run, is judged
+   * apart from the work before it (its flat memory is not a plateau): a search before the
+   * cleanup under tracemalloc, threads being joined, slow atexit handlers.
+   */
+  exitTailMinSec: 2,
+  exitTailShare: 0.1,
 
   // ------------------------------------------------------------ reporting
   /**

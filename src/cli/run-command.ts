@@ -66,8 +66,15 @@ export function watchSettings(opts: WatchCliOptions, recorder: Recorder, explain
     sink: recorder,
     retainerTargets: (pid: number) => {
       const proc = recorder.process(pid);
+      if (!proc) return [];
+      // Stacks the search at the shutdown mark explained (before the cleanup) are not searched again.
+      const answered = new Set<number>();
+      for (const e of proc.explanations) {
+        if (e.reason !== "shutdown") continue;
+        for (const r of e.results) if (r.paths.length > 0 || r.unreachable) answered.add(r.stackId);
+      }
       // Every leak the report can list may need its paths (to group leaks by cause).
-      return proc ? retainerTargets(proc, THRESHOLDS.maxLeaks) : [];
+      return retainerTargets(proc, THRESHOLDS.maxLeaks).filter((id) => !answered.has(id));
     },
     collector: opts.collector,
     intervalSec: opts.interval,
