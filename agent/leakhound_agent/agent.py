@@ -551,8 +551,8 @@ class Agent(object):
             return
         n = count()
         if n != self._atexit_count:
-            # (Only our own callable is compared; none of the program's code runs here but __eq__.)
-            atexit.unregister(self._at_exit_begins)
+            # Registered again, so it is again the last one (never unregistered: that compares the
+            # program's callbacks with ==, i.e. runs their code). The earlier copies do nothing.
             atexit.register(self._at_exit_begins)
             self._atexit_count = count()
 

@@ -23,7 +23,7 @@ const LEAKS: { file: string; line: number; what: RegExp; path: RegExp; extra?: s
   // An atexit handler that empties a module-level cache.
   { file: "exit_atexit_cleanup.py", line: 22, what: /after (the main thread finished|the program began to exit)/, path: /_CACHE \(list/ },
   // A service that cleans up on the SIGINT --duration sends.
-  { file: "exit_sigint_cleanup.py", line: 11, what: /after leakhound sent SIGINT \(--duration\)/, path: /_SESSIONS \(list/, extra: ["--duration", "6"] },
+  { file: "exit_sigint_cleanup.py", line: 11, what: /after leakhound sent SIGINT \(--duration\)/, path: /_SESSIONS \(list/, extra: ["--duration", "8"] },
 ];
 
 describe.concurrent("freed only at exit is still a leak", () => {
