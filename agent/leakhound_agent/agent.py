@@ -533,8 +533,8 @@ class Agent(object):
             agent = self
 
             def _shutdown():
-                begun = _monotonic()
                 agent._mark_shutdown("main-end", True)
+                begun = _monotonic()  # (after the search at the mark)
                 try:
                     return original()
                 finally:
@@ -582,9 +582,15 @@ class Agent(object):
                 self._shutdown_waiter = waiter
             self._conn.send(protocol.shutdown(t, what, search))
             if waiter is not None:
-                # The answer comes within a poll; a search under way ends within its budget.
-                if not waiter.acquire(True, EXIT_REPLY_WAIT) and self._search_budget:
-                    waiter.acquire(True, self._search_budget + EXIT_REPLY_WAIT)
+                # The answer comes within a poll of the sampling thread (after the snapshot it may be
+                # taking); a search, once under way, ends within its budget.
+                deadline = _monotonic() + EXIT_REPLY_WAIT + 2 * self._last_snapshot_cost
+                while not waiter.acquire(True, 0.05):
+                    if self._search_budget:
+                        waiter.acquire(True, self._search_budget + EXIT_REPLY_WAIT)
+                        break
+                    if _monotonic() >= deadline:
+                        break
         except BaseException:
             pass
         finally:
