@@ -4,12 +4,18 @@
 // series (linear in the capture) and builds no report.
 import type { ProcessCapture } from "../capture/model.js";
 import { siteKey } from "./frames.js";
+import { beforeShutdown, shutdownCut } from "./shutdown.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis } from "./stacks.js";
 
 /** `confidentOnly`: only stacks judged to leak (a live explanation), not the doubtful ones too. */
-export function retainerTargets(proc: ProcessCapture, max = 5, confidentOnly = false): number[] {
-  if (max <= 0 || proc.samples.length === 0) return [];
+export function retainerTargets(whole: ProcessCapture, max = 5, confidentOnly = false): number[] {
+  if (max <= 0 || whole.samples.length === 0) return [];
+  // Once its shutdown began, the program is judged as it was at work (analysis/shutdown.ts):
+  // memory that stays flat while it exits (a search at the mark, slow handlers) is no plateau.
+  const cut = shutdownCut(whole);
+  const working = cut && cut.index > 0 ? beforeShutdown(whole, cut.index) : null;
+  const proc = working && !timeline(working).tooShort ? working : whole;
   const tl = timeline(proc);
   const stacks = analyzeStacks(proc, tl);
   const growth = (s: StackAnalysis) => s.features.retainedGrowth;

@@ -67,11 +67,12 @@ export function watchSettings(opts: WatchCliOptions, recorder: Recorder, explain
     retainerTargets: (pid: number) => {
       const proc = recorder.process(pid);
       if (!proc) return [];
-      // Stacks the search at the shutdown mark explained (before the cleanup) are not searched again.
+      // Stacks the search at the shutdown mark found paths for (before the cleanup) are not searched
+      // again; unreachable ones are (the exit search, with the program stopped, tells why they are).
       const answered = new Set<number>();
       for (const e of proc.explanations) {
         if (e.reason !== "shutdown") continue;
-        for (const r of e.results) if (r.paths.length > 0 || r.unreachable) answered.add(r.stackId);
+        for (const r of e.results) if (r.paths.length > 0 && !r.unreachable) answered.add(r.stackId);
       }
       // Every leak the report can list may need its paths (to group leaks by cause).
       return retainerTargets(proc, THRESHOLDS.maxLeaks).filter((id) => !answered.has(id));
