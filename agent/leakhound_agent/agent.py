@@ -27,7 +27,7 @@ ACTIVE_LOOKS = 10
 COST_FACTOR = 4.0
 EXIT_REPLY_WAIT = 2.0
 # Threads that kept working this long after the main thread finished: the shutdown began when they ended.
-THREADS_WORKED_SEC = 1.0
+THREADS_WORKED_SEC = 2.0
 EXIT_SEND_TIMEOUT = 5.0
 FORK_STOP_WAIT = 1.0
 STACKS_PER_MESSAGE = 4  # ~6 KB a message: no big block in the agent thread's malloc arena
@@ -539,7 +539,7 @@ class Agent(object):
                     return original()
                 finally:
                     # Non-daemon threads that worked on after the main thread: they were the program.
-                    if _monotonic() - begun >= max(THREADS_WORKED_SEC, 2 * agent.config.interval):
+                    if _monotonic() - begun >= max(THREADS_WORKED_SEC, 4 * agent.config.interval):
                         agent._mark_shutdown("threads-end", False)
 
             _shutdown._leakhound = True

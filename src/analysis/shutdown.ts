@@ -68,6 +68,13 @@ function valueAt(series: SiteSeries, i: number): number {
   return 0;
 }
 
+/** Bytes a stack released after the cut (its value before the cut less its last one). */
+export function freedAfterCut(proc: ProcessCapture, series: SiteSeries, cut: ShutdownCut): { before: number; freed: number } {
+  if (cut.index === 0) return { before: 0, freed: 0 };
+  const before = valueAt(series, cut.index - 1);
+  return { before, freed: before - valueAt(series, proc.samples.length - 1) };
+}
+
 /** True when some allocation stack released at least the least growth that matters after the cut. */
 export function droppedAfter(proc: ProcessCapture, cut: ShutdownCut): boolean {
   if (cut.index === 0) return false;

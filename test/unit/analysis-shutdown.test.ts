@@ -85,3 +85,20 @@ describe("freed only at exit", () => {
     expect(r.reason).not.toContain("freed only at exit");
   });
 });
+
+describe("retainer targets once the shutdown began", () => {
+  it("judge the working samples: flat memory behind the mark is no plateau; memory already freed is not searched", async () => {
+    const { retainerTargets } = await import("../../src/analysis/targets.js");
+    // Grew while it worked, then stayed flat for 6 s of shutdown (a slow search at the mark).
+    const flat = synthProcess({ seconds: 14, sites: [{ frames: [at(50)], bytes: (t) => 1 * MB * Math.min(t, 8) }] });
+    flat.shutdown = [{ t: 8, what: "main-end" }];
+    const id = [...flat.sites.keys()][0]!;
+    expect(retainerTargets(flat, 10)).toEqual([id]);
+    // Freed after the mark: nothing left to find.
+    const freed = growsThenFreed(11.6, [{ t: 11.8, what: "main-end" }]);
+    expect(retainerTargets(freed, 10)).toEqual([]);
+    // Before the cleanup (the mark's own sample is the last one): searched.
+    const before = growsThenFreed(20, [{ t: 11.8, what: "main-end" }]);
+    expect(retainerTargets(before, 10)).toHaveLength(1);
+  });
+});
