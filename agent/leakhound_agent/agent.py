@@ -574,7 +574,9 @@ class Agent(object):
             if not self._sample(timeout=EXIT_SEND_TIMEOUT):
                 return
             # Only the sampling thread reads the host's answer: without one, nobody waits for it.
-            search = bool(search) and self._worker is not None
+            # Under tracemalloc a search on that thread traces its every allocation: far too slow
+            # (the host makes no live search then either); the exit search answers instead.
+            search = bool(search) and self._worker is not None and self.collector.name != "tracemalloc"
             waiter = None
             if search:
                 waiter = _allocate_lock()
