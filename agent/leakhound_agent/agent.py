@@ -527,8 +527,10 @@ class Agent(object):
         threading = sys.modules.get("threading")
         if threading is not None:
             original = getattr(threading, "_shutdown", None)
-            if original is None or getattr(original, "_leakhound", False):
-                self._threading_shutdown = original or (lambda: None)
+            if original is None:
+                return  # threading is being imported (on the program's thread): look again later
+            if getattr(original, "_leakhound", False):
+                self._threading_shutdown = original
                 return
             agent = self
 
