@@ -183,8 +183,12 @@ export class App {
 
   private renderLeaks(model: Model): void {
     const n = model.leaks.length;
-    this.leaksTitle.textContent = n ? `Leaks (${n})` : "Leaks";
-    this.leaksNav.textContent = n ? `Leaks (${n})` : "Leaks";
+    // The count is of causes (one container keeping several sites' objects is one leak).
+    const causes = model.head.causes ?? [];
+    const counted = causes.length || n;
+    const title = n ? (counted < n ? `Leaks (${counted}, at ${n} sites)` : `Leaks (${n})`) : "Leaks";
+    this.leaksTitle.textContent = title;
+    this.leaksNav.textContent = n ? `Leaks (${counted})` : "Leaks";
     if (n === 0) {
       const v = model.head.verdict;
       this.leaksList.replaceChildren(
@@ -202,6 +206,35 @@ export class App {
     }
     const keys = new Set(model.leaks.map(leakKey));
     for (const k of [...this.open]) if (!keys.has(k.split(":").slice(0, 3).join(":"))) this.open.delete(k);
-    this.leaksList.replaceChildren(...model.leaks.map((l) => renderLeakCard(model, l, this.open)));
+    this.leaksList.replaceChildren(renderCauses(model), ...model.leaks.map((l) => renderLeakCard(model, l, this.open)));
   }
+}
+
+/** The leaks by cause, leading the cards: only when some cause holds several sites. */
+function renderCauses(model: Model): HTMLElement | string {
+  const causes = model.head.causes ?? [];
+  if (!causes.some((c) => c.sites > 1)) return "";
+  return h(
+    "div",
+    { class: "card causes-card" },
+    h("h3", null, `${causes.length} leak${causes.length === 1 ? "" : "s"} by cause`),
+    h(
+      "ol",
+      { class: "causes" },
+      causes.map((c) =>
+        h(
+          "li",
+          { data: { cause: c.id } },
+          h("strong", null, c.label),
+          h(
+            "div",
+            { class: "muted small" },
+            `${fmt.countOf(c.sites, "allocation site")} (${c.leaks.map((r) => `#${r}`).join(", ")}) · ` +
+              `${fmt.signedBytes(c.growthBytes)} after warm-up (${fmt.rate(c.growthBytesPerSec)}) · live ${fmt.bytes(c.liveBytes)}` +
+              (c.freedAtExit ? " · freed only at exit" : ""),
+          ),
+        ),
+      ),
+    ),
+  );
 }

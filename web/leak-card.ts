@@ -134,6 +134,7 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
         "div",
         { class: "card-title" },
         h("h3", { class: "site-fn" }, site ? site.function : "(unknown site)"),
+        causeTag(model, leak),
         h("div", { class: "site-loc", title: site?.file ?? "" }, site ? `${site.file}:${site.line}` : "no Python frame recorded"),
       ),
       h(
@@ -186,4 +187,10 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
 
 function capitalize(text: string): string {
   return text ? text[0]!.toUpperCase() + text.slice(1) : text;
+}
+
+/** "cause C1: module app → _CACHE keeps Record objects", when the leak's cause holds other sites too. */
+function causeTag(model: Model, leak: Leak): HTMLElement | null {
+  const cause = (model.head.causes ?? []).find((c) => c.id === leak.cause);
+  return cause && cause.sites > 1 ? h("div", { class: "cause-tag muted small" }, `cause ${cause.id}: ${cause.label}`) : null;
 }

@@ -26,6 +26,8 @@ ACTIVE_LOOKS = 10
 # A snapshot that took c seconds is followed by at least this many times c of rest.
 COST_FACTOR = 4.0
 EXIT_REPLY_WAIT = 2.0
+# Threads that kept working this long after the main thread finished: the shutdown began when they ended.
+THREADS_WORKED_SEC = 2.0
 EXIT_SEND_TIMEOUT = 5.0
 FORK_STOP_WAIT = 1.0
 STACKS_PER_MESSAGE = 4  # ~6 KB a message: no big block in the agent thread's malloc arena
@@ -88,6 +90,13 @@ class Agent(object):
         self._forking = False
         self._exiting = False
         self._exited = False
+        # Shutdown marks (see _mark_shutdown): the original threading._shutdown once wrapped,
+        # the atexit callbacks counted when our atexit mark was last made the first to run.
+        self._threading_shutdown = None
+        self._atexit_count = None
+        self._shutdown_waiter = None
+        # The budget of the retainer search under way on the sampling thread (None: none).
+        self._search_budget = None
         # Set by attach.start: the agent was attached to a running process (leakhound attach),
         # and how long that process had run then (None when unknown).
         self.attached = False
@@ -108,6 +117,7 @@ class Agent(object):
         self._active = None
         self._active_cost = 0.0
         self._last_snapshot_cost = 0.0
+        self._shutdown_t = None
         # Serializes producing and sending samples (the thread and atexit).
         self._sample_lock = _allocate_lock()
 
@@ -134,6 +144,7 @@ class Agent(object):
         try:
             self._send_hello()
             atexit.register(self._at_exit)
+            self._watch_shutdown()
             if hasattr(os, "register_at_fork"):
                 os.register_at_fork(before=self._before_fork,
                                     after_in_parent=self._after_fork_in_parent,
@@ -226,6 +237,8 @@ class Agent(object):
                         self._on_host_message(request)
                         if not self.enabled:
                             break
+                    if self._threading_shutdown is None:
+                        self._watch_shutdown()
                     started = _cpu_time()
                     self._active.sample()
                     self._active_cost += _cpu_time() - started
@@ -404,14 +417,21 @@ class Agent(object):
         if message.get("type") == "detach":
             self._detach()
             return
+        if message.get("type") == "done":
+            self._release_shutdown_waiter()
+            return
         if message.get("type") != "find-retainers":
             return
         from . import retainers
 
-        # Armed before the checks: an exit or fork that starts after them cancels the search.
-        retainers.arm_live_search()
-        if not self._exiting and not self._forking:
-            self._answer_retainers(message, live=True)
+        try:
+            # Armed before the checks: an exit or fork that starts after them cancels the search.
+            retainers.arm_live_search()
+            if not self._exiting and not self._forking:
+                self._answer_retainers(message, live=True)
+        finally:
+            # The shutdown's search (or a live one under way when the shutdown began) is done.
+            self._release_shutdown_waiter()
 
     def _answer_retainers(self, request, live=False):
         stack_ids = request.get("stackIds")
@@ -426,6 +446,7 @@ class Agent(object):
         if type(timeout) not in (int, float) or not (timeout >= low):
             timeout = DEFAULTS["retainerTimeoutSec"]
         timeout = min(float(timeout), high)
+        self._search_budget = timeout
 
         ids_by_key = {}
         unknown = []
@@ -477,6 +498,8 @@ class Agent(object):
         except (TypeError, ValueError) as error:
             # Not JSON-encodable (encoding happens before anything is written): answer anyway.
             self._conn.send(protocol.log("error", "retainer results could not be encoded: %s" % (error,)), answer([]))
+        finally:
+            self._search_budget = None
 
     # ------------------------------------------------------------ detach (leakhound attach)
 
@@ -500,8 +523,115 @@ class Agent(object):
         hooks (which cannot be unregistered) do nothing once the agent is disabled."""
         try:
             atexit.unregister(self._at_exit)
+            atexit.unregister(self._at_exit_begins)
         except Exception:
             pass
+        try:
+            threading = sys.modules.get("threading")
+            original = self._threading_shutdown
+            if threading is not None and original is not None and getattr(threading._shutdown, "_leakhound", False):
+                threading._shutdown = original
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------ shutdown marks
+
+    def _watch_shutdown(self):
+        """Be told when the program stops working, before its cleanup runs. With the threading
+        module loaded: threading._shutdown, which the interpreter calls once the main thread has
+        finished __main__ and before any atexit handler (a pool shut down at exit, threads ending);
+        looked up by name at exit, so wrapping it works whenever it is done. Without it: an atexit
+        handler kept the last registered, so it runs first (atexit runs last-in, first-out).
+        Called at start and by the sampling thread until threading is wrapped."""
+        try:
+            self._watch_shutdown_now()
+        except Exception:
+            self._threading_shutdown = lambda: None  # give up watching; the exit handshake stays
+
+    def _watch_shutdown_now(self):
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            original = getattr(threading, "_shutdown", None)
+            if original is None:
+                return  # threading is being imported (on the program's thread): look again later
+            if getattr(original, "_leakhound", False):
+                self._threading_shutdown = original
+                return
+            agent = self
+
+            def _shutdown():
+                agent._mark_shutdown("main-end", True)
+                begun = _monotonic()  # (after the search at the mark)
+                try:
+                    return original()
+                finally:
+                    # Non-daemon threads that worked on after the main thread: they were the program.
+                    if _monotonic() - begun >= max(THREADS_WORKED_SEC, 4 * agent.config.interval):
+                        agent._mark_shutdown("threads-end", False)
+
+            _shutdown._leakhound = True
+            self._threading_shutdown = original
+            threading._shutdown = _shutdown
+            return
+        count = getattr(atexit, "_ncallbacks", None)
+        if count is None:
+            return
+        n = count()
+        if n != self._atexit_count:
+            # Registered again, so it is again the last one (never unregistered: that compares the
+            # program's callbacks with ==, i.e. runs their code). The earlier copies do nothing.
+            atexit.register(self._at_exit_begins)
+            self._atexit_count = count()
+
+    def _at_exit_begins(self):
+        self._mark_shutdown("atexit", True)
+
+    def _mark_shutdown(self, what, search):
+        """Tell the host the program began to shut down (once; "threads-end" moves the mark later): a
+        sample of the memory before the cleanup, then the mark; with `search`, wait (bounded) while
+        the host has the sampling thread search for retainers, so the search sees what the cleanup
+        frees. Never raises."""
+        try:
+            if not self.enabled or self._exited or self._exiting or os.getpid() != self.pid:
+                return
+            if self._shutdown_t is not None and what != "threads-end":
+                return
+            t = round(_monotonic() - self._started_mono, 6)
+            self._shutdown_t = t
+            if not self._sample(timeout=EXIT_SEND_TIMEOUT):
+                return
+            # Only the sampling thread reads the host's answer: without one, nobody waits for it.
+            # Under tracemalloc a search on that thread traces its every allocation: far too slow
+            # (the host makes no live search then either); the exit search answers instead.
+            search = bool(search) and self._worker is not None and self.collector.name != "tracemalloc"
+            waiter = None
+            if search:
+                waiter = _allocate_lock()
+                waiter.acquire()
+                self._shutdown_waiter = waiter
+            self._conn.send(protocol.shutdown(t, what, search))
+            if waiter is not None:
+                # The answer comes within a poll of the sampling thread (after the snapshot it may be
+                # taking); a search, once under way, ends within its budget.
+                deadline = _monotonic() + EXIT_REPLY_WAIT + 2 * self._last_snapshot_cost
+                while not waiter.acquire(True, 0.05):
+                    if self._search_budget:
+                        waiter.acquire(True, self._search_budget + EXIT_REPLY_WAIT)
+                        break
+                    if _monotonic() >= deadline:
+                        break
+        except BaseException:
+            pass
+        finally:
+            self._shutdown_waiter = None
+
+    def _release_shutdown_waiter(self):
+        waiter = self._shutdown_waiter
+        if waiter is not None:
+            try:
+                waiter.release()
+            except Exception:
+                pass
 
     # ------------------------------------------------------------ fork
 

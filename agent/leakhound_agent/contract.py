@@ -4,7 +4,7 @@ test/unit/contract.test.ts fails when this module, the agent or the host strays 
 """
 
 PROTOCOL_VERSION = 1
-AGENT_MESSAGES = ("hello", "unsupported", "stacks", "sample", "log", "exiting", "retainers", "test")
+AGENT_MESSAGES = ("hello", "unsupported", "stacks", "sample", "log", "exiting", "shutdown", "retainers", "test")
 HOST_MESSAGES = ("find-retainers", "done", "detach")
 ENV = {"socket": "LEAKHOUND_SOCKET", "collector": "LEAKHOUND_COLLECTOR", "interval": "LEAKHOUND_INTERVAL", "nframes": "LEAKHOUND_NFRAMES", "sampleBytes": "LEAKHOUND_SAMPLE_BYTES", "native": "LEAKHOUND_NATIVE", "pytestRepeat": "LEAKHOUND_PYTEST_REPEAT"}
 COLLECTORS = ("auto", "sampling", "tracemalloc")

@@ -251,6 +251,13 @@ def exiting(reason):
     return {"type": "exiting", "reason": reason}
 
 
+def shutdown(t, what, search):
+    """The program stopped working and began to shut down at ``t`` (the samples' clock): ``what``
+    marked it ("main-end", "threads-end", "atexit"); ``search``: the agent waits for the host's
+    answer (a retainer search before the cleanup, or ``done``)."""
+    return {"type": "shutdown", "t": t, "what": what, "search": bool(search)}
+
+
 def retainer_path(root_kind, root, steps, objects, nbytes, estimate=None):
     """One RetainerPath. ``objects``/``nbytes``: the explained (sampled) objects on it and their bytes.
 

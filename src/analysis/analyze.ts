@@ -1,7 +1,9 @@
 // Capture → Report: judge every process, rank the leaks across processes, and say
 // in one sentence what the user should believe and do.
 import type { Capture, ProcessCapture } from "../capture/model.js";
-import { REPORT_SCHEMA, type LeakReport, type MemoryFigures, type Report, type SiteRow, type TestRunnerRecords, type Verdict } from "../report/model.js";
+import { REPORT_SCHEMA, type CauseReport, type LeakReport, type MemoryFigures, type Report, type SiteRow, type TestRunnerRecords, type Verdict } from "../report/model.js";
+import { formatBytes } from "./format.js";
+import { groupCauses } from "./causes.js";
 import { compareLeaks, describeLeak } from "./leaks.js";
 import { analyzeProcess, type ProcessResult } from "./process.js";
 import { mergeAcrossProcesses } from "./process-groups.js";
@@ -17,20 +19,21 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
   const top = topProcess(capture.processes);
   const topResult = results.find((r) => r.proc === top)?.result ?? null;
 
-  const leaks: LeakReport[] = mergeAcrossProcesses(
+  const ranked: LeakReport[] = mergeAcrossProcesses(
     results.flatMap((r) => r.result.leaks),
     capture.processes,
   )
     .sort((a, b) => compareLeaks(a, b) || b.confidence - a.confidence)
     .slice(0, THRESHOLDS.maxLeaks)
     .map((l, i) => ({ ...l, rank: i + 1 }));
+  const { causes, leaks } = groupCauses(ranked);
 
   const sites: SiteRow[] = results
     .flatMap((r) => r.result.rows)
     .sort((a, b) => b.liveBytes - a.liveBytes)
     .slice(0, THRESHOLDS.maxSites);
 
-  const { verdict, reason, confidence } = overall(capture, results, leaks, top);
+  const { verdict, reason, confidence } = overall(capture, results, leaks, causes, top);
   const partial =
     capture.meta.complete === false || capture.processes.length === 0 || capture.processes.some((p) => !p.exited);
 
@@ -67,6 +70,7 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
     collector: top?.collector ?? null,
     durationSec: topResult?.summary.durationSec ?? 0,
     memory: topResult?.summary.memory ?? { rss: zeroFigures(), heap: zeroFigures() },
+    causes,
     leaks,
     processes: results.map((r) => r.result.summary),
     sites,
@@ -86,6 +90,7 @@ function overall(
   capture: Capture,
   results: { proc: ProcessCapture; result: ProcessResult }[],
   leaks: LeakReport[],
+  causes: CauseReport[],
   top: ProcessCapture | null,
 ): { verdict: Verdict; reason: string; confidence: number } {
   if (results.length === 0) {
@@ -98,14 +103,18 @@ function overall(
   }
   const child = (pid: number) => (top && pid !== top.pid ? ` in pid ${pid}` : "");
   if (leaks.length) {
+    // The headline counts causes (one bug kept by one container is one leak), not sites.
     const first = leaks[0];
-    const n = leaks.length;
-    const more = n > 1 ? ` (${n} leaking sites in all)` : "";
-    return {
-      verdict: "leak",
-      reason: `${describeLeak(first)}${first.group ? "" : child(first.pid)}${more}`,
-      confidence: Math.max(...leaks.map((l) => l.confidence)),
-    };
+    const cause = causes.find((c) => c.id === first.cause);
+    const n = causes.length;
+    const more = n > 1 ? ` (${n} leaks in all)` : "";
+    const where = first.group ? "" : child(first.pid);
+    const reason =
+      cause && cause.sites > 1
+        ? `${n} leak${n > 1 ? "s" : ""}: ${cause.label}; ${cause.sites} allocation sites, ${formatBytes(cause.liveBytes)}${where}` +
+          `${cause.freedAtExit ? " (freed only at exit)" : ""}; largest ${describeLeak(first)}`
+        : `${describeLeak(first)}${where}${more}`;
+    return { verdict: "leak", reason, confidence: Math.max(...leaks.map((l) => l.confidence)) };
   }
   // A short-lived helper process (a `python -c` a service runs, a fork that execs)
   // has too little data to judge; it does not make a decided run inconclusive.

@@ -54,6 +54,7 @@ const REASON_WORDS: Record<ExplainReason, string> = {
   live: "while it ran",
   request: "on request, while it ran",
   "before-stop": "right before leakhound stopped it",
+  shutdown: "as it began to shut down, before its cleanup",
 };
 
 /**

@@ -7,6 +7,7 @@ import { decimate, thinRows } from "./stats/decimate.js";
 import { upperEnvelope } from "./stats/envelope.js";
 import { describe, type SeriesFeatures } from "./stats/features.js";
 import { formatBytes, formatSec, frameLabel } from "./format.js";
+import { pickSite, siteKey } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
 import { compareLeaks, describeLeak, freeListOf, pythonLeaks, seriesLeak, summedSeries } from "./leaks.js";
 import { memoryFigures } from "./memory.js";
@@ -14,6 +15,7 @@ import { nativeGrowth } from "./rules/native-growth.js";
 import { spreadGrowth } from "./rules/spread-growth.js";
 import { tooLittleDataReason } from "./rules/too-little-data.js";
 import { indexAtTime, knownPoints } from "./stats/series.js";
+import { beforeShutdown, droppedAfter, freedAtExit, shutdownCut } from "./shutdown.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis, type Timeline } from "./stacks.js";
 import { THRESHOLDS } from "./thresholds.js";
@@ -35,13 +37,61 @@ interface Doubt {
   text: string;
 }
 
+/**
+ * One process's verdict. Samples taken after the program's shutdown began (analysis/shutdown.ts)
+ * are not the program at work: when memory went away after that, or the shutdown took long (a
+ * search before the cleanup, threads joined, slow atexit handlers: flat memory that is no plateau),
+ * the samples taken while it worked are judged. A leak among them whose memory the shutdown
+ * released is still a leak, "freed only at exit".
+ */
 export function analyzeProcess(proc: ProcessCapture): ProcessResult {
-  const byTime = analyzeByTime(proc);
+  const byTime = analyzeAroundShutdown(proc);
   const tests = judgeTests(proc);
   return tests ? withTests(proc, byTime, tests) : byTime;
 }
 
-function analyzeByTime(proc: ProcessCapture): ProcessResult {
+/** The run judged as the program was at work: growth freed only while it shut down is still a leak. */
+function analyzeAroundShutdown(proc: ProcessCapture): ProcessResult {
+  const full = analyzeWindow(proc);
+  const cut = shutdownCut(proc);
+  if (!cut || cut.index === 0) return full;
+  const n = proc.samples.length;
+  const end = proc.samples[n - 1]!.t;
+  const tailSec = end - proc.samples[cut.index - 1]!.t;
+  const longTail = tailSec >= Math.max(THRESHOLDS.exitTailMinSec, THRESHOLDS.exitTailShare * end);
+  if (!longTail && !droppedAfter(proc, cut)) return full;
+  const view = beforeShutdown(proc, cut.index);
+  // Too little of the run before the shutdown to judge: the whole run says what it can.
+  if (timeline(view).tooShort) return full;
+  const working = analyzeWindow(view);
+  const known = new Set(longTail ? [] : full.leaks.map(leakKey));
+  const added: LeakReport[] = [];
+  for (const leak of working.leaks) {
+    if (known.has(leakKey(leak))) continue;
+    const freed = freedAtExit(proc, leak, cut);
+    if (!freed && !longTail) continue;
+    added.push(freed ? { ...leak, evidence: `${leak.evidence}; ${freed.text}`, freedAtExit: freed } : leak);
+  }
+  const leaks = [...(longTail ? [] : full.leaks), ...added].sort(compareLeaks);
+  if (leaks.length === 0) {
+    // Judged on the working samples: their verdict, the whole run's figures.
+    return longTail ? { ...working, summary: { ...full.summary, verdict: working.summary.verdict, reason: working.summary.reason }, rows: full.rows } : full;
+  }
+  const top = leaks[0]!;
+  const more = leaks.length > 1 ? `; ${leaks.length - 1} more growing site${leaks.length > 2 ? "s" : ""}` : "";
+  return {
+    summary: { ...full.summary, verdict: "leak", reason: `${describeLeak(top)}${more}` },
+    leaks,
+    rows: full.rows,
+    confidence: leaks.reduce((m, l) => Math.max(m, l.confidence), 0),
+  };
+}
+
+function leakKey(l: LeakReport): string {
+  return siteKey(l.site) ?? `#${l.kind}${l.stackId}`;
+}
+
+function analyzeWindow(proc: ProcessCapture): ProcessResult {
   const tl = timeline(proc);
   const rss = column(proc.samples, "rss");
   const heap = column(proc.samples, "heap");

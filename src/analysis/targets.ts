@@ -4,6 +4,8 @@
 // series (linear in the capture) and builds no report.
 import type { ProcessCapture } from "../capture/model.js";
 import { siteKey } from "./frames.js";
+import { beforeShutdown, freedAfterCut, shutdownCut } from "./shutdown.js";
+import { THRESHOLDS } from "./thresholds.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis } from "./stacks.js";
 import { judgeTests } from "./test-runs.js";
@@ -21,7 +23,21 @@ export function retainerTargets(proc: ProcessCapture, max = 5, confidentOnly = f
   return out;
 }
 
-function byGrowth(proc: ProcessCapture, max: number, confidentOnly: boolean): number[] {
+function byGrowth(whole: ProcessCapture, max: number, confidentOnly: boolean): number[] {
+  // Once its shutdown began, the program is judged as it was at work (analysis/shutdown.ts):
+  // memory that stays flat while it exits (a search at the mark, slow handlers) is no plateau.
+  const cut = shutdownCut(whole);
+  const working = cut && cut.index > 0 ? beforeShutdown(whole, cut.index) : null;
+  const proc = working && !timeline(working).tooShort ? working : whole;
+  // A stack whose memory the shutdown already released has nothing left to search for (a search now
+  // would find strays, and its answer would stand for the one taken before the cleanup).
+  const gone = new Set<number>();
+  if (cut && proc === working) {
+    for (const s of whole.sites.values()) {
+      const { before, freed } = freedAfterCut(whole, s, cut);
+      if (freed > 0 && freed >= THRESHOLDS.exitFreedShare * before) gone.add(s.stackId);
+    }
+  }
   const tl = timeline(proc);
   const stacks = analyzeStacks(proc, tl);
   const growth = (s: StackAnalysis) => s.features.retainedGrowth;
@@ -41,7 +57,7 @@ function byGrowth(proc: ProcessCapture, max: number, confidentOnly: boolean): nu
           : 3;
   // Stacks judged not to leak get no search: a run without leak candidates pays no heap walk.
   const ranked = stacks
-    .filter((s) => tier(s) < 2)
+    .filter((s) => tier(s) < 2 && !gone.has(s.stackId))
     .sort((a, b) => tier(a) - tier(b) || growth(b) - growth(a));
   // Within each tier: one stack per site first, then the other stacks of those sites.
   const out: number[] = [];

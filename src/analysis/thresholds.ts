@@ -119,6 +119,25 @@ export const THRESHOLDS = Object.freeze({
   /** The unexplained part must be at least this share of the RSS growth. */
   nativeMinShare: 0.5,
 
+  // ------------------------------------------------------------ freed only at exit
+  /**
+   * Samples this many intervals before the shutdown mark are not "at work": a cleanup the
+   * main code runs last (a `with` block around the main loop) ends just before the main
+   * thread does, and the sample before the mark may already show it (analysis/shutdown.ts).
+   */
+  exitGraceIntervals: 1.5,
+  /** Seconds: the grace never exceeds this, however long the interval. */
+  exitGraceMaxSec: 2,
+  /** A leak is "freed only at exit" when at least this share of its growth went after the mark. */
+  exitFreedShare: 0.5,
+  /**
+   * A shutdown that lasted at least this many seconds, and this share of the run, is judged
+   * apart from the work before it (its flat memory is not a plateau): a search before the
+   * cleanup under tracemalloc, threads being joined, slow atexit handlers.
+   */
+  exitTailMinSec: 2,
+  exitTailShare: 0.1,
+
   // ------------------------------------------------------------ reporting
   /**
    * Bytes: growth spread over stacks too small to track one by one is only called a leak

@@ -67,7 +67,17 @@ export interface SiteSeries {
  * analysis became sure of a leak ("live"); asked for by the user (the live view's
  * "Explain now", `leakhound explain PID`); or right before --duration stopped it.
  */
-export type ExplainReason = "exit" | "live" | "request" | "before-stop";
+export type ExplainReason = "exit" | "live" | "request" | "before-stop" | "shutdown";
+
+/**
+ * A moment the program stopped working and began to shut down, on the process's sample clock:
+ * marked by the agent (the main thread finished, its other threads finished, atexit began) or by
+ * the host (it sent the SIGINT of --duration). analysis/shutdown.ts picks the one that counts.
+ */
+export interface ShutdownMark {
+  t: number;
+  what: "main-end" | "threads-end" | "atexit" | "signal";
+}
 
 /** One answer of the agent's retainer search, with when it was taken. */
 export interface Explanation {
@@ -106,6 +116,8 @@ export interface ProcessCapture {
   explanations: Explanation[];
   /** Test runs in the order they ended (a pytest session; empty otherwise). */
   tests: TestRun[];
+  /** When the program began to shut down, as marked (oldest first); empty when not known. */
+  shutdown?: ShutdownMark[];
   /** Agent log lines (warnings about the target, fallbacks). */
   logs: { level: string; message: string }[];
   /** True when the agent reported an orderly exit. */
@@ -148,6 +160,7 @@ export function emptyProcess(pid: number): ProcessCapture {
     active: new Map(),
     explanations: [],
     tests: [],
+    shutdown: [],
     logs: [],
     exited: false,
   };

@@ -10,7 +10,7 @@
 // snapshot's series are made dense only when the analysis reads them.
 import type { ActiveTuple, Frame, HelloMessage, SampleMessage, TestMessage } from "../protocol/messages.js";
 import { Columns } from "./columns.js";
-import { emptyProcess, type Capture, type CaptureMeta, type Explanation, type ProcessCapture, type SourceSnippet } from "./model.js";
+import { emptyProcess, type Capture, type CaptureMeta, type Explanation, type ProcessCapture, type ShutdownMark, type SourceSnippet } from "./model.js";
 import { CAPTURE_FORMAT, CaptureWriter } from "./store.js";
 
 /** What the host feeds: one method per kind of agent message, plus the run's own facts. */
@@ -23,6 +23,10 @@ export interface CaptureSink {
   log(pid: number, level: string, message: string): void;
   explanation(pid: number, explanation: Explanation): void;
   test(pid: number, msg: TestMessage): void;
+  /** The program began to shut down (ShutdownMark). */
+  shutdown(pid: number, mark: ShutdownMark): void;
+  /** The host is about to stop the target itself (--duration): its shutdown begins now. */
+  stopSignalSent?(): void;
   processEnded(pid: number, exitCode: number | null, signal: string | null, orderly: boolean): void;
   sources(snippets: SourceSnippet[]): void;
 }
@@ -30,6 +34,8 @@ export interface CaptureSink {
 class ProcessModel {
   readonly proc: ProcessCapture;
   private lastSeq = -Infinity;
+  /** When the last sample arrived (epoch ms), to place a host event on the process's clock. */
+  lastSampleAt = 0;
   readonly sites = new Columns();
   readonly native = new Columns();
 
@@ -41,6 +47,7 @@ class ProcessModel {
     if (msg.seq <= this.lastSeq) return; // the file keeps one row per sequence number
     this.lastSeq = msg.seq;
     const index = this.proc.samples.length;
+    this.lastSampleAt = Date.now();
     this.proc.samples.push({
       seq: msg.seq,
       t: msg.t,
@@ -72,6 +79,7 @@ class ProcessModel {
       logs: this.proc.logs.slice(),
       explanations: this.proc.explanations.slice(),
       tests: this.proc.tests.slice(),
+      shutdown: (this.proc.shutdown ?? []).slice(),
       stacks: new Map(this.proc.stacks),
     };
   }
@@ -151,6 +159,25 @@ export class Recorder implements CaptureSink {
     const { type: _type, ...run } = msg;
     this.model(pid).proc.tests.push(run);
     this.writer?.test(pid, msg);
+  }
+
+  shutdown(pid: number, mark: ShutdownMark): void {
+    (this.model(pid).proc.shutdown ??= []).push(mark);
+    this.writer?.shutdown(pid, mark);
+  }
+
+  /**
+   * The host is about to stop the target (--duration's SIGINT): marks the shutdown of every
+   * process still running, at the moment on its own clock (its last sample's time plus the
+   * time since that sample arrived).
+   */
+  stopSignalSent(now = Date.now()): void {
+    for (const [pid, m] of this.processes) {
+      const last = m.proc.samples[m.proc.samples.length - 1];
+      if (!last || m.proc.exited) continue;
+      const t = Math.round((last.t + Math.max(0, now - m.lastSampleAt) / 1000) * 1e6) / 1e6;
+      this.shutdown(pid, { t, what: "signal" });
+    }
   }
 
   processEnded(pid: number, exitCode: number | null, signal: string | null, orderly: boolean): void {

@@ -22,13 +22,14 @@ import type {
 import { Columns } from "./columns.js";
 import { packTuples, unpackTuples } from "./tuples.js";
 import { CaptureError } from "./capture-error.js";
-import { emptyProcess, type Capture, type CaptureMeta, type ExplainReason, type Explanation, type ProcessCapture, type SourceSnippet, type TestRun } from "./model.js";
+import { emptyProcess, type Capture, type CaptureMeta, type ExplainReason, type Explanation, type ProcessCapture, type ShutdownMark, type SourceSnippet, type TestRun } from "./model.js";
 import { headerPageSize, looksLikeSqlite, SalvageError, salvageSqlite, type SalvagedRow, type SalvageResult, type SqlValue } from "./salvage.js";
 
 // 2: site tuples may carry free-list bytes and kinds (a blob says its width, see packTuples).
 // 3: retainer searches are rows of `explanations`, each with its time and reason (live
 // explanations); format 1 and 2 captures kept one exit search in processes.retainers.
-// 4: test runs of a pytest session are rows of `tests` (the agent's pytest plugin).
+// 4: test runs of a pytest session are rows of `tests` (the agent's pytest plugin); a `shutdown`
+// table says when each process began to shut down (files without it read as before).
 export const CAPTURE_FORMAT = 4;
 const MAGIC = "leakhound-capture";
 
@@ -49,6 +50,7 @@ CREATE TABLE IF NOT EXISTS explanations (
   pid INTEGER NOT NULL, reason TEXT NOT NULL, t REAL, at INTEGER, visited INTEGER NOT NULL,
   elapsed REAL NOT NULL, truncated INTEGER NOT NULL, results TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tests (pid INTEGER NOT NULL, run TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS shutdown (pid INTEGER NOT NULL, t REAL NOT NULL, what TEXT NOT NULL);
 `;
 
 export { CaptureError };
@@ -148,6 +150,11 @@ export class CaptureWriter {
     if (this.closed) return;
     const { type: _type, ...run } = msg;
     (this.insertTest ??= this.db.prepare("INSERT INTO tests (pid, run) VALUES (?, ?)")).run(pid, JSON.stringify(run));
+  }
+
+  shutdown(pid: number, mark: ShutdownMark): void {
+    if (this.closed) return;
+    this.db.prepare("INSERT INTO shutdown (pid, t, what) VALUES (?, ?, ?)").run(pid, mark.t, mark.what);
   }
 
   processEnded(pid: number, exitCode: number | null, signal: string | null, orderly: boolean): void {
@@ -259,6 +266,7 @@ interface CaptureRows {
   sources: { file: string; start: number; lines: string }[];
   explanations: ExplanationRow[];
   tests: { pid: number; run: string }[];
+  shutdown: { pid: number; t: number; what: string }[];
   /** Set when the rows were salvaged: what was lost, for the report's notes. */
   salvage: string[] | null;
 }
@@ -288,6 +296,7 @@ function rowsFromSql(db: Database.Database): CaptureRows {
     sources: all("sources", "SELECT file, start, lines FROM sources"),
     explanations: all("explanations", "SELECT pid, reason, t, at, visited, elapsed, truncated, results FROM explanations ORDER BY rowid"),
     tests: all("tests", "SELECT pid, run FROM tests ORDER BY rowid"),
+    shutdown: all("shutdown", "SELECT pid, t, what FROM shutdown ORDER BY rowid"),
     salvage: null,
   };
 }
@@ -334,6 +343,7 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
     sources: [],
     explanations: [],
     tests: [],
+    shutdown: [],
     salvage: [],
   };
   let dropped = s.recordsLost;
@@ -409,6 +419,7 @@ function rowsFromSalvage(s: SalvageResult, damage: string | null): CaptureRows {
   }
 
   rows.tests = objects("tests", { pid: "number", run: "string" }) as unknown as CaptureRows["tests"];
+  rows.shutdown = objects("shutdown", { pid: "number", t: "number", what: "string" }) as unknown as CaptureRows["shutdown"];
 
   if (s.pagesPresent < s.pagesExpected) {
     const pct = Math.floor((100 * s.pagesPresent) / s.pagesExpected);
@@ -645,6 +656,11 @@ function buildCapture(file: string, rows: CaptureRows): Capture {
       damaged(`a test run of process ${r.pid}`, err);
     }
   }
+  for (const m of rows.shutdown) {
+    if (m.what === "main-end" || m.what === "threads-end" || m.what === "atexit" || m.what === "signal") {
+      (procOf(m.pid).shutdown ??= []).push({ t: m.t, what: m.what });
+    }
+  }
   const samplesByPid = new Map<number, SampleRow[]>();
   for (const r of rows.samples) {
     let list = samplesByPid.get(r.pid);
@@ -669,7 +685,7 @@ function buildCapture(file: string, rows: CaptureRows): Capture {
 }
 
 function explainReason(text: string): ExplainReason {
-  return text === "live" || text === "request" || text === "before-stop" ? text : "exit";
+  return text === "live" || text === "request" || text === "before-stop" || text === "shutdown" ? text : "exit";
 }
 
 /** Fills a process's samples and series from its rows (sorted by seq); returns how many rows were unreadable. */

@@ -9,6 +9,7 @@ import { runSession } from "../host/session.js";
 import { Recorder } from "../capture/recorder.js";
 import type { Capture } from "../capture/model.js";
 import { retainerTargets } from "../analysis/targets.js";
+import { THRESHOLDS } from "../analysis/thresholds.js";
 import { readSnippets } from "../capture/sources.js";
 import { isUserFrame } from "../analysis/frames.js";
 import { analyze } from "../analysis/analyze.js";
@@ -65,7 +66,16 @@ export function watchSettings(opts: WatchCliOptions, recorder: Recorder, explain
     sink: recorder,
     retainerTargets: (pid: number) => {
       const proc = recorder.process(pid);
-      return proc ? retainerTargets(proc) : [];
+      if (!proc) return [];
+      // Stacks the search at the shutdown mark found paths for (before the cleanup) are not searched
+      // again; unreachable ones are (the exit search, with the program stopped, tells why they are).
+      const answered = new Set<number>();
+      for (const e of proc.explanations) {
+        if (e.reason !== "shutdown") continue;
+        for (const r of e.results) if (r.paths.length > 0 && !r.unreachable) answered.add(r.stackId);
+      }
+      // Every leak the report can list may need its paths (to group leaks by cause).
+      return retainerTargets(proc, THRESHOLDS.maxLeaks).filter((id) => !answered.has(id));
     },
     collector: opts.collector,
     intervalSec: opts.interval,

@@ -21,6 +21,8 @@ interface Peer {
   send(msg: HostMessage): void;
   pending: { id: number; reason: ExplainReason; done(e: Explanation | null): void; timer: NodeJS.Timeout } | null;
   exiting: boolean;
+  /** Its shutdown began: no live search from now on (the search at the mark is the last one). */
+  shuttingDown?: boolean;
 }
 
 export interface AgentEvents {
@@ -140,7 +142,7 @@ export class AgentServer {
 
   /** Processes connected now (that have not begun their exit). */
   connectedPids(): number[] {
-    return [...this.peers].filter(([, p]) => !p.exiting).map(([pid]) => pid);
+    return [...this.peers].filter(([, p]) => !p.exiting && !p.shuttingDown).map(([pid]) => pid);
   }
 
   /**
@@ -240,6 +242,25 @@ export class AgentServer {
       case "test":
         writer.test(pid, msg);
         break;
+      case "shutdown": {
+        // The program stopped working; its cleanup follows. With `search`, the agent waits: a
+        // search now sees the objects the cleanup is about to free (a pool's threads, atexit).
+        writer.shutdown(pid, { t: msg.t, what: msg.what });
+        const peer = this.peers.get(pid);
+        if (peer) peer.shuttingDown = true;
+        if (!msg.search) break;
+        let targets: number[] = [];
+        try {
+          targets = peer && !peer.pending ? events.retainerTargets(pid) : [];
+        } catch (err) {
+          this.protocolErrors.push(`process ${pid}: analysis at shutdown failed: ${(err as Error).message}`);
+        }
+        // A search already under way answers first (the agent waits for it); else one now, or done.
+        if (peer?.pending) break;
+        if (targets.length === 0) send({ type: "done" });
+        else void this.explain(pid, targets, "shutdown");
+        break;
+      }
       case "retainers": {
         const peer = this.peers.get(pid);
         const asked = peer?.pending && peer.pending.id === msg.requestId ? peer.pending : null;

@@ -85,6 +85,8 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     let stoppedBy: StoppedBy = null;
     const stop = (sig: NodeJS.Signals) => () => {
       if (!alive()) return;
+      // The program's shutdown begins here: what it frees from now on was kept while it worked.
+      if (stoppedBy === null) w.stopSignalSent?.();
       stoppedBy = "leakhound";
       child.kill(sig);
     };

@@ -122,6 +122,26 @@ export interface ExitingMessage {
   reason: string;
 }
 
+/**
+ * Where a program's shutdown began: the main thread finished `__main__` (the interpreter
+ * called threading._shutdown), the program's other (non-daemon) threads finished after
+ * working on for a while, or the atexit handlers began (no threading module).
+ */
+export type ShutdownWhat = "main-end" | "threads-end" | "atexit";
+
+/**
+ * The program stopped working and began to shut down (before its cleanup: a pool's threads
+ * ending, atexit handlers). With `search`, the agent waits for the host's answer: a
+ * `find-retainers` (with a requestId) so the search sees the objects before the cleanup, or `done`.
+ */
+export interface ShutdownMessage {
+  type: "shutdown";
+  /** Seconds on the process's sample clock (SampleMessage.t). */
+  t: number;
+  what: ShutdownWhat;
+  search: boolean;
+}
+
 export interface RetainerPath {
   /** Kind of root: "module global", "class attribute", "thread stack", "closure", "thread-local", "lru_cache", "gc-tracked", … */
   rootKind: string;
@@ -216,6 +236,7 @@ export type AgentMessage =
   | SampleMessage
   | LogMessage
   | ExitingMessage
+  | ShutdownMessage
   | RetainersMessage;
 
 // ---------------------------------------------------------------- host → agent
@@ -247,7 +268,7 @@ export interface DetachMessage {
 export type HostMessage = FindRetainersMessage | DoneMessage | DetachMessage;
 
 /** Every agent message type, checked against the contract by test/unit/contract.test.ts. */
-export const AGENT_MESSAGE_TYPES: readonly AgentMessage["type"][] = ["hello", "unsupported", "stacks", "sample", "log", "exiting", "retainers", "test"];
+export const AGENT_MESSAGE_TYPES: readonly AgentMessage["type"][] = ["hello", "unsupported", "stacks", "sample", "log", "exiting", "shutdown", "retainers", "test"];
 export const HOST_MESSAGE_TYPES: readonly HostMessage["type"][] = ["find-retainers", "done", "detach"];
 const AGENT_TYPES = new Set<AgentMessage["type"]>(AGENT_MESSAGE_TYPES);
 

@@ -50,7 +50,7 @@ export interface LeakProcess {
 
 /** When a leak's reference paths were found, when it was not at the process's exit. */
 export interface ExplainedAt {
-  reason: "live" | "request" | "before-stop" | "exit";
+  reason: "live" | "request" | "before-stop" | "exit" | "shutdown";
   /** Seconds on the process's clock (the samples' t). */
   t: number;
   /** Seconds from then to the process's last sample. */
@@ -88,6 +88,11 @@ export interface LeakReport {
   processes?: LeakProcess[];
   /** Set when the paths come from a search taken while the process ran (not at its exit). */
   explainedAt?: ExplainedAt;
+  /**
+   * Set when the growth was judged on the samples taken while the program worked and its
+   * memory was released only once the program began to shut down (analysis/shutdown.ts).
+   */
+  freedAtExit?: FreedAtExit;
   /** Stack id in the capture, for cross-reference. */
   stackId: number;
   /** Live bytes of this site over time: [t, bytes] pairs. */
@@ -107,6 +112,8 @@ export interface LeakReport {
   tests?: { id: string; bytes: number; runs: number }[];
   /** With --lint: the `leakhound lint` findings that explain this leak (its line, or the container holding it). */
   causes?: LeakCause[];
+  /** The id of the cause this site's leak is part of (Report.causes). */
+  cause?: string;
   /**
    * Native growth that no sampled allocation accounts for (set only then; `site` is null and
    * `stack` empty): what is known instead of a place.
@@ -198,6 +205,46 @@ export interface TestRunnerRecords {
   estimated?: boolean;
 }
 
+/**
+ * One leak as the user counts them: the allocation sites whose objects one reference path
+ * prefix keeps alive (the same root and container), or one site no path explains
+ * (analysis/causes.ts). The headline counts these, not sites.
+ */
+export interface CauseReport {
+  /** "C1", "C2", …: what LeakReport.cause refers to. */
+  id: string;
+  rank: number;
+  /** "module app → _REQUEST_LOG keeps RequestContext objects", or the site when no path explains it. */
+  label: string;
+  /** A reference path explains it (false: a site that is a finding of its own). */
+  explained: boolean;
+  /** The path's root, and the steps every site's path shares (names without figures). */
+  root: string | null;
+  path: string[];
+  /** Ranks of its leaks (sites) in Report.leaks. */
+  leaks: number[];
+  /** Allocation sites (leaks) it holds. */
+  sites: number;
+  growthBytes: number;
+  growthBytesPerSec: number;
+  liveBytes: number;
+  confidence: number;
+  /** Every site's memory was freed only at exit. */
+  freedAtExit?: boolean;
+}
+
+/** A leak whose memory was freed only while the program shut down: still a leak. */
+export interface FreedAtExit {
+  /** When the shutdown began, on the process's clock (seconds). */
+  t: number;
+  /** What marked it: the main thread's end, the last threads' end, atexit, or leakhound's SIGINT. */
+  what: "main-end" | "threads-end" | "atexit" | "signal";
+  /** Bytes of the leak's memory released after the cut. */
+  freedBytes: number;
+  /** "freed only at exit: 4.1 MiB was released after the main thread finished at 00:06" */
+  text: string;
+}
+
 /** A lint finding beside the leak it explains. */
 export interface LeakCause {
   rule: string;
@@ -274,6 +321,8 @@ export interface Report {
   collector: CollectorInfo | null;
   durationSec: number;
   memory: { rss: MemoryFigures; heap: MemoryFigures };
+  /** The leaks grouped by what keeps them alive, most important first (absent in older reports). */
+  causes?: CauseReport[];
   leaks: LeakReport[];
   processes: ProcessSummary[];
   /** Every tracked allocation site, largest live first (for tables and flame charts). */

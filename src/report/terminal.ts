@@ -1,6 +1,6 @@
 // The report as text for a terminal: the verdict first, then each leak with its
 // site, stack, evidence and why it stays alive.
-import type { LeakReport, Report } from "./model.js";
+import type { CauseReport, LeakReport, Report } from "./model.js";
 import { countOf, formatBytes, formatCount, formatGrowth, formatRate, longFrame } from "./format.js";
 import { renderTests } from "./terminal-tests.js";
 import { collectorSummary, escapeDeep, escapeText, formatSec, retainerFigures } from "./units.js";
@@ -51,6 +51,7 @@ export function renderTerminal(untrusted: Report, opts: TerminalOptions): string
   if (report.processes.length > 1) out.push(`  ${c.dim("processes")}  ${report.processes.map((p) => `${p.pid}: ${p.verdict}`).join(", ")}`);
   for (const n of report.notes) out.push(`  ${c.yellow("note")}       ${n}`);
 
+  out.push(...renderCauses(report, c));
   const detailed = opts.detailed ?? 3;
   report.leaks.forEach((leak, i) => {
     out.push("");
@@ -68,6 +69,26 @@ export function renderTerminal(untrusted: Report, opts: TerminalOptions): string
   return out.join("\n") + "\n";
 }
 
+/**
+ * The leaks as the user counts them, first: one line per cause (the container that keeps its
+ * sites' objects alive), with its sites' ranks below. Only when some cause holds several sites
+ * (otherwise each leak below is its own cause and this would repeat it).
+ */
+function renderCauses(report: Report, c: Colors): string[] {
+  const causes: CauseReport[] = report.causes ?? [];
+  if (!causes.some((k) => k.sites > 1)) return [];
+  const out = ["", c.bold(`${causes.length} leak${causes.length === 1 ? "" : "s"} by cause:`)];
+  for (const k of causes) {
+    const ranks = k.leaks.map((r) => `#${r}`).join(", ");
+    const exit = k.freedAtExit ? ", freed only at exit" : "";
+    out.push(`  ${c.bold(k.id)}  ${k.label}`);
+    out.push(
+      `      ${countOf(k.sites, "allocation site")} (${ranks}), ${formatGrowth(k.growthBytes)} after warm-up (${formatRate(k.growthBytesPerSec)}), live ${formatBytes(k.liveBytes)}${exit}`,
+    );
+  }
+  return out;
+}
+
 function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: Colors): string[] {
   const out: string[] = [];
   const pid = leak.group
@@ -75,9 +96,11 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
     : report.processes.length > 1
       ? ` in pid ${leak.pid}`
       : "";
+  const shared = (report.causes ?? []).find((k) => k.id === leak.cause && k.sites > 1);
   out.push(
     `${c.bold(`#${leak.rank} ${leak.kind} leak`)}${pid}  ${c.red(formatGrowth(leak.growthBytes))} after warm-up (${formatRate(leak.growthBytesPerSec)})  ` +
-      `live ${formatBytes(leak.liveBytes)}${leak.liveCount > 0 ? ` in ${countOf(leak.liveCount, "allocation")}` : ""}  confidence ${Math.round(leak.confidence * 100)}%`,
+      `live ${formatBytes(leak.liveBytes)}${leak.liveCount > 0 ? ` in ${countOf(leak.liveCount, "allocation")}` : ""}  confidence ${Math.round(leak.confidence * 100)}%` +
+      (shared ? c.dim(`  (cause ${shared.id})`) : ""),
   );
   if (leak.site) {
     out.push(`   at ${c.cyan(longFrame(leak.site, opts.cwd))}`);

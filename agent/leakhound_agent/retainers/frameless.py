@@ -24,7 +24,10 @@ import functools
 import itertools
 import operator
 import os
-import queue
+
+# The C queue: `queue` imports `threading`, and threading first imported on the agent's thread
+# takes that thread for the main one (3.12+ then waits for it at exit: a hang).
+import _queue as queue
 
 _CALL = operator.methodcaller("__call__")
 _POLL = 0.05

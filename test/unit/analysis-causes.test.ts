@@ -1,0 +1,84 @@
+// Leaks grouped by cause (issue 12, part 5): sites whose objects one container keeps alive
+// are one leak; a site no path explains is a finding of its own.
+import { describe, expect, it } from "vitest";
+import { groupCauses, stepKind, stepName } from "../../src/analysis/causes.js";
+import type { LeakReport, RetainerReport } from "../../src/report/model.js";
+import { at } from "../helpers/synthetic.js";
+
+function path(root: string, steps: string[], objects = 100): RetainerReport {
+  return { root, rootKind: "module global", path: steps, text: [root, ...steps].join(" → "), objects, bytes: objects * 100 };
+}
+
+function leak(rank: number, retainers: RetainerReport[], extra: Partial<LeakReport> = {}): LeakReport {
+  return {
+    rank, kind: "python", pid: 7, site: at(10 + rank), stack: [at(10 + rank)], growthBytes: 1000 * rank, growthBytesPerSec: 10 * rank,
+    liveBytes: 2000 * rank, liveCount: 20, confidence: 0.5 + rank / 100, evidence: "grew", unreachable: false, retainers, stackId: rank, series: [], ...extra,
+  };
+}
+
+const LOG = "_REQUEST_LOG (dict, 4,548 items)";
+
+describe("stepName / stepKind", () => {
+  it("drop a step's figures and read its kind", () => {
+    expect(stepName(LOG)).toBe("_REQUEST_LOG");
+    expect(stepName("[*] (RequestContext)")).toBe("[*]");
+    expect(stepKind("[*] (RequestContext)")).toBe("RequestContext");
+    expect(stepKind(".headers (dict, 2 items)")).toBe("dict");
+    expect(stepKind("value")).toBeNull();
+  });
+});
+
+describe("groupCauses", () => {
+  it("sites kept by one module dict are one cause, named by the container and what it keeps", () => {
+    const leaks = [
+      leak(1, [path("module app", [LOG, "[*] (RequestContext)", ".body (str)"])]),
+      leak(2, [path("module app", ["_REQUEST_LOG (dict, 4,602 items)", "[*] (RequestContext)", ".headers (dict, 2 items)"])]),
+      leak(3, [path("module app", [LOG, "[*] (RequestContext)"])]),
+    ];
+    const { causes, leaks: out } = groupCauses(leaks);
+    expect(causes).toHaveLength(1);
+    expect(causes[0]).toMatchObject({
+      id: "C1", rank: 1, explained: true, root: "module app", path: ["_REQUEST_LOG", "[*]"], leaks: [1, 2, 3], sites: 3,
+      label: "module app → _REQUEST_LOG keeps RequestContext objects", growthBytes: 6000, liveBytes: 12000, growthBytesPerSec: 60,
+    });
+    expect(causes[0]!.confidence).toBeCloseTo(0.53);
+    expect(out.map((l) => l.cause)).toEqual(["C1", "C1", "C1"]);
+    // The input is not changed.
+    expect(leaks[0]!.cause).toBeUndefined();
+  });
+
+  it("different containers, unexplained and unreachable sites, other processes: causes of their own, in rank order", () => {
+    const { causes, leaks } = groupCauses([
+      leak(1, [path("module app", ["_CACHE (list, 9 items)", "[*] (str)"])]),
+      leak(2, []),
+      leak(3, [path("module app", ["_OTHER (dict, 3 items)", "[*] (bytes)"])]),
+      leak(4, [path("module app", ["_CACHE (list, 9 items)", "[*] (tuple, 2 items)"])]),
+      leak(5, [path("module app", ["_CACHE (list, 9 items)"])], { unreachable: true }),
+      leak(6, [path("module app", ["_CACHE (list, 9 items)", "[*] (str)"])], { pid: 8 }),
+      leak(7, [], { kind: "native", site: null }),
+    ]);
+    expect(causes.map((c) => [c.id, c.leaks, c.explained])).toEqual([
+      ["C1", [1, 4], true], ["C2", [2], false], ["C3", [3], true], ["C4", [5], false], ["C5", [6], true], ["C6", [7], false],
+    ]);
+    // Two sites sharing only the container: no deeper kind is common to them.
+    expect(causes[0]!.label).toBe("module app → _CACHE keeps them alive");
+    expect(causes[0]!.path).toEqual(["_CACHE"]);
+    expect(causes[1]!.label).toBe("main.py:12 (handle)");
+    expect(causes[2]!.label).toBe("module app → _OTHER keeps bytes objects");
+    expect(causes[5]!.label).toBe("native memory");
+    expect(leaks.map((l) => l.cause)).toEqual(["C1", "C2", "C3", "C1", "C4", "C5", "C6"]);
+  });
+
+  it("a cause whose every site was freed only at exit says so", () => {
+    const freed = { t: 5, what: "main-end" as const, freedBytes: 1, text: "freed only at exit" };
+    const { causes } = groupCauses([
+      leak(1, [path("module app", ["_X (list, 1 item)", "[*] (A)"])], { freedAtExit: freed }),
+      leak(2, [path("module app", ["_X (list, 1 item)", "[*] (A)"])], { freedAtExit: freed }),
+    ]);
+    expect(causes[0]!.freedAtExit).toBe(true);
+  });
+
+  it("no leaks, no causes", () => {
+    expect(groupCauses([])).toEqual({ causes: [], leaks: [] });
+  });
+});
