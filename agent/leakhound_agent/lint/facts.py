@@ -31,7 +31,8 @@ EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "mon
 ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^_?init|^_?load|populate|subscribe|"
                        r"^_?hook|bootstrap|configure|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
                        r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define|"
-                       r"^setUpClass$|^setUpModule$|^tearDownClass$|^tearDownModule$")
+                       r"^setUpClass$|^setUpModule$|^tearDownClass$|^tearDownModule$|"
+                       r"^_?watch_|^_?declare")
 # A test: `test_*()` at module level or `test*()` in a class named like a test case (runs once per test run).
 TEST_NAME = re.compile(r"^test")
 TEST_CLASS = re.compile(r"Test")
@@ -40,6 +41,11 @@ ONCE_DECORATOR_NAME = re.compile(r"(?i)cache|memo|once")
 # Parameter names of decorators that register what they decorate.
 CALLABLE_PARAMS = {"fn", "func", "f", "function", "cls", "klass", "kls", "callback", "cb", "handler", "method",
                    "meth", "wrapped", "decorated", "obj", "c", "target", "view", "hook", "plugin"}
+# The constructor and what Python calls once per instance.
+PER_INSTANCE = {"__init__", "__new__", "__post_init__"}
+# Calls that run a program's main loop (return when the program ends) or end the process.
+MAIN_LOOPS = {"cmdloop", "serve_forever", "run_forever", "mainloop", "loop_forever", "exec_"}
+EXITS = {"sys.exit", "os._exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.execl", "os.execlp"}
 ONCE_DECORATORS = {"lru_cache", "cache", "cached_property", "once", "run_once", "contextmanager",
                    "setup", "fixture", "pytest_fixture"}
 
@@ -288,6 +294,7 @@ class ModuleFacts:
         self.toplevel_calls = []  # (dotted callee, Call node) outside functions
         self.instances = {}  # class name -> number of `Cls(...)` calls in the module
         self.module_instances = {}  # class name -> number of those at module level
+        self.instance_sites = {}  # class name -> (function or None at import time, Call) for each `Cls(...)`
         self._collect_module()
         # Only thread-locals and class-level containers can be reached through an attribute.
         self._attr_containers = bool(self.thread_locals) or any(k.startswith("c:") for k in self.containers)
@@ -493,6 +500,7 @@ class ModuleFacts:
             self.toplevel_calls.append((name, node))
         if isinstance(func, ast.Name) and func.id in self.classes:
             self.instances[func.id] = self.instances.get(func.id, 0) + 1
+            self.instance_sites.setdefault(func.id, []).append((fn, node))
             if fn is None and cls is None:
                 self.module_instances[func.id] = self.module_instances.get(func.id, 0) + 1
         if name is None and isinstance(func, ast.Attribute):
@@ -589,6 +597,24 @@ class ModuleFacts:
             memo[fn] = self._runs_once(fn) or self._only_called_once(fn)
         return memo[fn]
 
+    def singleton(self, name, _seen=()):
+        """A class of this module that is instantiated at least once, and only at import time (module
+        level or class bodies, not a `__main__` block: a script's demo says nothing of library use);
+        its subclasses in the module likewise. Its constructor runs a fixed number of times."""
+        sites = self.instance_sites.get(name)
+        if not sites or name in _seen or any(f is not None for f, _ in sites):
+            return False
+        main = self.__dict__.get("_main_calls")
+        if main is None:  # the calls under `if __name__ == "__main__":`, found once
+            main = self._main_calls = {id(n) for stmt in self.tree.body if _is_main_guard(stmt)
+                                       for n in ast.walk(stmt) if isinstance(n, ast.Call)}
+        if any(id(call) in main for _, call in sites):
+            return False
+        for sub in self.classes.values():
+            if sub.name != name and any(last_name(b) == name for b in sub.bases) and not self.singleton(sub.name, _seen + (name,)):
+                return False
+        return True
+
     def _only_called_once(self, fn):
         if fn.name.startswith("__") or fn.cls is not None:
             return False  # methods and dunders are called from anywhere
@@ -615,23 +641,51 @@ class ModuleFacts:
                 return True
             if fn.cls is not None and any(dotted(b) in ("type", "ABCMeta", "EnumMeta") for b in fn.cls.bases):
                 return True  # a metaclass method runs once per class
+            if fn.cls is not None and fn.name in PER_INSTANCE and self.singleton(fn.cls.name):
+                return True  # the constructor of a class made only at import (or in set-up code)
+            if _enters_main_loop(fn):
+                return True  # `...; self.cmdloop()`, `sys.exit(main())`: once per process
             fn = fn.parent if fn.parent is not None and fn.name in ("wrapper", "inner", "decorator") else None
         return False
 
 
+def _is_main_guard(stmt):
+    """`if __name__ == "__main__":`"""
+    if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Compare):
+        return False
+    sides = [stmt.test.left] + stmt.test.comparators
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and \
+        any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)
+
+
+def _enters_main_loop(fn):
+    """A statement of the function's own body runs the program's main loop or ends the process."""
+    for stmt in fn.node.body:
+        if stmt.__class__ is ast.Expr and stmt.value.__class__ is ast.Call:
+            name = dotted(stmt.value.func) or ""
+            if name.rsplit(".", 1)[-1] in MAIN_LOOPS or name in EXITS:
+                return True
+    return False
+
+
 def _flag_guarded(fn):
-    """`if _started: return` (or `is not None`) in the body of a function that sets the global `_started`:
+    """`if _started: return` (or `is not None`, or either `and` something else) in the body of a function that sets the global `_started`:
     everything after it runs once."""
     for stmt in fn.node.body:
         if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[0], ast.Return)):
             continue
-        test = stmt.test
-        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) \
-                and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
-            test = test.left
-        if isinstance(test, ast.Name) and test.id in fn.globals and test.id in fn.stored:
+        tests = stmt.test.values if isinstance(stmt.test, ast.BoolOp) and isinstance(stmt.test.op, ast.And) else [stmt.test]
+        if any(_is_flag(test, fn) for test in tests):
             return True
     return False
+
+
+def _is_flag(test, fn):
+    """`FLAG` or `FLAG is not None` for a global FLAG that the function sets."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) \
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+        test = test.left
+    return isinstance(test, ast.Name) and test.id in fn.globals and test.id in fn.stored
 
 
 def _assign_parts(stmt):
