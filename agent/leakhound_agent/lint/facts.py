@@ -602,7 +602,7 @@ class ModuleFacts:
         level or class bodies, not a `__main__` block: a script's demo says nothing of library use);
         its subclasses in the module likewise. Its constructor runs a fixed number of times."""
         sites = self.instance_sites.get(name)
-        if not sites or name in _seen or any(f is not None for f, _ in sites):
+        if not sites or name in _seen or any(f is not None and not _lazy(f, call) for f, call in sites):
             return False
         main = self.__dict__.get("_main_calls")
         if main is None:  # the calls under `if __name__ == "__main__":`, found once
@@ -649,6 +649,33 @@ class ModuleFacts:
         return False
 
 
+def _lazy(fn, call):
+    """`if cls.monitor is None: cls.monitor = Monitor()` (or `if not _POOL: _POOL = Pool()`): made when the
+    class-wide or global slot it is stored in is empty, so once (again only after it was dropped)."""
+    parent = {}
+    for node in ast.walk(fn.node):
+        for child in ast.iter_child_nodes(node):
+            parent[child] = node
+    assign = parent.get(call)
+    if not isinstance(assign, ast.Assign) or len(assign.targets) != 1:
+        return False
+    target = assign.targets[0]
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id != "self" \
+            and target.value.id not in fn.locals - set(fn.params[:1]):
+        slot = target.attr  # `cls.monitor`, `Pool.default`, `module.X`: not `self.x`, one per instance
+    elif isinstance(target, ast.Name) and target.id in fn.globals:
+        slot = target.id
+    else:
+        return False
+    cur = parent.get(assign)
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, ast.If) and any(isinstance(n, ast.Attribute) and n.attr == slot or isinstance(n, ast.Name) and n.id == slot
+                                           for n in ast.walk(cur.test)):
+            return True
+        cur = parent.get(cur)
+    return False
+
+
 def _is_main_guard(stmt):
     """`if __name__ == "__main__":`"""
     if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Compare):
@@ -669,15 +696,21 @@ def _enters_main_loop(fn):
 
 
 def _flag_guarded(fn):
-    """`if _started: return` (or `is not None`, or either `and` something else) in the body of a function that sets the global `_started`:
-    everything after it runs once."""
+    """`if _started: return` (or `is not None`, or either `and` something else; the return may sit in a
+    nested `if`) in the body of a function that sets the global `_started`: everything after it runs once
+    (once per setting)."""
     for stmt in fn.node.body:
-        if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[0], ast.Return)):
+        if not (isinstance(stmt, ast.If) and _returns(stmt.body)):
             continue
         tests = stmt.test.values if isinstance(stmt.test, ast.BoolOp) and isinstance(stmt.test.op, ast.And) else [stmt.test]
         if any(_is_flag(test, fn) for test in tests):
             return True
     return False
+
+
+def _returns(body):
+    """A return among the statements, or in an `if` among them."""
+    return any(isinstance(s, ast.Return) or isinstance(s, ast.If) and (_returns(s.body) or _returns(s.orelse)) for s in body)
 
 
 def _is_flag(test, fn):
