@@ -61,6 +61,15 @@ _PRIMITIVE = {"Name": {"id"}, "Attribute": {"attr"}, "FunctionDef": {"name"}, "A
 # List fields that may hold None or strings besides nodes.
 _MIXED = {"keys", "kw_defaults", "kwd_attrs", "names"}
 _CHILDREN = {}
+# Node classes the walk handles itself; every other class only has its children visited. In a scope
+# where nothing can name a container, reads, loops, tests and deletions need nothing either.
+_HANDLED = {"Name", "Constant", "JoinedStr", "Attribute", "Call", "FunctionDef", "AsyncFunctionDef", "ClassDef",
+            "Assign", "AnnAssign", "AugAssign", "Subscript", "Global", "Return", "Compare", "For", "AsyncFor",
+            "comprehension", "Delete", "If", "While", "IfExp", "Assert", "UnaryOp", "BoolOp"}
+_USES_ONLY = {"Compare", "For", "AsyncFor", "comprehension", "Delete", "If", "While", "IfExp", "Assert", "UnaryOp", "BoolOp"}
+_ALL_NODES = [c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.AST)]
+_PLAIN = frozenset(c for c in _ALL_NODES if c.__name__ not in _HANDLED)
+_PLAIN_DEAD = frozenset(c for c in _ALL_NODES if c.__name__ not in _HANDLED or c.__name__ in _USES_ONLY)
 
 
 def _children_of(cls):
@@ -359,27 +368,48 @@ class ModuleFacts:
         """Walks statements of one scope (module, class body or function) in order."""
         stack = list(body)  # visit order does not matter: a parent is always seen before its children
         consumed = set()
-        Name, Constant, Load, JoinedStr = ast.Name, ast.Constant, ast.Load, ast.JoinedStr
         names = self.globals
         kids = _CHILDREN
+        # Nothing in this scope can name a container: no module-level or class-level ones, no mutable
+        # default of this function. Then only calls, assignments, deletions and the scope's shape matter.
+        live = bool(names or self._attr_containers or fn is not None and fn.mutable_defaults)
+        attrs = self._attr_containers
+        plain = _PLAIN if live else _PLAIN_DEAD
+        Name, Constant, JoinedStr, Attribute, Call, Load = ast.Name, ast.Constant, ast.JoinedStr, ast.Attribute, ast.Call, ast.Load
+        FunctionDef, AsyncFunctionDef, ClassDef, Subscript = ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Subscript
+        Del, Global, Return = ast.Del, ast.Global, ast.Return
+        pop, push = stack.pop, stack.append
         while stack:
-            node = stack.pop()
+            node = pop()
             t = node.__class__
             if t is Name:  # the most common node: a leaf; only a container's name matters
-                if (node.id in names or fn is not None and fn.mutable_defaults) and id(node) not in consumed \
+                if live and (node.id in names or fn is not None and fn.mutable_defaults) and id(node) not in consumed \
                         and node.ctx.__class__ is Load:
                     c = self.resolve(node, fn)
                     if c is not None:
                         c.escapes.append((fn, node))
                 continue
+            if t in plain:  # nothing to note here: on to the children
+                (kids.get(t) or _children_of(t))(node, stack)
+                continue
             if t is Constant or t is JoinedStr:  # f-strings only read what they format
                 continue
-            if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
+            if t is Attribute:
+                if attrs and id(node) not in consumed:
+                    c = self.resolve(node, fn)
+                    if c is not None and node.ctx.__class__ is Load:
+                        c.escapes.append((fn, node))
+                        continue
+                push(node.value)
+                continue
+            if t is Call:
+                self._call(node, fn, cls, consumed)
+            elif t is FunctionDef or t is AsyncFunctionDef:
                 for d in node.decorator_list:
                     n = last_name(d)
                     if n:
                         self.module_calls.add(n)
-                    stack.append(d)
+                    push(d)
                 stack.extend(node.args.defaults)
                 stack.extend(d for d in node.args.kw_defaults if d is not None)
                 if fn is not None:
@@ -388,27 +418,36 @@ class ModuleFacts:
                 self.functions.append(child)
                 self._walk(node.body, child, None)
                 continue
-            if t is ast.ClassDef:
+            elif t is ClassDef:
                 if fn is not None:
                     fn.nested.add(node.name)
                 stack.extend(node.bases)
                 stack.extend(node.decorator_list)
                 self._walk(node.body, fn, node)
                 continue
-            if t is ast.Call:
-                self._call(node, fn, cls, consumed)
-            elif t is ast.Global and fn is not None:
-                fn.declares_global = True
-            elif t is ast.Subscript and id(node) not in consumed:
-                self._subscript(node, fn, consumed)
+            elif t is ast.Assign or t is ast.AnnAssign or t is ast.AugAssign:
+                self._assign(node, fn, consumed)
+            elif t is Subscript:
+                if not live:
+                    if node.ctx.__class__ is Del:
+                        self._shrunk_name(node.value)
+                elif id(node) not in consumed:
+                    self._subscript(node, fn, consumed)
+            elif t is Global:
+                if fn is not None:
+                    fn.declares_global = True
+            elif t is Return:
+                if fn is not None and node.value.__class__ is Name:
+                    if node.value.id in CALLABLE_PARAMS and node.value.id in fn.params:
+                        fn.returns_param = True  # `def register(func): REGISTRY.append(func); return func`: a decorator
+                    else:
+                        fn.returned.add(node.value.id)  # `return wrapper`: a decorator if it takes a function
             elif t is ast.Compare:
                 for op, right in zip(node.ops, node.comparators):
                     if type(op) in (ast.In, ast.NotIn):
                         self._use(right, fn, consumed, "read", node, key=node.left)
             elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension:
                 self._use(node.iter, fn, consumed, "read", node)
-            elif t is ast.Assign or t is ast.AnnAssign or t is ast.AugAssign:
-                self._assign(node, fn, consumed)
             elif t is ast.Delete:
                 for target in node.targets:
                     self._use(target, fn, consumed, "shrink", node)
@@ -417,16 +456,6 @@ class ModuleFacts:
             elif t is ast.UnaryOp or t is ast.BoolOp:
                 for v in ([node.operand] if t is ast.UnaryOp else node.values):
                     self._use(v, fn, consumed, "read", node)
-            elif t is ast.Return and fn is not None and node.value.__class__ is Name:
-                if node.value.id in CALLABLE_PARAMS and node.value.id in fn.params:
-                    fn.returns_param = True  # `def register(func): REGISTRY.append(func); return func`: a decorator
-                else:
-                    fn.returned.add(node.value.id)  # `return wrapper`: a decorator if it takes a function
-            elif t is ast.Attribute and self._attr_containers and id(node) not in consumed:
-                c = self.resolve(node, fn)
-                if c is not None and isinstance(node.ctx, ast.Load):
-                    c.escapes.append((fn, node))
-                    continue
             (kids.get(t) or _children_of(t))(node, stack)
 
     # ---- resolving an expression to a container ----------------------------------------
@@ -479,6 +508,9 @@ class ModuleFacts:
         return key
 
     def _use(self, expr, fn, consumed, how, node, key=None, value=None):
+        t = expr.__class__
+        if t is not ast.Name and t is not ast.Attribute:
+            return None  # only a name or an attribute can be a container (see resolve)
         c = self.resolve(expr, fn)
         if c is None:
             return None

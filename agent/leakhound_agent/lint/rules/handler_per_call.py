@@ -55,12 +55,17 @@ def _is_logger(expr, facts, fn, local_calls):
 
 
 def check(facts):
+    # Only functions that call one of the two are worth a look (most modules have none).
+    candidates = [fn for fn in facts.functions
+                  if any(name == "atexit.register" or name.endswith(".addHandler") for name, _ in fn.calls)]
+    if not candidates:
+        return
     callees = {name for f in facts.functions for name, _ in f.calls} | {n for n, _ in facts.toplevel_calls}
     # Called, or passed on: `self.addCleanup(logger.removeHandler, handler)`.
     removes_handlers = any(n.endswith(".removeHandler") for n in callees) or "handlers" in facts.shrunk_attrs or any(
         isinstance(a, ast.Attribute) and a.attr == "removeHandler" for f in facts.functions for _, call in f.calls for a in call.args)
     unregisters = "atexit.unregister" in callees
-    for fn in facts.functions:
+    for fn in candidates:
         if facts.runs_once(fn):
             continue
         local_calls = None
