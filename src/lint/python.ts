@@ -2,7 +2,7 @@
 // the user's Python: its own `ast` parses the code, so whatever that Python
 // accepts is what gets linted. Isolated (-E -s -S, which Python 2.7 knows too, so it can say "too old"): no site, no sitecustomize, no
 // user environment; the agent folder goes on sys.path by hand.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { agentDir } from "../protocol/contract.js";
 import { EXIT, UserError } from "../errors.js";
 import type { LintFinding, LintRule } from "./model.js";
@@ -26,16 +26,16 @@ export interface WorkerAnswer {
   files: { file: string; lines: number; findings: RawFinding[]; error: string | null; shrunk: string[] }[];
 }
 
-/** Runs one worker on some files; rejects with a one-line UserError. */
-export function runWorker(python: string, args: string[], request: object | null): Promise<WorkerAnswer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, ["-E", "-s", "-S", "-c", BOOTSTRAP, agentDir(), ...args], {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, PYTHONIOENCODING: "utf-8", PYTHONDONTWRITEBYTECODE: "1" },
-    });
-    const out: Buffer[] = [];
+/** Spawns the linter in `python`; `onOut` gets its stdout as it comes; resolves when it exits cleanly,
+ *  rejects with a one-line UserError. */
+function spawnLinter(python: string, args: string[], onOut: (d: Buffer) => void): { child: ChildProcessWithoutNullStreams; done: Promise<void> } {
+  const child = spawn(python, ["-E", "-s", "-S", "-c", BOOTSTRAP, agentDir(), ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, PYTHONIOENCODING: "utf-8", PYTHONDONTWRITEBYTECODE: "1" },
+  });
+  const done = new Promise<void>((resolve, reject) => {
     let err = "";
-    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stdout.on("data", onOut);
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     child.on("error", (e: NodeJS.ErrnoException) => {
       if (e.code === "ENOENT") reject(new UserError(`Python not found: ${python} (choose one with --python)`, EXIT.notFound));
@@ -52,12 +52,82 @@ export function runWorker(python: string, args: string[], request: object | null
         }
         return reject(new UserError(`the linter failed in ${python} (exit ${code})${last ? `: ${last}` : ""}`, EXIT.internal));
       }
-      try {
-        resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as WorkerAnswer);
-      } catch {
-        reject(new UserError(`the linter in ${python} gave no readable answer`, EXIT.internal));
+      resolve();
+    });
+  });
+  return { child, done };
+}
+
+const unreadable = (python: string) => new UserError(`the linter in ${python} gave no readable answer`, EXIT.internal);
+
+/** Runs one worker on some files (or, with `--rules`, none); rejects with a one-line UserError. */
+export async function runWorker(python: string, args: string[], request: object | null): Promise<WorkerAnswer> {
+  const out: Buffer[] = [];
+  const { child, done } = spawnLinter(python, args, (d) => out.push(d));
+  child.stdin.end(request ? JSON.stringify(request) : "");
+  await done;
+  try {
+    return JSON.parse(Buffer.concat(out).toString("utf8")) as WorkerAnswer;
+  } catch {
+    throw unreadable(python);
+  }
+}
+
+/** Files already in hand per worker: one being linted and the next, so a worker never waits for the host. */
+const IN_FLIGHT = 2;
+
+/**
+ * Lints `files` (best largest first) with `workers` Pythons that take them one at a time from one
+ * queue (`--stream`): a worker that finishes early takes the next file, so all of them stay busy to
+ * the end whatever each file costs or the machine's other load. One answer for all files.
+ */
+export async function runWorkers(python: string, files: string[], disable: string[], workers: number): Promise<WorkerAnswer> {
+  const queue = files.slice();
+  let head: WorkerAnswer | null = null;
+  const results: WorkerAnswer["files"] = [];
+  const one = async () => {
+    let inFlight = 0;
+    let pending = "";
+    let bad = false;
+    const feed = () => {
+      while (inFlight < IN_FLIGHT && queue.length) {
+        child.stdin.write(JSON.stringify(queue.shift()) + "\n");
+        inFlight++;
+      }
+      if (!queue.length && !child.stdin.writableEnded) child.stdin.end();
+    };
+    const { child, done } = spawnLinter(python, ["--stream"], (d) => {
+      pending += d.toString("utf8");
+      let nl: number;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        let msg: unknown;
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          bad = true;
+          continue;
+        }
+        if (msg && typeof msg === "object" && "rules" in msg) head ??= { ...(msg as WorkerAnswer), files: [] };
+        else {
+          results.push(msg as WorkerAnswer["files"][number]);
+          inFlight--;
+        }
+        feed();
       }
     });
-    child.stdin.end(request ? JSON.stringify(request) : "");
-  });
+    child.stdin.write(JSON.stringify({ disable }) + "\n");
+    feed();
+    try {
+      await done;
+    } catch (e) {
+      queue.length = 0; // the others finish what they hold and stop
+      throw e;
+    }
+    if (bad || pending.trim() || inFlight) throw unreadable(python);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, workers) }, one));
+  if (!head) throw unreadable(python);
+  return { ...(head as WorkerAnswer), files: results };
 }

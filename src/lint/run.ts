@@ -1,12 +1,12 @@
-// `leakhound lint` end to end, without output: find the files, split them over
-// one Python worker per core (by size, largest first), merge the answers, and
+// `leakhound lint` end to end, without output: find the files, hand them out
+// largest first to one Python worker per core (each takes the next when it is done), and
 // drop findings about a container that another file trims (`mod._cache.clear()`).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { findPythonFiles } from "./files.js";
 import { findPyproject, readConfig } from "./config.js";
-import { runWorker, type WorkerAnswer } from "./python.js";
+import { runWorker, runWorkers, type WorkerAnswer } from "./python.js";
 import type { LintFinding, LintNote, LintResult } from "./model.js";
 import { EXIT, UserError } from "../errors.js";
 
@@ -25,8 +25,8 @@ export interface LintOptions {
 /** At least this many files per worker: a Python start costs ~20 ms. */
 const FILES_PER_WORKER = 40;
 
-/** Splits files into n groups of about equal bytes (largest first into the lightest group). */
-export function splitBySize(files: string[], n: number): string[][] {
+/** The files, largest first (so the last ones the workers take are the small ones). */
+export function largestFirst(files: string[]): string[] {
   const sized = files.map((f) => {
     let size = 0;
     try {
@@ -37,13 +37,7 @@ export function splitBySize(files: string[], n: number): string[][] {
     return { f, size };
   });
   sized.sort((a, b) => b.size - a.size || a.f.localeCompare(b.f));
-  const groups = Array.from({ length: n }, () => ({ files: [] as string[], bytes: 0 }));
-  for (const { f, size } of sized) {
-    const g = groups.reduce((a, b) => (b.bytes < a.bytes ? b : a));
-    g.files.push(f);
-    g.bytes += size;
-  }
-  return groups.map((g) => g.files).filter((g) => g.length > 0);
+  return sized.map((s) => s.f);
 }
 
 /** A path as the user reads it: relative when under the working directory. */
@@ -69,9 +63,8 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
 
   // Always ask for the rule table, so unknown rule ids in the configuration are caught even with no files.
   const workers = Math.max(1, Math.min(opts.jobs ?? os.availableParallelism(), Math.ceil(files.length / FILES_PER_WORKER)));
-  const groups = files.length ? splitBySize(files, workers) : [];
-  const answers: WorkerAnswer[] = groups.length
-    ? await Promise.all(groups.map((g) => runWorker(opts.python, [], { files: g, disable: disabled })))
+  const answers: WorkerAnswer[] = files.length
+    ? [await runWorkers(opts.python, largestFirst(files), disabled, workers)]
     : [await runWorker(opts.python, ["--rules"], null)];
   const rules = answers[0]!.rules;
   const unknown = disabled.filter((id) => !rules.some((r) => r.id === id));

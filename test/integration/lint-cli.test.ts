@@ -178,6 +178,24 @@ describe("leakhound lint", () => {
     expect(new Set(doc.findings.map((f: any) => `${f.file}:${f.line}`)).size).toBe(60);
   });
 
+  it("a worker that dies or answers garbage half-way through the files: one line, no stack trace", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 50; i++) files[`pkg/m${i}.py`] = "x = 1\n";
+    const dir = project(files);
+    // Stand-ins for Python that speak the first line of the stream protocol, then fail.
+    const header = `echo '{"python": "3.11.0", "rules": []}'`;
+    const dies = path.join(dir, "dies.sh");
+    fs.writeFileSync(dies, `#!/bin/sh\n${header}\nread line; read line\necho 'MemoryError: boom' >&2\nexit 1\n`, { mode: 0o755 });
+    const garbage = path.join(dir, "garbage.sh");
+    fs.writeFileSync(garbage, `#!/bin/sh\n${header}\necho 'not json'\nexit 0\n`, { mode: 0o755 });
+    const died = await runCli(["lint", "--python", dies, "--quiet", "pkg"], { cwd: dir });
+    expect(died.code).toBe(125);
+    expect(died.stderr).toBe(`leakhound: the linter failed in ${dies} (exit 1): MemoryError: boom\n`);
+    const bad = await runCli(["lint", "--python", garbage, "--quiet", "pkg"], { cwd: dir });
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toBe(`leakhound: the linter in ${garbage} gave no readable answer\n`);
+  });
+
   it("a container trimmed from another module is not reported", async () => {
     const dir = project({
       "store.py": "_items = []\n\n\ndef add(x):\n    _items.append(x)\n",

@@ -7,7 +7,7 @@ import { annotation, escapeData, escapeProperty, githubAnnotations } from "../..
 import { toSarif } from "../../src/report/sarif.js";
 import type { CiFinding } from "../../src/report/ci-findings.js";
 import { globToRegExp, isExcluded } from "../../src/lint/files.js";
-import { displayPath, splitBySize } from "../../src/lint/run.js";
+import { displayPath, largestFirst } from "../../src/lint/run.js";
 import { renderLintTerminal } from "../../src/lint/terminal.js";
 import { readConfig } from "../../src/lint/config.js";
 import type { LintResult } from "../../src/lint/model.js";
@@ -58,19 +58,16 @@ describe("lint files and config", () => {
     expect(isExcluded("test.py", ex)).toBe(true);
   });
 
-  it("splits files into groups of about equal size, each file once", () => {
+  it("hands files out largest first, each file once", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lh-split-"));
-    const sizes = [900, 500, 400, 300, 100, 100];
+    const sizes = [100, 900, 400, 300, 500, 100];
     const files = sizes.map((n, i) => {
       const f = path.join(dir, `f${i}.py`);
       fs.writeFileSync(f, "x".repeat(n));
       return f;
     });
-    const groups = splitBySize(files, 2);
-    expect(groups.flat().sort()).toEqual([...files].sort());
-    const bytes = groups.map((g) => g.reduce((s, f) => s + fs.statSync(f).size, 0));
-    expect(Math.abs(bytes[0]! - bytes[1]!)).toBeLessThanOrEqual(100);
-    expect(splitBySize(files.slice(0, 1), 4)).toHaveLength(1);
+    const order = largestFirst([...files, path.join(dir, "missing.py")]);
+    expect(order.map((f) => path.basename(f))).toEqual(["f1.py", "f4.py", "f2.py", "f3.py", "f0.py", "f5.py", "missing.py"]);
   });
 
   it("display paths are relative under the working directory", () => {

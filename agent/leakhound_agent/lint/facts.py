@@ -31,7 +31,8 @@ EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "mon
 ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^_?init|^_?load|populate|subscribe|"
                        r"^_?hook|bootstrap|configure|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
                        r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define|"
-                       r"^setUpClass$|^setUpModule$|^tearDownClass$|^tearDownModule$")
+                       r"^setUpClass$|^setUpModule$|^tearDownClass$|^tearDownModule$|"
+                       r"^_?watch_|^_?declare")
 # A test: `test_*()` at module level or `test*()` in a class named like a test case (runs once per test run).
 TEST_NAME = re.compile(r"^test")
 TEST_CLASS = re.compile(r"Test")
@@ -40,6 +41,11 @@ ONCE_DECORATOR_NAME = re.compile(r"(?i)cache|memo|once")
 # Parameter names of decorators that register what they decorate.
 CALLABLE_PARAMS = {"fn", "func", "f", "function", "cls", "klass", "kls", "callback", "cb", "handler", "method",
                    "meth", "wrapped", "decorated", "obj", "c", "target", "view", "hook", "plugin"}
+# The constructor and what Python calls once per instance.
+PER_INSTANCE = {"__init__", "__new__", "__post_init__"}
+# Calls that run a program's main loop (return when the program ends) or end the process.
+MAIN_LOOPS = {"cmdloop", "serve_forever", "run_forever", "mainloop", "loop_forever", "exec_"}
+EXITS = {"sys.exit", "os._exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.execl", "os.execlp"}
 ONCE_DECORATORS = {"lru_cache", "cache", "cached_property", "once", "run_once", "contextmanager",
                    "setup", "fixture", "pytest_fixture"}
 
@@ -55,6 +61,15 @@ _PRIMITIVE = {"Name": {"id"}, "Attribute": {"attr"}, "FunctionDef": {"name"}, "A
 # List fields that may hold None or strings besides nodes.
 _MIXED = {"keys", "kw_defaults", "kwd_attrs", "names"}
 _CHILDREN = {}
+# Node classes the walk handles itself; every other class only has its children visited. In a scope
+# where nothing can name a container, reads, loops, tests and deletions need nothing either.
+_HANDLED = {"Name", "Constant", "JoinedStr", "Attribute", "Call", "FunctionDef", "AsyncFunctionDef", "ClassDef",
+            "Assign", "AnnAssign", "AugAssign", "Subscript", "Global", "Return", "Compare", "For", "AsyncFor",
+            "comprehension", "Delete", "If", "While", "IfExp", "Assert", "UnaryOp", "BoolOp"}
+_USES_ONLY = {"Compare", "For", "AsyncFor", "comprehension", "Delete", "If", "While", "IfExp", "Assert", "UnaryOp", "BoolOp"}
+_ALL_NODES = [c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.AST)]
+_PLAIN = frozenset(c for c in _ALL_NODES if c.__name__ not in _HANDLED)
+_PLAIN_DEAD = frozenset(c for c in _ALL_NODES if c.__name__ not in _HANDLED or c.__name__ in _USES_ONLY)
 
 
 def _children_of(cls):
@@ -288,6 +303,7 @@ class ModuleFacts:
         self.toplevel_calls = []  # (dotted callee, Call node) outside functions
         self.instances = {}  # class name -> number of `Cls(...)` calls in the module
         self.module_instances = {}  # class name -> number of those at module level
+        self.instance_sites = {}  # class name -> (function or None at import time, Call) for each `Cls(...)`
         self._collect_module()
         # Only thread-locals and class-level containers can be reached through an attribute.
         self._attr_containers = bool(self.thread_locals) or any(k.startswith("c:") for k in self.containers)
@@ -352,27 +368,48 @@ class ModuleFacts:
         """Walks statements of one scope (module, class body or function) in order."""
         stack = list(body)  # visit order does not matter: a parent is always seen before its children
         consumed = set()
-        Name, Constant, Load, JoinedStr = ast.Name, ast.Constant, ast.Load, ast.JoinedStr
         names = self.globals
         kids = _CHILDREN
+        # Nothing in this scope can name a container: no module-level or class-level ones, no mutable
+        # default of this function. Then only calls, assignments, deletions and the scope's shape matter.
+        live = bool(names or self._attr_containers or fn is not None and fn.mutable_defaults)
+        attrs = self._attr_containers
+        plain = _PLAIN if live else _PLAIN_DEAD
+        Name, Constant, JoinedStr, Attribute, Call, Load = ast.Name, ast.Constant, ast.JoinedStr, ast.Attribute, ast.Call, ast.Load
+        FunctionDef, AsyncFunctionDef, ClassDef, Subscript = ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Subscript
+        Del, Global, Return = ast.Del, ast.Global, ast.Return
+        pop, push = stack.pop, stack.append
         while stack:
-            node = stack.pop()
+            node = pop()
             t = node.__class__
             if t is Name:  # the most common node: a leaf; only a container's name matters
-                if (node.id in names or fn is not None and fn.mutable_defaults) and id(node) not in consumed \
+                if live and (node.id in names or fn is not None and fn.mutable_defaults) and id(node) not in consumed \
                         and node.ctx.__class__ is Load:
                     c = self.resolve(node, fn)
                     if c is not None:
                         c.escapes.append((fn, node))
                 continue
+            if t in plain:  # nothing to note here: on to the children
+                (kids.get(t) or _children_of(t))(node, stack)
+                continue
             if t is Constant or t is JoinedStr:  # f-strings only read what they format
                 continue
-            if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
+            if t is Attribute:
+                if attrs and id(node) not in consumed:
+                    c = self.resolve(node, fn)
+                    if c is not None and node.ctx.__class__ is Load:
+                        c.escapes.append((fn, node))
+                        continue
+                push(node.value)
+                continue
+            if t is Call:
+                self._call(node, fn, cls, consumed)
+            elif t is FunctionDef or t is AsyncFunctionDef:
                 for d in node.decorator_list:
                     n = last_name(d)
                     if n:
                         self.module_calls.add(n)
-                    stack.append(d)
+                    push(d)
                 stack.extend(node.args.defaults)
                 stack.extend(d for d in node.args.kw_defaults if d is not None)
                 if fn is not None:
@@ -381,27 +418,36 @@ class ModuleFacts:
                 self.functions.append(child)
                 self._walk(node.body, child, None)
                 continue
-            if t is ast.ClassDef:
+            elif t is ClassDef:
                 if fn is not None:
                     fn.nested.add(node.name)
                 stack.extend(node.bases)
                 stack.extend(node.decorator_list)
                 self._walk(node.body, fn, node)
                 continue
-            if t is ast.Call:
-                self._call(node, fn, cls, consumed)
-            elif t is ast.Global and fn is not None:
-                fn.declares_global = True
-            elif t is ast.Subscript and id(node) not in consumed:
-                self._subscript(node, fn, consumed)
+            elif t is ast.Assign or t is ast.AnnAssign or t is ast.AugAssign:
+                self._assign(node, fn, consumed)
+            elif t is Subscript:
+                if not live:
+                    if node.ctx.__class__ is Del:
+                        self._shrunk_name(node.value)
+                elif id(node) not in consumed:
+                    self._subscript(node, fn, consumed)
+            elif t is Global:
+                if fn is not None:
+                    fn.declares_global = True
+            elif t is Return:
+                if fn is not None and node.value.__class__ is Name:
+                    if node.value.id in CALLABLE_PARAMS and node.value.id in fn.params:
+                        fn.returns_param = True  # `def register(func): REGISTRY.append(func); return func`: a decorator
+                    else:
+                        fn.returned.add(node.value.id)  # `return wrapper`: a decorator if it takes a function
             elif t is ast.Compare:
                 for op, right in zip(node.ops, node.comparators):
                     if type(op) in (ast.In, ast.NotIn):
                         self._use(right, fn, consumed, "read", node, key=node.left)
             elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension:
                 self._use(node.iter, fn, consumed, "read", node)
-            elif t is ast.Assign or t is ast.AnnAssign or t is ast.AugAssign:
-                self._assign(node, fn, consumed)
             elif t is ast.Delete:
                 for target in node.targets:
                     self._use(target, fn, consumed, "shrink", node)
@@ -410,16 +456,6 @@ class ModuleFacts:
             elif t is ast.UnaryOp or t is ast.BoolOp:
                 for v in ([node.operand] if t is ast.UnaryOp else node.values):
                     self._use(v, fn, consumed, "read", node)
-            elif t is ast.Return and fn is not None and node.value.__class__ is Name:
-                if node.value.id in CALLABLE_PARAMS and node.value.id in fn.params:
-                    fn.returns_param = True  # `def register(func): REGISTRY.append(func); return func`: a decorator
-                else:
-                    fn.returned.add(node.value.id)  # `return wrapper`: a decorator if it takes a function
-            elif t is ast.Attribute and self._attr_containers and id(node) not in consumed:
-                c = self.resolve(node, fn)
-                if c is not None and isinstance(node.ctx, ast.Load):
-                    c.escapes.append((fn, node))
-                    continue
             (kids.get(t) or _children_of(t))(node, stack)
 
     # ---- resolving an expression to a container ----------------------------------------
@@ -472,6 +508,9 @@ class ModuleFacts:
         return key
 
     def _use(self, expr, fn, consumed, how, node, key=None, value=None):
+        t = expr.__class__
+        if t is not ast.Name and t is not ast.Attribute:
+            return None  # only a name or an attribute can be a container (see resolve)
         c = self.resolve(expr, fn)
         if c is None:
             return None
@@ -493,6 +532,7 @@ class ModuleFacts:
             self.toplevel_calls.append((name, node))
         if isinstance(func, ast.Name) and func.id in self.classes:
             self.instances[func.id] = self.instances.get(func.id, 0) + 1
+            self.instance_sites.setdefault(func.id, []).append((fn, node))
             if fn is None and cls is None:
                 self.module_instances[func.id] = self.module_instances.get(func.id, 0) + 1
         if name is None and isinstance(func, ast.Attribute):
@@ -589,6 +629,24 @@ class ModuleFacts:
             memo[fn] = self._runs_once(fn) or self._only_called_once(fn)
         return memo[fn]
 
+    def singleton(self, name, _seen=()):
+        """A class of this module that is instantiated at least once, and only at import time (module
+        level or class bodies, not a `__main__` block: a script's demo says nothing of library use);
+        its subclasses in the module likewise. Its constructor runs a fixed number of times."""
+        sites = self.instance_sites.get(name)
+        if not sites or name in _seen or any(f is not None and not _lazy(f, call) for f, call in sites):
+            return False
+        main = self.__dict__.get("_main_calls")
+        if main is None:  # the calls under `if __name__ == "__main__":`, found once
+            main = self._main_calls = {id(n) for stmt in self.tree.body if _is_main_guard(stmt)
+                                       for n in ast.walk(stmt) if isinstance(n, ast.Call)}
+        if any(id(call) in main for _, call in sites):
+            return False
+        for sub in self.classes.values():
+            if sub.name != name and any(last_name(b) == name for b in sub.bases) and not self.singleton(sub.name, _seen + (name,)):
+                return False
+        return True
+
     def _only_called_once(self, fn):
         if fn.name.startswith("__") or fn.cls is not None:
             return False  # methods and dunders are called from anywhere
@@ -615,23 +673,84 @@ class ModuleFacts:
                 return True
             if fn.cls is not None and any(dotted(b) in ("type", "ABCMeta", "EnumMeta") for b in fn.cls.bases):
                 return True  # a metaclass method runs once per class
+            if fn.cls is not None and fn.name in PER_INSTANCE and self.singleton(fn.cls.name):
+                return True  # the constructor of a class made only at import (or in set-up code)
+            if _enters_main_loop(fn):
+                return True  # `...; self.cmdloop()`, `sys.exit(main())`: once per process
             fn = fn.parent if fn.parent is not None and fn.name in ("wrapper", "inner", "decorator") else None
         return False
 
 
-def _flag_guarded(fn):
-    """`if _started: return` (or `is not None`) in the body of a function that sets the global `_started`:
-    everything after it runs once."""
+def _lazy(fn, call):
+    """`if cls.monitor is None: cls.monitor = Monitor()` (or `if not _POOL: _POOL = Pool()`): made when the
+    class-wide or global slot it is stored in is empty, so once (again only after it was dropped)."""
+    parent = {}
+    for node in ast.walk(fn.node):
+        for child in ast.iter_child_nodes(node):
+            parent[child] = node
+    assign = parent.get(call)
+    if not isinstance(assign, ast.Assign) or len(assign.targets) != 1:
+        return False
+    target = assign.targets[0]
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id != "self" \
+            and target.value.id not in fn.locals - set(fn.params[:1]):
+        slot = target.attr  # `cls.monitor`, `Pool.default`, `module.X`: not `self.x`, one per instance
+    elif isinstance(target, ast.Name) and target.id in fn.globals:
+        slot = target.id
+    else:
+        return False
+    cur = parent.get(assign)
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, ast.If) and any(isinstance(n, ast.Attribute) and n.attr == slot or isinstance(n, ast.Name) and n.id == slot
+                                           for n in ast.walk(cur.test)):
+            return True
+        cur = parent.get(cur)
+    return False
+
+
+def _is_main_guard(stmt):
+    """`if __name__ == "__main__":`"""
+    if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Compare):
+        return False
+    sides = [stmt.test.left] + stmt.test.comparators
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and \
+        any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)
+
+
+def _enters_main_loop(fn):
+    """A statement of the function's own body runs the program's main loop or ends the process."""
     for stmt in fn.node.body:
-        if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[0], ast.Return)):
+        if stmt.__class__ is ast.Expr and stmt.value.__class__ is ast.Call:
+            name = dotted(stmt.value.func) or ""
+            if name.rsplit(".", 1)[-1] in MAIN_LOOPS or name in EXITS:
+                return True
+    return False
+
+
+def _flag_guarded(fn):
+    """`if _started: return` (or `is not None`, or either `and` something else; the return may sit in a
+    nested `if`) in the body of a function that sets the global `_started`: everything after it runs once
+    (once per setting)."""
+    for stmt in fn.node.body:
+        if not (isinstance(stmt, ast.If) and _returns(stmt.body)):
             continue
-        test = stmt.test
-        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) \
-                and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
-            test = test.left
-        if isinstance(test, ast.Name) and test.id in fn.globals and test.id in fn.stored:
+        tests = stmt.test.values if isinstance(stmt.test, ast.BoolOp) and isinstance(stmt.test.op, ast.And) else [stmt.test]
+        if any(_is_flag(test, fn) for test in tests):
             return True
     return False
+
+
+def _returns(body):
+    """A return among the statements, or in an `if` among them."""
+    return any(isinstance(s, ast.Return) or isinstance(s, ast.If) and (_returns(s.body) or _returns(s.orelse)) for s in body)
+
+
+def _is_flag(test, fn):
+    """`FLAG` or `FLAG is not None` for a global FLAG that the function sets."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) \
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+        test = test.left
+    return isinstance(test, ast.Name) and test.id in fn.globals and test.id in fn.stored
 
 
 def _assign_parts(stmt):

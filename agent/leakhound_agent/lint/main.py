@@ -1,6 +1,9 @@
 """Entry point: `python -m leakhound_agent.lint < request.json > answer.json`.
 
 Request: {"files": [paths], "disable": [rule ids]}; `--rules` prints the rule table only.
+`--stream`: the host hands out files one at a time (so every worker stays busy to the end): the first
+line in is {"disable": [...]}, each next line one path as a JSON string; the first line out is
+{"python", "rules"}, then one line per path, its file's answer as below, written as soon as it is done.
 Answer: {"python": "3.11.7", "rules": [{id, title, help}], "files": [{"file", "lines",
 "findings": [{rule, line, column, endLine, endColumn, message, fix, container}], "error",
 "shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ...}]}. Lines and columns are 1-based; columns count characters.
@@ -104,11 +107,27 @@ def main(argv=None):
     if "--rules" in argv:
         json.dump({"python": version, "rules": rule_table()}, sys.stdout)
         return 0
+    if "--stream" in argv:
+        return stream()
     request = json.load(sys.stdin)
     disabled = set(request.get("disable", []))
     results = [lint_file(path, disabled) for path in request.get("files", [])]
     json.dump({"python": version, "rules": rule_table(), "files": results}, sys.stdout)
     sys.stdout.write("\n")
+    return 0
+
+
+def stream():
+    """One file per line in, one answer per line out, until the host closes stdin."""
+    read, out = sys.stdin.buffer.readline, sys.stdout
+    first = read()
+    disabled = set(json.loads(first).get("disable", [])) if first.strip() else set()
+    out.write(json.dumps({"python": "%d.%d.%d" % sys.version_info[:3], "rules": rule_table()}) + "\n")
+    out.flush()
+    for line in iter(read, b""):
+        if line.strip():
+            out.write(json.dumps(lint_file(json.loads(line), disabled)) + "\n")
+            out.flush()
     return 0
 
 

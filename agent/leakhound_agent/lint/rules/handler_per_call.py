@@ -12,6 +12,23 @@ HELP = ("`logger.addHandler(SomeHandler(...))` or `atexit.register(...)` in a fu
         "loggers and atexit keep them for the life of the process.")
 
 GET_LOGGER = ("logging.getLogger", "getLogger")
+WEAK = ("weakref.ref", "weakref.proxy", "weakref.WeakMethod", "ref", "proxy", "WeakMethod")
+
+
+def _weak_registration(fn, call, local_calls):
+    """`atexit.register(cleanup, weakref.ref(self))`, or a lambda/nested function over a local bound to
+    `weakref.ref(self)` that never names `self`: what is registered does not keep the instance."""
+    weak = {n for n, callee in local_calls.items() if callee in WEAK}
+    cb, rest = call.args[0], list(call.args[1:]) + [k.value for k in call.keywords]
+    body = cb
+    if isinstance(cb, ast.Name):
+        body = next((n for n in fn.node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == cb.id), None)
+    elif not isinstance(cb, ast.Lambda):
+        return False  # a bound method (`self.close`) keeps its instance
+    if body is not None and mentions(body, names=("self",)):
+        return False
+    weak_args = any((isinstance(a, ast.Call) and dotted(a.func) in WEAK) or (isinstance(a, ast.Name) and a.id in weak) for a in rest)
+    return weak_args or (body is not None and bool(weak) and mentions(body, names=weak))
 
 
 def _local_calls(fn):
@@ -38,12 +55,17 @@ def _is_logger(expr, facts, fn, local_calls):
 
 
 def check(facts):
+    # Only functions that call one of the two are worth a look (most modules have none).
+    candidates = [fn for fn in facts.functions
+                  if any(name == "atexit.register" or name.endswith(".addHandler") for name, _ in fn.calls)]
+    if not candidates:
+        return
     callees = {name for f in facts.functions for name, _ in f.calls} | {n for n, _ in facts.toplevel_calls}
     # Called, or passed on: `self.addCleanup(logger.removeHandler, handler)`.
     removes_handlers = any(n.endswith(".removeHandler") for n in callees) or "handlers" in facts.shrunk_attrs or any(
         isinstance(a, ast.Attribute) and a.attr == "removeHandler" for f in facts.functions for _, call in f.calls for a in call.args)
     unregisters = "atexit.unregister" in callees
-    for fn in facts.functions:
+    for fn in candidates:
         if facts.runs_once(fn):
             continue
         local_calls = None
@@ -61,8 +83,10 @@ def check(facts):
                 why = "%s adds a new logging handler on every call and never removes it; the logger keeps all of them (and their streams) for the life of the process." % fn_label(fn)
                 fix = "Add the handler once at set-up (module level or guarded by `if not logger.handlers`), or `logger.removeHandler(h)` in a `finally`."
                 yield call, why, fix, None
-            elif name == "atexit.register" and not unregisters:
-                if guarded(fn, call):
+            elif name == "atexit.register" and not unregisters and call.args:
+                if local_calls is None:
+                    local_calls = _local_calls(fn)
+                if guarded(fn, call) or _weak_registration(fn, call, local_calls):
                     continue
                 why = "%s registers an atexit callback on every call; atexit keeps each one, and everything it references, until the process exits." % fn_label(fn)
                 fix = "Register once at module level (or behind a module-level flag), or `atexit.unregister(cb)` when the object is closed."

@@ -34,10 +34,14 @@ def _callback(arg, fn, strict):
 
 
 def check(facts):
+    candidates = [fn for fn in facts.functions
+                  if any(isinstance(call.func, ast.Attribute) and call.func.attr in SUBSCRIBE for _, call in fn.calls)]
+    if not candidates:
+        return
     removers = {name.rsplit(".", 1)[-1] for f in facts.functions for name, _ in f.calls} & REMOVERS
     if removers:
         return
-    for fn in facts.functions:
+    for fn in candidates:
         if facts.runs_once(fn):
             continue
         for name, call in fn.calls:
