@@ -1,7 +1,7 @@
 // Reports from real runs: `leakhound run --html` on a leaking Python program,
 // opened in Chromium; and `leakhound run --live` watched while the target runs.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -74,6 +74,34 @@ describe.skipIf(!existsSync(CLI))("reports from real runs (needs `npm run build`
     expect(w.consoleErrors).toEqual([]);
     expect(w.pageErrors).toEqual([]);
     expect(networkRequests(w)).toEqual([]);
+    await page.context().close();
+  });
+
+  test("leakhound run --repeat on a pytest suite: the report names the leaking test and the cache fill", async () => {
+    const suite = path.join(dir, "shop_suite");
+    cpSync(path.join(ROOT, "test", "fixtures", "pytest", "shop_suite"), suite, { recursive: true });
+    const html = path.join(dir, "pytest-report.html");
+    const run = spawnSync(process.execPath, [CLI, "run", "--quiet", "--repeat", "2", "--html", html, "--", PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not bounded"], {
+      cwd: suite,
+      encoding: "utf8",
+      timeout: 150_000,
+    });
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+    const w = await watchedPage(browser);
+    await openReport(w, pathToFileURL(html).href);
+    const { page } = w;
+    const section = page.locator("section#tests");
+    expect(await section.isVisible()).toBe(true);
+    const leakRow = section.locator('tr.test-leak[data-test="test_orders.py::test_checkout[*]"]');
+    expect(await leakRow.locator(".badge").textContent()).toBe("leaks");
+    expect(await leakRow.textContent()).toContain("orders.py:16");
+    expect(await leakRow.textContent()).toContain("kept alive by module shop.orders → _HISTORY");
+    expect(await section.locator('tr.test-first-run[data-test="test_orders.py::test_prices"]').count()).toBe(1);
+    expect(await section.textContent()).toContain("pytest's own per-test records");
+    expect(await page.locator(".leak-card .leak-tests").first().textContent()).toContain("test_orders.py::test_checkout[*] (80 runs");
+    await section.screenshot({ path: path.join(ROOT, "test-artifacts", "pytest-tests-section.png") });
+    expect(w.consoleErrors).toEqual([]);
+    expect(w.pageErrors).toEqual([]);
     await page.context().close();
   });
 
