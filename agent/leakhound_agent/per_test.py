@@ -10,6 +10,7 @@ Never calls user code: the figures come from the collector, the stacks from its 
 """
 
 import gc
+import math
 import os
 import sys
 import time
@@ -51,15 +52,23 @@ class TestMeter(object):
         self._interval = agent.config.sample_bytes
         self._is_runner = {}  # stack key -> the allocation was pytest's own
         self._before = None
+        self._last_kept = []
         self._started = 0.0
         self.runs = {}  # test id -> runs so far
 
     def error(self, kept):
-        """One standard error of a kept-bytes figure: about sqrt(B x interval) for a sampling
-        collector (the error bound of its note), 0 for an exact one."""
+        """One standard error of the last run's kept bytes, 0 for an exact collector: a block of s
+        bytes is sampled with p = 1 - exp(-s/m) and stands for s/p, so B bytes of such blocks vary
+        by B*s*(1-p)/p (about B*m for small blocks, little for blocks larger than m)."""
         if not self._collector.sampled or kept <= 0:
             return 0
-        return int((kept * float(self._interval)) ** 0.5)
+        m = float(self._interval)
+        variance = 0.0
+        for _, size, count in self._last_kept:
+            block = size / float(count) if count > 0 else m
+            p = 1.0 - math.exp(-block / m)
+            variance += size * block * (1.0 - p) / p if p > 0 else size * m
+        return int(variance ** 0.5)
 
     def start(self):
         """Before a test's set-up."""
@@ -100,6 +109,7 @@ class TestMeter(object):
                 if size > 0:
                     kept.append((key, size, count))
         kept.sort(key=lambda row: row[1], reverse=True)
+        self._last_kept = kept
         run = self.runs.get(test_id, 0) + 1
         self.runs[test_id] = run
         self._agent.send_test(test_id, run, outcome, retained, kept[:MAX_SITES], (runner_bytes, runner_count),
