@@ -15,7 +15,7 @@ import { nativeGrowth } from "./rules/native-growth.js";
 import { spreadGrowth } from "./rules/spread-growth.js";
 import { tooLittleDataReason } from "./rules/too-little-data.js";
 import { indexAtTime, knownPoints } from "./stats/series.js";
-import { beforeShutdown, droppedAfter, freedAtExit, shutdownCut } from "./shutdown.js";
+import { beforeShutdown, freedAtExit, workingCut } from "./shutdown.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis, type Timeline } from "./stacks.js";
 import { THRESHOLDS } from "./thresholds.js";
@@ -53,13 +53,14 @@ export function analyzeProcess(proc: ProcessCapture): ProcessResult {
 /** The run judged as the program was at work: growth freed only while it shut down is still a leak. */
 function analyzeAroundShutdown(proc: ProcessCapture): ProcessResult {
   const full = analyzeWindow(proc);
-  const cut = shutdownCut(proc);
+  const cut = workingCut(proc);
   if (!cut || cut.index === 0) return full;
   const n = proc.samples.length;
   const end = proc.samples[n - 1]!.t;
   const tailSec = end - proc.samples[cut.index - 1]!.t;
   const longTail = tailSec >= Math.max(THRESHOLDS.exitTailMinSec, THRESHOLDS.exitTailShare * end);
-  if (!longTail && !droppedAfter(proc, cut)) return full;
+  // Samples taken at the mark and at exit (flat while the program waits for a search) are no
+  // plateau either: the samples up to the cut are judged too, and a leak there is a leak.
   const view = beforeShutdown(proc, cut.index);
   // Too little of the run before the shutdown to judge: the whole run says what it can.
   if (timeline(view).tooShort) return full;
@@ -69,7 +70,6 @@ function analyzeAroundShutdown(proc: ProcessCapture): ProcessResult {
   for (const leak of working.leaks) {
     if (known.has(leakKey(leak))) continue;
     const freed = freedAtExit(proc, leak, cut);
-    if (!freed && !longTail) continue;
     added.push(freed ? { ...leak, evidence: `${leak.evidence}; ${freed.text}`, freedAtExit: freed } : leak);
   }
   const leaks = [...(longTail ? [] : full.leaks), ...added].sort(compareLeaks);

@@ -61,6 +61,24 @@ export function shutdownCut(proc: ProcessCapture): ShutdownCut | null {
   return index < n ? { index, mark } : null;
 }
 
+/**
+ * The cut to judge the program at work by. shutdownCut's keeps a grace before the mark, for a
+ * cleanup just before it (a `with` block around the main loop closing); when no allocation stack
+ * released memory in that grace, the samples up to the mark itself are judged (on a short run
+ * the grace would take the samples a verdict needs). Null when there is no mark.
+ */
+export function workingCut(proc: ProcessCapture): ShutdownCut | null {
+  const cut = shutdownCut(proc);
+  if (!cut || cut.index === 0) return cut;
+  let atMark = cut.index;
+  while (atMark < proc.samples.length && proc.samples[atMark]!.t < cut.mark.t) atMark++;
+  if (atMark === cut.index || atMark >= proc.samples.length) return cut;
+  for (const series of proc.sites.values()) {
+    if (valueAt(series, cut.index - 1) - valueAt(series, atMark - 1) >= THRESHOLDS.minGrowthBytes) return cut;
+  }
+  return { ...cut, index: atMark };
+}
+
 /** A site's value at sample `i` (the last one known at or before it; 0 before its first report). */
 function valueAt(series: SiteSeries, i: number): number {
   const bytes = series.bytes;

@@ -4,7 +4,7 @@
 // series (linear in the capture) and builds no report.
 import type { ProcessCapture } from "../capture/model.js";
 import { siteKey } from "./frames.js";
-import { beforeShutdown, freedAfterCut, shutdownCut } from "./shutdown.js";
+import { beforeShutdown, freedAfterCut, workingCut } from "./shutdown.js";
 import { THRESHOLDS } from "./thresholds.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis } from "./stacks.js";
@@ -26,7 +26,7 @@ export function retainerTargets(proc: ProcessCapture, max = 5, confidentOnly = f
 function byGrowth(whole: ProcessCapture, max: number, confidentOnly: boolean): number[] {
   // Once its shutdown began, the program is judged as it was at work (analysis/shutdown.ts):
   // memory that stays flat while it exits (a search at the mark, slow handlers) is no plateau.
-  const cut = shutdownCut(whole);
+  const cut = workingCut(whole);
   const working = cut && cut.index > 0 ? beforeShutdown(whole, cut.index) : null;
   const proc = working && !timeline(working).tooShort ? working : whole;
   // A stack whose memory the shutdown already released has nothing left to search for (a search now
