@@ -51,7 +51,7 @@ it("pytest is importable somewhere (python3-pytest is installed by scripts/setup
 describe.each(PYTHONS)("pytest on Python $version", ({ path: python }) => {
   it("--repeat 3: the leaking test by its runs, the cache fill by its first run, the marker fails a test", async () => {
     const cwd = suite("shop_suite");
-    const r = await runLeakhound(pytest(python), ["--repeat", "3"], { cwd, timeoutMs: 170_000 });
+    const r = await runLeakhound(pytest(python), ["--repeat", "3"], { cwd, timeoutMs: 240_000 });
     expect(reportErrors(r.report)).toBeNull();
     // pytest's own exit code (1: the marked test failed at teardown) is leakhound's.
     expect(r.code, r.stderr).toBe(1);
@@ -84,7 +84,7 @@ describe.each(PYTHONS)("pytest on Python $version", ({ path: python }) => {
     expect(r.stderr).toMatch(/first run\s+test_orders\.py::test_prices: kept [\d.]+ KiB on its first run only/);
     expect(r.stderr).toMatch(/pytest's own per-test records: [\d.]+ (B|KiB) per test/);
     expect(r.stderr).toMatch(/tests: test_orders\.py::test_checkout\[\*\] \(120 runs/);
-  }, 180_000);
+  }, 260_000);
 
   it("--repeat keeps fixture scopes: the module fixture once, the function fixture per run; a test under its limit passes", async () => {
     const cwd = suite("fixture_suite");
@@ -100,11 +100,11 @@ describe.each(PYTHONS)("pytest on Python $version", ({ path: python }) => {
     const t = r.report.tests.find((x: any) => x.id === "test_fixtures.py::test_uses_row");
     expect(t).toMatchObject({ verdict: "leak", runs: 4 });
     expect(t.sites[0].site).toMatchObject({ function: "session_row" });
-  }, 150_000);
+  }, 220_000);
 
   it("many clean tests: pytest's records grow with the session, and that is no leak", async () => {
     const cwd = suite("clean_suite");
-    const r = await runLeakhound(pytest(python), [], { cwd, timeoutMs: 120_000 });
+    const r = await runLeakhound(pytest(python), [], { cwd, timeoutMs: 200_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(reportErrors(r.report)).toBeNull();
     expect(r.report.leaks).toEqual([]);
@@ -112,7 +112,7 @@ describe.each(PYTHONS)("pytest on Python $version", ({ path: python }) => {
     expect(r.report.testRunner.tests).toBe(400);
     expect(r.report.verdict).toBe("no-leak");
     expect(r.stderr).toMatch(/no test kept memory after its teardown/);
-  }, 150_000);
+  }, 220_000);
 });
 
 describe("pytest without --repeat", () => {
@@ -120,12 +120,12 @@ describe("pytest without --repeat", () => {
   it.skipIf(PYTHONS.length === 0)("parametrized cases still tell the leak; a test that ran once is only listed; --fail-on-leak", async () => {
     const cwd = suite("shop_suite");
     // Without the failing marked test pytest passes, so --fail-on-leak decides the exit code.
-    const r = await runLeakhound([...pytest(python), "-k", "not bounded"], ["--fail-on-leak"], { cwd, timeoutMs: 120_000 });
+    const r = await runLeakhound([...pytest(python), "-k", "not bounded"], ["--fail-on-leak"], { cwd, timeoutMs: 200_000 });
     expect(r.stdout).toMatch(/42 passed/);
     expect(r.code).toBe(3);
     const byId = Object.fromEntries(r.report.tests.map((t: any) => [t.id, t]));
     expect(byId["test_orders.py::test_checkout[*]"].verdict).toBe("leak");
     expect(byId["test_orders.py::test_prices"].verdict).toBe("once");
     expect(byId["test_orders.py::test_prices"].evidence).toMatch(/--repeat 3/);
-  }, 150_000);
+  }, 220_000);
 });
