@@ -290,10 +290,7 @@ class Agent(object):
             messages = self._notes()
             if messages:
                 self._conn.send(*messages)
-            # A few stacks per message, each built, encoded and sent on its own: the first
-            # sample of a program with hundreds of new stacks holds no big message.
-            for start in range(0, len(definitions), STACKS_PER_MESSAGE):
-                self._conn.send(protocol.stacks(definitions[start:start + STACKS_PER_MESSAGE]))
+            self._send_stacks(definitions)
             del definitions
             self._conn.send(protocol.sample(
                 seq=self._seq,
@@ -316,6 +313,12 @@ class Agent(object):
         finally:
             self._sample_lock.release()
 
+    def _send_stacks(self, definitions):
+        """Stack definitions, a few per message, each built, encoded and sent on its own: the first
+        sample of a program with hundreds of new stacks holds no big message."""
+        for start in range(0, len(definitions), STACKS_PER_MESSAGE):
+            self._conn.send(protocol.stacks(definitions[start:start + STACKS_PER_MESSAGE]))
+
     # ------------------------------------------------------------ per-test figures (pytest plugin)
 
     def send_test(self, test_id, run, outcome, retained, sites, runner, duration_sec, limit=None, total_only=False):
@@ -328,9 +331,7 @@ class Agent(object):
         try:
             site_id = self._table.site_id
             rows = [[site_id(key), int(size), int(count)] for key, size, count in sites]
-            definitions = self._table.take_pending()
-            for start in range(0, len(definitions), STACKS_PER_MESSAGE):
-                self._conn.send(protocol.stacks(definitions[start:start + STACKS_PER_MESSAGE]))
+            self._send_stacks(self._table.take_pending())
             self._conn.send(protocol.test(
                 test_id, run, round(_monotonic() - self._started_mono, 6), outcome, int(retained), rows,
                 [int(runner[0]), int(runner[1])], round(duration_sec, 6), limit, total_only))
