@@ -234,9 +234,15 @@ def main():
     parser.add_argument("--collector", choices=["tracemalloc", "sampling"], default="tracemalloc",
                         help="sampling: the default native sampler at its default interval, no tracemalloc")
     parser.add_argument("--sample-bytes", type=int, default=None, help="the sampler's interval (default: the agent's)")
+    parser.add_argument("--python-walk", action="store_true",
+                        help="the walk's inner loop from Python (as without the C walk of the sampler extension)")
     parser.add_argument("--live", action="store_true",
                         help="a live search (the program runs on): report the longest pauses another thread sees")
     args = parser.parse_args()
+    if args.python_walk:
+        from leakhound_agent import retainers as _retainers
+
+        _retainers.NATIVE_WALK = False
 
     if args.collector == "sampling":
         return main_sampling(args)

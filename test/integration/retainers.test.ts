@@ -136,6 +136,17 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     expect(top(memo)).toBe("module global | module __main__ | _MEMO (dict, 3,000 items) → [*] (str)");
   });
 
+  it("strings kept only as a dict's keys, by the C walk and the Python one", async () => {
+    for (const env of [{}, { LEAK_PY_WALK: "1" }]) {
+      const [keys, members] = (await fixture(python, "string_keys.py", env)).results;
+      expect(keys.found).toBe(3_000);
+      expect(keys.unreachable).toBe(false);
+      expect(top(keys)).toBe("module global | module __main__ | SEEN (dict, 3,000 items) → key (str)");
+      expect(members.found).toBe(3_000);
+      expect(top(members)).toBe("module global | module __main__ | TAGS (set, 3,000 items) → member (str)");
+    }
+  });
+
   it("containers bigger than one step of the walk", async () => {
     const out = await fixture(python, "big_containers.py");
     const [tuples, texts, lists, tail] = out.results;

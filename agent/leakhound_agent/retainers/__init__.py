@@ -46,6 +46,8 @@ from .walk import Walk
 WALK_SHARE = 0.55
 MATCH_SHARE = 0.85
 TOP_PATHS = 5
+# The walk's inner loop in C when the sampler extension is built (False: the Python walk, for tests and benchmarks).
+NATIVE_WALK = True
 # Paths rebuilt per stack even when the budget is spent.
 MIN_PATHS = 20
 
@@ -126,7 +128,8 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
     namer = Namer(runner)
     # Under tracemalloc every allocation is recorded, and the bit map's short-lived
     # ints per reference cost more than a set's one kept int (visited.py).
-    walk = Walk(runner, started + budget * WALK_SHARE, compact=not _tracing(), live=live)
+    walk = Walk(runner, started + budget * WALK_SHARE, compact=not _tracing(), live=live, native=_native(),
+                sampled_leaves_only=_sampler_keys(collector))
     # Seconds since the start at the end of each stage (diagnostics; not part of the protocol).
     timings = {}
     results = []
@@ -459,6 +462,25 @@ def _key_function(collector):
             return None
 
     return guarded
+
+
+def _native():
+    """The sampler extension when it is built and has the C walk (else the walk runs from Python)."""
+    if not NATIVE_WALK:
+        return None
+    try:
+        from ..native import load_if_built
+
+        ext = load_if_built()
+    except Exception:
+        return None
+    return ext if ext is not None and hasattr(ext, "walk_expand") else None
+
+
+def _sampler_keys(collector):
+    """True when the collector tells an object's stack only from the sampler's sampled blocks."""
+    key_of = getattr(collector, "stack_key_of", None)
+    return getattr(key_of, "__name__", None) == "stack_of_object" and bool(getattr(collector, "sampled", False))
 
 
 def _tracing():

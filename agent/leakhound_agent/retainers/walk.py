@@ -43,7 +43,7 @@ from itertools import chain, compress, count, islice, repeat
 from operator import is_, not_
 
 from .steps import consume, nested, step
-from .visited import Visited, VisitedIds
+from .visited import NativeVisited, Visited, VisitedIds
 
 # Objects per unit (the unit of parent search), and references per unit at most
 # (except a unit for a single object).
@@ -65,8 +65,23 @@ BATCH_REFS = 1 << 16
 # (so each pause of another thread) to a few milliseconds on a big heap.
 LIVE_BATCH_REFS = 1 << 11
 LIVE_SLICE = 1 << 13
+# References per call of the native expansion at exit (a live search keeps LIVE_BATCH_REFS).
+NATIVE_BATCH_REFS = 1 << 18
 
 _get_referents = gc.get_referents
+
+
+def _referents_and_keys(*objs):
+    """gc.get_referents plus the string keys of the dicts among ``objs``, which CPython's dict
+    traverse skips (as the C walk's ``referents`` does; C calls only, no code of the program)."""
+    refs = _get_referents(*objs)
+    for d in compress(objs, map(isinstance, objs, repeat(dict))):
+        refs.extend(filter(_is_str, dict.keys(d)))
+    return refs
+
+
+def _is_str(obj):
+    return type(obj) is str
 _CALL = operator.methodcaller("__call__")
 _is_tracked = gc.is_tracked
 
@@ -181,12 +196,25 @@ class Phase(object):
 
 
 class Walk(object):
-    def __init__(self, runner, deadline, compact=True, live=False):
+    def __init__(self, runner, deadline, compact=True, live=False, native=None, sampled_leaves_only=False):
+        """``native``: the sampler extension, whose C loop (native/lh_walk.h) then expands the
+        levels and keeps the visited set; without it the walk runs in C calls from Python.
+        ``sampled_leaves_only`` (native only): str, int, float, bytes and complex objects are kept
+        in the levels only when the sampler sampled their block (they lead nowhere, and the search
+        matches objects to sampled blocks only); the others are counted in ``visited``."""
         self.runner = runner
         self.deadline = deadline
-        self.batch_refs = LIVE_BATCH_REFS if live else BATCH_REFS
+        self.native = native
+        self.sampled_leaves_only = bool(native is not None and sampled_leaves_only)
+        if native is not None:
+            self.batch_refs = LIVE_BATCH_REFS if live else NATIVE_BATCH_REFS
+            self.seen = NativeVisited(native)
+            self.referents = native.referents
+        else:
+            self.batch_refs = LIVE_BATCH_REFS if live else BATCH_REFS
+            self.seen = Visited() if compact else VisitedIds()
+            self.referents = _referents_and_keys
         self.slice = LIVE_SLICE if live else None
-        self.seen = Visited() if compact else VisitedIds()
         self.phases = []
         self.truncated = False
         self.visited = 0
@@ -321,12 +349,40 @@ class Walk(object):
 
     def _expand(self, current, level, links):
         """Append to ``level`` what the objects of ``current`` refer to that was not visited."""
+        if self.native is not None:
+            return self._expand_native(current, level, links)
         steps, queue, following, marks = self._unit_steps()
         try:
             self._expand_units(current, level, links, steps, queue, following, marks)
         finally:
             self.disown(*self._scratch)
             del self._scratch
+
+    def _expand_native(self, current, level, links):
+        """The same in C, a batch of references per call (the GIL is free between calls).
+
+        A unit's discoveries are one run in order of discovery (splits equal bounds)."""
+        expand = self.native.walk_expand
+        capsule = self.seen.capsule
+        following = []
+        self.own(following)
+        try:
+            pos = sub = 0
+            size = len(current)
+            while pos < size and not self.expired():
+                pos, sub, units, left_out = expand(capsule, current.segments, size, pos, sub, following,
+                                                   self.batch_refs, self.sampled_leaves_only)
+                self.visited += left_out
+                base = len(level)
+                ends = [base + end for end in islice(units, 2, None, 3)]
+                links.starts.extend(islice(units, 0, None, 3))
+                links.stops.extend(islice(units, 1, None, 3))
+                links.splits.extend(ends)
+                links.bounds.extend(ends)
+                level.extend(following, self.own)
+                del following[:], units, ends
+        finally:
+            self.disown(following)
 
     def _expand_units(self, current, level, links, steps, queue, following, marks):
         spans = []
@@ -348,17 +404,17 @@ class Walk(object):
         pos = 0
         while pos < total:
             group = current.slice(pos, pos + CHUNK)
-            refs = _get_referents(*group)
+            refs = self.referents(*group)
             if len(refs) <= PIECE:
                 yield pos, pos + len(group), refs
                 pos += len(group)
                 continue
             del refs
-            sizes = list(map(len, map(_get_referents, group)))
+            sizes = list(map(len, map(self.referents, group)))
             k = 0
             while k < len(group):
                 if sizes[k] > PIECE:
-                    refs = _get_referents(group[k])
+                    refs = self.referents(group[k])
                     for a in range(0, len(refs), PIECE):
                         yield pos + k, pos + k + 1, refs[a:a + PIECE]
                     del refs
@@ -368,7 +424,7 @@ class Walk(object):
                 while m < len(group) and n + sizes[m] <= PIECE:
                     n += sizes[m]
                     m += 1
-                yield pos + k, pos + m, _get_referents(*group[k:m])
+                yield pos + k, pos + m, self.referents(*group[k:m])
                 k = m
             pos += len(group)
 
@@ -457,7 +513,7 @@ class Walk(object):
             # never going backwards) any object of the run it refers to is its own.
             # (A dict of the run's next objects, at most PIECE, rather than a set of
             # the parent's references, which may be millions.)
-            refs = _get_referents(above[found])
+            refs = self.referents(above[found])
             after = level.slice(index + 1, min(run_hi, index + 1 + len(refs)))
             where, last = {}, []
             tasks = [
@@ -486,7 +542,7 @@ class Walk(object):
         if lo >= hi:
             return None
         first = []
-        refers = map(any, map(map, repeat(is_), map(_get_referents, seq[lo:hi]), repeat(repeat(target))))
+        refers = map(any, map(map, repeat(is_), map(self.referents, seq[lo:hi]), repeat(repeat(target))))
         task = partial(first.extend, islice(compress(count(lo), refers), 1))
         if hi - lo > INLINE_OBJECTS:
             self.runner.run([task])
@@ -570,7 +626,7 @@ class Walk(object):
         left.pop()
         for part in self._slices(left):
             run([partial(left_ids.update, map(id, part))])
-            refs = _get_referents(*part)
+            refs = self.referents(*part)
             del part
             run([partial(_count_elements, inner, filter(left_ids.__contains__, map(id, refs)))])
             del refs
