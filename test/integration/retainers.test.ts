@@ -269,7 +269,8 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     const [lists, texts] = (await fixture(python, "c_leak.py")).results;
     expect(lists.found).toBeGreaterThan(250);
     expect(lists.unreachable).toBe(true);
-    expect(lists.note).toMatch(/^nothing refers to it: no Python object holds a reference/);
+    // The evidence: their reference counts against every object the walk read.
+    expect(lists.note).toMatch(/^nothing refers to them: refcount 1 each, and none of the [\d,]+ objects the walk read refers to them: a reference leaked in C/);
     expect(top(lists)).toBe("no referrer | list that no Python object refers to | ");
     // Strings are not tracked by gc: with no referrer they cannot be found at all.
     expect(texts.found).toBe(0);
@@ -353,6 +354,14 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
       / → local variable gate \(Event\) → \._waiters \(deque, 200 items\) → \[\*\] \(Future\) → awaited by \(task linger\) → local variable pending \(list, 5 items\)$/m,
     );
     expect(allPaths(loose).join("\n")).not.toMatch(/referent/);
+  });
+
+  it("never runs the program's code, with the walk from Python (tripwire)", async () => {
+    const tripwire = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lh-trip-")), "tripwire");
+    const out = await fixture(python, "safety.py", { LEAK_TRIPWIRE: tripwire, LEAK_PY_WALK: "1" });
+    expect(out.tripped).toBe("");
+    expect(out.tripwire).toBe(false);
+    expect(top(out.results[4])).toBe("unreachable cycle | Record in an unreachable reference cycle | .cargo (str)");
   });
 
   it("never runs the program's code (tripwire)", async () => {

@@ -468,6 +468,96 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------ "nothing refers to it" */
+
+/* sampled_blocks(stack_ids) -> [(address, size, stack id)]: the live sampled Python-domain blocks
+ * allocated at those stacks (not those whose object went onto a free list). */
+static PyObject *lh_sampled_blocks(PyObject *self, PyObject *arg) {
+    PyObject *wanted = PyFrozenSet_New(arg);
+    if (!wanted) return NULL;
+    PyObject *out = PyList_New(0);
+    if (!out) goto fail;
+    for (size_t i = 0; i < bt.cap && bt.count; i++) {
+        if (!bt.keys[i] || (bt.vals[i].size & BV_FREELIST)) continue;
+        PyObject *sid = PyLong_FromUnsignedLong(bt.vals[i].stack);
+        if (!sid) goto fail;
+        int in = PySet_Contains(wanted, sid);
+        Py_DECREF(sid);
+        if (in < 0) goto fail;
+        if (!in) continue;
+        PyObject *t = Py_BuildValue("(KKk)", (unsigned long long)bt.keys[i], (unsigned long long)bv_size(&bt.vals[i]),
+                                    (unsigned long)bt.vals[i].stack);
+        if (!t || PyList_Append(out, t) < 0) {
+            Py_XDECREF(t);
+            goto fail;
+        }
+        Py_DECREF(t);
+    }
+    Py_DECREF(wanted);
+    return out;
+fail:
+    Py_DECREF(wanted);
+    Py_XDECREF(out);
+    return NULL;
+}
+
+/* The object that starts in a sampled block, or NULL when none can be shown to: its type must be
+ * an object the walk visited (so a real type, read without risk), the object must fit in the block
+ * at the offset its type's pre-header puts it, and be alive (an object on a free list has a zero
+ * reference count). Reads only the block's own memory. */
+static PyObject *vw_object_in_block(vwset *seen, uintptr_t block, size_t size) {
+    for (size_t pre = 0; pre <= 6 * sizeof(void *); pre += 2 * sizeof(void *)) {
+        if (pre + sizeof(PyObject) > size) break;
+        PyObject *o = (PyObject *)(block + pre);
+        PyTypeObject *tp = Py_TYPE(o);
+        if (!tp || ((uintptr_t)tp & (sizeof(void *) - 1)) || !vw_test(seen, tp)) continue;
+        if (!PyType_Check((PyObject *)tp) || preheader_size(tp) != pre) continue;
+        if (pre + (size_t)tp->tp_basicsize > size || Py_REFCNT(o) <= 0) continue;
+        return o;
+    }
+    return NULL;
+}
+
+/* orphans_at(set, blocks) -> [(object, reference count, immortal, interned)]: per block
+ * (address, size) of `sampled_blocks`, the object in it when the walk did not visit it. Run right
+ * after a complete walk: such an object has no referrer that gc can see (every object a tracked
+ * one refers to was visited), yet a positive reference count. The count is read before the new
+ * reference this list holds. */
+static PyObject *lh_orphans_at(PyObject *self, PyObject *args) {
+    PyObject *cap, *blocks;
+    if (!PyArg_ParseTuple(args, "OO!", &cap, &PyList_Type, &blocks)) return NULL;
+    vwset *s = vw_of(cap);
+    if (!s) return NULL;
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(blocks); i++) {
+        unsigned long long addr, size;
+        unsigned long sid;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(blocks, i), "KK|k", &addr, &size, &sid)) goto fail;
+        size_t slot;
+        /* still sampled (nothing ran since sampled_blocks but be sure), never on a free list */
+        if (!bt_find(&bt, (uintptr_t)addr, &slot) || (bt.vals[slot].size & BV_FREELIST)) continue;
+        PyObject *o = vw_object_in_block(s, (uintptr_t)addr, (size_t)size);
+        if (!o || vw_test(s, o)) continue;
+        Py_ssize_t refs = Py_REFCNT(o);
+        int immortal = 0, interned = 0;
+#if PY_VERSION_HEX >= 0x030C0000
+        immortal = _Py_IsImmortal(o);
+#endif
+        if (PyUnicode_CheckExact(o)) interned = PyUnicode_CHECK_INTERNED(o) != 0;
+        PyObject *t = Py_BuildValue("(Onii)", o, refs, immortal, interned);
+        if (!t || PyList_Append(out, t) < 0) {
+            Py_XDECREF(t);
+            goto fail;
+        }
+        Py_DECREF(t);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
 #define LH_WALK_METHODS                                                                                         \
     {"visited_new", lh_visited_new, METH_NOARGS, "a new visited set (a capsule)"},                               \
         {"visited_update", lh_visited_update, METH_VARARGS, "visited_update(set, objects, add)"},                 \
@@ -477,4 +567,7 @@ fail:
         {"walk_expand", lh_walk_expand, METH_VARARGS,                                                            \
          "walk_expand(set, segments, size, pos, sub, out, max_refs) -> (pos, sub, [start, stop, end, ...])"},   \
         {"referents", lh_referents, METH_VARARGS, "gc.get_referents plus a dict's keys"},                      \
-        {"stack_indexes", lh_stack_indexes, METH_VARARGS, "stack_indexes(objects, index_of) -> [int or None]"},
+        {"stack_indexes", lh_stack_indexes, METH_VARARGS, "stack_indexes(objects, index_of) -> [int or None]"},  \
+        {"sampled_blocks", lh_sampled_blocks, METH_O, "sampled_blocks(stack_ids) -> [(address, size, stack id)]"}, \
+        {"orphans_at", lh_orphans_at, METH_VARARGS,                                                           \
+         "orphans_at(set, blocks) -> [(object, refcount, immortal, interned)] not visited by the walk"},

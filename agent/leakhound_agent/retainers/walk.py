@@ -75,7 +75,8 @@ def _referents_and_keys(*objs):
     """gc.get_referents plus the string keys of the dicts among ``objs``, which CPython's dict
     traverse skips (as the C walk's ``referents`` does; C calls only, no code of the program)."""
     refs = _get_referents(*objs)
-    for d in compress(objs, map(isinstance, objs, repeat(dict))):
+    # (issubclass of the type: isinstance would read a non-dict's __class__, which the program may define)
+    for d in compress(objs, map(issubclass, map(type, objs), repeat(dict))):
         refs.extend(filter(_is_str, dict.keys(d)))
     return refs
 
@@ -555,10 +556,10 @@ class Walk(object):
     def unreached(self):
         """Tracked objects the walk has not visited, split by what holds them.
 
-        Returns (held, orphan_ids, rest): objects referenced from outside the
+        Returns (held, orphans, rest): objects referenced from outside the
         Python heap (their reference count exceeds the references the heap
-        shows), the ids among those that no object at all refers to, and the
-        others, which only unreachable objects refer to: cyclic garbage.
+        shows), {id: reference count} of those that no object at all refers
+        to, and the others, which only unreachable objects refer to: cyclic garbage.
         """
         # This thread's frames (3.8-3.10 track frame objects) and the lists built
         # here refer to what the walk holds; none of that is the program's.
@@ -569,7 +570,7 @@ class Walk(object):
             frame = frame.f_back
         del frame
         left, counts, held, rest = [], [], [], []
-        left_ids, inner, orphans = set(), {}, set()
+        left_ids, inner, orphans = set(), {}, {}
         self.own(frames, left, counts, held, rest, left_ids, inner, orphans, *frames)
         try:
             return self._unreached(left, counts, held, rest, left_ids, inner, orphans)
@@ -614,7 +615,7 @@ class Walk(object):
                 self.disown(kept)
                 del kept
         if not left:
-            return [], set(), []
+            return [], {}, []
         # Reference counts first, while only `left` holds these objects. A fresh
         # probe held the same way gives the count our own holding adds.
         # (In slices, every object and the probe alike are held once more by their slice.)
@@ -637,7 +638,7 @@ class Walk(object):
             if count - baseline - referrers > 0:
                 held.append(obj)
                 if referrers == 0:
-                    orphans.add(ident)
+                    orphans[ident] = count - baseline
             else:
                 rest.append(obj)
         return held, orphans, rest
