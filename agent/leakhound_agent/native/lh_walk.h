@@ -468,6 +468,178 @@ fail:
     return NULL;
 }
 
+/* visited_take(set, objects) -> (first, index): the objects not visited yet, each once, now
+ * marked: (None, None) when that is every object of the list `objects` in its order (nothing to
+ * copy), else (a new list of them, bytes of their int64 positions in `objects`). */
+static PyObject *lh_visited_take(PyObject *self, PyObject *args) {
+    PyObject *cap, *objs;
+    if (!PyArg_ParseTuple(args, "OO!", &cap, &PyList_Type, &objs)) return NULL;
+    vwset *s = vw_of(cap);
+    if (!s) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(objs), i = 0;
+    for (; i < n; i++) {
+        int r = vw_test_and_set(s, PyList_GET_ITEM(objs, i));
+        if (r < 0) return PyErr_NoMemory();
+        if (r) break;
+    }
+    if (i == n) return Py_BuildValue("(OO)", Py_None, Py_None);
+    PyObject *first = PyList_GetSlice(objs, 0, i);
+    int64_t *index = sys_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+    if (!first || !index) {
+        Py_XDECREF(first);
+        sys_free(index);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t k = 0;
+    for (; k < i; k++) index[k] = k;
+    for (i++; i < n; i++) {
+        int r = vw_test_and_set(s, PyList_GET_ITEM(objs, i));
+        if (r < 0 || (!r && PyList_Append(first, PyList_GET_ITEM(objs, i)) < 0)) {
+            Py_DECREF(first);
+            sys_free(index);
+            return r < 0 ? PyErr_NoMemory() : NULL;
+        }
+        if (!r) index[k++] = i;
+    }
+    PyObject *out = Py_BuildValue("(Ny#)", first, (const char *)index, (Py_ssize_t)(k * sizeof(int64_t)));
+    sys_free(index);
+    return out;
+}
+
+/* ------------------------------------------------------------------ what the roots missed */
+
+/* Counters of references, one 16-bit counter per 16 bytes of address space, in 64 KiB regions
+ * made only for the regions of the objects counted (a vwset's table, each region's block 8 KiB). */
+#define VC_REGION_BYTES ((size_t)2 << (VW_REGION_SHIFT - VW_SHIFT))
+
+static uint16_t *vc_region(vwset *c, uintptr_t addr, int create) {
+    uintptr_t key = (addr >> VW_REGION_SHIFT) + 1;
+    if (key == c->last_key) return (uint16_t *)c->last_bits;
+    if (c->cap) {
+        size_t i = vw_home(c, key);
+        while (c->keys[i]) {
+            if (c->keys[i] == key) {
+                c->last_key = key;
+                c->last_bits = c->bits[i];
+                return (uint16_t *)c->bits[i];
+            }
+            i = (i + 1) & (c->cap - 1);
+        }
+    }
+    if (!create) return NULL;
+    if ((c->count + 1) * 2 > c->cap && vw_grow(c) < 0) return NULL;
+    uint8_t *b = sys_calloc(1, VC_REGION_BYTES);
+    if (!b) return NULL;
+    size_t i = vw_home(c, key);
+    while (c->keys[i]) i = (i + 1) & (c->cap - 1);
+    c->keys[i] = key;
+    c->bits[i] = b;
+    c->count++;
+    c->last_key = key;
+    c->last_bits = b;
+    return (uint16_t *)b;
+}
+
+static inline uint16_t *vc_counter(vwset *c, const void *p, int create) {
+    uint16_t *r = vc_region(c, (uintptr_t)p, create);
+    return r ? &r[((uintptr_t)p >> VW_SHIFT) & VW_BIT_MASK] : NULL;
+}
+
+static int vc_count_visit(PyObject *o, void *arg) {
+    uint16_t *k = o ? vc_counter((vwset *)arg, o, 0) : NULL;
+    if (k && *k) {
+        /* counters start at 1 (a member); saturate rather than wrap */
+        if (*k != UINT16_MAX) (*k)++;
+    }
+    return 0;
+}
+
+/* unreached_split(set, everything, held_by) -> (held, refcounts (bytes: int32 each, -1 for None), rest)
+ *
+ * The objects of `everything` (gc.get_objects(), each held once by that list) that the walk did
+ * not visit, split by what holds them, in C and in memory bounded by their regions (16 bits per
+ * 16 bytes of the address space they occupy): `held`, whose reference count exceeds the references
+ * the other unvisited objects hold, so something outside the Python heap holds them, with
+ * `refcounts` (their reference count when no unvisited object refers to them either, else None);
+ * `rest`, held only by unvisited objects: unreachable cycles. Objects of the sequence `held_by`
+ * hold one more reference each (a list of the caller's). A count that saturates (65,535 referrers)
+ * is taken to explain the object. */
+static PyObject *lh_unreached_split(PyObject *self, PyObject *args) {
+    PyObject *cap, *everything, *held_by;
+    if (!PyArg_ParseTuple(args, "OO!O", &cap, &PyList_Type, &everything, &held_by)) return NULL;
+    vwset *s = vw_of(cap);
+    if (!s) return NULL;
+    PyObject *extra = PySequence_Fast(held_by, "a sequence");
+    if (!extra) return NULL;
+    vwset counts = {0}, ours = {0};
+    PyObject *held = PyList_New(0), *rest = PyList_New(0), *result = NULL;
+    int32_t *refs = NULL;
+    size_t nrefs = 0, caprefs = 0;
+    if (!held || !rest) goto done;
+    Py_ssize_t n = PyList_GET_SIZE(everything);
+    /* 1 for every unvisited object, then the references the others hold */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyList_GET_ITEM(everything, i);
+        if (vw_test(s, o)) continue;
+        uint16_t *k = vc_counter(&counts, o, 1);
+        if (!k) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        *k = 1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyList_GET_ITEM(everything, i);
+        if (vw_test(s, o)) continue;
+        if (vw_references(o, vc_count_visit, &counts) < 0) goto done;
+    }
+    /* the caller's own list: one more reference each, not a referrer */
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(extra); i++)
+        if (vw_test_and_set(&ours, PySequence_Fast_ITEMS(extra)[i]) < 0) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyList_GET_ITEM(everything, i);
+        if (vw_test(s, o)) continue;
+        uint16_t *k = vc_counter(&counts, o, 0);
+        Py_ssize_t referrers = k ? (Py_ssize_t)*k - 1 : 0;
+        /* one reference is `everything`'s */
+        Py_ssize_t own = 1 + vw_test(&ours, o);
+        Py_ssize_t count = Py_REFCNT(o) - own; /* read before `held` holds it too */
+        Py_ssize_t outside = count - referrers;
+        int saturated = k && *k == UINT16_MAX;
+        if (outside > 0 && !saturated) {
+            if (nrefs == caprefs) {
+                size_t ncap = caprefs ? caprefs * 2 : 1024;
+                int32_t *nr = sys_malloc(ncap * sizeof(int32_t));
+                if (!nr) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                if (refs) memcpy(nr, refs, nrefs * sizeof(int32_t));
+                sys_free(refs);
+                refs = nr;
+                caprefs = ncap;
+            }
+            refs[nrefs++] = referrers == 0 ? (int32_t)(count < INT32_MAX ? count : INT32_MAX) : -1;
+            if (PyList_Append(held, o) < 0) goto done;
+        } else if (PyList_Append(rest, o) < 0) {
+            goto done;
+        }
+    }
+    result = Py_BuildValue("(Oy#O)", held, (const char *)refs, (Py_ssize_t)(nrefs * sizeof(int32_t)), rest);
+done:
+    /* vw_clear frees each region's block whatever its size */
+    vw_clear(&counts);
+    vw_clear(&ours);
+    Py_DECREF(extra);
+    sys_free(refs);
+    Py_XDECREF(held);
+    Py_XDECREF(rest);
+    return result;
+}
+
 /* ------------------------------------------------------------------ "nothing refers to it" */
 
 /* sampled_blocks(stack_ids) -> [(address, size, stack id)]: the live sampled Python-domain blocks
@@ -567,6 +739,9 @@ fail:
         {"walk_expand", lh_walk_expand, METH_VARARGS,                                                            \
          "walk_expand(set, segments, size, pos, sub, out, max_refs) -> (pos, sub, [start, stop, end, ...])"},   \
         {"referents", lh_referents, METH_VARARGS, "gc.get_referents plus a dict's keys"},                      \
+        {"visited_take", lh_visited_take, METH_VARARGS, "visited_take(set, objects) -> (first, index)"},       \
+        {"unreached_split", lh_unreached_split, METH_VARARGS,                                                 \
+         "unreached_split(set, everything, held_by) -> (held, refcounts, rest)"},                            \
         {"stack_indexes", lh_stack_indexes, METH_VARARGS, "stack_indexes(objects, index_of) -> [int or None]"},  \
         {"sampled_blocks", lh_sampled_blocks, METH_O, "sampled_blocks(stack_ids) -> [(address, size, stack id)]"}, \
         {"orphans_at", lh_orphans_at, METH_VARARGS,                                                           \

@@ -198,10 +198,12 @@ def _walk_heap(walk, namer, ours, timings, started):
     timings["threads"] = time.monotonic() - started
     if walk.truncated:
         return
-    held, orphans, rest = walk.unreached()
+    held, refcounts, rest = walk.unreached()
     timings["unreached"] = time.monotonic() - started
+    if type(refcounts) is bytes:
+        refcounts = memoryview(refcounts).cast("i")  # the C split's: -1 for None
     # A root's detail: (reference count, immortal, interned) when nothing refers to it, else None.
-    walk.run_phase("native", [(obj, ("native", _orphan(orphans.get(id(obj))))) for obj in held])
+    walk.run_phase("native", held, lambda i: ("native", _orphan(refcounts[i])))
     del held
     # Cycles: start from instances of classes (so a node's __dict__ reads as its
     # attributes), then whatever is left.
@@ -215,7 +217,7 @@ def _walk_heap(walk, namer, ours, timings, started):
 
 
 def _orphan(refcount, immortal=False, interned=False):
-    return None if refcount is None else (int(refcount), bool(immortal), bool(interned))
+    return None if refcount is None or refcount < 0 else (int(refcount), bool(immortal), bool(interned))
 
 
 def _sampled_orphans(walk, collector, keys):

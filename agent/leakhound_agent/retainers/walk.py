@@ -181,6 +181,22 @@ class Links(object):
         self.starts, self.stops, self.splits, self.bounds = array("q"), array("q"), array("q"), array("q")
 
 
+class _Roots(object):
+    """roots[i]: the descriptor of a phase's i-th root object (levels[0][i])."""
+
+    __slots__ = ("describe", "index")
+
+    def __init__(self, describe, index):
+        self.describe = describe
+        self.index = index  # position among the roots given, per root object kept (None: the same)
+
+    def __getitem__(self, i):
+        return self.describe(i if self.index is None else self.index[i])
+
+    def clear(self):
+        self.describe = self.index = None
+
+
 class Phase(object):
     """Objects reached from one group of roots, by depth."""
 
@@ -257,7 +273,9 @@ class Walk(object):
         for phase in self.phases:
             for level in phase.levels:
                 level.clear()
-            del phase.levels[:], phase.links[:], phase.roots[:]
+            del phase.levels[:], phase.links[:]
+            if isinstance(phase.roots, _Roots):
+                phase.roots.clear()
         del self.phases[:]
         self.seen.clear()
         self._anchors.clear()
@@ -270,25 +288,46 @@ class Walk(object):
 
     # ------------------------------------------------------------ phases
 
-    def run_phase(self, kind, roots):
-        """Walk from ``roots`` [(obj, descriptor)], skipping what is already visited."""
+    def run_phase(self, kind, roots, describe=None):
+        """Walk from ``roots`` [(obj, descriptor)], skipping what is already visited.
+
+        With ``describe``, ``roots`` is a list of objects and ``describe(i)`` the descriptor of
+        the i-th: no tuple per root (a phase may start from millions of objects)."""
         phase = Phase(kind)
         self.own(phase, phase.levels, phase.links, phase.roots)
         self.phases.append(phase)
-        roots = list(roots)
-        objs = [obj for obj, _ in roots]
-        visited = []
-        self.runner.run([partial(visited.extend, self.seen.flags(objs))])
-        first = []
-        taken = set()  # the same object twice among the roots
-        for (obj, descriptor), done in zip(roots, visited):
-            if done or id(obj) in taken:
-                continue
-            taken.add(id(obj))
-            first.append(obj)
-            phase.roots.append(descriptor)
-        del roots, objs, visited, taken
-        self.seen.add(first)
+        if describe is None:
+            roots = list(roots)
+            objs = [obj for obj, _ in roots]
+            descriptors = [descriptor for _, descriptor in roots]
+            describe = descriptors.__getitem__
+            del roots
+        else:
+            objs = roots
+        if self.native is not None:
+            # One C call: the roots not visited yet, each once, now marked (no copy when that is all).
+            first, index = self.native.visited_take(self.seen.capsule, objs if type(objs) is list else list(objs))
+            if first is None:
+                first, index = objs, None
+            else:
+                index = memoryview(index).cast("q")
+            phase.roots = _Roots(describe, index)
+            del objs, index
+        else:
+            visited = []
+            self.runner.run([partial(visited.extend, self.seen.flags(objs))])
+            new = []
+            taken = set()  # the same object twice among the roots
+            for obj, done in zip(objs, visited):
+                fresh = not done and id(obj) not in taken
+                if fresh:
+                    taken.add(id(obj))
+                new.append(fresh)
+            del visited, taken
+            first = list(compress(objs, new))
+            phase.roots = _Roots(describe, array("q", compress(count(), new)))
+            del objs, new
+            self.seen.add(first)
         level, links = Level(), Links()
         self.own(level, level.segments, links, links.starts, links.stops, links.splits, links.bounds)
         level.extend(first, self.own)
@@ -556,10 +595,11 @@ class Walk(object):
     def unreached(self):
         """Tracked objects the walk has not visited, split by what holds them.
 
-        Returns (held, orphans, rest): objects referenced from outside the
+        Returns (held, refcounts, rest): objects referenced from outside the
         Python heap (their reference count exceeds the references the heap
-        shows), {id: reference count} of those that no object at all refers
-        to, and the others, which only unreachable objects refer to: cyclic garbage.
+        shows), per held object its reference count when no object at all
+        refers to it (else None), and the others, which only unreachable
+        objects refer to: cyclic garbage.
         """
         # This thread's frames (3.8-3.10 track frame objects) and the lists built
         # here refer to what the walk holds; none of that is the program's.
@@ -569,14 +609,31 @@ class Walk(object):
             frames.append(frame)
             frame = frame.f_back
         del frame
+        if self.native is not None and self.slice is None:
+            self.own(frames, *frames)
+            try:
+                return self._unreached_native()
+            finally:
+                self.disown(frames[0], frames)
         left, counts, held, rest = [], [], [], []
-        left_ids, inner, orphans = set(), {}, {}
+        left_ids, inner, orphans = set(), {}, []
         self.own(frames, left, counts, held, rest, left_ids, inner, orphans, *frames)
         try:
             return self._unreached(left, counts, held, rest, left_ids, inner, orphans)
         finally:
             # (Those returned are freed once their phases are done.)
             self.disown(frames[0], frames, left, counts, left_ids, inner)
+
+    def _unreached_native(self):
+        """The same in C (native/lh_walk.h), in memory bounded by the unvisited objects' regions
+        rather than a set and a dict of their ids (an exit search; a live one keeps to slices)."""
+        everything = gc.get_objects()
+        self.own(everything)
+        try:
+            return self.native.unreached_split(self.seen.capsule, everything, self._young_at_start or ())
+        finally:
+            self.disown(everything)
+            del everything
 
     def _slices(self, seq):
         """``seq`` whole, or (a live search) in slices of ``self.slice``: one C call each."""
@@ -615,7 +672,7 @@ class Walk(object):
                 self.disown(kept)
                 del kept
         if not left:
-            return [], {}, []
+            return [], [], []
         # Reference counts first, while only `left` holds these objects. A fresh
         # probe held the same way gives the count our own holding adds.
         # (In slices, every object and the probe alike are held once more by their slice.)
@@ -633,12 +690,10 @@ class Walk(object):
             del refs
         get_inner = inner.get
         for obj, count in zip(left, counts):
-            ident = id(obj)
-            referrers = get_inner(ident, 0)
+            referrers = get_inner(id(obj), 0)
             if count - baseline - referrers > 0:
                 held.append(obj)
-                if referrers == 0:
-                    orphans[ident] = count - baseline
+                orphans.append(count - baseline if referrers == 0 else None)
             else:
                 rest.append(obj)
         return held, orphans, rest
