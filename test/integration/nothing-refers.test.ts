@@ -31,6 +31,10 @@ describe.concurrent("nothing refers to it, proven", () => {
         /^nothing refers to them: refcount 1 each, and none of the [\d,]+ objects the walk read refers to them: a reference leaked in C, most likely by the C code called from handle \(c_refs\.py:13\)/,
       );
       expect(text.retainers[0].text).toBe("str that no Python object refers to");
+      // A compact string smaller than str's tp_basicsize is read at its block all the same.
+      const short = leakAt(r.report, "c_refs.py", 17);
+      expect(short, JSON.stringify(r.report.leaks.map((l: any) => l.site))).toBeDefined();
+      expect(short.retainerNote).toMatch(/^nothing refers to them: refcount 1 each/);
       // A tuple that gc never lists (its items are untracked): found at its sampled block all the same.
       const record = leakAt(r.report, "c_refs.py", 14);
       if (record) expect(record.retainers.map((x: any) => x.text)).toContain("tuple that no Python object refers to");

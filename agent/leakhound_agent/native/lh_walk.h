@@ -684,7 +684,9 @@ static PyObject *vw_object_in_block(vwset *seen, uintptr_t block, size_t size) {
         PyTypeObject *tp = Py_TYPE(o);
         if (!tp || ((uintptr_t)tp & (sizeof(void *) - 1)) || !vw_test(seen, tp)) continue;
         if (!PyType_Check((PyObject *)tp) || preheader_size(tp) != pre) continue;
-        if (pre + (size_t)tp->tp_basicsize > size || Py_REFCNT(o) <= 0) continue;
+        /* (a compact str is smaller than str's tp_basicsize, the size of a non-compact one) */
+        size_t least = tp == &PyUnicode_Type ? sizeof(PyASCIIObject) : (size_t)tp->tp_basicsize;
+        if (pre + least > size || Py_REFCNT(o) <= 0) continue;
         return o;
     }
     return NULL;
