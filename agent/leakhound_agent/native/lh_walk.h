@@ -38,6 +38,7 @@ typedef struct {
     uintptr_t last_key;
     uint8_t *last_bits;
     size_t members;
+    size_t region_bytes; /* each region's block: 0 for a bit map (VW_REGION_BYTES) */
 } vwset;
 
 static inline size_t vw_home(const vwset *s, uintptr_t key) {
@@ -87,7 +88,7 @@ static uint8_t *vw_region(vwset *s, uintptr_t addr, int create) {
     }
     if (!create) return NULL;
     if ((s->count + 1) * 2 > s->cap && vw_grow(s) < 0) return NULL;
-    uint8_t *b = sys_calloc(1, VW_REGION_BYTES);
+    uint8_t *b = sys_calloc(1, s->region_bytes ? s->region_bytes : VW_REGION_BYTES);
     if (!b) return NULL;
     size_t i = vw_home(s, key);
     while (s->keys[i]) i = (i + 1) & (s->cap - 1);
@@ -137,7 +138,9 @@ static void vw_clear(vwset *s) {
         if (s->keys[i]) sys_free(s->bits[i]);
     sys_free(s->keys);
     sys_free(s->bits);
+    size_t region_bytes = s->region_bytes;
     memset(s, 0, sizeof(*s));
+    s->region_bytes = region_bytes;
 }
 
 #define VW_CAPSULE "leakhound.visited"
@@ -509,39 +512,11 @@ static PyObject *lh_visited_take(PyObject *self, PyObject *args) {
 /* ------------------------------------------------------------------ what the roots missed */
 
 /* Counters of references, one 16-bit counter per 16 bytes of address space, in 64 KiB regions
- * made only for the regions of the objects counted (a vwset's table, each region's block 8 KiB). */
+ * made only for the regions of the objects counted (a vwset whose regions' blocks are 8 KiB). */
 #define VC_REGION_BYTES ((size_t)2 << (VW_REGION_SHIFT - VW_SHIFT))
 
-static uint16_t *vc_region(vwset *c, uintptr_t addr, int create) {
-    uintptr_t key = (addr >> VW_REGION_SHIFT) + 1;
-    if (key == c->last_key) return (uint16_t *)c->last_bits;
-    if (c->cap) {
-        size_t i = vw_home(c, key);
-        while (c->keys[i]) {
-            if (c->keys[i] == key) {
-                c->last_key = key;
-                c->last_bits = c->bits[i];
-                return (uint16_t *)c->bits[i];
-            }
-            i = (i + 1) & (c->cap - 1);
-        }
-    }
-    if (!create) return NULL;
-    if ((c->count + 1) * 2 > c->cap && vw_grow(c) < 0) return NULL;
-    uint8_t *b = sys_calloc(1, VC_REGION_BYTES);
-    if (!b) return NULL;
-    size_t i = vw_home(c, key);
-    while (c->keys[i]) i = (i + 1) & (c->cap - 1);
-    c->keys[i] = key;
-    c->bits[i] = b;
-    c->count++;
-    c->last_key = key;
-    c->last_bits = b;
-    return (uint16_t *)b;
-}
-
 static inline uint16_t *vc_counter(vwset *c, const void *p, int create) {
-    uint16_t *r = vc_region(c, (uintptr_t)p, create);
+    uint16_t *r = (uint16_t *)vw_region(c, (uintptr_t)p, create);
     return r ? &r[((uintptr_t)p >> VW_SHIFT) & VW_BIT_MASK] : NULL;
 }
 
@@ -571,7 +546,7 @@ static PyObject *lh_unreached_split(PyObject *self, PyObject *args) {
     if (!s) return NULL;
     PyObject *extra = PySequence_Fast(held_by, "a sequence");
     if (!extra) return NULL;
-    vwset counts = {0}, ours = {0};
+    vwset counts = {.region_bytes = VC_REGION_BYTES}, ours = {0};
     PyObject *held = PyList_New(0), *rest = PyList_New(0), *result = NULL;
     int32_t *refs = NULL;
     size_t nrefs = 0, caprefs = 0;
