@@ -26,6 +26,9 @@ Run (from the repository root; one JSON line per run):
     for v in 3.8 3.9 3.10 3.11 3.12 3.13; do for c in sampling tracemalloc; do
         PYTHONPATH=agent $(pyenv root)/versions/$v*/bin/python3 bench/retainers_2m.py --collector $c; done; done
 
+The figures below are the walk from Python (now the fallback, --python-walk); the C walk of the
+sampler extension (native/lh_walk.h) is measured in BENCHMARKS.md, "The native reference walk".
+
 Measured 2026-11-21 on the 2-core build machine (other jobs running, load
 0-3: times vary by +-30% from run to run), ~2.0 M objects visited (340-440 k
 of them tracked by gc), max_objects=200; best of two runs. "before" is the
