@@ -137,7 +137,7 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
   });
 
   it("strings kept only as a dict's keys, by the C walk and the Python one", async () => {
-    for (const env of [{}, { LEAK_PY_WALK: "1" }]) {
+    for (const env of [{}, { LEAK_PY_WALK: "1" }] as Record<string, string>[]) {
       const [keys, members] = (await fixture(python, "string_keys.py", env)).results;
       expect(keys.found).toBe(3_000);
       expect(keys.unreachable).toBe(false);
