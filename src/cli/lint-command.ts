@@ -20,7 +20,7 @@ export async function lintCommand(paths: string[], opts: LintOptions): Promise<n
     { option: "--sarif", file: opts.sarif },
   ]);
   const report = opts.capture ? analyzeCaptureFile(opts.capture) : null; // a bad capture fails before linting
-  const result = await lint({ paths, python: opts.python, exclude: opts.exclude, disable: opts.disable, jobs: opts.jobs });
+  const result = await lint({ paths, python: opts.python, exclude: opts.exclude, disable: opts.disable, jobs: opts.jobs, includeTests: opts.includeTests });
   if (report && opts.capture) {
     const links = linkFindings(result.findings, report);
     result.findings = rankByRuntime(result.findings.map((f, i) => ({ ...f, runtime: links[i] ?? null })));

@@ -38,8 +38,11 @@ export interface LintResult {
   rules: LintRule[];
   findings: LintFinding[];
   notes: LintNote[];
+  /** Files linted (or tried), and their lines. */
   files: number;
   lines: number;
+  /** Test code found under the given folders and not linted (only read for the names it trims). */
+  testFiles: number;
   /** Rule ids switched off by configuration. */
   disabled: string[];
   durationSec: number;

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { findPythonFiles } from "./files.js";
+import { findPythonFiles, testFiles } from "./files.js";
 import { findPyproject, readConfig } from "./config.js";
 import { runWorker, runWorkers, type WorkerAnswer } from "./python.js";
 import type { LintFinding, LintNote, LintResult } from "./model.js";
@@ -17,6 +17,9 @@ export interface LintOptions {
   exclude?: string[];
   /** Extra rules to switch off from the command line. */
   disable?: string[];
+  /** Lint test code too (test_*.py, conftest.py, files under test/, tests/, testing/ below a given
+   *  folder); by default it is only read for the names it trims: it runs once per test run. */
+  includeTests?: boolean;
   /** Workers; default: one per core, fewer for few files. */
   jobs?: number;
   cwd?: string;
@@ -60,11 +63,12 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
   const root = pyproject ? path.dirname(pyproject) : cwd;
   const files = findPythonFiles(opts.paths, cwd, [...config.exclude, ...(opts.exclude ?? [])], root);
   const disabled = [...new Set([...config.disable, ...(opts.disable ?? [])])];
+  const tests = opts.includeTests ? new Set<string>() : testFiles(files, opts.paths, cwd);
 
   // Always ask for the rule table, so unknown rule ids in the configuration are caught even with no files.
   const workers = Math.max(1, Math.min(opts.jobs ?? os.availableParallelism(), Math.ceil(files.length / FILES_PER_WORKER)));
   const answers: WorkerAnswer[] = files.length
-    ? [await runWorkers(opts.python, largestFirst(files), disabled, workers)]
+    ? [await runWorkers(opts.python, [...largestFirst(files.filter((f) => !tests.has(f))), ...files.filter((f) => tests.has(f))], disabled, workers, tests)]
     : [await runWorker(opts.python, ["--rules"], null)];
   const rules = answers[0]!.rules;
   const unknown = disabled.filter((id) => !rules.some((r) => r.id === id));
@@ -80,6 +84,7 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
   let lines = 0;
   for (const a of answers) {
     for (const f of a.files) {
+      if (f.test) continue; // only its trims count
       lines += f.lines;
       const file = displayPath(f.file, cwd);
       if (f.error) notes.push({ file, message: f.error });
@@ -98,8 +103,9 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
     rules,
     findings,
     notes,
-    files: files.length,
+    files: files.length - tests.size,
     lines,
+    testFiles: tests.size,
     disabled,
     durationSec: (Date.now() - started) / 1000,
   };

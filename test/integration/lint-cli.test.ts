@@ -207,4 +207,38 @@ describe("leakhound lint", () => {
     await runCli(["lint", "--json", json, "--quiet", "store.py"], { cwd: dir });
     expect(JSON.parse(fs.readFileSync(json, "utf8")).findings).toHaveLength(1);
   });
+
+  it("skips test code found under a folder (read only for what it trims) unless --include-tests; a test file named on the command line is linted", async () => {
+    const grows = (name: string) => `${name} = []\n\n\ndef add(x):\n    ${name}.append(x)\n`;
+    const dir = project({
+      "pkg/store.py": grows("_items"),
+      "pkg/tests/helpers.py": grows("_calls"),
+      "pkg/test_store.py": grows("_calls"),
+      "pkg/conftest.py": "import store\n\n\ndef reset():\n    try: del store._items[:]\n    finally: pass\n",
+      "pkg/other.py": "_cache = []\n\n\ndef put(x):\n    _cache.append(x)\n",
+      "tests/test_other.py": "import other\n\n\ndef teardown():\n    other._cache.clear()\n",
+    });
+    const json = path.join(dir, "r.json");
+    const run = async (...args: string[]) => {
+      const res = await runCli(["lint", "--json", json, "--quiet", ...args], { cwd: dir });
+      expect(res.code).toBe(0);
+      const doc = JSON.parse(fs.readFileSync(json, "utf8"));
+      expect(lintJsonErrors(doc)).toBeNull();
+      return doc as { files: number; testFiles: number; findings: { file: string }[] };
+    };
+    // The trims in conftest.py and tests/test_other.py still count: nothing is left.
+    let doc = await run(".");
+    expect([doc.files, doc.testFiles]).toEqual([2, 4]);
+    expect(doc.findings).toEqual([]);
+    doc = await run("pkg");
+    expect([doc.files, doc.testFiles]).toEqual([2, 3]);
+    expect(doc.findings.map((f) => f.file)).toEqual([path.join("pkg", "other.py")]);
+    doc = await run("--include-tests", "pkg");
+    expect(doc.testFiles).toBe(0);
+    expect(doc.findings.map((f) => f.file).sort()).toEqual([path.join("pkg", "other.py"), path.join("pkg", "test_store.py"), path.join("pkg", "tests", "helpers.py")]);
+    doc = await run(path.join("pkg", "test_store.py"));
+    expect([doc.files, doc.testFiles, doc.findings.length]).toEqual([1, 0, 1]);
+    const res = await runCli(["lint", "pkg"], { cwd: dir });
+    expect(res.stdout).toMatch(/3 test files skipped \(--include-tests\)/);
+  });
 });

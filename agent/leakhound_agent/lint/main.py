@@ -1,12 +1,14 @@
 """Entry point: `python -m leakhound_agent.lint < request.json > answer.json`.
 
-Request: {"files": [paths], "disable": [rule ids]}; `--rules` prints the rule table only.
+Request: {"files": [paths], "disable": [rule ids]}; `--rules` prints the rule table only. A path may
+be given as {"file": path, "test": true}: test code, which is not linted (it runs once per test run,
+so what it grows is bounded by the tests), only read for the names it trims (see trims.py).
 `--stream`: the host hands out files one at a time (so every worker stays busy to the end): the first
-line in is {"disable": [...]}, each next line one path as a JSON string; the first line out is
+line in is {"disable": [...]}, each next line one path as a JSON string (or object, as above); the first line out is
 {"python", "rules"}, then one line per path, its file's answer as below, written as soon as it is done.
 Answer: {"python": "3.11.7", "rules": [{id, title, help}], "files": [{"file", "lines",
 "findings": [{rule, line, column, endLine, endColumn, message, fix, container}], "error",
-"shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ...}]}. Lines and columns are 1-based; columns count characters.
+"shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ..., and "test": true for test code}]}. Lines and columns are 1-based; columns count characters.
 """
 import ast
 import gc
@@ -19,6 +21,7 @@ import warnings
 from .facts import ModuleFacts
 from .rules import RULES
 from .suppress import suppressed
+from .trims import trimmed_names
 
 
 def rule_table():
@@ -80,6 +83,9 @@ def lint_source(src, filename, disabled=()):
 
 
 def lint_file(path, disabled):
+    test = isinstance(path, dict) and bool(path.get("test"))
+    if isinstance(path, dict):
+        path = path["file"]
     out = {"file": path, "lines": 0, "findings": [], "error": None, "shrunk": []}
     try:
         with open(path, "rb") as f:
@@ -88,6 +94,10 @@ def lint_file(path, disabled):
         out["error"] = "cannot read: %s" % (e.strerror or e)
         return out
     out["lines"] = src.count(b"\n")
+    if test:
+        out["test"] = True
+        out["shrunk"] = sorted(trimmed_names(src))
+        return out
     try:
         out["findings"], shrunk = lint_source(src, path, disabled)
     except SyntaxError as e:
