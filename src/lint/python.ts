@@ -18,13 +18,15 @@ const BOOTSTRAP = [
 ].join("\n");
 
 /** A finding as the Python side sends it: the report's, before its file and run-time link are added. */
-export type RawFinding = Omit<LintFinding, "file" | "runtime">;
+/** `needs`: a finding about a method that stands only if some file makes one of these classes per call. */
+export type RawFinding = Omit<LintFinding, "file" | "runtime"> & { needs?: string[] };
 
 export interface WorkerAnswer {
   python: string;
   rules: LintRule[];
-  /** `test`: test code, only read for the names it trims (not linted). */
-  files: { file: string; lines: number; findings: RawFinding[]; error: string | null; shrunk: string[]; test?: boolean }[];
+  /** `test`: test code, only read for the names it trims (not linted); `made`: names it calls like
+   *  classes in functions that run per call. */
+  files: { file: string; lines: number; findings: RawFinding[]; error: string | null; shrunk: string[]; made?: string[]; test?: boolean }[];
 }
 
 /** Spawns the linter in `python`; `onOut` gets its stdout as it comes; resolves when it exits cleanly,

@@ -1,6 +1,7 @@
 // `leakhound lint` end to end, without output: find the files, hand them out
 // largest first to one Python worker per core (each takes the next when it is done), and
-// drop findings about a container that another file trims (`mod._cache.clear()`).
+// drop findings about a container that another file trims (`mod._cache.clear()`), and findings about a
+// method that need many instances of its class when no file makes one in a function that runs per call.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -78,7 +79,11 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
 
   // name -> how many files trim something of that name
   const trimmedIn = new Map<string, number>();
-  for (const f of answers.flatMap((a) => a.files)) for (const n of f.shrunk) trimmedIn.set(n, (trimmedIn.get(n) ?? 0) + 1);
+  const madePerCall = new Set<string>();
+  for (const f of answers.flatMap((a) => a.files)) {
+    for (const n of f.shrunk) trimmedIn.set(n, (trimmedIn.get(n) ?? 0) + 1);
+    for (const n of f.made ?? []) madePerCall.add(n);
+  }
   const findings: LintFinding[] = [];
   const notes: LintNote[] = [];
   let lines = 0;
@@ -92,7 +97,10 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         // Another file trims something of this name (`mod.NAME.clear()`, `del x.NAME[k]`): maybe this very container.
         const name = raw.container?.split(".").pop();
         if (CONTAINER_RULES.has(raw.rule) && name && (trimmedIn.get(name) ?? 0) > (f.shrunk.includes(name) ? 1 : 0)) continue;
-        findings.push({ ...raw, file });
+        // A registration in a method of a class no linted file makes per call: once per process, as far as we can see.
+        const { needs, ...finding } = raw;
+        if (needs && !needs.some((n) => madePerCall.has(n))) continue;
+        findings.push({ ...finding, file });
       }
     }
   }

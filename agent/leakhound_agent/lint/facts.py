@@ -620,6 +620,30 @@ class ModuleFacts:
             self.shrunk_attrs.add(node.id)
 
     # ---- which functions run per call ---------------------------------------------------
+    def made_per_call(self):
+        """Names called like classes (`Conn(...)`, `mod.Conn(...)`: a capital first letter) in a
+        function that runs per call: evidence, for any file, that instances of such a class are made
+        over and over rather than once per process."""
+        out = set()
+        for fn in self.functions:
+            names = {name.rsplit(".", 1)[-1] for name, _ in fn.calls}
+            names = {n for n in names if n[:1].isupper() and n not in out}
+            if names and not self.runs_once(fn):
+                out |= names
+        return out
+
+    def class_family(self, cls):
+        """A class's name and the names of its subclasses in the module (any of them made per call
+        makes the class's methods run per instance)."""
+        family, grew = [cls.name], True
+        while grew:
+            grew = False
+            for sub in self.classes.values():
+                if sub.name not in family and any(last_name(b) in family for b in sub.bases):
+                    family.append(sub.name)
+                    grew = True
+        return family
+
     def runs_once(self, fn):
         """True for a function that runs a bounded number of times (import, set-up, registration),
         or that the module only calls from such functions."""

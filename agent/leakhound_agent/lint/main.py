@@ -8,7 +8,9 @@ line in is {"disable": [...]}, each next line one path as a JSON string (or obje
 {"python", "rules"}, then one line per path, its file's answer as below, written as soon as it is done.
 Answer: {"python": "3.11.7", "rules": [{id, title, help}], "files": [{"file", "lines",
 "findings": [{rule, line, column, endLine, endColumn, message, fix, container}], "error",
-"shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ..., and "test": true for test code}]}. Lines and columns are 1-based; columns count characters.
+"shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ..., "made": names it calls like
+classes in functions that run per call, and "test": true for test code}]}. A finding with "needs" (class
+names) stands only if some file's "made" has one of them (the host decides). Lines and columns are 1-based; columns count characters.
 """
 import ast
 import gc
@@ -44,7 +46,7 @@ def _source_lines(src):
 
 
 def lint_source(src, filename, disabled=()):
-    """(findings, shrunk names) for one file's bytes; raises SyntaxError/ValueError."""
+    """(findings, shrunk names, classes made per call) for one file's bytes; raises SyntaxError/ValueError."""
     # The cyclic collector would scan the growing tree over and over while it is built and walked
     # (a fifth of the time); the tree holds no cycles, and the collector runs again between files.
     gc.disable()
@@ -54,13 +56,14 @@ def lint_source(src, filename, disabled=()):
             tree = ast.parse(src, filename)
         facts = ModuleFacts(tree)
         found = [(rule.ID, hit) for rule in RULES if rule.ID not in disabled for hit in rule.check(facts)]
+        made = facts.made_per_call()
     finally:
         gc.enable()
     if not found:
-        return [], facts.shrunk_attrs
+        return [], facts.shrunk_attrs, made
     lines = _source_lines(src)  # only for suppression comments and character columns
     findings = []
-    for rule_id, (node, message, fix, container) in found:
+    for rule_id, (node, message, fix, container, *needs) in found:
         line = node.lineno
         # The comment may sit on any line of the flagged code (or on the `def` of a flagged decorator).
         marks = range(line, max(line, getattr(node, "end_lineno", None) or line, getattr(node, "def_line", 0)) + 1)
@@ -78,8 +81,10 @@ def lint_source(src, filename, disabled=()):
             "fix": fix,
             "container": container,
         })
+        if needs:
+            findings[-1]["needs"] = needs[0]
     findings.sort(key=lambda f: (f["line"], f["column"], f["rule"]))
-    return findings, facts.shrunk_attrs
+    return findings, facts.shrunk_attrs, made
 
 
 def lint_file(path, disabled):
@@ -99,7 +104,7 @@ def lint_file(path, disabled):
         out["shrunk"] = sorted(trimmed_names(src))
         return out
     try:
-        out["findings"], shrunk = lint_source(src, path, disabled)
+        out["findings"], shrunk, made = lint_source(src, path, disabled)
     except SyntaxError as e:
         where = " on line %s" % e.lineno if e.lineno else ""  # a null byte has no line (3.11.4+)
         out["error"] = "syntax error%s: %s (not linted)" % (where, e.msg)
@@ -108,6 +113,7 @@ def lint_file(path, disabled):
         out["error"] = "cannot parse: %s (not linted)" % (str(e) or type(e).__name__)
         return out
     out["shrunk"] = sorted(shrunk)
+    out["made"] = sorted(made)
     return out
 
 

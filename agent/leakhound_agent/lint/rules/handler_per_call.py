@@ -1,5 +1,9 @@
 """A logging handler or an atexit callback registered inside a function that runs
-per call: each call adds one more, and nothing removes them."""
+per call: each call adds one more, and nothing removes them. In a method, only
+when some linted file makes the class (or a subclass of it in the same module)
+in a function that runs per call: a method of an object made once per process
+(a bus, a debugger, a kernel's I/O thread) registers once, and without
+evidence of many instances the rule stays quiet."""
 import ast
 
 from ..facts import dotted
@@ -29,6 +33,12 @@ def _weak_registration(fn, call, local_calls):
         return False
     weak_args = any((isinstance(a, ast.Call) and dotted(a.func) in WEAK) or (isinstance(a, ast.Name) and a.id in weak) for a in rest)
     return weak_args or (body is not None and bool(weak) and mentions(body, names=weak))
+
+
+def _made_many(facts, fn):
+    """For a method: the extra field of a finding that needs evidence of many instances (the host
+    keeps it only when a linted file makes one of these classes in a function that runs per call)."""
+    return () if fn.cls is None else (facts.class_family(fn.cls),)
 
 
 def _local_calls(fn):
@@ -82,7 +92,7 @@ def check(facts):
                     continue
                 why = "%s adds a new logging handler on every call and never removes it; the logger keeps all of them (and their streams) for the life of the process." % fn_label(fn)
                 fix = "Add the handler once at set-up (module level or guarded by `if not logger.handlers`), or `logger.removeHandler(h)` in a `finally`."
-                yield call, why, fix, None
+                yield (call, why, fix, None) + _made_many(facts, fn)
             elif name == "atexit.register" and not unregisters and call.args:
                 if local_calls is None:
                     local_calls = _local_calls(fn)
@@ -90,4 +100,4 @@ def check(facts):
                     continue
                 why = "%s registers an atexit callback on every call; atexit keeps each one, and everything it references, until the process exits." % fn_label(fn)
                 fix = "Register once at module level (or behind a module-level flag), or `atexit.unregister(cb)` when the object is closed."
-                yield call, why, fix, None
+                yield (call, why, fix, None) + _made_many(facts, fn)

@@ -4,6 +4,7 @@ instance, with no matching unsubscribe anywhere in the module."""
 import ast
 import re
 
+from .handler_per_call import _made_many
 from .common import fn_label, guarded
 
 ID = "listener-never-removed"
@@ -34,6 +35,7 @@ def _callback(arg, fn, strict):
 
 
 def check(facts):
+    # A method subscribes per instance: only with evidence that the class is made per call (see handler-per-call).
     candidates = [fn for fn in facts.functions
                   if any(isinstance(call.func, ast.Attribute) and call.func.attr in SUBSCRIBE for _, call in fn.calls)]
     if not candidates:
@@ -65,4 +67,4 @@ def check(facts):
                 fn_label(fn), ast.unparse(source) if hasattr(ast, "unparse") else root.id)
             fix = "Unsubscribe when done (`%s.%s` in `close()`/`finally`), or subscribe a `weakref.WeakMethod` / use a weak-reference event source." % (
                 root.id, "disconnect(...)" if call.func.attr == "connect" else "remove_listener(...)")
-            yield call, why, fix, None
+            yield (call, why, fix, None) + _made_many(facts, fn)
