@@ -18,14 +18,15 @@ const BOOTSTRAP = [
 ].join("\n");
 
 /** A finding as the Python side sends it: the report's, before its file and run-time link are added. */
-/** `needs`: a finding about a method that stands only if some file makes one of these classes per call. */
-export type RawFinding = Omit<LintFinding, "file" | "runtime"> & { needs?: string[] };
+/** `needs`: a finding that stands only with evidence that its code runs many times: alternatives, each a
+ *  list of names that must all be called (classes made, functions run) from functions that run per call. */
+export type RawFinding = Omit<LintFinding, "file" | "runtime"> & { needs?: string[][] };
 
 export interface WorkerAnswer {
   python: string;
   rules: LintRule[];
-  /** `test`: test code, only read for the names it trims (not linted); `made`: names it calls like
-   *  classes in functions that run per call. */
+  /** `test`: test code, only read for the names it trims (not linted); `made`: the names its
+   *  functions that run per call call. */
   files: { file: string; lines: number; findings: RawFinding[]; error: string | null; shrunk: string[]; made?: string[]; test?: boolean }[];
 }
 

@@ -1,7 +1,7 @@
 // `leakhound lint` end to end, without output: find the files, hand them out
 // largest first to one Python worker per core (each takes the next when it is done), and
-// drop findings about a container that another file trims (`mod._cache.clear()`), and findings about a
-// method that need many instances of its class when no file makes one in a function that runs per call.
+// drop findings about a container that another file trims (`mod._cache.clear()`), and findings that need
+// evidence that their code runs many times (a class made, a function called, per call) when no file has it.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -97,9 +97,9 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         // Another file trims something of this name (`mod.NAME.clear()`, `del x.NAME[k]`): maybe this very container.
         const name = raw.container?.split(".").pop();
         if (CONTAINER_RULES.has(raw.rule) && name && (trimmedIn.get(name) ?? 0) > (f.shrunk.includes(name) ? 1 : 0)) continue;
-        // A registration in a method of a class no linted file makes per call: once per process, as far as we can see.
+        // Code that no linted file runs per call (a command's main, a service made once): once per process, as far as we can see.
         const { needs, ...finding } = raw;
-        if (needs && !needs.some((n) => madePerCall.has(n))) continue;
+        if (needs && !needs.some((all) => all.every((n) => madePerCall.has(n)))) continue;
         findings.push({ ...finding, file });
       }
     }

@@ -18,6 +18,10 @@ def handle(request):
     _seen.append(request)
     log.addHandler(logging.StreamHandler())
     return request
+
+
+def serve(requests):
+    return [handle(r) for r in requests]
 `;
 
 /** A project folder with the given files. */
@@ -46,7 +50,7 @@ describe("leakhound lint", () => {
     expect(res.stdout).toMatch(/^ {2}8:5 +global-container-growth {2}The module-level list `_seen` is grown with `append` in `handle\(\)`/m);
     expect(res.stdout).toMatch(/^ {2}9:5 +handler-per-call {2}/m);
     expect(res.stdout).toMatch(/^ {10}fix: Bound it/m);
-    expect(res.stdout).toMatch(/leakhound lint: 2 findings in 1 of 2 files \(12 lines, Python 3\.\d+\.\d+, /);
+    expect(res.stdout).toMatch(/leakhound lint: 2 findings in 1 of 2 files \(16 lines, Python 3\.\d+\.\d+, /);
   });
 
   it("--fail-on-findings exits with the leak code (3) only when there is a finding", async () => {

@@ -8,9 +8,10 @@ line in is {"disable": [...]}, each next line one path as a JSON string (or obje
 {"python", "rules"}, then one line per path, its file's answer as below, written as soon as it is done.
 Answer: {"python": "3.11.7", "rules": [{id, title, help}], "files": [{"file", "lines",
 "findings": [{rule, line, column, endLine, endColumn, message, fix, container}], "error",
-"shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ..., "made": names it calls like
-classes in functions that run per call, and "test": true for test code}]}. A finding with "needs" (class
-names) stands only if some file's "made" has one of them (the host decides). Lines and columns are 1-based; columns count characters.
+"shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ..., "made": the names its
+functions that run per call call (classes made, functions run), and "test": true for test code}]}. A
+finding with "needs" (alternatives, each a list of names) stands only if, for one alternative, every name
+is in some file's "made" (the host decides). Lines and columns are 1-based; columns count characters.
 """
 import ast
 import gc
@@ -56,7 +57,7 @@ def lint_source(src, filename, disabled=()):
             tree = ast.parse(src, filename)
         facts = ModuleFacts(tree)
         found = [(rule.ID, hit) for rule in RULES if rule.ID not in disabled for hit in rule.check(facts)]
-        made = facts.made_per_call()
+        made = facts.called_per_call()
     finally:
         gc.enable()
     if not found:

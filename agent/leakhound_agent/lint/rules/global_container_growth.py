@@ -1,7 +1,7 @@
 """A module-level or class-level list (or deque without maxlen) that a function
 appends to on every call and nothing ever trims; or a dict/set keyed by ever-new
 values (id(), time(), uuid4(), self)."""
-from ..facts import ever_new
+from ..facts import PER_INSTANCE, ever_new
 from .common import deduplicated, filled_once, fn_label, how, is_exception_value, managed, open_key, where
 
 ID = "global-container-growth"
@@ -11,6 +11,12 @@ HELP = ("A container held by a module or a class lives as long as the process; w
         "ever added.")
 
 LIST_GROW = {"append", "extend", "insert", "appendleft", "extendleft", "+="}
+
+
+def _per_instance(facts, fn):
+    if fn.cls is not None and fn.name in PER_INSTANCE:
+        return ([[c] for c in facts.class_family(fn.cls)],)
+    return ()
 
 
 def check(facts):
@@ -34,5 +40,7 @@ def check(facts):
                 fix = "Key it weakly (`weakref.WeakKeyDictionary` / `WeakSet` keyed by the object itself) or delete the entry when the object is done."
             else:
                 continue
-            yield node, why, fix, c.name
+            # Grown in a constructor: once per instance, so only with evidence that some linted file makes
+            # the class (or a subclass) per call (see handler-per-call); a service made once grows it once.
+            yield (node, why, fix, c.name) + _per_instance(facts, fn)
             break

@@ -1,12 +1,16 @@
 """A logging handler or an atexit callback registered inside a function that runs
-per call: each call adds one more, and nothing removes them. In a method, only
-when some linted file makes the class (or a subclass of it in the same module)
-in a function that runs per call: a method of an object made once per process
-(a bus, a debugger, a kernel's I/O thread) registers once, and without
-evidence of many instances the rule stays quiet."""
+per call: each call adds one more, and nothing removes them.
+
+Precision first: most registrations run once per process (a command's main, an
+application's start-up, a service object made once), and that cannot be told
+from the function alone. So a finding stands only with evidence, from any
+linted file, that the registering code runs many times: for a constructor, its
+class (or a subclass in the same module) is made in a function that runs per
+call; for any other function or method, it is called from one (and, for a
+method, its class is made in one too). Constructors are no such evidence."""
 import ast
 
-from ..facts import dotted
+from ..facts import PER_INSTANCE, dotted
 from .common import fn_label, guarded, mentions
 
 ID = "handler-per-call"
@@ -36,9 +40,15 @@ def _weak_registration(fn, call, local_calls):
 
 
 def _made_many(facts, fn):
-    """For a method: the extra field of a finding that needs evidence of many instances (the host
-    keeps it only when a linted file makes one of these classes in a function that runs per call)."""
-    return () if fn.cls is None else (facts.class_family(fn.cls),)
+    """The extra field of a finding that needs evidence that `fn` runs many times: a list of
+    alternatives, each a list of names that must all be called from functions that run per call
+    somewhere (the host decides: see main.py)."""
+    if fn.cls is None:
+        return ([[fn.name]],)
+    family = facts.class_family(fn.cls)
+    if fn.name in PER_INSTANCE:
+        return ([[c] for c in family],)
+    return ([[c, fn.name] for c in family],)
 
 
 def _local_calls(fn):

@@ -34,6 +34,22 @@ def _callback(arg, fn, strict):
         isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == arg.id for n in fn.node.body)
 
 
+def _local(name, fn):
+    """A local of fn or of a function enclosing it."""
+    while fn is not None:
+        if name in fn.locals:
+            return True
+        fn = fn.parent
+    return False
+
+
+def _owned(arg, fn):
+    """`self`, `self.x`, `self.x.y` or a local: an object the instance or the call owns."""
+    while isinstance(arg, ast.Attribute):
+        arg = arg.value
+    return isinstance(arg, ast.Name) and (arg.id in ("self", "cls") or _local(arg.id, fn))
+
+
 def check(facts):
     # A method subscribes per instance: only with evidence that the class is made per call (see handler-per-call).
     candidates = [fn for fn in facts.functions
@@ -55,8 +71,12 @@ def check(facts):
             root = source
             while isinstance(root, ast.Attribute):
                 root = root.value
-            # A source owned by the instance or passed in lives and dies with it: not a leak.
-            if not isinstance(root, ast.Name) or root.id in fn.locals or root.id in ("self", "cls"):
+            # A source owned by the instance or passed in (also to an enclosing function) lives and dies with it.
+            if not isinstance(root, ast.Name) or _local(root.id, fn) or root.id in ("self", "cls"):
+                continue
+            # `GObject.Object.connect(self._client, "event", cb)`: the class's method called on an object
+            # the instance owns, which is the real source.
+            if _owned(call.args[0], fn) and len(call.args) > 1:
                 continue
             # The interpreter's own hooks (sys.monitoring, signal) hold one callback per slot: a new one replaces the old.
             if root.id in SLOT_MODULES:
