@@ -79,10 +79,17 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
 
   // name -> how many files trim something of that name
   const trimmedIn = new Map<string, number>();
-  const madePerCall = new Set<string>();
+  // The evidence that code runs many times is looked for in the same project: the files under the same
+  // path given on the command line (common names like `Config` or `basicConfig` mean other things elsewhere).
+  const roots = opts.paths.map((p) => path.resolve(cwd, p)).sort((a, b) => b.length - a.length);
+  const rootOf = (file: string) => roots.find((r) => file === r || file.startsWith(r.endsWith(path.sep) ? r : r + path.sep)) ?? "";
+  const madePerCall = new Map<string, Set<string>>();
   for (const f of answers.flatMap((a) => a.files)) {
     for (const n of f.shrunk) trimmedIn.set(n, (trimmedIn.get(n) ?? 0) + 1);
-    for (const n of f.made ?? []) madePerCall.add(n);
+    const root = rootOf(f.file);
+    let made = madePerCall.get(root);
+    if (!made) madePerCall.set(root, (made = new Set()));
+    for (const n of f.made ?? []) made.add(n);
   }
   const findings: LintFinding[] = [];
   const notes: LintNote[] = [];
@@ -99,7 +106,8 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         if (CONTAINER_RULES.has(raw.rule) && name && (trimmedIn.get(name) ?? 0) > (f.shrunk.includes(name) ? 1 : 0)) continue;
         // Code that no linted file runs per call (a command's main, a service made once): once per process, as far as we can see.
         const { needs, ...finding } = raw;
-        if (needs && !needs.some((all) => all.every((n) => madePerCall.has(n)))) continue;
+        const made = madePerCall.get(rootOf(f.file));
+        if (needs && !needs.some((all) => all.every((n) => made?.has(n)))) continue;
         findings.push({ ...finding, file });
       }
     }

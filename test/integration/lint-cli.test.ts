@@ -245,4 +245,19 @@ describe("leakhound lint", () => {
     const res = await runCli(["lint", "pkg"], { cwd: dir });
     expect(res.stdout).toMatch(/3 test files skipped \(--include-tests\)/);
   });
+
+  it("a registration in a constructor stands only with evidence, from the same path given, that the class is made per call", async () => {
+    const dir = project({
+      "lib/conn.py": "import atexit\n\n\nclass Conn:\n    def __init__(self):\n        atexit.register(self.close)\n\n    def close(self):\n        pass\n",
+      "app/views.py": "from conn import Conn\n\n\ndef handle(request):\n    return Conn(), request\n",
+    });
+    const json = path.join(dir, "r.json");
+    const rules = async (...paths: string[]) => {
+      await runCli(["lint", "--json", json, "--quiet", ...paths], { cwd: dir });
+      return JSON.parse(fs.readFileSync(json, "utf8")).findings.map((f: { file: string; rule: string }) => `${f.file} ${f.rule}`);
+    };
+    expect(await rules(".")).toEqual([`${path.join("lib", "conn.py")} handler-per-call`]);
+    expect(await rules("lib")).toEqual([]); // nothing in lib makes a Conn
+    expect(await rules("lib", "app")).toEqual([]); // app is another project
+  });
 });

@@ -77,11 +77,12 @@ def parents(root):
 
 
 def guarded(fn, node):
-    """True when node sits under an `if`/`while` (or `try`) inside fn: probably done once, or conditionally."""
+    """True when node sits under an `if`/`while`, or in an `except` clause (`try: return _models[key]
+    except KeyError: ...`: fill on a miss), inside fn: probably done once, or conditionally."""
     up = parents(fn.node)
     cur = up.get(id(node))
     while cur is not None and cur is not fn.node:
-        if isinstance(cur, (ast.If, ast.While, ast.IfExp)):
+        if isinstance(cur, (ast.If, ast.While, ast.IfExp, ast.ExceptHandler)):
             return True
         cur = up.get(id(cur))
     return False
@@ -125,7 +126,9 @@ def _names(expr, name, sized=False):
     return (isinstance(expr, ast.Name) and expr.id == name) or (isinstance(expr, ast.Attribute) and expr.attr == name)
 
 
-DATA_PARAMS = re.compile(r"^(text|data|content|body|payload|url|uri|path|filename|file_?name|query|sql|"
+# Not file names or paths: they name files on disk (configuration, word lists, dictionaries, static
+# files, the project's sources), a bounded set as a rule.
+DATA_PARAMS = re.compile(r"^(text|data|content|body|payload|url|uri|query|sql|"
                          r"pattern|line|source|request|message|msg|string|s|html|xml|json|doc|document)$")
 
 
