@@ -25,6 +25,9 @@ export interface LintFinding {
   container: string | null;
   /** With `--capture`: the leaks of that run this finding explains, and the memory they held (null: none). */
   runtime?: RuntimeLink | null;
+  /** Only with `requireEvidence: false`: no linted file shows that its code runs many times; kept only
+   *  where a run's leak shows it instead (never written out). */
+  unproven?: boolean;
 }
 
 /** A file that was not linted (syntax error, unreadable): reported, never fatal. */

@@ -21,6 +21,9 @@ export interface LintOptions {
   /** Lint test code too (test_*.py, conftest.py, files under test/, tests/, testing/ below a given
    *  folder); by default it is only read for the names it trims: it runs once per test run. */
   includeTests?: boolean;
+  /** False: keep the findings that lack static evidence that their code runs many times, marked
+   *  `unproven` (for a runtime link, where the leak itself is that evidence). Default true: drop them. */
+  requireEvidence?: boolean;
   /** Workers; default: one per core, fewer for few files. */
   jobs?: number;
   cwd?: string;
@@ -107,8 +110,9 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         // Code that no linted file runs per call (a command's main, a service made once): once per process, as far as we can see.
         const { needs, ...finding } = raw;
         const made = madePerCall.get(rootOf(f.file));
-        if (needs && !needs.some((all) => all.every((n) => made?.has(n)))) continue;
-        findings.push({ ...finding, file });
+        const proven = !needs || needs.some((all) => all.every((n) => made?.has(n)));
+        if (!proven && opts.requireEvidence !== false) continue;
+        findings.push(proven ? { ...finding, file } : { ...finding, file, unproven: true });
       }
     }
   }

@@ -7,6 +7,7 @@ import { runCli, tempDir } from "../helpers/cli.js";
 import { findAllPythons, findPythons } from "../helpers/pythons.js";
 import { lintJsonErrors } from "../helpers/lint.js";
 import { sarifErrors } from "../helpers/sarif-schema.js";
+import { lint } from "../../src/lint/run.js";
 
 const LEAKY = `import logging
 
@@ -259,5 +260,8 @@ describe("leakhound lint", () => {
     expect(await rules(".")).toEqual([`${path.join("lib", "conn.py")} handler-per-call`]);
     expect(await rules("lib")).toEqual([]); // nothing in lib makes a Conn
     expect(await rules("lib", "app")).toEqual([]); // app is another project
+    // For a runtime link the leak is the evidence: the finding is kept, marked unproven.
+    const res = await lint({ paths: [path.join(dir, "lib", "conn.py")], python: "python3", requireEvidence: false, cwd: dir });
+    expect(res.findings.map((f) => [f.file, f.rule, f.unproven])).toEqual([[path.join("lib", "conn.py"), "handler-per-call", true]]);
   });
 });
