@@ -203,7 +203,7 @@ describe("leakhound lint", () => {
 
   it("a container trimmed from another module is not reported", async () => {
     const dir = project({
-      "store.py": "_items = []\n\n\ndef add(x):\n    _items.append(x)\n",
+      "store.py": "_items = []\n\n\ndef add(request):\n    _items.append(request)\n",
       "admin.py": "import store\n\n\ndef reset():\n    store._items.clear()\n",
     });
     const json = path.join(dir, "r.json");
@@ -214,13 +214,13 @@ describe("leakhound lint", () => {
   });
 
   it("skips test code found under a folder (read only for what it trims) unless --include-tests; a test file named on the command line is linted", async () => {
-    const grows = (name: string) => `${name} = []\n\n\ndef add(x):\n    ${name}.append(x)\n`;
+    const grows = (name: string) => `${name} = []\n\n\ndef add(request):\n    ${name}.append(request)\n`;
     const dir = project({
       "pkg/store.py": grows("_items"),
       "pkg/tests/helpers.py": grows("_calls"),
       "pkg/test_store.py": grows("_calls"),
       "pkg/conftest.py": "import store\n\n\ndef reset():\n    try: del store._items[:]\n    finally: pass\n",
-      "pkg/other.py": "_cache = []\n\n\ndef put(x):\n    _cache.append(x)\n",
+      "pkg/other.py": "_cache = []\n\n\ndef put(request):\n    _cache.append(request)\n",
       "tests/test_other.py": "import other\n\n\ndef teardown():\n    other._cache.clear()\n",
     });
     const json = path.join(dir, "r.json");
