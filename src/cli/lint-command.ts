@@ -20,10 +20,13 @@ export async function lintCommand(paths: string[], opts: LintOptions): Promise<n
     { option: "--sarif", file: opts.sarif },
   ]);
   const report = opts.capture ? analyzeCaptureFile(opts.capture) : null; // a bad capture fails before linting
-  const result = await lint({ paths, python: opts.python, exclude: opts.exclude, disable: opts.disable, jobs: opts.jobs });
+  // With a capture, a finding without static evidence that its code runs many times still counts when
+  // one of the run's leaks is there: the leak is that evidence.
+  const result = await lint({ paths, python: opts.python, exclude: opts.exclude, disable: opts.disable, jobs: opts.jobs, includeTests: opts.includeTests, requireEvidence: !report });
   if (report && opts.capture) {
     const links = linkFindings(result.findings, report);
-    result.findings = rankByRuntime(result.findings.map((f, i) => ({ ...f, runtime: links[i] ?? null })));
+    const linked = result.findings.map((f, i) => ({ ...f, runtime: links[i] ?? null })).filter((f) => !f.unproven || f.runtime);
+    result.findings = rankByRuntime(linked.map(({ unproven: _, ...f }) => f));
     result.capture = path.resolve(opts.capture);
   }
   if (opts.github) {

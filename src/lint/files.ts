@@ -26,6 +26,36 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(anchored ? `^${re}(?:/.*)?$` : `(?:^|/)${re}(?:/.*)?$`);
 }
 
+const TEST_DIRS = new Set(["test", "tests", "testing"]);
+const TEST_FILE = /^(?:test_.*|.*_test|tests|conftest)\.py$/;
+
+/** Test code, by its path below the folder given to lint ('/'-separated): a file named test_*.py,
+ *  *_test.py, tests.py or conftest.py, or one under a folder named test, tests or testing. */
+export function isTestPath(rel: string): boolean {
+  const parts = rel.split(path.sep).join("/").split("/");
+  return TEST_FILE.test(parts[parts.length - 1]!) || parts.slice(0, -1).some((d) => TEST_DIRS.has(d));
+}
+
+/** The files found under the given folders that are test code (by their path below that folder);
+ *  a file named on the command line never is. */
+export function testFiles(files: string[], paths: string[], cwd: string): Set<string> {
+  const dirs = paths.map((p) => path.resolve(cwd, p)).filter((p) => {
+    try {
+      return fs.statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+  const given = new Set(paths.map((p) => path.resolve(cwd, p)));
+  const out = new Set<string>();
+  for (const f of files) {
+    if (given.has(f)) continue;
+    const under = dirs.filter((d) => f.startsWith(d.endsWith(path.sep) ? d : d + path.sep)).sort((a, b) => b.length - a.length)[0];
+    if (under !== undefined && isTestPath(path.relative(under, f))) out.add(f);
+  }
+  return out;
+}
+
 export function isExcluded(relPath: string, patterns: RegExp[]): boolean {
   const p = relPath.split(path.sep).join("/");
   return patterns.some((re) => re.test(p));

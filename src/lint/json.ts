@@ -13,6 +13,7 @@ export function toLintJson(r: LintResult): object {
     python: r.python,
     files: r.files,
     lines: r.lines,
+    testFiles: r.testFiles,
     durationSec: Math.round(r.durationSec * 1000) / 1000,
     disabled: r.disabled,
     rules: r.rules,

@@ -14,7 +14,8 @@ export async function addLeakCauses(report: Report, python = "python3"): Promise
     for (const f of [leak.site, ...leak.stack]) if (f && isUserFrame(f) && f.file.endsWith(".py") && fs.existsSync(f.file)) files.add(f.file);
   }
   if (!files.size) return 0;
-  const result = await lint({ paths: [...files], python });
+  // Each leak is the evidence that its code ran many times: findings that lack it statically count too.
+  const result = await lint({ paths: [...files], python, requireEvidence: false });
   const links = linkFindings(result.findings, report);
   let explained = 0;
   for (const leak of report.leaks) {

@@ -25,6 +25,9 @@ export interface LintFinding {
   container: string | null;
   /** With `--capture`: the leaks of that run this finding explains, and the memory they held (null: none). */
   runtime?: RuntimeLink | null;
+  /** Only with `requireEvidence: false`: no linted file shows that its code runs many times; kept only
+   *  where a run's leak shows it instead (never written out). */
+  unproven?: boolean;
 }
 
 /** A file that was not linted (syntax error, unreadable): reported, never fatal. */
@@ -38,8 +41,11 @@ export interface LintResult {
   rules: LintRule[];
   findings: LintFinding[];
   notes: LintNote[];
+  /** Files linted (or tried), and their lines. */
   files: number;
   lines: number;
+  /** Test code found under the given folders and not linted (only read for the names it trims). */
+  testFiles: number;
   /** Rule ids switched off by configuration. */
   disabled: string[];
   durationSec: number;

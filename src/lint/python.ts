@@ -18,12 +18,16 @@ const BOOTSTRAP = [
 ].join("\n");
 
 /** A finding as the Python side sends it: the report's, before its file and run-time link are added. */
-export type RawFinding = Omit<LintFinding, "file" | "runtime">;
+/** `needs`: a finding that stands only with evidence that its code runs many times: alternatives, each a
+ *  list of names that must all be called (classes made, functions run) from functions that run per call. */
+export type RawFinding = Omit<LintFinding, "file" | "runtime"> & { needs?: string[][] };
 
 export interface WorkerAnswer {
   python: string;
   rules: LintRule[];
-  files: { file: string; lines: number; findings: RawFinding[]; error: string | null; shrunk: string[] }[];
+  /** `test`: test code, only read for the names it trims (not linted); `made`: the names its
+   *  functions that run per call call. */
+  files: { file: string; lines: number; findings: RawFinding[]; error: string | null; shrunk: string[]; made?: string[]; test?: boolean }[];
 }
 
 /** Spawns the linter in `python`; `onOut` gets its stdout as it comes; resolves when it exits cleanly,
@@ -79,9 +83,10 @@ const IN_FLIGHT = 2;
 /**
  * Lints `files` (best largest first) with `workers` Pythons that take them one at a time from one
  * queue (`--stream`): a worker that finishes early takes the next file, so all of them stay busy to
- * the end whatever each file costs or the machine's other load. One answer for all files.
+ * the end whatever each file costs or the machine's other load. One answer for all files. The files in
+ * `tests` are test code: only read for the names they trim.
  */
-export async function runWorkers(python: string, files: string[], disable: string[], workers: number): Promise<WorkerAnswer> {
+export async function runWorkers(python: string, files: string[], disable: string[], workers: number, tests: ReadonlySet<string> = new Set()): Promise<WorkerAnswer> {
   const queue = files.slice();
   let head: WorkerAnswer | null = null;
   const results: WorkerAnswer["files"] = [];
@@ -91,7 +96,8 @@ export async function runWorkers(python: string, files: string[], disable: strin
     let bad = false;
     const feed = () => {
       while (inFlight < IN_FLIGHT && queue.length) {
-        child.stdin.write(JSON.stringify(queue.shift()) + "\n");
+        const file = queue.shift()!;
+        child.stdin.write(JSON.stringify(tests.has(file) ? { file, test: true } : file) + "\n");
         inFlight++;
       }
       if (!queue.length && !child.stdin.writableEnded) child.stdin.end();

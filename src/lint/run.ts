@@ -1,10 +1,11 @@
 // `leakhound lint` end to end, without output: find the files, hand them out
 // largest first to one Python worker per core (each takes the next when it is done), and
-// drop findings about a container that another file trims (`mod._cache.clear()`).
+// drop findings about a container that another file trims (`mod._cache.clear()`), and findings that need
+// evidence that their code runs many times (a class made, a function called, per call) when no file has it.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { findPythonFiles } from "./files.js";
+import { findPythonFiles, testFiles } from "./files.js";
 import { findPyproject, readConfig } from "./config.js";
 import { runWorker, runWorkers, type WorkerAnswer } from "./python.js";
 import type { LintFinding, LintNote, LintResult } from "./model.js";
@@ -17,6 +18,12 @@ export interface LintOptions {
   exclude?: string[];
   /** Extra rules to switch off from the command line. */
   disable?: string[];
+  /** Lint test code too (test_*.py, conftest.py, files under test/, tests/, testing/ below a given
+   *  folder); by default it is only read for the names it trims: it runs once per test run. */
+  includeTests?: boolean;
+  /** False: keep the findings that lack static evidence that their code runs many times, marked
+   *  `unproven` (for a runtime link, where the leak itself is that evidence). Default true: drop them. */
+  requireEvidence?: boolean;
   /** Workers; default: one per core, fewer for few files. */
   jobs?: number;
   cwd?: string;
@@ -60,11 +67,12 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
   const root = pyproject ? path.dirname(pyproject) : cwd;
   const files = findPythonFiles(opts.paths, cwd, [...config.exclude, ...(opts.exclude ?? [])], root);
   const disabled = [...new Set([...config.disable, ...(opts.disable ?? [])])];
+  const tests = opts.includeTests ? new Set<string>() : testFiles(files, opts.paths, cwd);
 
   // Always ask for the rule table, so unknown rule ids in the configuration are caught even with no files.
   const workers = Math.max(1, Math.min(opts.jobs ?? os.availableParallelism(), Math.ceil(files.length / FILES_PER_WORKER)));
   const answers: WorkerAnswer[] = files.length
-    ? [await runWorkers(opts.python, largestFirst(files), disabled, workers)]
+    ? [await runWorkers(opts.python, [...largestFirst(files.filter((f) => !tests.has(f))), ...files.filter((f) => tests.has(f))], disabled, workers, tests)]
     : [await runWorker(opts.python, ["--rules"], null)];
   const rules = answers[0]!.rules;
   const unknown = disabled.filter((id) => !rules.some((r) => r.id === id));
@@ -74,12 +82,24 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
 
   // name -> how many files trim something of that name
   const trimmedIn = new Map<string, number>();
-  for (const f of answers.flatMap((a) => a.files)) for (const n of f.shrunk) trimmedIn.set(n, (trimmedIn.get(n) ?? 0) + 1);
+  // The evidence that code runs many times is looked for in the same project: the files under the same
+  // path given on the command line (common names like `Config` or `basicConfig` mean other things elsewhere).
+  const roots = opts.paths.map((p) => path.resolve(cwd, p)).sort((a, b) => b.length - a.length);
+  const rootOf = (file: string) => roots.find((r) => file === r || file.startsWith(r.endsWith(path.sep) ? r : r + path.sep)) ?? "";
+  const madePerCall = new Map<string, Set<string>>();
+  for (const f of answers.flatMap((a) => a.files)) {
+    for (const n of f.shrunk) trimmedIn.set(n, (trimmedIn.get(n) ?? 0) + 1);
+    const root = rootOf(f.file);
+    let made = madePerCall.get(root);
+    if (!made) madePerCall.set(root, (made = new Set()));
+    for (const n of f.made ?? []) made.add(n);
+  }
   const findings: LintFinding[] = [];
   const notes: LintNote[] = [];
   let lines = 0;
   for (const a of answers) {
     for (const f of a.files) {
+      if (f.test) continue; // only its trims count
       lines += f.lines;
       const file = displayPath(f.file, cwd);
       if (f.error) notes.push({ file, message: f.error });
@@ -87,7 +107,12 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         // Another file trims something of this name (`mod.NAME.clear()`, `del x.NAME[k]`): maybe this very container.
         const name = raw.container?.split(".").pop();
         if (CONTAINER_RULES.has(raw.rule) && name && (trimmedIn.get(name) ?? 0) > (f.shrunk.includes(name) ? 1 : 0)) continue;
-        findings.push({ ...raw, file });
+        // Code that no linted file runs per call (a command's main, a service made once): once per process, as far as we can see.
+        const { needs, ...finding } = raw;
+        const made = madePerCall.get(rootOf(f.file));
+        const proven = !needs || needs.some((all) => all.every((n) => made?.has(n)));
+        if (!proven && opts.requireEvidence !== false) continue;
+        findings.push(proven ? { ...finding, file } : { ...finding, file, unproven: true });
       }
     }
   }
@@ -98,8 +123,9 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
     rules,
     findings,
     notes,
-    files: files.length,
+    files: files.length - tests.size,
     lines,
+    testFiles: tests.size,
     disabled,
     durationSec: (Date.now() - started) / 1000,
   };

@@ -37,6 +37,7 @@ export function renderLintTerminal(r: LintResult, opts: TerminalOptions): string
     (r.findings.length ? ` in ${formatCount(filesWith)} of ${countOf(r.files, "file")}` : ` in ${countOf(r.files, "file")}`) +
     ` (${formatCount(r.lines)} lines, Python ${r.python.version}, ${formatSec(r.durationSec)})` +
     (r.notes.length ? `; ${countOf(r.notes.length, "file")} not linted` : "") +
+    (r.testFiles ? `; ${countOf(r.testFiles, "test file")} skipped (--include-tests)` : "") +
     (r.disabled.length ? `; off: ${r.disabled.join(", ")}` : "") +
     (r.capture ? `; ${countOf(r.findings.filter((f) => f.runtime).length, "finding")} matched leaks of ${escapeText(r.capture)}` : "");
   if (out.length) out.push("");

@@ -23,7 +23,8 @@ describe("leakhound lint --capture, leakhound report --lint", () => {
     const run = { dir };
     const json = path.join(run.dir, "lint.json");
     // A second file with a finding of its own that matches nothing in this run.
-    const res = await runCli(["lint", "--capture", capture, "--json", json, "test/fixtures/programs/behaviour.py", "examples/demo"], { cwd: ROOT });
+    const other = path.join("test", "fixtures", "lint", "global-container-growth", "positive", "request_log.py");
+    const res = await runCli(["lint", "--capture", capture, "--json", json, other, "examples/demo"], { cwd: ROOT });
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     const doc = JSON.parse(fs.readFileSync(json, "utf8"));
@@ -34,7 +35,7 @@ describe("leakhound lint --capture, leakhound report --lint", () => {
     expect(first.runtime.via).toBe("retainer");
     expect(first.runtime.leaks).toContain(1);
     expect(first.runtime.liveBytes).toBeGreaterThan(1024 * 1024);
-    expect(second).toMatchObject({ file: path.join("test", "fixtures", "programs", "behaviour.py"), runtime: null });
+    expect(second).toMatchObject({ file: other, runtime: null });
     expect(res.stdout).toMatch(/^ {10}at run time: [\d.]+ MiB live in leaks? #1.* \(held by `_SESSIONS`\), \+[\d.]+ (MiB|KiB) after warm-up$/m);
     expect(res.stdout).toMatch(/; 1 finding matched leaks of /);
   });

@@ -7,6 +7,7 @@ import { runCli, tempDir } from "../helpers/cli.js";
 import { findAllPythons, findPythons } from "../helpers/pythons.js";
 import { lintJsonErrors } from "../helpers/lint.js";
 import { sarifErrors } from "../helpers/sarif-schema.js";
+import { lint } from "../../src/lint/run.js";
 
 const LEAKY = `import logging
 
@@ -18,6 +19,10 @@ def handle(request):
     _seen.append(request)
     log.addHandler(logging.StreamHandler())
     return request
+
+
+def serve(requests):
+    return [handle(r) for r in requests]
 `;
 
 /** A project folder with the given files. */
@@ -46,7 +51,7 @@ describe("leakhound lint", () => {
     expect(res.stdout).toMatch(/^ {2}8:5 +global-container-growth {2}The module-level list `_seen` is grown with `append` in `handle\(\)`/m);
     expect(res.stdout).toMatch(/^ {2}9:5 +handler-per-call {2}/m);
     expect(res.stdout).toMatch(/^ {10}fix: Bound it/m);
-    expect(res.stdout).toMatch(/leakhound lint: 2 findings in 1 of 2 files \(12 lines, Python 3\.\d+\.\d+, /);
+    expect(res.stdout).toMatch(/leakhound lint: 2 findings in 1 of 2 files \(16 lines, Python 3\.\d+\.\d+, /);
   });
 
   it("--fail-on-findings exits with the leak code (3) only when there is a finding", async () => {
@@ -198,7 +203,7 @@ describe("leakhound lint", () => {
 
   it("a container trimmed from another module is not reported", async () => {
     const dir = project({
-      "store.py": "_items = []\n\n\ndef add(x):\n    _items.append(x)\n",
+      "store.py": "_items = []\n\n\ndef add(request):\n    _items.append(request)\n",
       "admin.py": "import store\n\n\ndef reset():\n    store._items.clear()\n",
     });
     const json = path.join(dir, "r.json");
@@ -206,5 +211,57 @@ describe("leakhound lint", () => {
     expect(JSON.parse(fs.readFileSync(json, "utf8")).findings).toEqual([]);
     await runCli(["lint", "--json", json, "--quiet", "store.py"], { cwd: dir });
     expect(JSON.parse(fs.readFileSync(json, "utf8")).findings).toHaveLength(1);
+  });
+
+  it("skips test code found under a folder (read only for what it trims) unless --include-tests; a test file named on the command line is linted", async () => {
+    const grows = (name: string) => `${name} = []\n\n\ndef add(request):\n    ${name}.append(request)\n`;
+    const dir = project({
+      "pkg/store.py": grows("_items"),
+      "pkg/tests/helpers.py": grows("_calls"),
+      "pkg/test_store.py": grows("_calls"),
+      "pkg/conftest.py": "import store\n\n\ndef reset():\n    try: del store._items[:]\n    finally: pass\n",
+      "pkg/other.py": "_cache = []\n\n\ndef put(request):\n    _cache.append(request)\n",
+      "tests/test_other.py": "import other\n\n\ndef teardown():\n    other._cache.clear()\n",
+    });
+    const json = path.join(dir, "r.json");
+    const run = async (...args: string[]) => {
+      const res = await runCli(["lint", "--json", json, "--quiet", ...args], { cwd: dir });
+      expect(res.code).toBe(0);
+      const doc = JSON.parse(fs.readFileSync(json, "utf8"));
+      expect(lintJsonErrors(doc)).toBeNull();
+      return doc as { files: number; testFiles: number; findings: { file: string }[] };
+    };
+    // The trims in conftest.py and tests/test_other.py still count: nothing is left.
+    let doc = await run(".");
+    expect([doc.files, doc.testFiles]).toEqual([2, 4]);
+    expect(doc.findings).toEqual([]);
+    doc = await run("pkg");
+    expect([doc.files, doc.testFiles]).toEqual([2, 3]);
+    expect(doc.findings.map((f) => f.file)).toEqual([path.join("pkg", "other.py")]);
+    doc = await run("--include-tests", "pkg");
+    expect(doc.testFiles).toBe(0);
+    expect(doc.findings.map((f) => f.file).sort()).toEqual([path.join("pkg", "other.py"), path.join("pkg", "test_store.py"), path.join("pkg", "tests", "helpers.py")]);
+    doc = await run(path.join("pkg", "test_store.py"));
+    expect([doc.files, doc.testFiles, doc.findings.length]).toEqual([1, 0, 1]);
+    const res = await runCli(["lint", "pkg"], { cwd: dir });
+    expect(res.stdout).toMatch(/3 test files skipped \(--include-tests\)/);
+  });
+
+  it("a registration in a constructor stands only with evidence, from the same path given, that the class is made per call", async () => {
+    const dir = project({
+      "lib/conn.py": "import atexit\n\n\nclass Conn:\n    def __init__(self):\n        atexit.register(self.close)\n\n    def close(self):\n        pass\n",
+      "app/views.py": "from conn import Conn\n\n\ndef handle(request):\n    return Conn(), request\n",
+    });
+    const json = path.join(dir, "r.json");
+    const rules = async (...paths: string[]) => {
+      await runCli(["lint", "--json", json, "--quiet", ...paths], { cwd: dir });
+      return JSON.parse(fs.readFileSync(json, "utf8")).findings.map((f: { file: string; rule: string }) => `${f.file} ${f.rule}`);
+    };
+    expect(await rules(".")).toEqual([`${path.join("lib", "conn.py")} handler-per-call`]);
+    expect(await rules("lib")).toEqual([]); // nothing in lib makes a Conn
+    expect(await rules("lib", "app")).toEqual([]); // app is another project
+    // For a runtime link the leak is the evidence: the finding is kept, marked unproven.
+    const res = await lint({ paths: [path.join(dir, "lib", "conn.py")], python: "python3", requireEvidence: false, cwd: dir });
+    expect(res.findings.map((f) => [f.file, f.rule, f.unproven])).toEqual([[path.join("lib", "conn.py"), "handler-per-call", true]]);
   });
 });

@@ -97,6 +97,7 @@ describe("lint terminal report", () => {
     notes: [{ file: "c.py", message: "syntax error on line 1: invalid syntax (not linted)" }],
     files: 3,
     lines: 1234,
+    testFiles: 0,
     disabled: ["unbounded-cache"],
     durationSec: 0.25,
   };

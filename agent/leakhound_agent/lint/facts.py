@@ -32,7 +32,10 @@ ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^
                        r"^_?hook|bootstrap|configure|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
                        r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define|"
                        r"^setUpClass$|^setUpModule$|^tearDownClass$|^tearDownModule$|"
-                       r"^_?watch_|^_?declare")
+                       r"^_?watch_|^_?declare|"
+                       # start-up and entry points: once per process (or per object started)
+                       r"^_?(do_|on_)?start(up)?$|startup|^_?start_(?!element|tag)|(^|_)main(_|$)|"
+                       r"command_?line|cmdline|(^|_)cli(_|$)")
 # A test: `test_*()` at module level or `test*()` in a class named like a test case (runs once per test run).
 TEST_NAME = re.compile(r"^test")
 TEST_CLASS = re.compile(r"Test")
@@ -620,6 +623,31 @@ class ModuleFacts:
             self.shrunk_attrs.add(node.id)
 
     # ---- which functions run per call ---------------------------------------------------
+    def called_per_call(self):
+        """The last names of what functions that run per call call (`Conn(...)`, `mod.setup_log(...)`,
+        `x.start()`): evidence, for any file, that such a class is made, or such a function run, over
+        and over rather than once per process. A constructor is no evidence: it runs once per instance
+        of its own class, which may well be made once."""
+        out = set()
+        for fn in self.functions:
+            names = {name.rsplit(".", 1)[-1] for name, _ in fn.calls}
+            names.difference_update(out)
+            if names and not (fn.cls is not None and fn.name in PER_INSTANCE) and not self.runs_once(fn):
+                out |= names
+        return out
+
+    def class_family(self, cls):
+        """A class's name and the names of its subclasses in the module (any of them made per call
+        makes the class's methods run per instance)."""
+        family, grew = [cls.name], True
+        while grew:
+            grew = False
+            for sub in self.classes.values():
+                if sub.name not in family and any(last_name(b) in family for b in sub.bases):
+                    family.append(sub.name)
+                    grew = True
+        return family
+
     def runs_once(self, fn):
         """True for a function that runs a bounded number of times (import, set-up, registration),
         or that the module only calls from such functions."""

@@ -1,12 +1,17 @@
 """Entry point: `python -m leakhound_agent.lint < request.json > answer.json`.
 
-Request: {"files": [paths], "disable": [rule ids]}; `--rules` prints the rule table only.
+Request: {"files": [paths], "disable": [rule ids]}; `--rules` prints the rule table only. A path may
+be given as {"file": path, "test": true}: test code, which is not linted (it runs once per test run,
+so what it grows is bounded by the tests), only read for the names it trims (see trims.py).
 `--stream`: the host hands out files one at a time (so every worker stays busy to the end): the first
-line in is {"disable": [...]}, each next line one path as a JSON string; the first line out is
+line in is {"disable": [...]}, each next line one path as a JSON string (or object, as above); the first line out is
 {"python", "rules"}, then one line per path, its file's answer as below, written as soon as it is done.
 Answer: {"python": "3.11.7", "rules": [{id, title, help}], "files": [{"file", "lines",
 "findings": [{rule, line, column, endLine, endColumn, message, fix, container}], "error",
-"shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ...}]}. Lines and columns are 1-based; columns count characters.
+"shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ..., "made": the names its
+functions that run per call call (classes made, functions run), and "test": true for test code}]}. A
+finding with "needs" (alternatives, each a list of names) stands only if, for one alternative, every name
+is in some file's "made" (the host decides). Lines and columns are 1-based; columns count characters.
 """
 import ast
 import gc
@@ -19,6 +24,7 @@ import warnings
 from .facts import ModuleFacts
 from .rules import RULES
 from .suppress import suppressed
+from .trims import trimmed_names
 
 
 def rule_table():
@@ -41,7 +47,7 @@ def _source_lines(src):
 
 
 def lint_source(src, filename, disabled=()):
-    """(findings, shrunk names) for one file's bytes; raises SyntaxError/ValueError."""
+    """(findings, shrunk names, classes made per call) for one file's bytes; raises SyntaxError/ValueError."""
     # The cyclic collector would scan the growing tree over and over while it is built and walked
     # (a fifth of the time); the tree holds no cycles, and the collector runs again between files.
     gc.disable()
@@ -51,13 +57,14 @@ def lint_source(src, filename, disabled=()):
             tree = ast.parse(src, filename)
         facts = ModuleFacts(tree)
         found = [(rule.ID, hit) for rule in RULES if rule.ID not in disabled for hit in rule.check(facts)]
+        made = facts.called_per_call()
     finally:
         gc.enable()
     if not found:
-        return [], facts.shrunk_attrs
+        return [], facts.shrunk_attrs, made
     lines = _source_lines(src)  # only for suppression comments and character columns
     findings = []
-    for rule_id, (node, message, fix, container) in found:
+    for rule_id, (node, message, fix, container, *needs) in found:
         line = node.lineno
         # The comment may sit on any line of the flagged code (or on the `def` of a flagged decorator).
         marks = range(line, max(line, getattr(node, "end_lineno", None) or line, getattr(node, "def_line", 0)) + 1)
@@ -75,11 +82,16 @@ def lint_source(src, filename, disabled=()):
             "fix": fix,
             "container": container,
         })
+        if needs:
+            findings[-1]["needs"] = needs[0]
     findings.sort(key=lambda f: (f["line"], f["column"], f["rule"]))
-    return findings, facts.shrunk_attrs
+    return findings, facts.shrunk_attrs, made
 
 
 def lint_file(path, disabled):
+    test = isinstance(path, dict) and bool(path.get("test"))
+    if isinstance(path, dict):
+        path = path["file"]
     out = {"file": path, "lines": 0, "findings": [], "error": None, "shrunk": []}
     try:
         with open(path, "rb") as f:
@@ -88,8 +100,12 @@ def lint_file(path, disabled):
         out["error"] = "cannot read: %s" % (e.strerror or e)
         return out
     out["lines"] = src.count(b"\n")
+    if test:
+        out["test"] = True
+        out["shrunk"] = sorted(trimmed_names(src))
+        return out
     try:
-        out["findings"], shrunk = lint_source(src, path, disabled)
+        out["findings"], shrunk, made = lint_source(src, path, disabled)
     except SyntaxError as e:
         where = " on line %s" % e.lineno if e.lineno else ""  # a null byte has no line (3.11.4+)
         out["error"] = "syntax error%s: %s (not linted)" % (where, e.msg)
@@ -98,6 +114,7 @@ def lint_file(path, disabled):
         out["error"] = "cannot parse: %s (not linted)" % (str(e) or type(e).__name__)
         return out
     out["shrunk"] = sorted(shrunk)
+    out["made"] = sorted(made)
     return out
 
 

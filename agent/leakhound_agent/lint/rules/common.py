@@ -77,11 +77,12 @@ def parents(root):
 
 
 def guarded(fn, node):
-    """True when node sits under an `if`/`while` (or `try`) inside fn: probably done once, or conditionally."""
+    """True when node sits under an `if`/`while`, or in an `except` clause (`try: return _models[key]
+    except KeyError: ...`: fill on a miss), inside fn: probably done once, or conditionally."""
     up = parents(fn.node)
     cur = up.get(id(node))
     while cur is not None and cur is not fn.node:
-        if isinstance(cur, (ast.If, ast.While, ast.IfExp)):
+        if isinstance(cur, (ast.If, ast.While, ast.IfExp, ast.ExceptHandler)):
             return True
         cur = up.get(id(cur))
     return False
@@ -125,7 +126,9 @@ def _names(expr, name, sized=False):
     return (isinstance(expr, ast.Name) and expr.id == name) or (isinstance(expr, ast.Attribute) and expr.attr == name)
 
 
-DATA_PARAMS = re.compile(r"^(text|data|content|body|payload|url|uri|path|filename|file_?name|query|sql|"
+# Not file names or paths: they name files on disk (configuration, word lists, dictionaries, static
+# files, the project's sources), a bounded set as a rule.
+DATA_PARAMS = re.compile(r"^(text|data|content|body|payload|url|uri|query|sql|"
                          r"pattern|line|source|request|message|msg|string|s|html|xml|json|doc|document)$")
 
 
@@ -152,13 +155,40 @@ def open_key(fn, key):
 
 
 def deduplicated(fn, node, container):
-    """`if x not in C: C.append(x)`: C grows only by distinct values, as a set would."""
+    """`if x not in C: C.append(x)`, `if x in C: continue` (or return, break, raise) before it, or
+    `if x in C: ... else: C.append(x)`: C grows only by distinct values, as a set would."""
     name = container.name.split(".")[-1]
     up = parents(fn.node)
-    cur = up.get(id(node))
+    cur, child = up.get(id(node)), node
     while cur is not None and cur is not fn.node:
-        if isinstance(cur, ast.If) and isinstance(cur.test, ast.Compare) and any(isinstance(o, ast.NotIn) for o in cur.test.ops) \
-                and any(_names(c, name) for c in cur.test.comparators):
+        if isinstance(cur, ast.If) and _membership(cur.test, name, ast.NotIn) and child in cur.body:
+            return True
+        if isinstance(cur, ast.If) and _membership(cur.test, name, ast.In) and child in cur.orelse:
+            return True
+        cur, child = up.get(id(cur)), cur
+    # An earlier `if x in C: continue` in a block that holds the growth.
+    for n in ast.walk(fn.node):
+        if isinstance(n, ast.If) and n.lineno < node.lineno and _membership(n.test, name, ast.In) and n.body \
+                and isinstance(n.body[-1], (ast.Continue, ast.Return, ast.Break, ast.Raise)) and _same_block(up, n, node):
+            return True
+    return False
+
+
+def _membership(test, name, op):
+    """`x in C` / `x not in C` (op: ast.In or ast.NotIn), alone or as one side of an `and` (not in)
+    or an `or` (in): either way the growth happens only for values C does not have yet."""
+    joined = ast.And if op is ast.NotIn else ast.Or
+    tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, joined) else [test]
+    return any(isinstance(t, ast.Compare) and any(isinstance(o, op) for o in t.ops)
+               and any(_names(c, name) for c in t.comparators) for t in tests)
+
+
+def _same_block(up, guard, node):
+    """The guard's parent encloses the growth: what the guard skips includes it."""
+    parent = up.get(id(guard))
+    cur = up.get(id(node))
+    while cur is not None:
+        if cur is parent:
             return True
         cur = up.get(id(cur))
     return False

@@ -1,21 +1,38 @@
 """`gc.disable()` with no `gc.enable()` to match: from then on, reference cycles
 (objects that refer to each other: parent/child links, bound methods stored on
 self, caught exceptions and their frames) are never freed."""
-from ..facts import dotted
+import ast
+import re
+
+from ..facts import dotted, last_name
 from .common import fn_label
 
 ID = "gc-disabled"
 TITLE = "Garbage collector disabled"
-HELP = ("With `gc.disable()` and no matching `gc.enable()`, memory held by reference cycles "
-        "is never reclaimed, and most programs make cycles (exceptions and frames, closures, "
-        "parent links).")
+HELP = ("With `gc.disable()` and no matching `gc.enable()` (or `gc.collect()` by hand), memory "
+        "held by reference cycles is never reclaimed, and most programs make cycles (exceptions and "
+        "frames, closures, parent links).")
 
-ENABLE = ("gc.enable", "gc.isenabled")
+# Calls that pair a `gc.disable()`: switching it back on, or collecting by hand (cycles are freed then).
+ENABLE = ("gc.enable", "gc.isenabled", "gc.collect")
+# A context manager that may restore the collector's state: `with restore_gc_state():`, `with gc_paused():`.
+RESTORES = re.compile(r"(?i)(^|_)gc(_|$)|collect|restore")
+
+
+def _in_restoring_with(fn, call):
+    """The `gc.disable()` sits in a `with` block whose context manager says it restores the collector."""
+    for node in ast.walk(fn.node):
+        if isinstance(node, (ast.With, ast.AsyncWith)) and any(
+                RESTORES.search(last_name(i.context_expr.func if isinstance(i.context_expr, ast.Call) else i.context_expr) or "")
+                for i in node.items) and any(n is call for s in node.body for n in ast.walk(s)):
+            return True
+    return False
 
 
 def _enables(fn):
-    """`gc.enable` passed on rather than called: `self.addCleanup(gc.enable)`, `atexit.register(gc.enable)`."""
-    return any(dotted(a) == "gc.enable" for _, call in fn.calls for a in call.args)
+    """`gc.enable` (or `gc.collect`) passed on rather than called: `self.addCleanup(gc.enable)`,
+    `atexit.register(gc.enable)`, `timer.timeout.connect(gc.collect)`."""
+    return any(dotted(a) in ("gc.enable", "gc.collect") for _, call in fn.calls for a in call.args)
 
 
 def check(facts):
@@ -29,10 +46,13 @@ def check(facts):
         names = [name for name, _ in fn.calls]
         if "gc.disable" not in names or any(n in ENABLE for n in names) or _enables(fn):
             continue
-        # setUp/tearDown, __enter__/__exit__: a sibling method of the same class re-enables it.
-        if fn.cls is not None and any(g.cls is fn.cls and "gc.enable" in (n for n, _ in g.calls) for g in facts.functions):
+        # setUp/tearDown, __enter__/__exit__: a sibling method of the same class re-enables it (or
+        # collects by hand, on a timer say).
+        if fn.cls is not None and any(g.cls is fn.cls and any(n in ENABLE for n, _ in g.calls) for g in facts.functions):
             continue
         call = next(c for n, c in fn.calls if n == "gc.disable")
+        if _in_restoring_with(fn, call):
+            continue
         why = "%s calls `gc.disable()` and never `gc.enable()`: from then on, reference cycles are never freed." % fn_label(fn)
         fix = "Pair it: `gc.disable()` then `try: ... finally: gc.enable()` (only if it was enabled: `gc.isenabled()`)."
         yield call, why, fix, None

@@ -1,8 +1,10 @@
 """A module-level or class-level list (or deque without maxlen) that a function
 appends to on every call and nothing ever trims; or a dict/set keyed by ever-new
 values (id(), time(), uuid4(), self)."""
-from ..facts import ever_new
-from .common import deduplicated, filled_once, fn_label, how, is_exception_value, managed, open_key, where
+import re
+
+from ..facts import PER_INSTANCE, ever_new
+from .common import DATA_PARAMS, deduplicated, filled_once, fn_label, how, is_exception_value, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -11,6 +13,25 @@ HELP = ("A container held by a module or a class lives as long as the process; w
         "ever added.")
 
 LIST_GROW = {"append", "extend", "insert", "appendleft", "extendleft", "+="}
+
+
+# Parameters that say the function handles one request, event or message: it runs per call by its shape.
+PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection)$")
+
+
+def _evidence(facts, fn):
+    """What a finding needs (see handler-per-call): for a constructor, its class made per call; for a
+    function whose parameters say it handles a request, event or message, nothing; else, the function
+    called from a function that runs per call (and, for an instance method, its class made in one).
+    Precision first: a container grown by code nothing calls per call (a plugin's delayed set-up, an
+    import-time registration, a lazy initialisation, a migration) is not reported."""
+    if fn.cls is not None and fn.name in PER_INSTANCE:
+        return ([[c] for c in facts.class_family(fn.cls)],)
+    if any(PER_CALL_PARAMS.match(p) or DATA_PARAMS.match(p) for p in fn.params):
+        return ()
+    if fn.cls is not None and fn.params[:1] == ["self"] and not {"staticmethod", "classmethod"} & set(fn.decorators):
+        return ([[c, fn.name] for c in facts.class_family(fn.cls)],)
+    return ([[fn.name]],)
 
 
 def check(facts):
@@ -34,5 +55,6 @@ def check(facts):
                 fix = "Key it weakly (`weakref.WeakKeyDictionary` / `WeakSet` keyed by the object itself) or delete the entry when the object is done."
             else:
                 continue
-            yield node, why, fix, c.name
+            # Only with evidence that the code runs many times (see _evidence).
+            yield (node, why, fix, c.name) + _evidence(facts, fn)
             break

@@ -4,6 +4,7 @@ instance, with no matching unsubscribe anywhere in the module."""
 import ast
 import re
 
+from .handler_per_call import _made_many
 from .common import fn_label, guarded
 
 ID = "listener-never-removed"
@@ -33,7 +34,24 @@ def _callback(arg, fn, strict):
         isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == arg.id for n in fn.node.body)
 
 
+def _local(name, fn):
+    """A local of fn or of a function enclosing it."""
+    while fn is not None:
+        if name in fn.locals:
+            return True
+        fn = fn.parent
+    return False
+
+
+def _owned(arg, fn):
+    """`self`, `self.x`, `self.x.y` or a local: an object the instance or the call owns."""
+    while isinstance(arg, ast.Attribute):
+        arg = arg.value
+    return isinstance(arg, ast.Name) and (arg.id in ("self", "cls") or _local(arg.id, fn))
+
+
 def check(facts):
+    # A method subscribes per instance: only with evidence that the class is made per call (see handler-per-call).
     candidates = [fn for fn in facts.functions
                   if any(isinstance(call.func, ast.Attribute) and call.func.attr in SUBSCRIBE for _, call in fn.calls)]
     if not candidates:
@@ -53,8 +71,12 @@ def check(facts):
             root = source
             while isinstance(root, ast.Attribute):
                 root = root.value
-            # A source owned by the instance or passed in lives and dies with it: not a leak.
-            if not isinstance(root, ast.Name) or root.id in fn.locals or root.id in ("self", "cls"):
+            # A source owned by the instance or passed in (also to an enclosing function) lives and dies with it.
+            if not isinstance(root, ast.Name) or _local(root.id, fn) or root.id in ("self", "cls"):
+                continue
+            # `GObject.Object.connect(self._client, "event", cb)`: the class's method called on an object
+            # the instance owns, which is the real source.
+            if _owned(call.args[0], fn) and len(call.args) > 1:
                 continue
             # The interpreter's own hooks (sys.monitoring, signal) hold one callback per slot: a new one replaces the old.
             if root.id in SLOT_MODULES:
@@ -65,4 +87,4 @@ def check(facts):
                 fn_label(fn), ast.unparse(source) if hasattr(ast, "unparse") else root.id)
             fix = "Unsubscribe when done (`%s.%s` in `close()`/`finally`), or subscribe a `weakref.WeakMethod` / use a weak-reference event source." % (
                 root.id, "disconnect(...)" if call.func.attr == "connect" else "remove_listener(...)")
-            yield call, why, fix, None
+            yield (call, why, fix, None) + _made_many(facts, fn)

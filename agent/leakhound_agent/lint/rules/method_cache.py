@@ -9,7 +9,8 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
 - classes that are effectively singletons: Enum subclasses, metaclasses, a class
   with a `_instance` singleton guard, and a class instantiated exactly once in
   its module, at module level, and nowhere else in that module;
-- methods whose first parameter is not `self`.
+- methods whose first parameter is not `self`;
+- a cache the module empties (`self.method.cache_clear()`).
 """
 import ast
 
@@ -45,6 +46,12 @@ def _singleton(facts, cls):
     return made == 1 and facts.module_instances.get(cls.name, 0) == 1
 
 
+def _cleared(facts, fn):
+    """`self._get.cache_clear()` somewhere in the module: the cache is emptied (on every change, say)."""
+    suffix = "%s.cache_clear" % fn.name
+    return any(name == suffix or name.endswith("." + suffix) for g in facts.functions for name, _ in g.calls)
+
+
 def check(facts):
     for fn in facts.functions:
         if fn.cls is None or not fn.params or fn.params[0] != "self":
@@ -53,7 +60,7 @@ def check(facts):
         if names & {"staticmethod", "classmethod"}:
             continue
         dec = next((d for d in fn.node.decorator_list if _unbounded(d)), None)
-        if dec is None or _singleton(facts, fn.cls):
+        if dec is None or _singleton(facts, fn.cls) or _cleared(facts, fn):
             continue
         dec.def_line = fn.node.lineno  # `# leakhound: ignore` may also sit on the def line
         why = "`@%s` on the method `%s.%s()` keeps every `self` it was called with in a class-wide cache, so those instances are never freed." % (
