@@ -658,6 +658,9 @@ static PyObject *vw_object_in_block(vwset *seen, uintptr_t block, size_t size) {
         PyObject *o = (PyObject *)(block + pre);
         PyTypeObject *tp = Py_TYPE(o);
         if (!tp || ((uintptr_t)tp & (sizeof(void *) - 1)) || !vw_test(seen, tp)) continue;
+        /* its own type a type too (read only once that is known), before reading it as one */
+        PyTypeObject *meta = Py_TYPE((PyObject *)tp);
+        if (!meta || ((uintptr_t)meta & (sizeof(void *) - 1)) || (meta != &PyType_Type && !vw_test(seen, meta))) continue;
         if (!PyType_Check((PyObject *)tp) || preheader_size(tp) != pre) continue;
         /* (a compact str is smaller than str's tp_basicsize, the size of a non-compact one) */
         size_t least = tp == &PyUnicode_Type ? sizeof(PyASCIIObject) : (size_t)tp->tp_basicsize;

@@ -143,7 +143,10 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
             if _live["cancelled"]:
                 walk.deadline = 0.0
         _walk_heap(walk, namer, Ours(), timings, started)
-        _sampled_orphans(walk, collector, keys)
+        if not live:
+            # (While the program runs on, an object made after the walk passed its container
+            # would read as one nothing refers to.)
+            _sampled_orphans(walk, collector, keys)
         timings["walk"] = time.monotonic() - started
         if live and _live["cancelled"]:
             # Exit or fork is waiting: answer now, with nothing (the exit search follows).
