@@ -1,0 +1,428 @@
+"""Native memory with a Python owner: which visited objects own the sampled malloc blocks of a stack.
+
+The host asks about a native leak (malloc blocks the LD_PRELOAD shim sampled at one
+Python stack) with a ``NativeKey``. Its owners are found two ways, in this order:
+
+1. By pointer. An object owns a sampled block when its own memory holds the block's
+   address (an ndarray's data pointer), or a malloc block it points to does, a few
+   blocks deep for objects of extension types (a PIL image core -> its Imaging struct ->
+   its line table -> the pixels; a zlib stream -> its state -> its window). The sampler
+   does the reading in C (native/lh_owners.h: ``owners_begin``, ``owner_of``,
+   ``owned``) on a private copy of the requested stacks' sampled blocks; the visited
+   objects are checked against it like Python keys are (matching.py), with
+   ``owner_of`` as the key function.
+2. By stack, when no visited object points to any of them: the Python objects allocated
+   at the same stack, whose construction was under way when the blocks were allocated
+   (an lxml document's root element, a sqlite3 connection whose page cache is many
+   structs deep). That is the search for the Python key of the same stack id, asked
+   along with the native one.
+
+Weights: an owner found through sampled blocks of sizes s_i drawn with probabilities
+p_i stands for 1/max(p_i) owners and holds sum s_i/p_i bytes (Horvitz-Thompson, like
+estimate.py): every block is sampled on its own, so the byte sum is unbiased however
+the blocks are spread over owners.
+
+Owners are named in their own words from C getters taken from their C base type
+(never the instance's attributes, which a subclass may override in Python): an
+ndarray's shape and dtype, a PIL image core's mode and size, an lxml element's tag.
+"""
+
+import time
+import types
+
+from ..protocol import retainer_estimate
+from . import estimate
+from .matching import match
+from .names import namespace, type_qualname
+
+NOTE_BY_STACK = ("no visited object points to these blocks: the objects below were made at the same line, "
+                 "and their construction allocated them")
+NOTE_NO_OWNER = "native, no Python object owns it"
+
+_GetSet = types.GetSetDescriptorType
+_Member = types.MemberDescriptorType
+
+
+class NativeKey(object):
+    """A native stack's key in a retainer search (the same stack id as a Python key, another question)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key):
+        self.key = key
+
+    def __eq__(self, other):
+        return type(other) is NativeKey and other.key == self.key
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash(("native", self.key))
+
+    def __repr__(self):
+        return "NativeKey(%r)" % (self.key,)
+
+
+def is_native(key):
+    return type(key) is NativeKey
+
+
+class Plan(object):
+    """The keys of one search: the Python ones asked, the Python ones searched for the native ones'
+    fallback, then the native ones. ``keys`` is that order; indexes into it are the search's k."""
+
+    def __init__(self, keys, collector):
+        self.python = [k for k in keys if not is_native(k)]
+        native = [k for k in keys if is_native(k)]
+        have = set(self.python)
+        self.extra = []
+        for k in native:
+            if k.key not in have:
+                have.add(k.key)
+                self.extra.append(k.key)
+        self.ext = _extension(collector) if native else None
+        self.native = native
+        self.keys = self.python + self.extra + self.native
+        self.first_native = len(self.python) + len(self.extra)
+        self.blocks = 0
+        self.stats = None
+        self.owner_weights = None
+
+    def python_keys(self):
+        return self.keys[:self.first_native]
+
+    def begin(self):
+        if self.ext is not None and self.native:
+            try:
+                self.blocks = self.ext.owners_begin([k.key for k in self.native])
+            except Exception:
+                self.ext = None
+
+    def end(self):
+        if self.ext is not None:
+            try:
+                self.stats = self.ext.owners_stats()
+                self.ext.owners_end()
+            except Exception:
+                pass
+
+    def match(self, walk, runner, found, deadline):
+        """``found`` (the Python keys' Matches) merged with the native keys' owners."""
+        if not self.native:
+            return found
+        owners = None
+        if self.ext is not None and self.blocks:
+            owners = match(walk, runner, self.ext.owner_of, [k.key for k in self.native], deadline)
+        return Merged(found, owners, self.first_native, len(self.native))
+
+    def weights(self, python_weights, namer, runner, found):
+        if not self.native:
+            return Weights(python_weights, None, len(self.keys))
+        self.owner_weights = OwnerWeights(self, namer, runner, found)
+        return Weights(python_weights, self.owner_weights, self.first_native)
+
+    def results(self, by_key):
+        """The answers per key of ``keys``, a native one falling back on its stack's Python owners."""
+        out = list(by_key)
+        for n, key in enumerate(self.native):
+            k = self.first_native + n
+            result = dict(out[k])
+            result["native"] = True
+            if result["found"]:
+                result["ownedBy"] = "pointer"
+                owners = self.owner_weights.owners.get(k) if self.owner_weights is not None else None
+                if owners:
+                    result["owners"] = owners
+            else:
+                python = out[self.keys.index(key.key)]
+                if python["found"] and python["paths"] and not python["unreachable"]:
+                    result = dict(python)
+                    result["native"] = True
+                    result["ownedBy"] = "stack"
+                    result["note"] = NOTE_BY_STACK
+                    result["paths"] = _to_owners(python["paths"])
+                elif not result.get("note") or result["note"] == _not_found_note():
+                    result["note"] = NOTE_NO_OWNER
+                    result["unreachable"] = False
+            out[k] = result
+        return out
+
+
+def _not_found_note():
+    from . import NOTE_NOT_FOUND
+
+    return NOTE_NOT_FOUND
+
+
+def _extension(collector):
+    ext = getattr(collector, "_ext", None)
+    if ext is None or not hasattr(ext, "owners_begin"):
+        return None
+    return ext
+
+
+class Merged(object):
+    """Matches for keys 0..first-1 (Python) and first..first+n-1 (native owners)."""
+
+    def __init__(self, python, owners, first, n):
+        self.python = python
+        self.owners = owners
+        self.first = first
+        self.n = n
+        self.coverage = min(python.coverage, owners.coverage if owners is not None else 1.0)
+
+    def _of(self, k):
+        if k < self.first:
+            return self.python, k
+        return self.owners, k - self.first
+
+    def hits(self, k):
+        m, j = self._of(k)
+        return m.hits(j) if m is not None else 0
+
+    def objects(self, k, runner):
+        m, j = self._of(k)
+        return m.objects(j, runner) if m is not None else iter(())
+
+    def sample(self, k, n, runner):
+        m, j = self._of(k)
+        return m.sample(j, n, runner) if m is not None else []
+
+
+class Weights(object):
+    """The search's weights: estimate.py's for Python keys, the owners' for native ones."""
+
+    def __init__(self, python, owners, first):
+        self.python = python
+        self.owners = owners
+        self.first = first
+
+    def at(self, k):
+        return self.python if k < self.first else self.owners.for_key(k)
+
+
+class OwnerWeights(object):
+    """Per owner: 1/max p of its sampled blocks (owners) and sum s/p (native bytes held)."""
+
+    def __init__(self, plan, namer, runner, found):
+        self.plan = plan
+        self.namer = namer
+        self.runner = runner
+        self.found = found
+        self._k = None
+        self.biggest = {}
+        self.owners = {}  # k -> [owner summaries] of the last totals
+
+    def _blocks(self, obj, stack):
+        try:
+            return [(size, p) for s, size, p in self.plan.ext.owned(obj) if s == stack]
+        except Exception:
+            return []
+
+    def _stack(self, k):
+        return self.plan.keys[k].key
+
+    def totals(self, k, deadline):
+        if self.plan.ext is None:
+            return None
+        stack = self._stack(k)
+        result = estimate.Totals()
+        seen = 0
+        details = {}
+        batches = []
+        for objs in self.found.objects(k, self.runner):
+            if time.monotonic() > deadline:
+                break
+            seen += len(objs)
+            batches.append(objs)
+        # Owners of one type hold alike blocks: each stands for 1/p of the largest block seen for its type.
+        biggest = self.biggest = {}
+        for objs in batches:
+            for obj in objs:
+                blocks = self._blocks(obj, stack)
+                if blocks:
+                    tid = id(type(obj))
+                    biggest[tid] = max(biggest.get(tid, 0.0), max(p for _, p in blocks))
+        for objs in batches:
+            for obj in objs:
+                w = self._weigh(obj, stack)
+                if w is None:
+                    continue
+                st = result.stratum(type(obj))
+                st.hits += 1
+                st.w += w[0]
+                st.q += w[1]
+                st.wy += w[0] * w[2]
+                st.qy += w[3]
+                if len(details.setdefault(id(type(obj)), {})) < 16:
+                    d = describe_owner(obj, self.namer)
+                    details[id(type(obj))][d] = details[id(type(obj))].get(d, 0) + 1
+        result.hits = seen
+        expected = self.found.hits(k)
+        if 0 < seen < expected:
+            result.scale = expected / float(seen)
+        if self.found.coverage < 1.0:
+            result.scale /= max(self.found.coverage, 1e-9)
+        owners = []
+        for tid, st in result.strata.items():
+            tp = result.types[tid]
+            words = details.get(tid, {})
+            desc = max(words.items(), key=lambda kv: kv[1])[0] if len(words) == 1 else type_qualname(tp)
+            owners.append({"type": type_qualname(tp), "desc": desc, "objects": int(round(st.w * result.scale)),
+                           "bytes": int(round(st.wy * result.scale))})
+        owners.sort(key=lambda o: -o["bytes"])
+        self.owners[k] = owners
+        return result
+
+    def _weigh(self, obj, stack):
+        blocks = self._blocks(obj, stack)
+        if not blocks:
+            return None
+        p = max(self.biggest.get(id(type(obj)), 0.0), max(p for _, p in blocks))
+        w = 1.0 / p
+        held = sum(size / p for size, p in blocks)  # sum s/p
+        var = sum(size * size * (1.0 - p) / (p * p) for size, p in blocks)
+        # estimate.figures reads a member as (w, q, y) with w*y the bytes: y = held / w.
+        return w, (1.0 - p) * w * w, held / w, var
+
+    def weigh(self, obj):
+        if self._k is None:
+            return None
+        w = self._weigh(obj, self._stack(self._k))
+        return None if w is None else (id(type(obj)), w[0], w[1], w[2])
+
+    def for_key(self, k):
+        self._k = k
+        return self
+
+    def paths(self, k, totals, deadline, groups):
+        rows = estimate.figures([[m.weight for m in g if m.weight is not None] for g in groups], totals)
+        return [retainer_estimate(int(round(o)), int(round(b)), int(round(eo)), int(round(eb)), False)
+                for o, b, eo, eb in rows]
+
+
+def describe_owner(obj, namer):
+    """An owner in its own words, from C getters of its C base type: "ndarray 64×256 float64"."""
+    tp = type(obj)
+    name = namer.type_info(tp).name
+    try:
+        for base in namer.type_info(tp).mro:
+            words = _DESCRIBERS.get(type_qualname(base))
+            if words is not None and _module_of(base) in _MODULES.get(type_qualname(base), ()):
+                detail = words(base, obj)
+                if detail:
+                    return "%s %s" % (name, detail)
+                break
+    except Exception:
+        pass
+    return name
+
+
+def _module_of(tp):
+    try:
+        mod = _type_module(tp)  # type's own getter: from tp_name for a C type, the class dict's entry for a class
+    except Exception:
+        return ""
+    return mod if type(mod) is str else ""
+
+
+_type_module = type.__dict__["__module__"].__get__
+
+
+def _getter(base, attr):
+    """The C getter of ``attr`` defined by ``base`` itself (a getset or member descriptor), or None."""
+    ns = namespace(base)
+    if ns is None:
+        return None
+    d = ns.get(attr)
+    if type(d) is _GetSet or type(d) is _Member:
+        return d.__get__
+    return None
+
+
+_KINDS = {"f": "float", "i": "int", "u": "uint", "c": "complex", "b": "bool"}
+
+
+def _ndarray(base, obj):
+    shape = _getter(base, "shape")
+    dtype = _getter(base, "dtype")
+    if shape is None or dtype is None:
+        return None
+    dims = shape(obj)
+    if type(dims) is not tuple or not all(type(d) is int for d in dims):
+        return None
+    dt = dtype(obj)
+    dtype_type = type(dt)
+    kind = itemsize = None
+    for cls in namespace_mro(dtype_type):
+        kind = kind if kind is not None else _call(_getter(cls, "kind"), dt)
+        itemsize = itemsize if itemsize is not None else _call(_getter(cls, "itemsize"), dt)
+    text = "\u00d7".join(str(d) for d in dims) if dims else "scalar"
+    if type(kind) is str and type(itemsize) is int:
+        text += " " + (_KINDS[kind] + str(itemsize * 8) if kind in _KINDS else "%s%d" % (kind, itemsize))
+    return text
+
+
+def namespace_mro(tp):
+    try:
+        return type.__dict__["__mro__"].__get__(tp)
+    except Exception:
+        return (tp,)
+
+
+def _call(getter, obj):
+    if getter is None:
+        return None
+    try:
+        return getter(obj)
+    except Exception:
+        return None
+
+
+def _imaging(base, obj):
+    mode, size = _call(_getter(base, "mode"), obj), _call(_getter(base, "size"), obj)
+    if type(mode) is str and type(size) is tuple and len(size) == 2 and all(type(v) is int for v in size):
+        return "%s %d\u00d7%d" % (mode, size[0], size[1])
+    return None
+
+
+def _element(base, obj):
+    tag = _call(_getter(base, "tag"), obj)
+    return "<%s>" % tag if type(tag) is str and len(tag) <= 60 else None
+
+
+# Well-known owners, by their C base type's qualified name and the modules defining it.
+_DESCRIBERS = {"ndarray": _ndarray, "ImagingCore": _imaging, "_Element": _element}
+_MODULES = {"ndarray": ("numpy",), "ImagingCore": ("PIL._imaging", "", "builtins"), "_Element": ("lxml.etree",)}
+
+
+
+# Steps through these are on the way to an owner, not owners themselves.
+_CONTAINERS = frozenset(("list", "dict", "tuple", "set", "frozenset", "deque", "OrderedDict", "defaultdict", "cell",
+                         "class", "module", "function", "method", "frame", "lru_cache", "partial", "thread-local"))
+
+
+def _to_owners(paths):
+    """By-stack paths end at their first object that is not a builtin container (the owner made at that
+    line: a sqlite3 Connection, not the weakref list inside it); paths that then read the same merge."""
+    merged = {}
+    for path in paths:
+        steps = []
+        for step in path["steps"]:
+            steps.append(step)
+            desc = step[step.rfind("(") + 1:].rstrip(")").split(",")[0].strip() if step.endswith(")") else ""
+            if desc and desc.split(" ")[0] not in _CONTAINERS:
+                break
+        kind = path["rootKind"]
+        if kind in ("lru_cache", "thread-local") and not any(kind in step for step in steps):
+            kind = "module global" if path["root"].startswith("module ") else "gc-tracked"
+        key = (kind, path["root"], tuple(steps))
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = {"rootKind": kind, "root": path["root"], "steps": steps,
+                           "objects": path["objects"], "bytes": path["bytes"]}
+        else:
+            seen["objects"] += path["objects"]
+            seen["bytes"] += path["bytes"]
+    return sorted(merged.values(), key=lambda p: -p["objects"])
