@@ -8,7 +8,7 @@ import path from "node:path";
 import { runSession } from "../host/session.js";
 import { Recorder } from "../capture/recorder.js";
 import type { Capture } from "../capture/model.js";
-import { retainerTargets } from "../analysis/targets.js";
+import { nativeRetainerTargets, retainerTargets } from "../analysis/targets.js";
 import { THRESHOLDS } from "../analysis/thresholds.js";
 import { readSnippets } from "../capture/sources.js";
 import { isUserFrame } from "../analysis/frames.js";
@@ -72,10 +72,20 @@ export function watchSettings(opts: WatchCliOptions, recorder: Recorder, explain
       const answered = new Set<number>();
       for (const e of proc.explanations) {
         if (e.reason !== "shutdown") continue;
-        for (const r of e.results) if (r.paths.length > 0 && !r.unreachable) answered.add(r.stackId);
+        for (const r of e.results) if (!r.native && r.paths.length > 0 && !r.unreachable) answered.add(r.stackId);
       }
       // Every leak the report can list may need its paths (to group leaks by cause).
       return retainerTargets(proc, THRESHOLDS.maxLeaks).filter((id) => !answered.has(id));
+    },
+    nativeRetainerTargets: (pid: number) => {
+      const proc = recorder.process(pid);
+      if (!proc) return [];
+      const answered = new Set<number>();
+      for (const e of proc.explanations) {
+        if (e.reason !== "shutdown") continue;
+        for (const r of e.results) if (r.native && r.paths.length > 0 && !r.unreachable) answered.add(r.stackId);
+      }
+      return nativeRetainerTargets(proc, THRESHOLDS.maxLeaks).filter((id) => !answered.has(id));
     },
     collector: opts.collector,
     intervalSec: opts.interval,

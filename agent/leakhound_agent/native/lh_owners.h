@@ -163,7 +163,8 @@ static void ow_hit(ohits *h, const oblock *b) {
     h->n++;
 }
 
-/* Looks the words up; with `next`, collects the ones worth following. Returns hits found. */
+/* Looks the words up; with `next`, collects the ones worth following (the blocks found too: their
+ * own pointers may lead to more). Returns hits found. */
 static int ow_scan(const uintptr_t *w, size_t nw, ohits *h, int first_only, uintptr_t *next, int *nnext, int maxnext) {
     int found = 0;
     for (size_t i = 0; i < nw; i++) {
@@ -173,7 +174,8 @@ static int ow_scan(const uintptr_t *w, size_t nw, ohits *h, int first_only, uint
             ow_hit(h, b);
             found++;
             if (first_only) return found;
-        } else if (next && *nnext < maxnext && ow_candidate(x)) {
+        }
+        if (next && *nnext < maxnext && ow_candidate(x)) {
             int dup = 0;
             for (int j = 0; j < *nnext && !dup; j++) dup = next[j] == x;
             if (!dup) next[(*nnext)++] = x;
@@ -201,21 +203,24 @@ static void ow_object(PyObject *obj, ohits *h, int first_only) {
     if (end <= start) return;
     const uintptr_t *w = (const uintptr_t *)((char *)obj + start);
     size_t nw = (end - start) / sizeof(uintptr_t);
-    if (ow_scan(w, nw, h, first_only, NULL, NULL, 0)) {
-        OW.direct_hits++;
-        return;
+    /* Chains only from objects of extension types, while their type still pays off. */
+    otype *t = NULL;
+    if (OW.can_read && OW.reads < OW_MAX_READS) {
+        PyTypeObject *solid = ow_solid(tp);
+        if (solid && !ow_core_type(solid)) t = ow_type(solid);
+        if (t && t->tried >= OW_LEARN && t->hits == 0) t = NULL;
     }
-    if (!OW.can_read || OW.reads >= OW_MAX_READS) return;
-    PyTypeObject *solid = ow_solid(tp);
-    if (!solid || ow_core_type(solid)) return;
-    otype *t = ow_type(solid);
-    if (!t || (t->tried >= OW_LEARN && t->hits == 0)) return;
-    t->tried++;
-    /* Breadth first over the chained blocks, OW_READS of them at most. */
     uintptr_t queue[OW_READS], next[OW_READS];
     int nq = 0, reads = 0;
-    ow_scan(w, nw, h, first_only, queue, &nq, OW_READS);
+    if (ow_scan(w, nw, h, first_only, t ? queue : NULL, &nq, OW_READS)) {
+        OW.direct_hits++;
+        if (first_only) return;
+    }
+    if (!t) return;
+    t->tried++;
+    /* Breadth first over the chained blocks, OW_READS of them at most. */
     uintptr_t buf[OW_CHUNK_WORDS];
+    int before = h->n;
     for (int depth = 1; depth <= OW_DEPTH && nq && reads < OW_READS; depth++) {
         int nn = 0;
         for (int i = 0; i < nq && reads < OW_READS; i++) {
@@ -229,14 +234,18 @@ static void ow_object(PyObject *obj, ohits *h, int first_only) {
             if (words > OW_CHUNK_WORDS) words = OW_CHUNK_WORDS;
             if (!words || !ow_read(queue[i], buf, words * sizeof(uintptr_t))) continue;
             int found = ow_scan(buf, words, h, first_only, depth < OW_DEPTH ? next : NULL, &nn, OW_READS);
-            if (found) {
+            if (found && first_only) {
                 t->hits++;
                 OW.chain_hits++;
-                if (first_only) return;
+                return;
             }
         }
         memcpy(queue, next, (size_t)nn * sizeof(uintptr_t));
         nq = nn;
+    }
+    if (h->n > before) {
+        t->hits++;
+        OW.chain_hits++;
     }
 }
 
@@ -334,7 +343,7 @@ static PyObject *lh_owner_of(PyObject *self, PyObject *obj) {
     return PyLong_FromUnsignedLong(h.stack[0]);
 }
 
-/* owned(obj) -> [(stack id, block size, sampling probability)] of the distinct sampled blocks it points to. */
+/* owned(obj) -> [(stack id, block size, sampling probability, address)] of the distinct sampled blocks it points to. */
 static PyObject *lh_owned(PyObject *self, PyObject *obj) {
     if (!OW.active || !OW.n) return PyList_New(0);
     ohits h;
@@ -342,7 +351,8 @@ static PyObject *lh_owned(PyObject *self, PyObject *obj) {
     PyObject *out = PyList_New(h.n);
     for (int i = 0; out && i < h.n; i++) {
         double p = sample_probability((double)h.size[i], OW.mean);
-        PyObject *t = Py_BuildValue("(kKd)", (unsigned long)h.stack[i], (unsigned long long)h.size[i], p);
+        PyObject *t = Py_BuildValue("(kKdK)", (unsigned long)h.stack[i], (unsigned long long)h.size[i], p,
+                                    (unsigned long long)h.key[i]);
         if (!t) {
             Py_CLEAR(out);
             break;

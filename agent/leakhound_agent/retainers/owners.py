@@ -18,9 +18,11 @@ Python stack) with a ``NativeKey``. Its owners are found two ways, in this order
    along with the native one.
 
 Weights: an owner found through sampled blocks of sizes s_i drawn with probabilities
-p_i stands for 1/max(p_i) owners and holds sum s_i/p_i bytes (Horvitz-Thompson, like
-estimate.py): every block is sampled on its own, so the byte sum is unbiased however
-the blocks are spread over owners.
+p_i holds sum s_i/p_i bytes (Horvitz-Thompson, like estimate.py): every block is sampled
+on its own, so the byte sum is unbiased however the blocks are spread over owners, as
+long as each block is counted once (the first owner in walk order claims it). An owner
+stands for 1/P owners, P the chance one of its blocks is sampled, 1 - prod(1 - p_i), taken
+from the owner of its type that showed the most (owners of one type hold alike blocks).
 
 Owners are named in their own words from C getters taken from their C base type
 (never the instance's attributes, which a subclass may override in Python): an
@@ -211,12 +213,13 @@ class OwnerWeights(object):
         self.runner = runner
         self.found = found
         self._k = None
-        self.biggest = {}
+        self.blocks_of = {}  # id(owner) -> [(size, p)] of the blocks it claimed (last totals)
+        self.found_p = {}  # id(type) -> the chance an owner of that type is found
         self.owners = {}  # k -> [owner summaries] of the last totals
 
     def _blocks(self, obj, stack):
         try:
-            return [(size, p) for s, size, p in self.plan.ext.owned(obj) if s == stack]
+            return [(size, p, key) for s, size, p, key in self.plan.ext.owned(obj) if s == stack]
         except Exception:
             return []
 
@@ -236,17 +239,29 @@ class OwnerWeights(object):
                 break
             seen += len(objs)
             batches.append(objs)
-        # Owners of one type hold alike blocks: each stands for 1/p of the largest block seen for its type.
-        biggest = self.biggest = {}
+        # Each block is claimed by the first owner in walk order (the closest to a root): a stale
+        # pointer elsewhere to a block must not count it twice.
+        claimed = set()
+        blocks_of = self.blocks_of = {}
+        found_p = {}
         for objs in batches:
             for obj in objs:
-                blocks = self._blocks(obj, stack)
-                if blocks:
-                    tid = id(type(obj))
-                    biggest[tid] = max(biggest.get(tid, 0.0), max(p for _, p in blocks))
+                mine = [(size, p) for size, p, key in self._blocks(obj, stack) if key not in claimed]
+                if not mine:
+                    continue
+                claimed.update(key for _, _, key in self._blocks(obj, stack))
+                blocks_of[id(obj)] = mine
+                # Owners of one type hold alike blocks: each is found with the chance that one of
+                # its blocks is sampled, taken from the owner of its type that showed the most of them.
+                missed = 1.0
+                for _, p in mine:
+                    missed *= 1.0 - p
+                tid = id(type(obj))
+                found_p[tid] = max(found_p.get(tid, 0.0), 1.0 - missed)
+        self.found_p = found_p
         for objs in batches:
             for obj in objs:
-                w = self._weigh(obj, stack)
+                w = self._weigh(obj)
                 if w is None:
                     continue
                 st = result.stratum(type(obj))
@@ -275,11 +290,11 @@ class OwnerWeights(object):
         self.owners[k] = owners
         return result
 
-    def _weigh(self, obj, stack):
-        blocks = self._blocks(obj, stack)
+    def _weigh(self, obj):
+        blocks = self.blocks_of.get(id(obj))
         if not blocks:
             return None
-        p = max(self.biggest.get(id(type(obj)), 0.0), max(p for _, p in blocks))
+        p = self.found_p.get(id(type(obj))) or max(p for _, p in blocks)
         w = 1.0 / p
         held = sum(size / p for size, p in blocks)  # sum s/p
         var = sum(size * size * (1.0 - p) / (p * p) for size, p in blocks)
@@ -287,9 +302,7 @@ class OwnerWeights(object):
         return w, (1.0 - p) * w * w, held / w, var
 
     def weigh(self, obj):
-        if self._k is None:
-            return None
-        w = self._weigh(obj, self._stack(self._k))
+        w = self._weigh(obj)
         return None if w is None else (id(type(obj)), w[0], w[1], w[2])
 
     def for_key(self, k):
