@@ -20,7 +20,7 @@ export function nativeOwnerFields(
   if (!answer) {
     const note =
       explained.search === "not-run"
-        ? `${NO_OWNER} was not searched: the program did not reach a normal exit while leakhound was attached`
+        ? "its Python owners were not searched: the program did not reach a normal exit while leakhound was attached"
         : "its Python owners were searched only for the top native leak candidates; this stack was not among them";
     return { retainers: [], unreachable: false, retainerNote: note };
   }
@@ -33,7 +33,11 @@ export function nativeOwnerFields(
     retainers: summary.retainers,
     unreachable: summary.unreachable,
     ...(r.note ? { retainerNote: r.note } : {}),
-    owner: { by, types: by === "pointer" ? (r.owners ?? []).map((o) => ({ ...o })) : [] },
+    owner: {
+      by,
+      types: by === "pointer" ? (r.owners ?? []).map((o) => ({ ...o })) : [],
+      ...(by === "pointer" && typeof r.reached === "number" ? { reached: r.reached } : {}),
+    },
     ...(at ? { explainedAt: at } : {}),
   };
 }

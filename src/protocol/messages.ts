@@ -190,6 +190,8 @@ export interface RetainerResult {
   ownedBy?: "pointer" | "stack";
   /** Owners by type (by pointer only): estimated objects and native bytes they hold, and a description. */
   owners?: NativeOwner[];
+  /** Share (0-1) of the stack's sampled native bytes that the owners' pointers reach (by pointer). */
+  reached?: number;
   /** A sentence when unreachable (or when nothing was found). */
   note?: string;
   paths: RetainerPath[];

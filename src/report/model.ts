@@ -68,6 +68,11 @@ export interface NativeOwnerReport {
   by: "pointer" | "stack";
   /** By type, most native memory first (by pointer; by stack the paths say who they are). */
   types: { type: string; desc: string; objects: number; bytes: number }[];
+  /**
+   * By pointer: the share (0-1) of the stack's native memory the owners' pointers reach; the rest lies
+   * deeper than the chains are followed (an lxml tree's nodes) or belongs to no Python object.
+   */
+  reached?: number;
 }
 
 export interface LeakReport {

@@ -174,6 +174,7 @@ export function ownerFigures(
 export function ownerLine(owner: {
   by: "pointer" | "stack";
   types: { desc: string; objects: number; bytes: number }[];
+  reached?: number;
 }): string {
   if (owner.by === "stack" || owner.types.length === 0)
     return "owned by the Python objects made at this line (no object points to the blocks: their construction allocated them)";
@@ -181,5 +182,12 @@ export function ownerLine(owner: {
     .slice(0, 3)
     .map((t) => `~${formatCount(t.objects)} ${t.desc} holding ${formatBytes(t.bytes)}`);
   const more = owner.types.length > 3 ? `, and ${owner.types.length - 3} more types` : "";
-  return `owned by ${parts.join(", ")}${more} of native memory`;
+  return `owned by ${parts.join(", ")}${more} of native memory${reachedWords(owner.reached)}`;
+}
+
+/** " (their pointers reach 2% of this stack's native memory)" when they reach less than 90% of it. */
+export function reachedWords(reached: number | undefined): string {
+  if (reached === undefined || reached >= 0.9) return "";
+  const pct = reached < 0.01 ? "under 1%" : `${Math.round(reached * 100)}%`;
+  return ` (their pointers reach ${pct} of this stack's native memory; the rest lies deeper than leakhound follows pointers, or no Python object owns it)`;
 }

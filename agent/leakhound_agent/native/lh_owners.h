@@ -362,6 +362,17 @@ static PyObject *lh_owned(PyObject *self, PyObject *obj) {
     return out;
 }
 
+/* owners_total(stack) -> sum size/p over the copied sampled blocks of a stack (its native bytes, estimated). */
+static PyObject *lh_owners_total(PyObject *self, PyObject *arg) {
+    unsigned long stack = PyLong_AsUnsignedLong(arg);
+    if (stack == (unsigned long)-1 && PyErr_Occurred()) return NULL;
+    double total = 0.0;
+    for (size_t i = 0; OW.active && i < OW.cap; i++)
+        if (OW.slots[i].key && OW.slots[i].stack == (uint32_t)stack)
+            total += (double)OW.slots[i].size / sample_probability((double)OW.slots[i].size, OW.mean);
+    return PyFloat_FromDouble(total);
+}
+
 static PyObject *lh_owners_stats(PyObject *self, PyObject *unused) {
     return Py_BuildValue("{s:n,s:K,s:K,s:K,s:K,s:i,s:n}", "blocks", (Py_ssize_t)OW.n, "reads",
                          (unsigned long long)OW.reads, "read_failures", (unsigned long long)OW.read_failures,

@@ -151,7 +151,7 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
                       match_key)
         if plan.native:
             plan.begin()
-            found = plan.match(walk, runner, found, started + budget * MATCH_SHARE)
+            found = plan.match(walk, runner, found, started + budget * MATCH_SHARE, _key_function(collector))
             timings["owners"] = time.monotonic() - started
         timings["match"] = time.monotonic() - started
         storage_hits = _storage(walk, collector, plan.python_keys(), found, started + budget * MATCH_SHARE)

@@ -39,7 +39,15 @@ from .names import namespace, type_qualname
 
 NOTE_BY_STACK = ("no visited object points to these blocks: the objects below were made at the same line, "
                  "and their construction allocated them")
+NOTE_BY_STACK_FEW = ("the pointers of the visited objects reach under %d%% of these blocks (the rest lies deeper "
+                     "than leakhound follows pointers): the objects below were made at the same line, and their "
+                     "construction allocated them")
+NOTE_BY_CALL = ("no visited object points to these blocks, and none made at their line is held by a module or "
+                "thread: the objects below were made by the same call of the function, on another line (one of "
+                "them owns the blocks)")
 NOTE_NO_OWNER = "native, no Python object owns it"
+# Below this share of a stack's native bytes reached by pointers, the objects made at the stack stand for its owners.
+MIN_REACHED = 0.1
 
 _GetSet = types.GetSetDescriptorType
 _Member = types.MemberDescriptorType
@@ -66,6 +74,66 @@ class NativeKey(object):
         return "NativeKey(%r)" % (self.key,)
 
 
+class CallKey(NativeKey):
+    """A native stack's objects made by the same call (another line of its innermost function)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return type(other) is CallKey and other.key == self.key
+
+    def __hash__(self):
+        return hash(("call", self.key))
+
+    def __repr__(self):
+        return "CallKey(%r)" % (self.key,)
+
+
+def _same_call_sites(collector, stacks):
+    """({Python site key: call group}, {native stack: call group}): the live Python sites made by the same
+    function call as native stacks (the same callers, file, line and function, and the same innermost
+    file and function); a group is a small int."""
+    try:
+        sites = list(collector.live_sites())
+        want = {}
+        group_of = {}
+        for stack in stacks:
+            frames = [tuple(f) for f in collector.frames_of(stack)]
+            if frames:
+                group_of[stack] = want.setdefault((frames[0][0], frames[0][2], tuple(frames[1:])), len(want))
+        out = {}
+        for site in sites:
+            frames = [tuple(f) for f in collector.frames_of(site)]
+            if frames:
+                group = want.get((frames[0][0], frames[0][2], tuple(frames[1:])))
+                if group is not None:
+                    out[site] = group
+        return out, group_of
+    except Exception:
+        return {}, {}
+
+
+class _Remapped(object):
+    """Matches whose key j answers for index_map[j] of the underlying keys (None: nothing)."""
+
+    def __init__(self, matches, index_map):
+        self.matches = matches
+        self.index_map = index_map
+        self.coverage = matches.coverage
+
+    def hits(self, j):
+        g = self.index_map[j]
+        return 0 if g is None else self.matches.hits(g)
+
+    def objects(self, j, runner):
+        g = self.index_map[j]
+        return iter(()) if g is None else self.matches.objects(g, runner)
+
+    def sample(self, j, n, runner):
+        g = self.index_map[j]
+        return [] if g is None else self.matches.sample(g, n, runner)
+
+
 def is_native(key):
     return type(key) is NativeKey
 
@@ -85,8 +153,13 @@ class Plan(object):
                 self.extra.append(k.key)
         self.ext = _extension(collector) if native else None
         self.native = native
-        self.keys = self.python + self.extra + self.native
+        # Per native stack, its "call" key: the Python objects made by the same function call (the
+        # same callers, another line of the innermost function), searched when nothing else owns it.
+        self.calls = [CallKey(k.key) for k in native]
+        self.keys = self.python + self.extra + self.native + self.calls
         self.first_native = len(self.python) + len(self.extra)
+        self.first_call = self.first_native + len(self.native)
+        self.collector = collector
         self.blocks = 0
         self.stats = None
         self.owner_weights = None
@@ -109,46 +182,86 @@ class Plan(object):
             except Exception:
                 pass
 
-    def match(self, walk, runner, found, deadline):
-        """``found`` (the Python keys' Matches) merged with the native keys' owners."""
+    def match(self, walk, runner, found, deadline, stack_key_of):
+        """``found`` (the Python keys' Matches) merged with the native keys' owners, and for the native
+        stacks nothing points to nor was made at, the objects made by the same call."""
         if not self.native:
             return found
         owners = None
         if self.ext is not None and self.blocks:
             owners = match(walk, runner, self.ext.owner_of, [k.key for k in self.native], deadline)
-        return Merged(found, owners, self.first_native, len(self.native))
+        calls = None
+        # (Objects made at the same stack may be unreachable ones, or storage: the call's are searched too.)
+        lacking = [k.key for n, k in enumerate(self.native) if not (owners is not None and owners.hits(n))]
+        if lacking and time.monotonic() < deadline:
+            by_site, group_of = _same_call_sites(self.collector, lacking)
+            if by_site:
+                groups = sorted(set(group_of.values()))
+                found_calls = match(walk, runner, stack_key_of, groups, deadline, by_site.get)
+                calls = _Remapped(found_calls, [groups.index(group_of[c.key]) if c.key in group_of else None
+                                                for c in self.calls])
+        return Merged([(found, 0), (owners, self.first_native), (calls, self.first_call)], len(self.keys))
 
     def weights(self, python_weights, namer, runner, found):
         if not self.native:
-            return Weights(python_weights, None, len(self.keys))
+            return Weights(python_weights, None, len(self.keys), len(self.keys))
         self.owner_weights = OwnerWeights(self, namer, runner, found)
-        return Weights(python_weights, self.owner_weights, self.first_native)
+        return Weights(python_weights, self.owner_weights, self.first_native, self.first_call)
 
     def results(self, by_key):
-        """The answers per key of ``keys``, a native one falling back on its stack's Python owners."""
+        """The answers per key of ``keys``, a native one falling back on its stack's Python owners when
+        no visited object points to its blocks, or their pointers reach under MIN_REACHED of them."""
         out = list(by_key)
         for n, key in enumerate(self.native):
             k = self.first_native + n
             result = dict(out[k])
             result["native"] = True
+            reached = None
             if result["found"]:
                 result["ownedBy"] = "pointer"
                 owners = self.owner_weights.owners.get(k) if self.owner_weights is not None else None
                 if owners:
                     result["owners"] = owners
-            else:
-                python = out[self.keys.index(key.key)]
-                if python["found"] and python["paths"] and not python["unreachable"]:
-                    result = dict(python)
-                    result["native"] = True
-                    result["ownedBy"] = "stack"
-                    result["note"] = NOTE_BY_STACK
-                    result["paths"] = _to_owners(python["paths"])
-                elif not result.get("note") or result["note"] == _not_found_note():
-                    result["note"] = NOTE_NO_OWNER
-                    result["unreachable"] = False
+                    # The share of the stack's sampled native bytes the owners' pointers reach (the rest
+                    # lies deeper than the chains go, or belongs to no visited object).
+                    try:
+                        total = float(self.ext.owners_total(key.key))
+                    except Exception:
+                        total = 0.0
+                    if total > 0:
+                        reached = result["reached"] = round(min(1.0, sum(o["bytes"] for o in owners) / total), 4)
+                # A path whose owners' blocks were all claimed on another path holds nothing of its own.
+                kept = [p for p in result["paths"] if p.get("estObjects", 1) > 0]
+                result["paths"] = kept or result["paths"]
+            python = out[self.keys.index(key.key)]
+            usable = _rooted(python)
+            call = out[self.first_call + n]
+            by_call = False
+            if not usable and not result["found"] and _rooted(call):
+                python, usable, by_call = call, True, True
+            if usable and (not result["found"] or (reached is not None and reached < MIN_REACHED)):
+                result = dict(python)
+                result["native"] = True
+                result["ownedBy"] = "stack"
+                result["note"] = (NOTE_BY_CALL if by_call else NOTE_BY_STACK if reached is None
+                                  else NOTE_BY_STACK_FEW % max(1, round(reached * 100)))
+                result["paths"] = _to_owners([p for p in python["paths"] if p["rootKind"] not in _UNROOTED])
+                result["unreachable"] = False
+            elif not result["found"] and (not result.get("note") or result["note"] == _not_found_note()):
+                result["note"] = NOTE_NO_OWNER
+                result["unreachable"] = False
             out[k] = result
         return out
+
+
+# Root kinds of objects no module, thread or Python object on a path from them holds (retainers/__init__.py).
+_UNROOTED = frozenset(("no referrer", "gc-tracked", "unreachable cycle"))
+
+
+def _rooted(result):
+    """Whether an answer has a path from a module or a thread (made-at-the-line objects include some that
+    only C code holds: sqlite's own weakref lists)."""
+    return bool(result["found"]) and any(p["rootKind"] not in _UNROOTED for p in result["paths"])
 
 
 def _not_found_note():
@@ -165,19 +278,18 @@ def _extension(collector):
 
 
 class Merged(object):
-    """Matches for keys 0..first-1 (Python) and first..first+n-1 (native owners)."""
+    """Matches of consecutive key ranges: [(Matches or None, first key index)]."""
 
-    def __init__(self, python, owners, first, n):
-        self.python = python
-        self.owners = owners
-        self.first = first
-        self.n = n
-        self.coverage = min(python.coverage, owners.coverage if owners is not None else 1.0)
+    def __init__(self, parts, nkeys):
+        self.parts = parts
+        self.nkeys = nkeys
+        self.coverage = min([m.coverage for m, _ in parts if m is not None] or [1.0])
 
     def _of(self, k):
-        if k < self.first:
-            return self.python, k
-        return self.owners, k - self.first
+        for m, first in reversed(self.parts):
+            if k >= first:
+                return m, k - first
+        return None, k
 
     def hits(self, k):
         m, j = self._of(k)
@@ -193,15 +305,16 @@ class Merged(object):
 
 
 class Weights(object):
-    """The search's weights: estimate.py's for Python keys, the owners' for native ones."""
+    """The search's weights: estimate.py's for Python keys (and call keys), the owners' for native ones."""
 
-    def __init__(self, python, owners, first):
+    def __init__(self, python, owners, first, end):
         self.python = python
         self.owners = owners
         self.first = first
+        self.end = end
 
     def at(self, k):
-        return self.python if k < self.first else self.owners.for_key(k)
+        return self.owners.for_key(k) if self.first <= k < self.end else self.python
 
 
 class OwnerWeights(object):
