@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { runLeakhound } from "../helpers/cli.js";
+import { runCli, runLeakhound } from "../helpers/cli.js";
+import { protocolErrors, reportErrors } from "../helpers/schema.js";
 import { findPythons } from "../helpers/pythons.js";
 
 const FIXTURES = path.resolve(__dirname, "../fixtures/owners");
@@ -53,11 +54,11 @@ async function limited<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-function run(python: string, leak: Kind | "none", windowed: Kind[]) {
+function run(python: string, leak: Kind | "none", windowed: Kind[], env: Record<string, string> = {}) {
   return limited(() =>
     runLeakhound([python, PIPELINE, leak, windowed.join(",")], ["--quiet", "--interval", "0.25"], {
       cwd: FIXTURES,
-      env: { LEAK_SECONDS: "4" },
+      env: { LEAK_SECONDS: "4", ...env },
       timeoutMs: 90_000,
     }),
   );
@@ -135,6 +136,7 @@ describe.each(PYTHONS)("native memory with a Python owner on Python $version", (
     async ({ kind, windowed }) => {
       const r = await run(python, kind, windowed as Kind[]);
       expect(r.report, r.stderr).toBeTruthy();
+      expect(reportErrors(r.report)).toBeNull();
       expect(r.report.verdict, r.report.reason).toBe("leak");
       const leaks = r.report.leaks;
       CHECKS[kind](leaks);
@@ -146,6 +148,25 @@ describe.each(PYTHONS)("native memory with a Python owner on Python $version", (
   );
 
   if (python === SYSTEM_PYTHON) {
+    it("the terminal says who owns the memory; the protocol and the re-read capture agree", async () => {
+      const log = path.join(fs.mkdtempSync("/tmp/lh-proto-"), "protocol.ndjson");
+      const r = await run(python, "numpy", [], { LEAKHOUND_PROTOCOL_LOG: log });
+      const lines = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const answers = lines.filter((l) => l.type === "retainers").flatMap((l) => l.results);
+      expect(answers.some((a) => a.native === true && a.ownedBy === "pointer" && a.owners?.[0]?.type === "ndarray")).toBe(true);
+      for (const l of lines) expect(protocolErrors(l), JSON.stringify(l).slice(0, 200)).toBeNull();
+      const html = path.join(r.dir, "report.html");
+      const again = await runCli(["report", path.join(r.dir, "capture.lhdb"), "--html", html], { cwd: FIXTURES });
+      expect(again.code).toBe(0);
+      // The page reads the same model: the leak's owner is in its data.
+      expect(fs.readFileSync(html, "utf8")).toMatch(/"owner":\{"by":"pointer","types":\[\{"type":"ndarray","desc":"ndarray 64(×|\\u00d7)256 float64"/);
+      expect(again.stdout).toMatch(/native leak/);
+      expect(again.stdout).toMatch(/whose memory it is:/);
+      expect(again.stdout).toMatch(/× ~?[\d,]+ ndarray 64×256 float64( ±[\d,]+)? holding [\d.]+ MiB( ±[\d.]+ [KM]iB)? native memory/);
+      expect(again.stdout).toMatch(/module __main__ → _DEBUG_BATCHES \(list, [\d,]+ items\) → \[\*\] \(ndarray\)/);
+      expect(again.stdout).not.toMatch(/no retainer paths/);
+    }, 120_000);
+
     it("every kind in a bounded window: no leak", async () => {
       const r = await run(python, "none", kinds);
       expect(r.report, r.stderr).toBeTruthy();
