@@ -48,6 +48,11 @@ NOTE_BY_CALL = ("no visited object points to these blocks, and none made at thei
 NOTE_NO_OWNER = "native, no Python object owns it"
 # Below this share of a stack's native bytes reached by pointers, the objects made at the stack stand for its owners.
 MIN_REACHED = 0.1
+# Owners weighed per native stack (in walk order, the matching's scrambled slices: an even sample); the
+# sums are scaled up to all of them.
+MAX_WEIGHED = 10000
+# Owners of a type described in their own words: one description when they all read the same.
+DESCRIBED = 16
 
 _GetSet = types.GetSetDescriptorType
 _Member = types.MemberDescriptorType
@@ -314,18 +319,18 @@ class Weights(object):
         self.end = end
 
     def at(self, k):
-        return self.owners.for_key(k) if self.first <= k < self.end else self.python
+        return self.owners if self.first <= k < self.end else self.python
 
 
 class OwnerWeights(object):
-    """Per owner: 1/max p of its sampled blocks (owners) and sum s/p (native bytes held)."""
+    """Per owner: 1/P owners (P: the chance one of its blocks is sampled) and sum s/p native bytes held,
+    over the blocks it claimed; the module docstring says why."""
 
     def __init__(self, plan, namer, runner, found):
         self.plan = plan
         self.namer = namer
         self.runner = runner
         self.found = found
-        self._k = None
         self.blocks_of = {}  # id(owner) -> [(size, p)] of the blocks it claimed (last totals)
         self.found_p = {}  # id(type) -> the chance an owner of that type is found
         self.owners = {}  # k -> [owner summaries] of the last totals
@@ -348,7 +353,7 @@ class OwnerWeights(object):
         details = {}
         batches = []
         for objs in self.found.objects(k, self.runner):
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or seen >= MAX_WEIGHED:
                 break
             seen += len(objs)
             batches.append(objs)
@@ -359,10 +364,11 @@ class OwnerWeights(object):
         found_p = {}
         for objs in batches:
             for obj in objs:
-                mine = [(size, p) for size, p, key in self._blocks(obj, stack) if key not in claimed]
+                blocks = self._blocks(obj, stack)
+                mine = [(size, p) for size, p, key in blocks if key not in claimed]
                 if not mine:
                     continue
-                claimed.update(key for _, _, key in self._blocks(obj, stack))
+                claimed.update(key for _, _, key in blocks)
                 blocks_of[id(obj)] = mine
                 # Owners of one type hold alike blocks: each is found with the chance that one of
                 # its blocks is sampled, taken from the owner of its type that showed the most of them.
@@ -383,9 +389,10 @@ class OwnerWeights(object):
                 st.q += w[1]
                 st.wy += w[0] * w[2]
                 st.qy += w[3]
-                if len(details.setdefault(id(type(obj)), {})) < 16:
+                words = details.setdefault(id(type(obj)), {})
+                if st.hits <= DESCRIBED:
                     d = describe_owner(obj, self.namer)
-                    details[id(type(obj))][d] = details[id(type(obj))].get(d, 0) + 1
+                    words[d] = words.get(d, 0) + 1
         result.hits = seen
         expected = self.found.hits(k)
         if 0 < seen < expected:
@@ -417,10 +424,6 @@ class OwnerWeights(object):
     def weigh(self, obj):
         w = self._weigh(obj)
         return None if w is None else (id(type(obj)), w[0], w[1], w[2])
-
-    def for_key(self, k):
-        self._k = k
-        return self
 
     def paths(self, k, totals, deadline, groups):
         rows = estimate.figures([[m.weight for m in g if m.weight is not None] for g in groups], totals)
