@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { runCli, runLeakhound } from "../helpers/cli.js";
+import { PROGRAMS, runCli, runLeakhound } from "../helpers/cli.js";
 import { protocolErrors, reportErrors } from "../helpers/schema.js";
 import { findPythons } from "../helpers/pythons.js";
 
@@ -165,6 +165,21 @@ describe.each(PYTHONS)("native memory with a Python owner on Python $version", (
       expect(again.stdout).toMatch(/× ~?[\d,]+ ndarray 64×256 float64( ±[\d,]+)? holding [\d.]+ MiB( ±[\d.]+ [KM]iB)? native memory/);
       expect(again.stdout).toMatch(/module __main__ → _DEBUG_BATCHES \(list, [\d,]+ items\) → \[\*\] \(ndarray\)/);
       expect(again.stdout).not.toMatch(/no retainer paths/);
+    }, 120_000);
+
+    it("C memory no Python object points to stays native, with its stack and no owner", async () => {
+      // ctypes: malloc'd buffers whose addresses are dropped (leak_native.py).
+      const r = await limited(() =>
+        runLeakhound([python, path.join(PROGRAMS, "leak_native.py")], ["--quiet", "--interval", "0.25"], {
+          env: { LEAK_SECONDS: "4" },
+        }),
+      );
+      const leak = r.report.leaks.find((l: any) => l.kind === "native" && l.site?.function === "render_thumbnail");
+      expect(leak, JSON.stringify(r.report.leaks.map((l: any) => l.site))).toBeTruthy();
+      expect(leak.owner).toBeUndefined();
+      expect(leak.retainers).toEqual([]);
+      expect(leak.retainerNote).toBe("native, no Python object owns it");
+      expect(leak.stack.length).toBeGreaterThan(1);
     }, 120_000);
 
     it("every kind in a bounded window: no leak", async () => {
