@@ -10,7 +10,8 @@
  * What is read:
  *   - the object's body, [obj + header, obj + tp_basicsize + |ob_size| * tp_itemsize), the
  *     variable part capped at OW_VAR_CAP bytes and skipped for ints (whose ob_size is not a
- *     length from 3.12): memory the object's allocation holds. Each aligned word is looked up
+ *     length from 3.12), a static type's only as long as a PyTypeObject (its type's basicsize is
+ *     a heap type's): memory the object's allocation holds. Each aligned word is looked up
  *     in a private copy of the requested stacks' sampled blocks (owners_begin), no lock held.
  *   - chains, for objects of extension types only (not core types, whose pointers lead to
  *     Python objects or their storage): a word that looks like a glibc malloc chunk (its size
@@ -199,6 +200,8 @@ static void ow_object(PyObject *obj, ohits *h, int first_only) {
             end += extra < OW_VAR_CAP ? extra : OW_VAR_CAP;
         }
     }
+    /* A static type is a PyTypeObject, not the PyHeapTypeObject type's basicsize describes. */
+    if (PyType_Check(obj) && !(((PyTypeObject *)obj)->tp_flags & Py_TPFLAGS_HEAPTYPE)) end = sizeof(PyTypeObject);
     end &= ~(sizeof(uintptr_t) - 1);
     if (end <= start) return;
     const uintptr_t *w = (const uintptr_t *)((char *)obj + start);
