@@ -7,7 +7,8 @@
  * stacks it explains the object points to (owner_of), and for the owners it found, which
  * blocks and how big (owned).
  *
- * What is read:
+ * What is read (nothing of objects laid out by a core type: builtins and the classes over them hold
+ * Python objects and memory of Python's own allocators, never a C library's malloc blocks):
  *   - the object's body, [obj + header, obj + tp_basicsize + |ob_size| * tp_itemsize), the
  *     variable part capped at OW_VAR_CAP bytes and skipped for ints (whose ob_size is not a
  *     length from 3.12), a static type's only as long as a PyTypeObject (its type's basicsize is
@@ -45,6 +46,7 @@ typedef struct {
 typedef struct {
     PyTypeObject *tp;
     uint32_t tried, hits;
+    int scan; /* 1: its C layout is an extension type's; 0: a core type's (never read) */
 } otype;
 
 static struct {
@@ -126,7 +128,9 @@ static otype *ow_type(PyTypeObject *tp) {
     size_t mask = OW.tcap - 1, i = (size_t)(((uintptr_t)tp >> 4) * 0x9E3779B97F4A7C15ULL) & mask;
     while (OW.types[i].tp && OW.types[i].tp != tp) i = (i + 1) & mask;
     if (!OW.types[i].tp) {
+        PyTypeObject *solid = ow_solid(tp);
         OW.types[i].tp = tp;
+        OW.types[i].scan = solid && !ow_core_type(solid);
         OW.tcount++;
     }
     return &OW.types[i];
@@ -189,6 +193,10 @@ static int ow_scan(const uintptr_t *w, size_t nw, ohits *h, int first_only, uint
 static void ow_object(PyObject *obj, ohits *h, int first_only) {
     h->n = 0;
     PyTypeObject *tp = Py_TYPE(obj);
+    /* Objects laid out by a core type (builtins, and classes over them) hold Python objects and
+     * memory of Python's own allocators, never a C library's malloc blocks: not read at all. */
+    otype *kind = ow_type(tp);
+    if (kind && !kind->scan) return;
     size_t start = sizeof(PyObject), end = (size_t)tp->tp_basicsize;
     if (tp->tp_itemsize) {
         start = sizeof(PyVarObject);
@@ -209,8 +217,7 @@ static void ow_object(PyObject *obj, ohits *h, int first_only) {
     /* Chains only from objects of extension types, while their type still pays off. */
     otype *t = NULL;
     if (OW.can_read && OW.reads < OW_MAX_READS) {
-        PyTypeObject *solid = ow_solid(tp);
-        if (solid && !ow_core_type(solid)) t = ow_type(solid);
+        t = ow_type(tp);
         if (t && t->tried >= OW_LEARN && t->hits == 0) t = NULL;
     }
     uintptr_t queue[OW_READS], next[OW_READS];
