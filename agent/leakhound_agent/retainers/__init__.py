@@ -146,6 +146,7 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
         if live and _live["cancelled"]:
             # Exit or fork is waiting: answer now, with nothing (the exit search follows).
             keys, requested = [], []
+            plan = owners.Plan(keys, collector)
 
         found = match(walk, runner, _key_function(collector), plan.python_keys(), started + budget * MATCH_SHARE,
                       match_key)
