@@ -189,5 +189,8 @@ export function ownerLine(owner: {
 export function reachedWords(reached: number | undefined): string {
   if (reached === undefined || reached >= 0.9) return "";
   const pct = reached < 0.01 ? "under 1%" : `${Math.round(reached * 100)}%`;
-  return ` (their pointers reach ${pct} of this stack's native memory; the rest lies deeper than leakhound follows pointers, or no Python object owns it)`;
+  return (
+    ` (their pointers reach ${pct} of this stack's native memory; ` +
+    "the rest lies deeper than leakhound follows pointers, or no Python object owns it)"
+  );
 }

@@ -131,7 +131,11 @@ const CHECKS: Record<Kind, (leaks: any[]) => void> = {
 
 describe.each(PYTHONS)("native memory with a Python owner on Python $version", ({ path: python, kinds }) => {
   // Each run leaks one kind and keeps two others in a bounded window (the controls).
-  it.concurrent.each(kinds.map((k, i) => ({ kind: k, windowed: [kinds[(i + 1) % kinds.length], kinds[(i + 2) % kinds.length]].filter((w) => w !== k) })))(
+  const runs = kinds.map((kind, i) => ({
+    kind,
+    windowed: [kinds[(i + 1) % kinds.length], kinds[(i + 2) % kinds.length]].filter((w) => w !== kind),
+  }));
+  it.concurrent.each(runs)(
     "a leak of $kind is found with its owner and root; $windowed in a window are no leak",
     async ({ kind, windowed }) => {
       const r = await run(python, kind, windowed as Kind[]);
