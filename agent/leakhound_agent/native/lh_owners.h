@@ -155,28 +155,31 @@ typedef struct {
     uint32_t stack[OW_READS + 64];
     uintptr_t key[OW_READS + 64];
     uint64_t size[OW_READS + 64];
+    uint8_t depth[OW_READS + 64]; /* 0: in the object's own memory; 1..OW_DEPTH: that many blocks away */
     int n;
 } ohits;
 
-static void ow_hit(ohits *h, const oblock *b) {
+static void ow_hit(ohits *h, const oblock *b, int depth) {
     for (int i = 0; i < h->n; i++)
         if (h->key[i] == b->key) return;
     if (h->n >= (int)(sizeof(h->key) / sizeof(h->key[0]))) return;
     h->key[h->n] = b->key;
     h->stack[h->n] = b->stack;
     h->size[h->n] = b->size;
+    h->depth[h->n] = (uint8_t)depth;
     h->n++;
 }
 
 /* Looks the words up; with `next`, collects the ones worth following (the blocks found too: their
  * own pointers may lead to more). Returns hits found. */
-static int ow_scan(const uintptr_t *w, size_t nw, ohits *h, int first_only, uintptr_t *next, int *nnext, int maxnext) {
+static int ow_scan(const uintptr_t *w, size_t nw, int depth, ohits *h, int first_only, uintptr_t *next, int *nnext,
+                   int maxnext) {
     int found = 0;
     for (size_t i = 0; i < nw; i++) {
         uintptr_t x = w[i];
         const oblock *b = ow_find(x);
         if (b) {
-            ow_hit(h, b);
+            ow_hit(h, b, depth);
             found++;
             if (first_only) return found;
         }
@@ -222,7 +225,7 @@ static void ow_object(PyObject *obj, ohits *h, int first_only) {
     }
     uintptr_t queue[OW_READS], next[OW_READS];
     int nq = 0, reads = 0;
-    if (ow_scan(w, nw, h, first_only, t ? queue : NULL, &nq, OW_READS)) {
+    if (ow_scan(w, nw, 0, h, first_only, t ? queue : NULL, &nq, OW_READS)) {
         OW.direct_hits++;
         if (first_only) return;
     }
@@ -243,7 +246,7 @@ static void ow_object(PyObject *obj, ohits *h, int first_only) {
             size_t words = (size_t)(usable / sizeof(uintptr_t));
             if (words > OW_CHUNK_WORDS) words = OW_CHUNK_WORDS;
             if (!words || !ow_read(queue[i], buf, words * sizeof(uintptr_t))) continue;
-            int found = ow_scan(buf, words, h, first_only, depth < OW_DEPTH ? next : NULL, &nn, OW_READS);
+            int found = ow_scan(buf, words, depth, h, first_only, depth < OW_DEPTH ? next : NULL, &nn, OW_READS);
             if (found && first_only) {
                 t->hits++;
                 OW.chain_hits++;
@@ -353,7 +356,8 @@ static PyObject *lh_owner_of(PyObject *self, PyObject *obj) {
     return PyLong_FromUnsignedLong(h.stack[0]);
 }
 
-/* owned(obj) -> [(stack id, block size, sampling probability, address)] of the distinct sampled blocks it points to. */
+/* owned(obj) -> [(stack id, block size, sampling probability, address, depth)] of the distinct sampled blocks it
+ * points to (depth 0: from its own memory; n: through n chained blocks). */
 static PyObject *lh_owned(PyObject *self, PyObject *obj) {
     if (!OW.active || !OW.n) return PyList_New(0);
     ohits h;
@@ -361,8 +365,8 @@ static PyObject *lh_owned(PyObject *self, PyObject *obj) {
     PyObject *out = PyList_New(h.n);
     for (int i = 0; out && i < h.n; i++) {
         double p = sample_probability((double)h.size[i], OW.mean);
-        PyObject *t = Py_BuildValue("(kKdK)", (unsigned long)h.stack[i], (unsigned long long)h.size[i], p,
-                                    (unsigned long long)h.key[i]);
+        PyObject *t = Py_BuildValue("(kKdKi)", (unsigned long)h.stack[i], (unsigned long long)h.size[i], p,
+                                    (unsigned long long)h.key[i], (int)h.depth[i]);
         if (!t) {
             Py_CLEAR(out);
             break;

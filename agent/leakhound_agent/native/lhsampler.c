@@ -126,7 +126,7 @@ static PyMethodDef methods[] = {
      "tracemalloc's raw traceback of the block holding an object (pre-header included), or None"},
     {"owners_begin", lh_owners_begin, METH_O, "owners_begin(stack_ids) -> sampled native blocks of those stacks (copied)"},
     {"owner_of", lh_owner_of, METH_O, "stack id of a sampled native block an object points to, or None"},
-    {"owned", lh_owned, METH_O, "[(stack id, block size, probability, address)] of the sampled native blocks an object points to"},
+    {"owned", lh_owned, METH_O, "[(stack id, block size, probability, address, depth)] of the sampled native blocks an object points to"},
     {"owners_total", lh_owners_total, METH_O, "sum of size/p over the sampled native blocks of a stack (owners_begin's copy)"},
     {"owners_end", lh_owners_end, METH_NOARGS, NULL},
     {"owners_stats", lh_owners_stats, METH_NOARGS, NULL},

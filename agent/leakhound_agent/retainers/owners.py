@@ -337,7 +337,7 @@ class OwnerWeights(object):
 
     def _blocks(self, obj, stack):
         try:
-            return [(size, p, key) for s, size, p, key in self.plan.ext.owned(obj) if s == stack]
+            return [(size, p, key, depth) for s, size, p, key, depth in self.plan.ext.owned(obj) if s == stack]
         except Exception:
             return []
 
@@ -357,26 +357,31 @@ class OwnerWeights(object):
                 break
             seen += len(objs)
             batches.append(objs)
-        # Each block is claimed by the first owner in walk order (the closest to a root): a stale
-        # pointer elsewhere to a block must not count it twice.
-        claimed = set()
+        # Each block is counted once: claimed by the object whose own memory points to it, else by the
+        # first owner in walk order (the closest to a root) that reaches it through chained blocks (a
+        # stale pointer in a chained block's slack must not take it from its owner).
+        hits = [(obj, self._blocks(obj, stack)) for objs in batches for obj in objs]
+        claim = {}  # block address -> index in hits of the owner it is counted for
+        for direct in (True, False):
+            for i, (_, blocks) in enumerate(hits):
+                for _, _, key, depth in blocks:
+                    if (depth == 0) == direct and key not in claim:
+                        claim[key] = i
         blocks_of = self.blocks_of = {}
         found_p = {}
-        for objs in batches:
-            for obj in objs:
-                blocks = self._blocks(obj, stack)
-                mine = [(size, p) for size, p, key in blocks if key not in claimed]
-                if not mine:
-                    continue
-                claimed.update(key for _, _, key in blocks)
-                blocks_of[id(obj)] = mine
-                # Owners of one type hold alike blocks: each is found with the chance that one of
-                # its blocks is sampled, taken from the owner of its type that showed the most of them.
-                missed = 1.0
-                for _, p in mine:
-                    missed *= 1.0 - p
-                tid = id(type(obj))
-                found_p[tid] = max(found_p.get(tid, 0.0), 1.0 - missed)
+        for i, (obj, blocks) in enumerate(hits):
+            mine = [(size, p) for size, p, key, _ in blocks if claim[key] == i]
+            if not mine or id(obj) in blocks_of:
+                continue
+            blocks_of[id(obj)] = mine
+            # Owners of one type hold alike blocks: each is found with the chance that one of
+            # its blocks is sampled, taken from the owner of its type that showed the most of them.
+            missed = 1.0
+            for _, p in mine:
+                missed *= 1.0 - p
+            tid = id(type(obj))
+            found_p[tid] = max(found_p.get(tid, 0.0), 1.0 - missed)
+        del hits, claim
         self.found_p = found_p
         for objs in batches:
             for obj in objs:
