@@ -84,9 +84,9 @@ function expectOwners(leak: any, type: string, desc: RegExp) {
   expect(owner.type).toBe(type);
   expect(owner.desc).toMatch(desc);
   const items = Number(/\(list, ([\d,]+) items\)/.exec(leak.retainers[0].path[0])![1].replace(/,/g, ""));
-  expect(Math.abs(owner.objects / items - 1), `${owner.objects} owners for ${items} items`).toBeLessThan(0.25);
+  expect(Math.abs(owner.objects / items - 1), `${owner.objects} owners for ${items} items`).toBeLessThan(0.15);
   // The native memory they hold is the leak's (the search ran a moment after the last sample).
-  expect(Math.abs(owner.bytes / leak.liveBytes - 1), `${owner.bytes} held of ${leak.liveBytes}`).toBeLessThan(0.35);
+  expect(Math.abs(owner.bytes / leak.liveBytes - 1), `${owner.bytes} held of ${leak.liveBytes}`).toBeLessThan(0.2);
   expect(leak.retainerNote).toBeUndefined();
 }
 
