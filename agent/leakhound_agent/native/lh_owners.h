@@ -219,10 +219,7 @@ static void ow_object(PyObject *obj, ohits *h, int first_only) {
     size_t nw = (end - start) / sizeof(uintptr_t);
     /* Chains only from objects of extension types, while their type still pays off. */
     otype *t = NULL;
-    if (OW.can_read && OW.reads < OW_MAX_READS) {
-        t = ow_type(tp);
-        if (t && t->tried >= OW_LEARN && t->hits == 0) t = NULL;
-    }
+    if (OW.can_read && OW.reads < OW_MAX_READS && kind && !(kind->tried >= OW_LEARN && kind->hits == 0)) t = kind;
     uintptr_t queue[OW_READS], next[OW_READS];
     int nq = 0, reads = 0;
     if (ow_scan(w, nw, 0, h, first_only, t ? queue : NULL, &nq, OW_READS)) {

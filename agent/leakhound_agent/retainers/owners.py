@@ -11,16 +11,20 @@ Python stack) with a ``NativeKey``. Its owners are found two ways, in this order
    ``owned``) on a private copy of the requested stacks' sampled blocks; the visited
    objects are checked against it like Python keys are (matching.py), with
    ``owner_of`` as the key function.
-2. By stack, when no visited object points to any of them: the Python objects allocated
-   at the same stack, whose construction was under way when the blocks were allocated
-   (an lxml document's root element, a sqlite3 connection whose page cache is many
-   structs deep). That is the search for the Python key of the same stack id, asked
-   along with the native one.
+2. By stack, when no visited object points to any of them (or their pointers reach under
+   MIN_REACHED of the blocks' bytes): the Python objects allocated at the same stack, whose
+   construction was under way when the blocks were allocated (an lxml document's root
+   element). That is the search for the Python key of the same stack id, asked along with
+   the native one. When none of those is held by a module or a thread, the objects made
+   by the same call of the innermost function, on another line (a sqlite3 connection made
+   on the line before the query that filled its page cache, many structs deep): a
+   ``CallKey``, matched through the live Python sites with the same callers.
 
 Weights: an owner found through sampled blocks of sizes s_i drawn with probabilities
 p_i holds sum s_i/p_i bytes (Horvitz-Thompson, like estimate.py): every block is sampled
 on its own, so the byte sum is unbiased however the blocks are spread over owners, as
-long as each block is counted once (the first owner in walk order claims it). An owner
+long as each block is counted once: for the object whose own memory points to it, else
+for the first owner in walk order that reaches it through chained blocks. An owner
 stands for 1/P owners, P the chance one of its blocks is sampled, 1 - prod(1 - p_i), taken
 from the owner of its type that showed the most (owners of one type hold alike blocks).
 
