@@ -148,8 +148,8 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
             keys, requested = [], []
             plan = owners.Plan(keys, collector)
 
-        found = match(walk, runner, _key_function(collector), plan.python_keys(), started + budget * MATCH_SHARE,
-                      match_key)
+        found = match(walk, runner, _key_function(collector), plan.python_keys(),
+                      plan.python_deadline(started + budget * MATCH_SHARE), match_key)
         if plan.native:
             plan.begin()
             found = plan.match(walk, runner, found, started + budget * MATCH_SHARE, _key_function(collector))

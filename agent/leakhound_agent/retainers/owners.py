@@ -55,6 +55,9 @@ MIN_REACHED = 0.1
 # Owners weighed per native stack (in walk order, the matching's scrambled slices: an even sample); the
 # sums are scaled up to all of them.
 MAX_WEIGHED = 10000
+# With native keys, the share of the matching's time the Python keys may take (the owners' matching
+# follows, with the rest and whatever the Python keys left).
+PYTHON_SHARE = 0.6
 # Owners of a type described in their own words: one description when they all read the same.
 DESCRIBED = 16
 
@@ -175,6 +178,14 @@ class Plan(object):
 
     def python_keys(self):
         return self.keys[:self.first_native]
+
+    def python_deadline(self, deadline):
+        """When the Python keys' matching must stop: with native keys, after PYTHON_SHARE of the time left
+        for matching, so that the owners' matching (which follows it) is never starved."""
+        if not self.native:
+            return deadline
+        now = time.monotonic()
+        return now + max(0.0, deadline - now) * PYTHON_SHARE
 
     def begin(self):
         if self.ext is not None and self.native:
