@@ -55,6 +55,7 @@ MIN_REACHED = 0.1
 # Owners weighed per native stack (in walk order, the matching's scrambled slices: an even sample); the
 # sums are scaled up to all of them.
 MAX_WEIGHED = 10000
+MIN_WEIGHED = 500
 # With native keys, the share of the matching's time the Python keys may take (the owners' matching
 # follows, with the rest and whatever the Python keys left).
 PYTHON_SHARE = 0.6
@@ -368,8 +369,13 @@ class OwnerWeights(object):
         details = {}
         batches = []
         for objs in self.found.objects(k, self.runner):
-            if time.monotonic() > deadline or seen >= MAX_WEIGHED:
+            if seen >= MAX_WEIGHED:
                 break
+            if time.monotonic() > deadline:
+                # Past the budget, still MIN_WEIGHED owners (as retainers/__init__ keeps MIN_PATHS paths).
+                if seen >= MIN_WEIGHED:
+                    break
+                objs = objs[:MIN_WEIGHED - seen]
             seen += len(objs)
             batches.append(objs)
         # Each block is counted once: claimed by the object whose own memory points to it, else by the
