@@ -26,6 +26,9 @@ Run (from the repository root; one JSON line per run):
     for v in 3.8 3.9 3.10 3.11 3.12 3.13; do for c in sampling tracemalloc; do
         PYTHONPATH=agent $(pyenv root)/versions/$v*/bin/python3 bench/retainers_2m.py --collector $c; done; done
 
+The figures below are the walk from Python (now the fallback, --python-walk); the C walk of the
+sampler extension (native/lh_walk.h) is measured in BENCHMARKS.md, "The native reference walk".
+
 Measured 2026-11-21 on the 2-core build machine (other jobs running, load
 0-3: times vary by +-30% from run to run), ~2.0 M objects visited (340-440 k
 of them tracked by gc), max_objects=200; best of two runs. "before" is the
@@ -162,6 +165,16 @@ def build(target):
     return {"users": users, "orders": orders}
 
 
+def leak_in_c(n, kind):
+    """n objects that a reference leaked in C keeps (ctypes' Py_IncRef stands in for the bug)."""
+    import ctypes
+
+    incref = ctypes.pythonapi.Py_IncRef
+    incref.argtypes = [ctypes.py_object]
+    for i in range(n):
+        incref(("c%d-" % i) * 2 if kind == "str" else [i + 1000])
+
+
 def rss_bytes():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -234,9 +247,19 @@ def main():
     parser.add_argument("--collector", choices=["tracemalloc", "sampling"], default="tracemalloc",
                         help="sampling: the default native sampler at its default interval, no tracemalloc")
     parser.add_argument("--sample-bytes", type=int, default=None, help="the sampler's interval (default: the agent's)")
+    parser.add_argument("--c-leak", choices=["str", "list"], default=None,
+                        help="(with --collector sampling) the leak is references leaked in C: 3/4 of --objects are "
+                             "leaked with Py_IncRef and nothing refers to them (str: untracked strings; list: "
+                             "one-item lists, tracked by gc, and their ints); the search is asked for that line")
+    parser.add_argument("--python-walk", action="store_true",
+                        help="the walk's inner loop from Python (as without the C walk of the sampler extension)")
     parser.add_argument("--live", action="store_true",
                         help="a live search (the program runs on): report the longest pauses another thread sees")
     args = parser.parse_args()
+    if args.python_walk:
+        from leakhound_agent import retainers as _retainers
+
+        _retainers.NATIVE_WALK = False
 
     if args.collector == "sampling":
         return main_sampling(args)
@@ -302,7 +325,9 @@ def main_sampling(args):
     chosen = SamplingCollector(Config(None, collector="sampling", nframes=args.frames, sample_bytes=args.sample_bytes))
     chosen.start()
     started = time.monotonic()
-    counts = build(args.objects)
+    counts = build(args.objects if args.c_leak is None else args.objects // 4)
+    if args.c_leak is not None:
+        leak_in_c(args.objects * 3 // 4 if args.c_leak == "str" else args.objects * 3 // 8, args.c_leak)
     built = time.monotonic() - started
     gc.collect()
     heap_objects = len(gc.get_objects())
@@ -314,6 +339,8 @@ def main_sampling(args):
     first = Order.__init__.__code__.co_firstlineno
     keys = [k for k in snap.sites if chosen.frames_of(k) and chosen.frames_of(k)[0][2].endswith("__init__")
             and first < chosen.frames_of(k)[0][1] <= first + 4 and "retainers_2m" in chosen.frames_of(k)[0][0]]
+    if args.c_leak is not None:
+        keys = [k for k in snap.sites if chosen.frames_of(k) and chosen.frames_of(k)[0][2] == "leak_in_c"]
     result, seconds, cpu, peak, before, _ = timed_search(retainers, chosen, keys, args.timeout, args.live)
     summary = {
         "python": "%d.%d.%d" % sys.version_info[:3],
@@ -333,7 +360,8 @@ def main_sampling(args):
         "orders": counts["orders"],
         "leakStacks": len(keys),
         "results": [
-            {"found": r["found"], "top": r["paths"][0]["root"] + " | " + " → ".join(r["paths"][0]["steps"]) if r["paths"] else None}
+            {"found": r["found"], "note": r.get("note"),
+             "top": r["paths"][0]["root"] + " | " + " → ".join(r["paths"][0]["steps"]) if r["paths"] else None}
             for r in result["results"]
         ],
     }

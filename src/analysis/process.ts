@@ -15,7 +15,7 @@ import { explainedStacks } from "./explanations.js";
 import { nativeGrowth } from "./rules/native-growth.js";
 import { NO_OWNER, nativeOwnerFields } from "./owners.js";
 import { spreadGrowth } from "./rules/spread-growth.js";
-import { tooLittleDataReason } from "./rules/too-little-data.js";
+import { steadyAndLarge, tooLittleDataReason } from "./rules/too-little-data.js";
 import { indexAtTime, knownPoints } from "./stats/series.js";
 import { beforeShutdown, freedAtExit, workingCut } from "./shutdown.js";
 import { judgeSiteGroups } from "./site-groups.js";
@@ -64,9 +64,10 @@ function analyzeAroundShutdown(proc: ProcessCapture): ProcessResult {
   // Samples taken at the mark and at exit (flat while the program waits for a search) are no
   // plateau either: the samples up to the cut are judged too, and a leak there is a leak.
   const view = beforeShutdown(proc, cut.index);
-  // Too little of the run before the shutdown to judge: the whole run says what it can.
-  if (timeline(view).tooShort) return full;
   const working = analyzeWindow(view);
+  // Too little of the run before the shutdown to judge (unless it grew steadily by far more than
+  // its noise: steadyAndLarge): the whole run says what it can.
+  if (timeline(view).tooShort && working.leaks.length === 0) return full;
   const known = new Set(longTail ? [] : full.leaks.map(leakKey));
   const added: LeakReport[] = [];
   for (const leak of working.leaks) {
@@ -121,7 +122,8 @@ function analyzeWindow(proc: ProcessCapture): ProcessResult {
   }
   const stacks = analyzeStacks(proc, tl);
   const rows = stacks.map((s) => siteRow(proc.pid, tl, s));
-  if (tl.tooShort) {
+  // A run too short to judge, unless a site grew so steadily and so much that it can be (steadyAndLarge).
+  if (tl.tooShort && !(n >= THRESHOLDS.minSamples && stacks.some((s) => steadyAndLarge(s.features)))) {
     return { summary: summary("inconclusive", tooLittleDataReason(n, tl.durationSec)), leaks: [], rows, confidence: 0.1 };
   }
 

@@ -12,6 +12,9 @@ export const THRESHOLDS = Object.freeze({
   minSamples: 6,
   /** Seconds: anything shorter is mostly interpreter start-up. */
   minDurationSec: 3,
+  /** A shorter run is judged when its growth rose in (nearly) every interval by this many times
+   * the noise and the least growth that counts: the evidence scales with the growth. */
+  steadyGrowthMultiple: 20,
 
   // ------------------------------------------------------------ warm-up
   /** Share of the run ignored at the start (imports, first requests filling caches). */

@@ -29,10 +29,11 @@ export interface ExplainPolicy {
 export const EXPLAIN_POLICY: ExplainPolicy = { checkEverySec: 2, refreshSec: 60, budgetShare: 0.05, maxStacks: 5 };
 
 /**
- * Seconds a search takes per live allocation, before one has been measured (about
- * 0.8–1.5 µs an object on 2 million objects: bench/retainers_2m.py --live).
+ * Seconds a search takes per live allocation, before one has been measured: the C walk of the
+ * sampling collector's extension, which is what runs live searches, takes 0.2–0.3 µs an object
+ * on 2 million objects (bench/retainers_2m.py --live; the walk from Python took 0.8–1.5 µs).
  */
-const SEARCH_SEC_PER_BLOCK = 1.5e-6;
+const SEARCH_SEC_PER_BLOCK = 0.4e-6;
 /** A first search expected to take no longer than this runs at once, whatever the budget. */
 const CHEAP_SEARCH_SEC = 0.25;
 

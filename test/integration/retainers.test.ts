@@ -136,6 +136,17 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     expect(top(memo)).toBe("module global | module __main__ | _MEMO (dict, 3,000 items) → [*] (str)");
   });
 
+  it("strings kept only as a dict's keys, by the C walk and the Python one", async () => {
+    for (const env of [{}, { LEAK_PY_WALK: "1" }] as Record<string, string>[]) {
+      const [keys, members] = (await fixture(python, "string_keys.py", env)).results;
+      expect(keys.found).toBe(3_000);
+      expect(keys.unreachable).toBe(false);
+      expect(top(keys)).toBe("module global | module __main__ | SEEN (dict, 3,000 items) → key (str)");
+      expect(members.found).toBe(3_000);
+      expect(top(members)).toBe("module global | module __main__ | TAGS (set, 3,000 items) → member (str)");
+    }
+  });
+
   it("containers bigger than one step of the walk", async () => {
     const out = await fixture(python, "big_containers.py");
     const [tuples, texts, lists, tail] = out.results;
@@ -258,7 +269,8 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
     const [lists, texts] = (await fixture(python, "c_leak.py")).results;
     expect(lists.found).toBeGreaterThan(250);
     expect(lists.unreachable).toBe(true);
-    expect(lists.note).toMatch(/^nothing refers to it: no Python object holds a reference/);
+    // The evidence: their reference counts against every object the walk read.
+    expect(lists.note).toMatch(/^nothing refers to them: refcount 1 each, and none of the [\d,]+ objects the walk read refers to them: a reference leaked in C/);
     expect(top(lists)).toBe("no referrer | list that no Python object refers to | ");
     // Strings are not tracked by gc: with no referrer they cannot be found at all.
     expect(texts.found).toBe(0);
@@ -342,6 +354,14 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
       / → local variable gate \(Event\) → \._waiters \(deque, 200 items\) → \[\*\] \(Future\) → awaited by \(task linger\) → local variable pending \(list, 5 items\)$/m,
     );
     expect(allPaths(loose).join("\n")).not.toMatch(/referent/);
+  });
+
+  it("never runs the program's code, with the walk from Python (tripwire)", async () => {
+    const tripwire = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lh-trip-")), "tripwire");
+    const out = await fixture(python, "safety.py", { LEAK_TRIPWIRE: tripwire, LEAK_PY_WALK: "1" });
+    expect(out.tripped).toBe("");
+    expect(out.tripwire).toBe(false);
+    expect(top(out.results[4])).toBe("unreachable cycle | Record in an unreachable reference cycle | .cargo (str)");
   });
 
   it("never runs the program's code (tripwire)", async () => {

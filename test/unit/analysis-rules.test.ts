@@ -227,6 +227,14 @@ group("inconclusive", () => {
     expect(r.processes[0].verdict).toBe("inconclusive");
   });
 
+  it("a short run that grew hundreds of MiB steadily is judged: the evidence scales with the growth", () => {
+    const r = run({ seconds: 2.4, interval: 0.3, sites: [{ bytes: shape.linear(0, 250 * MB) }] });
+    expect(r.verdict, r.reason).toBe("leak");
+    // The same run with a small, noisy rise still asks for a longer run.
+    const small = run({ seconds: 2.4, interval: 0.3, sites: [{ bytes: shape.noisy(shape.linear(1 * MB, 50 * KB), 40 * KB, 3) }] });
+    expect(small.verdict, small.reason).not.toBe("leak");
+  });
+
   it("fewer than 6 samples is inconclusive even over a long time", () => {
     const r = run({ seconds: 10, interval: 2, sites: [{ bytes: shape.linear(0, 5 * MB) }] });
     expect(r.verdict).toBe("inconclusive");

@@ -32,6 +32,9 @@ class Collector(object):
     name = "base"
     #: Figures come from sampled blocks: an object not found was not sampled, not absent.
     sampled = False
+    # sampled_blocks(stack keys) -> [(address, size, stack key)]: the blocks behind the collector's
+    # figures, when it knows their addresses (the sampling collector does; tracemalloc does not).
+    sampled_blocks = None
     #: Every block is traced by tracemalloc (its traces can be read by address).
     traces_every_block = False
     #: frames_of gives qualified function names (else the host qualifies bare names).

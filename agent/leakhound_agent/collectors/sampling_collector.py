@@ -85,6 +85,8 @@ class SamplingCollector(Collector):
         self.stack_key_of_address = self._ext.stack_of_address
         # (stack id, block size, sampling probability) of an object's sampled block: the retainer estimates' weights.
         self.sample_of = self._ext.sample_of_object
+        # [(address, size, stack id)] of the live sampled blocks at some stacks ("nothing refers to it").
+        self.sampled_blocks = getattr(self._ext, "sampled_blocks", None)
 
     # ------------------------------------------------------------ lifecycle
 

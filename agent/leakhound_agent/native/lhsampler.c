@@ -105,6 +105,7 @@
 #include "lh_owners.h"
 #include "lh_api.h"
 #include "lh_socket.h"
+#include "lh_walk.h"
 
 /* ------------------------------------------------------------------ the module */
 
@@ -137,6 +138,7 @@ static PyMethodDef methods[] = {
     {"unix_connect", lh_unix_connect, METH_VARARGS, "unix_connect(path, timeout) -> fd (non-blocking, close-on-exec)"},
     {"send_all", lh_send_all, METH_VARARGS, "send_all(fd, data, timeout): all of data, MSG_NOSIGNAL"},
     {"recv", lh_recv, METH_VARARGS, "recv(fd, n, timeout) -> bytes (b'' at end of stream)"},
+    LH_WALK_METHODS
     {NULL, NULL, 0, NULL},
 };
 

@@ -46,6 +46,8 @@ from .walk import Walk
 WALK_SHARE = 0.55
 MATCH_SHARE = 0.85
 TOP_PATHS = 5
+# The walk's inner loop in C when the sampler extension is built (False: the Python walk, for tests and benchmarks).
+NATIVE_WALK = True
 # Paths rebuilt per stack even when the budget is spent.
 MIN_PATHS = 20
 
@@ -126,7 +128,8 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
     namer = Namer(runner)
     # Under tracemalloc every allocation is recorded, and the bit map's short-lived
     # ints per reference cost more than a set's one kept int (visited.py).
-    walk = Walk(runner, started + budget * WALK_SHARE, compact=not _tracing(), live=live)
+    walk = Walk(runner, started + budget * WALK_SHARE, compact=not _tracing(), live=live, native=_native(),
+                sampled_leaves_only=_sampler_keys(collector))
     # Seconds since the start at the end of each stage (diagnostics; not part of the protocol).
     timings = {}
     results = []
@@ -142,6 +145,7 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
             if _live["cancelled"]:
                 walk.deadline = 0.0
         _walk_heap(walk, namer, Ours(), timings, started)
+        _sampled_orphans(walk, collector, keys)
         timings["walk"] = time.monotonic() - started
         if live and _live["cancelled"]:
             # Exit or fork is waiting: answer now, with nothing (the exit search follows).
@@ -204,9 +208,12 @@ def _walk_heap(walk, namer, ours, timings, started):
     timings["threads"] = time.monotonic() - started
     if walk.truncated:
         return
-    held, orphans, rest = walk.unreached()
+    held, refcounts, rest = walk.unreached()
     timings["unreached"] = time.monotonic() - started
-    walk.run_phase("native", [(obj, ("native", id(obj) in orphans)) for obj in held])
+    if type(refcounts) is bytes:
+        refcounts = memoryview(refcounts).cast("i")  # the C split's: -1 for None
+    # A root's detail: (reference count, immortal, interned) when nothing refers to it, else None.
+    walk.run_phase("native", held, lambda i: ("native", _orphan(refcounts[i])))
     del held
     # Cycles: start from instances of classes (so a node's __dict__ reads as its
     # attributes), then whatever is left.
@@ -219,11 +226,41 @@ def _walk_heap(walk, namer, ours, timings, started):
         del roots
 
 
+def _orphan(refcount, immortal=False, interned=False):
+    return None if refcount is None or refcount < 0 else (int(refcount), bool(immortal), bool(interned))
+
+
+def _sampled_orphans(walk, collector, keys):
+    """The sampled objects of the stacks asked about that the whole walk never reached.
+
+    After a complete walk, every object that an object gc tracks refers to was visited; a live
+    object the walk never reached (strings, numbers, untracked tuples and dicts: gc does not
+    list them) has a reference count that no Python object explains. The collector's sampled
+    blocks tell where such objects are (native/lh_walk.h reads and checks each one); they
+    become roots of their own, "nothing refers to it", with their reference counts.
+    """
+    blocks_of = collector.sampled_blocks
+    if walk.native is None or blocks_of is None or walk.truncated:
+        return
+    stack_ids = [key for key in keys if type(key) is int]
+    if not stack_ids:
+        return
+    blocks = blocks_of(stack_ids)
+    found = walk.native.orphans_at(walk.seen.capsule, blocks) if blocks else []
+    del blocks
+    if found:
+        # One referred to by another (a leaked tuple's items) is reached from it, not a root.
+        inner = set(map(id, walk.referents(*[entry[0] for entry in found])))
+        walk.run_phase("native", [(obj, ("native", _orphan(refs, immortal, interned)))
+                                  for obj, refs, immortal, interned in found if id(obj) not in inner])
+        del inner
+
+
 class _Search(object):
     """What every stack's answer in one search shares: the walk, the names, the matches, the budget."""
 
     __slots__ = ("walk", "namer", "found", "storage_hits", "max_objects", "gc_was_enabled", "deadline",
-                 "sampled", "size_of", "weights", "memo")
+                 "sampled", "size_of", "weights", "memo", "collector")
 
     def __init__(self, walk, namer, found, storage_hits, max_objects, gc_was_enabled, deadline, collector, weights):
         self.walk = walk
@@ -238,6 +275,7 @@ class _Search(object):
         self.size_of = collector.size_of or namer.shallow_size
         self.weights = weights
         self.memo = {}  # shared path prefixes across stacks
+        self.collector = collector
 
 
 def _result(search, key, k):
@@ -292,6 +330,9 @@ def _result(search, key, k):
             "orphan": NOTE_NO_REFERRER,
             "native": NOTE_NATIVE,
         }[why]
+        if why == "orphan":
+            note = _orphan_note([root[1] for kind, _, root in paths if kind == "native"], walk.visited,
+                                _where(search.collector, key)) or note
     elif not count:
         if walk.truncated or found.coverage < 1.0:
             note = NOTE_TRUNCATED
@@ -393,6 +434,47 @@ def _root_words(namer, phase_kind, path, root):
     return "unreachable cycle", "%s in an unreachable reference cycle" % desc, "garbage"
 
 
+def _orphan_note(details, visited, where):
+    """The evidence that nothing refers to the sampled objects: their reference counts against the
+    objects the walk read; immortal objects (3.12+) and interned strings named as such."""
+    details = [d for d in details if type(d) is tuple]
+    if not details:
+        return None
+    them = "them" if len(details) > 1 else "it"
+    among = "none of the %s objects the walk read refers to %s" % (format(visited, ","), them)
+    immortal = [d for d in details if d[1]]
+    if len(immortal) == len(details):
+        if all(d[2] for d in details):
+            return ("interned strings, immortal (CPython 3.12 makes every interned string immortal): the "
+                    "interpreter keeps them for its whole life, and %s" % among)
+        return "immortal objects (Python 3.12+): the interpreter keeps them for its whole life, and %s" % among
+    counts = sorted(d[0] for d in details if not d[1])
+    low, high = counts[0], counts[-1]
+    text = "nothing refers to %s: refcount %s, and %s: a reference leaked in C" % (
+        them, (low if len(counts) == 1 else "%d each" % low) if low == high else "%d to %d" % (low, high), among)
+    if where:
+        text += ", most likely by the C code called from %s" % where
+    interned = sum(1 for d in details if d[2])
+    if interned:
+        text += "; %d of the %d sampled are interned strings (the interpreter's table of interned strings keeps them too)" % (
+            interned, len(details))
+    if immortal:
+        text += "; %d of the %d sampled are immortal" % (len(immortal), len(details))
+    return text
+
+
+def _where(collector, key):
+    """'function (file:line)' of a stack key's innermost frame, or None."""
+    try:
+        frames = collector.frames_of(key)
+        filename, lineno, function = frames[0]
+    except Exception:
+        return None
+    if type(filename) is not str or not filename or filename.startswith("<"):
+        return None
+    return "%s (%s:%s)" % (function, os.path.basename(filename), lineno)
+
+
 def _refine_kind(kind, steps):
     # "Session.registry" is a class attribute; "normalise(_memo={...})" is not, "Parser.parse(_cache={...})" is.
     first = steps[0].label.split("(", 1)[0] if steps else ""
@@ -470,6 +552,25 @@ def _key_function(collector):
             return None
 
     return guarded
+
+
+def _native():
+    """The sampler extension when it is built and has the C walk (else the walk runs from Python)."""
+    if not NATIVE_WALK:
+        return None
+    try:
+        from ..native import load_if_built
+
+        ext = load_if_built()
+    except Exception:
+        return None
+    return ext if ext is not None and hasattr(ext, "walk_expand") else None
+
+
+def _sampler_keys(collector):
+    """True when the collector tells an object's stack only from the sampler's sampled blocks."""
+    key_of = getattr(collector, "stack_key_of", None)
+    return getattr(key_of, "__name__", None) == "stack_of_object" and bool(getattr(collector, "sampled", False))
 
 
 def _tracing():

@@ -138,6 +138,9 @@ def match(walk, runner, stack_key_of, keys, deadline, match_key=None):
 
 
 def _tasks(batch, stack_key_of, match_key, lookup):
+    fused = _fused(stack_key_of, lookup) if match_key is None else None
+    if fused is not None:
+        return [partial(found.extend, fused(part)) for _, part, found in batch]
     tasks = []
     for _, part, found in batch:
         keys_of = map(stack_key_of, part)
@@ -145,6 +148,18 @@ def _tasks(batch, stack_key_of, match_key, lookup):
             keys_of = map(match_key, keys_of)
         tasks.append(partial(found.extend, map(lookup, keys_of)))
     return tasks
+
+
+def _fused(stack_key_of, lookup):
+    """The sampler's ``index_of.get(stack_of_object(obj))`` per object as one C call, when it has it."""
+    ext = getattr(stack_key_of, "__self__", None)
+    index_of = getattr(lookup, "__self__", None)
+    if getattr(stack_key_of, "__name__", None) != "stack_of_object" or type(index_of) is not dict:
+        return None
+    fused = getattr(ext, "stack_indexes", None)
+    if fused is None or not all(type(k) is int for k in index_of):
+        return None
+    return lambda part: fused(part, index_of)
 
 
 def _scrambled(n):

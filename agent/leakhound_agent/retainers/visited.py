@@ -146,3 +146,33 @@ class VisitedIds(object):
 
     def discard(self, objs):
         self.ids.difference_update(map(id, objs))
+
+
+class NativeVisited(object):
+    """The same set in the sampler extension (native/lh_walk.h): one bit per 16 bytes of address
+    space, every object a member whether gc tracks it or not; the walk's inner loop reads it in C."""
+
+    __slots__ = ("ext", "capsule")
+
+    def __init__(self, ext):
+        self.ext = ext
+        self.capsule = ext.visited_new()
+
+    def clear(self):
+        self.ext.visited_clear(self.capsule)
+
+    def owned(self):
+        return [self, self.capsule]
+
+    def flags(self, objs):
+        return self.ext.visited_flags(self.capsule, objs)
+
+    def add(self, objs):
+        self.ext.visited_update(self.capsule, objs, True)
+
+    def discard(self, objs):
+        self.ext.visited_update(self.capsule, objs, False)
+
+    def stats(self):
+        """(members, bytes held)"""
+        return self.ext.visited_stats(self.capsule)

@@ -43,7 +43,7 @@ from itertools import chain, compress, count, islice, repeat
 from operator import is_, not_
 
 from .steps import consume, nested, step
-from .visited import Visited, VisitedIds
+from .visited import NativeVisited, Visited, VisitedIds
 
 # Objects per unit (the unit of parent search), and references per unit at most
 # (except a unit for a single object).
@@ -65,8 +65,24 @@ BATCH_REFS = 1 << 16
 # (so each pause of another thread) to a few milliseconds on a big heap.
 LIVE_BATCH_REFS = 1 << 11
 LIVE_SLICE = 1 << 13
+# References per call of the native expansion at exit (a live search keeps LIVE_BATCH_REFS).
+NATIVE_BATCH_REFS = 1 << 18
 
 _get_referents = gc.get_referents
+
+
+def _referents_and_keys(*objs):
+    """gc.get_referents plus the string keys of the dicts among ``objs``, which CPython's dict
+    traverse skips (as the C walk's ``referents`` does; C calls only, no code of the program)."""
+    refs = _get_referents(*objs)
+    # (issubclass of the type: isinstance would read a non-dict's __class__, which the program may define)
+    for d in compress(objs, map(issubclass, map(type, objs), repeat(dict))):
+        refs.extend(filter(_is_str, dict.keys(d)))
+    return refs
+
+
+def _is_str(obj):
+    return type(obj) is str
 _CALL = operator.methodcaller("__call__")
 _is_tracked = gc.is_tracked
 
@@ -165,6 +181,22 @@ class Links(object):
         self.starts, self.stops, self.splits, self.bounds = array("q"), array("q"), array("q"), array("q")
 
 
+class _Roots(object):
+    """roots[i]: the descriptor of a phase's i-th root object (levels[0][i])."""
+
+    __slots__ = ("describe", "index")
+
+    def __init__(self, describe, index):
+        self.describe = describe
+        self.index = index  # position among the roots given, per root object kept (None: the same)
+
+    def __getitem__(self, i):
+        return self.describe(i if self.index is None else self.index[i])
+
+    def clear(self):
+        self.describe = self.index = None
+
+
 class Phase(object):
     """Objects reached from one group of roots, by depth."""
 
@@ -181,12 +213,25 @@ class Phase(object):
 
 
 class Walk(object):
-    def __init__(self, runner, deadline, compact=True, live=False):
+    def __init__(self, runner, deadline, compact=True, live=False, native=None, sampled_leaves_only=False):
+        """``native``: the sampler extension, whose C loop (native/lh_walk.h) then expands the
+        levels and keeps the visited set; without it the walk runs in C calls from Python.
+        ``sampled_leaves_only`` (native only): str, int, float, bytes and complex objects are kept
+        in the levels only when the sampler sampled their block (they lead nowhere, and the search
+        matches objects to sampled blocks only); the others are counted in ``visited``."""
         self.runner = runner
         self.deadline = deadline
-        self.batch_refs = LIVE_BATCH_REFS if live else BATCH_REFS
+        self.native = native
+        self.sampled_leaves_only = bool(native is not None and sampled_leaves_only)
+        if native is not None:
+            self.batch_refs = LIVE_BATCH_REFS if live else NATIVE_BATCH_REFS
+            self.seen = NativeVisited(native)
+            self.referents = native.referents
+        else:
+            self.batch_refs = LIVE_BATCH_REFS if live else BATCH_REFS
+            self.seen = Visited() if compact else VisitedIds()
+            self.referents = _referents_and_keys
         self.slice = LIVE_SLICE if live else None
-        self.seen = Visited() if compact else VisitedIds()
         self.phases = []
         self.truncated = False
         self.visited = 0
@@ -228,7 +273,9 @@ class Walk(object):
         for phase in self.phases:
             for level in phase.levels:
                 level.clear()
-            del phase.levels[:], phase.links[:], phase.roots[:]
+            del phase.levels[:], phase.links[:]
+            if isinstance(phase.roots, _Roots):
+                phase.roots.clear()
         del self.phases[:]
         self.seen.clear()
         self._anchors.clear()
@@ -241,25 +288,46 @@ class Walk(object):
 
     # ------------------------------------------------------------ phases
 
-    def run_phase(self, kind, roots):
-        """Walk from ``roots`` [(obj, descriptor)], skipping what is already visited."""
+    def run_phase(self, kind, roots, describe=None):
+        """Walk from ``roots`` [(obj, descriptor)], skipping what is already visited.
+
+        With ``describe``, ``roots`` is a list of objects and ``describe(i)`` the descriptor of
+        the i-th: no tuple per root (a phase may start from millions of objects)."""
         phase = Phase(kind)
         self.own(phase, phase.levels, phase.links, phase.roots)
         self.phases.append(phase)
-        roots = list(roots)
-        objs = [obj for obj, _ in roots]
-        visited = []
-        self.runner.run([partial(visited.extend, self.seen.flags(objs))])
-        first = []
-        taken = set()  # the same object twice among the roots
-        for (obj, descriptor), done in zip(roots, visited):
-            if done or id(obj) in taken:
-                continue
-            taken.add(id(obj))
-            first.append(obj)
-            phase.roots.append(descriptor)
-        del roots, objs, visited, taken
-        self.seen.add(first)
+        if describe is None:
+            roots = list(roots)
+            objs = [obj for obj, _ in roots]
+            descriptors = [descriptor for _, descriptor in roots]
+            describe = descriptors.__getitem__
+            del roots
+        else:
+            objs = roots
+        if self.native is not None:
+            # One C call: the roots not visited yet, each once, now marked (no copy when that is all).
+            first, index = self.native.visited_take(self.seen.capsule, objs if type(objs) is list else list(objs))
+            if first is None:
+                first, index = objs, None
+            else:
+                index = memoryview(index).cast("q")
+            phase.roots = _Roots(describe, index)
+            del objs, index
+        else:
+            visited = []
+            self.runner.run([partial(visited.extend, self.seen.flags(objs))])
+            new = []
+            taken = set()  # the same object twice among the roots
+            for obj, done in zip(objs, visited):
+                fresh = not done and id(obj) not in taken
+                if fresh:
+                    taken.add(id(obj))
+                new.append(fresh)
+            del visited, taken
+            first = list(compress(objs, new))
+            phase.roots = _Roots(describe, array("q", compress(count(), new)))
+            del objs, new
+            self.seen.add(first)
         level, links = Level(), Links()
         self.own(level, level.segments, links, links.starts, links.stops, links.splits, links.bounds)
         level.extend(first, self.own)
@@ -321,12 +389,40 @@ class Walk(object):
 
     def _expand(self, current, level, links):
         """Append to ``level`` what the objects of ``current`` refer to that was not visited."""
+        if self.native is not None:
+            return self._expand_native(current, level, links)
         steps, queue, following, marks = self._unit_steps()
         try:
             self._expand_units(current, level, links, steps, queue, following, marks)
         finally:
             self.disown(*self._scratch)
             del self._scratch
+
+    def _expand_native(self, current, level, links):
+        """The same in C, a batch of references per call (the GIL is free between calls).
+
+        A unit's discoveries are one run in order of discovery (splits equal bounds)."""
+        expand = self.native.walk_expand
+        capsule = self.seen.capsule
+        following = []
+        self.own(following)
+        try:
+            pos = sub = 0
+            size = len(current)
+            while pos < size and not self.expired():
+                pos, sub, units, left_out = expand(capsule, current.segments, size, pos, sub, following,
+                                                   self.batch_refs, self.sampled_leaves_only)
+                self.visited += left_out
+                base = len(level)
+                ends = [base + end for end in islice(units, 2, None, 3)]
+                links.starts.extend(islice(units, 0, None, 3))
+                links.stops.extend(islice(units, 1, None, 3))
+                links.splits.extend(ends)
+                links.bounds.extend(ends)
+                level.extend(following, self.own)
+                del following[:], units, ends
+        finally:
+            self.disown(following)
 
     def _expand_units(self, current, level, links, steps, queue, following, marks):
         spans = []
@@ -348,17 +444,17 @@ class Walk(object):
         pos = 0
         while pos < total:
             group = current.slice(pos, pos + CHUNK)
-            refs = _get_referents(*group)
+            refs = self.referents(*group)
             if len(refs) <= PIECE:
                 yield pos, pos + len(group), refs
                 pos += len(group)
                 continue
             del refs
-            sizes = list(map(len, map(_get_referents, group)))
+            sizes = list(map(len, map(self.referents, group)))
             k = 0
             while k < len(group):
                 if sizes[k] > PIECE:
-                    refs = _get_referents(group[k])
+                    refs = self.referents(group[k])
                     for a in range(0, len(refs), PIECE):
                         yield pos + k, pos + k + 1, refs[a:a + PIECE]
                     del refs
@@ -368,7 +464,7 @@ class Walk(object):
                 while m < len(group) and n + sizes[m] <= PIECE:
                     n += sizes[m]
                     m += 1
-                yield pos + k, pos + m, _get_referents(*group[k:m])
+                yield pos + k, pos + m, self.referents(*group[k:m])
                 k = m
             pos += len(group)
 
@@ -457,7 +553,7 @@ class Walk(object):
             # never going backwards) any object of the run it refers to is its own.
             # (A dict of the run's next objects, at most PIECE, rather than a set of
             # the parent's references, which may be millions.)
-            refs = _get_referents(above[found])
+            refs = self.referents(above[found])
             after = level.slice(index + 1, min(run_hi, index + 1 + len(refs)))
             where, last = {}, []
             tasks = [
@@ -486,7 +582,7 @@ class Walk(object):
         if lo >= hi:
             return None
         first = []
-        refers = map(any, map(map, repeat(is_), map(_get_referents, seq[lo:hi]), repeat(repeat(target))))
+        refers = map(any, map(map, repeat(is_), map(self.referents, seq[lo:hi]), repeat(repeat(target))))
         task = partial(first.extend, islice(compress(count(lo), refers), 1))
         if hi - lo > INLINE_OBJECTS:
             self.runner.run([task])
@@ -499,10 +595,11 @@ class Walk(object):
     def unreached(self):
         """Tracked objects the walk has not visited, split by what holds them.
 
-        Returns (held, orphan_ids, rest): objects referenced from outside the
+        Returns (held, refcounts, rest): objects referenced from outside the
         Python heap (their reference count exceeds the references the heap
-        shows), the ids among those that no object at all refers to, and the
-        others, which only unreachable objects refer to: cyclic garbage.
+        shows), per held object its reference count when no object at all
+        refers to it (else None), and the others, which only unreachable
+        objects refer to: cyclic garbage.
         """
         # This thread's frames (3.8-3.10 track frame objects) and the lists built
         # here refer to what the walk holds; none of that is the program's.
@@ -512,14 +609,31 @@ class Walk(object):
             frames.append(frame)
             frame = frame.f_back
         del frame
+        if self.native is not None and self.slice is None:
+            self.own(frames, *frames)
+            try:
+                return self._unreached_native()
+            finally:
+                self.disown(frames[0], frames)
         left, counts, held, rest = [], [], [], []
-        left_ids, inner, orphans = set(), {}, set()
+        left_ids, inner, orphans = set(), {}, []
         self.own(frames, left, counts, held, rest, left_ids, inner, orphans, *frames)
         try:
             return self._unreached(left, counts, held, rest, left_ids, inner, orphans)
         finally:
             # (Those returned are freed once their phases are done.)
             self.disown(frames[0], frames, left, counts, left_ids, inner)
+
+    def _unreached_native(self):
+        """The same in C (native/lh_walk.h), in memory bounded by the unvisited objects' regions
+        rather than a set and a dict of their ids (an exit search; a live one keeps to slices)."""
+        everything = gc.get_objects()
+        self.own(everything)
+        try:
+            return self.native.unreached_split(self.seen.capsule, everything, self._young_at_start or ())
+        finally:
+            self.disown(everything)
+            del everything
 
     def _slices(self, seq):
         """``seq`` whole, or (a live search) in slices of ``self.slice``: one C call each."""
@@ -558,7 +672,7 @@ class Walk(object):
                 self.disown(kept)
                 del kept
         if not left:
-            return [], set(), []
+            return [], [], []
         # Reference counts first, while only `left` holds these objects. A fresh
         # probe held the same way gives the count our own holding adds.
         # (In slices, every object and the probe alike are held once more by their slice.)
@@ -570,18 +684,16 @@ class Walk(object):
         left.pop()
         for part in self._slices(left):
             run([partial(left_ids.update, map(id, part))])
-            refs = _get_referents(*part)
+            refs = self.referents(*part)
             del part
             run([partial(_count_elements, inner, filter(left_ids.__contains__, map(id, refs)))])
             del refs
         get_inner = inner.get
         for obj, count in zip(left, counts):
-            ident = id(obj)
-            referrers = get_inner(ident, 0)
+            referrers = get_inner(id(obj), 0)
             if count - baseline - referrers > 0:
                 held.append(obj)
-                if referrers == 0:
-                    orphans.add(ident)
+                orphans.append(count - baseline if referrers == 0 else None)
             else:
                 rest.append(obj)
         return held, orphans, rest
