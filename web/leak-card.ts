@@ -4,6 +4,7 @@ import { h } from "./dom.js";
 import * as fmt from "./format.js";
 import type { Leak, Model } from "./model.js";
 import { renderRetainerTree } from "./retainer-tree.js";
+import { ownerLine } from "../src/report/units.js";
 import { sparkline } from "./sparkline.js";
 import { leakAsText, sourceExcerpt } from "./text-report.js";
 
@@ -104,6 +105,7 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
         "div",
         null,
         leak.explainedAt ? h("p", { class: "explained-at" }, capitalize(leak.explainedAt.text)) : null,
+        leak.owner ? h("p", { class: "owner" }, capitalize(ownerLine(leak.owner))) : null,
         renderRetainerTree(leak.retainers),
         leak.retainerNote ? h("p", { class: "muted small" }, leak.retainerNote) : null,
       )

@@ -1,6 +1,6 @@
 // "Copy as text": one leak as plain text, fit for pasting into a bug report.
 import * as fmt from "./format.js";
-import { collectorSummary, escapeText, retainerFigures } from "../src/report/units.js";
+import { collectorSummary, escapeText, ownerLine, retainerFigures } from "../src/report/units.js";
 import type { Leak, Model } from "./model.js";
 import { mergeRetainers, type RetainerNode } from "./retainer-tree.js";
 
@@ -59,6 +59,7 @@ export function leakAsText(model: Model, leak: Leak): string {
   for (const f of leak.stack) out.push(`  ${f.file}:${f.line} in ${f.function}`);
   out.push("");
   if (leak.retainers.length) {
+    if (leak.owner) out.push(`Native memory ${ownerLine(leak.owner)}.`);
     out.push(leak.explainedAt ? `Kept alive by (${leak.explainedAt.text}):` : "Kept alive by:");
     for (const r of leak.retainers) out.push(`  ${r.text}  (${retainerFigures(r)})`);
     out.push("");

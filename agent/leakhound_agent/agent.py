@@ -457,6 +457,15 @@ class Agent(object):
                 unknown.append(stack_id)
             else:
                 ids_by_key[key] = stack_id
+        # Native leaks' stacks: their owners are searched (retainers/owners.py), answered with "native": true.
+        native_ids = request.get("nativeStackIds")
+        if type(native_ids) is list and native_ids:
+            from .retainers.owners import NativeKey
+
+            for stack_id in native_ids:
+                key = self._table.site_key(stack_id) if type(stack_id) is int else None
+                if key is not None:
+                    ids_by_key[NativeKey(key)] = stack_id
 
         results, visited, elapsed, truncated = [], 0, 0.0, False
         logs = []

@@ -18,6 +18,8 @@ export interface StackAnswer {
 
 export interface ExplainedStacks {
   byId: Map<number, StackAnswer>;
+  /** Answers for native stacks (their Python owners: analysis/owners.ts), by stack id. */
+  byNativeId: Map<number, StackAnswer>;
   search: RetainerSearch;
 }
 
@@ -27,16 +29,18 @@ function foundSomething(r: RetainerResult): boolean {
 
 export function explainedStacks(proc: ProcessCapture): ExplainedStacks {
   const byId = new Map<number, StackAnswer>();
+  const byNativeId = new Map<number, StackAnswer>();
   let any = false;
   for (const explanation of proc.explanations) {
     for (const result of explanation.results) {
       any = true;
-      const seen = byId.get(result.stackId);
-      if (!seen || foundSomething(result) || !foundSomething(seen.result)) byId.set(result.stackId, { result, explanation });
+      const map = result.native ? byNativeId : byId;
+      const seen = map.get(result.stackId);
+      if (!seen || foundSomething(result) || !foundSomething(seen.result)) map.set(result.stackId, { result, explanation });
     }
   }
   const search: RetainerSearch = proc.explanations.length === 0 ? "not-run" : any ? "ran" : "empty";
-  return { byId, search };
+  return { byId, byNativeId, search };
 }
 
 /** How the process ended, as the end of "… s before the process …". */

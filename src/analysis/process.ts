@@ -11,7 +11,9 @@ import { pickSite, siteKey } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
 import { compareLeaks, describeLeak, freeListOf, pythonLeaks, seriesLeak, summedSeries } from "./leaks.js";
 import { memoryFigures } from "./memory.js";
+import { explainedStacks } from "./explanations.js";
 import { nativeGrowth } from "./rules/native-growth.js";
+import { NO_OWNER, nativeOwnerFields } from "./owners.js";
 import { spreadGrowth } from "./rules/spread-growth.js";
 import { steadyAndLarge, tooLittleDataReason } from "./rules/too-little-data.js";
 import { indexAtTime, knownPoints } from "./stats/series.js";
@@ -167,10 +169,10 @@ function analyzeWindow(proc: ProcessCapture): ProcessResult {
 
   // Native growth: allocation stacks from a native shim when there is one, else RSS against the heap.
   const nativeStacks = proc.nativeSites.size ? analyzeStacks(proc, tl, proc.nativeSites) : [];
+  const explained = nativeStacks.length ? explainedStacks(proc) : null;
   for (const s of nativeStacks) {
     if (s.judgement.verdict !== "leak") continue;
-    leaks.push(
-      seriesLeak(proc.pid, {
+    const leak = seriesLeak(proc.pid, {
         kind: "native",
         stackId: s.stackId,
         site: s.site,
@@ -181,10 +183,14 @@ function analyzeWindow(proc: ProcessCapture): ProcessResult {
         liveCount: s.liveCount,
         confidence: s.judgement.confidence,
         evidence: `native allocations ${s.judgement.reason}`,
-        retainerNote: "native memory is not Python objects; there are no retainer paths",
+        retainerNote: NO_OWNER,
         series: summedSeries(tl.times, [s.series.bytes]),
-      }),
-    );
+      });
+    // Its Python owners, when the agent found them (analysis/owners.ts).
+    const owned = nativeOwnerFields(proc, s, explained ?? undefined);
+    Object.assign(leak, owned);
+    if (!owned.retainerNote) delete leak.retainerNote;
+    leaks.push(leak);
   }
   if (rssF && heapF && !leaks.some((l) => l.kind === "native")) {
     const native = judgeNative(proc, tl, rssF, heapF, column(proc.samples, "overhead"));

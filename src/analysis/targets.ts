@@ -77,3 +77,24 @@ function byGrowth(whole: ProcessCapture, max: number, confidentOnly: boolean): n
   }
   return out.slice(0, max);
 }
+
+/**
+ * Native stacks (malloc blocks sampled by the shim) whose Python owners the host asks the agent
+ * to find, the largest growth first: those judged to leak (and, unless `confidentOnly`, those
+ * still in doubt that grew), as the report judges them (process.ts).
+ */
+export function nativeRetainerTargets(proc: ProcessCapture, max = 5, confidentOnly = false): number[] {
+  if (max <= 0 || proc.nativeSites.size === 0 || proc.samples.length === 0) return [];
+  const tl = timeline(proc);
+  if (tl.tooShort) return [];
+  const growth = (s: StackAnalysis) => s.features.retainedGrowth;
+  return analyzeStacks(proc, tl, proc.nativeSites)
+    .filter(
+      (s) =>
+        s.judgement.verdict === "leak" ||
+        (!confidentOnly && s.judgement.verdict === "unknown" && growth(s) >= s.features.minGrowth),
+    )
+    .sort((a, b) => growth(b) - growth(a))
+    .slice(0, max)
+    .map((s) => s.stackId);
+}

@@ -12,7 +12,7 @@
 import type { Explanation, ProcessCapture } from "../capture/model.js";
 import type { Recorder } from "../capture/recorder.js";
 import type { AgentServer } from "../host/agent-server.js";
-import { retainerTargets } from "../analysis/targets.js";
+import { nativeRetainerTargets, retainerTargets } from "../analysis/targets.js";
 import { THRESHOLDS } from "../analysis/thresholds.js";
 
 export interface ExplainPolicy {
@@ -99,16 +99,18 @@ export class LiveExplainer {
       if (proc.collector.name === "tracemalloc") continue;
       const started = performance.now();
       let targets: number[] = [];
+      let native: number[] = [];
       try {
         targets = retainerTargets(proc, this.policy.maxStacks, true);
+        native = nativeRetainerTargets(proc, this.policy.maxStacks, true);
       } catch {
         targets = [];
       }
       // A slow analysis (a huge run) looks less often: at most ~5% of the host's time.
       const cost = (performance.now() - started) / 1000;
       st.nextCheck = now + Math.max(this.policy.checkEverySec, 20 * cost);
-      if (targets.length === 0) continue;
-      const fresh = targets.some((id) => !st.explained.has(id));
+      if (targets.length + native.length === 0) continue;
+      const fresh = targets.some((id) => !st.explained.has(id)) || native.some((id) => !st.explained.has(-1 - id));
       const old = now - st.lastAnswer >= this.policy.refreshSec;
       // A search pauses the program's threads about as long as it runs: foresee its
       // cost from the heap (or the last search) and keep the total within the share.
@@ -119,21 +121,29 @@ export class LiveExplainer {
       const affordable =
         st.spentSec + expected <= this.policy.budgetShare * Math.max(0, now - st.firstSeen) ||
         (st.explained.size === 0 && expected <= CHEAP_SEARCH_SEC);
-      if ((fresh || old) && affordable) void this.ask(pid, targets, "live", blocks);
+      if ((fresh || old) && affordable) void this.ask(pid, targets, "live", blocks, native);
     }
   }
 
   /** `blocks`: the process's live allocations when asked (the size of the heap the search walks). */
-  private async ask(pid: number, targets: number[], reason: Explanation["reason"], blocks: number): Promise<Explanation | null> {
+  private async ask(
+    pid: number,
+    targets: number[],
+    reason: Explanation["reason"],
+    blocks: number,
+    native: number[] = [],
+  ): Promise<Explanation | null> {
     const server = this.server;
     if (!server) return null;
     const st = this.state(pid);
-    const e = await server.explain(pid, targets, reason);
+    const e = await server.explain(pid, targets, reason, native);
     st.lastAnswer = this.now();
     if (e) {
       st.spentSec += e.elapsedSec;
       st.lastCost = { sec: e.elapsedSec, blocks };
       for (const id of targets) st.explained.add(id);
+      // Native stacks share the ids' space: kept apart as -1 - id.
+      for (const id of native) st.explained.add(-1 - id);
     }
     return e;
   }
@@ -153,10 +163,11 @@ export class LiveExplainer {
       pids.map(async (p) => {
         const proc = this.recorder.process(p);
         const targets = proc ? retainerTargets(proc, this.policy.maxStacks) : [];
-        if (targets.length === 0) return { pid: p, explanation: null, note: "no leak candidate to explain yet" };
+        const native = proc ? nativeRetainerTargets(proc, this.policy.maxStacks) : [];
+        if (targets.length + native.length === 0) return { pid: p, explanation: null, note: "no leak candidate to explain yet" };
         // One in flight at a time: wait for the one under way, then ask.
         for (let i = 0; i < 200 && server.busy(p); i++) await new Promise((r) => setTimeout(r, 100));
-        const explanation = await this.ask(p, targets, reason, proc ? liveBlocks(proc) : 0);
+        const explanation = await this.ask(p, targets, reason, proc ? liveBlocks(proc) : 0, native);
         return { pid: p, explanation, ...(explanation ? {} : { note: "the process did not answer (it exited, or is busy)" }) };
       }),
     );

@@ -7,8 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { runSession } from "../host/session.js";
 import { Recorder } from "../capture/recorder.js";
-import type { Capture } from "../capture/model.js";
-import { retainerTargets } from "../analysis/targets.js";
+import type { Capture, ProcessCapture } from "../capture/model.js";
+import { nativeRetainerTargets, retainerTargets } from "../analysis/targets.js";
 import { THRESHOLDS } from "../analysis/thresholds.js";
 import { readSnippets } from "../capture/sources.js";
 import { isUserFrame } from "../analysis/frames.js";
@@ -60,23 +60,30 @@ export function openCapture(opts: WatchCliOptions, argv: string[]): { recorder: 
   return { recorder, capturePath };
 }
 
+/**
+ * The targets of an exit search less the stacks (Python ones, or native ones with `native`) the search at
+ * the shutdown mark found paths for (before the cleanup); unreachable ones are searched again (the exit
+ * search, with the program stopped, tells why they are).
+ */
+function unanswered(recorder: Recorder, pid: number, native: boolean, targets: (proc: ProcessCapture) => number[]): number[] {
+  const proc = recorder.process(pid);
+  if (!proc) return [];
+  const answered = new Set<number>();
+  for (const e of proc.explanations) {
+    if (e.reason !== "shutdown") continue;
+    for (const r of e.results) if (Boolean(r.native) === native && r.paths.length > 0 && !r.unreachable) answered.add(r.stackId);
+  }
+  return targets(proc).filter((id) => !answered.has(id));
+}
+
 /** What the host needs from the command line and the recorder, for `run` and `attach` alike. */
 export function watchSettings(opts: WatchCliOptions, recorder: Recorder, explainer: LiveExplainer) {
   return {
     sink: recorder,
-    retainerTargets: (pid: number) => {
-      const proc = recorder.process(pid);
-      if (!proc) return [];
-      // Stacks the search at the shutdown mark found paths for (before the cleanup) are not searched
-      // again; unreachable ones are (the exit search, with the program stopped, tells why they are).
-      const answered = new Set<number>();
-      for (const e of proc.explanations) {
-        if (e.reason !== "shutdown") continue;
-        for (const r of e.results) if (r.paths.length > 0 && !r.unreachable) answered.add(r.stackId);
-      }
-      // Every leak the report can list may need its paths (to group leaks by cause).
-      return retainerTargets(proc, THRESHOLDS.maxLeaks).filter((id) => !answered.has(id));
-    },
+    // Every leak the report can list may need its paths (to group leaks by cause); native leaks their owners.
+    retainerTargets: (pid: number) => unanswered(recorder, pid, false, (proc) => retainerTargets(proc, THRESHOLDS.maxLeaks)),
+    nativeRetainerTargets: (pid: number) =>
+      unanswered(recorder, pid, true, (proc) => nativeRetainerTargets(proc, THRESHOLDS.maxLeaks)),
     collector: opts.collector,
     intervalSec: opts.interval,
     nframes: opts.nframes,

@@ -32,6 +32,8 @@ export interface AgentEvents {
   onStacks?(pid: number, stacks: { id: number; frames: Frame[] }[]): void;
   /** Stacks the host should ask retainers for when this process exits (fast). */
   retainerTargets(pid: number): number[];
+  /** Native stacks whose Python owners the host should ask for then (fast). */
+  nativeRetainerTargets?(pid: number): number[];
 }
 
 export interface AgentServerOptions {
@@ -174,15 +176,22 @@ export class AgentServer {
    * meanwhile). Resolves with the answer as recorded, or null when the process is not
    * connected, already searching, exits first, or does not answer in time.
    */
-  explain(pid: number, stackIds: number[], reason: ExplainReason): Promise<Explanation | null> {
+  explain(pid: number, stackIds: number[], reason: ExplainReason, nativeStackIds: number[] = []): Promise<Explanation | null> {
     const peer = this.peers.get(pid);
-    if (!peer || peer.pending || peer.exiting || stackIds.length === 0) return Promise.resolve(null);
+    if (!peer || peer.pending || peer.exiting || stackIds.length + nativeStackIds.length === 0) return Promise.resolve(null);
     const id = this.nextRequestId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.settle(peer, null), (this.opts.retainerTimeoutSec + 15) * 1000);
       timer.unref();
       peer.pending = { id, reason, done: resolve, timer };
-      peer.send({ type: "find-retainers", stackIds, maxObjects: this.opts.maxObjects, timeoutSec: this.opts.retainerTimeoutSec, requestId: id });
+      peer.send({
+        type: "find-retainers",
+        stackIds,
+        ...(nativeStackIds.length ? { nativeStackIds } : {}),
+        maxObjects: this.opts.maxObjects,
+        timeoutSec: this.opts.retainerTimeoutSec,
+        requestId: id,
+      });
     });
   }
 
@@ -224,16 +233,19 @@ export class AgentServer {
         if (peer) peer.exiting = true;
         writer.processEnded(pid, null, null, true);
         let targets: number[] = [];
+        let native: number[] = [];
         try {
           targets = events.retainerTargets(pid);
+          native = events.nativeRetainerTargets?.(pid) ?? [];
         } catch (err) {
           this.protocolErrors.push(`process ${pid}: analysis at exit failed: ${(err as Error).message}`);
         }
-        if (targets.length === 0) send({ type: "done" });
+        if (targets.length + native.length === 0) send({ type: "done" });
         else
           send({
             type: "find-retainers",
             stackIds: targets,
+            ...(native.length ? { nativeStackIds: native } : {}),
             maxObjects: this.opts.maxObjects,
             timeoutSec: this.opts.retainerTimeoutSec,
           });
@@ -250,15 +262,17 @@ export class AgentServer {
         if (peer) peer.shuttingDown = true;
         if (!msg.search) break;
         let targets: number[] = [];
+        let native: number[] = [];
         try {
           targets = peer && !peer.pending ? events.retainerTargets(pid) : [];
+          native = peer && !peer.pending ? (events.nativeRetainerTargets?.(pid) ?? []) : [];
         } catch (err) {
           this.protocolErrors.push(`process ${pid}: analysis at shutdown failed: ${(err as Error).message}`);
         }
         // A search already under way answers first (the agent waits for it); else one now, or done.
         if (peer?.pending) break;
-        if (targets.length === 0) send({ type: "done" });
-        else void this.explain(pid, targets, "shutdown");
+        if (targets.length + native.length === 0) send({ type: "done" });
+        else void this.explain(pid, targets, "shutdown", native);
         break;
       }
       case "retainers": {

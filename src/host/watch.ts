@@ -16,6 +16,8 @@ export interface WatchOptions {
   sink: CaptureSink;
   /** At a process's orderly exit (or detach): the stacks whose retainers it should search for. */
   retainerTargets(pid: number): number[];
+  /** Native stacks whose Python owners to ask for (none when absent). */
+  nativeRetainerTargets?(pid: number): number[];
   collector: string;
   intervalSec: number;
   nframes: number;
@@ -72,6 +74,7 @@ export async function openWatch(opts: WatchOptions): Promise<Watch> {
         },
         onStacks: (pid, stacks) => st?.stacks(pid, stacks),
         retainerTargets: (pid) => opts.retainerTargets(pid),
+        nativeRetainerTargets: (pid) => opts.nativeRetainerTargets?.(pid) ?? [],
       },
     });
     server = srv;

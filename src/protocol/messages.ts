@@ -178,6 +178,20 @@ export interface RetainerResult {
   sampled: number;
   /** True when the sampled objects are not reachable from any root. */
   unreachable: boolean;
+  /**
+   * An answer for a native stack (asked in `nativeStackIds`): its objects are the Python objects
+   * that own the stack's sampled malloc blocks, and each path's estBytes is native memory they hold.
+   */
+  native?: boolean;
+  /**
+   * How the owners were found: "pointer" (their memory, or malloc blocks it points to, holds the
+   * blocks' addresses) or "stack" (none does: the objects made at the same stack stand for them).
+   */
+  ownedBy?: "pointer" | "stack";
+  /** Owners by type (by pointer only): estimated objects and native bytes they hold, and a description. */
+  owners?: NativeOwner[];
+  /** Share (0-1) of the stack's sampled native bytes that the owners' pointers reach (by pointer). */
+  reached?: number;
   /** A sentence when unreachable (or when nothing was found). */
   note?: string;
   paths: RetainerPath[];
@@ -241,9 +255,21 @@ export type AgentMessage =
 
 // ---------------------------------------------------------------- host → agent
 
+export interface NativeOwner {
+  /** The owner's type: "ndarray". */
+  type: string;
+  /** In its own words when it is well known: "ndarray 64×256 float64", "ImagingCore RGB 256×256". */
+  desc: string;
+  objects: number;
+  /** Native bytes they hold (Σ size/p over the sampled blocks they point to). */
+  bytes: number;
+}
+
 export interface FindRetainersMessage {
   type: "find-retainers";
   stackIds: number[];
+  /** Native stacks (malloc blocks sampled by the shim) whose Python owners to find. */
+  nativeStackIds?: number[];
   /** Objects per stack to find a path for. */
   maxObjects: number;
   /** Wall-clock budget for the walk. */

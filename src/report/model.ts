@@ -59,6 +59,22 @@ export interface ExplainedAt {
   text: string;
 }
 
+export interface NativeOwnerReport {
+  /**
+   * "pointer": the owners' memory (or malloc blocks it points to) holds the blocks' addresses;
+   * "stack": none does, and the objects made at the same stack (whose construction allocated
+   * the blocks) stand for them.
+   */
+  by: "pointer" | "stack";
+  /** By type, most native memory first (by pointer; by stack the paths say who they are). */
+  types: { type: string; desc: string; objects: number; bytes: number }[];
+  /**
+   * By pointer: the share (0-1) of the stack's native memory the owners' pointers reach; the rest lies
+   * deeper than the chains are followed (an lxml tree's nodes) or belongs to no Python object.
+   */
+  reached?: number;
+}
+
 export interface LeakReport {
   rank: number;
   kind: "python" | "native";
@@ -93,6 +109,12 @@ export interface LeakReport {
    * memory was released only once the program began to shut down (analysis/shutdown.ts).
    */
   freedAtExit?: FreedAtExit;
+  /**
+   * A native leak whose malloc blocks Python objects own (ndarrays, PIL images, compressors):
+   * who they are and the native memory they hold. `retainers` are then the paths to those
+   * owners, each path's objects the owners on it and its bytes the native memory they hold.
+   */
+  owner?: NativeOwnerReport;
   /** Stack id in the capture, for cross-reference. */
   stackId: number;
   /** Live bytes of this site over time: [t, bytes] pairs. */

@@ -3,7 +3,7 @@
 import type { CauseReport, LeakReport, Report } from "./model.js";
 import { countOf, formatBytes, formatCount, formatGrowth, formatRate, longFrame } from "./format.js";
 import { renderTests } from "./terminal-tests.js";
-import { collectorSummary, escapeDeep, escapeText, formatSec, retainerFigures } from "./units.js";
+import { collectorSummary, escapeDeep, escapeText, formatSec, ownerFigures, reachedWords, retainerFigures } from "./units.js";
 
 export interface TerminalOptions {
   color: boolean;
@@ -158,6 +158,17 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
             `each path's share estimated from them)`,
         ),
       );
+    }
+  } else if (leak.owner && leak.retainers.length) {
+    // A native leak with Python owners: who holds the memory, and why they stay alive.
+    const when = leak.explainedAt ? c.dim(` (${leak.explainedAt.text})`) : "";
+    out.push(`   ${c.dim("whose memory it is:")}${when}`);
+    if (leak.retainerNote) out.push(`      ${leak.retainerNote}`);
+    const reached = reachedWords(leak.owner.reached);
+    if (reached) out.push(`      ${c.yellow(reached.trim().replace(/^\(|\)$/g, ""))}`);
+    for (const r of leak.retainers.slice(0, 3)) {
+      out.push(`      ${escapeText(ownerFigures(r, leak.owner))}`);
+      out.push(`        ${r.text}`);
     }
   } else if (leak.retainerNote) {
     out.push(`   ${leak.retainerNote}`);

@@ -151,3 +151,46 @@ export function escapeDeep<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * A native leak's owner path figures: "× ~504 ndarray 64×256 float64 ±9 holding 63.2 MiB ±1.1 MiB native
+ * memory" (owners found by pointer: the path's objects are the owners, its bytes the native memory they
+ * hold), or "~12.1 MiB native memory, owned by the objects made at this line on this path" (by stack: no
+ * object points to the blocks; the stack's native bytes split by the path's share of its sampled objects).
+ */
+export function ownerFigures(
+  r: { objects: number; bytes: number; objectsError?: number; bytesError?: number; approximate?: boolean },
+  owner: { by: "pointer" | "stack"; types: { desc: string }[] },
+): string {
+  if (owner.by === "stack") return `~${formatBytes(r.bytes)} native memory, owned by the objects made at this line on this path`;
+  const what = owner.types.length === 1 ? owner.types[0].desc : "objects";
+  const objects = r.objectsError !== undefined && r.objectsError >= 0.5 ? ` ±${formatCount(r.objectsError)}` : "";
+  const bytes = r.bytesError !== undefined && r.bytesError >= 0.5 ? ` ±${formatBytes(r.bytesError)}` : "";
+  const about = objects || bytes || r.approximate ? "~" : "";
+  return `× ${about}${formatCount(r.objects)} ${what}${objects} holding ${formatBytes(r.bytes)}${bytes} native memory`;
+}
+
+/** A native leak's owners in one line: "owned by ~504 ndarray 64×256 float64 holding 63.2 MiB native memory". */
+export function ownerLine(owner: {
+  by: "pointer" | "stack";
+  types: { desc: string; objects: number; bytes: number }[];
+  reached?: number;
+}): string {
+  if (owner.by === "stack" || owner.types.length === 0)
+    return "owned by the Python objects made at this line (no object points to the blocks: their construction allocated them)";
+  const parts = owner.types
+    .slice(0, 3)
+    .map((t) => `~${formatCount(t.objects)} ${t.desc} holding ${formatBytes(t.bytes)}`);
+  const more = owner.types.length > 3 ? `, and ${owner.types.length - 3} more types` : "";
+  return `owned by ${parts.join(", ")}${more} of native memory${reachedWords(owner.reached)}`;
+}
+
+/** " (their pointers reach 2% of this stack's native memory)" when they reach less than 90% of it. */
+export function reachedWords(reached: number | undefined): string {
+  if (reached === undefined || reached >= 0.9) return "";
+  const pct = reached < 0.01 ? "under 1%" : `${Math.round(reached * 100)}%`;
+  return (
+    ` (their pointers reach ${pct} of this stack's native memory; ` +
+    "the rest lies deeper than leakhound follows pointers, or no Python object owns it)"
+  );
+}

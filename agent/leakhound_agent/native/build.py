@@ -31,7 +31,7 @@ SOURCES = ("lhsampler.c",)
 SHIM_SOURCES = ("lhmalloc.c",)
 # lhsampler.c includes its parts, one compilation unit; every part is in the build's cache key.
 SAMPLER_PARTS = ("lh_state.h", "lh_strings.h", "lh_stack_walk.h", "lh_frame_cache.h", "lh_blocks.h", "lh_levels.h",
-                 "lh_hooks.h", "lh_free_lists.h", "lh_native.h", "lh_api.h", "lh_socket.h", "lh_walk.h")
+                 "lh_hooks.h", "lh_free_lists.h", "lh_native.h", "lh_owners.h", "lh_api.h", "lh_socket.h", "lh_walk.h")
 HEADERS = ("lhshim.h",) + SAMPLER_PARTS
 CFLAGS = ("-O2", "-fPIC", "-shared", "-pthread", "-fno-strict-aliasing", "-fvisibility=hidden", "-DNDEBUG",
           "-Wno-unused-function", "-Wno-missing-field-initializers")

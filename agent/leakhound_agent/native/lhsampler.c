@@ -89,6 +89,7 @@
  *   lh_hooks.h        the allocator hooks and what they sample
  *   lh_free_lists.h   objects that die onto CPython's free lists (tp_dealloc wrappers)
  *   lh_native.h       malloc-level samples from the LD_PRELOAD shim, and fork
+ *   lh_owners.h       owners of sampled native blocks: Python objects pointing to them
  *   lh_api.h          the module's functions (start, stop, snapshot, lookups)
  *   lh_socket.h       the transport: the agent's socket to the host, without _socket
  */
@@ -101,6 +102,7 @@
 #include "lh_hooks.h"
 #include "lh_free_lists.h"
 #include "lh_native.h"
+#include "lh_owners.h"
 #include "lh_api.h"
 #include "lh_socket.h"
 #include "lh_walk.h"
@@ -123,6 +125,12 @@ static PyMethodDef methods[] = {
     {"preheader_size", lh_preheader_size, METH_O, "bytes between an object's block start and the object"},
     {"tracemalloc_traceback_of", lh_tracemalloc_traceback_of, METH_O,
      "tracemalloc's raw traceback of the block holding an object (pre-header included), or None"},
+    {"owners_begin", lh_owners_begin, METH_O, "owners_begin(stack_ids) -> sampled native blocks of those stacks (copied)"},
+    {"owner_of", lh_owner_of, METH_O, "stack id of a sampled native block an object points to, or None"},
+    {"owned", lh_owned, METH_O, "[(stack id, block size, probability, address, depth)] of the sampled native blocks an object points to"},
+    {"owners_total", lh_owners_total, METH_O, "sum of size/p over the sampled native blocks of a stack (owners_begin's copy)"},
+    {"owners_end", lh_owners_end, METH_NOARGS, NULL},
+    {"owners_stats", lh_owners_stats, METH_NOARGS, NULL},
     {"reset_after_fork", lh_reset_after_fork, METH_NOARGS, "forget the parent's samples (in a forked child)"},
     {"stats", lh_stats, METH_NOARGS, "counters and table sizes"},
     {"is_active", lh_is_active, METH_NOARGS, NULL},

@@ -33,7 +33,7 @@ import time
 from functools import partial
 
 from ..protocol import retainer_estimate
-from . import estimate, storage
+from . import estimate, owners, storage
 from .cluster import Sample, cluster
 from .frameless import Runner, prepare, shared_runners
 from .matching import match
@@ -111,7 +111,7 @@ def find_retainers(collector, stack_keys, max_objects=200, timeout_sec=5.0, matc
     started = time.monotonic()
     budget = max(0.05, float(timeout_sec))
     requested = list(stack_keys)
-    keys = _unique(requested)
+    keys = _unique(requested)  # native stacks' keys are owners.NativeKey
     max_objects = max(0, int(max_objects))
     with _search_lock:
         if live:
@@ -133,6 +133,8 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
     # Seconds since the start at the end of each stage (diagnostics; not part of the protocol).
     timings = {}
     results = []
+    plan = owners.Plan(keys, collector)
+    keys = plan.keys  # the Python keys first, then those searched for native stacks' owners
     try:
         if gc_was_enabled:
             gc.disable()  # no collection mid-walk: it would free objects and reuse their ids
@@ -151,15 +153,22 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
         if live and _live["cancelled"]:
             # Exit or fork is waiting: answer now, with nothing (the exit search follows).
             keys, requested = [], []
+            plan = owners.Plan(keys, collector)
 
-        found = match(walk, runner, _key_function(collector), keys, started + budget * MATCH_SHARE, match_key)
+        found = match(walk, runner, _key_function(collector), plan.python_keys(),
+                      plan.python_deadline(started + budget * MATCH_SHARE), match_key)
+        if plan.native:
+            plan.begin()
+            found = plan.match(walk, runner, found, started + budget * MATCH_SHARE, _key_function(collector))
+            timings["owners"] = time.monotonic() - started
         timings["match"] = time.monotonic() - started
-        storage_hits = _storage(walk, collector, keys, found, started + budget * MATCH_SHARE)
+        storage_hits = _storage(walk, collector, plan.python_keys(), found, started + budget * MATCH_SHARE)
         timings["storage"] = time.monotonic() - started
 
         search = _Search(walk, namer, found, storage_hits, max_objects, gc_was_enabled, started + budget,
-                         collector, _Weights(collector, namer, runner, found, keys, match_key))
-        by_key = [_result(search, key, k) for k, key in enumerate(keys)]
+                         collector, plan.weights(_Weights(collector, namer, runner, found, keys, match_key), namer,
+                                                 runner, found))
+        by_key = plan.results([_result(search, key, k) for k, key in enumerate(keys)])
         timings["paths"] = time.monotonic() - started
         for key in requested:
             # Equal keys asked twice get the same answer.
@@ -168,6 +177,7 @@ def _search(collector, requested, keys, max_objects, started, budget, match_key,
             result["stackKey"] = key
             results.append(result)
     finally:
+        plan.end()
         if live:
             _live["walk"] = None
         visited, truncated = walk.visited, walk.truncated
@@ -272,7 +282,8 @@ class _Search(object):
 
 
 def _result(search, key, k):
-    walk, namer, found, weights, deadline = search.walk, search.namer, search.found, search.weights, search.deadline
+    walk, namer, found, deadline = search.walk, search.namer, search.found, search.deadline
+    weights = search.weights.at(k)
     max_objects, size_of, memo = search.max_objects, search.size_of, search.memo
     storage_hits = search.storage_hits.get(k)
     note = None

@@ -1,0 +1,43 @@
+// Native leaks with a Python owner. The host asks the agent about a native leak's stack
+// (`nativeStackIds`); the agent answers with the Python objects that own the stack's sampled
+// malloc blocks (an ndarray's data, a PIL image's pixels), the native bytes they hold and the
+// retainer paths to them (agent: retainers/owners.py). A native leak keeps kind "native" and
+// gains `owner` and `retainers`; with no owner it says so, with its allocating stack.
+import type { ProcessCapture } from "../capture/model.js";
+import type { LeakReport } from "../report/model.js";
+import { explainedAt, explainedStacks, type ExplainedStacks } from "./explanations.js";
+import { summarizeRetainers } from "./retainers.js";
+
+export const NO_OWNER = "native, no Python object owns it";
+
+/** The owner fields of a native leak at one stack (what replaces "no retainer paths"). */
+export function nativeOwnerFields(
+  proc: ProcessCapture,
+  member: { stackId: number; liveBytes: number; liveCount: number },
+  explained: ExplainedStacks = explainedStacks(proc),
+): Pick<LeakReport, "retainers" | "unreachable" | "retainerNote" | "owner" | "explainedAt"> {
+  const answer = explained.byNativeId.get(member.stackId);
+  if (!answer) {
+    const note =
+      explained.search === "not-run"
+        ? "its Python owners were not searched: the program did not reach a normal exit while leakhound was attached"
+        : "its Python owners were searched only for the top native leak candidates; this stack was not among them";
+    return { retainers: [], unreachable: false, retainerNote: note };
+  }
+  const r = answer.result;
+  if (r.found === 0 || r.paths.length === 0) return { retainers: [], unreachable: false, retainerNote: r.note || NO_OWNER };
+  const summary = summarizeRetainers([{ result: r, liveBytes: member.liveBytes, liveCount: member.liveCount }], "ran");
+  const at = explainedAt(proc, answer);
+  const by = r.ownedBy === "stack" ? "stack" : "pointer";
+  return {
+    retainers: summary.retainers,
+    unreachable: summary.unreachable,
+    ...(r.note ? { retainerNote: r.note } : {}),
+    owner: {
+      by,
+      types: by === "pointer" ? (r.owners ?? []).map((o) => ({ ...o })) : [],
+      ...(by === "pointer" && typeof r.reached === "number" ? { reached: r.reached } : {}),
+    },
+    ...(at ? { explainedAt: at } : {}),
+  };
+}
