@@ -216,14 +216,6 @@ static PyObject *lh_visited_clear(PyObject *self, PyObject *cap) {
     Py_RETURN_NONE;
 }
 
-/* (members, bytes held) */
-static PyObject *lh_visited_stats(PyObject *self, PyObject *cap) {
-    vwset *s = vw_of(cap);
-    if (!s) return NULL;
-    size_t bytes = s->count * VW_REGION_BYTES + s->cap * (sizeof(uintptr_t) + sizeof(uint8_t *));
-    return Py_BuildValue("(nn)", (Py_ssize_t)s->members, (Py_ssize_t)bytes);
-}
-
 /* ------------------------------------------------------------------ references */
 
 static inline int vw_is_gc(PyObject *o) {
@@ -715,7 +707,6 @@ fail:
         {"visited_update", lh_visited_update, METH_VARARGS, "visited_update(set, objects, add)"},                 \
         {"visited_flags", lh_visited_flags, METH_VARARGS, "visited_flags(set, objects) -> [bool]"},              \
         {"visited_clear", lh_visited_clear, METH_O, "forget every member"},                                      \
-        {"visited_stats", lh_visited_stats, METH_O, "(members, bytes held)"},                                    \
         {"walk_expand", lh_walk_expand, METH_VARARGS,                                                            \
          "walk_expand(set, segments, size, pos, sub, out, max_refs) -> (pos, sub, [start, stop, end, ...])"},   \
         {"referents", lh_referents, METH_VARARGS, "gc.get_referents plus a dict's keys"},                      \

@@ -172,7 +172,3 @@ class NativeVisited(object):
 
     def discard(self, objs):
         self.ext.visited_update(self.capsule, objs, False)
-
-    def stats(self):
-        """(members, bytes held)"""
-        return self.ext.visited_stats(self.capsule)
