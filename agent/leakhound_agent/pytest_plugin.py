@@ -19,6 +19,8 @@ import sys
 
 import pytest
 
+from .sizes import format_bytes
+
 _MARKER = "leakhound"
 _REPEAT_ENV = "LEAKHOUND_PYTEST_REPEAT"  # the contract's env.pytestRepeat
 
@@ -152,12 +154,5 @@ def pytest_runtest_makereport(item, call):
     if kept - 2 * error > limit[0]:
         report.outcome = "failed"
         report.longrepr = ("leakhound: %s kept %s%s after its teardown, more than max_retained=%s"
-                           % (item.nodeid, _size(kept), (" (±%s, sampled)" % _size(error)) if error else "",
+                           % (item.nodeid, format_bytes(kept), (" (±%s, sampled)" % format_bytes(error)) if error else "",
                               limit[1]))
-
-
-def _size(n):
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
-        n /= 1024.0

@@ -282,7 +282,7 @@ function unattributedGrowth(
 ): UnattributedGrowth {
   const running = runningWhileGrowing(proc, rss, from);
   const why = proc.collector.nativeSampling
-    ? "the malloc shim sampled no C allocation that kept growing: memory from mmap, an allocator that bypasses malloc, or mapped files"
+    ? "the malloc shim sampled no C allocation that kept growing: memory the shim does not see (an allocator that bypasses malloc and mmap, maps laid over reserved space, the kernel's own)"
     : "C allocations were not sampled: the malloc shim was not loaded";
   return {
     fromSec: rssF.t0,

@@ -12,21 +12,23 @@ import path from "node:path";
 import { PROGRAMS, runCli, runLeakhound } from "../helpers/cli.js";
 import { protocolErrors, reportErrors } from "../helpers/schema.js";
 import { findPythons } from "../helpers/pythons.js";
+import { AGENT_DIR } from "../helpers/agent-host.js";
 
 const FIXTURES = path.resolve(__dirname, "../fixtures/owners");
 const PIPELINE = path.join(FIXTURES, "pipeline.py");
 const SYSTEM_PYTHON = "/usr/bin/python3";
 
-type Kind = "numpy" | "pil" | "lxml" | "sqlite" | "zlib" | "array";
+type Kind = "numpy" | "pil" | "lxml" | "sqlite" | "zlib" | "mmap" | "array";
 const LIBRARY: Record<Kind, string | null> = {
   numpy: "numpy",
   pil: "PIL.Image",
   lxml: "lxml.etree",
   sqlite: null,
   zlib: null,
+  mmap: null,
   array: null,
 };
-const ALL: Kind[] = ["numpy", "pil", "lxml", "sqlite", "zlib", "array"];
+const ALL: Kind[] = ["numpy", "pil", "lxml", "sqlite", "zlib", "mmap", "array"];
 
 function imports(python: string, module: string): boolean {
   return spawnSync(python, ["-c", `import ${module}`], { stdio: "ignore", timeout: 30_000 }).status === 0;
@@ -113,13 +115,20 @@ const CHECKS: Record<Kind, (leaks: any[]) => void> = {
     expect(native.length).toBeGreaterThan(0);
     for (const leak of native) {
       expect(leak.owner?.by, JSON.stringify(leak.retainerNote)).toBe("stack");
-      expectHeldByTheList(leak, /→ \[\*\] \(Connection\)$/);
+      // The connection names its database on the path (read from its sqlite3 handle in C).
+      expectHeldByTheList(leak, /→ \[\*\] \(Connection :memory:\)$/);
     }
   },
   zlib: (leaks) => {
     const leak = leaks.find(atKind("zlib"));
     expectOwners(leak, "Compress", /^Compress$/);
     expectHeldByTheList(leak, /→ \[\*\] \(Compress\)$/);
+  },
+  mmap: (leaks) => {
+    // Anonymous maps are sampled by the shim's mmap; the mmap object's data pointer is the map.
+    const leak = leaks.find(atKind("mmap"));
+    expectOwners(leak, "mmap", /^mmap 256 KiB$/);
+    expectHeldByTheList(leak, /→ \[\*\] \(mmap\)$/);
   },
   array: (leaks) => {
     // array.array's buffer comes from Python's allocator: a Python leak with its retainers.
@@ -150,6 +159,24 @@ describe.each(PYTHONS)("native memory with a Python owner on Python $version", (
     },
     120_000,
   );
+
+  it("owners in their own words are read in C, never through the instance (sqlite3, mmap)", async () => {
+    const r = spawnSync(python, [path.join(FIXTURES, "words.py")], {
+      cwd: FIXTURES,
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...process.env, PYTHONPATH: AGENT_DIR, PYTHONDONTWRITEBYTECODE: "1" },
+    });
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout);
+    expect(out.memory).toBe("Connection :memory:");
+    expect(out.file).toBe(`Tripwire ${out.path}`);
+    expect(out.step).toBe(`Tripwire ${out.path}`);
+    expect(out.closed).toBe("Connection closed");
+    expect(out.mmap).toBe("Map 12 KiB");
+    expect(out.plain_mmap).toBe("mmap 1 MiB");
+    expect(out.tripped).toEqual([]);
+  }, 60_000);
 
   if (python === SYSTEM_PYTHON) {
     it("the terminal says who owns the memory; the protocol and the re-read capture agree", async () => {
@@ -184,6 +211,36 @@ describe.each(PYTHONS)("native memory with a Python owner on Python $version", (
       expect(leak.retainers).toEqual([]);
       expect(leak.retainerNote).toBe("native, no Python object owns it");
       expect(leak.stack.length).toBeGreaterThan(1);
+    }, 120_000);
+
+    it.concurrent.each([
+      ["file", "maps of a file that are read count too: the line and the mmap objects that own them"],
+      ["remap", "a map grown with mremap is sampled at its new length: the whole leak is counted"],
+      ["unmap", "maps that are unmapped: no leak"],
+    ])("memory maps: %s (%s)", async (mode) => {
+      const r = await limited(() =>
+        runLeakhound([python, path.join(FIXTURES, "maps.py"), mode], ["--quiet", "--interval", "0.25"], {
+          cwd: FIXTURES,
+          env: { LEAK_SECONDS: "4" },
+          timeoutMs: 90_000,
+        }),
+      );
+      expect(r.report, r.stderr).toBeTruthy();
+      if (mode === "unmap") {
+        expect(r.report.verdict, r.report.reason).toBe("no-leak");
+        return;
+      }
+      expect(r.report.verdict, r.report.reason).toBe("leak");
+      const leak = r.report.leaks.find((l: any) => l.kind === "native" && l.site?.file?.endsWith("maps.py"));
+      expect(leak, JSON.stringify(r.report.leaks.map((l: any) => [l.kind, l.site]))).toBeTruthy();
+      expect(leak.site.function).toBe(mode === "file" ? "file_map" : "grown");
+      // 256 KiB per kept map: the sampled bytes account for every map the list holds.
+      const items = Number(/\(list, ([\d,]+) items\)/.exec(leak.retainers[0].path[0])![1].replace(/,/g, ""));
+      expect(Math.abs(leak.liveBytes / (items * 256 * 1024) - 1), `${leak.liveBytes} for ${items} maps`).toBeLessThan(0.2);
+      if (mode === "file") {
+        expectOwners(leak, "mmap", /^mmap 256 KiB$/);
+        expect(leak.retainers[0].text).toMatch(/^module __main__ → _KEPT \(list, [\d,]+ items\) → \[\*\] \(mmap\)$/);
+      }
     }, 120_000);
 
     it("every kind in a bounded window: no leak", async () => {

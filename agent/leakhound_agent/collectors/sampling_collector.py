@@ -15,6 +15,7 @@ block in the table of sampled blocks.
 """
 
 from .. import frames
+from ..sizes import format_bytes
 from .base import Collector, Snapshot
 
 _UNKNOWN_FRAME = ("<unknown>", 0, frames.UNKNOWN)
@@ -32,14 +33,6 @@ class SamplingSnapshot(Snapshot):
         Snapshot.__init__(self, sites, heap, overhead)
         self.native = native
         self.free_list = free_list
-
-
-def format_bytes(n):
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return ("%d %s" % (n, unit)) if unit == "B" or n == int(n) else ("%.1f %s" % (n, unit))
-        n /= 1024.0
-    return "%d" % n
 
 
 def error_note(sample_bytes, fine_bytes, point_rate):

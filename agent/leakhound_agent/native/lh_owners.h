@@ -390,3 +390,37 @@ static PyObject *lh_owners_stats(PyObject *self, PyObject *unused) {
                          "direct_hits", (unsigned long long)OW.direct_hits, "chain_hits",
                          (unsigned long long)OW.chain_hits, "chains", OW.can_read, "types", (Py_ssize_t)OW.tcount);
 }
+
+/* sqlite_filename(conn) -> the file of a sqlite3.Connection's main database ("" when it is in memory),
+ * False when the connection is closed, None when it cannot be told (not a Connection, no
+ * sqlite3_db_filename). The connection's first field is its sqlite3 handle in every CPython 3.8-3.13
+ * (Modules/_sqlite/connection.h), NULL once closed; sqlite3_db_filename is found through the
+ * module that defines the type (its library's dependencies include libsqlite3). It reads the
+ * handle's schema table and takes no lock: a connection that another thread closes at this very
+ * moment (close() releases the GIL around sqlite3_close_v2) is the one case it does not guard. */
+typedef const char *(*lh_db_filename_fn)(void *, const char *);
+
+static PyObject *lh_sqlite_filename(PyObject *self, PyObject *obj) {
+    static lh_db_filename_fn db_filename;
+    static PyTypeObject *looked_up;
+    PyTypeObject *tp = Py_TYPE(obj);
+    while (tp && strcmp(tp->tp_name, "sqlite3.Connection") != 0) tp = tp->tp_base;
+    if (!tp || (size_t)tp->tp_basicsize < sizeof(PyObject) + sizeof(void *) || !tp->tp_dealloc) Py_RETURN_NONE;
+    if (looked_up != tp) {
+        looked_up = tp;
+        db_filename = NULL;
+        Dl_info info;
+        if (dladdr((void *)tp->tp_dealloc, &info) && info.dli_fname) {
+            void *lib = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+            if (lib) {
+                db_filename = (lh_db_filename_fn)dlsym(lib, "sqlite3_db_filename");
+                dlclose(lib); /* only the reference RTLD_NOLOAD took: Python keeps the module loaded */
+            }
+        }
+    }
+    if (!db_filename) Py_RETURN_NONE;
+    void *db = *(void **)((char *)obj + sizeof(PyObject));
+    if (!db) Py_RETURN_FALSE;
+    const char *name = db_filename(db, "main");
+    return PyUnicode_DecodeFSDefault(name ? name : "");
+}

@@ -16,8 +16,13 @@
  * a small counting filter of kept addresses so that free() only calls back
  * for blocks that may have been kept.
  *
- * mmap/munmap are not interposed (the dynamic loader and Python's own arenas
- * use them); large malloc() blocks that glibc serves with mmap are covered.
+ * mmap()s made through the dynamic symbol (the mmap module, an allocator of a
+ * library's own) are sampled like malloc blocks, munmap() and
+ * mremap() like free and realloc: see "mmap" below. glibc's malloc, the
+ * dynamic loader and thread stacks map memory through libc's internal calls,
+ * which never reach this shim (large malloc() blocks are sampled as malloc
+ * blocks); Python's own arenas do, inside a Python allocator, and the
+ * extension ignores them there.
  *
  * dlsym is interposed too: a program that looks malloc up in a handle of its
  * own (ctypes.CDLL("libc.so.6").malloc, a library that dlopens libc and
@@ -31,7 +36,10 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,15 +104,9 @@ static int64_t draw(void) {
     return (int64_t)v;
 }
 
-static void __attribute__((noinline)) sample(void *p, size_t n) {
+/* Hands a sampled block to the extension, and remembers it in the filter when it is kept. */
+static void keep(void *p, size_t n) {
     const lh_sampler_callbacks *cb = attached;
-    if (my_epoch != epoch) {
-        /* This thread's first sample point since attach: start its Poisson process here. */
-        my_epoch = epoch;
-        countdown = draw();
-        if ((countdown -= (int64_t)n) > 0) return;
-    }
-    countdown = draw();
     if (!cb || guard) return;
     guard = 1;
     __atomic_add_fetch(&n_samples, 1, __ATOMIC_RELAXED);
@@ -118,30 +120,45 @@ static void __attribute__((noinline)) sample(void *p, size_t n) {
     guard = 0;
 }
 
+static void __attribute__((noinline)) sample(void *p, size_t n) {
+    if (my_epoch != epoch) {
+        /* This thread's first sample point since attach: start its Poisson process here. */
+        my_epoch = epoch;
+        countdown = draw();
+        if ((countdown -= (int64_t)n) > 0) return;
+    }
+    countdown = draw();
+    keep(p, n);
+}
+
 static inline void count(void *p, size_t n) {
     if (UNLIKELY(attached != NULL) && LIKELY(p != NULL)) {
         if (UNLIKELY((countdown -= (int64_t)n) <= 0)) sample(p, n);
     }
 }
 
-static void __attribute__((noinline)) check_free_slow(void *p, size_t s) {
+static int __attribute__((noinline)) check_free_slow(void *p, size_t s) {
     const lh_sampler_callbacks *cb = attached;
-    if (!cb || guard) return;
+    if (!cb || guard) return 0;
     guard = 1;
     __atomic_add_fetch(&n_free_checks, 1, __ATOMIC_RELAXED);
-    if (cb->on_free(p, mean)) {
+    int kept = cb->on_free(p, mean);
+    if (kept) {
         uint8_t v = __atomic_load_n(&filter[s], __ATOMIC_RELAXED);
         if (v != 255 && v != 0) __atomic_sub_fetch(&filter[s], 1, __ATOMIC_RELAXED);
         __atomic_sub_fetch(&filter_live, 1, __ATOMIC_RELAXED);
     }
     guard = 0;
+    return kept;
 }
 
-static inline void check_free(void *p) {
+/* Forgets p if it was a kept block; returns whether it was. */
+static inline int check_free(void *p) {
     if (UNLIKELY(filter_live > 0) && p) {
         size_t s = filter_slot(p);
-        if (UNLIKELY(__atomic_load_n(&filter[s], __ATOMIC_RELAXED) != 0)) check_free_slow(p, s);
+        if (UNLIKELY(__atomic_load_n(&filter[s], __ATOMIC_RELAXED) != 0)) return check_free_slow(p, s);
     }
+    return 0;
 }
 
 EXPORT void *malloc(size_t n) {
@@ -202,6 +219,51 @@ EXPORT void *pvalloc(size_t n) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     return memalign(page, (n + page - 1) & ~(page - 1));
 }
+
+/* ------------------------------------------------------------------ mmap
+ *
+ * A mapping is sampled by its length, in the same byte countdown as malloc:
+ * anonymous ones and files' alike (a file's pages that are read count in the
+ * resident set, and a program that keeps mapping files keeps them there).
+ * Left alone: PROT_NONE (address space reserved, not memory) and MAP_FIXED
+ * (pages laid over a range already mapped: an allocator committing what it
+ * reserved, the loader). munmap and mremap of a sampled mapping's start forget
+ * it (a partial unmap forgets it whole); mremap's result is a new mapping,
+ * sampled by its new length. The calls go straight to the kernel: glibc's
+ * wrappers are only the system call on these machines, and looking them up
+ * with dlsym could itself map memory. */
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__)) && defined(SYS_mmap) && defined(SYS_mremap)
+static inline int sampled_mapping(int prot, int flags) { return !(flags & MAP_FIXED) && prot != PROT_NONE; }
+
+EXPORT void *mmap(void *addr, size_t n, int prot, int flags, int fd, off_t off) {
+    void *p = (void *)syscall(SYS_mmap, addr, n, prot, flags, fd, off);
+    if (p != MAP_FAILED && sampled_mapping(prot, flags)) count(p, n);
+    return p;
+}
+
+EXPORT void *mmap64(void *addr, size_t n, int prot, int flags, int fd, off_t off) {
+    return mmap(addr, n, prot, flags, fd, off);
+}
+
+EXPORT int munmap(void *addr, size_t n) {
+    check_free(addr);
+    return (int)syscall(SYS_munmap, addr, n);
+}
+
+EXPORT void *mremap(void *old, size_t old_n, size_t n, int flags, ...) {
+    void *want = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        want = va_arg(ap, void *);
+        va_end(ap);
+    }
+    check_free(old);
+    void *p = (void *)syscall(SYS_mremap, old, old_n, n, flags, want);
+    if (p != MAP_FAILED) count(p, n);
+    return p;
+}
+#endif
 
 /* ------------------------------------------------------------------ dlsym
  *

@@ -131,6 +131,7 @@ static PyMethodDef methods[] = {
     {"owners_total", lh_owners_total, METH_O, "sum of size/p over the sampled native blocks of a stack (owners_begin's copy)"},
     {"owners_end", lh_owners_end, METH_NOARGS, NULL},
     {"owners_stats", lh_owners_stats, METH_NOARGS, NULL},
+    {"sqlite_filename", lh_sqlite_filename, METH_O, NULL},
     {"reset_after_fork", lh_reset_after_fork, METH_NOARGS, "forget the parent's samples (in a forked child)"},
     {"stats", lh_stats, METH_NOARGS, "counters and table sizes"},
     {"is_active", lh_is_active, METH_NOARGS, NULL},

@@ -139,7 +139,7 @@ def format_key(key):
 
 
 class _TypeInfo(object):
-    __slots__ = ("name", "mro", "bases", "heap", "dict_getter", "members", "sizeof_ok")
+    __slots__ = ("name", "mro", "bases", "heap", "dict_getter", "members", "sizeof_ok", "named")
 
 
 class Namer(object):
@@ -191,6 +191,10 @@ class Namer(object):
                 names_seen.add(key)
         # sys.getsizeof calls __sizeof__: only a C implementation is safe to call.
         info.sizeof_ok = type(sizeof) in (_MethodDescriptor, _WrapperDescriptor)
+        # A well-known owner whose words name the one object (owners.py: a sqlite3 connection's database).
+        from .owners import NAMED
+
+        info.named = any(type_qualname(cls) in NAMED for cls in info.mro)
         self._types[id(tp)] = info
         return info
 
@@ -276,6 +280,12 @@ class Namer(object):
                     return info.name, length(obj), unit
                 except Exception:
                     break
+        if info.named:
+            from .owners import step_detail
+
+            detail = step_detail(obj, self)
+            if detail:
+                return "%s %s" % (info.name, detail), None, ""
         return info.name, None, ""
 
     def callable_name(self, func):

@@ -30,13 +30,15 @@ from the owner of its type that showed the most (owners of one type hold alike b
 
 Owners are named in their own words from C getters taken from their C base type
 (never the instance's attributes, which a subclass may override in Python): an
-ndarray's shape and dtype, a PIL image core's mode and size, an lxml element's tag.
+ndarray's shape and dtype, a PIL image core's mode and size, an lxml element's tag, an mmap's
+length, a sqlite3 connection's database file (also on the paths' steps: it names the one object).
 """
 
 import time
 import types
 
 from ..protocol import retainer_estimate
+from ..sizes import format_bytes
 from . import estimate
 from .matching import match
 from .names import namespace, type_qualname
@@ -64,6 +66,7 @@ DESCRIBED = 16
 
 _GetSet = types.GetSetDescriptorType
 _Member = types.MemberDescriptorType
+_SlotWrapper = types.WrapperDescriptorType
 
 
 class NativeKey(object):
@@ -547,9 +550,49 @@ def _element(base, obj):
     return "<%s>" % tag if type(tag) is str and len(tag) <= 60 else None
 
 
+def _mmap(base, obj):
+    """Its length, from the C slot of the base type (mmap's own __len__, whatever a subclass defines)."""
+    length = namespace(base).get("__len__") if namespace(base) is not None else None
+    if type(length) is not _SlotWrapper:
+        return None
+    n = _call(length, obj)
+    return format_bytes(n) if type(n) is int else None
+
+
+def _connection(base, obj):
+    """Its main database's file, read from its sqlite3 handle in C (the sampler's sqlite_filename)."""
+    from .. import native
+
+    ext = native.load_if_built()
+    name = _call(getattr(ext, "sqlite_filename", None), obj)
+    if name is False:
+        return "closed"
+    if type(name) is not str:
+        return None
+    if not name:
+        return ":memory:"
+    return name if len(name) <= 60 else "\u2026" + name[-59:]
+
+
 # Well-known owners, by their C base type's qualified name and the modules defining it.
-_DESCRIBERS = {"ndarray": _ndarray, "ImagingCore": _imaging, "_Element": _element}
-_MODULES = {"ndarray": ("numpy",), "ImagingCore": ("PIL._imaging", "", "builtins"), "_Element": ("lxml.etree",)}
+_DESCRIBERS = {"ndarray": _ndarray, "ImagingCore": _imaging, "_Element": _element, "mmap": _mmap,
+               "Connection": _connection}
+_MODULES = {"ndarray": ("numpy",), "ImagingCore": ("PIL._imaging", "", "builtins"), "_Element": ("lxml.etree",),
+            "mmap": ("mmap",), "Connection": ("sqlite3",)}
+# Those whose words name the one object (a connection's database), shown on the retainer path's step too.
+NAMED = frozenset(("Connection",))
+
+
+def step_detail(obj, namer):
+    """The words of a well-known owner that names its object ("Connection app.db"), for a path's step."""
+    for base in namer.type_info(type(obj)).mro:
+        qualname = type_qualname(base)
+        if qualname in NAMED and _module_of(base) in _MODULES[qualname]:
+            try:
+                return _DESCRIBERS[qualname](base, obj)
+            except Exception:
+                return None
+    return None
 
 
 
