@@ -40,6 +40,21 @@ describe.concurrent("nothing refers to it, proven", () => {
       if (record) expect(record.retainers.map((x: any) => x.text)).toContain("tuple that no Python object refers to");
     }, 130_000);
   }
+  for (const py of pythons) {
+    it(`Python ${py.version}: sampled blocks that only look like objects are not taken for them`, async () => {
+      // A list's item array of [str, int, ...] reads as an int with a huge reference count; taking a
+      // reference to it would write into the list (it did, before the block's size was checked).
+      const r = await runLeakhound([py.path, path.join(FIXTURES, "type_lists.py"), "6"], ["--quiet"], { timeoutMs: 120_000 });
+      expect(r.report, r.stderr).not.toBeNull();
+      expect(r.report.verdict, r.report.reason).toBe("leak");
+      expect(r.report.target.exitCode).toBe(0);
+      const leak = leakAt(r.report, "type_lists.py", 17);
+      expect(leak, JSON.stringify(r.report.leaks.map((l: any) => l.site))).toBeDefined();
+      expect(leak.retainers.length).toBeGreaterThan(0);
+      for (const ret of leak.retainers) expect(ret.text).toMatch(/^list (that no Python object refers to|held outside the Python heap)/);
+      if (leak.retainerNote?.startsWith("nothing refers")) expect(leak.retainerNote).toMatch(/^nothing refers to them: refcount 1 each/);
+    }, 130_000);
+  }
   for (const py of pythons.filter((p) => p.version.startsWith("3.12."))) {
     it(`Python ${py.version}: interned strings are immortal, and named so`, async () => {
       const r = await runLeakhound([py.path, path.join(FIXTURES, "interned.py"), "6"], ["--quiet"], { timeoutMs: 120_000 });

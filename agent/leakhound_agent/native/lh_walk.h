@@ -644,6 +644,36 @@ fail:
  * an object the walk visited (so a real type, read without risk), the object must fit in the block
  * at the offset its type's pre-header puts it, and be alive (an object on a free list has a zero
  * reference count). Reads only the block's own memory. */
+/* The bytes an object of its type and its own size fields takes, past its pre-header: what a block
+ * that was allocated for it holds (give or take alignment). 0 when it cannot be told. */
+static size_t vw_object_size(PyObject *o, PyTypeObject *tp) {
+    if (tp == &PyUnicode_Type) {
+        PyASCIIObject *a = (PyASCIIObject *)o;
+        if (!a->state.compact) return (size_t)tp->tp_basicsize; /* the characters are a block of their own */
+        size_t chars = ((size_t)a->length + 1) * (size_t)a->state.kind;
+        if (chars / (size_t)a->state.kind != (size_t)a->length + 1) return 0;
+        return (a->state.ascii ? sizeof(PyASCIIObject) : sizeof(PyCompactUnicodeObject)) + chars;
+    }
+    if (!tp->tp_itemsize) return (size_t)tp->tp_basicsize;
+    size_t n;
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyType_FastSubclass(tp, Py_TPFLAGS_LONG_SUBCLASS))
+        n = (size_t)(((PyLongObject *)o)->long_value.lv_tag >> 3); /* its digits (_PyLong_NON_SIZE_BITS) */
+    else
+#endif
+    {
+        Py_ssize_t z = Py_SIZE(o);
+        n = (size_t)(z < 0 ? -z : z);
+    }
+    if (n > ((size_t)1 << 40) / (size_t)tp->tp_itemsize) return 0;
+    return (size_t)tp->tp_basicsize + n * (size_t)tp->tp_itemsize;
+}
+
+/* The object a sampled block holds, or NULL. The block may be any memory of a Python allocator (a list's
+ * item array, a bytearray's buffer, a dict's keys): an object is only taken when its type is a type the
+ * walk visited, its type's type one too, the pre-header its type implies is where the block starts, its
+ * reference count is positive, and the block is exactly as big as the object says it is (to alignment).
+ * A reference is taken to what is returned: memory that only looked like an object would be written. */
 static PyObject *vw_object_in_block(vwset *seen, uintptr_t block, size_t size) {
     for (size_t pre = 0; pre <= 6 * sizeof(void *); pre += 2 * sizeof(void *)) {
         if (pre + sizeof(PyObject) > size) break;
@@ -657,6 +687,8 @@ static PyObject *vw_object_in_block(vwset *seen, uintptr_t block, size_t size) {
         /* (a compact str is smaller than str's tp_basicsize, the size of a non-compact one) */
         size_t least = tp == &PyUnicode_Type ? sizeof(PyASCIIObject) : (size_t)tp->tp_basicsize;
         if (pre + least > size || Py_REFCNT(o) <= 0) continue;
+        size_t want = vw_object_size(o, tp);
+        if (!want || size < pre + want || size > pre + want + 2 * sizeof(void *)) continue;
         return o;
     }
     return NULL;
