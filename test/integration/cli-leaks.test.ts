@@ -55,7 +55,7 @@ describe("finds leaks in real programs", () => {
     expect(native.evidence).toMatch(/^native allocations grew/);
   });
 
-  it("native growth no sampled allocation accounts for (mmap) names no line, only what ran while it grew", async () => {
+  it("native growth no sampled allocation accounts for (a raw mmap system call) names no line, only what ran while it grew", async () => {
     const r = await runLeakhound(["python3", "leak_native_unsampled.py"], ["--quiet"], { env: SECONDS });
     expect(reportErrors(r.report)).toBeNull();
     expect(r.report.verdict).toBe("leak");

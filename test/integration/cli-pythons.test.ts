@@ -30,7 +30,7 @@ describe.each(pythons.map((p) => [p.version, p.path] as const))("CPython %s", (v
     expect(r.report.leaks[0].retainers[0].text).toMatch(/module __main__ → HISTORY \(list, [\d,]+ items\)/);
   });
 
-  it("no leak in a bounded deque", async () => {
+  it("no leak in a bounded deque", { retry: 1 }, async () => {
     const r = await runLeakhound([exe, "ok_deque.py"], ["--quiet"], { env: { LEAK_SECONDS: "4" } });
     expect(r.report.verdict).toBe("no-leak");
   });

@@ -41,10 +41,11 @@ describe.concurrent("nothing refers to it, proven", () => {
     }, 130_000);
   }
   for (const py of pythons) {
-    it(`Python ${py.version}: sampled blocks that only look like objects are not taken for them`, async () => {
+    // (A retry: a run starved by the machine's load stalls, and its growth looks bounded.)
+    it(`Python ${py.version}: sampled blocks that only look like objects are not taken for them`, { retry: 1 }, async () => {
       // A list's item array of [str, int, ...] reads as an int with a huge reference count; taking a
       // reference to it would write into the list (it did, before the block's size was checked).
-      const r = await runLeakhound([py.path, path.join(FIXTURES, "type_lists.py"), "6"], ["--quiet"], { timeoutMs: 120_000 });
+      const r = await runLeakhound([py.path, path.join(FIXTURES, "type_lists.py"), "8"], ["--quiet"], { timeoutMs: 120_000 });
       expect(r.report, r.stderr).not.toBeNull();
       expect(r.report.verdict, r.report.reason).toBe("leak");
       expect(r.report.target.exitCode).toBe(0);
