@@ -42,7 +42,7 @@ describe.concurrent("nothing refers to it, proven", () => {
   }
   for (const py of pythons) {
     // (A retry: a run starved by the machine's load stalls, and its growth looks bounded.)
-    it(`Python ${py.version}: sampled blocks that only look like objects are not taken for them`, { retry: 1 }, async () => {
+    it(`Python ${py.version}: sampled blocks that only look like objects are not taken for them`, { retry: 1, timeout: 130_000 }, async () => {
       // A list's item array of [str, int, ...] reads as an int with a huge reference count; taking a
       // reference to it would write into the list (it did, before the block's size was checked).
       const r = await runLeakhound([py.path, path.join(FIXTURES, "type_lists.py"), "8"], ["--quiet"], { timeoutMs: 120_000 });
@@ -54,7 +54,7 @@ describe.concurrent("nothing refers to it, proven", () => {
       expect(leak.retainers.length).toBeGreaterThan(0);
       for (const ret of leak.retainers) expect(ret.text).toMatch(/^list (that no Python object refers to|held outside the Python heap)/);
       if (leak.retainerNote?.startsWith("nothing refers")) expect(leak.retainerNote).toMatch(/^nothing refers to them: refcount 1 each/);
-    }, 130_000);
+    });
   }
   for (const py of pythons.filter((p) => p.version.startsWith("3.12."))) {
     it(`Python ${py.version}: interned strings are immortal, and named so`, async () => {
