@@ -104,9 +104,15 @@ static int64_t draw(void) {
     return (int64_t)v;
 }
 
-/* Hands a sampled block to the extension, and remembers it in the filter when it is kept. */
-static void keep(void *p, size_t n) {
+static void __attribute__((noinline)) sample(void *p, size_t n) {
     const lh_sampler_callbacks *cb = attached;
+    if (my_epoch != epoch) {
+        /* This thread's first sample point since attach: start its Poisson process here. */
+        my_epoch = epoch;
+        countdown = draw();
+        if ((countdown -= (int64_t)n) > 0) return;
+    }
+    countdown = draw();
     if (!cb || guard) return;
     guard = 1;
     __atomic_add_fetch(&n_samples, 1, __ATOMIC_RELAXED);
@@ -120,45 +126,30 @@ static void keep(void *p, size_t n) {
     guard = 0;
 }
 
-static void __attribute__((noinline)) sample(void *p, size_t n) {
-    if (my_epoch != epoch) {
-        /* This thread's first sample point since attach: start its Poisson process here. */
-        my_epoch = epoch;
-        countdown = draw();
-        if ((countdown -= (int64_t)n) > 0) return;
-    }
-    countdown = draw();
-    keep(p, n);
-}
-
 static inline void count(void *p, size_t n) {
     if (UNLIKELY(attached != NULL) && LIKELY(p != NULL)) {
         if (UNLIKELY((countdown -= (int64_t)n) <= 0)) sample(p, n);
     }
 }
 
-static int __attribute__((noinline)) check_free_slow(void *p, size_t s) {
+static void __attribute__((noinline)) check_free_slow(void *p, size_t s) {
     const lh_sampler_callbacks *cb = attached;
-    if (!cb || guard) return 0;
+    if (!cb || guard) return;
     guard = 1;
     __atomic_add_fetch(&n_free_checks, 1, __ATOMIC_RELAXED);
-    int kept = cb->on_free(p, mean);
-    if (kept) {
+    if (cb->on_free(p, mean)) {
         uint8_t v = __atomic_load_n(&filter[s], __ATOMIC_RELAXED);
         if (v != 255 && v != 0) __atomic_sub_fetch(&filter[s], 1, __ATOMIC_RELAXED);
         __atomic_sub_fetch(&filter_live, 1, __ATOMIC_RELAXED);
     }
     guard = 0;
-    return kept;
 }
 
-/* Forgets p if it was a kept block; returns whether it was. */
-static inline int check_free(void *p) {
+static inline void check_free(void *p) {
     if (UNLIKELY(filter_live > 0) && p) {
         size_t s = filter_slot(p);
-        if (UNLIKELY(__atomic_load_n(&filter[s], __ATOMIC_RELAXED) != 0)) return check_free_slow(p, s);
+        if (UNLIKELY(__atomic_load_n(&filter[s], __ATOMIC_RELAXED) != 0)) check_free_slow(p, s);
     }
-    return 0;
 }
 
 EXPORT void *malloc(size_t n) {

@@ -462,19 +462,27 @@ class OwnerWeights(object):
 
 def describe_owner(obj, namer):
     """An owner in its own words, from C getters of its C base type: "ndarray 64×256 float64"."""
-    tp = type(obj)
-    name = namer.type_info(tp).name
+    name = namer.type_info(type(obj)).name
+    detail = _words(obj, namer)
+    return "%s %s" % (name, detail) if detail else name
+
+
+def step_detail(obj, namer):
+    """The words of a well-known owner that names its object ("app.db"), for a path's step."""
+    return _words(obj, namer, NAMED)
+
+
+def _words(obj, namer, only=None):
+    """The description its first well-known C base type gives (of those in ``only``), or None."""
     try:
-        for base in namer.type_info(tp).mro:
-            words = _DESCRIBERS.get(type_qualname(base))
-            if words is not None and _module_of(base) in _MODULES.get(type_qualname(base), ()):
-                detail = words(base, obj)
-                if detail:
-                    return "%s %s" % (name, detail)
-                break
+        for base in namer.type_info(type(obj)).mro:
+            qualname = type_qualname(base)
+            words = _DESCRIBERS.get(qualname)
+            if words is not None and _module_of(base) in _MODULES[qualname]:
+                return words(base, obj) or None if only is None or qualname in only else None
     except Exception:
         pass
-    return name
+    return None
 
 
 def _module_of(tp):
@@ -552,7 +560,8 @@ def _element(base, obj):
 
 def _mmap(base, obj):
     """Its length, from the C slot of the base type (mmap's own __len__, whatever a subclass defines)."""
-    length = namespace(base).get("__len__") if namespace(base) is not None else None
+    ns = namespace(base)
+    length = ns.get("__len__") if ns is not None else None
     if type(length) is not _SlotWrapper:
         return None
     n = _call(length, obj)
@@ -581,19 +590,6 @@ _MODULES = {"ndarray": ("numpy",), "ImagingCore": ("PIL._imaging", "", "builtins
             "mmap": ("mmap",), "Connection": ("sqlite3",)}
 # Those whose words name the one object (a connection's database), shown on the retainer path's step too.
 NAMED = frozenset(("Connection",))
-
-
-def step_detail(obj, namer):
-    """The words of a well-known owner that names its object ("Connection app.db"), for a path's step."""
-    for base in namer.type_info(type(obj)).mro:
-        qualname = type_qualname(base)
-        if qualname in NAMED and _module_of(base) in _MODULES[qualname]:
-            try:
-                return _DESCRIBERS[qualname](base, obj)
-            except Exception:
-                return None
-    return None
-
 
 
 # Steps through these are on the way to an owner, not owners themselves.
