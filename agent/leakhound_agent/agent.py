@@ -42,6 +42,16 @@ _get_ident = _thread.get_ident
 _allocate_lock = _thread.allocate_lock
 
 _agent = None
+_Module = type(sys)
+
+
+def _loaded_module(name):
+    """sys.modules[name] when it is a plain module that has run, else None. A lazily imported module
+    (importlib.util.LazyLoader, Mercurial's demandimport) runs its code on the first attribute read,
+    on the thread that reads it: from the sampling thread that would run the program's import on our
+    thread (threading imported there takes it for the main thread, and the exit then waits for it)."""
+    module = sys.modules.get(name)
+    return module if type(module) is _Module else None
 
 
 def start_from_env():
@@ -537,9 +547,9 @@ class Agent(object):
         except Exception:
             pass
         try:
-            threading = sys.modules.get("threading")
+            threading = _loaded_module("threading")
             original = self._threading_shutdown
-            if threading is not None and original is not None and getattr(threading._shutdown, "_leakhound", False):
+            if threading is not None and original is not None and getattr(vars(threading).get("_shutdown"), "_leakhound", False):
                 threading._shutdown = original
         except Exception:
             pass
@@ -559,9 +569,9 @@ class Agent(object):
             self._threading_shutdown = lambda: None  # give up watching; the exit handshake stays
 
     def _watch_shutdown_now(self):
-        threading = sys.modules.get("threading")
+        threading = _loaded_module("threading")  # lazy (not yet run): watched through atexit until it runs
         if threading is not None:
-            original = getattr(threading, "_shutdown", None)
+            original = vars(threading).get("_shutdown")
             if original is None:
                 return  # threading is being imported (on the program's thread): look again later
             if getattr(original, "_leakhound", False):

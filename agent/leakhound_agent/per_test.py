@@ -21,7 +21,8 @@ MAX_SITES = 32
 
 def _package_dir(name):
     module = sys.modules.get(name)
-    filename = getattr(module, "__file__", None) if module is not None else None
+    # A plain module's own dict: a lazy one would run its import, a module __getattr__ the program's code.
+    filename = vars(module).get("__file__") if type(module) is type(sys) else None
     if type(filename) is not str:
         return None
     return os.path.dirname(os.path.abspath(filename)) + os.sep

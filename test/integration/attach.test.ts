@@ -124,7 +124,7 @@ describe("leakhound attach, full", () => {
       const r = await attach(t.pid, ["--duration", "5"], { LEAKHOUND_PROTOCOL_LOG: log });
       expect(r.code, r.stderr).toBe(0);
       expect(r.report, r.stderr).not.toBeNull();
-      expect(reportErrors(r.report)).toBeNull();
+      expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
       expect(r.report.verdict).toBe("leak");
       expect(r.report.partial).toBe(false);
       expect(r.report.target.stoppedBy).toBe("detached");

@@ -180,7 +180,7 @@ describe("bad input", () => {
     const r = await runLeakhound(["python3", "crash.py"], ["--quiet"], { env: { LEAK_SECONDS: "5" } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/RuntimeError: boom/);
-    expect(reportErrors(r.report)).toBeNull();
+    expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
     expect(r.report.target.exitCode).toBe(1);
     expect(r.report.verdict).toBe("leak");
   });
@@ -188,7 +188,7 @@ describe("bad input", () => {
   it("a target killed by a signal: 128+N, and a partial report", async () => {
     const r = await runLeakhound(["python3", "killed.py"], ["--quiet"], { env: { LEAK_SECONDS: "5" } });
     expect(r.code).toBe(137);
-    expect(reportErrors(r.report)).toBeNull();
+    expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
     expect(r.report.target.signal).toBe("SIGKILL");
     expect(r.report.partial).toBe(true);
     expect(r.report.leaks.length).toBeGreaterThan(0);

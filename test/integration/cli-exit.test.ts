@@ -40,7 +40,7 @@ describe("exit codes when leakhound stops the target (--duration)", () => {
     expect(r.report.verdict).toBe("leak");
     expect(r.report.target.signal).toBe("SIGINT");
     expect(r.report.target.stoppedBy).toBe("leakhound");
-    expect(reportErrors(r.report)).toBeNull();
+    expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
     expect(r.code).toBe(3);
 
     const capture = path.join(r.dir, "capture.lhdb");

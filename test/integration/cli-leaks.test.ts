@@ -11,7 +11,7 @@ const SECONDS = { LEAK_SECONDS: "6" };
 describe("finds leaks in real programs", () => {
   it("an instance attribute list behind a module global", async () => {
     const r = await runLeakhound(["python3", "leak_registry.py"], ["--quiet"], { env: SECONDS });
-    expect(reportErrors(r.report)).toBeNull();
+    expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
     expect(r.report.verdict).toBe("leak");
     const top = r.report.leaks[0];
     expect(top.kind).toBe("python");
@@ -36,7 +36,7 @@ describe("finds leaks in real programs", () => {
   // A 2.6 s run: on a loaded machine the program can stall for whole sample intervals.
   it("a batch program shorter than 3 s that grew steadily by hundreds of MiB is judged, not 'run longer'", { retry: 2 }, async () => {
     const r = await runLeakhound(["python3", "short_batch.py"], ["--quiet"], { env: { LEAK_SECONDS: "2.6" } });
-    expect(reportErrors(r.report)).toBeNull();
+    expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
     expect(r.report.durationSec ?? r.report.processes[0].durationSec).toBeLessThan(3.5);
     expect(r.report.verdict, r.report.reason).toBe("leak");
     expect(namesLine(r.report.leaks[0], "short_batch.py", [10])).toBe(true);
@@ -57,7 +57,7 @@ describe("finds leaks in real programs", () => {
 
   it("native growth no sampled allocation accounts for (a raw mmap system call) names no line, only what ran while it grew", async () => {
     const r = await runLeakhound(["python3", "leak_native_unsampled.py"], ["--quiet"], { env: SECONDS });
-    expect(reportErrors(r.report)).toBeNull();
+    expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
     expect(r.report.verdict).toBe("leak");
     const native = r.report.leaks.find((l: any) => l.kind === "native");
     expect(native).toBeTruthy();

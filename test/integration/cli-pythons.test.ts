@@ -2,7 +2,8 @@
 // the default collector and with tracemalloc: verdict, site, stack, retainer text.
 import { describe, expect, it } from "vitest";
 import { findPythons } from "../helpers/pythons.js";
-import { namesLine, runLeakhound } from "../helpers/cli.js";
+import { execFileSync } from "node:child_process";
+import { PROGRAMS, namesLine, runLeakhound } from "../helpers/cli.js";
 import { reportErrors } from "../helpers/schema.js";
 
 const pythons = findPythons();
@@ -12,7 +13,7 @@ describe.each(pythons.map((p) => [p.version, p.path] as const))("CPython %s", (v
     it(`finds the leak, its site, stack and retainers (${collector})`, async () => {
       const r = await runLeakhound([exe, "leak_registry.py"], ["--quiet", "--collector", collector], { env: { LEAK_SECONDS: "4" } });
       expect(r.code).toBe(0);
-      expect(reportErrors(r.report)).toBeNull();
+      expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
       expect(r.report.target.python).toBe(version);
       expect(r.report.verdict).toBe("leak");
       const top = r.report.leaks[0];
@@ -28,6 +29,19 @@ describe.each(pythons.map((p) => [p.version, p.path] as const))("CPython %s", (v
     expect(r.stdout).toBe("served True\n");
     expect(r.report.verdict).toBe("leak");
     expect(r.report.leaks[0].retainers[0].text).toMatch(/module __main__ → HISTORY \(list, [\d,]+ items\)/);
+  });
+
+  it("a lazily imported threading (Mercurial's demandimport) stays lazy, and the program ends", async () => {
+    // Before the fix the agent's thread ran threading's import, took itself for the main thread,
+    // and the interpreter's exit waited for it forever. The output is the bare run's
+    // ("threading: _LazyModule" where nothing imported it before the program, 3.8–3.11).
+    const bare = execFileSync(exe, ["lazy_threading.py", "1"], { cwd: PROGRAMS, encoding: "utf8" });
+    expect(bare).toMatch(/tracemalloc: _LazyModule/);
+    const r = await runLeakhound([exe, "lazy_threading.py", "3"], ["--quiet"], { timeoutMs: 60_000 });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(reportErrors(r.report), r.stderr).toBeNull();
+    expect(r.stdout).toBe(bare);
   });
 
   it("no leak in a bounded deque", { retry: 1 }, async () => {

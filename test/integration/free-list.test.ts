@@ -26,7 +26,7 @@ describe.each(pythons.map((p) => [p.version, p.path] as const))("CPython %s", (_
     const r = await runLeakhound([exe, FIXTURE], ["--quiet"], { env: { LEAK_SECONDS: "4", LEAK_KIND: kind } });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("served 1\n");
-    expect(reportErrors(r.report)).toBeNull();
+    expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
     expect(r.report.verdict).toBe("leak");
     const leaks: any[] = r.report.leaks;
     const at = (line: number) => leaks.findIndex((l) => l.site?.file.endsWith(FIXTURE) && l.site.line === line);

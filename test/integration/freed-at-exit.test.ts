@@ -37,7 +37,7 @@ describe.concurrent("freed only at exit is still a leak", () => {
           timeoutMs: 80_000,
         });
         expect(r.report, r.stderr).not.toBeNull();
-        expect(reportErrors(r.report)).toBeNull();
+        expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
         expect(r.report.verdict, r.report.reason).toBe("leak");
         expect(r.report.reason).toContain("freed only at exit");
         const leak = r.report.leaks.find((l: any) => l.site && path.basename(l.site.file) === c.file && l.site.line === c.line);

@@ -10,7 +10,7 @@ describe("leaks grouped by cause", () => {
   it("the request log is one cause holding several allocation sites; every output leads with it", async () => {
     const r = await runLeakhound(["python3", "leak_request_contexts.py"], [], { env: { LEAK_SECONDS: "6" } });
     expect(r.report, r.stderr).not.toBeNull();
-    expect(reportErrors(r.report)).toBeNull();
+    expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
     const report = r.report;
     expect(report.verdict).toBe("leak");
     const main = report.causes[0];

@@ -25,7 +25,7 @@ describe.concurrent("a process killed after a live explanation", () => {
       });
       expect(r.report, r.stderr).not.toBeNull();
       expect(r.report.target.signal).toBe("SIGKILL");
-      expect(reportErrors(r.report)).toBeNull();
+      expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
       const leak = leakAt(r.report, "leak_then_killed.py:17");
       expect(leak.retainers[0].text).toMatch(/^module __main__ → _RECORDS \(dict, [\d,–]+ items\) → \[\*\] \(Record\)/);
       expect(leak.explainedAt.reason).toBe("live");

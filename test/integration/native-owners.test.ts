@@ -149,7 +149,7 @@ describe.each(PYTHONS)("native memory with a Python owner on Python $version", (
     async ({ kind, windowed }) => {
       const r = await run(python, kind, windowed as Kind[]);
       expect(r.report, r.stderr).toBeTruthy();
-      expect(reportErrors(r.report)).toBeNull();
+      expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
       expect(r.report.verdict, r.report.reason).toBe("leak");
       const leaks = r.report.leaks;
       CHECKS[kind](leaks);

@@ -22,7 +22,7 @@ describe.concurrent("nothing refers to it, proven", () => {
     it(`Python ${py.version}: references leaked in C, with their reference counts`, async () => {
       const r = await runLeakhound([py.path, path.join(FIXTURES, "c_refs.py"), "6"], ["--quiet"], { timeoutMs: 120_000 });
       expect(r.report, r.stderr).not.toBeNull();
-      expect(reportErrors(r.report)).toBeNull();
+      expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
       expect(r.report.verdict, r.report.reason).toBe("leak");
       const text = leakAt(r.report, "c_refs.py", 13);
       expect(text, JSON.stringify(r.report.leaks.map((l: any) => l.site))).toBeDefined();

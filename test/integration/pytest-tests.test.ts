@@ -52,7 +52,7 @@ describe.each(PYTHONS)("pytest on Python $version", ({ path: python }) => {
   it("--repeat 3: the leaking test by its runs, the cache fill by its first run, the marker fails a test", async () => {
     const cwd = suite("shop_suite");
     const r = await runLeakhound(pytest(python), ["--repeat", "3"], { cwd, timeoutMs: 240_000 });
-    expect(reportErrors(r.report)).toBeNull();
+    expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
     // pytest's own exit code (1: the marked test failed at teardown) is leakhound's.
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/129 passed, 3 errors/);
@@ -106,7 +106,7 @@ describe.each(PYTHONS)("pytest on Python $version", ({ path: python }) => {
     const cwd = suite("clean_suite");
     const r = await runLeakhound(pytest(python), [], { cwd, timeoutMs: 200_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(reportErrors(r.report)).toBeNull();
+    expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
     expect(r.report.leaks).toEqual([]);
     expect(r.report.tests).toEqual([]);
     expect(r.report.testRunner.tests).toBe(400);

@@ -31,7 +31,7 @@ async function run(python: string, collector = "auto"): Promise<{ truth: Truth; 
     timeoutMs: 150_000,
   });
   expect(r.code, r.stderr).toBe(0);
-  expect(reportErrors(r.report)).toBeNull();
+  expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
   const truth = JSON.parse(r.stdout.trim().split("\n").pop()!) as Truth;
   const paths = (r.report.leaks as { retainers: Retainer[] }[]).flatMap((l) => l.retainers);
   return { truth, paths };

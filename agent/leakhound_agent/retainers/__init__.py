@@ -579,7 +579,8 @@ def _sampler_keys(collector):
 def _tracing():
     tracemalloc = sys.modules.get("tracemalloc")
     try:
-        return bool(tracemalloc is not None and tracemalloc.is_tracing())
+        # Only a plain module that has run: a lazy one would run its import on this thread.
+        return bool(type(tracemalloc) is type(sys) and vars(tracemalloc)["is_tracing"]())
     except Exception:
         return False
 
