@@ -11,6 +11,9 @@ manage them, and the rules stay silent). Plus the calls some rules look for
 import ast
 import re
 
+# Parameters that say a function handles one request, event or message: it runs per call by its shape.
+PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection)$")
+
 DICT_TYPES = {"dict", "defaultdict", "OrderedDict", "Counter"}
 LIST_TYPES = {"list", "deque"}
 SET_TYPES = {"set"}
@@ -634,6 +637,15 @@ class ModuleFacts:
             names.difference_update(out)
             if names and not (fn.cls is not None and fn.name in PER_INSTANCE) and not self.runs_once(fn):
                 out |= names
+        return out
+
+    def called_per_request(self):
+        """"request:NAME" for what functions whose parameters say they handle one request, event or
+        message (`handle(self, request)`, `on_message(msg)`) call: made or run once per request."""
+        out = set()
+        for fn in self.functions:
+            if any(PER_CALL_PARAMS.match(p) for p in fn.params):
+                out.update("request:" + name.rsplit(".", 1)[-1] for name, _ in fn.calls)
         return out
 
     def class_family(self, cls):

@@ -9,7 +9,9 @@ line in is {"disable": [...]}, each next line one path as a JSON string (or obje
 Answer: {"python": "3.11.7", "rules": [{id, title, help}], "files": [{"file", "lines",
 "findings": [{rule, line, column, endLine, endColumn, message, fix, container}], "error",
 "shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ..., "made": the names its
-functions that run per call call (classes made, functions run), and "test": true for test code}]}. A
+functions that run per call call (classes made, functions run), "request:NAME" for what functions
+that handle a request, event or message call, "public:NAME" for the classes the file offers its users
+(public.py), and "test": true for test code}]}. A
 finding with "needs" (alternatives, each a list of names) stands only if, for one alternative, every name
 is in some file's "made" (the host decides). Lines and columns are 1-based; columns count characters.
 """
@@ -22,6 +24,7 @@ import tokenize
 import warnings
 
 from .facts import ModuleFacts
+from .public import public_names
 from .rules import RULES
 from .suppress import suppressed
 from .trims import trimmed_names
@@ -57,7 +60,7 @@ def lint_source(src, filename, disabled=()):
             tree = ast.parse(src, filename)
         facts = ModuleFacts(tree)
         found = [(rule.ID, hit) for rule in RULES if rule.ID not in disabled for hit in rule.check(facts)]
-        made = facts.called_per_call()
+        made = facts.called_per_call() | facts.called_per_request() | public_names(tree, filename)
     finally:
         gc.enable()
     if not found:

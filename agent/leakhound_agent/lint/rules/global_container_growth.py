@@ -1,9 +1,7 @@
 """A module-level or class-level list (or deque without maxlen) that a function
 appends to on every call and nothing ever trims; or a dict/set keyed by ever-new
 values (id(), time(), uuid4(), self)."""
-import re
-
-from ..facts import PER_INSTANCE, ever_new
+from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new
 from .common import DATA_PARAMS, deduplicated, filled_once, fn_label, how, is_exception_value, managed, open_key, where
 
 ID = "global-container-growth"
@@ -13,10 +11,6 @@ HELP = ("A container held by a module or a class lives as long as the process; w
         "ever added.")
 
 LIST_GROW = {"append", "extend", "insert", "appendleft", "extendleft", "+="}
-
-
-# Parameters that say the function handles one request, event or message: it runs per call by its shape.
-PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection)$")
 
 
 def _evidence(facts, fn):

@@ -10,11 +10,17 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
   with a `_instance` singleton guard, and a class instantiated exactly once in
   its module, at module level, and nowhere else in that module;
 - methods whose first parameter is not `self`;
-- a cache the module empties (`self.method.cache_clear()`).
+- a cache the module empties (`self.method.cache_clear()`);
+- a class nothing shows to be made an open-ended number of times: neither offered to the code's
+  users (exported by its top-level package's `__init__.py`, or defined in a module outside any
+  package) nor made by a function that handles a request, an event or a message. Inside an
+  application, "made per call" says little: a build tool makes its targets per call, bounded by
+  one run of a process of its own.
 """
 import ast
 
 from ..facts import dotted, last_name
+from ..public import PREFIX
 
 ID = "method-cache"
 TITLE = "Unbounded cache on a method keeps instances alive"
@@ -66,4 +72,5 @@ def check(facts):
         why = "`@%s` on the method `%s.%s()` keeps every `self` it was called with in a class-wide cache, so those instances are never freed." % (
             dotted(dec.func if isinstance(dec, ast.Call) else dec) or "cache", fn.cls.name, fn.name)
         fix = "Cache per instance instead (`functools.cached_property`, or a dict in `self.__dict__`), or move it to a module-level function of the arguments that matter."
-        yield dec, why, fix, None
+        family = facts.class_family(fn.cls)
+        yield dec, why, fix, None, [[PREFIX + c] for c in family] + [["request:" + c] for c in family]

@@ -1,0 +1,62 @@
+"""The classes a file offers to the code that uses it: the evidence that a library's users make
+instances as they please, which code inside the library may never show.
+
+- A top-level package's `__init__.py`: what it imports from its own modules (`from .client import
+  JIRA`), what its `__all__` lists, and the public classes it defines. A subpackage's `__init__.py`
+  mostly gathers names for the package's own modules (an application's `compilers/__init__.py`),
+  so it offers nothing by itself.
+- A module outside any package (a single-file library or a script): its public classes.
+- Any other module of a package: nothing; its classes are offered only if the package exports them
+  (an application's internal classes: a build tool's backends, a command's objects).
+
+Each name comes back as "public:NAME", beside the names made per call (see main.py's "made").
+"""
+import ast
+import os
+
+PREFIX = "public:"
+
+
+def _top_level(body):
+    """Statements run at import, through `if` and `try` blocks (a guarded import is still an export)."""
+    for node in body:
+        yield node
+        if isinstance(node, ast.If):
+            yield from _top_level(node.body)
+            yield from _top_level(node.orelse)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            yield from _top_level(node.body)
+            yield from _top_level(node.orelse)
+            for handler in node.handlers:
+                yield from _top_level(handler.body)
+
+
+def _classes(tree):
+    return {node.name for node in _top_level(tree.body) if isinstance(node, ast.ClassDef) and not node.name.startswith("_")}
+
+
+def _exports(tree, package):
+    names = _classes(tree)
+    for node in _top_level(tree.body):
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            own = node.level > 0 or (node.module or "").split(".")[0] == package
+            if own:
+                names.update((a.asname or a.name) for a in node.names if a.name != "*")
+        elif isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets) and isinstance(node.value, (ast.List, ast.Tuple)):
+                names.update(e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+    return names
+
+
+def public_names(tree, filename):
+    """{"public:NAME"} for the classes this file offers to its users."""
+    folder = os.path.dirname(os.path.abspath(filename))
+    if os.path.basename(filename) == "__init__.py":
+        top = not os.path.exists(os.path.join(os.path.dirname(folder), "__init__.py"))
+        names = _exports(tree, os.path.basename(folder)) if top else set()
+    elif not os.path.exists(os.path.join(folder, "__init__.py")):
+        names = _classes(tree)
+    else:
+        names = set()
+    return {PREFIX + n for n in names if not n.startswith("_")}
