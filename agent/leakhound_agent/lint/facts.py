@@ -786,10 +786,12 @@ def _returns(body):
 
 
 def _is_flag(test, fn):
-    """`FLAG` or `FLAG is not None` for a global FLAG that the function sets."""
+    """`FLAG`, `FLAG is not None` or `isinstance(FLAG, Kind)` for a global FLAG that the function sets."""
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) \
             and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
         test = test.left
+    elif isinstance(test, ast.Call) and dotted(test.func) == "isinstance" and len(test.args) == 2:
+        test = test.args[0]
     return isinstance(test, ast.Name) and test.id in fn.globals and test.id in fn.stored
 
 

@@ -141,9 +141,23 @@ def _made_of(fn, key):
     return ast.Tuple(elts=[key] + values, ctx=ast.Load())
 
 
+# Text that is the program's own code, as a rule: the SQL of its queries, the source of its
+# expressions (an ORM's string queries, a template's code). A memo keyed by it holds one entry per
+# query the code has, bounded by the code. So is text the function parses or compiles as Python.
+CODE_TEXT_PARAMS = frozenset(("sql", "source"))
+PARSERS = frozenset(("ast.parse", "compile", "eval", "exec"))  # not `re.compile`: a pattern may be data
+
+
+def _code_text(fn, p):
+    if p in CODE_TEXT_PARAMS:
+        return True
+    return any(isinstance(n, ast.Call) and dotted(n.func) in PARSERS and any(mentions(a, names=(p,)) for a in n.args[:1])
+               for n in ast.walk(fn.node))
+
+
 def _data_keyed(fn, key):
-    """The key is a parameter (or made of one) whose name says it carries free-form data."""
-    return any(DATA_PARAMS.match(p) and mentions(key, names=(p,)) for p in fn.params)
+    """The key is a parameter (or made of one) whose name says it carries free-form data (not code)."""
+    return any(DATA_PARAMS.match(p) and mentions(key, names=(p,)) and not _code_text(fn, p) for p in fn.params)
 
 
 def open_key(fn, key):
