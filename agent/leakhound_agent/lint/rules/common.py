@@ -89,7 +89,7 @@ def guarded(fn, node):
 
 
 def filled_once(fn, node, container):
-    """True when the growth sits under `if not C:` (or `if len(C) == 0`, or `if not GLOBAL:`), or the
+    """True when the growth sits under `if not C:` (or `if len(C) == 0`, `if C == []`, or `if not GLOBAL:`), or the
     function returns early once C has something (`if C: return`, `try: return C[0]`): filled once."""
     name = container.name.split(".")[-1]
     for stmt in fn.node.body:
@@ -111,8 +111,15 @@ def filled_once(fn, node, container):
             if isinstance(test, ast.Compare) and _names(test.left, name, sized=True) and \
                     isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == 0:
                 return True
+            if isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.Eq) and _names(test.left, name) and \
+                    _empty_literal(test.comparators[0]):
+                return True  # `if C == []:`
         cur = up.get(id(cur))
     return False
+
+
+def _empty_literal(expr):
+    return isinstance(expr, (ast.List, ast.Tuple, ast.Set)) and not expr.elts or isinstance(expr, ast.Dict) and not expr.keys
 
 
 def _constant_index(sub):
