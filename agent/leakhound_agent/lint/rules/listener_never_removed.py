@@ -1,9 +1,12 @@
 """A bound method, lambda or nested function subscribed to a module-level event
 source (a signal, bus, emitter) from a function that runs per call or per
-instance, with no matching unsubscribe anywhere in the module."""
+instance, with no matching unsubscribe anywhere in the module. Not a Qt signal
+connected to a slot of a QObject (`sig.connect(self.slot)` in a QWidget): Qt drops
+the connection when the object is destroyed."""
 import ast
 import re
 
+from ..facts import last_name
 from .handler_per_call import _made_many
 from .common import fn_label, guarded
 
@@ -19,6 +22,23 @@ SLOT_MODULES = {"sys", "signal", "threading", "faulthandler"}
 REMOVERS = {"unsubscribe", "remove_listener", "removeListener", "remove_observer", "unregister_callback",
             "remove_callback", "disconnect", "off", "remove_event_handler", "remove_handler",
             "remove_all_listeners", "removeAllListeners", "clear"}
+
+
+# A Qt class (QObject, QWidget, QMainWindow, ...): Qt drops a signal's connection to a slot of a
+# QObject when that object is destroyed, and PyQt/PySide do not keep the receiver alive through it.
+QT_CLASS = re.compile(r"^Q[A-Z]\w*$")
+
+
+def _qt_object(facts, cls, seen=()):
+    """The class derives from a Qt class (directly or through classes of this module)."""
+    for base in cls.bases:
+        name = last_name(base)
+        if name and QT_CLASS.match(name):
+            return True
+        parent = facts.classes.get(name)
+        if parent is not None and parent is not cls and name not in seen and _qt_object(facts, parent, seen + (name,)):
+            return True
+    return False
 
 
 CALLBACK_NAME = re.compile(r"^_*on_|^_*handle|_handler$|_callback$|_cb$|^_*notify|^_*receive")
@@ -82,6 +102,10 @@ def check(facts):
             if root.id in SLOT_MODULES:
                 continue
             if not any(_callback(a, fn, call.func.attr in ("connect", "on")) for a in call.args) or guarded(fn, call):
+                continue
+            # `signal.connect(self.slot)` in a QObject: the connection dies with the object.
+            if call.func.attr == "connect" and fn.cls is not None and _qt_object(facts, fn.cls) and all(
+                    isinstance(a, ast.Attribute) and isinstance(a.value, ast.Name) and a.value.id == "self" for a in call.args):
                 continue
             why = "%s subscribes a callback to the module-level `%s` on every call and nothing unsubscribes it, so the source keeps each callback (and, for a bound method, its instance) alive." % (
                 fn_label(fn), ast.unparse(source) if hasattr(ast, "unparse") else root.id)
