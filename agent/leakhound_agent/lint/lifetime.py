@@ -1,18 +1,24 @@
-"""Code that, by the convention of the framework that runs it, runs in a process of its own that
-ends with its task: what it keeps is bounded by one task, and nothing it grows outlives it.
+"""Code that runs a bounded number of times by the convention of the framework that runs it, so what
+it keeps, registers or grows does not grow with the program's work:
 
 - Ansible modules and the module_utils they import: every task runs the module in a fresh Python
   process on the managed host (AnsiballZ), which exits when the task is done. Recognised by the
   folders Ansible loads them from: `plugins/modules/` and `plugins/module_utils/` of a collection,
   `ansible/modules/`, and any `module_utils/`. (A collection's other plugins, lookups, filters,
   inventory and callbacks, run inside the long-lived controller and are linted as usual.)
+- Database migrations: a Django migration (a module named `0001_...` in a `migrations/` folder) or an
+  Alembic revision (a module in a `versions/` folder under `alembic/` or `migrations/`) runs once per
+  database it is applied to. (Django's own `db/migrations/` package, the framework, is linted.)
 """
 import os
 
 
-def task_process(filename):
-    """True for a file whose code runs in a short-lived process of its own, as above."""
-    parts = os.path.normpath(os.path.abspath(filename)).split(os.sep)[:-1]
-    if "module_utils" in parts:
+def bounded_by_framework(filename):
+    """True for a file whose code runs a bounded number of times, as above."""
+    *parts, name = os.path.normpath(os.path.abspath(filename)).split(os.sep)
+    if "module_utils" in parts or parts[-1:] == ["migrations"] and name[:1].isdigit():
         return True
-    return any(parts[i] in ("plugins", "ansible") and parts[i + 1] == "modules" for i in range(len(parts) - 1))
+    pairs = list(zip(parts, parts[1:]))
+    if any(a in ("plugins", "ansible") and b == "modules" for a, b in pairs):
+        return True
+    return any(a in ("alembic", "migrations", "migration") and b == "versions" for a, b in pairs)

@@ -24,7 +24,7 @@ import tokenize
 import warnings
 
 from .facts import ModuleFacts
-from .lifetime import task_process
+from .lifetime import bounded_by_framework
 from .public import public_names
 from .rules import RULES
 from .suppress import suppressed
@@ -60,8 +60,8 @@ def lint_source(src, filename, disabled=()):
             warnings.simplefilter("ignore")
             tree = ast.parse(src, filename)
         facts = ModuleFacts(tree)
-        # An Ansible module's code runs in a process per task (lifetime.py): nothing to report.
-        found = [] if task_process(filename) else [
+        # An Ansible module (a process per task), a migration (once per database): nothing to report (lifetime.py).
+        found = [] if bounded_by_framework(filename) else [
             (rule.ID, hit) for rule in RULES if rule.ID not in disabled for hit in rule.check(facts)]
         made = facts.called_per_call() | facts.called_per_request() | public_names(tree, filename)
     finally:
