@@ -38,7 +38,9 @@ ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^
                        r"^_?watch_|^_?declare|"
                        # start-up and entry points: once per process (or per object started)
                        r"^_?(do_|on_)?start(up)?$|startup|^_?start_(?!element|tag)|(^|_)main(_|$)|"
-                       r"command_?line|cmdline|(^|_)cli(_|$)|(^|_)run_server$")
+                       r"command_?line|cmdline|(^|_)cli(_|$)|(^|_)run_server$|"
+                       # switching a feature on, going into the background: set-up, once per process
+                       r"^_?enable_|daemoni[sz]e")
 # A test: `test_*()` at module level or `test*()` in a class named like a test case (runs once per test run).
 TEST_NAME = re.compile(r"^test")
 TEST_CLASS = re.compile(r"Test")
