@@ -6,6 +6,7 @@
 #   python3-pytest pytest suites run under leakhound
 #   gdb            `leakhound attach` injects its agent through it (and its tests run it)
 #   python3-numpy, python3-pil, python3-lxml  native memory with a Python owner (test/integration/native-owners.test.ts)
+#   mercurial      a real program that imports lazily (demandimport): it must still exit (test/integration/cli-exit.test.ts)
 set -eu
 missing=""
 need() { # need PACKAGE CHECK...
@@ -20,8 +21,9 @@ need gdb sh -c 'command -v gdb'
 need python3-numpy /usr/bin/python3 -c 'import numpy'
 need python3-pil /usr/bin/python3 -c 'import PIL.Image'
 need python3-lxml /usr/bin/python3 -c 'import lxml.etree'
+need mercurial sh -c 'command -v hg'
 if [ -z "$missing" ]; then
-  echo "setup-tools: golang-go, gunicorn, python3-flask, python3-pytest, gdb, python3-numpy, python3-pil, python3-lxml present"
+  echo "setup-tools: golang-go, gunicorn, python3-flask, python3-pytest, gdb, python3-numpy, python3-pil, python3-lxml, mercurial present"
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -2,6 +2,7 @@
 // (--duration), the target's interrupt is not a failure and the verdict decides;
 // a target that exits by itself keeps its own code; --leak-exit-code tells the
 // leak code from the target's; `run` and `report` agree on the same capture.
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
@@ -84,5 +85,32 @@ describe("exit codes when the target ends by itself", () => {
     expect(r.report.verdict).toBe("leak");
     expect(r.report.target.exitCode).toBe(3);
     expect(r.code).toBe(3);
+  });
+});
+
+describe("a real program that imports lazily (Mercurial's demandimport)", () => {
+  // hg runs under Debian's python3 with its lazy importer on: the agent must never run the program's
+  // imports on its own thread (threading imported there made hg hang at exit, now and then: a pytest
+  // plugin's `hg path` under the CI's load). The deterministic check is lazy_threading.py on every
+  // CPython (cli-pythons.test.ts); this one runs the real program.
+  it("hg ends with its own output and exit code, under leakhound as without it", async () => {
+    const repo = tempDir("lh-hg-");
+    const hg = (args: string[]) => execFileSync("hg", args, { cwd: repo, encoding: "utf8", env: { ...process.env, HGPLAIN: "1", HGUSER: "t" } });
+    hg(["init"]);
+    fs.writeFileSync(path.join(repo, "a.txt"), "one\n");
+    hg(["add", "-q", "a.txt"]);
+    hg(["commit", "-q", "-m", "one"]);
+    fs.writeFileSync(path.join(repo, "a.txt"), "two\n");
+    const env = { HGPLAIN: "1", HGUSER: "t" };
+    const bare = hg(["status"]);
+    const r = await runLeakhound(["hg", "status"], ["--quiet"], { cwd: repo, env, timeoutMs: 60_000 });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(bare);
+    expect(reportErrors(r.report), r.stderr).toBeNull();
+    const missing = await runLeakhound(["hg", "path", "nosuch"], ["--quiet"], { cwd: repo, env, timeoutMs: 60_000 });
+    expect(missing.signal, missing.stderr).toBeNull();
+    expect(missing.code, missing.stderr).toBe(1);
+    expect(missing.stdout + missing.stderr).toMatch(/not found/);
   });
 });
