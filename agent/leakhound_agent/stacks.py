@@ -17,6 +17,24 @@ MAX_SITES = 5000
 
 _UNKNOWN_FRAME = ("<unknown>", 0, frames.UNKNOWN)
 
+# Allocations made while a module is imported (an importlib frame in the stack: the import system's
+# own, and what the module's top-level code makes) that no tracker reports one by one are summed
+# into one stack of this frame rather than into "other": the host tells code being loaded from a
+# leak by it (src/analysis/frames.ts), which it cannot do for "other".
+IMPORTS_FRAME = ("<frozen importlib._bootstrap>", 0, "(modules being imported)")
+_IMPORT_FILES = frozenset(("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>"))
+_IMPORT_SOURCES = ("/importlib/_bootstrap.py", "/importlib/_bootstrap_external.py")
+# Collector keys whose import-time answer is remembered; past this the memory is cleared.
+MAX_IMPORT_KEYS = 50000
+
+
+def _import_time(frame_tuples):
+    for frame in frame_tuples:
+        filename = frame[0] if type(frame) is tuple and frame else None
+        if type(filename) is str and (filename in _IMPORT_FILES or filename.endswith(_IMPORT_SOURCES)):
+            return True
+    return False
+
 
 def _frame_tuple(frame):
     """frame as a valid (file, line, function) tuple: itself when it is one already."""
@@ -53,6 +71,7 @@ class StackTable(object):
         self._pending = []
         self._pending_frames = {}  # frame -> the same frame: pending stacks share their frames
         self._trackers = []
+        self._import_keys = {}  # collector stack key -> allocated while a module was imported
 
     def _define(self, frame_tuples, qualify=False):
         stack_id = self._next_id
@@ -83,6 +102,23 @@ class StackTable(object):
         for key in [k for k in self._site_ids if k not in keep]:
             self._site_keys.pop(self._site_ids.pop(key), None)
 
+    def import_time(self, key):
+        """True when the collector stack key's frames include the import system's (see IMPORTS_FRAME)."""
+        known = self._import_keys.get(key)
+        if known is None:
+            if len(self._import_keys) >= MAX_IMPORT_KEYS:
+                self._import_keys.clear()
+            try:
+                known = _import_time(self._frames_of(key))
+            except Exception:
+                known = False
+            self._import_keys[key] = known
+        return known
+
+    def imports_id(self):
+        """A new id for the stack that sums import-time allocations (one per tracker)."""
+        return self._define([IMPORTS_FRAME])
+
     def site_key(self, stack_id):
         return self._site_keys.get(stack_id)
 
@@ -108,7 +144,8 @@ class SiteTracker(object):
     A stack is picked up when it holds at least ``share`` of the total or is
     among the ``top`` largest; once reported it stays in every later sample,
     so the host sees its whole series. Past ``cap`` tracked stacks the
-    smallest are dropped. The rest is summed into "other".
+    smallest are dropped. The rest is summed into "other", except what was allocated
+    while a module was imported: that is summed into one stack of IMPORTS_FRAME.
     """
 
     def __init__(self, table, top=200, share=0.01, cap=TRACKED_CAP):
@@ -117,6 +154,7 @@ class SiteTracker(object):
         self._share = share
         self._cap = cap
         self.tracked = {}  # collector stack key -> id
+        self._imports_id = None  # the import-time stack, once it had something
         table._trackers.append(self)
 
     def update(self, sites, total=0):
@@ -160,6 +198,21 @@ class SiteTracker(object):
                 tracked_bytes += size
                 tracked_count += count
                 out.append([stack_id, size, count])
+
+        import_time = self._table.import_time
+        imports_bytes = 0
+        imports_count = 0
+        for key, (size, count) in sites.items():
+            if size > 0 and key not in tracked and import_time(key):
+                imports_bytes += size
+                imports_count += count
+        if imports_bytes > 0 and self._imports_id is None:
+            self._imports_id = self._table.imports_id()
+        if self._imports_id is not None:
+            # Once reported, in every later sample (0 when it is all freed), like a tracked stack.
+            out.append([self._imports_id, imports_bytes, imports_count])
+            tracked_bytes += imports_bytes
+            tracked_count += imports_count
         return out, total_bytes - tracked_bytes, total_count - tracked_count
 
 

@@ -3,7 +3,7 @@
 // share a site and where none leaks alone are summed and judged together.
 import type { ProcessCapture } from "../capture/model.js";
 import { describe, type SeriesFeatures } from "./stats/features.js";
-import { siteKey } from "./frames.js";
+import { isImportSystem, siteKey } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
 import { knownPoints } from "./stats/series.js";
 import type { StackAnalysis, Timeline } from "./stacks.js";
@@ -22,7 +22,7 @@ export function judgeSiteGroups(proc: ProcessCapture, tl: Timeline, stacks: read
   const bySite = new Map<string, StackAnalysis[]>();
   for (const s of stacks) {
     const key = siteKey(s.site);
-    if (!key) continue;
+    if (!key || isImportSystem(s.frames)) continue; // modules being loaded, summed or not
     const list = bySite.get(key);
     if (list) list.push(s);
     else bySite.set(key, [s]);

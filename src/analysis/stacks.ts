@@ -4,7 +4,7 @@
 import type { ProcessCapture, SiteSeries } from "../capture/model.js";
 import type { Frame } from "../protocol/messages.js";
 import { describe, type SeriesFeatures } from "./stats/features.js";
-import { pickSite } from "./frames.js";
+import { isImportSystem, pickSite } from "./frames.js";
 import { judgeSeries, type Judgement } from "./judge.js";
 import { emptySlices } from "./stats/slices.js";
 import { emptySeries, knownPoints, lastKnown } from "./stats/series.js";
@@ -54,6 +54,18 @@ export function denseSeries(series: SiteSeries, n: number, bytesBuf: Float64Arra
   return { bytes: bytesBuf.subarray(0, n), count: countBuf.subarray(0, n) };
 }
 
+/** The series rules' verdict, except that growth while modules are imported is code being loaded (frames.ts). */
+export function judgeStack(features: SeriesFeatures, frames: readonly Frame[]): Judgement {
+  const j = judgeSeries(features);
+  if (j.verdict !== "leak" || !isImportSystem(frames)) return j;
+  return {
+    verdict: "not-leak",
+    rule: "imports",
+    reason: "allocated while modules were imported (their code, extension modules, what their top-level code makes): kept by sys.modules, bounded by the code the program loads",
+    confidence: 0.7,
+  };
+}
+
 export function analyzeStacks(
   proc: ProcessCapture,
   tl: Timeline,
@@ -79,7 +91,7 @@ export function analyzeStacks(
       frames,
       site: pickSite(frames),
       features,
-      judgement: judgeSeries(features),
+      judgement: judgeStack(features, frames),
       liveBytes: Number.isNaN(live) ? 0 : live,
       liveCount: Number.isNaN(count) ? 0 : count,
       series,
