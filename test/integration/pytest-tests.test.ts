@@ -74,15 +74,16 @@ describe.each(PYTHONS)("pytest on Python $version", ({ path: python }) => {
     const leak = report.leaks.find((l: any) => l.site?.line === 16);
     expect(leak.tests[0]).toMatchObject({ id: "test_orders.py::test_checkout[*]", runs: 120 });
     expect(leak.retainers[0].text).toMatch(/^module shop\.orders → _HISTORY \(list, 120 items\)/);
-    // pytest's own records are reported apart, and are never a leak.
+    // pytest's own records are reported apart, and are never a leak. Here they are ~1.5 KiB a test,
+    // some six samples of 32 KiB over 129 tests: their sign is noise, so the clean suite (400 tests,
+    // ~40 samples) checks that they are measured; this checks only that they are no leak.
     expect(report.testRunner.tests).toBe(129);
-    expect(report.testRunner.bytesPerTest).toBeGreaterThan(0);
+    expect(Math.abs(report.testRunner.bytesPerTest)).toBeLessThan(16 * 1024);
     for (const l of report.leaks) expect(l.site?.file ?? "").not.toMatch(/_pytest|pluggy/);
 
     expect(r.stderr).toMatch(/LEAKS\s+test_orders\.py::test_checkout\[\*\] \(120 runs, \+[\d.]+ KiB per run/);
     expect(r.stderr).toMatch(/allocated at shop\/orders\.py:16 in checkout, kept alive by module shop\.orders → _HISTORY/);
     expect(r.stderr).toMatch(/first run\s+test_orders\.py::test_prices: kept [\d.]+ KiB on its first run only/);
-    expect(r.stderr).toMatch(/pytest's own per-test records: [\d.]+ (B|KiB) per test/);
     expect(r.stderr).toMatch(/tests: test_orders\.py::test_checkout\[\*\] \(120 runs/);
   }, 260_000);
 
@@ -110,6 +111,8 @@ describe.each(PYTHONS)("pytest on Python $version", ({ path: python }) => {
     expect(r.report.leaks).toEqual([]);
     expect(r.report.tests).toEqual([]);
     expect(r.report.testRunner.tests).toBe(400);
+    expect(r.report.testRunner.bytesPerTest).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/pytest's own per-test records: [\d.]+ (B|KiB) per test/);
     expect(r.report.verdict).toBe("no-leak");
     expect(r.stderr).toMatch(/no test kept memory after its teardown/);
   }, 220_000);
