@@ -168,11 +168,12 @@ export function declareLint(program: Command) {
     .option("--disable <rules>", "rule ids to switch off, comma-separated (adds to [tool.leakhound] disable)", listArg)
     .option("--exclude <glob>", "paths to leave out, repeatable (adds to [tool.leakhound] exclude)", listArg)
     .option("--capture <file>", "a capture of `leakhound run` (.lhdb): rank findings by the memory their leaks held at run time")
+    .addOption(new Option("--confidence <level>", "the lowest confidence to report: high (the code says it grows with data, requests or users) or low (also growth that may be bounded by what the code cannot say); default high, or [tool.leakhound] confidence").choices(["high", "low"] as const))
     .option("--fail-on-findings", "exit with the leak code (3) when there is a finding")
     .option("--include-tests", "lint test code too (test_*.py, *_test.py, conftest.py, files under test/, tests/, testing/ below a folder given); by default it is skipped: it runs once per test run")
     .option("--jobs <n>", "Python workers (default: one per core)", positiveInt)
     .option("--quiet", "no terminal report")
-    .addHelpText("after", "\nExamples:\n  leakhound lint src/\n  leakhound lint --sarif lint.sarif --fail-on-findings .\n  leakhound lint --python .venv/bin/python app.py\n\nSuppress one finding with `# leakhound: ignore[rule-id]` (or `# leakhound: ignore`) on its line;\nconfigure in pyproject.toml: [tool.leakhound] disable = [...], exclude = [...].\n" + LINT_EXIT_HELP);
+    .addHelpText("after", "\nExamples:\n  leakhound lint src/\n  leakhound lint --sarif lint.sarif --fail-on-findings .\n  leakhound lint --python .venv/bin/python app.py\n\nSuppress one finding with `# leakhound: ignore[rule-id]` (or `# leakhound: ignore`) on its line;\nconfigure in pyproject.toml: [tool.leakhound] disable = [...], exclude = [...], confidence = \"low\".\n" + LINT_EXIT_HELP);
 }
 
 export type LintOptions = ReturnType<ReturnType<typeof declareLint>["opts"]>;

@@ -22,11 +22,12 @@ export async function lintCommand(paths: string[], opts: LintOptions): Promise<n
   const report = opts.capture ? analyzeCaptureFile(opts.capture) : null; // a bad capture fails before linting
   // With a capture, a finding without static evidence that its code runs many times still counts when
   // one of the run's leaks is there: the leak is that evidence.
-  const result = await lint({ paths, python: opts.python, exclude: opts.exclude, disable: opts.disable, jobs: opts.jobs, includeTests: opts.includeTests, requireEvidence: !report });
+  const result = await lint({ paths, python: opts.python, exclude: opts.exclude, disable: opts.disable, jobs: opts.jobs, includeTests: opts.includeTests, requireEvidence: !report, confidence: opts.confidence });
   if (report && opts.capture) {
     const links = linkFindings(result.findings, report);
     const linked = result.findings.map((f, i) => ({ ...f, runtime: links[i] ?? null })).filter((f) => !f.unproven || f.runtime);
-    result.findings = rankByRuntime(linked.map(({ unproven: _, ...f }) => f));
+    // A leak of the run at the finding is the evidence a finding of low confidence lacked.
+    result.findings = rankByRuntime(linked.map(({ unproven: _, lowBecause, ...f }) => (f.runtime ? { ...f, confidence: "high" as const } : { ...f, ...(lowBecause ? { lowBecause } : {}) })));
     result.capture = path.resolve(opts.capture);
   }
   if (opts.github) {

@@ -7,12 +7,12 @@ export function lintCiRules(r: LintResult): CiRule[] {
   return r.rules.map((rule) => ({ id: rule.id, title: rule.title, help: rule.help }));
 }
 
-/** Findings as warnings (the message carries the fix); files not linted as notes. */
+/** Findings as warnings (of low confidence: notes; the message carries the fix); files not linted as notes. */
 export function lintCiFindings(r: LintResult): CiFinding[] {
   const findings: CiFinding[] = r.findings.map((f) => ({
     ruleId: f.rule,
-    level: "warning",
-    message: `${f.message} Fix: ${f.fix}`,
+    level: f.confidence === "low" ? "note" : "warning",
+    message: `${f.message} Fix: ${f.fix}${f.lowBecause ? ` (Low confidence: ${f.lowBecause}.)` : ""}`,
     file: f.file,
     line: f.line,
     column: f.column,

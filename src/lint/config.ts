@@ -4,15 +4,20 @@ import fs from "node:fs";
 import path from "node:path";
 import { parse } from "smol-toml";
 import { EXIT, UserError } from "../errors.js";
+import type { Confidence } from "./model.js";
 
 export interface LintConfig {
   /** Rule ids not to run. */
   disable: string[];
   /** Globs of paths to skip, relative to the pyproject.toml's folder (a bare name matches at any depth). */
   exclude: string[];
+  /** The lowest confidence to report (`confidence = "low"`), or undefined for the default. */
+  confidence?: Confidence;
   /** The pyproject.toml read, or null. */
   source: string | null;
 }
+
+const CONFIDENCES: readonly Confidence[] = ["high", "low"];
 
 /** The nearest pyproject.toml at or above `start`. */
 export function findPyproject(start: string): string | null {
@@ -46,5 +51,13 @@ export function readConfig(file: string | null): LintConfig {
   }
   const tool = (doc.tool as Record<string, unknown> | undefined)?.leakhound as Record<string, unknown> | undefined;
   if (!tool) return { disable: [], exclude: [], source: file };
-  return { disable: stringList(tool.disable, "disable", file), exclude: stringList(tool.exclude, "exclude", file), source: file };
+  if (tool.confidence !== undefined && !CONFIDENCES.includes(tool.confidence as Confidence)) {
+    throw new UserError(`${file}: [tool.leakhound] confidence must be "high" or "low"`, EXIT.usage);
+  }
+  return {
+    disable: stringList(tool.disable, "disable", file),
+    exclude: stringList(tool.exclude, "exclude", file),
+    ...(tool.confidence !== undefined ? { confidence: tool.confidence as Confidence } : {}),
+    source: file,
+  };
 }

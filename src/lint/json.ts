@@ -16,6 +16,8 @@ export function toLintJson(r: LintResult): object {
     testFiles: r.testFiles,
     durationSec: Math.round(r.durationSec * 1000) / 1000,
     disabled: r.disabled,
+    confidence: r.confidence,
+    lowConfidence: r.lowConfidence,
     rules: r.rules,
     ...(r.capture ? { capture: r.capture } : {}),
     findings: r.findings,

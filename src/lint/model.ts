@@ -3,6 +3,8 @@ import type { RuntimeLink } from "./runtime-link.js";
 // What `leakhound lint` finds: the shape shared by the Python side's answer,
 // the terminal report, the JSON file (schema leakhound/lint@1) and the CI outputs.
 
+export type Confidence = "high" | "low";
+
 export interface LintRule {
   id: string;
   title: string;
@@ -23,6 +25,12 @@ export interface LintFinding {
   fix: string;
   /** The container's name when the finding is about one (`_cache`, `Pool.items`), else null. */
   container: string | null;
+  /** "high": the code says it grows with data, requests or users (a cache keyed by what callers pass, a
+   *  method cache on a class offered to users, growth in code that handles a request). "low": it may
+   *  be bounded by what the code cannot say (why in `lowBecause`); shown only with `--confidence low`,
+   *  and where a run's leak confirms it. */
+  confidence: Confidence;
+  lowBecause?: string;
   /** With `--capture`: the leaks of that run this finding explains, and the memory they held (null: none). */
   runtime?: RuntimeLink | null;
   /** Only with `requireEvidence: false`: no linted file shows that its code runs many times; kept only
@@ -48,6 +56,10 @@ export interface LintResult {
   testFiles: number;
   /** Rule ids switched off by configuration. */
   disabled: string[];
+  /** The lowest confidence reported ("high" by default). */
+  confidence: Confidence;
+  /** Findings of low confidence left out (with the default "high"). */
+  lowConfidence: number;
   durationSec: number;
   /** With `--capture`: the capture the findings were ranked against. */
   capture?: string;

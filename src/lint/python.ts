@@ -19,8 +19,9 @@ const BOOTSTRAP = [
 
 /** A finding as the Python side sends it: the report's, before its file and run-time link are added. */
 /** `needs`: a finding that stands only with evidence that its code runs many times: alternatives, each a
- *  list of names that must all be called (classes made, functions run) from functions that run per call. */
-export type RawFinding = Omit<LintFinding, "file" | "runtime"> & { needs?: string[][] };
+ *  list of names that must all be called (classes made, functions run) from functions that run per call.
+ *  `weak`: why the finding is of low confidence by its nature (a table keyed by `id()`, one exception kept). */
+export type RawFinding = Omit<LintFinding, "file" | "runtime" | "confidence" | "lowBecause"> & { needs?: string[][]; weak?: string };
 
 export interface WorkerAnswer {
   python: string;

@@ -8,7 +8,7 @@ import path from "node:path";
 import { findPythonFiles, testFiles } from "./files.js";
 import { findPyproject, readConfig } from "./config.js";
 import { runWorker, runWorkers, type WorkerAnswer } from "./python.js";
-import type { LintFinding, LintNote, LintResult } from "./model.js";
+import type { Confidence, LintFinding, LintNote, LintResult } from "./model.js";
 import { EXIT, UserError } from "../errors.js";
 
 export interface LintOptions {
@@ -24,6 +24,8 @@ export interface LintOptions {
   /** False: keep the findings that lack static evidence that their code runs many times, marked
    *  `unproven` (for a runtime link, where the leak itself is that evidence). Default true: drop them. */
   requireEvidence?: boolean;
+  /** The lowest confidence to report: "high" (default) or "low" (see LintFinding.confidence). */
+  confidence?: Confidence;
   /** Workers; default: one per core, fewer for few files. */
   jobs?: number;
   cwd?: string;
@@ -54,6 +56,16 @@ export function displayPath(file: string, cwd: string): string {
   return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : abs;
 }
 
+/** Why a finding whose only evidence is a plain call is of low confidence. */
+export const WEAK_EVIDENCE =
+  "the only sign that its code runs many times is a call from another function, which may itself run once per process (set-up, a command's main, a build step)";
+
+/** Evidence that says the code runs with data, requests or users, not only that something calls it:
+ *  a class offered to users (`public:`), code a request handler runs (`request:`). */
+function strongEvidence(name: string, made: Set<string> | undefined): boolean {
+  return name.startsWith("public:") || name.startsWith("request:") || Boolean(made?.has(`request:${name}`));
+}
+
 /** Rules whose finding is about a container another file might trim. */
 const CONTAINER_RULES = new Set(["global-container-growth", "unbounded-cache", "thread-local-growth", "stored-exception"]);
 
@@ -67,6 +79,7 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
   const root = pyproject ? path.dirname(pyproject) : cwd;
   const files = findPythonFiles(opts.paths, cwd, [...config.exclude, ...(opts.exclude ?? [])], root);
   const disabled = [...new Set([...config.disable, ...(opts.disable ?? [])])];
+  const confidence: Confidence = opts.confidence ?? config.confidence ?? "high";
   const tests = opts.includeTests ? new Set<string>() : testFiles(files, opts.paths, cwd);
 
   // Always ask for the rule table, so unknown rule ids in the configuration are caught even with no files.
@@ -97,6 +110,7 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
   const findings: LintFinding[] = [];
   const notes: LintNote[] = [];
   let lines = 0;
+  let lowLeftOut = 0;
   for (const a of answers) {
     for (const f of a.files) {
       if (f.test) continue; // only its trims count
@@ -108,11 +122,20 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         const name = raw.container?.split(".").pop();
         if (CONTAINER_RULES.has(raw.rule) && name && (trimmedIn.get(name) ?? 0) > (f.shrunk.includes(name) ? 1 : 0)) continue;
         // Code that no linted file runs per call (a command's main, a service made once): once per process, as far as we can see.
-        const { needs, ...finding } = raw;
+        const { needs, weak, ...finding } = raw;
         const made = madePerCall.get(rootOf(f.file));
-        const proven = !needs || needs.some((all) => all.every((n) => made?.has(n)));
+        const met = needs?.filter((all) => all.every((n) => made?.has(n)));
+        const proven = !needs || met!.length > 0;
         if (!proven && opts.requireEvidence !== false) continue;
-        findings.push(proven ? { ...finding, file } : { ...finding, file, unproven: true });
+        const lowBecause = weak ?? (needs && !met!.some((all) => all.some((n) => strongEvidence(n, made))) ? WEAK_EVIDENCE : undefined);
+        const rated: LintFinding = lowBecause ? { ...finding, file, confidence: "low", lowBecause } : { ...finding, file, confidence: "high" };
+        // Low confidence: left out unless asked for, or unless a run's leak may confirm it (like an unproven one).
+        const wanted = confidence === "low" || !lowBecause;
+        if (!wanted && opts.requireEvidence !== false) {
+          lowLeftOut++;
+          continue;
+        }
+        findings.push(proven && wanted ? rated : { ...rated, unproven: true });
       }
     }
   }
@@ -127,6 +150,8 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
     lines,
     testFiles: tests.size,
     disabled,
+    confidence,
+    lowConfidence: lowLeftOut,
     durationSec: (Date.now() - started) / 1000,
   };
 }

@@ -20,6 +20,7 @@ export function renderLintTerminal(r: LintResult, opts: TerminalOptions): string
     const where = `${f.line}:${f.column}`;
     out.push(`  ${c("2", where.padEnd(8))}${c("33", f.rule)}  ${escapeText(f.message)}`);
     out.push(`  ${" ".repeat(8)}${c("32", "fix:")} ${escapeText(f.fix)}`);
+    if (f.lowBecause) out.push(`  ${" ".repeat(8)}${c("2", `low confidence: ${escapeText(f.lowBecause)}`)}`);
     if (f.runtime) {
       const leaks = f.runtime.leaks.map((n) => `#${n}`).join(", ");
       const how = f.runtime.via === "site" ? "at this line" : `held by \`${escapeText(f.container ?? "")}\``;
@@ -39,6 +40,7 @@ export function renderLintTerminal(r: LintResult, opts: TerminalOptions): string
     (r.notes.length ? `; ${countOf(r.notes.length, "file")} not linted` : "") +
     (r.testFiles ? `; ${countOf(r.testFiles, "test file")} skipped (--include-tests)` : "") +
     (r.disabled.length ? `; off: ${r.disabled.join(", ")}` : "") +
+    (r.lowConfidence ? `; ${countOf(r.lowConfidence, "finding")} of low confidence not shown (--confidence low)` : "") +
     (r.capture ? `; ${countOf(r.findings.filter((f) => f.runtime).length, "finding")} matched leaks of ${escapeText(r.capture)}` : "");
   if (out.length) out.push("");
   out.push(summary);

@@ -13,26 +13,27 @@ export function lintJsonErrors(doc: unknown): string | null {
   return validateLint(doc) ? null : ajv.errorsText(validateLint.errors);
 }
 
-/** Every fixture file, relative to LINT_FIXTURES: <rule>/{positive,negative}/*.py */
+/** Every fixture file, relative to LINT_FIXTURES: <rule>/{positive,negative}/ and the folders below, every .py file */
 export function fixtureFiles(): string[] {
   const out: string[] = [];
   for (const rule of fs.readdirSync(LINT_FIXTURES).sort()) {
     for (const side of ["positive", "negative"]) {
       const dir = path.join(LINT_FIXTURES, rule, side);
       if (!fs.existsSync(dir)) continue;
-      for (const f of fs.readdirSync(dir).sort()) if (f.endsWith(".py")) out.push(path.join(rule, side, f));
+      const files = fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".py")).sort();
+      for (const f of files) out.push(path.join(rule, side, f));
     }
   }
   return out;
 }
 
-/** "line rule" for every `# expect: rule-id` marker of a fixture. */
+/** "line rule confidence" for every `# expect: rule-id` (high) or `# expect: rule-id (low)` marker of a fixture. */
 export function expectedFindings(rel: string): string[] {
   const lines = fs.readFileSync(path.join(LINT_FIXTURES, rel), "utf8").split("\n");
   const out: string[] = [];
   lines.forEach((l, i) => {
-    const m = /# expect: ([a-z-]+)/.exec(l);
-    if (m) out.push(`${i + 1} ${m[1]}`);
+    const m = /# expect: ([a-z-]+)( \(low\))?/.exec(l);
+    if (m) out.push(`${i + 1} ${m[1]} ${m[2] ? "low" : "high"}`);
   });
   return out;
 }

@@ -33,6 +33,9 @@ describe("leakhound lint --capture, leakhound report --lint", () => {
     const [first, second] = doc.findings;
     expect(first).toMatchObject({ file: path.join("examples", "demo", "app.py"), line: 35, rule: "global-container-growth", container: "_SESSIONS" });
     expect(first.runtime.via).toBe("retainer");
+    // Of low confidence alone (a call is its only static evidence); the run's leak confirms it.
+    expect(first.confidence).toBe("high");
+    expect(first.lowBecause).toBeUndefined();
     expect(first.runtime.leaks).toContain(1);
     expect(first.runtime.liveBytes).toBeGreaterThan(1024 * 1024);
     expect(second).toMatchObject({ file: other, runtime: null });

@@ -132,6 +132,31 @@ describe("leakhound lint", () => {
     expect(res.stdout).toMatch(/2 findings in 1 of 3 files .*; 2 files not linted/);
   });
 
+  it("low confidence: left out and counted by default; shown with --confidence low or [tool.leakhound] confidence, as SARIF notes", async () => {
+    // `remember()` is called from `process()`, which nothing says runs more than once per process.
+    const setup = "import atexit\n\n\ndef remember(name):\n    atexit.register(print, name)\n\n\ndef process(items):\n    for item in items:\n        remember(item)\n";
+    const dir = project({ "tool.py": setup });
+    const quiet = await runCli(["lint", "--json", "d.json", "tool.py"], { cwd: dir });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toMatch(/0 findings in 1 file .*; 1 finding of low confidence not shown \(--confidence low\)/);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "d.json"), "utf8"))).toMatchObject({ findings: [], confidence: "high", lowConfidence: 1 });
+    const all = await runCli(["lint", "--confidence", "low", "--sarif", "l.sarif", "tool.py"], { cwd: dir });
+    expect(all.stdout).toMatch(/^ {2}5:5 +handler-per-call {2}/m);
+    expect(all.stdout).toMatch(/^ {10}low confidence: the only sign that its code runs many times is a call from another function/m);
+    const sarif = JSON.parse(fs.readFileSync(path.join(dir, "l.sarif"), "utf8"));
+    expect(sarifErrors(sarif)).toBeNull();
+    expect(sarif.runs[0].results[0]).toMatchObject({ ruleId: "handler-per-call", level: "note", message: { text: expect.stringMatching(/\(Low confidence: .*\.\)$/) } });
+    fs.writeFileSync(path.join(dir, "pyproject.toml"), '[tool.leakhound]\nconfidence = "low"\n');
+    const configured = await runCli(["lint", "--json", "c.json", "--quiet", "tool.py"], { cwd: dir });
+    expect(configured.code, configured.stderr).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(path.join(dir, "c.json"), "utf8"));
+    expect(lintJsonErrors(doc)).toBeNull();
+    expect(doc).toMatchObject({ confidence: "low", lowConfidence: 0, findings: [{ rule: "handler-per-call", confidence: "low" }] });
+    const bad = await runCli(["lint", "--confidence", "some", "tool.py"], { cwd: dir });
+    expect(bad.code).toBe(2);
+    noStackTrace(bad.stderr);
+  });
+
   it("a path that does not exist: one line, exit 2", async () => {
     const res = await runCli(["lint", "nope/"], { cwd: tempDir() });
     expect(res.code).toBe(2);

@@ -20,13 +20,13 @@ describe("lint rules: fixtures", () => {
     for (const rule of folders) {
       expect(files.some((f) => f.startsWith(`${rule}/positive/`)), rule).toBe(true);
       expect(files.some((f) => f.startsWith(`${rule}/negative/`)), rule).toBe(true);
-      expect(files.filter((f) => f.startsWith(`${rule}/positive/`)).flatMap(expectedFindings).some((e) => e.endsWith(` ${rule}`)), rule).toBe(true);
+      expect(files.filter((f) => f.startsWith(`${rule}/positive/`)).flatMap(expectedFindings).some((e) => e.includes(` ${rule} `)), rule).toBe(true);
     }
   });
 
-  it.each(pythons.map((p) => [p.version, p.path]))("Python %s: exactly the expected findings", async (_v, python) => {
+  it.each(pythons.map((p) => [p.version, p.path]))("Python %s: exactly the expected findings, each of its confidence", async (_v, python) => {
     const json = path.join(tempDir(), "lint.json");
-    const res = await runCli(["lint", "--python", python, "--json", json, "--quiet", "."], { cwd: LINT_FIXTURES });
+    const res = await runCli(["lint", "--python", python, "--confidence", "low", "--json", json, "--quiet", "."], { cwd: LINT_FIXTURES });
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     const doc = JSON.parse(fs.readFileSync(json, "utf8"));
@@ -35,8 +35,21 @@ describe("lint rules: fixtures", () => {
     const folders = fs.readdirSync(LINT_FIXTURES).sort();
     expect(doc.rules.map((r: { id: string }) => r.id).sort()).toEqual(folders);
     for (const rel of fixtureFiles()) {
-      const got = doc.findings.filter((f: { file: string }) => f.file === rel).map((f: { line: number; rule: string }) => `${f.line} ${f.rule}`);
+      const got = doc.findings.filter((f: { file: string }) => f.file === rel).map((f: { line: number; rule: string; confidence: string }) => `${f.line} ${f.rule} ${f.confidence}`);
       expect(got.sort(), rel).toEqual(expectedFindings(rel).sort());
     }
+  });
+
+  it("by default, only the findings of high confidence, and how many of low confidence were left out", async () => {
+    const json = path.join(tempDir(), "lint.json");
+    const res = await runCli(["lint", "--json", json, "."], { cwd: LINT_FIXTURES });
+    expect(res.code, res.stderr).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(json, "utf8"));
+    expect(lintJsonErrors(doc)).toBeNull();
+    const expected = fixtureFiles().flatMap((rel) => expectedFindings(rel).map((e) => `${rel} ${e}`));
+    const high = expected.filter((e) => e.endsWith(" high"));
+    expect(doc.findings.map((f: { file: string; line: number; rule: string }) => `${f.file} ${f.line} ${f.rule} high`).sort()).toEqual(high.sort());
+    expect(doc).toMatchObject({ confidence: "high", lowConfidence: expected.length - high.length });
+    expect(res.stdout).toContain(`${expected.length - high.length} findings of low confidence not shown (--confidence low)`);
   });
 });

@@ -16,6 +16,7 @@ function finding(container: string): LintFinding {
     message: "a mutable default argument grows",
     fix: "use None and a module-level cache with a bound",
     container,
+    confidence: "high",
   };
 }
 

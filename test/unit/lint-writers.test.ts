@@ -82,6 +82,10 @@ describe("lint files and config", () => {
     expect(readConfig(f)).toEqual({ disable: ["gc-disabled"], exclude: ["build/**"], source: f });
     fs.writeFileSync(f, '[tool.black]\nline-length = 100\n');
     expect(readConfig(f)).toEqual({ disable: [], exclude: [], source: f });
+    fs.writeFileSync(f, '[tool.leakhound]\nconfidence = "low"\n');
+    expect(readConfig(f)).toEqual({ disable: [], exclude: [], confidence: "low", source: f });
+    fs.writeFileSync(f, '[tool.leakhound]\nconfidence = "medium"\n');
+    expect(() => readConfig(f)).toThrow(/confidence must be "high" or "low"/);
     expect(readConfig(null)).toEqual({ disable: [], exclude: [], source: null });
   });
 });
@@ -91,16 +95,23 @@ describe("lint terminal report", () => {
     python: { path: "python3", version: "3.11.7" },
     rules: [],
     findings: [
-      { rule: "gc-disabled", file: "a.py", line: 4, column: 5, endLine: 4, endColumn: 17, message: "Bad\u202eidea.", fix: "Pair it.", container: null },
-      { rule: "method-cache", file: "b.py", line: 10, column: 6, endLine: 10, endColumn: 20, message: "M.", fix: "F.", container: null },
+      { rule: "gc-disabled", file: "a.py", line: 4, column: 5, endLine: 4, endColumn: 17, message: "Bad\u202eidea.", fix: "Pair it.", container: null, confidence: "high" },
+      { rule: "method-cache", file: "b.py", line: 10, column: 6, endLine: 10, endColumn: 20, message: "M.", fix: "F.", container: null, confidence: "low", lowBecause: "it may run once" },
     ],
     notes: [{ file: "c.py", message: "syntax error on line 1: invalid syntax (not linted)" }],
     files: 3,
     lines: 1234,
     testFiles: 0,
     disabled: ["unbounded-cache"],
+    confidence: "low",
+    lowConfidence: 0,
     durationSec: 0.25,
   };
+
+  it("says how many findings of low confidence it left out", () => {
+    const text = renderLintTerminal({ ...result, findings: [], notes: [], confidence: "high", lowConfidence: 3, disabled: [] }, { color: false });
+    expect(text).toBe("leakhound lint: 0 findings in 3 files (1,234 lines, Python 3.11.7, 250 ms); 3 findings of low confidence not shown (--confidence low)\n");
+  });
 
   it("groups by file, escapes control characters, and sums up", () => {
     const text = renderLintTerminal(result, { color: false });
@@ -113,6 +124,7 @@ describe("lint terminal report", () => {
         "b.py",
         "  10:6    method-cache  M.",
         "          fix: F.",
+        "          low confidence: it may run once",
         "",
         "Not linted:",
         "  c.py: syntax error on line 1: invalid syntax (not linted)",

@@ -51,6 +51,8 @@ CALLABLE_PARAMS = {"fn", "func", "f", "function", "cls", "klass", "kls", "callba
                    "meth", "wrapped", "decorated", "obj", "c", "target", "view", "hook", "plugin"}
 # The constructor and what Python calls once per instance.
 PER_INSTANCE = {"__init__", "__new__", "__post_init__"}
+# "request:NAME": NAME is called or made by a function that handles a request, event or message.
+REQUEST = "request:"
 # Calls that run a program's main loop (return when the program ends) or end the process.
 MAIN_LOOPS = {"cmdloop", "serve_forever", "run_forever", "mainloop", "loop_forever", "exec_"}
 EXITS = {"sys.exit", "os._exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.execl", "os.execlp"}
@@ -647,7 +649,7 @@ class ModuleFacts:
         out = set()
         for fn in self.functions:
             if any(PER_CALL_PARAMS.match(p) for p in fn.params):
-                out.update("request:" + name.rsplit(".", 1)[-1] for name, _ in fn.calls)
+                out.update(REQUEST + name.rsplit(".", 1)[-1] for name, _ in fn.calls)
         return out
 
     def class_family(self, cls):

@@ -13,7 +13,7 @@ functions that run per call call (classes made, functions run), "request:NAME" f
 that handle a request, event or message call, "public:NAME" for the classes the file offers its users
 (public.py), and "test": true for test code}]}. A
 finding with "needs" (alternatives, each a list of names) stands only if, for one alternative, every name
-is in some file's "made" (the host decides). Lines and columns are 1-based; columns count characters.
+is in some file's "made" (the host decides); one with "weak" (why) is of low confidence by its nature. Lines and columns are 1-based; columns count characters.
 """
 import ast
 import gc
@@ -70,7 +70,9 @@ def lint_source(src, filename, disabled=()):
         return [], facts.shrunk_attrs, made
     lines = _source_lines(src)  # only for suppression comments and character columns
     findings = []
-    for rule_id, (node, message, fix, container, *needs) in found:
+    for rule_id, (node, message, fix, container, *extra) in found:
+        needs = extra[0] if extra else None
+        weak = extra[1] if len(extra) > 1 else None
         line = node.lineno
         # The comment may sit on any line of the flagged code (or on the `def` of a flagged decorator).
         marks = range(line, max(line, getattr(node, "end_lineno", None) or line, getattr(node, "def_line", 0)) + 1)
@@ -89,7 +91,9 @@ def lint_source(src, filename, disabled=()):
             "container": container,
         })
         if needs:
-            findings[-1]["needs"] = needs[0]
+            findings[-1]["needs"] = needs
+        if weak:
+            findings[-1]["weak"] = weak
     findings.sort(key=lambda f: (f["line"], f["column"], f["rule"]))
     return findings, facts.shrunk_attrs, made
 

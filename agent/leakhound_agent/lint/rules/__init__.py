@@ -1,6 +1,8 @@
 """The rules, in the order they are listed and run. Each module has ID, TITLE,
 HELP (what the rule finds and why it leaks, for SARIF and --help) and
-check(facts) yielding (node, message, fix, container name or None)."""
+check(facts) yielding (node, message, fix, container name or None), then optionally the evidence
+the finding needs (see main.py; None: none) and, for a finding of low confidence by its nature, why
+(WEAK_* in common.py: shown only with `leakhound lint --all`, and where a run's leak confirms it)."""
 from . import (
     global_container_growth,
     unbounded_cache,

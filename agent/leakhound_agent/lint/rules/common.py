@@ -5,6 +5,21 @@ import re
 from ..facts import dotted, ever_new, last_name
 
 
+# Why a finding is of low confidence by its nature (see rules/__init__.py): the code shows something
+# that may leak, but as often it is bounded by what the code cannot say.
+WEAK_IDENTITY = ("it is keyed by the identity (`id()`) of objects, which are often a few long-lived ones "
+                 "(a client, an engine, the program's code)")
+WEAK_LAST_ONE = "it keeps one exception at a time, replaced by the next: memory held, but not growing"
+WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threads and by its keys, which "
+                     "often come from a small set (database URLs, configured codes)")
+
+
+def keyed_by_identity(key):
+    """The key is made with `id(...)`."""
+    return key is not None and any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "id" for n in ast.walk(key))
+
+
 def where(container):
     """'the module-level list `_seen`' / 'the class attribute `Pool.items`'."""
     kind = {"dict": "dict", "defaultdict": "defaultdict", "list": "list", "set": "set"}.get(container.kind, "container")

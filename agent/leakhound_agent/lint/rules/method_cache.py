@@ -19,7 +19,7 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
 """
 import ast
 
-from ..facts import dotted, last_name
+from ..facts import REQUEST, dotted, last_name
 from ..public import PREFIX
 
 ID = "method-cache"
@@ -73,4 +73,4 @@ def check(facts):
             dotted(dec.func if isinstance(dec, ast.Call) else dec) or "cache", fn.cls.name, fn.name)
         fix = "Cache per instance instead (`functools.cached_property`, or a dict in `self.__dict__`), or move it to a module-level function of the arguments that matter."
         family = facts.class_family(fn.cls)
-        yield dec, why, fix, None, [[PREFIX + c] for c in family] + [["request:" + c] for c in family]
+        yield dec, why, fix, None, [[PREFIX + c] for c in family] + [[REQUEST + c] for c in family]

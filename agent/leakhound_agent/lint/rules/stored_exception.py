@@ -3,7 +3,7 @@ class-level container, or in a module global: its traceback holds every frame of
 the stack it was raised through, with all their local variables."""
 import ast
 
-from .common import fn_label, is_exception_value, where
+from .common import WEAK_LAST_ONE, fn_label, is_exception_value, where
 
 ID = "stored-exception"
 TITLE = "Stored exception keeps frames alive"
@@ -47,4 +47,4 @@ def check(facts):
         why = "%s keeps the last exception in the global `%s`, which holds its traceback, every frame of that stack and their locals until the next one replaces it." % (
             fn_label(fn), name)
         fix = "Keep `repr(e)` or `traceback.format_exception(...)` instead, or reset `%s = None` once it has been handled." % name
-        yield node, why, fix, None
+        yield node, why, fix, None, None, WEAK_LAST_ONE

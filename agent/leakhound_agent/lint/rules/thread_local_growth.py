@@ -2,7 +2,7 @@
 pool threads live as long as the pool, so their thread-local containers do too."""
 import ast
 
-from .common import fn_label, how, mentions, parents
+from .common import WEAK_THREAD_TABLE, fn_label, how, mentions, parents
 
 ID = "thread-local-growth"
 TITLE = "Thread-local container grows per task"
@@ -38,5 +38,6 @@ def check(facts):
             why = "`%s` lives in a thread-local of each long-lived thread and %s grows it (`%s`) per task without ever resetting it, so each thread keeps every task's entries." % (
                 c.name, fn_label(fn), how(node))
             fix = "Reset it at the start or end of each task (`%s = []` or `.clear()` in a `finally`), or keep the data in a local variable of the task." % c.name
-            yield node, why, fix, c.name.split(".")[1]
+            keyed = how(node) in ("setitem", "setdefault", "update", "add")
+            yield node, why, fix, c.name.split(".")[1], None, WEAK_THREAD_TABLE if keyed and key is not None else None
             break

@@ -8,7 +8,7 @@ apart from growth by reading the code."""
 import ast
 
 from ..facts import ever_new
-from .common import filled_once, fn_label, how, managed, mentions, open_key, where
+from .common import WEAK_IDENTITY, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -78,5 +78,5 @@ def check(facts):
             else:
                 why = "%s memoises %s by argument with no bound or eviction, so it keeps one entry per distinct key forever." % (where(c), fn_label(fn))
                 fix = "Use `functools.lru_cache(maxsize=N)` on a module-level function of the key, or evict (`if len(%s) >= N: %s.pop(next(iter(%s)))`)." % (c.name, c.name, c.name)
-            yield node, why, fix, c.name
+            yield node, why, fix, c.name, None, WEAK_IDENTITY if keyed_by_identity(key) else None
             break
