@@ -14,10 +14,10 @@ WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threa
                      "often come from a small set (database URLs, configured codes)")
 
 
-def keyed_by_identity(key):
-    """The key is made with `id(...)`."""
+def keyed_by_identity(fn, key):
+    """The key is made with `id(...)`, also through a local (`tplid = (id(lookup), name)`)."""
     return key is not None and any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "id" for n in ast.walk(key))
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "id" for n in ast.walk(_made_of(fn, key)))
 
 
 def where(container):

@@ -35,6 +35,16 @@ def _enables(fn):
     return any(dotted(a) in ("gc.enable", "gc.collect") for _, call in fn.calls for a in call.args)
 
 
+def _by_helper(fn, helpers):
+    """A function of the module that re-enables the collector (or collects by hand) is called or
+    handed on: `finally: _finalize(...)`, `task.LoopingCall(run_gc).start(1.0)`."""
+    if not helpers:
+        return False
+    if any(name.rsplit(".", 1)[-1] in helpers for name, _ in fn.calls):
+        return True
+    return any(last_name(a) in helpers for _, call in fn.calls for a in call.args)
+
+
 def _inside(g, fn):
     """g is defined inside fn (at any depth)."""
     g = g.parent
@@ -52,9 +62,10 @@ def check(facts):
         if name == "gc.disable" and not any(n in ENABLE for n in everywhere):
             why = "`gc.disable()` at import time, with no `gc.enable()` anywhere in the module: every reference cycle created afterwards is never freed."
             yield call, why, "Re-enable it (`gc.enable()` in a `finally`), or keep it on and tune `gc.set_threshold()`; call `gc.collect()` at safe points if you must pause it.", None
+    helpers = {g.name for g in facts.functions if any(n in ENABLE for n, _ in g.calls)}
     for fn in facts.functions:
         names = [name for name, _ in fn.calls]
-        if "gc.disable" not in names or any(n in ENABLE for n in names) or _enables(fn):
+        if "gc.disable" not in names or any(n in ENABLE for n in names) or _enables(fn) or _by_helper(fn, helpers):
             continue
         # setUp/tearDown, __enter__/__exit__: a sibling method of the same class re-enables it (or
         # collects by hand, on a timer say).

@@ -78,5 +78,5 @@ def check(facts):
             else:
                 why = "%s memoises %s by argument with no bound or eviction, so it keeps one entry per distinct key forever." % (where(c), fn_label(fn))
                 fix = "Use `functools.lru_cache(maxsize=N)` on a module-level function of the key, or evict (`if len(%s) >= N: %s.pop(next(iter(%s)))`)." % (c.name, c.name, c.name)
-            yield node, why, fix, c.name, None, WEAK_IDENTITY if keyed_by_identity(key) else None
+            yield node, why, fix, c.name, None, WEAK_IDENTITY if keyed_by_identity(fn, key) else None
             break
