@@ -32,7 +32,7 @@ EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "mon
             "get_ident"}
 # Functions that run a bounded number of times: registration and set-up helpers.
 ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^_?init|^_?load|populate|subscribe|"
-                       r"^_?hook|bootstrap|configure|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
+                       r"^_?hook|bootstrap|configure|initiali[sz]e|(^|_)(pre|post|before|after)_?fork(_|$)|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
                        r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define|"
                        r"^setUpClass$|^setUpModule$|^tearDownClass$|^tearDownModule$|"
                        r"^_?watch_|^_?declare|"
@@ -645,11 +645,15 @@ class ModuleFacts:
 
     def called_per_request(self):
         """"request:NAME" for what functions whose parameters say they handle one request, event or
-        message (`handle(self, request)`, `on_message(msg)`) call: made or run once per request."""
+        message (`handle(self, request)`, `on_message(msg)`) call: made or run once per request. Not
+        methods of the function's own locals and parameters (`msg.attach(part)` runs no `attach()` of
+        a module: it is evidence of nothing but the message's own class)."""
         out = set()
         for fn in self.functions:
             if any(PER_CALL_PARAMS.match(p) for p in fn.params):
-                out.update(REQUEST + name.rsplit(".", 1)[-1] for name, _ in fn.calls)
+                own = (set(fn.params) | fn.locals) - {"self", "cls"}
+                out.update(REQUEST + name.rsplit(".", 1)[-1] for name, _ in fn.calls
+                           if "." not in name or name.split(".", 1)[0] not in own)
         return out
 
     def class_family(self, cls):
