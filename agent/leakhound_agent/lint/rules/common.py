@@ -17,7 +17,7 @@ WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threa
 def keyed_by_identity(fn, key):
     """The key is made with `id(...)`, also through a local (`tplid = (id(lookup), name)`)."""
     return key is not None and any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "id" for n in ast.walk(_made_of(fn, key)))
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "id" for n in ast.walk(made_of(fn, key)))
 
 
 def where(container):
@@ -154,7 +154,7 @@ DATA_PARAMS = re.compile(r"^(text|data|content|body|payload|url|uri|query|sql|"
                          r"pattern|line|source|request|message|msg|string|s|html|xml|json|doc|document)$")
 
 
-def _made_of(fn, key):
+def made_of(fn, key):
     """The key and, for a local name, what the function assigns to it (`key = (text, n)`)."""
     if not isinstance(key, ast.Name) or key.id in fn.params:
         return key
@@ -177,16 +177,30 @@ def _code_text(fn, p):
                for n in ast.walk(fn.node))
 
 
+# Attributes that name a file on disk: a key made of `document.path` is a path (see DATA_PARAMS).
+PATH_ATTRS = frozenset(("path", "filename", "file_name", "filepath", "file_path", "fspath"))
+
+
+def _only_its_path(key, p):
+    """Every use of `p` in the key is `p.path` (or another PATH_ATTRS): the key is the data's file."""
+    uses = sum(1 for n in ast.walk(key) if isinstance(n, ast.Name) and n.id == p)
+    paths = sum(1 for n in ast.walk(key) if isinstance(n, ast.Attribute) and n.attr in PATH_ATTRS
+                and isinstance(n.value, ast.Name) and n.value.id == p)
+    return uses > 0 and uses == paths
+
+
 def _data_keyed(fn, key):
-    """The key is a parameter (or made of one) whose name says it carries free-form data (not code)."""
-    return any(DATA_PARAMS.match(p) and mentions(key, names=(p,)) and not _code_text(fn, p) for p in fn.params)
+    """The key is a parameter (or made of one) whose name says it carries free-form data (not code,
+    nor only the file it came from)."""
+    return any(DATA_PARAMS.match(p) and mentions(key, names=(p,)) and not _code_text(fn, p) and not _only_its_path(key, p)
+               for p in fn.params)
 
 
 def open_key(fn, key):
     """The key keeps changing: ever-new (id(), time(), uuid4(), self), or made from a parameter that
     names free-form data (`hash(text)` included). Keys made of names, numbers or classes are not:
     most have as many values as the code has call sites."""
-    made = _made_of(fn, key)
+    made = made_of(fn, key)
     return ever_new(made) or _data_keyed(fn, made)
 
 

@@ -8,7 +8,7 @@ apart from growth by reading the code."""
 import ast
 
 from ..facts import ever_new
-from .common import WEAK_IDENTITY, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, where
+from .common import WEAK_IDENTITY, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -20,9 +20,12 @@ def _same(a, b):
     return a is not None and b is not None and ast.dump(a) == ast.dump(b)
 
 
-def _class_keyed(key):
-    """Keys made of classes only (type(x), cls, x.__class__) are bounded by the program's classes."""
-    return isinstance(key, ast.Name) and key.id in ("cls", "klass", "tp", "typ") or mentions(key, calls=("type",), attrs=("__class__",))
+def _class_keyed(fn, key):
+    """Keys made of classes (type(x), cls, x.__class__) or of array element types (`data.dtype.name`),
+    also through a local, are bounded by the program's classes and types."""
+    if isinstance(key, ast.Name) and key.id in ("cls", "klass", "tp", "typ"):
+        return True
+    return mentions(made_of(fn, key), calls=("type",), attrs=("__class__", "dtype"))
 
 
 def _fixed_keys(facts, fn, key):
@@ -63,7 +66,7 @@ def check(facts):
                 continue
             if filled_once(fn, node, c):
                 continue
-            if _class_keyed(key) or not mentions(key, names=set(fn.params) | fn.locals):
+            if _class_keyed(fn, key) or not mentions(key, names=set(fn.params) | fn.locals):
                 continue
             # Precision first: the key must be ever-new (id(), time(), uuid4()), a hash of content, or
             # made from a parameter that names free-form data. A memo keyed by names, numbers or
