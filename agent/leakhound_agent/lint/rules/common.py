@@ -10,6 +10,8 @@ from ..facts import dotted, ever_new, last_name
 WEAK_IDENTITY = ("it is keyed by the identity (`id()`) of objects, which are often a few long-lived ones "
                  "(a client, an engine, the program's code)")
 WEAK_LAST_ONE = "it keeps one exception at a time, replaced by the next: memory held, but not growing"
+WEAK_LIST_DEFAULT = ("a list default grows only in the calls that leave the argument out, and callers often pass "
+                     "their own (a shared-default bug more than a leak)")
 WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threads and by its keys, which "
                      "often come from a small set (database URLs, configured codes)")
 

@@ -2,7 +2,7 @@
 accumulator: the default is created once and shared by every call."""
 import ast
 
-from .common import deduplicated, filled_once, fn_label, how, open_key
+from .common import WEAK_LIST_DEFAULT, deduplicated, filled_once, fn_label, how, open_key
 
 ID = "mutable-default-memo"
 TITLE = "Mutable default argument used as a memo"
@@ -45,4 +45,5 @@ def check(facts):
         why = "The default argument `%s` of %s is created once and shared by all calls, and the function adds to it, so it keeps every entry forever." % (
             c.name, fn_label(fn))
         fix = "Default to `None` and create it per call, or, for a memo, use `functools.lru_cache(maxsize=N)` on the function."
-        yield node, why, fix, None
+        # A dict filled under changing keys is a memo by design; a list appended to is the shared-default bug.
+        yield node, why, fix, None, None, WEAK_LIST_DEFAULT if c.kind == "list" else None
