@@ -30,6 +30,9 @@ READERS = {"len", "sorted", "list", "tuple", "set", "frozenset", "iter", "any", 
 EVER_NEW = {"id", "object", "time", "monotonic", "perf_counter", "time_ns", "monotonic_ns",
             "uuid1", "uuid4", "random", "getrandbits", "urandom", "count", "current_thread",
             "get_ident"}
+# Of those, the builtins and `itertools.count` are what they say only when called by that name, not as
+# a method of something else (`test.id()`, `text.count("a")`).
+EVER_NEW_BARE = {"id": ("id",), "object": ("object",), "count": ("count", "itertools.count")}
 # Functions that run a bounded number of times: registration and set-up helpers.
 ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^_?init|^_?load|populate|subscribe|"
                        r"^_?hook|bootstrap|configure|initiali[sz]e|(^|_)(pre|post|before|after)_?fork(_|$)|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
@@ -186,12 +189,19 @@ def _long_lived_id(call):
     return isinstance(arg, ast.Name) and bool(LONG_LIVED.match(arg.id))
 
 
+def _ever_new_call(call):
+    name = last_name(call.func)
+    if name not in EVER_NEW or _long_lived_id(call):
+        return False
+    return name not in EVER_NEW_BARE or dotted(call.func) in EVER_NEW_BARE[name]
+
+
 def ever_new(expr):
     """True when the expression holds a value that never repeats (id(x), time(), uuid4(), self)."""
     if expr is None:
         return False
     for node in ast.walk(expr):
-        if isinstance(node, ast.Call) and last_name(node.func) in EVER_NEW and not _long_lived_id(node):
+        if isinstance(node, ast.Call) and _ever_new_call(node):
             return True
     for node in ast.walk(expr):
         if isinstance(node, ast.Attribute) and EVER_NEW_ATTR.match(node.attr):
