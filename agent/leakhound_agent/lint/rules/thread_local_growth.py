@@ -12,12 +12,26 @@ HELP = ("Worker threads of a pool or a server live as long as the process; a lis
 GROW = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "setitem", "+="}
 
 
+def _absent(test):
+    """The test asks whether the attribute is missing: `not hasattr(...)`, `not getattr(...)`,
+    `getattr(..., None) is None` (or `== None`). Not `getattr(_local, "bucket", None) != current`:
+    that re-sets the container whenever a value changes, a rotation, not an initialisation."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return mentions(test.operand, calls=("hasattr", "getattr"))
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.Eq)):
+        sides = [test.left] + test.comparators
+        return any(isinstance(s, ast.Constant) and s.value is None for s in sides) and mentions(test, calls=("getattr",))
+    if isinstance(test, ast.BoolOp):
+        return any(_absent(v) for v in test.values)
+    return False
+
+
 def _initialisation(fn, node):
     """`if not hasattr(_local, "x"): _local.x = []`, `getattr(_local, "x", None) is None`, or in `except AttributeError`."""
     up = parents(fn.node)
     cur = up.get(id(node))
     while cur is not None and cur is not fn.node:
-        if isinstance(cur, ast.If) and mentions(cur.test, calls=("hasattr", "getattr")):
+        if isinstance(cur, ast.If) and _absent(cur.test):
             return True
         if isinstance(cur, ast.ExceptHandler) and mentions(cur.type, names=("AttributeError",)):
             return True
