@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option, type OptionValues } from "@comma
 import { CONTRACT } from "../protocol/contract.js";
 import { EXIT } from "./exit-codes.js";
 import { EXPORT_FORMATS } from "../export/formats.js";
+import { CONFIDENCES } from "../lint/model.js";
 import { SAMPLE_TYPES } from "../export/stacks.js";
 
 function positiveNumber(value: string): number {
@@ -168,7 +169,7 @@ export function declareLint(program: Command) {
     .option("--disable <rules>", "rule ids to switch off, comma-separated (adds to [tool.leakhound] disable)", listArg)
     .option("--exclude <glob>", "paths to leave out, repeatable (adds to [tool.leakhound] exclude)", listArg)
     .option("--capture <file>", "a capture of `leakhound run` (.lhdb): rank findings by the memory their leaks held at run time")
-    .addOption(new Option("--confidence <level>", "the lowest confidence to report: high (the code says it grows with data, requests or users) or low (also growth that may be bounded by what the code cannot say); default high, or [tool.leakhound] confidence").choices(["high", "low"] as const))
+    .addOption(new Option("--confidence <level>", "the lowest confidence to report: high (the code says it grows with data, requests or users) or low (also growth that may be bounded by what the code cannot say); default high, or [tool.leakhound] confidence").choices(CONFIDENCES))
     .option("--fail-on-findings", "exit with the leak code (3) when there is a finding")
     .option("--include-tests", "lint test code too (test_*.py, *_test.py, conftest.py, files under test/, tests/, testing/ below a folder given); by default it is skipped: it runs once per test run")
     .option("--jobs <n>", "Python workers (default: one per core)", positiveInt)

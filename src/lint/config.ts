@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parse } from "smol-toml";
 import { EXIT, UserError } from "../errors.js";
-import type { Confidence } from "./model.js";
+import { CONFIDENCES, type Confidence } from "./model.js";
 
 export interface LintConfig {
   /** Rule ids not to run. */
@@ -17,7 +17,6 @@ export interface LintConfig {
   source: string | null;
 }
 
-const CONFIDENCES: readonly Confidence[] = ["high", "low"];
 
 /** The nearest pyproject.toml at or above `start`. */
 export function findPyproject(start: string): string | null {
@@ -51,7 +50,7 @@ export function readConfig(file: string | null): LintConfig {
   }
   const tool = (doc.tool as Record<string, unknown> | undefined)?.leakhound as Record<string, unknown> | undefined;
   if (!tool) return { disable: [], exclude: [], source: file };
-  if (tool.confidence !== undefined && !CONFIDENCES.includes(tool.confidence as Confidence)) {
+  if (tool.confidence !== undefined && !(CONFIDENCES as readonly unknown[]).includes(tool.confidence)) {
     throw new UserError(`${file}: [tool.leakhound] confidence must be "high" or "low"`, EXIT.usage);
   }
   return {

@@ -3,7 +3,8 @@ import type { RuntimeLink } from "./runtime-link.js";
 // What `leakhound lint` finds: the shape shared by the Python side's answer,
 // the terminal report, the JSON file (schema leakhound/lint@1) and the CI outputs.
 
-export type Confidence = "high" | "low";
+export const CONFIDENCES = ["high", "low"] as const;
+export type Confidence = (typeof CONFIDENCES)[number];
 
 export interface LintRule {
   id: string;

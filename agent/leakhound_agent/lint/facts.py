@@ -56,6 +56,11 @@ CALLABLE_PARAMS = {"fn", "func", "f", "function", "cls", "klass", "kls", "callba
 PER_INSTANCE = {"__init__", "__new__", "__post_init__"}
 # "request:NAME": NAME is called or made by a function that handles a request, event or message.
 REQUEST = "request:"
+
+
+def handles_request(fn):
+    """The function's parameters say it handles one request, event or message (`handle(self, request)`)."""
+    return any(PER_CALL_PARAMS.match(p) for p in fn.params)
 # Calls that run a program's main loop (return when the program ends) or end the process.
 MAIN_LOOPS = {"cmdloop", "serve_forever", "run_forever", "mainloop", "loop_forever", "exec_"}
 EXITS = {"sys.exit", "os._exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.execl", "os.execlp"}
@@ -660,7 +665,7 @@ class ModuleFacts:
         a module: it is evidence of nothing but the message's own class)."""
         out = set()
         for fn in self.functions:
-            if any(PER_CALL_PARAMS.match(p) for p in fn.params):
+            if handles_request(fn):
                 own = (set(fn.params) | fn.locals) - {"self", "cls"}
                 out.update(REQUEST + name.rsplit(".", 1)[-1] for name, _ in fn.calls
                            if "." not in name or name.split(".", 1)[0] not in own)

@@ -2,7 +2,7 @@
 HELP (what the rule finds and why it leaks, for SARIF and --help) and
 check(facts) yielding (node, message, fix, container name or None), then optionally the evidence
 the finding needs (see main.py; None: none) and, for a finding of low confidence by its nature, why
-(WEAK_* in common.py: shown only with `leakhound lint --all`, and where a run's leak confirms it)."""
+(WEAK_* in common.py: shown only with `leakhound lint --confidence low`, and where a run's leak confirms it)."""
 from . import (
     global_container_growth,
     unbounded_cache,

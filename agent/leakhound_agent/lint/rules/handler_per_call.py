@@ -10,7 +10,7 @@ call; for any other function or method, it is called from one (and, for a
 method, its class is made in one too). Constructors are no such evidence."""
 import ast
 
-from ..facts import PER_CALL_PARAMS, PER_INSTANCE, dotted
+from ..facts import PER_INSTANCE, dotted, handles_request
 from .common import fn_label, guarded, mentions
 
 ID = "handler-per-call"
@@ -44,7 +44,7 @@ def _made_many(facts, fn):
     alternatives, each a list of names that must all be called from functions that run per call
     somewhere (the host decides: see main.py). None needed for a function whose parameters say it
     handles a request, an event or a message (`handle(self, request)`): it runs per request."""
-    if fn.name not in PER_INSTANCE and any(PER_CALL_PARAMS.match(p) for p in fn.params):
+    if fn.name not in PER_INSTANCE and handles_request(fn):
         return ()
     if fn.cls is None:
         return ([[fn.name]],)
