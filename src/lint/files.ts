@@ -36,9 +36,17 @@ export function isTestPath(rel: string): boolean {
   return TEST_FILE.test(parts[parts.length - 1]!) || parts.slice(0, -1).some((d) => TEST_DIRS.has(d));
 }
 
-/** The files found under the given folders that are test code (by their path below that folder);
- *  a file named on the command line never is. */
-export function testFiles(files: string[], paths: string[], cwd: string): Set<string> {
+const EXAMPLE_DIRS = new Set(["example", "examples", "sample", "samples", "demo", "demos", "tutorial", "tutorials", "docs", "doc", "cookbook"]);
+
+/** An example, sample, demo or documentation script, by its path below the folder given to lint: one
+ *  under a folder of such a name. It shows how to use the code, and runs once over fixed input. */
+export function isExamplePath(rel: string): boolean {
+  return rel.split(path.sep).join("/").split("/").slice(0, -1).some((d) => EXAMPLE_DIRS.has(d.toLowerCase()));
+}
+
+/** The files found under the given folders whose path below that folder passes `kind` (test code,
+ *  example scripts); a file named on the command line never does. */
+export function filesOfKind(files: string[], paths: string[], cwd: string, kind: (rel: string) => boolean): Set<string> {
   const dirs = paths.map((p) => path.resolve(cwd, p)).filter((p) => {
     try {
       return fs.statSync(p).isDirectory();
@@ -51,9 +59,14 @@ export function testFiles(files: string[], paths: string[], cwd: string): Set<st
   for (const f of files) {
     if (given.has(f)) continue;
     const under = dirs.filter((d) => f.startsWith(d.endsWith(path.sep) ? d : d + path.sep)).sort((a, b) => b.length - a.length)[0];
-    if (under !== undefined && isTestPath(path.relative(under, f))) out.add(f);
+    if (under !== undefined && kind(path.relative(under, f))) out.add(f);
   }
   return out;
+}
+
+/** The files found under the given folders that are test code (by their path below that folder). */
+export function testFiles(files: string[], paths: string[], cwd: string): Set<string> {
+  return filesOfKind(files, paths, cwd, isTestPath);
 }
 
 export function isExcluded(relPath: string, patterns: RegExp[]): boolean {

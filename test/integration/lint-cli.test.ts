@@ -272,6 +272,34 @@ describe("leakhound lint", () => {
     expect(res.stdout).toMatch(/3 test files skipped \(--include-tests\)/);
   });
 
+  it("a finding in an example, sample or demo script (by its folder below the path given) is of low confidence; a script named on the command line is not", async () => {
+    const grows = (name: string) => `${name} = []\n\n\ndef add(request):\n    ${name}.append(request)\n`;
+    const dir = project({
+      "pkg/store.py": grows("_items"),
+      "examples/chat/run_ui.py": grows("_messages"),
+      "docs/Samples/howto.py": grows("_seen"),
+      "pkg/sampler.py": grows("_picked"), // a file named like a sample is the product's
+    });
+    const json = path.join(dir, "r.json");
+    const findings = async (...args: string[]) => {
+      const res = await runCli(["lint", "--json", json, "--quiet", ...args], { cwd: dir });
+      expect(res.code).toBe(0);
+      const doc = JSON.parse(fs.readFileSync(json, "utf8"));
+      expect(lintJsonErrors(doc)).toBeNull();
+      return doc.findings.map((f: { file: string; confidence: string; lowBecause?: string }) => [f.file, f.confidence, f.lowBecause ?? ""]);
+    };
+    const example = expect.stringMatching(/example, sample, demo or documentation folder/);
+    expect(await findings("--confidence", "low", ".")).toEqual([
+      [path.join("docs", "Samples", "howto.py"), "low", example],
+      [path.join("examples", "chat", "run_ui.py"), "low", example],
+      [path.join("pkg", "sampler.py"), "high", ""],
+      [path.join("pkg", "store.py"), "high", ""],
+    ]);
+    expect((await findings(".")).map((f: string[]) => f[0])).toEqual([path.join("pkg", "sampler.py"), path.join("pkg", "store.py")]);
+    // Given as the folder to lint, an examples folder is the user's code.
+    expect(await findings("examples")).toEqual([[path.join("examples", "chat", "run_ui.py"), "high", ""]]);
+  });
+
   it("a registration in a constructor stands only with evidence, from the same path given, that the class is made per call", async () => {
     const dir = project({
       "lib/conn.py": "import atexit\n\n\nclass Conn:\n    def __init__(self):\n        atexit.register(self.close)\n\n    def close(self):\n        pass\n",
