@@ -12,6 +12,8 @@ WEAK_IDENTITY = ("it is keyed by the identity (`id()`) of objects, which are oft
 WEAK_LAST_ONE = "it keeps one exception at a time, replaced by the next: memory held, but not growing"
 WEAK_LIST_DEFAULT = ("a list default grows only in the calls that leave the argument out, and callers often pass "
                      "their own (a shared-default bug more than a leak)")
+WEAK_PER_ENDPOINT = ("it keeps an object made for each URL or pattern (a client, a store, a compiled pattern), and "
+                     "those usually come from the program's configuration: as many as its endpoints")
 WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threads and by its keys, which "
                      "often come from a small set (database URLs, configured codes)")
 
@@ -204,6 +206,43 @@ def open_key(fn, key):
     most have as many values as the code has call sites."""
     made = made_of(fn, key)
     return ever_new(made) or _data_keyed(fn, made)
+
+
+# Parameters that say where something is, not what it holds: a program asks for one client or store
+# per endpoint, one compiled matcher per pattern, and takes both from its configuration.
+LOCATOR_PARAMS = frozenset(("url", "uri", "pattern"))
+# What makes an object for a locator, besides calling a class (`FileStore(url)`, `cls(base_url=...)`).
+MAKERS = frozenset(("compile", "connect", "create_engine", "create_client", "client", "session"))
+
+
+# Classes whose objects are what a locator holds (a page, a response), not what serves it.
+CONTENT_CLASS = re.compile(r"(Response|Result|Page|Document|Message|Record|Data|Content|Item|Entry|Text)$")
+
+
+def _makes_object(expr):
+    """A call that makes an object that serves a locator: a class (CamelCase, `cls`; not one named for
+    content, like `Response`) or a maker (`re.compile`, `connect`)."""
+    if not isinstance(expr, ast.Call):
+        return False
+    name = last_name(expr.func)
+    if not name:
+        return False
+    return name == "cls" or name in MAKERS or (name[:1].isupper() and not name.isupper() and not CONTENT_CLASS.search(name))
+
+
+def per_endpoint(fn, node, key, value):
+    """A memo whose key is made only of locator parameters (`url`, `uri`, `pattern`) and whose value
+    is an object made for it (also through a local): a client or a store per endpoint, a compiled
+    pattern per pattern. Bounded by the endpoints the program is configured with, as a rule."""
+    made = made_of(fn, key)
+    data = [p for p in fn.params if DATA_PARAMS.match(p) and mentions(made, names=(p,))]
+    if not data or any(p not in LOCATOR_PARAMS for p in data) or ever_new(made):
+        return False
+    if value is None and isinstance(node, ast.Subscript):  # `C[k] = value`: the assignment holds it
+        up = parents(fn.node).get(id(node))
+        value = up.value if isinstance(up, ast.Assign) else None
+    values = made_of(fn, value) if value is not None else None
+    return values is not None and any(_makes_object(v) for v in ([values] + list(getattr(values, "elts", []))))
 
 
 def deduplicated(fn, node, container):

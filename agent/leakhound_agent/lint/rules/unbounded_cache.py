@@ -4,11 +4,12 @@ values that keep changing: ever-new values (id(), time(), uuid4(), self), a
 hash of content, or a parameter that carries free-form data (text, url, path,
 query, ...). Memo tables keyed by names, numbers or classes are not reported:
 most have as many keys as the code has call sites, and that cannot be told
-apart from growth by reading the code."""
+apart from growth by reading the code. Of low confidence: keyed by id() of
+objects, or an object made per URL or pattern (a client or a store per endpoint)."""
 import ast
 
 from ..facts import ever_new
-from .common import WEAK_IDENTITY, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, where
+from .common import WEAK_IDENTITY, WEAK_PER_ENDPOINT, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -81,5 +82,6 @@ def check(facts):
             else:
                 why = "%s memoises %s by argument with no bound or eviction, so it keeps one entry per distinct key forever." % (where(c), fn_label(fn))
                 fix = "Use `functools.lru_cache(maxsize=N)` on a module-level function of the key, or evict (`if len(%s) >= N: %s.pop(next(iter(%s)))`)." % (c.name, c.name, c.name)
-            yield node, why, fix, c.name, None, WEAK_IDENTITY if keyed_by_identity(fn, key) else None
+            weak = WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) else None
+            yield node, why, fix, c.name, None, weak
             break
