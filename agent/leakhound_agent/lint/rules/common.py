@@ -241,8 +241,15 @@ def per_endpoint(fn, node, key, value):
     if value is None and isinstance(node, ast.Subscript):  # `C[k] = value`: the assignment holds it
         up = parents(fn.node).get(id(node))
         value = up.value if isinstance(up, ast.Assign) else None
-    values = made_of(fn, value) if value is not None else None
-    return values is not None and any(_makes_object(v) for v in ([values] + list(getattr(values, "elts", []))))
+    if value is None:
+        return False
+    # The value, or any part of a tuple of them (`(compiled, text, decoders)`), also through a local.
+    parts = list(value.elts) if isinstance(value, ast.Tuple) else [value]
+    for part in parts:
+        made = made_of(fn, part)
+        if any(_makes_object(v) for v in [made] + list(getattr(made, "elts", []))):
+            return True
+    return False
 
 
 def deduplicated(fn, node, container):
