@@ -39,13 +39,17 @@ export function mergeAcrossProcesses(leaks: readonly LeakReport[], processes: re
     if (list) list.push(leak);
     else groups.set(key, [leak]);
   }
-  for (const members of groups.values()) {
-    const pids = new Set(members.map((m) => m.pid));
-    if (pids.size < 2 || pids.size !== members.length) {
-      out.push(...members);
+  for (const all of groups.values()) {
+    // One process may leak at the site by more than one stack: its largest is its part of the
+    // group, the others stay leaks of their own.
+    const largest = new Map<number, LeakReport>();
+    for (const m of all) if ((largest.get(m.pid)?.growthBytes ?? -Infinity) < m.growthBytes) largest.set(m.pid, m);
+    if (largest.size < 2) {
+      out.push(...all);
       continue;
     }
-    out.push(merge(members, byPid, processes));
+    const members = [...largest.values()];
+    out.push(merge(members, byPid, processes), ...all.filter((m) => !members.includes(m)));
   }
   return out;
 }

@@ -18,7 +18,10 @@ function expectWorkersLeak(report: any, file: string, line: number, workers: num
   expect(reportErrors(report)).toBeNull();
   const leak = report.leaks[0];
   expect(leak.site && `${leak.site.file.split("/").pop()}:${leak.site.line}`).toBe(`${file}:${line}`);
-  expect(leak.group).toEqual({ leaking: workers, of: workers, label: `workers of pid ${report.target.pid}` });
+  // On failure, say what the leaks were (which processes, sites and stacks), to tell a missed worker from a split one.
+  const seen = report.leaks.slice(0, 8).map((l: any) => `pid ${l.pid} ${l.kind} ${l.site?.line} +${l.growthBytes} B group ${JSON.stringify(l.group)} stack ${l.stack.map((f: any) => `${f.function}:${f.line}`).join("<")}`);
+  const verdicts = report.processes.map((p: any) => `pid ${p.pid} ${p.verdict} ${p.samples ?? ""}`);
+  expect(leak.group, [...seen, ...verdicts].join("\n")).toEqual({ leaking: workers, of: workers, label: `workers of pid ${report.target.pid}` });
   expect(leak.processes).toHaveLength(workers);
   expect(new Set(leak.processes.map((p: any) => p.pid)).size).toBe(workers);
   for (const p of leak.processes) {

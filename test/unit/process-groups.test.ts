@@ -54,6 +54,17 @@ describe("leaks merged across processes", () => {
     expect(m.evidence).toBe("2 of 3 workers of pid 10 leak native memory, +2.0 KiB/s each; RSS grew in 12 of 12 intervals");
   });
 
+  it("a worker that leaks at the site by two stacks: its larger one is its part of the group, the other a leak of its own", () => {
+    const other = { ...leak(12, 31, 200), stackId: 2 };
+    const merged = mergeAcrossProcesses([leak(11, 31, 1000), other, leak(12, 31, 3000), leak(13, 31, 2000)], procs);
+    expect(merged).toHaveLength(2);
+    const m = merged.find((l) => l.group)!;
+    expect(m.group).toEqual({ leaking: 3, of: 3, label: "workers of pid 10" });
+    expect(m.processes!.map((p) => p.pid)).toEqual([12, 13, 11]);
+    expect(m.growthBytesPerSec).toBe(6000);
+    expect(merged.find((l) => !l.group)).toBe(other);
+  });
+
   it("one process, or a leak without a site, is left alone", () => {
     expect(mergeAcrossProcesses([leak(11, 31, 1000)], procs)[0]!.group).toBeUndefined();
     const noSite = { ...leak(11, 31, 1000), site: null };
