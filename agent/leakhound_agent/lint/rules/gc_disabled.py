@@ -35,26 +35,6 @@ def _enables(fn):
     return any(dotted(a) in ("gc.enable", "gc.collect") for _, call in fn.calls for a in call.args)
 
 
-def _by_helper(fn, helpers):
-    """A function of the module that re-enables the collector (or collects by hand) is called or
-    handed on: `finally: _finalize(...)`, `task.LoopingCall(run_gc).start(1.0)`."""
-    if not helpers:
-        return False
-    if any(name.rsplit(".", 1)[-1] in helpers for name, _ in fn.calls):
-        return True
-    return any(last_name(a) in helpers for _, call in fn.calls for a in call.args)
-
-
-def _inside(g, fn):
-    """g is defined inside fn (at any depth)."""
-    g = g.parent
-    while g is not None:
-        if g is fn:
-            return True
-        g = g.parent
-    return False
-
-
 def check(facts):
     top = [name for name, _ in facts.toplevel_calls]
     everywhere = top + [name for fn in facts.functions for name, _ in fn.calls]
@@ -62,17 +42,14 @@ def check(facts):
         if name == "gc.disable" and not any(n in ENABLE for n in everywhere):
             why = "`gc.disable()` at import time, with no `gc.enable()` anywhere in the module: every reference cycle created afterwards is never freed."
             yield call, why, "Re-enable it (`gc.enable()` in a `finally`), or keep it on and tune `gc.set_threshold()`; call `gc.collect()` at safe points if you must pause it.", None
-    helpers = {g.name for g in facts.functions if any(n in ENABLE for n, _ in g.calls)}
+    # Another function of the module re-enables the collector (or collects by hand): the program
+    # pairs them, in a `finally` of its runner (`if opts.disable_gc: gc.enable()`), in a helper the
+    # disabler calls or hands on (`finally: _finalize()`, `LoopingCall(run_gc)`), in a sibling method
+    # (setUp/tearDown, __enter__/__exit__), in a function nested in it (a collector task it starts).
+    elsewhere = any(any(n in ENABLE for n, _ in g.calls) for g in facts.functions)
     for fn in facts.functions:
         names = [name for name, _ in fn.calls]
-        if "gc.disable" not in names or any(n in ENABLE for n in names) or _enables(fn) or _by_helper(fn, helpers):
-            continue
-        # setUp/tearDown, __enter__/__exit__: a sibling method of the same class re-enables it (or
-        # collects by hand, on a timer say).
-        if fn.cls is not None and any(g.cls is fn.cls and any(n in ENABLE for n, _ in g.calls) for g in facts.functions):
-            continue
-        # A function nested in it collects by hand: `def _maybe_gc(): gc.collect(i)` run by a timer it starts.
-        if any(_inside(g, fn) and any(n in ENABLE for n, _ in g.calls) for g in facts.functions):
+        if "gc.disable" not in names or any(n in ENABLE for n in names) or _enables(fn) or elsewhere:
             continue
         call = next(c for n, c in fn.calls if n == "gc.disable")
         if _in_restoring_with(fn, call):
