@@ -14,6 +14,8 @@ WEAK_LIST_DEFAULT = ("a list default grows only in the calls that leave the argu
                      "their own (a shared-default bug more than a leak)")
 WEAK_PER_ENDPOINT = ("it keeps an object made for each URL or pattern (a client, a store, a compiled pattern), and "
                      "those usually come from the program's configuration: as many as its endpoints")
+WEAK_THREAD_KEY = ("it is keyed by a thread's ident, which the interpreter reuses once the thread ends: "
+                   "bounded by the threads that run at once, as a rule")
 WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threads and by its keys, which "
                      "often come from a small set (database URLs, configured codes)")
 
@@ -22,6 +24,12 @@ def keyed_by_identity(fn, key):
     """The key is made with `id(...)`, also through a local (`tplid = (id(lookup), name)`)."""
     return key is not None and any(
         isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "id" for n in ast.walk(made_of(fn, key)))
+
+
+def keyed_by_thread(fn, key):
+    """The key is made with `threading.get_ident()` or `get_native_id()`, also through a local."""
+    return key is not None and any(isinstance(n, ast.Call) and last_name(n.func) in ("get_ident", "get_native_id")
+                                   for n in ast.walk(made_of(fn, key)))
 
 
 def where(container):

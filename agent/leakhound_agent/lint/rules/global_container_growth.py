@@ -2,7 +2,7 @@
 appends to on every call and nothing ever trims; or a dict/set keyed by ever-new
 values (id(), time(), uuid4(), self)."""
 from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new
-from .common import DATA_PARAMS, deduplicated, filled_once, fn_label, how, is_exception_value, managed, open_key, where
+from .common import WEAK_THREAD_KEY, DATA_PARAMS, keyed_by_thread, deduplicated, filled_once, fn_label, how, is_exception_value, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -50,5 +50,7 @@ def check(facts):
             else:
                 continue
             # Only with evidence that the code runs many times (see _evidence).
-            yield (node, why, fix, c.name) + _evidence(facts, fn)
+            needs = _evidence(facts, fn)
+            weak = WEAK_THREAD_KEY if c.kind != "list" and keyed_by_thread(fn, key) else None
+            yield node, why, fix, c.name, needs[0] if needs else None, weak
             break

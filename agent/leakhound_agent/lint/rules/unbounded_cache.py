@@ -9,7 +9,7 @@ objects, or an object made per URL or pattern (a client or a store per endpoint)
 import ast
 
 from ..facts import ever_new
-from .common import WEAK_IDENTITY, WEAK_PER_ENDPOINT, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_THREAD_KEY, keyed_by_thread, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -82,6 +82,7 @@ def check(facts):
             else:
                 why = "%s memoises %s by argument with no bound or eviction, so it keeps one entry per distinct key forever." % (where(c), fn_label(fn))
                 fix = "Use `functools.lru_cache(maxsize=N)` on a module-level function of the key, or evict (`if len(%s) >= N: %s.pop(next(iter(%s)))`)." % (c.name, c.name, c.name)
-            weak = WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) else None
+            weak = WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
+                else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) else None
             yield node, why, fix, c.name, None, weak
             break
