@@ -37,11 +37,16 @@ export function isTestPath(rel: string): boolean {
 }
 
 const EXAMPLE_DIRS = new Set(["example", "examples", "sample", "samples", "demo", "demos", "tutorial", "tutorials", "docs", "doc", "cookbook"]);
+const SCRIPT_DIRS = new Set(["script", "scripts"]);
 
-/** An example, sample, demo or documentation script, by its path below the folder given to lint: one
- *  under a folder of such a name. It shows how to use the code, and runs once over fixed input. */
-export function isExamplePath(rel: string): boolean {
-  return rel.split(path.sep).join("/").split("/").slice(0, -1).some((d) => EXAMPLE_DIRS.has(d.toLowerCase()));
+/** Code that runs once over fixed input, by a folder on its path below the folder given to lint:
+ *  "example" for an example, sample, demo or documentation script (it shows how to use the code),
+ *  "script" for one under a scripts folder (a maintenance, build or import script); else null. */
+export function oneOffKind(rel: string): "example" | "script" | null {
+  const dirs = rel.split(path.sep).join("/").split("/").slice(0, -1).map((d) => d.toLowerCase());
+  if (dirs.some((d) => EXAMPLE_DIRS.has(d))) return "example";
+  if (dirs.some((d) => SCRIPT_DIRS.has(d))) return "script";
+  return null;
 }
 
 /** The files found under the given folders whose path below that folder passes `kind` (test code,

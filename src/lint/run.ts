@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { filesOfKind, findPythonFiles, isExamplePath, testFiles } from "./files.js";
+import { filesOfKind, findPythonFiles, oneOffKind, testFiles } from "./files.js";
 import { findPyproject, readConfig } from "./config.js";
 import { runWorker, runWorkers, type WorkerAnswer } from "./python.js";
 import type { Confidence, LintFinding, LintNote, LintResult } from "./model.js";
@@ -60,8 +60,11 @@ export function displayPath(file: string, cwd: string): string {
 export const WEAK_EVIDENCE =
   "the only sign that its code runs many times is a call from another function, which may itself run once per process (set-up, a command's main, a build step)";
 
-export const EXAMPLE_SCRIPT =
-  "it is in an example, sample, demo or documentation folder: a script that shows how to use the code and runs once over fixed input";
+/** Why a finding in code that runs once over fixed input (see oneOffKind) is of low confidence. */
+export const ONE_OFF = {
+  example: "it is in an example, sample, demo or documentation folder: a script that shows how to use the code and runs once over fixed input",
+  script: "it is in a scripts folder: a maintenance, build or import script that runs once over its input",
+};
 
 /** Evidence that says the code runs with data, requests or users, not only that something calls it:
  *  a class offered to users (`public:`), code a request handler runs (`request:`). */
@@ -84,7 +87,8 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
   const disabled = [...new Set([...config.disable, ...(opts.disable ?? [])])];
   const confidence: Confidence = opts.confidence ?? config.confidence ?? "high";
   const tests = opts.includeTests ? new Set<string>() : testFiles(files, opts.paths, cwd);
-  const examples = filesOfKind(files, opts.paths, cwd, isExamplePath);
+  const examples = filesOfKind(files, opts.paths, cwd, (rel) => oneOffKind(rel) === "example");
+  const scripts = filesOfKind(files, opts.paths, cwd, (rel) => oneOffKind(rel) === "script");
 
   // Always ask for the rule table, so unknown rule ids in the configuration are caught even with no files.
   const workers = Math.max(1, Math.min(opts.jobs ?? os.availableParallelism(), Math.ceil(files.length / FILES_PER_WORKER)));
@@ -131,7 +135,7 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         const met = needs?.filter((all) => all.every((n) => made?.has(n)));
         const proven = !needs || met!.length > 0;
         if (!proven && opts.requireEvidence !== false) continue;
-        const lowBecause = examples.has(f.file) ? EXAMPLE_SCRIPT : weak ?? (needs && !met!.some((all) => all.some((n) => strongEvidence(n, made))) ? WEAK_EVIDENCE : undefined);
+        const lowBecause = examples.has(f.file) ? ONE_OFF.example : scripts.has(f.file) ? ONE_OFF.script : weak ?? (needs && !met!.some((all) => all.some((n) => strongEvidence(n, made))) ? WEAK_EVIDENCE : undefined);
         const rated: LintFinding = lowBecause ? { ...finding, file, confidence: "low", lowBecause } : { ...finding, file, confidence: "high" };
         // Low confidence: left out unless asked for, or unless a run's leak may confirm it (like an unproven one).
         const wanted = confidence === "low" || !lowBecause;

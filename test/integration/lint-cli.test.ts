@@ -272,13 +272,14 @@ describe("leakhound lint", () => {
     expect(res.stdout).toMatch(/3 test files skipped \(--include-tests\)/);
   });
 
-  it("a finding in an example, sample or demo script (by its folder below the path given) is of low confidence; a script named on the command line is not", async () => {
+  it("a finding in an example, sample, demo or maintenance script (by its folder below the path given) is of low confidence; a script named on the command line is not", async () => {
     const grows = (name: string) => `${name} = []\n\n\ndef add(request):\n    ${name}.append(request)\n`;
     const dir = project({
       "pkg/store.py": grows("_items"),
       "examples/chat/run_ui.py": grows("_messages"),
       "docs/Samples/howto.py": grows("_seen"),
       "pkg/sampler.py": grows("_picked"), // a file named like a sample is the product's
+      "scripts/import_rows.py": grows("_log_bits"),
     });
     const json = path.join(dir, "r.json");
     const findings = async (...args: string[]) => {
@@ -294,6 +295,7 @@ describe("leakhound lint", () => {
       [path.join("examples", "chat", "run_ui.py"), "low", example],
       [path.join("pkg", "sampler.py"), "high", ""],
       [path.join("pkg", "store.py"), "high", ""],
+      [path.join("scripts", "import_rows.py"), "low", expect.stringMatching(/scripts folder: a maintenance, build or import script/)],
     ]);
     expect((await findings(".")).map((f: string[]) => f[0])).toEqual([path.join("pkg", "sampler.py"), path.join("pkg", "store.py")]);
     // Given as the folder to lint, an examples folder is the user's code.
