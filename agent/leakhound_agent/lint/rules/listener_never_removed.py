@@ -70,6 +70,15 @@ def _owned(arg, fn):
     return isinstance(arg, ast.Name) and (arg.id in ("self", "cls") or _local(arg.id, fn))
 
 
+def _made_here(name, fn, call):
+    """The global `name` is bound to a new object earlier in the same function (`_popover =
+    Gtk.Popover.new(w)` then `_popover.connect(...)`): the callback goes to that fresh object, which
+    the next call replaces; nothing piles up on one source."""
+    return any(isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and n.lineno < call.lineno
+               and any(isinstance(t, ast.Name) and t.id == name for t in n.targets)
+               for n in ast.walk(fn.node))
+
+
 def check(facts):
     # A method subscribes per instance: only with evidence that the class is made per call (see handler-per-call).
     candidates = [fn for fn in facts.functions
@@ -99,7 +108,7 @@ def check(facts):
             if _owned(call.args[0], fn) and len(call.args) > 1:
                 continue
             # The interpreter's own hooks (sys.monitoring, signal) hold one callback per slot: a new one replaces the old.
-            if root.id in SLOT_MODULES:
+            if root.id in SLOT_MODULES or _made_here(root.id, fn, call):
                 continue
             if not any(_callback(a, fn, call.func.attr in ("connect", "on")) for a in call.args) or guarded(fn, call):
                 continue
