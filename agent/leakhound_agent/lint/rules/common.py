@@ -189,22 +189,38 @@ def _code_text(fn, p):
                for n in ast.walk(fn.node))
 
 
-# Attributes that name a file on disk: a key made of `document.path` is a path (see DATA_PARAMS).
+# Attributes of data that come from a small set, not from the data itself: the file it came from
+# (`document.path`), its kind (`msg.command`, `request.method`, `event.type`), where it was sent
+# (`url.hostname`). A key made only of those is bounded by the files, the kinds, the hosts.
 PATH_ATTRS = frozenset(("path", "filename", "file_name", "filepath", "file_path", "fspath"))
+KIND_ATTRS = frozenset(("command", "method", "kind", "type", "level", "levelname", "status", "status_code",
+                        "action", "op", "opcode", "event_type", "category", "msg_type", "message_type"))
+HOST_ATTRS = frozenset(("hostname", "host", "netloc", "scheme", "port"))
+URL_SPLITTERS = frozenset(("urlparse", "urlsplit", "URL"))
 
 
-def _only_its_path(key, p):
-    """Every use of `p` in the key is `p.path` (or another PATH_ATTRS): the key is the data's file."""
+def _bounded_use(node, p):
+    """`p.path`, `p.command`, `p.hostname`, `urlparse(p).hostname`: a part of `p` from a small set."""
+    if not isinstance(node, ast.Attribute) or node.attr not in PATH_ATTRS | KIND_ATTRS | HOST_ATTRS:
+        return False
+    v = node.value
+    if isinstance(v, ast.Name) and v.id == p:
+        return True
+    return node.attr in HOST_ATTRS and isinstance(v, ast.Call) and last_name(v.func) in URL_SPLITTERS \
+        and v.args[:1] and isinstance(v.args[0], ast.Name) and v.args[0].id == p
+
+
+def _only_bounded_parts(key, p):
+    """Every use of `p` in the key is a part of it from a small set (see _bounded_use)."""
     uses = sum(1 for n in ast.walk(key) if isinstance(n, ast.Name) and n.id == p)
-    paths = sum(1 for n in ast.walk(key) if isinstance(n, ast.Attribute) and n.attr in PATH_ATTRS
-                and isinstance(n.value, ast.Name) and n.value.id == p)
-    return uses > 0 and uses == paths
+    bounded = sum(1 for n in ast.walk(key) if _bounded_use(n, p))
+    return uses > 0 and uses == bounded
 
 
 def _data_keyed(fn, key):
     """The key is a parameter (or made of one) whose name says it carries free-form data (not code,
-    nor only the file it came from)."""
-    return any(DATA_PARAMS.match(p) and mentions(key, names=(p,)) and not _code_text(fn, p) and not _only_its_path(key, p)
+    nor only its file, kind or host)."""
+    return any(DATA_PARAMS.match(p) and mentions(key, names=(p,)) and not _code_text(fn, p) and not _only_bounded_parts(key, p)
                for p in fn.params)
 
 
