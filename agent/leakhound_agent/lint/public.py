@@ -5,7 +5,9 @@ instances as they please, which code inside the library may never show.
   JIRA`), what its `__all__` lists, and the public classes it defines. A subpackage's `__init__.py`
   mostly gathers names for the package's own modules (an application's `compilers/__init__.py`),
   so it offers nothing by itself.
-- A module outside any package (a single-file library or a script): its public classes.
+- A module outside any package (a single-file library or a script): its public classes, unless its
+  folder holds a program's entry point (`main.py`, `__main__.py`): then it is one of that program's
+  modules, and the program makes its objects (a configuration generator's `Configurator`).
 - Any other module of a package: nothing; its classes are offered only if the package exports them
   (an application's internal classes: a build tool's backends, a command's objects).
 
@@ -15,6 +17,8 @@ import ast
 import os
 
 PREFIX = "public:"
+# A folder holding one of these is a program's, not a set of single-file libraries.
+ENTRY_POINTS = ("main.py", "__main__.py")
 
 
 def _top_level(body):
@@ -56,7 +60,8 @@ def public_names(tree, filename):
         top = not os.path.exists(os.path.join(os.path.dirname(folder), "__init__.py"))
         names = _exports(tree, os.path.basename(folder)) if top else set()
     elif not os.path.exists(os.path.join(folder, "__init__.py")):
-        names = _classes(tree)
+        program = any(os.path.exists(os.path.join(folder, entry)) for entry in ENTRY_POINTS)
+        names = set() if program else _classes(tree)
     else:
         names = set()
     return {PREFIX + n for n in names if not n.startswith("_")}
