@@ -135,7 +135,9 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         const met = needs?.filter((all) => all.every((n) => made?.has(n)));
         const proven = !needs || met!.length > 0;
         if (!proven && opts.requireEvidence !== false) continue;
-        const lowBecause = examples.has(f.file) ? ONE_OFF.example : scripts.has(f.file) ? ONE_OFF.script : weak ?? (needs && !met!.some((all) => all.some((n) => strongEvidence(n, made))) ? WEAK_EVIDENCE : undefined);
+        // Running once bounds what piles up per call; a collector switched off once is off for the whole run.
+        const oneOff = raw.rule === "gc-disabled" ? undefined : examples.has(f.file) ? ONE_OFF.example : scripts.has(f.file) ? ONE_OFF.script : undefined;
+        const lowBecause = oneOff ?? weak ?? (needs && !met!.some((all) => all.some((n) => strongEvidence(n, made))) ? WEAK_EVIDENCE : undefined);
         const rated: LintFinding = lowBecause ? { ...finding, file, confidence: "low", lowBecause } : { ...finding, file, confidence: "high" };
         // Low confidence: left out unless asked for, or unless a run's leak may confirm it (like an unproven one).
         const wanted = confidence === "low" || !lowBecause;
