@@ -27,9 +27,12 @@ def keyed_by_identity(fn, key):
 
 
 def keyed_by_thread(fn, key):
-    """The key is made with `threading.get_ident()` or `get_native_id()`, also through a local."""
-    return key is not None and any(isinstance(n, ast.Call) and last_name(n.func) in ("get_ident", "get_native_id")
-                                   for n in ast.walk(made_of(fn, key)))
+    """The key is made with `threading.get_ident()`, `get_native_id()` or a thread's `.ident` /
+    `.native_id`, also through a local."""
+    return key is not None and any(
+        isinstance(n, ast.Call) and last_name(n.func) in ("get_ident", "get_native_id")
+        or isinstance(n, ast.Attribute) and n.attr in ("ident", "native_id")
+        for n in ast.walk(made_of(fn, key)))
 
 
 def where(container):
