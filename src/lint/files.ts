@@ -49,9 +49,9 @@ export function oneOffKind(rel: string): "example" | "script" | null {
   return null;
 }
 
-/** The files found under the given folders whose path below that folder passes `kind` (test code,
- *  example scripts); a file named on the command line never does. */
-export function filesOfKind(files: string[], paths: string[], cwd: string, kind: (rel: string) => boolean): Set<string> {
+/** The files found under the given folders that `kind` tells apart by their path below that folder
+ *  (test code, one-off scripts), each with what it is; a file named on the command line never is. */
+export function filesOfKind<K>(files: string[], paths: string[], cwd: string, kind: (rel: string) => K | null): Map<string, K> {
   const dirs = paths.map((p) => path.resolve(cwd, p)).filter((p) => {
     try {
       return fs.statSync(p).isDirectory();
@@ -60,18 +60,19 @@ export function filesOfKind(files: string[], paths: string[], cwd: string, kind:
     }
   });
   const given = new Set(paths.map((p) => path.resolve(cwd, p)));
-  const out = new Set<string>();
+  const out = new Map<string, K>();
   for (const f of files) {
     if (given.has(f)) continue;
     const under = dirs.filter((d) => f.startsWith(d.endsWith(path.sep) ? d : d + path.sep)).sort((a, b) => b.length - a.length)[0];
-    if (under !== undefined && kind(path.relative(under, f))) out.add(f);
+    const k = under === undefined ? null : kind(path.relative(under, f));
+    if (k !== null) out.set(f, k);
   }
   return out;
 }
 
 /** The files found under the given folders that are test code (by their path below that folder). */
 export function testFiles(files: string[], paths: string[], cwd: string): Set<string> {
-  return filesOfKind(files, paths, cwd, isTestPath);
+  return new Set(filesOfKind(files, paths, cwd, (rel) => (isTestPath(rel) ? true : null)).keys());
 }
 
 export function isExcluded(relPath: string, patterns: RegExp[]): boolean {

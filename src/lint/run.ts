@@ -61,7 +61,7 @@ export const WEAK_EVIDENCE =
   "the only sign that its code runs many times is a call from another function, which may itself run once per process (set-up, a command's main, a build step)";
 
 /** Why a finding in code that runs once over fixed input (see oneOffKind) is of low confidence. */
-export const ONE_OFF = {
+export const ONE_OFF: Record<NonNullable<ReturnType<typeof oneOffKind>>, string> = {
   example: "it is in an example, sample, demo or documentation folder: a script that shows how to use the code and runs once over fixed input",
   script: "it is in a scripts folder: a maintenance, build or import script that runs once over its input",
 };
@@ -87,8 +87,7 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
   const disabled = [...new Set([...config.disable, ...(opts.disable ?? [])])];
   const confidence: Confidence = opts.confidence ?? config.confidence ?? "high";
   const tests = opts.includeTests ? new Set<string>() : testFiles(files, opts.paths, cwd);
-  const examples = filesOfKind(files, opts.paths, cwd, (rel) => oneOffKind(rel) === "example");
-  const scripts = filesOfKind(files, opts.paths, cwd, (rel) => oneOffKind(rel) === "script");
+  const oneOff = filesOfKind(files, opts.paths, cwd, oneOffKind);
 
   // Always ask for the rule table, so unknown rule ids in the configuration are caught even with no files.
   const workers = Math.max(1, Math.min(opts.jobs ?? os.availableParallelism(), Math.ceil(files.length / FILES_PER_WORKER)));
@@ -136,8 +135,8 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         const proven = !needs || met!.length > 0;
         if (!proven && opts.requireEvidence !== false) continue;
         // Running once bounds what piles up per call; a collector switched off once is off for the whole run.
-        const oneOff = raw.rule === "gc-disabled" ? undefined : examples.has(f.file) ? ONE_OFF.example : scripts.has(f.file) ? ONE_OFF.script : undefined;
-        const lowBecause = oneOff ?? weak ?? (needs && !met!.some((all) => all.some((n) => strongEvidence(n, made))) ? WEAK_EVIDENCE : undefined);
+        const kind = raw.rule === "gc-disabled" ? undefined : oneOff.get(f.file);
+        const lowBecause = (kind && ONE_OFF[kind]) ?? weak ?? (needs && !met!.some((all) => all.some((n) => strongEvidence(n, made))) ? WEAK_EVIDENCE : undefined);
         const rated: LintFinding = lowBecause ? { ...finding, file, confidence: "low", lowBecause } : { ...finding, file, confidence: "high" };
         // Low confidence: left out unless asked for, or unless a run's leak may confirm it (like an unproven one).
         const wanted = confidence === "low" || !lowBecause;

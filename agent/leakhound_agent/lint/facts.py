@@ -56,11 +56,6 @@ CALLABLE_PARAMS = {"fn", "func", "f", "function", "cls", "klass", "kls", "callba
 PER_INSTANCE = {"__init__", "__new__", "__post_init__"}
 # "request:NAME": NAME is called or made by a function that handles a request, event or message.
 REQUEST = "request:"
-
-
-def handles_request(fn):
-    """The function's parameters say it handles one request, event or message (`handle(self, request)`)."""
-    return any(PER_CALL_PARAMS.match(p) for p in fn.params)
 # Calls that run a program's main loop (return when the program ends) or end the process.
 MAIN_LOOPS = {"cmdloop", "serve_forever", "run_forever", "mainloop", "loop_forever", "exec_"}
 EXITS = {"sys.exit", "os._exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.execl", "os.execlp"}
@@ -88,6 +83,11 @@ _USES_ONLY = {"Compare", "For", "AsyncFor", "comprehension", "Delete", "If", "Wh
 _ALL_NODES = [c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.AST)]
 _PLAIN = frozenset(c for c in _ALL_NODES if c.__name__ not in _HANDLED)
 _PLAIN_DEAD = frozenset(c for c in _ALL_NODES if c.__name__ not in _HANDLED or c.__name__ in _USES_ONLY)
+
+
+def handles_request(fn):
+    """The function's parameters say it handles one request, event or message (`handle(self, request)`)."""
+    return any(PER_CALL_PARAMS.match(p) for p in fn.params)
 
 
 def _children_of(cls):

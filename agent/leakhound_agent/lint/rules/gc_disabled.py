@@ -46,10 +46,10 @@ def check(facts):
     # pairs them, in a `finally` of its runner (`if opts.disable_gc: gc.enable()`), in a helper the
     # disabler calls or hands on (`finally: _finalize()`, `LoopingCall(run_gc)`), in a sibling method
     # (setUp/tearDown, __enter__/__exit__), in a function nested in it (a collector task it starts).
-    elsewhere = any(any(n in ENABLE for n, _ in g.calls) for g in facts.functions)
+    if any(n in ENABLE for g in facts.functions for n, _ in g.calls):
+        return
     for fn in facts.functions:
-        names = [name for name, _ in fn.calls]
-        if "gc.disable" not in names or any(n in ENABLE for n in names) or _enables(fn) or elsewhere:
+        if not any(name == "gc.disable" for name, _ in fn.calls) or _enables(fn):
             continue
         call = next(c for n, c in fn.calls if n == "gc.disable")
         if _in_restoring_with(fn, call):
