@@ -609,12 +609,17 @@ class Walk(object):
             frames.append(frame)
             frame = frame.f_back
         del frame
+        # ``frames`` holds this frame, whose locals hold ``frames``: a reference cycle, broken before
+        # returning. Left to the collector, it would take the program's objects these lists hold into
+        # cyclic garbage, whose clearing order some types do not survive (a BytesIO buffer's view on
+        # CPython 3.12.0-3.12.1, gh-111211) and whose finalizers would run on this thread.
         if self.native is not None and self.slice is None:
             self.own(frames, *frames)
             try:
                 return self._unreached_native()
             finally:
                 self.disown(frames[0], frames)
+                frames.clear()
         left, counts, held, rest = [], [], [], []
         left_ids, inner, orphans = set(), {}, []
         self.own(frames, left, counts, held, rest, left_ids, inner, orphans, *frames)
@@ -623,6 +628,7 @@ class Walk(object):
         finally:
             # (Those returned are freed once their phases are done.)
             self.disown(frames[0], frames, left, counts, left_ids, inner)
+            frames.clear()
 
     def _unreached_native(self):
         """The same in C (native/lh_walk.h), in memory bounded by the unvisited objects' regions
