@@ -67,6 +67,38 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<Omit<CliR
   });
 }
 
+/**
+ * The pid of the first child process of `parent` whose command line matches, once there is one
+ * (Linux /proc): a signal meant for a run must wait for its target to be started, which takes
+ * longer than any fixed delay on a loaded machine.
+ */
+export async function childRunning(parent: number, match: RegExp, timeoutMs = 60_000): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    for (const entry of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        if (ppid !== parent) continue;
+        if (match.test(fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "))) return Number(entry);
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no child of ${parent} matching ${match} within ${timeoutMs} ms`);
+}
+
+/** Sends `signal` to `child` `afterMs` after its target (a child matching `match`) has started. */
+export function signalOnceStarted(child: import("node:child_process").ChildProcess, match: RegExp, afterMs: number, signal: NodeJS.Signals): void {
+  childRunning(child.pid!, match).then(
+    () => setTimeout(() => child.kill(signal), afterMs),
+    () => child.kill(signal),
+  );
+}
+
 export function allFrames(leak: any): { file: string; line: number; function: string }[] {
   return [leak.site, ...(leak.stack ?? [])].filter(Boolean);
 }

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
-import { runCli, runLeakhound, tempDir } from "../helpers/cli.js";
+import { runCli, runLeakhound, signalOnceStarted, tempDir } from "../helpers/cli.js";
 import { reportErrors } from "../helpers/schema.js";
 
 function expectOneLine(stderr: string, pattern: RegExp) {
@@ -75,7 +75,7 @@ describe("leakhound report on the capture of a killed leakhound", () => {
   it("reads the data from the -wal, changes nothing next to it, and says so when the -wal was not copied", async () => {
     const run = await runLeakhound(["python3", "leak_registry.py"], ["--quiet", "--interval", "0.1"], {
       env: { LEAK_SECONDS: "5" },
-      onSpawn: (child) => setTimeout(() => child.kill("SIGKILL"), 3000),
+      onSpawn: (child) => signalOnceStarted(child, /leak_registry\.py/, 2500, "SIGKILL"),
     });
     expect(run.signal).toBe("SIGKILL");
     const capture = path.join(run.dir, "capture.lhdb");

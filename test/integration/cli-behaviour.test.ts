@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { CLI, PROGRAMS, runCli, runLeakhound, tempDir } from "../helpers/cli.js";
+import { CLI, PROGRAMS, childRunning, runCli, runLeakhound, signalOnceStarted, tempDir } from "../helpers/cli.js";
 
 const bare = (args: string[], env: Record<string, string> = {}, input = "") =>
   spawnSync("python3", args, { cwd: PROGRAMS, input, encoding: "utf8", env: { ...process.env, ...env } });
@@ -35,7 +35,7 @@ describe("the target behaves as without leakhound", () => {
 
   it("SIGTERM sent to leakhound reaches the target", async () => {
     const r = await runLeakhound(["python3", "forever.py"], ["--quiet"], {
-      onSpawn: (child) => setTimeout(() => child.kill("SIGTERM"), 2500),
+      onSpawn: (child) => signalOnceStarted(child, /forever\.py/, 1000, "SIGTERM"),
     });
     expect(r.code).toBe(143);
     expect(r.report.target.signal).toBe("SIGTERM");
@@ -58,9 +58,11 @@ describe("the target behaves as without leakhound", () => {
     const child = spawn(process.execPath, [CLI, "run", "--quiet", "--out", path.join(dir, "c.lhdb"), "--", "python3", script], {
       stdio: "ignore",
     });
-    await new Promise((r) => setTimeout(r, 1200));
+    // Killed once its target runs (a fixed delay killed it before it started on a loaded machine).
+    await childRunning(child.pid!, /survivor\.py/);
+    await new Promise((r) => setTimeout(r, 500));
     child.kill("SIGKILL");
-    const until = Date.now() + 15_000;
+    const until = Date.now() + 60_000;
     while (!fs.existsSync(marker) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     expect(fs.readFileSync(marker, "utf8")).toBe("done");
   });
