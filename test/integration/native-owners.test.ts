@@ -97,6 +97,11 @@ const CHECKS: Record<Kind, (leaks: any[]) => void> = {
     const leak = leaks.find(atKind("numpy"));
     expectOwners(leak, "ndarray", /^ndarray 64×256 float64$/);
     expectHeldByTheList(leak, /→ \[\*\] \(ndarray\)$/);
+    // A Python leak of the same arrays (their headers) counts Python memory on its paths, as in its
+    // own figures: not the data ndarray.__sizeof__ adds, which is the native leak's.
+    for (const py of leaks.filter((l) => l.kind === "python" && atKind("numpy")(l)))
+      for (const r of py.retainers)
+        expect(r.bytes, `${r.text}: ${r.bytes} ±${r.bytesError} on a leak of ${py.liveBytes}`).toBeLessThan(3 * py.liveBytes + 4 * (r.bytesError ?? 0));
   },
   pil: (leaks) => {
     const leak = leaks.find((l) => l.kind === "native" && l.stack.some((f: any) => f.function === "pil_batch"));

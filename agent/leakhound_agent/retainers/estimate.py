@@ -5,7 +5,9 @@ sampled with probability p(s) (at the level the sampler drew it: the sampler
 keeps that probability with the block). The objects of a stack that the walk
 reached are the sampled ones among them; each stands for 1/p objects and
 y/p bytes (y: its shallow size, ``sys.getsizeof`` where the type's
-``__sizeof__`` is C code, else the sampled block's size). Over a set of
+``__sizeof__`` is the interpreter's own C code, else the sampled block's size:
+an extension type's ``__sizeof__`` may count memory of its own allocator, such
+as numpy's data, which is native and not this Python leak's). Over a set of
 sampled objects, the Horvitz-Thompson sums
 
     objects ~ sum 1/p,  bytes ~ sum y/p,
@@ -96,8 +98,9 @@ class Totals(object):
 
 
 def size_rule(namer, tp):
-    """True when sys.getsizeof is safe for instances of tp (its __sizeof__ is C code)."""
-    return namer.type_info(tp).sizeof_ok
+    """True when sys.getsizeof is safe for instances of tp (its __sizeof__ is C code) and counts only
+    memory from Python's allocators, as a Python leak's own figures do; else the sampled block's size."""
+    return namer.type_info(tp).sizeof_python
 
 
 def weigh(obj, sample_of, namer):

@@ -38,6 +38,7 @@ _flags_of_type = _TYPE["__flags__"].__get__
 _basicsize_of_type = _TYPE["__basicsize__"].__get__
 _namespace_proxy = _TYPE["__dict__"].__get__
 _bases_of_type = _TYPE["__bases__"].__get__
+_module_of_type = _TYPE["__module__"].__get__
 _base_of_type = _TYPE["__base__"].__get__
 _HEAPTYPE = 1 << 9
 
@@ -112,6 +113,14 @@ def _has_base(tp, base):
     return any(map(is_, _mro_of_type(tp), repeat(base)))
 
 
+def _module_name(tp):
+    """The module a type says it is from (its tp_name, or the str in a class's namespace), or ''."""
+    try:
+        return _str_or(_module_of_type(tp), "")
+    except Exception:
+        return ""
+
+
 def _str_or(value, default):
     return value if type(value) is str else default
 
@@ -138,8 +147,15 @@ def format_key(key):
     return text
 
 
+# Modules whose C types' __sizeof__ counts only memory from Python's allocators (object, PyMem).
+PYTHON_ALLOCATED = frozenset((
+    "builtins", "collections", "_collections", "array", "io", "_io", "re", "_sre", "decimal", "_decimal",
+    "datetime", "_datetime", "functools", "_functools", "itertools", "operator", "types", "weakref", "_weakref",
+))
+
+
 class _TypeInfo(object):
-    __slots__ = ("name", "mro", "bases", "heap", "dict_getter", "members", "sizeof_ok", "named")
+    __slots__ = ("name", "mro", "bases", "heap", "dict_getter", "members", "sizeof_ok", "sizeof_python", "named")
 
 
 class Namer(object):
@@ -171,7 +187,7 @@ class Namer(object):
         info.heap = bool(_flags_of_type(tp) & _HEAPTYPE)
         info.dict_getter = None
         info.members = []
-        sizeof = None
+        sizeof = sizeof_owner = None
         names_seen = set()
         for cls in info.mro:
             ns = namespace(cls)
@@ -187,10 +203,14 @@ class Namer(object):
                 elif kind is _Member and key not in names_seen:
                     info.members.append((key, value.__get__))
                 elif key == "__sizeof__" and sizeof is None:
-                    sizeof = value
+                    sizeof, sizeof_owner = value, cls
                 names_seen.add(key)
         # sys.getsizeof calls __sizeof__: only a C implementation is safe to call.
         info.sizeof_ok = type(sizeof) in (_MethodDescriptor, _WrapperDescriptor)
+        # ... and what it counts is memory from Python's allocators only when the type defining it is
+        # the interpreter's own (a list's items, a str's text); an extension type's __sizeof__ may
+        # add memory of its own allocator (numpy's data, a library's buffers), which is native.
+        info.sizeof_python = info.sizeof_ok and _module_name(sizeof_owner) in PYTHON_ALLOCATED
         # A well-known owner whose words name the one object (owners.py: a sqlite3 connection's database).
         from .owners import NAMED
 
