@@ -2,8 +2,8 @@
 // reference path prefix (the same root and the same first step: one module global, one
 // class attribute, one thread's local) are one bug, however many lines allocate what it
 // keeps: "module app → _REQUEST_LOG keeps RequestContext objects; 9 allocation sites".
-// A site without an explanation (no path found, unreachable, native memory) is a cause
-// of its own. Computed once here; every output (terminal, JSON, HTML) reads the result.
+// A site without an explanation (no path found, unreachable, native memory no Python object
+// owns) is a cause of its own. Computed once here; every output (terminal, JSON, HTML) reads the result.
 import type { CauseReport, LeakReport } from "../report/model.js";
 import { frameLabel } from "./format.js";
 
@@ -19,9 +19,13 @@ export function stepKind(step: string): string | null {
   return kind ? kind : null;
 }
 
-/** The reference path a leak's cause is known by: its largest one. Null when it has none. */
+/**
+ * The reference path a leak's cause is known by: its largest one. Null when it has none. A native
+ * leak's paths lead to the Python objects that own its memory (numpy arrays, images): the same
+ * container as the Python leak of those objects' own memory, so one cause with it.
+ */
 function mainPath(leak: LeakReport): { root: string; steps: string[] } | null {
-  if (leak.kind !== "python" || leak.unreachable) return null;
+  if (leak.unreachable || (leak.kind !== "python" && !leak.owner)) return null;
   const top = leak.retainers[0];
   return top ? { root: top.root, steps: top.path } : null;
 }

@@ -47,6 +47,20 @@ describe("groupCauses", () => {
     expect(leaks[0]!.cause).toBeUndefined();
   });
 
+  it("a native leak whose owners the same container keeps is one cause with the owners' Python leak; one no object owns is its own", () => {
+    const arrays = "_HIST (list, 4,487 items)";
+    const owner = { by: "pointer" as const, types: [{ type: "ndarray", desc: "ndarray 2000 float64", objects: 4419, bytes: 70_000_000 }], reached: 1 };
+    const { causes } = groupCauses([
+      leak(1, [path("module __main__", [arrays, "[*] (ndarray)"])], { kind: "native", owner }),
+      leak(2, [path("module __main__", ["_HIST (list, 4,490 items)", "[*] (ndarray)"])]),
+      leak(3, [], { kind: "native" }),
+    ]);
+    expect(causes.map((c) => [c.leaks, c.label])).toEqual([
+      [[1, 2], "module __main__ → _HIST keeps ndarray objects"],
+      [[3], "native memory"],
+    ]);
+  });
+
   it("different containers, unexplained and unreachable sites, other processes: causes of their own, in rank order", () => {
     const { causes, leaks } = groupCauses([
       leak(1, [path("module app", ["_CACHE (list, 9 items)", "[*] (str)"])]),
