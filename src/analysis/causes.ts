@@ -68,7 +68,7 @@ export function groupCauses(leaks: readonly LeakReport[]): { causes: CauseReport
       id,
       rank: i + 1,
       explained,
-      label: explained ? label(paths[0]!.root, paths[0]!.steps, common, members.length) : first.kind === "native" ? "native memory" : frameLabel(first.site),
+      label: explained ? label(paths, common, members.length) : first.kind === "native" ? "native memory" : frameLabel(first.site),
       root: explained ? paths[0]!.root : null,
       path: common.map(stepName),
       leaks: members.map((m) => m.rank),
@@ -101,13 +101,25 @@ function commonSteps(all: readonly string[][]): string[] {
   return first.slice(0, Math.max(n, Math.min(1, first.length)));
 }
 
+/** Kinds that only hold what a cause keeps: "keeps dict objects" would name the holder, not the held. */
+const CONTAINERS = new Set(["dict", "list", "set", "frozenset", "tuple", "deque", "OrderedDict", "defaultdict"]);
+
 /**
  * "module app → _REQUEST_LOG keeps RequestContext objects": the root and the container (the
- * first step), and what every path reaches through it (the deepest shared step's kind); one
- * leak's own objects when it is alone.
+ * first step), and what every path reaches through it (the deepest shared step's kind); when
+ * that is a plain container (an lru_cache's dict, keys and values below it), the kind every path
+ * ends at, if they agree; one leak's own objects when it is alone.
  */
-function label(root: string, steps: readonly string[], common: readonly string[], sites: number): string {
+function label(paths: readonly { root: string; steps: string[] }[], common: readonly string[], sites: number): string {
+  const { root, steps } = paths[0]!;
   const where = steps.length ? `${root} → ${stepName(steps[0]!)}` : root;
-  const through = common.length > 1 ? stepKind(common[common.length - 1]!) : sites === 1 && steps.length > 1 ? stepKind(steps[steps.length - 1]!) : null;
+  let through: string | null = null;
+  if (common.length > 1) {
+    through = stepKind(common[common.length - 1]!);
+    if (through && CONTAINERS.has(through)) {
+      const leaves = new Set(paths.map((p) => (p.steps.length > common.length ? stepKind(p.steps[p.steps.length - 1]!) : through)));
+      through = leaves.size === 1 ? [...leaves][0]! : null;
+    }
+  } else if (sites === 1 && steps.length > 1) through = stepKind(steps[steps.length - 1]!);
   return through ? `${where} keeps ${through} objects` : `${where} keeps them alive`;
 }

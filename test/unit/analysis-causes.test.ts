@@ -47,6 +47,20 @@ describe("groupCauses", () => {
     expect(leaks[0]!.cause).toBeUndefined();
   });
 
+  it("below a plain container the paths share (an lru_cache's dict), the kind they all end at names what it keeps", () => {
+    const cache = ["render (lru_cache render)", "cache (dict, 19,318 items)"];
+    const { causes } = groupCauses([
+      leak(1, [path("module __main__", [...cache, "[*] (str)"])]),
+      leak(2, [path("module __main__", [...cache, "key (str)"])]),
+    ]);
+    expect(causes[0]!.label).toBe("module __main__ → render keeps str objects");
+    const mixed = groupCauses([
+      leak(1, [path("module __main__", [...cache, "[*] (str)"])]),
+      leak(2, [path("module __main__", [...cache, "key (tuple, 2 items)"])]),
+    ]);
+    expect(mixed.causes[0]!.label).toBe("module __main__ → render keeps them alive");
+  });
+
   it("a native leak whose owners the same container keeps is one cause with the owners' Python leak; one no object owns is its own", () => {
     const arrays = "_HIST (list, 4,487 items)";
     const owner = { by: "pointer" as const, types: [{ type: "ndarray", desc: "ndarray 2000 float64", objects: 4419, bytes: 70_000_000 }], reached: 1 };
