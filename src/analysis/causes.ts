@@ -68,7 +68,7 @@ export function groupCauses(leaks: readonly LeakReport[]): { causes: CauseReport
       id,
       rank: i + 1,
       explained,
-      label: explained ? label(paths, common, members.length) : first.kind === "native" ? "native memory" : frameLabel(first.site),
+      label: explained ? label(paths[0]!, members) : first.kind === "native" ? "native memory" : frameLabel(first.site),
       root: explained ? paths[0]!.root : null,
       path: common.map(stepName),
       leaks: members.map((m) => m.rank),
@@ -106,20 +106,36 @@ const CONTAINERS = new Set(["dict", "list", "set", "frozenset", "tuple", "deque"
 
 /**
  * "module app → _REQUEST_LOG keeps RequestContext objects": the root and the container (the
- * first step), and what every path reaches through it (the deepest shared step's kind); when
- * that is a plain container (an lru_cache's dict, keys and values below it), the kind every path
- * ends at, if they agree; one leak's own objects when it is alone.
+ * first step), and what the cause keeps through it, read from every path of its sites that
+ * passes through that container: the deepest step they all share, when it is more than the
+ * container and not a plain one; else (an lru_cache's dict with its keys and values, a
+ * registry's dict of loggers with their lists) the kind of the step right below what they share
+ * that holds most of their objects.
  */
-function label(paths: readonly { root: string; steps: string[] }[], common: readonly string[], sites: number): string {
-  const { root, steps } = paths[0]!;
-  const where = steps.length ? `${root} → ${stepName(steps[0]!)}` : root;
+function label(main: { root: string; steps: string[] }, members: readonly LeakReport[]): string {
+  const first = main.steps[0];
+  const where = first ? `${main.root} → ${stepName(first)}` : main.root;
+  if (!first) return `${where} keeps them alive`;
+  const paths = members
+    .flatMap((m) => m.retainers)
+    .filter((r) => r.root === main.root && r.path.length > 0 && stepName(r.path[0]!) === stepName(first));
+  const common = commonSteps(paths.map((r) => r.path));
   let through: string | null = null;
-  if (common.length > 1) {
-    through = stepKind(common[common.length - 1]!);
-    if (through && CONTAINERS.has(through)) {
-      const leaves = new Set(paths.map((p) => (p.steps.length > common.length ? stepKind(p.steps[p.steps.length - 1]!) : through)));
-      through = leaves.size === 1 ? [...leaves][0]! : null;
+  const deepest = common.length > 1 ? stepKind(common[common.length - 1]!) : null;
+  if (deepest && !CONTAINERS.has(deepest)) through = deepest;
+  else {
+    const weight = new Map<string, number>();
+    let total = 0;
+    for (const r of paths) {
+      const below = r.path[common.length];
+      if (below === undefined) continue;
+      const kind = stepKind(below) ?? "";
+      const w = Math.max(1, r.objects);
+      weight.set(kind, (weight.get(kind) ?? 0) + w);
+      total += w;
     }
-  } else if (sites === 1 && steps.length > 1) through = stepKind(steps[steps.length - 1]!);
+    for (const [kind, w] of weight) if (kind && w > total / 2 && !CONTAINERS.has(kind)) through = kind;
+    if (!through && deepest && paths.every((r) => r.path.length === common.length)) through = deepest;
+  }
   return through ? `${where} keeps ${through} objects` : `${where} keeps them alive`;
 }

@@ -61,6 +61,24 @@ describe("groupCauses", () => {
     expect(mixed.causes[0]!.label).toBe("module __main__ → render keeps them alive");
   });
 
+  it("one site with many paths through a registry's dict: named by the kind below it that holds most objects", () => {
+    const reg = ["Logger.manager (Manager)", ".loggerDict (dict, 446,602 items)"];
+    const { causes } = groupCauses([
+      leak(1, [
+        path("module logging", [...reg, "[*] (Logger)", ".filters (list, 0 items)"], 460_000),
+        path("module logging", [...reg, "key (str)"], 446_602),
+        path("module logging", [...reg, "[*] (Logger)"], 446_600),
+        path("module logging", [...reg, "[*] (Logger)", ".handlers (list, 0 items)"], 460_000),
+        path("module logging", [...reg, "['app'] (PlaceHolder)", ".loggerMap (dict, 446,600 items)"], 1),
+      ]),
+    ]);
+    expect(causes[0]!.label).toBe("module logging → Logger.manager keeps Logger objects");
+    // Plain containers that are themselves what is kept.
+    expect(groupCauses([leak(1, [path("module app", ["_ROWS (list, 9 items)", "[*] (dict, 3 items)"])])]).causes[0]!.label).toBe(
+      "module app → _ROWS keeps dict objects",
+    );
+  });
+
   it("a native leak whose owners the same container keeps is one cause with the owners' Python leak; one no object owns is its own", () => {
     const arrays = "_HIST (list, 4,487 items)";
     const owner = { by: "pointer" as const, types: [{ type: "ndarray", desc: "ndarray 2000 float64", objects: 4419, bytes: 70_000_000 }], reached: 1 };
