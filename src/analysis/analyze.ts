@@ -98,7 +98,9 @@ function overall(
       ? `no supported Python process ran under leakhound (${capture.unsupported
           .map((u) => `pid ${u.pid}, Python ${u.python}: ${u.reason}`)
           .join("; ")})`
-      : "no Python process connected to leakhound, so nothing was measured; check that the command starts a Python interpreter";
+      : capture.meta.signal
+        ? `the target was ended by ${capture.meta.signal} before any Python process connected, so nothing was measured`
+        : "no Python process connected to leakhound, so nothing was measured; check that the command starts a Python interpreter";
     return { verdict: "inconclusive", reason: why, confidence: 0 };
   }
   const child = (pid: number) => (top && pid !== top.pid ? ` in pid ${pid}` : "");

@@ -155,10 +155,14 @@ function finish(
       notObservable = info.injectionBlocked;
     } else if (!info.looksLikePython) {
       notObservable = `no Python process connected: ${opts.argv[0]} does not look like Python (leakhound needs a command that starts CPython 3.8+)`;
+    } else if (signal !== null) {
+      // Stopped (a Ctrl-C, a SIGTERM passed on) before its agent said hello: its exit status
+      // passes through like any other; nothing was measured, and that is no error of the command.
+      notes.push(`the target was ended by ${signal} before its agent connected: nothing was measured`);
     } else {
       notObservable = `no Python process connected: the agent was not loaded (is the interpreter run with -I, -E or -S, or does the program exit before site runs?)`;
     }
-    notes.push(notObservable);
+    if (notObservable) notes.push(notObservable);
   }
   recordEnd(writer, server, notes, { exitCode: code, signal, stoppedBy });
 

@@ -41,6 +41,21 @@ describe("the target behaves as without leakhound", () => {
     expect(r.report.target.signal).toBe("SIGTERM");
   });
 
+  it("a signal that ends the target before its agent connects passes through too (no 'not Python' error)", async () => {
+    // Sent as soon as the interpreter has started: before (or, on a loaded machine, just after)
+    // the agent says hello. Either way the target's status is leakhound's, as without it.
+    const r = await runLeakhound(["python3", "forever.py"], ["--quiet"], {
+      onSpawn: (child) => signalOnceStarted(child, /forever\.py/, 0, "SIGTERM"),
+    });
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).not.toMatch(/does not look like Python|agent was not loaded/);
+    expect(r.report.target.signal).toBe("SIGTERM");
+    if (r.report.processes.length === 0) {
+      expect(r.report.verdict).toBe("inconclusive");
+      expect(r.report.reason).toMatch(/^the target was ended by SIGTERM before any Python process connected/);
+    }
+  });
+
   it("--fail-on-leak turns a leak verdict into exit 3", async () => {
     const r = await runLeakhound(["python3", "leak_registry.py"], ["--quiet", "--fail-on-leak"], { env: { LEAK_SECONDS: "4" } });
     expect(r.report.verdict).toBe("leak");
