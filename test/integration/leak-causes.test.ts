@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { runCli, runLeakhound } from "../helpers/cli.js";
 import { reportErrors } from "../helpers/schema.js";
+import { findPythons } from "../helpers/pythons.js";
 
 describe("leaks grouped by cause", () => {
   it("the request log is one cause holding several allocation sites; every output leads with it", async () => {
@@ -41,4 +42,23 @@ describe("leaks grouped by cause", () => {
     await runCli(["report", "--quiet", path.join(r.dir, "capture.lhdb"), "--html", html]);
     expect(fs.readFileSync(html, "utf8")).toContain("_REQUEST_LOG keeps RequestContext objects");
   }, 90_000);
+});
+
+describe.concurrent("a line that only grows small containers allocated elsewhere", () => {
+  // The sampled blocks at the append line are the lists' item arrays, not objects: the lists that
+  // own them explain it, so it joins the registry's cause instead of "nothing refers to it".
+  for (const py of findPythons()) {
+    it(`Python ${py.version}: explained by the lists that own the storage, in the registry's cause`, async () => {
+      const r = await runLeakhound([py.path, "leak_small_storage.py"], ["--quiet"], { env: { LEAK_SECONDS: "6" } });
+      expect(reportErrors(r.report), `${r.code} ${r.signal}\n${r.stderr.slice(-2000)}`).toBeNull();
+      const leak = r.report.leaks.find((l: any) => l.site?.line === 22 && l.site.file.endsWith("leak_small_storage.py"));
+      expect(leak, JSON.stringify(r.report.leaks.map((l: any) => l.site))).toBeDefined();
+      expect(leak.unreachable).toBe(false);
+      expect(leak.retainerNote).toMatch(/storage \(an item array, a key table, a buffer\) owned by the objects below/);
+      expect(leak.retainers[0].text).toMatch(/^module __main__ → _SESSIONS \(list, [\d,]+ items\) → \[\*\] \(Session\) → \.events \(list, 4 items\)$/);
+      const cause = r.report.causes.find((c: any) => c.id === leak.cause);
+      expect(cause.label).toBe("module __main__ → _SESSIONS keeps Session objects");
+      expect(cause.sites).toBeGreaterThan(1);
+    }, 120_000);
+  }
 });

@@ -50,6 +50,10 @@ TOP_PATHS = 5
 NATIVE_WALK = True
 # Paths rebuilt per stack even when the budget is spent.
 MIN_PATHS = 20
+# Storage found at a stack is its answer unless this share of its containers were made there too.
+STORAGE_MADE_HERE = 0.03
+# ... and when it is this many times the objects found there.
+STORAGE_OVER_OBJECTS = 4
 
 _search_lock = _thread.allocate_lock()
 
@@ -290,7 +294,11 @@ def _result(search, key, k):
     from_storage = False
     hits = found.hits(k)
     totals = None
-    if hits:
+    # Storage is looked for only where most sampled blocks are no objects (or none is): a stack
+    # that grew containers allocated elsewhere. Its containers explain it when they are most of
+    # what was found there (a few objects are free-list leftovers of other lines); a stack that
+    # makes objects and grows storage too (an instance and its attribute values) keeps its objects.
+    if hits and not (storage_hits and len(storage_hits) >= STORAGE_OVER_OBJECTS * hits):
         count = int(round(hits / found.coverage)) if found.coverage > 0 else hits
         sample = found.sample(k, max_objects, walk.runner)
         totals = weights.totals(k, deadline)
@@ -301,9 +309,11 @@ def _result(search, key, k):
         count, sample = 0, []
     paths = []
     distinct = set()
+    traced = 0
     for n, (p, d, i) in enumerate(sample):
         if n >= MIN_PATHS and time.monotonic() > deadline:
             break  # keep to the budget: fewer paths, same shapes
+        traced = n + 1
         path, root = walk.path(p, d, i, memo)
         # An untracked object shared by several containers can be listed twice.
         if path is not None and id(path[-1]) not in distinct:
@@ -352,7 +362,9 @@ def _result(search, key, k):
     return {
         "stackKey": key,
         "found": count,
-        "sampled": len(sample),
+        # The objects whose paths were traced (the budget may stop before the whole sample): each
+        # path's share of the stack is its objects over these.
+        "sampled": traced,
         "unreachable": bool(unreachable),
         "note": note,
         "paths": paths,
@@ -509,28 +521,76 @@ def _evenly(items, n):
 
 
 def _storage(walk, collector, keys, found, deadline):
-    """{key index: [(phase, depth, index)]} of containers whose storage grew at keys nothing else was found for."""
-    missing = set(k for k in range(len(keys)) if not found.hits(k))
-    if not missing or found.coverage < 1.0 or time.monotonic() > deadline:
-        return {}
-    lookup = storage.address_lookup(collector)
-    if lookup is None:
+    """{key index: [(phase, depth, index)]} of containers whose storage grew at keys where most of the
+    sampled blocks are no objects (or, without the sampled blocks, where no object was found)."""
+    if found.coverage < 1.0 or time.monotonic() > deadline:
         return {}
     index_of = {}
     for k, key in enumerate(keys):
         index_of.setdefault(key, k + 1)
-    result = {}
     expired = lambda: time.monotonic() > deadline  # noqa: E731
+    result = {}
+    missing = set(k for k in range(len(keys)) if not found.hits(k))
+    blocks = _storage_blocks(collector, keys, found, index_of)
+    if blocks:
+        try:
+            sampled = storage.find_sampled(walk, walk.runner, blocks, expired)
+        except Exception:
+            sampled = []
+        # Containers made at the same stack as their storage (a dict literal and its key table) are
+        # that stack's objects, not storage grown there: then a share of them was sampled at it too,
+        # where containers made elsewhere have none there (but free-list leftovers).
+        key_of = _key_function(collector)
+        made_here = {}
+        for k, position, container in sampled:
+            result.setdefault(k, []).append(position)
+            if index_of.get(key_of(container)) == k + 1:
+                made_here[k] = made_here.get(k, 0) + 1
+        for k, n in made_here.items():
+            if n >= STORAGE_MADE_HERE * len(result[k]):
+                del result[k]
+        missing.difference_update(result)
+        del blocks, sampled
+    if not missing:
+        return result
+    lookup = storage.address_lookup(collector)
+    if lookup is None:
+        return result
     try:
         hits = storage.find(walk, index_of.get, lookup, missing, expired)
         missing.difference_update(k for k, _ in hits)
         if missing:
             hits += storage.find_owners(walk, walk.runner, index_of.get, lookup, missing, expired)
     except Exception:
-        return {}
+        return result
     for k, position in hits:
         result.setdefault(k, []).append(position)
     return result
+
+
+def _storage_blocks(collector, keys, found, index_of):
+    """{address: key index} of the sampled blocks of the stacks whose sampled blocks are mostly no
+    objects (at most half matched one): the blocks a container's storage may be. {} without them."""
+    blocks_of = collector.sampled_blocks
+    stack_ids = [key for key in keys if type(key) is int]
+    if blocks_of is None or not stack_ids:
+        return {}
+    try:
+        listed = blocks_of(stack_ids)
+    except Exception:
+        return {}
+    by_key = {}
+    for address, _, key in listed:
+        k = index_of.get(key)
+        if k is not None:
+            by_key.setdefault(k - 1, []).append(address)
+    del listed
+    blocks = {}
+    for k, addresses in by_key.items():
+        if found.hits(k) * 2 <= len(addresses):
+            for address in addresses:
+                blocks[address] = k
+    return blocks
 
 
 def _key_function(collector):

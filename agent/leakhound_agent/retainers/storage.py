@@ -22,8 +22,8 @@ import ctypes
 import sys
 import types
 from functools import partial
-from itertools import compress, repeat
-from operator import is_, le
+from itertools import compress, count, repeat
+from operator import add, attrgetter, is_, le
 
 # Containers smaller than this rarely matter and are too many to ask about.
 MIN_ITEMS = 16
@@ -93,6 +93,51 @@ def find(walk, lookup_key, stack_key_of_address, wanted, deadline_check):
                     index = level.index(obj)
                     if index is not None:
                         hits.append((k - 1, (p, d, index)))
+    return hits
+
+
+# Every storage pointer of a container, for find_sampled (ma_values too: an instance dict's values).
+_STORAGE_POINTERS = [
+    (list, (3 * _PTR,)),
+    (dict, (4 * _PTR, 5 * _PTR)),
+    (set, (5 * _PTR,)),
+    (bytearray, (4 * _PTR,)),
+]
+_value = attrgetter("value")
+_from_address = ctypes.c_void_p.from_address
+
+
+def find_sampled(walk, runner, blocks, deadline_check):
+    """[(key index, (phase, depth, index), container)] for lists, dicts, sets and bytearrays of any length whose
+    storage is one of the sampled ``blocks`` ({address: key index}).
+
+    Every container's storage pointers are read in C-level iteration (no Python code per object),
+    so the many small containers of a leak are found as fast as a few big ones: a list per session
+    that another line appends to, a dict per logger that another line fills. Each container once.
+    """
+    hits = []
+    contains = blocks.__contains__
+    for p, phase in enumerate(walk.phases):
+        for d, level in enumerate(phase.levels):
+            if deadline_check():
+                return hits
+            for tp, offsets in _STORAGE_POINTERS:
+                mask, same, positions = [], [], []
+                runner.run([partial(mask.extend, map(is_, map(type, level), repeat(tp)))])
+                runner.run([partial(same.extend, compress(level, mask)), partial(positions.extend, compress(count(), mask))])
+                del mask
+                if not same:
+                    continue
+                seen = set()
+                for offset in offsets:
+                    ptrs = []
+                    runner.run([partial(ptrs.extend, map(_value, map(_from_address, map(add, map(id, same), repeat(offset)))))])
+                    for index, obj, ptr in compress(zip(positions, same, ptrs), map(contains, ptrs)):
+                        if index not in seen:
+                            seen.add(index)
+                            hits.append((blocks[ptr], (p, d, index), obj))
+                    del ptrs
+                del same, positions
     return hits
 
 
