@@ -532,6 +532,9 @@ def _storage(walk, collector, keys, found, deadline):
     result = {}
     missing = set(k for k in range(len(keys)) if not found.hits(k))
     blocks = _storage_blocks(collector, keys, found, index_of)
+    # Keys whose sampled blocks every container was compared with: the big containers' pass below
+    # would only repeat that for them.
+    compared = set()
     if blocks:
         try:
             sampled = storage.find_sampled(walk, walk.runner, blocks, expired)
@@ -546,10 +549,13 @@ def _storage(walk, collector, keys, found, deadline):
             result.setdefault(k, []).append(position)
             if index_of.get(key_of(container)) == k + 1:
                 made_here[k] = made_here.get(k, 0) + 1
-        for k, n in made_here.items():
-            if n >= STORAGE_MADE_HERE * len(result[k]):
-                del result[k]
+        dropped = [k for k, n in made_here.items() if n >= STORAGE_MADE_HERE * len(result[k])]
+        for k in dropped:
+            del result[k]
         missing.difference_update(result)
+        if not expired():
+            compared.update(blocks.values())
+            compared.difference_update(dropped)
         del blocks, sampled
     if not missing:
         return result
@@ -557,7 +563,8 @@ def _storage(walk, collector, keys, found, deadline):
     if lookup is None:
         return result
     try:
-        hits = storage.find(walk, index_of.get, lookup, missing, expired)
+        big = missing - compared
+        hits = storage.find(walk, index_of.get, lookup, big, expired) if big else []
         missing.difference_update(k for k, _ in hits)
         if missing:
             hits += storage.find_owners(walk, walk.runner, index_of.get, lookup, missing, expired)
