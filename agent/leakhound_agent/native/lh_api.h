@@ -246,7 +246,7 @@ static PyObject *lh_stack_frames(PyObject *self, PyObject *arg) {
 
 static PyObject *stack_of(uintptr_t addr) {
     size_t slot;
-    if (bt.count && bt_find(&bt, addr, &slot)) return PyLong_FromUnsignedLong(bt.vals[slot].stack);
+    if (bt_find_own(&bt, addr, &slot)) return PyLong_FromUnsignedLong(bt.vals[slot].stack);
     Py_RETURN_NONE;
 }
 
@@ -268,20 +268,18 @@ static inline size_t preheader_size(PyTypeObject *tp) {
 }
 
 static PyObject *lh_stack_of_object(PyObject *self, PyObject *obj) {
-    if (!bt.count) Py_RETURN_NONE;
     uintptr_t addr = (uintptr_t)obj - preheader_size(Py_TYPE(obj));
     size_t slot;
-    if (bt_find(&bt, addr, &slot)) return PyLong_FromUnsignedLong(bt.vals[slot].stack);
+    if (bt_find_own(&bt, addr, &slot)) return PyLong_FromUnsignedLong(bt.vals[slot].stack);
     Py_RETURN_NONE;
 }
 
 /* The sampled block holding an object: (stack id, block size, the probability it was
  * sampled with, from its size and the level it was drawn at), or None. */
 static PyObject *lh_sample_of_object(PyObject *self, PyObject *obj) {
-    if (!bt.count) Py_RETURN_NONE;
     uintptr_t addr = (uintptr_t)obj - preheader_size(Py_TYPE(obj));
     size_t slot;
-    if (!bt_find(&bt, addr, &slot)) Py_RETURN_NONE;
+    if (!bt_find_own(&bt, addr, &slot)) Py_RETURN_NONE;
     const bval *v = &bt.vals[slot];
     double p = sample_probability((double)v->size, level_mean(meta_level(v->meta)));
     return Py_BuildValue("(kKd)", (unsigned long)v->stack, (unsigned long long)v->size, p);

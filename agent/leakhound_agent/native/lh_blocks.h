@@ -106,6 +106,12 @@ static inline int bt_find(const btable *t, uintptr_t k, size_t *slot) {
     }
 }
 
+/* A sampled block whose memory still belongs to what its stack made: not one whose object went
+ * onto a free list (the object there now, if any, was made by another line from the list). */
+static inline int bt_find_own(const btable *t, uintptr_t k, size_t *slot) {
+    return t->count && bt_find(t, k, slot) && !(t->vals[*slot].size & BV_FREELIST);
+}
+
 static void bt_delete_slot(btable *t, size_t i) {
     size_t mask = t->cap - 1, j = i;
     for (;;) {

@@ -12,9 +12,10 @@
  * dying object's block (or a dict's key table) is a sampled block and is still
  * allocated after the type's own dealloc, the object went onto a free list.
  * The block then leaves its site's live figure for the site's free-list figure
- * (still live memory, counted in the heap, found by stack_of_object: the
- * retainer search still finds the objects that reuse it) and counts as freed
- * for the instruction's level. It leaves that figure when the allocator
+ * (still live memory, counted in the heap) and counts as freed for the
+ * instruction's level. The retainer search no longer matches it (bt_find_own):
+ * an object that reuses it was made by another line (a module's list made
+ * from a query's dead one read as that query's leak). It leaves that figure when the allocator
  * finally frees it. Not seen: objects the interpreter destroys without
  * tp_dealloc (3.11+ specialised float arithmetic frees its float operands with
  * _PyFloat_ExactDealloc), and key tables a dict drops when it grows.

@@ -270,7 +270,7 @@ static inline int vw_unsampled_leaf(PyObject *o) {
         return 0;
     if (!bfilter[bf_idx((void *)((uintptr_t)o - preheader_size(tp)))]) return 1;
     size_t slot;
-    return !(bt.count && bt_find(&bt, (uintptr_t)o - preheader_size(tp), &slot));
+    return !bt_find_own(&bt, (uintptr_t)o - preheader_size(tp), &slot);
 }
 
 static int vw_discover(PyObject *o, void *arg) {
@@ -441,7 +441,7 @@ static PyObject *lh_stack_indexes(PyObject *self, PyObject *args) {
         size_t slot;
         if (bt.count) {
             uintptr_t addr = (uintptr_t)items[i] - preheader_size(Py_TYPE(items[i]));
-            if (bt_find(&bt, addr, &slot)) {
+            if (bt_find_own(&bt, addr, &slot)) {
                 PyObject *key = PyLong_FromUnsignedLong(bt.vals[slot].stack);
                 if (!key) goto fail;
                 found = PyDict_GetItemWithError(index_of, key);
@@ -712,7 +712,7 @@ static PyObject *lh_orphans_at(PyObject *self, PyObject *args) {
         if (!PyArg_ParseTuple(PyList_GET_ITEM(blocks, i), "KK|k", &addr, &size, &sid)) goto fail;
         size_t slot;
         /* still sampled (nothing ran since sampled_blocks but be sure), never on a free list */
-        if (!bt_find(&bt, (uintptr_t)addr, &slot) || (bt.vals[slot].size & BV_FREELIST)) continue;
+        if (!bt_find_own(&bt, (uintptr_t)addr, &slot)) continue;
         PyObject *o = vw_object_in_block(s, (uintptr_t)addr, (size_t)size);
         if (!o || vw_test(s, o)) continue;
         Py_ssize_t refs = Py_REFCNT(o);

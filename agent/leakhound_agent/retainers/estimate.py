@@ -54,7 +54,8 @@ SLACK = 0.01
 # And the estimate must be this precise for the agreement to mean anything.
 MAX_RELATIVE_ERROR = 0.1
 # The share of a container's sampled objects of the type that may come from other stacks
-# (CPython reuses tuples, floats and dicts from free lists: they keep the stack that first allocated them).
+# (CPython reuses tuples, floats and dicts from free lists: those the sampler did not see die there keep the
+# stack that first allocated them).
 FOREIGN = 0.05
 
 _getsizeof = sys.getsizeof
