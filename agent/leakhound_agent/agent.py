@@ -477,6 +477,13 @@ class Agent(object):
                 if key is not None:
                     ids_by_key[NativeKey(key)] = stack_id
 
+        # Of those, the leaks that are memory objects made elsewhere reuse from CPython's free lists.
+        free_listed = request.get("freeListStackIds")
+        free_listed_keys = []
+        if type(free_listed) is list:
+            free_listed_keys = [self._table.site_key(i) for i in free_listed if type(i) is int]
+            free_listed_keys = [k for k in free_listed_keys if k is not None and k in ids_by_key]
+
         results, visited, elapsed, truncated = [], 0, 0.0, False
         logs = []
         # When the search started, on the clock of this process's samples.
@@ -487,7 +494,11 @@ class Agent(object):
 
                 # (The exit search keeps the plain call: live=True only when the program runs on.)
                 extra = {"live": True} if live else {}
-                found = retainers.find_retainers(self.collector, list(ids_by_key), max_objects, timeout, **extra)
+                self.collector.count_free_listed(free_listed_keys)
+                try:
+                    found = retainers.find_retainers(self.collector, list(ids_by_key), max_objects, timeout, **extra)
+                finally:
+                    self.collector.count_free_listed([])
                 for result in found.get("results", ()):
                     result = dict(result)
                     stack_id = ids_by_key.get(result.pop("stackKey", None))

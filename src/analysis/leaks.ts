@@ -144,6 +144,11 @@ export function freeListOf(
 /** Share of a leak's growth that, reused from free lists, marks it. */
 const FREE_LIST_SHARE = 0.5;
 
+/** Whether a leak's growth is mostly memory reused from free lists (`fl`: its freeListOf). */
+export function reusesFreeLists(fl: { growth: number } | null, growthBytes: number): boolean {
+  return fl !== null && fl.growth > 0 && fl.growth >= FREE_LIST_SHARE * growthBytes;
+}
+
 /**
  * A leak whose growth is mostly such memory is objects made by other lines from this site's
  * dead objects' memory (CPython reuses it without an allocation): it is marked, and ranked
@@ -152,7 +157,7 @@ const FREE_LIST_SHARE = 0.5;
 function freeListFields(tl: Timeline, members: readonly { series: SiteSeries }[], growthBytes: number): Partial<LeakReport> {
   const fl = freeListOf(tl, members);
   if (!fl || fl.bytes <= 0) return {};
-  const reused = fl.growth > 0 && fl.growth >= FREE_LIST_SHARE * growthBytes;
+  const reused = reusesFreeLists(fl, growthBytes);
   return { freeListBytes: fl.bytes, freeLists: fl.kinds, ...(reused ? { reusedFromFreeList: true } : {}) };
 }
 

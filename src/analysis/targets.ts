@@ -2,13 +2,14 @@
 // the leak candidates, most important first, one per allocation site before any
 // second stack of the same site. Runs while the target waits, so it only judges
 // series (linear in the capture) and builds no report.
-import type { ProcessCapture } from "../capture/model.js";
+import type { ProcessCapture, SiteSeries } from "../capture/model.js";
 import { siteKey } from "./frames.js";
 import { beforeShutdown, freedAfterCut, workingCut } from "./shutdown.js";
 import { THRESHOLDS } from "./thresholds.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis } from "./stacks.js";
 import { judgeTests } from "./test-runs.js";
+import { freeListOf, reusesFreeLists } from "./leaks.js";
 
 /** `confidentOnly`: only stacks judged to leak (a live explanation), not the doubtful ones too. */
 export function retainerTargets(proc: ProcessCapture, max = 5, confidentOnly = false): number[] {
@@ -23,16 +24,20 @@ export function retainerTargets(proc: ProcessCapture, max = 5, confidentOnly = f
   return out;
 }
 
-function byGrowth(whole: ProcessCapture, max: number, confidentOnly: boolean): number[] {
-  // Once its shutdown began, the program is judged as it was at work (analysis/shutdown.ts):
-  // memory that stays flat while it exits (a search at the mark, slow handlers) is no plateau.
+/** The run as judged: once its shutdown began, as it was at work (analysis/shutdown.ts). */
+function judged(whole: ProcessCapture): { proc: ProcessCapture; cut: ReturnType<typeof workingCut>; working: boolean } {
+  // Memory that stays flat while it exits (a search at the mark, slow handlers) is no plateau.
   const cut = workingCut(whole);
   const working = cut && cut.index > 0 ? beforeShutdown(whole, cut.index) : null;
-  const proc = working && !timeline(working).tooShort ? working : whole;
+  return working && !timeline(working).tooShort ? { proc: working, cut, working: true } : { proc: whole, cut, working: false };
+}
+
+function byGrowth(whole: ProcessCapture, max: number, confidentOnly: boolean): number[] {
+  const { proc, cut, working } = judged(whole);
   // A stack whose memory the shutdown already released has nothing left to search for (a search now
   // would find strays, and its answer would stand for the one taken before the cleanup).
   const gone = new Set<number>();
-  if (cut && proc === working) {
+  if (cut && working) {
     for (const s of whole.sites.values()) {
       const { before, freed } = freedAfterCut(whole, s, cut);
       if (freed > 0 && freed >= THRESHOLDS.exitFreedShare * before) gone.add(s.stackId);
@@ -96,5 +101,34 @@ export function nativeRetainerTargets(proc: ProcessCapture, max = 5, confidentOn
     )
     .sort((a, b) => growth(b) - growth(a))
     .slice(0, max)
+    .map((s) => s.stackId);
+}
+
+/**
+ * A stack's free-listed memory is searched at half the share of its growth that marks its leak: a
+ * leak the report marks (judged on its whole site, maybe on another stretch of the run) never
+ * misses its paths, and a stack that only borders on it shows where that memory went too.
+ */
+const SEARCH_FREE_LIST_SHARE = 0.5;
+
+/**
+ * Of some Python stacks asked about, those whose growth is mostly memory that objects made by other
+ * lines reuse from CPython's free lists (the report marks such a leak `reusedFromFreeList`): for them
+ * the search counts the objects in those blocks (they show where the memory went); for the others
+ * an object made elsewhere from a dead one's memory is not theirs.
+ */
+export function freeListTargets(whole: ProcessCapture, stackIds: readonly number[]): number[] {
+  if (stackIds.length === 0 || whole.samples.length === 0) return [];
+  const { proc } = judged(whole);
+  const asked = new Map<number, SiteSeries>();
+  for (const id of stackIds) {
+    const s = proc.sites.get(id);
+    if (s?.freeListBytes && s.freeListKinds) asked.set(id, s);
+  }
+  if (asked.size === 0) return [];
+  const tl = timeline(proc);
+  if (tl.tooShort) return [];
+  return analyzeStacks(proc, tl, asked)
+    .filter((s) => reusesFreeLists(freeListOf(tl, [s]), s.features.retainedGrowth * SEARCH_FREE_LIST_SHARE))
     .map((s) => s.stackId);
 }

@@ -12,7 +12,7 @@
 import type { Explanation, ProcessCapture } from "../capture/model.js";
 import type { Recorder } from "../capture/recorder.js";
 import type { AgentServer } from "../host/agent-server.js";
-import { nativeRetainerTargets, retainerTargets } from "../analysis/targets.js";
+import { freeListTargets, nativeRetainerTargets, retainerTargets } from "../analysis/targets.js";
 import { THRESHOLDS } from "../analysis/thresholds.js";
 
 export interface ExplainPolicy {
@@ -136,7 +136,9 @@ export class LiveExplainer {
     const server = this.server;
     if (!server) return null;
     const st = this.state(pid);
-    const e = await server.explain(pid, targets, reason, native);
+    const proc = this.recorder.process(pid);
+    const freeList = proc ? freeListTargets(proc, targets) : [];
+    const e = await server.explain(pid, targets, reason, native, freeList);
     st.lastAnswer = this.now();
     if (e) {
       st.spentSec += e.elapsedSec;

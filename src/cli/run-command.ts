@@ -8,7 +8,7 @@ import path from "node:path";
 import { runSession } from "../host/session.js";
 import { Recorder } from "../capture/recorder.js";
 import type { Capture, ProcessCapture } from "../capture/model.js";
-import { nativeRetainerTargets, retainerTargets } from "../analysis/targets.js";
+import { freeListTargets, nativeRetainerTargets, retainerTargets } from "../analysis/targets.js";
 import { THRESHOLDS } from "../analysis/thresholds.js";
 import { readSnippets } from "../capture/sources.js";
 import { isUserFrame } from "../analysis/frames.js";
@@ -84,6 +84,10 @@ export function watchSettings(opts: WatchCliOptions, recorder: Recorder, explain
     retainerTargets: (pid: number) => unanswered(recorder, pid, false, (proc) => retainerTargets(proc, THRESHOLDS.maxLeaks)),
     nativeRetainerTargets: (pid: number) =>
       unanswered(recorder, pid, true, (proc) => nativeRetainerTargets(proc, THRESHOLDS.maxLeaks)),
+    freeListTargets: (pid: number, ids: number[]) => {
+      const proc = recorder.process(pid);
+      return proc ? freeListTargets(proc, ids) : [];
+    },
     collector: opts.collector,
     intervalSec: opts.interval,
     nframes: opts.nframes,

@@ -34,6 +34,8 @@ export interface AgentEvents {
   retainerTargets(pid: number): number[];
   /** Native stacks whose Python owners the host should ask for then (fast). */
   nativeRetainerTargets?(pid: number): number[];
+  /** Of the stacks asked, those whose leak is memory reused from free lists (fast). */
+  freeListTargets?(pid: number, stackIds: number[]): number[];
 }
 
 export interface AgentServerOptions {
@@ -176,7 +178,13 @@ export class AgentServer {
    * meanwhile). Resolves with the answer as recorded, or null when the process is not
    * connected, already searching, exits first, or does not answer in time.
    */
-  explain(pid: number, stackIds: number[], reason: ExplainReason, nativeStackIds: number[] = []): Promise<Explanation | null> {
+  explain(
+    pid: number,
+    stackIds: number[],
+    reason: ExplainReason,
+    nativeStackIds: number[] = [],
+    freeListStackIds: number[] = [],
+  ): Promise<Explanation | null> {
     const peer = this.peers.get(pid);
     if (!peer || peer.pending || peer.exiting || stackIds.length + nativeStackIds.length === 0) return Promise.resolve(null);
     const id = this.nextRequestId++;
@@ -188,6 +196,7 @@ export class AgentServer {
         type: "find-retainers",
         stackIds,
         ...(nativeStackIds.length ? { nativeStackIds } : {}),
+        ...(freeListStackIds.length ? { freeListStackIds } : {}),
         maxObjects: this.opts.maxObjects,
         timeoutSec: this.opts.retainerTimeoutSec,
         requestId: id,
@@ -234,9 +243,11 @@ export class AgentServer {
         writer.processEnded(pid, null, null, true);
         let targets: number[] = [];
         let native: number[] = [];
+        let freeList: number[] = [];
         try {
           targets = events.retainerTargets(pid);
           native = events.nativeRetainerTargets?.(pid) ?? [];
+          freeList = events.freeListTargets?.(pid, targets) ?? [];
         } catch (err) {
           this.protocolErrors.push(`process ${pid}: analysis at exit failed: ${(err as Error).message}`);
         }
@@ -246,6 +257,7 @@ export class AgentServer {
             type: "find-retainers",
             stackIds: targets,
             ...(native.length ? { nativeStackIds: native } : {}),
+            ...(freeList.length ? { freeListStackIds: freeList } : {}),
             maxObjects: this.opts.maxObjects,
             timeoutSec: this.opts.retainerTimeoutSec,
           });
@@ -263,16 +275,18 @@ export class AgentServer {
         if (!msg.search) break;
         let targets: number[] = [];
         let native: number[] = [];
+        let freeList: number[] = [];
         try {
           targets = peer && !peer.pending ? events.retainerTargets(pid) : [];
           native = peer && !peer.pending ? (events.nativeRetainerTargets?.(pid) ?? []) : [];
+          freeList = targets.length ? (events.freeListTargets?.(pid, targets) ?? []) : [];
         } catch (err) {
           this.protocolErrors.push(`process ${pid}: analysis at shutdown failed: ${(err as Error).message}`);
         }
         // A search already under way answers first (the agent waits for it); else one now, or done.
         if (peer?.pending) break;
         if (targets.length + native.length === 0) send({ type: "done" });
-        else void this.explain(pid, targets, "shutdown", native);
+        else void this.explain(pid, targets, "shutdown", native, freeList);
         break;
       }
       case "retainers": {

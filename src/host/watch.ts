@@ -18,6 +18,8 @@ export interface WatchOptions {
   retainerTargets(pid: number): number[];
   /** Native stacks whose Python owners to ask for (none when absent). */
   nativeRetainerTargets?(pid: number): number[];
+  /** Of the stacks asked, those whose leak is memory reused from free lists. */
+  freeListTargets?(pid: number, stackIds: number[]): number[];
   collector: string;
   intervalSec: number;
   nframes: number;
@@ -75,6 +77,7 @@ export async function openWatch(opts: WatchOptions): Promise<Watch> {
         onStacks: (pid, stacks) => st?.stacks(pid, stacks),
         retainerTargets: (pid) => opts.retainerTargets(pid),
         nativeRetainerTargets: (pid) => opts.nativeRetainerTargets?.(pid) ?? [],
+        freeListTargets: (pid, ids) => opts.freeListTargets?.(pid, ids) ?? [],
       },
     });
     server = srv;

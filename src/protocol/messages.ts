@@ -270,6 +270,12 @@ export interface FindRetainersMessage {
   stackIds: number[];
   /** Native stacks (malloc blocks sampled by the shim) whose Python owners to find. */
   nativeStackIds?: number[];
+  /**
+   * Of `stackIds`, the leaks that are memory objects made by other lines reuse from CPython's free
+   * lists (`reusedFromFreeList`): for them the objects now in their free-listed blocks count. For
+   * the others they do not (an object made elsewhere from a dead one's memory is not theirs).
+   */
+  freeListStackIds?: number[];
   /** Objects per stack to find a path for. */
   maxObjects: number;
   /** Wall-clock budget for the walk. */

@@ -40,6 +40,10 @@ describe.each(pythons.map((p) => [p.version, p.path] as const))("CPython %s", (_
       expect(response, seen).toBeGreaterThan(real);
       expect(leaks[response].reusedFromFreeList, seen).toBe(true);
       expect(leaks[response].freeLists).toContain(kind);
+      // Its paths are those of the objects made from its memory (the search counts its free-listed
+      // blocks for it), never "nothing refers to it".
+      expect(leaks[response].retainerNote ?? "", seen).not.toMatch(/nothing refers/);
+      expect(leaks[response].retainers?.[0]?.text ?? "", seen).toMatch(/^module __main__ → (HEADERS|PAIRS|TIMINGS) /);
     }
     expect(leaks[real].reusedFromFreeList).toBeUndefined();
     // The response line's memory is on the sites list with its free-list share.

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { analyze } from "../../src/analysis/analyze.js";
+import { freeListTargets, retainerTargets } from "../../src/analysis/targets.js";
 import { CaptureWriter, readCapture } from "../../src/capture/store.js";
 import { FREE_LIST, type HelloMessage, type SampleMessage, type SiteTuple } from "../../src/protocol/messages.js";
 import { renderTerminal } from "../../src/report/terminal.js";
@@ -107,5 +108,17 @@ describe("leaks of memory reused from free lists", () => {
     const card = text.slice(text.indexOf("#2 python leak"));
     expect(card).toMatch(/memory here was reused from CPython's dict free list by objects made on other lines/);
     expect(text.slice(0, text.indexOf("#2 python leak"))).not.toMatch(/free list/);
+  });
+
+  it("asks the search to count the free-listed memory of that line only", () => {
+    // The agent skips an object in a block whose first object died onto a free list (made by another
+    // line) except for the stacks named in freeListStackIds: there those objects are the story.
+    const proc = capture().processes[0]!;
+    const ids = [...proc.sites.keys()];
+    const targets = retainerTargets(proc, 10);
+    expect(targets).toEqual(expect.arrayContaining([ids[0], ids[1]]));
+    expect(freeListTargets(proc, targets)).toEqual([ids[1]]);
+    expect(freeListTargets(proc, ids)).toEqual([ids[1]]); // the flat line's free-list memory did not grow
+    expect(freeListTargets(proc, [])).toEqual([]);
   });
 });

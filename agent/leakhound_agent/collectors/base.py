@@ -83,6 +83,13 @@ class Collector(object):
         """The stack key that allocated ``obj``, or None when unknown/untracked."""
         raise NotImplementedError
 
+    def count_free_listed(self, keys):
+        """For the next retainer search (until called again with []): the stack keys whose memory
+        reused from CPython's free lists counts as theirs (a leak that is such memory: the objects made
+        elsewhere from it show where it went). Otherwise an object in such memory is not the stack's.
+        Collectors that cannot tell free-listed memory apart ignore it."""
+        pass
+
     def after_fork_in_child(self):
         """Reset per-process state in a forked child (its own collector state)."""
         pass

@@ -81,6 +81,11 @@ class SamplingCollector(Collector):
         # [(address, size, stack id)] of the live sampled blocks at some stacks ("nothing refers to it").
         self.sampled_blocks = getattr(self._ext, "sampled_blocks", None)
 
+    def count_free_listed(self, keys):
+        counted = getattr(self._ext, "count_free_listed", None)
+        if counted is not None:
+            counted([k for k in keys if type(k) is int])
+
     # ------------------------------------------------------------ lifecycle
 
     def info(self):

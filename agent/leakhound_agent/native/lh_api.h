@@ -250,6 +250,25 @@ static PyObject *stack_of(uintptr_t addr) {
     Py_RETURN_NONE;
 }
 
+/* count_free_listed(stack_ids): the stacks whose free-listed blocks the lookups below still count,
+ * for one retainer search ([] after it); at most FL_COUNTED_MAX, the rest ignored. */
+static PyObject *lh_count_free_listed(PyObject *self, PyObject *arg) {
+    PyObject *fast = PySequence_Fast(arg, "a sequence of stack ids");
+    if (!fast) return NULL;
+    int n = 0;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast) && n < FL_COUNTED_MAX; i++) {
+        unsigned long id = PyLong_AsUnsignedLong(PySequence_Fast_GET_ITEM(fast, i));
+        if (PyErr_Occurred()) {
+            Py_DECREF(fast);
+            return NULL;
+        }
+        fl_counted[n++] = (uint32_t)id;
+    }
+    fl_counted_n = n;
+    Py_DECREF(fast);
+    Py_RETURN_NONE;
+}
+
 static PyObject *lh_stack_of_address(PyObject *self, PyObject *arg) {
     uintptr_t addr = (uintptr_t)PyLong_AsVoidPtr(arg);
     if (PyErr_Occurred()) return NULL;
@@ -304,6 +323,7 @@ static PyObject *lh_preheader_size(PyObject *self, PyObject *obj) {
 
 static PyObject *lh_reset_after_fork(PyObject *self, PyObject *unused) {
     py_table_clear();
+    fl_counted_n = 0;
     uint32_t n = stack_count;
     for (uint32_t id = 0; id < n; id++) {
         lhstack *s = stack_at(id);

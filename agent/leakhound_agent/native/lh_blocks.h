@@ -106,10 +106,22 @@ static inline int bt_find(const btable *t, uintptr_t k, size_t *slot) {
     }
 }
 
+/* The stacks whose free-listed blocks the retainer search still counts (count_free_listed): those
+ * whose leak is memory that objects made elsewhere reuse from CPython's free lists; the objects there
+ * now are its story (where that memory went). Set for one search, a handful at most. */
+#define FL_COUNTED_MAX 64
+static uint32_t fl_counted[FL_COUNTED_MAX];
+static int fl_counted_n;
+
 /* A sampled block whose memory still belongs to what its stack made: not one whose object went
- * onto a free list (the object there now, if any, was made by another line from the list). */
+ * onto a free list (the object there now, if any, was made by another line from the list), unless
+ * the search counts that stack's free-listed blocks. */
 static inline int bt_find_own(const btable *t, uintptr_t k, size_t *slot) {
-    return t->count && bt_find(t, k, slot) && !(t->vals[*slot].size & BV_FREELIST);
+    if (!t->count || !bt_find(t, k, slot)) return 0;
+    if (!(t->vals[*slot].size & BV_FREELIST)) return 1;
+    for (int i = 0; i < fl_counted_n; i++)
+        if (fl_counted[i] == t->vals[*slot].stack) return 1;
+    return 0;
 }
 
 static void bt_delete_slot(btable *t, size_t i) {

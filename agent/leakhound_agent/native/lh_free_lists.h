@@ -13,9 +13,11 @@
  * allocated after the type's own dealloc, the object went onto a free list.
  * The block then leaves its site's live figure for the site's free-list figure
  * (still live memory, counted in the heap) and counts as freed for the
- * instruction's level. The retainer search no longer matches it (bt_find_own):
+ * instruction's level. The retainer search does not match it (bt_find_own):
  * an object that reuses it was made by another line (a module's list made
- * from a query's dead one read as that query's leak). It leaves that figure when the allocator
+ * from a query's dead one read as that query's leak), except for the stacks
+ * the host names (count_free_listed): leaks that are such memory, whose
+ * story is where it went. It leaves that figure when the allocator
  * finally frees it. Not seen: objects the interpreter destroys without
  * tp_dealloc (3.11+ specialised float arithmetic frees its float operands with
  * _PyFloat_ExactDealloc), and key tables a dict drops when it grows.

@@ -118,6 +118,8 @@ static PyMethodDef methods[] = {
      "est_count)], with free_lists: [(stack_id, est_bytes, est_count, free_list_bytes, free_list_kinds)] (the "
      "free-list bytes are part of est_bytes)"},
     {"stack_frames", lh_stack_frames, METH_O, "[(filename, lineno, function)] innermost first"},
+    {"count_free_listed", lh_count_free_listed, METH_O,
+     "count_free_listed(stack_ids): the lookups count these stacks' blocks whose object went onto a free list"},
     {"stack_of_address", lh_stack_of_address, METH_O, "stack id of the sampled block at an address, or None"},
     {"stack_of_object", lh_stack_of_object, METH_O, "stack id of the sampled block holding an object, or None"},
     {"sample_of_object", lh_sample_of_object, METH_O,
