@@ -112,8 +112,9 @@ export function nativeRetainerTargets(proc: ProcessCapture, max = 5, confidentOn
 const SEARCH_FREE_LIST_SHARE = 0.5;
 
 /**
- * Of some Python stacks asked about, those whose growth is mostly memory that objects made by other
- * lines reuse from CPython's free lists (the report marks such a leak `reusedFromFreeList`): for them
+ * Of some Python stacks asked about, those whose growth is in good part memory that objects made by
+ * other lines reuse from CPython's free lists (the report marks a leak that is mostly such memory
+ * `reusedFromFreeList`): for them
  * the search counts the objects in those blocks (they show where the memory went); for the others
  * an object made elsewhere from a dead one's memory is not theirs.
  */
