@@ -9,6 +9,7 @@ import { leakKey, renderLeakCard } from "./leak-card.js";
 import { MemoryChart } from "./memory-chart.js";
 import type { Model } from "./model.js";
 import { SitesTable } from "./sites-table.js";
+import { commandLine } from "../src/report/units.js";
 import { renderTests } from "./tests-card.js";
 
 export type LiveState = "connecting" | "waiting" | "live" | "final" | "disconnected";
@@ -100,7 +101,7 @@ export class App {
     this.content.hidden = false;
     const head = model.head;
     this.version.textContent = head.tool?.version ? `v${head.tool.version}` : "";
-    const title = `leakhound · ${fmt.verdictLabel(head.verdict).toLowerCase()}${head.target.argv.length ? ` · ${head.target.argv.join(" ")}` : ""}`;
+    const title = `leakhound · ${fmt.verdictLabel(head.verdict).toLowerCase()}${head.target.argv.length ? ` · ${commandLine(head.target.argv, 80)}` : ""}`;
     document.title = status.mode === "live" && status.state !== "final" ? `● ${title}` : title;
     this.bannerSlot.replaceChildren(renderBanner(model, status.mode === "live" && status.state !== "final"));
     this.memFigs.replaceChildren(renderMemoryFigures(model));

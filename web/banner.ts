@@ -2,7 +2,7 @@
 import type { MemoryFigures } from "../src/report/model.js";
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
-import { collectorSummary } from "../src/report/units.js";
+import { collectorSummary, commandLine } from "../src/report/units.js";
 import type { Model } from "./model.js";
 
 function fact(label: string, value: string | Node, title?: string): HTMLElement {
@@ -42,7 +42,7 @@ export function renderBanner(model: Model, running = false): HTMLElement {
       : v === "no-leak"
         ? "Memory stayed bounded"
         : "Not enough evidence either way";
-  const cmd = head.target.argv.join(" ");
+  const cmd = commandLine(head.target.argv);
   return h(
     "section",
     { class: `verdict verdict-${v}`, id: "overview", attrs: { "aria-label": "verdict" } },

@@ -1,6 +1,6 @@
 // "Copy as text": one leak as plain text, fit for pasting into a bug report.
 import * as fmt from "./format.js";
-import { collectorSummary, escapeText, ownerLine, retainerFigures } from "../src/report/units.js";
+import { collectorSummary, commandLine, escapeText, ownerLine, retainerFigures } from "../src/report/units.js";
 import type { Leak, Model } from "./model.js";
 import { mergeRetainers, type RetainerNode } from "./retainer-tree.js";
 
@@ -33,7 +33,7 @@ export function leakAsText(model: Model, leak: Leak): string {
   const where = leak.site ? `${leak.site.file}:${leak.site.line} in ${leak.site.function}` : "(unknown site)";
   out.push(`Memory leak #${leak.rank} (${leak.kind}) at ${where}`);
   out.push("");
-  out.push(`Command:    ${h.target.argv.join(" ")}`);
+  out.push(`Command:    ${commandLine(h.target.argv)}`);
   out.push(
     leak.group
       ? `Processes:  ${leak.group.leaking} of ${leak.group.of} ${leak.group.label}${h.target.python ? `, Python ${h.target.python}` : ""}`

@@ -10,6 +10,7 @@ import { encodePprof } from "../export/pprof.js";
 import { foldedStacks } from "../export/folded.js";
 import { speedscopeFile } from "../export/speedscope.js";
 import { selectProcesses, weightedStacks } from "../export/stacks.js";
+import { commandLine } from "../report/units.js";
 import { escapeText } from "../report/units.js";
 
 export async function exportCommand(file: string, opts: ExportOptions): Promise<number> {
@@ -36,7 +37,7 @@ export async function exportCommand(file: string, opts: ExportOptions): Promise<
       ],
     });
   } else if (opts.format === "speedscope") {
-    data = `${JSON.stringify(speedscopeFile(processes, opts.value, capture.meta.argv.join(" ") || capturePath, `leakhound@${VERSION}`))}\n`;
+    data = `${JSON.stringify(speedscopeFile(processes, opts.value, commandLine(capture.meta.argv) || capturePath, `leakhound@${VERSION}`))}\n`;
   } else {
     data = foldedStacks(processes, opts.value);
   }

@@ -7,6 +7,7 @@ import { formatRate, frameLabel } from "../analysis/format.js";
 import type { DiffContext } from "./context.js";
 import { afterRunPower, rateGone } from "./evidence.js";
 import type { DiffEntry, DiffSide, DiffStatus } from "./model.js";
+import { commandLine } from "../report/units.js";
 import type { ProcessView } from "./processes.js";
 
 export function classifyBeforeLeak(ctx: DiffContext, b: ProcessView, leak: LeakReport): DiffEntry {
@@ -20,7 +21,7 @@ export function classifyBeforeLeak(ctx: DiffContext, b: ProcessView, leak: LeakR
     reason,
   });
   const a = ctx.peer.get(b) ?? null;
-  if (!a) return entry("inconclusive", `the after-run has no process like pid ${b.proc.pid} (${b.proc.argv.join(" ")})`, null);
+  if (!a) return entry("inconclusive", `the after-run has no process like pid ${b.proc.pid} (${commandLine(b.proc.argv)})`, null);
 
   const again = findAgain(ctx, b, a, leak);
   if (again) {

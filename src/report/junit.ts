@@ -4,6 +4,7 @@
 import fs from "node:fs";
 import type { Report } from "./model.js";
 import { leakMessage } from "./ci-leaks.js";
+import { commandLine } from "./units.js";
 
 /** Text and attribute values: the five XML entities, and characters XML 1.0 cannot hold dropped. */
 export function xmlEscape(s: string): string {
@@ -23,7 +24,7 @@ export function toJunit(report: Report): string {
   let failures = 0;
   for (const p of report.processes) {
     const leaks = report.leaks.filter((l) => l.pid === p.pid || l.processes?.some((m) => m.pid === p.pid));
-    const name = `pid ${p.pid}: ${p.argv.join(" ")}`;
+    const name = `pid ${p.pid}: ${commandLine(p.argv)}`;
     const attrs = `classname="leakhound.process" name="${xmlEscape(name)}" time="${p.durationSec.toFixed(3)}"`;
     if (leaks.length === 0) {
       cases.push(`    <testcase ${attrs}/>`);
@@ -43,7 +44,7 @@ export function toJunit(report: Report): string {
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
     `<testsuites name="leakhound" tests="${total}" failures="${failures}" errors="0">\n` +
-    `  <testsuite name="${xmlEscape(`leakhound: ${report.target.argv.join(" ")}`)}" tests="${total}" failures="${failures}" errors="0" skipped="0" time="${report.durationSec.toFixed(3)}">\n` +
+    `  <testsuite name="${xmlEscape(`leakhound: ${commandLine(report.target.argv)}`)}" tests="${total}" failures="${failures}" errors="0" skipped="0" time="${report.durationSec.toFixed(3)}">\n` +
     cases.join("\n") +
     (cases.length ? "\n" : "") +
     `  </testsuite>\n</testsuites>\n`

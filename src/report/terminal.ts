@@ -3,7 +3,7 @@
 import type { CauseReport, LeakReport, Report } from "./model.js";
 import { countOf, formatBytes, formatCount, formatGrowth, formatRate, longFrame } from "./format.js";
 import { renderTests } from "./terminal-tests.js";
-import { collectorSummary, escapeDeep, escapeText, formatSec, ownerFigures, reachedWords, retainerFigures } from "./units.js";
+import { collectorSummary, commandLine, escapeDeep, escapeText, formatSec, ownerFigures, reachedWords, retainerFigures } from "./units.js";
 
 export interface TerminalOptions {
   color: boolean;
@@ -34,7 +34,7 @@ export function renderTerminal(untrusted: Report, opts: TerminalOptions): string
   const status =
     t.stoppedBy === "leakhound" ? `stopped by leakhound, ${ended}` : t.stoppedBy === "detached" ? "leakhound detached, still running" : ended;
   out.push(
-    `  ${c.dim("target")}     ${t.argv.join(" ")}  (${t.pid !== null ? `pid ${t.pid}, ` : ""}${t.python ? `Python ${t.python}, ` : ""}${status}, ${report.durationSec.toFixed(1)} s)`,
+    `  ${c.dim("target")}     ${escapeText(commandLine(untrusted.target.argv))}  (${t.pid !== null ? `pid ${t.pid}, ` : ""}${t.python ? `Python ${t.python}, ` : ""}${status}, ${report.durationSec.toFixed(1)} s)`,
   );
   const m = report.memory;
   const warmup = report.processes.find((p) => p.pid === t.pid)?.warmupSec ?? 0;

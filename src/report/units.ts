@@ -126,6 +126,22 @@ export function retainerFigures(r: {
   return `× ${objects || bytes ? "~" : ""}${formatCount(r.objects)} objects${objects}, ${formatBytes(r.bytes)}${bytes}`;
 }
 
+/**
+ * The target's command as one short line, as a shell would take it: an argument with spaces or
+ * quotes in single quotes, a program given inline (`python -c "..."`) by its first line and "…",
+ * the whole cut at `max` characters. Not escaped (the caller escapes for its medium).
+ */
+export function commandLine(argv: readonly string[], max = 160): string {
+  const words = argv.map((a) => {
+    const lines = a.split(/\r?\n/);
+    const first = lines.find((l) => l.trim() !== "") ?? "";
+    const text = lines.length > 1 ? `${first.trim()} …` : a;
+    return text === "" || /[\s'"\\$`]/.test(text) ? `'${text.replace(/'/g, `'\\''`)}'` : text;
+  });
+  const line = words.join(" ");
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
 // Characters that a terminal would act on rather than print: C0 controls (tab and
 // newline included: a name must stay on its line), DEL, C1 controls, and the
 // Unicode controls that reorder or hide text (bidi overrides and isolates, line and

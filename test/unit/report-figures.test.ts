@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { analyze } from "../../src/analysis/analyze.js";
 import { renderTerminal } from "../../src/report/terminal.js";
 import { packReport } from "../../src/report/html/view-model.js";
-import { collectorSummary, escapeText, formatBytes, formatGrowth, formatRate } from "../../src/report/units.js";
+import { collectorSummary, commandLine, escapeText, formatBytes, formatGrowth, formatRate } from "../../src/report/units.js";
 import type { Report } from "../../src/report/model.js";
 import { unpack } from "../../web/model.js";
 import { leakAsText } from "../../web/text-report.js";
@@ -190,3 +190,18 @@ describe("strings from the target never act on the terminal", () => {
     expect(pasted.split("\n").some((l) => l.startsWith("FAKE"))).toBe(false);
   });
 });
+
+describe("the target's command on one line", () => {
+  it("shows an inline program by its first line, quotes what a shell would split, and stays short", () => {
+    expect(commandLine(["python3", "app.py", "--port", "8000"])).toBe("python3 app.py --port 8000");
+    expect(commandLine(["python3", "-c", "\nimport time\nwhile True: time.sleep(1)\n"])).toBe("python3 -c 'import time …'");
+    expect(commandLine(["python3", "run.py", "a b", "it's", ""])).toBe("python3 run.py 'a b' 'it'\\''s' ''");
+    const long = commandLine(["python3", "x".repeat(500)]);
+    expect(long.length).toBe(160);
+    expect(long.endsWith("…")).toBe(true);
+    expect(commandLine(["python3", "x".repeat(500)], 80).length).toBe(80);
+    // Not escaped here: the terminal escapes what the target wrote.
+    expect(escapeText(commandLine(["python3", "\u001b[31mred"]))).toBe("python3 \\x1b[31mred");
+  });
+});
+

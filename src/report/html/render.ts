@@ -4,6 +4,7 @@ import { gzipSync } from "node:zlib";
 import type { Report } from "../model.js";
 import { jsonForScript, renderShell, type DataBlock } from "./page.js";
 import { packReport, type PackOptions, type PackedReport } from "./view-model.js";
+import { commandLine } from "../units.js";
 
 /** Data above this size is gzipped and base64-encoded (the browser inflates it with DecompressionStream). */
 export const COMPRESS_ABOVE_BYTES = 64 * 1024;
@@ -24,8 +25,7 @@ export function encodeData(packed: PackedReport, compress?: boolean): DataBlock 
 
 export function reportTitle(report: Report): string {
   const verdict = report.verdict === "leak" ? "leak" : report.verdict === "no-leak" ? "no leak" : "inconclusive";
-  const command = report.target.argv.join(" ");
-  const short = command.length > 80 ? `${command.slice(0, 77)}…` : command;
+  const short = commandLine(report.target.argv, 80);
   return `leakhound · ${verdict}${short ? ` · ${short}` : ""}`;
 }
 
