@@ -30,16 +30,19 @@ export function renderTerminal(untrusted: Report, opts: TerminalOptions): string
   out.push(`${c.bold("leakhound")}: ${verdictText} — ${report.reason} (confidence ${Math.round(report.confidence * 100)}%)${partial}`);
   out.push("");
   const t = report.target;
+  const observed = report.processes.length > 0;
   const ended = t.signal ? `killed by ${t.signal}` : t.exitCode !== null ? `exit ${t.exitCode}` : "exit unknown";
   const status =
     t.stoppedBy === "leakhound" ? `stopped by leakhound, ${ended}` : t.stoppedBy === "detached" ? "leakhound detached, still running" : ended;
   out.push(
-    `  ${c.dim("target")}     ${escapeText(commandLine(untrusted.target.argv))}  (${t.pid !== null ? `pid ${t.pid}, ` : ""}${t.python ? `Python ${t.python}, ` : ""}${status}, ${report.durationSec.toFixed(1)} s)`,
+    `  ${c.dim("target")}     ${escapeText(commandLine(untrusted.target.argv))}  (${t.pid !== null ? `pid ${t.pid}, ` : ""}${t.python ? `Python ${t.python}, ` : ""}${status}${observed ? `, ${report.durationSec.toFixed(1)} s` : ""})`,
   );
   const m = report.memory;
   const warmup = report.processes.find((p) => p.pid === t.pid)?.warmupSec ?? 0;
   const after = warmup > 0 ? ` after a ${formatSec(warmup)} warm-up` : "";
-  out.push(
+  // No process was observed (not Python, too old, ended before its agent connected): no figures to show.
+  if (!observed) out.push(`  ${c.dim("memory")}     not measured: no Python process was observed`);
+  else out.push(
     `  ${c.dim("memory")}     RSS ${formatBytes(m.rss.start)} → ${formatBytes(m.rss.end)}   ` +
       `Python heap ${formatBytes(m.heap.start)} → ${formatBytes(m.heap.end)}   ` +
       `trend${after}: RSS ${formatRate(m.rss.ratePerSec)}, heap ${formatRate(m.heap.ratePerSec)}`,

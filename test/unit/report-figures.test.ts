@@ -205,3 +205,14 @@ describe("the target's command on one line", () => {
   });
 });
 
+describe("a run where no Python process was observed", () => {
+  it("prints no duration or memory figures it never measured", () => {
+    const report = analyze(synthCapture({ sites: [{ frames: [at(20)], bytes: shape.linear(1 * MB, 1 * MB) }] }));
+    const none: Report = { ...report, processes: [], target: { ...report.target, pid: null, python: null } };
+    const text = renderTerminal(none, { color: false });
+    expect(text).toMatch(/\n {2}memory {5}not measured: no Python process was observed\n/);
+    expect(text).not.toMatch(/RSS 0 B/);
+    expect(text).toMatch(/\n {2}target {5}python3 \S+ {2}\(exit 0\)\n/);
+  });
+});
+
