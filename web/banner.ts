@@ -68,7 +68,7 @@ export function renderBanner(model: Model, running = false): HTMLElement {
       { class: "facts" },
       fact("Command", h("code", null, cmd || "(unknown)"), cmd),
       fact("Python", head.target.python ?? "unknown"),
-      fact("Duration", fmt.duration(head.durationSec)),
+      model.processes.length ? fact("Duration", fmt.duration(head.durationSec)) : null,
       fact("Process", `${head.target.pid !== null ? `pid ${head.target.pid}` : "pid unknown"}, ${exitText(model, running)}${model.processes.length > 1 ? `, ${model.processes.length} processes` : ""}`),
       fact("Collector", collectorText(model), [collectorText(model), collectorDetail(model)].filter(Boolean).join(" — ")),
       head.capture ? fact("Capture", h("code", null, head.capture), head.capture) : null,
@@ -88,5 +88,7 @@ function memFig(label: string, m: MemoryFigures): HTMLElement {
 }
 
 export function renderMemoryFigures(model: Model): HTMLElement {
+  // No process observed (not Python, too old): nothing was measured, so no zeros to show.
+  if (!model.processes.length) return h("div", { class: "memfigs" }, h("p", { class: "memfig-none" }, "Memory not measured: no Python process was observed."));
   return h("div", { class: "memfigs" }, memFig("RSS", model.head.memory.rss), memFig("Python heap", model.head.memory.heap));
 }

@@ -157,6 +157,30 @@ describe("static report", { timeout: 60_000 }, () => {
     });
   }
 
+  test("no Python process observed: the command and its note, no duration or memory figures", async () => {
+    const base = fixture("inconclusive");
+    const report: Report = {
+      ...base,
+      processes: [],
+      leaks: [],
+      sites: [],
+      target: { ...base.target, pid: null, python: null, argv: ["python2", "-c", "import time\ntime.sleep(5)"] },
+      notes: ["Python 2.7.18 cannot be observed: leakhound needs Python 3.8 or newer (this is 2.7.18)"],
+    };
+    const { url } = writeTempHtml("no-process", renderHtml(report));
+    const w = await watchedPage(browser);
+    await openReport(w, url);
+    const { page } = w;
+    const facts = await page.locator(".facts").textContent();
+    expect(facts).toContain("python2 -c 'import time …'");
+    expect(facts).not.toContain("Duration");
+    await expect(page.locator(".memfigs").textContent()).resolves.toContain("Memory not measured: no Python process was observed.");
+    await expect(page.locator(".notes").textContent()).resolves.toContain("needs Python 3.8 or newer");
+    expect(w.consoleErrors).toEqual([]);
+    expect(w.pageErrors).toEqual([]);
+    await page.context().close();
+  });
+
   test("dark colour scheme", async () => {
     const { url } = writeTempHtml("leak-dark", renderHtml(fixture("leak")));
     const w = await watchedPage(browser, { colorScheme: "dark" });
