@@ -2,7 +2,7 @@
 import ast
 import re
 
-from ..facts import dotted, ever_new, last_name
+from ..facts import PER_INSTANCE, dotted, ever_new, handles_request, last_name
 
 
 # Why a finding is of low confidence by its nature (see rules/__init__.py): the code shows something
@@ -317,3 +317,18 @@ def _same_block(up, guard, node):
             return True
         cur = up.get(id(cur))
     return False
+
+
+def made_many(facts, fn):
+    """The extra field of a finding that needs evidence that `fn` runs many times: a list of
+    alternatives, each a list of names that must all be called from functions that run per call
+    somewhere (the host decides: see main.py). None needed for a function whose parameters say it
+    handles a request, an event or a message (`handle(self, request)`): it runs per request."""
+    if fn.name not in PER_INSTANCE and handles_request(fn):
+        return ()
+    if fn.cls is None:
+        return ([[fn.name]],)
+    family = facts.class_family(fn.cls)
+    if fn.name in PER_INSTANCE:
+        return ([[c] for c in family],)
+    return ([[c, fn.name] for c in family],)

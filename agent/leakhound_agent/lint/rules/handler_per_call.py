@@ -10,8 +10,8 @@ call; for any other function or method, it is called from one (and, for a
 method, its class is made in one too). Constructors are no such evidence."""
 import ast
 
-from ..facts import PER_INSTANCE, dotted, handles_request
-from .common import fn_label, guarded, mentions
+from ..facts import dotted
+from .common import fn_label, guarded, made_many, mentions
 
 ID = "handler-per-call"
 TITLE = "Handler registered on every call"
@@ -37,21 +37,6 @@ def _weak_registration(fn, call, local_calls):
         return False
     weak_args = any((isinstance(a, ast.Call) and dotted(a.func) in WEAK) or (isinstance(a, ast.Name) and a.id in weak) for a in rest)
     return weak_args or (body is not None and bool(weak) and mentions(body, names=weak))
-
-
-def _made_many(facts, fn):
-    """The extra field of a finding that needs evidence that `fn` runs many times: a list of
-    alternatives, each a list of names that must all be called from functions that run per call
-    somewhere (the host decides: see main.py). None needed for a function whose parameters say it
-    handles a request, an event or a message (`handle(self, request)`): it runs per request."""
-    if fn.name not in PER_INSTANCE and handles_request(fn):
-        return ()
-    if fn.cls is None:
-        return ([[fn.name]],)
-    family = facts.class_family(fn.cls)
-    if fn.name in PER_INSTANCE:
-        return ([[c] for c in family],)
-    return ([[c, fn.name] for c in family],)
 
 
 def _local_calls(fn):
@@ -105,7 +90,7 @@ def check(facts):
                     continue
                 why = "%s adds a new logging handler on every call and never removes it; the logger keeps all of them (and their streams) for the life of the process." % fn_label(fn)
                 fix = "Add the handler once at set-up (module level or guarded by `if not logger.handlers`), or `logger.removeHandler(h)` in a `finally`."
-                yield (call, why, fix, None) + _made_many(facts, fn)
+                yield (call, why, fix, None) + made_many(facts, fn)
             elif name == "atexit.register" and not unregisters and call.args:
                 if local_calls is None:
                     local_calls = _local_calls(fn)
@@ -113,4 +98,4 @@ def check(facts):
                     continue
                 why = "%s registers an atexit callback on every call; atexit keeps each one, and everything it references, until the process exits." % fn_label(fn)
                 fix = "Register once at module level (or behind a module-level flag), or `atexit.unregister(cb)` when the object is closed."
-                yield (call, why, fix, None) + _made_many(facts, fn)
+                yield (call, why, fix, None) + made_many(facts, fn)

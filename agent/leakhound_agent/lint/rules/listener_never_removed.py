@@ -7,8 +7,7 @@ import ast
 import re
 
 from ..facts import last_name
-from .handler_per_call import _made_many
-from .common import fn_label, guarded
+from .common import fn_label, guarded, made_many
 
 ID = "listener-never-removed"
 TITLE = "Listener subscribed per call, never removed"
@@ -120,4 +119,4 @@ def check(facts):
                 fn_label(fn), ast.unparse(source) if hasattr(ast, "unparse") else root.id)
             fix = "Unsubscribe when done (`%s.%s` in `close()`/`finally`), or subscribe a `weakref.WeakMethod` / use a weak-reference event source." % (
                 root.id, "disconnect(...)" if call.func.attr == "connect" else "remove_listener(...)")
-            yield (call, why, fix, None) + _made_many(facts, fn)
+            yield (call, why, fix, None) + made_many(facts, fn)
