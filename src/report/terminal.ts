@@ -88,6 +88,16 @@ function renderCauses(report: Report, c: Colors): string[] {
     out.push(
       `      ${countOf(k.sites, "allocation site")} (${ranks}), ${formatGrowth(k.growthBytes)} after warm-up (${formatRate(k.growthBytesPerSec)}), live ${formatBytes(k.liveBytes)}${exit}`,
     );
+    // With --lint: the findings that explain any of its sites, once each.
+    const seen = new Set<string>();
+    for (const leak of report.leaks.filter((l) => l.cause === k.id)) {
+      for (const f of leak.causes ?? []) {
+        const key = `${f.rule} ${f.file}:${f.line}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(`      ${c.dim("fix:")} ${f.fix} (${f.rule}, ${f.file}:${f.line})`);
+      }
+    }
   }
   return out;
 }

@@ -216,3 +216,23 @@ describe("a run where no Python process was observed", () => {
   });
 });
 
+describe("a cause's fix from lint (run --lint)", () => {
+  it("is printed under the cause once, whichever of its sites the finding explains", () => {
+    const report = analyze(
+      synthCapture({ sites: [{ frames: [at(20)], bytes: shape.linear(1 * MB, 3 * MB) }, { frames: [at(30)], bytes: shape.linear(1 * MB, 2 * MB) }] }),
+    );
+    expect(report.leaks).toHaveLength(2);
+    const finding = { rule: "logger-per-value", file: "app.py", line: 5, column: 11, message: "`handle()` names a logger per id.", fix: "Use one logger per module.", via: "site" as const };
+    const cause = { id: "C1", rank: 1, label: "module logging → Logger.manager keeps Logger objects", explained: true, root: "module logging", path: ["Logger.manager"], leaks: [1, 2], sites: 2, growthBytes: 1, growthBytesPerSec: 1, liveBytes: 1, confidence: 0.8 };
+    const linked: Report = {
+      ...report,
+      causes: [cause],
+      leaks: report.leaks.map((l) => ({ ...l, cause: "C1", causes: [finding] })),
+    };
+    const text = renderTerminal(linked, { color: false });
+    const block = text.slice(text.indexOf("1 leak by cause:"), text.indexOf("#1 python leak"));
+    expect(block).toContain("      fix: Use one logger per module. (logger-per-value, app.py:5)\n");
+    expect(block.match(/fix:/g)).toHaveLength(1);
+  });
+});
+
