@@ -6,6 +6,7 @@ the finding needs (see main.py; None: none) and, for a finding of low confidence
 from . import (
     global_container_growth,
     unbounded_cache,
+    function_cache,
     method_cache,
     mutable_default_memo,
     handler_per_call,
@@ -19,6 +20,7 @@ from . import (
 RULES = [
     global_container_growth,
     unbounded_cache,
+    function_cache,
     method_cache,
     mutable_default_memo,
     handler_per_call,

@@ -332,3 +332,38 @@ def made_many(facts, fn):
     if fn.name in PER_INSTANCE:
         return ([[c] for c in family],)
     return ([[c, fn.name] for c in family],)
+
+
+def unbounded_cache_decorator(dec):
+    """True for @cache, @functools.cache, @lru_cache(maxsize=None), @lru_cache(None)."""
+    name = last_name(dec)
+    if name == "cache":
+        return not isinstance(dec, ast.Call) and dotted(dec) in ("cache", "functools.cache")
+    if name == "lru_cache" and isinstance(dec, ast.Call):
+        args = list(dec.args[:1]) + [k.value for k in dec.keywords if k.arg == "maxsize"]
+        return any(isinstance(a, ast.Constant) and a.value is None for a in args)
+    return False
+
+
+# A name that says it holds the identifier of one job, request, session, connection, message, ...
+PER_CALL_ID = re.compile(
+    r"(?i)^_?(job|task|request|req|session|sess|conn|connection|client|order|message|msg|trace|span|call|"
+    r"transaction|txn|user|upload|download|stream|chat|conversation|ticket)_?(id|uuid|key)$|^_?(uuid|guid)$")
+
+
+def _read_names(expr):
+    """The plain names and attribute names an expression reads."""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Name):
+            yield node.id
+        elif isinstance(node, ast.Attribute):
+            yield node.attr
+
+
+def per_call_value(fn, expr):
+    """The expression (or, for a local, what the function assigns to it) carries an identifier of a
+    per-call object: an ever-new value (`id()`, `uuid4()`, `time()`, `request.request_id`) or a name
+    that says it is one (`job_id`, `session_id`)."""
+    made = made_of(fn, expr)
+    return ever_new(made) or any(PER_CALL_ID.match(n) for n in _read_names(made))
+

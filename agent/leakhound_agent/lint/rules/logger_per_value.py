@@ -13,10 +13,8 @@ Like handler-per-call, a finding stands only with evidence that the function run
 times (it handles a request or a message, or a function that runs per call calls it);
 a logger per thread ident is of low confidence (idents are reused once a thread ends)."""
 import ast
-import re
 
-from ..facts import dotted, ever_new
-from .common import WEAK_THREAD_KEY, fn_label, keyed_by_thread, made_many, made_of
+from .common import WEAK_THREAD_KEY, fn_label, keyed_by_thread, made_many, per_call_value
 
 ID = "logger-per-value"
 TITLE = "Logger named per value"
@@ -25,21 +23,6 @@ HELP = ("`logging.getLogger(f\"jobs.{job_id}\")` in a function that runs per job
         "(`logging.Logger.manager.loggerDict`), with its handlers, for the life of the process.")
 
 GET_LOGGER = ("logging.getLogger", "getLogger")
-# A name that says it holds the identifier of one job, request, session, connection, message, ...
-PER_CALL_ID = re.compile(
-    r"(?i)^_?(job|task|request|req|session|sess|conn|connection|client|order|message|msg|trace|span|call|"
-    r"transaction|txn|user|upload|download|stream|chat|conversation|ticket)_?(id|uuid|key)$|^_?(uuid|guid)$")
-
-
-def _names(expr):
-    """The plain names and attribute names an expression reads."""
-    for node in ast.walk(expr):
-        if isinstance(node, ast.Name):
-            yield node.id
-        elif isinstance(node, ast.Attribute):
-            yield node.attr
-
-
 def _logger_name(call):
     if call.args:
         return call.args[0]
@@ -55,9 +38,7 @@ def check(facts):
             arg = _logger_name(call)
             if arg is None or isinstance(arg, ast.Constant):
                 continue
-            expr = made_of(fn, arg)
-            per_value = ever_new(expr) or any(PER_CALL_ID.match(n) for n in _names(expr))
-            if not per_value:
+            if not per_call_value(fn, arg):
                 continue
             weak = WEAK_THREAD_KEY if keyed_by_thread(fn, arg) else None
             why = ("%s asks `logging.getLogger` for a logger named after a value that changes with each call; "

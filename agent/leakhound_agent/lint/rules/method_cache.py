@@ -21,6 +21,7 @@ import ast
 
 from ..facts import REQUEST, dotted, last_name
 from ..public import PREFIX
+from .common import unbounded_cache_decorator
 
 ID = "method-cache"
 TITLE = "Unbounded cache on a method keeps instances alive"
@@ -28,17 +29,6 @@ HELP = ("`functools.cache` or `lru_cache(maxsize=None)` on a method stores `self
         "lives as long as the class, so every instance that ever called it stays alive.")
 
 ENUM_BASES = {"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "type", "ABCMeta", "EnumMeta"}
-
-
-def _unbounded(dec):
-    """True for @cache, @functools.cache, @lru_cache(maxsize=None), @lru_cache(None)."""
-    name = last_name(dec)
-    if name == "cache":
-        return not isinstance(dec, ast.Call) and dotted(dec) in ("cache", "functools.cache")
-    if name == "lru_cache" and isinstance(dec, ast.Call):
-        args = list(dec.args[:1]) + [k.value for k in dec.keywords if k.arg == "maxsize"]
-        return any(isinstance(a, ast.Constant) and a.value is None for a in args)
-    return False
 
 
 def _singleton(facts, cls):
@@ -65,7 +55,7 @@ def check(facts):
         names = set(fn.decorators)
         if names & {"staticmethod", "classmethod"}:
             continue
-        dec = next((d for d in fn.node.decorator_list if _unbounded(d)), None)
+        dec = next((d for d in fn.node.decorator_list if unbounded_cache_decorator(d)), None)
         if dec is None or _singleton(facts, fn.cls) or _cleared(facts, fn):
             continue
         dec.def_line = fn.node.lineno  # `# leakhound: ignore` may also sit on the def line
