@@ -49,3 +49,23 @@ describe("lint findings linked through a default argument's path step", () => {
     expect(linkFindings([finding("_seen")], report, "/")).toEqual([null]);
   });
 });
+
+describe("a function cache's finding linked through the cache's path step", () => {
+  it("matches `render (lru_cache render)` by the function's name", () => {
+    const report = leakReport();
+    const leak = report.leaks[0];
+    leak.retainers = [
+      {
+        root: "module text",
+        rootKind: "module global",
+        path: ["render (lru_cache render)", "cache (dict, 14,495 items)", "[*] (str)"],
+        text: "module text → render (lru_cache render) → cache (dict, 14,495 items) → [*] (str)",
+        objects: 14_495,
+        bytes: 1_449_500,
+      },
+    ];
+    const [link] = linkFindings([{ ...finding("render"), rule: "function-cache" }], report, "/");
+    expect(link).toMatchObject({ leaks: [leak.rank], via: "retainer" });
+    expect(linkFindings([{ ...finding("rendered"), rule: "function-cache" }], report, "/")[0]).toBeNull();
+  });
+});

@@ -44,5 +44,6 @@ def check(facts):
             fix = ("Bound it (`functools.lru_cache(maxsize=1024)`), or cache only on the arguments that repeat and "
                    "pass the per-call identifier outside the cached call.")
             needs = made_many(facts, caller)
-            yield dec, why, fix, None, (needs[0] if needs else None)
+            # The container is the function: a run's path `module app → render (lru_cache render) → cache` starts there.
+            yield dec, why, fix, fn.name, (needs[0] if needs else None)
             break
