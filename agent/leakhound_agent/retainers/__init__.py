@@ -79,6 +79,8 @@ NOTE_STORAGE = ("no object was allocated at this stack: its memory is storage (a
 NOTE_STORAGE_SAMPLED = ("the sampled blocks at this stack are storage (an item array, a key table, a buffer) "
                         "owned by the objects below")
 NOTE_TRUNCATED = "the walk stopped at its time budget before reaching an object from this stack"
+# Objects that hold no references (an orphan of these types holds none of the others).
+ATOMIC = (int, float, complex, str, bytes, bool, type(None))
 
 
 # The live search under way (its Walk), so that exit or fork can cut it short.
@@ -345,7 +347,7 @@ def _result(search, key, k):
         }[why]
         if why == "orphan":
             note = _orphan_note([root[1] for kind, _, root in paths if kind == "native"], walk.visited,
-                                _where(search.collector, key)) or note
+                                _where(search.collector, key), _orphan_holders(paths)) or note
     elif not count:
         if walk.truncated or found.coverage < 1.0:
             note = NOTE_TRUNCATED
@@ -449,7 +451,18 @@ def _root_words(namer, phase_kind, path, root):
     return "unreachable cycle", "%s in an unreachable reference cycle" % desc, "garbage"
 
 
-def _orphan_note(details, visited, where):
+def _orphan_holders(paths):
+    """The types of the objects nothing refers to through which some of a stack's own orphans were
+    reached (a leaked dict's values), when its other orphans hold no references themselves (numbers,
+    strings): most of those are then likely held by such objects that were not sampled. Else None."""
+    holders = sorted({type(path[0]).__name__ for kind, path, _ in paths if kind == "native" and len(path) > 1})
+    direct = [path[0] for kind, path, _ in paths if kind == "native" and len(path) == 1]
+    if holders and direct and all(type(o) in ATOMIC for o in direct):
+        return holders
+    return None
+
+
+def _orphan_note(details, visited, where, held_by=None):
     """The evidence that nothing refers to the sampled objects: their reference counts against the
     objects the walk read; immortal objects (3.12+) and interned strings named as such."""
     details = [d for d in details if type(d) is tuple]
@@ -465,10 +478,15 @@ def _orphan_note(details, visited, where):
         return "immortal objects (Python 3.12+): the interpreter keeps them for its whole life, and %s" % among
     counts = sorted(d[0] for d in details if not d[1])
     low, high = counts[0], counts[-1]
-    text = "nothing refers to %s: refcount %s, and %s: a reference leaked in C" % (
-        them, (low if len(counts) == 1 else "%d each" % low) if low == high else "%d to %d" % (low, high), among)
-    if where:
-        text += ", most likely by the C code called from %s" % where
+    refcounts = (low if len(counts) == 1 else "%d each" % low) if low == high else "%d to %d" % (low, high)
+    if held_by:
+        text = ("nothing the walk reached refers to %s (refcount %s; %s), but some are held by %s objects that "
+                "nothing refers to either: the rest most likely by such objects that were not sampled; else a "
+                "reference leaked in C" % (them, refcounts, among, "/".join(held_by)))
+    else:
+        text = "nothing refers to %s: refcount %s, and %s: a reference leaked in C" % (them, refcounts, among)
+        if where:
+            text += ", most likely by the C code called from %s" % where
     interned = sum(1 for d in details if d[2])
     if interned:
         text += "; %d of the %d sampled are interned strings (the interpreter's table of interned strings keeps them too)" % (
