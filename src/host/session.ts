@@ -11,6 +11,9 @@ import { openWatch, recordEnd, type WatchOptions } from "./watch.js";
 import { ENV, agentDir } from "../protocol/contract.js";
 import { EXIT, UserError } from "../errors.js";
 import { inspectCommand } from "./python-command.js";
+
+/** --duration: how long the stop waits for the first process to connect (a SIGINT during start-up is lost). */
+const CONNECT_GRACE_MS = 5000;
 import { buildShim } from "./native-shim.js";
 
 export interface SessionOptions extends WatchOptions {
@@ -93,8 +96,17 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     const timers: NodeJS.Timeout[] = [];
     let ended = false;
     if (opts.durationSec !== null) {
+      // A SIGINT that lands while the interpreter still runs its start-up (site.py, our bootstrap) is
+      // lost: site.py carries on and the program starts as if none came. So the stop waits, up to
+      // CONNECT_GRACE_MS, for a process to connect (a program under a loaded machine may take seconds).
+      let waited = 0;
       const stopNow = () => {
         if (ended) return;
+        if (srv.helloPids.length === 0 && srv.unsupported.length === 0 && waited < CONNECT_GRACE_MS && alive()) {
+          waited += 100;
+          timers.push(setTimeout(stopNow, 100));
+          return;
+        }
         stop("SIGINT")();
         timers.push(setTimeout(stop("SIGTERM"), 5000));
         timers.push(setTimeout(stop("SIGKILL"), 10000));
