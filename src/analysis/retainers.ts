@@ -61,12 +61,17 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], search: Ret
   let any = false;
   let explained = 0;
   let sampled = 0;
+  // The first stack with paths (the largest of a merged leak that has any), else the first with a
+  // result, says whether it is reachable and gives the note: a stack where nothing was found does
+  // not call a leak unreachable that its other stacks' paths explain.
+  const decider = inputs.find((i) => i.result && i.result.paths.length > 0)?.result ?? inputs.find((i) => i.result)?.result;
+  if (decider) {
+    unreachable = decider.unreachable;
+    note = decider.note || undefined;
+  }
   for (const { result, liveBytes, liveCount } of inputs) {
     if (!result) continue;
-    // The first stack with a result (the largest of a merged leak) says whether it is reachable.
-    if (!any) unreachable = result.unreachable;
     any = true;
-    if (!note && result.note) note = result.note;
     if (result.paths.length) {
       explained += Math.max(0, result.sampled);
       sampled += Math.max(0, result.found, result.sampled);

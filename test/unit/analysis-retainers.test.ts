@@ -69,6 +69,18 @@ describe("retainer figures", () => {
     expect(mixed.exact).toBeUndefined();
   });
 
+  it("calls a merged leak unreachable only when no stack of it has paths", () => {
+    const NOT_FOUND = "nothing refers to it: no Python object holds a reference (a reference leaked in C?)";
+    const empty = { ...input, result: { stackId: 2, found: 0, sampled: 0, unreachable: true, note: NOT_FOUND, paths: [] } };
+    // The largest stack found nothing (its memory is another line's storage now); the second explains it.
+    const merged = summarizeRetainers([empty, input], "ran");
+    expect(merged.unreachable).toBe(false);
+    expect(merged.note).toBeUndefined();
+    expect(merged.retainers).toHaveLength(2);
+    const alone = summarizeRetainers([empty], "ran");
+    expect([alone.unreachable, alone.note]).toEqual([true, NOT_FOUND]);
+  });
+
   it("falls back to the old split for captures without estimates, and ignores malformed ones", () => {
     const p = path(["X (list)"], 50, 500);
     expect(pathFigures(p, result([p], 100, 200), 1_000_000, 10_000)).toEqual({ objects: 2_500, bytes: 250_000, approximate: true });

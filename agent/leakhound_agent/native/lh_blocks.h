@@ -116,12 +116,15 @@ static int fl_counted_n;
 /* A sampled block whose memory still belongs to what its stack made: not one whose object went
  * onto a free list (the object there now, if any, was made by another line from the list), unless
  * the search counts that stack's free-listed blocks. */
-static inline int bt_find_own(const btable *t, uintptr_t k, size_t *slot) {
-    if (!t->count || !bt_find(t, k, slot)) return 0;
-    if (!(t->vals[*slot].size & BV_FREELIST)) return 1;
+static inline int bv_own(const bval *v) {
+    if (!(v->size & BV_FREELIST)) return 1;
     for (int i = 0; i < fl_counted_n; i++)
-        if (fl_counted[i] == t->vals[*slot].stack) return 1;
+        if (fl_counted[i] == v->stack) return 1;
     return 0;
+}
+
+static inline int bt_find_own(const btable *t, uintptr_t k, size_t *slot) {
+    return t->count && bt_find(t, k, slot) && bv_own(&t->vals[*slot]);
 }
 
 static void bt_delete_slot(btable *t, size_t i) {

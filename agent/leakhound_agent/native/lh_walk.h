@@ -610,14 +610,15 @@ done:
 /* ------------------------------------------------------------------ "nothing refers to it" */
 
 /* sampled_blocks(stack_ids) -> [(address, size, stack id)]: the live sampled Python-domain blocks
- * allocated at those stacks (not those whose object went onto a free list). */
+ * allocated at those stacks (not those whose object went onto a free list, but for the stacks
+ * count_free_listed names: the containers whose storage such a block now is show where it went). */
 static PyObject *lh_sampled_blocks(PyObject *self, PyObject *arg) {
     PyObject *wanted = PyFrozenSet_New(arg);
     if (!wanted) return NULL;
     PyObject *out = PyList_New(0);
     if (!out) goto fail;
     for (size_t i = 0; i < bt.cap && bt.count; i++) {
-        if (!bt.keys[i] || (bt.vals[i].size & BV_FREELIST)) continue;
+        if (!bt.keys[i] || !bv_own(&bt.vals[i])) continue;
         PyObject *sid = PyLong_FromUnsignedLong(bt.vals[i].stack);
         if (!sid) goto fail;
         int in = PySet_Contains(wanted, sid);
@@ -711,7 +712,7 @@ static PyObject *lh_orphans_at(PyObject *self, PyObject *args) {
         unsigned long sid;
         if (!PyArg_ParseTuple(PyList_GET_ITEM(blocks, i), "KK|k", &addr, &size, &sid)) goto fail;
         size_t slot;
-        /* still sampled (nothing ran since sampled_blocks but be sure), never on a free list */
+        /* still sampled (nothing ran since sampled_blocks but be sure), not free-listed (bt_find_own) */
         if (!bt_find_own(&bt, (uintptr_t)addr, &slot)) continue;
         PyObject *o = vw_object_in_block(s, (uintptr_t)addr, (size_t)size);
         if (!o || vw_test(s, o)) continue;
