@@ -1,8 +1,8 @@
 // The verdict banner and the run's facts; the memory figures under the chart.
-import type { MemoryFigures } from "../src/report/model.js";
+import type { MemoryFigures, ThreadFigures } from "../src/report/model.js";
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
-import { collectorSummary, commandLine } from "../src/report/units.js";
+import { collectorSummary, commandLine, threadsWorthShowing, threadWords } from "../src/report/units.js";
 import type { Model } from "./model.js";
 
 function fact(label: string, value: string | Node, title?: string): HTMLElement {
@@ -90,5 +90,23 @@ function memFig(label: string, m: MemoryFigures): HTMLElement {
 export function renderMemoryFigures(model: Model): HTMLElement {
   // No process observed (not Python, too old): nothing was measured, so no zeros to show.
   if (!model.processes.length) return h("div", { class: "memfigs" }, h("p", { class: "memfig-none" }, "Memory not measured: no Python process was observed."));
-  return h("div", { class: "memfigs" }, memFig("RSS", model.head.memory.rss), memFig("Python heap", model.head.memory.heap));
+  const threads = model.head.threads;
+  return h(
+    "div",
+    { class: "memfigs" },
+    memFig("RSS", model.head.memory.rss),
+    memFig("Python heap", model.head.memory.heap),
+    threads && threadsWorthShowing(threads) ? threadFig(threads) : null,
+  );
+}
+
+function threadFig(f: ThreadFigures): HTMLElement {
+  const [span, why] = threadWords(f).split(": ");
+  return h(
+    "div",
+    { class: `memfig${f.growing ? " threads-growing" : ""}` },
+    h("div", { class: "fig-label" }, "Threads"),
+    h("div", { class: "fig-value" }, span),
+    h("div", { class: "fig-sub" }, why ?? `peak ${f.peak}`),
+  );
 }

@@ -2,7 +2,7 @@
 // src/report/units.ts, the one vocabulary of the terminal report, the analysis
 // prose and this app, so the same number reads the same everywhere.
 import type { Frame } from "../src/protocol/messages.js";
-import { countOf as unitsCountOf, formatBytes, formatCount, formatGrowth, formatPercent, formatRate, scaleBytes } from "../src/report/units.js";
+import { countOf as unitsCountOf, formatBytes, formatCount, formatGrowth, formatPercent, formatRate, isNoPythonFrame, NO_PYTHON_FRAME, scaleBytes } from "../src/report/units.js";
 
 export function bytes(n: number): string {
   return Number.isFinite(n) ? formatBytes(n) : "–";
@@ -66,11 +66,13 @@ export function shortFile(file: string): string {
 
 export function frameLocation(f: Frame | null, short = false): string {
   if (!f) return "(unknown site)";
+  if (isNoPythonFrame(f)) return NO_PYTHON_FRAME;
   return `${short ? shortFile(f.file) : f.file}:${f.line}`;
 }
 
 export function frameText(f: Frame | null): string {
   if (!f) return "(unknown site)";
+  if (isNoPythonFrame(f)) return NO_PYTHON_FRAME;
   return `${f.function} (${f.file}:${f.line})`;
 }
 

@@ -4,7 +4,7 @@ import { h } from "./dom.js";
 import * as fmt from "./format.js";
 import type { Leak, Model } from "./model.js";
 import { renderRetainerTree } from "./retainer-tree.js";
-import { ownerLine } from "../src/report/units.js";
+import { isNoPythonFrame, NO_PYTHON_FRAME, ownerLine } from "../src/report/units.js";
 import { sparkline } from "./sparkline.js";
 import { leakAsText, sourceExcerpt } from "./text-report.js";
 
@@ -94,7 +94,7 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
         "li",
         { class: site && f.file === site.file && f.line === site.line && f.function === site.function ? "stack-site" : "" },
         h("span", { class: "fn" }, f.function),
-        h("span", { class: "loc", title: f.file }, `${f.file}:${f.line}`),
+        h("span", { class: "loc", title: f.file }, fmt.frameLocation(f)),
         i === 0 ? h("span", { class: "tag" }, "innermost") : null,
       ),
     ),
@@ -135,9 +135,9 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
       h(
         "div",
         { class: "card-title" },
-        h("h3", { class: "site-fn" }, site ? site.function : "(unknown site)"),
+        h("h3", { class: "site-fn" }, site && !isNoPythonFrame(site) ? site.function : site ? NO_PYTHON_FRAME : "(unknown site)"),
         causeTag(model, leak),
-        h("div", { class: "site-loc", title: site?.file ?? "" }, site ? `${site.file}:${site.line}` : "no Python frame recorded"),
+        h("div", { class: "site-loc", title: site?.file ?? "" }, site && !isNoPythonFrame(site) ? `${site.file}:${site.line}` : "no Python frame recorded"),
       ),
       h(
         "div",

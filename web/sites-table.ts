@@ -233,7 +233,7 @@ export class SitesTable {
       h(
         "ol",
         { class: "stack" },
-        s.stack.map((f) => h("li", null, h("span", { class: "fn" }, f.function), h("span", { class: "loc", title: f.file }, `${f.file}:${f.line}`))),
+        s.stack.map((f) => h("li", null, h("span", { class: "fn" }, f.function), h("span", { class: "loc", title: f.file }, fmt.frameLocation(f)))),
       ),
     );
   }

@@ -1,6 +1,6 @@
 // "Copy as text": one leak as plain text, fit for pasting into a bug report.
 import * as fmt from "./format.js";
-import { collectorSummary, commandLine, escapeText, ownerLine, retainerFigures } from "../src/report/units.js";
+import { collectorSummary, commandLine, escapeText, isNoPythonFrame, NO_PYTHON_FRAME, ownerLine, retainerFigures } from "../src/report/units.js";
 import type { Leak, Model } from "./model.js";
 import { mergeRetainers, type RetainerNode } from "./retainer-tree.js";
 
@@ -30,7 +30,7 @@ function treeLines(nodes: RetainerNode[], prefix: string, out: string[]): void {
 export function leakAsText(model: Model, leak: Leak): string {
   const h = model.head;
   const out: string[] = [];
-  const where = leak.site ? `${leak.site.file}:${leak.site.line} in ${leak.site.function}` : "(unknown site)";
+  const where = leak.site ? (isNoPythonFrame(leak.site) ? NO_PYTHON_FRAME : `${leak.site.file}:${leak.site.line} in ${leak.site.function}`) : "(unknown site)";
   out.push(`Memory leak #${leak.rank} (${leak.kind}) at ${where}`);
   out.push("");
   out.push(`Command:    ${commandLine(h.target.argv)}`);

@@ -315,6 +315,7 @@ class Agent(object):
                 active=active,
                 cost=round(cost, 6),
                 native=native,
+                threads=procinfo.threads(),
             ))
             return True
         except HostGone:

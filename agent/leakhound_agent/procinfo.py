@@ -1,4 +1,4 @@
-"""Facts about this process: resident memory, parent, real command line."""
+"""Facts about this process: resident memory, threads, parent, real command line."""
 
 import os
 import sys
@@ -20,6 +20,17 @@ def _read_proc(name):
             chunks.append(chunk)
     finally:
         os.close(fd)
+
+
+def threads():
+    """The process's threads (the kernel's count: C libraries' threads too), or None without /proc."""
+    try:
+        stat = _read_proc("stat")
+        # The name (field 2) may hold spaces and parentheses: the fields after its last ')' are
+        # state, ppid, ... and num_threads is the 18th of them.
+        return int(stat[stat.rindex(b")") + 2:].split()[17])
+    except Exception:
+        return None
 
 
 def rss():

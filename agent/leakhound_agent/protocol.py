@@ -221,9 +221,11 @@ def stacks(definitions):
             "stacks": [{"id": i, "frames": [frame(f[0], f[1], f[2], q) for f in fs]} for i, fs, q in definitions]}
 
 
-def sample(seq, t, rss, heap, overhead, gc_enabled, sites, other_bytes, other_count, active, cost, native=None):
+def sample(seq, t, rss, heap, overhead, gc_enabled, sites, other_bytes, other_count, active, cost, native=None,
+           threads=None):
     """sites: [[id, bytes, count]] or, for a site some of whose memory went onto CPython's free
-    lists, [id, bytes, count, free_list_bytes, free_list_kinds] (FREE_LIST bits of messages.ts)."""
+    lists, [id, bytes, count, free_list_bytes, free_list_kinds] (FREE_LIST bits of messages.ts).
+    threads: the process's thread count (None where it cannot be read)."""
     message = {
         "type": "sample",
         "seq": seq,
@@ -240,6 +242,8 @@ def sample(seq, t, rss, heap, overhead, gc_enabled, sites, other_bytes, other_co
     }
     if native is not None:
         message["native"] = native
+    if threads is not None:
+        message["threads"] = threads
     return message
 
 

@@ -3,6 +3,7 @@
 import type { Capture, ProcessCapture } from "../capture/model.js";
 import { REPORT_SCHEMA, type CauseReport, type LeakReport, type MemoryFigures, type Report, type SiteRow, type TestRunnerRecords, type Verdict } from "../report/model.js";
 import { formatBytes } from "./format.js";
+import { formatCount } from "../report/units.js";
 import { groupCauses } from "./causes.js";
 import { compareLeaks, describeLeak } from "./leaks.js";
 import { analyzeProcess, type ProcessResult } from "./process.js";
@@ -70,6 +71,7 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
     collector: top?.collector ?? null,
     durationSec: topResult?.summary.durationSec ?? 0,
     memory: topResult?.summary.memory ?? { rss: zeroFigures(), heap: zeroFigures() },
+    ...(topResult?.summary.threads ? { threads: topResult.summary.threads } : {}),
     causes,
     leaks,
     processes: results.map((r) => r.result.summary),
@@ -111,11 +113,14 @@ function overall(
     const n = causes.length;
     const more = n > 1 ? ` (${n} leaks in all)` : "";
     const where = first.group ? "" : child(first.pid);
+    // Threads that pile up explain memory no line holds (each thread's own): the headline says so.
+    const threads = results.find((r) => r.proc.pid === first.pid)?.result.summary.threads;
+    const piling = threads?.growing ? `; threads ${formatCount(threads.start)} → ${formatCount(threads.end)}, still growing` : "";
     const reason =
       cause && cause.sites > 1
         ? `${n} leak${n > 1 ? "s" : ""}: ${cause.label}; ${cause.sites} allocation sites, ${formatBytes(cause.liveBytes)}${where}` +
-          `${cause.freedAtExit ? " (freed only at exit)" : ""}; largest ${describeLeak(first)}`
-        : `${describeLeak(first)}${where}${more}`;
+          `${cause.freedAtExit ? " (freed only at exit)" : ""}; largest ${describeLeak(first)}${piling}`
+        : `${describeLeak(first)}${where}${piling}${more}`;
     return { verdict: "leak", reason, confidence: Math.max(...leaks.map((l) => l.confidence)) };
   }
   // A short-lived helper process (a `python -c` a service runs, a fork that execs)

@@ -6,6 +6,7 @@ import { FREE_LIST, type Frame } from "../protocol/messages.js";
 import type { FreeListKind, LeakReport } from "../report/model.js";
 import { decimate } from "./stats/decimate.js";
 import { frameLabel } from "./format.js";
+import { isNoPythonFrame } from "../report/units.js";
 import { siteKey } from "./frames.js";
 import { explainedAt, explainedStacks } from "./explanations.js";
 import { summarizeRetainers } from "./retainers.js";
@@ -207,6 +208,9 @@ export function compareLeaks(a: LeakReport, b: LeakReport): number {
 }
 
 export function describeLeak(leak: LeakReport): string {
-  const where = leak.kind === "native" ? "native memory" : leak.site || !leak.tests?.length ? frameLabel(leak.site) : "a test";
+  const where =
+    leak.kind === "native"
+      ? leak.site && isNoPythonFrame(leak.site) ? "native memory with no Python frame" : "native memory"
+      : leak.site || !leak.tests?.length ? frameLabel(leak.site) : "a test";
   return `${where}: ${leak.evidence}`;
 }

@@ -4,11 +4,34 @@
 // retainer paths to them (agent: retainers/owners.py). A native leak keeps kind "native" and
 // gains `owner` and `retainers`; with no owner it says so, with its allocating stack.
 import type { ProcessCapture } from "../capture/model.js";
-import type { LeakReport } from "../report/model.js";
+import type { Frame } from "../protocol/messages.js";
+import type { LeakReport, ThreadFigures } from "../report/model.js";
+import { formatCount, isNoPythonFrame } from "../report/units.js";
 import { explainedAt, explainedStacks, type ExplainedStacks } from "./explanations.js";
 import { summarizeRetainers } from "./retainers.js";
 
 export const NO_OWNER = "native, no Python object owns it";
+
+/** Whether a stack holds no Python frame (the agent's "<unknown>" frame only): C code allocated while its thread ran no Python. */
+export function noPythonFrame(frames: readonly Frame[]): boolean {
+  return frames.every(isNoPythonFrame);
+}
+
+/**
+ * What a native leak with no Python frame is: memory C code allocated while its thread ran no
+ * Python (a thread's start or end, a C library's own thread). When the process's threads pile up
+ * meanwhile, that is most likely each new thread's own memory.
+ */
+/** The same, beside owners that explain part of it: "allocated while its thread ran no Python code, as threads grew 2 → 661". */
+export function noPythonFrameEvidence(threads: ThreadFigures): string {
+  return `allocated while its thread ran no Python code, as the process's threads grew from ${formatCount(threads.start)} to ${formatCount(threads.end)}: most likely each new thread's own memory`;
+}
+
+export function noPythonFrameNote(threads: ThreadFigures | undefined): string {
+  const base = "allocated by C code while its thread ran no Python code (a thread starting or ending, or a C library's own thread)";
+  if (!threads?.growing) return `${base}: no Python line or object to name`;
+  return `${base}; the process's threads grew from ${formatCount(threads.start)} to ${formatCount(threads.end)} meanwhile: most likely each new thread's own memory (its state and the first pages of its stack), so look for threads that are started and never end (the Thread objects' leak names where)`;
+}
 
 /** The owner fields of a native leak at one stack (what replaces "no retainer paths"). */
 export function nativeOwnerFields(

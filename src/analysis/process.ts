@@ -13,7 +13,7 @@ import { compareLeaks, describeLeak, freeListOf, pythonLeaks, seriesLeak, summed
 import { memoryFigures } from "./memory.js";
 import { explainedStacks } from "./explanations.js";
 import { nativeGrowth } from "./rules/native-growth.js";
-import { NO_OWNER, nativeOwnerFields } from "./owners.js";
+import { NO_OWNER, nativeOwnerFields, noPythonFrame, noPythonFrameEvidence, noPythonFrameNote } from "./owners.js";
 import { spreadGrowth } from "./rules/spread-growth.js";
 import { steadyAndLarge, tooLittleDataReason } from "./rules/too-little-data.js";
 import { indexAtTime, knownPoints } from "./stats/series.js";
@@ -23,6 +23,7 @@ import { analyzeStacks, timeline, type StackAnalysis, type Timeline } from "./st
 import { THRESHOLDS } from "./thresholds.js";
 import { judgeTests } from "./test-runs.js";
 import { withTests } from "./test-leaks.js";
+import { threadFigures } from "./threads.js";
 
 export interface ProcessResult {
   summary: ProcessSummary;
@@ -68,6 +69,9 @@ function analyzeAroundShutdown(proc: ProcessCapture): ProcessResult {
   // Too little of the run before the shutdown to judge (unless it grew steadily by far more than
   // its noise: steadyAndLarge): the whole run says what it can.
   if (timeline(view).tooShort && working.leaks.length === 0) return full;
+  // Threads as the program worked: a shutdown joins the threads it piled up.
+  const threads = working.summary.threads ?? full.summary.threads;
+  const summaryOf = (verdict: Verdict, reason: string): ProcessSummary => ({ ...full.summary, verdict, reason, ...(threads ? { threads } : {}) });
   const known = new Set(longTail ? [] : full.leaks.map(leakKey));
   const added: LeakReport[] = [];
   for (const leak of working.leaks) {
@@ -78,12 +82,14 @@ function analyzeAroundShutdown(proc: ProcessCapture): ProcessResult {
   const leaks = [...(longTail ? [] : full.leaks), ...added].sort(compareLeaks);
   if (leaks.length === 0) {
     // Judged on the working samples: their verdict, the whole run's figures.
-    return longTail ? { ...working, summary: { ...full.summary, verdict: working.summary.verdict, reason: working.summary.reason }, rows: full.rows } : full;
+    return longTail
+      ? { ...working, summary: summaryOf(working.summary.verdict, working.summary.reason), rows: full.rows }
+      : { ...full, summary: summaryOf(full.summary.verdict, full.summary.reason) };
   }
   const top = leaks[0]!;
   const more = leaks.length > 1 ? `; ${leaks.length - 1} more growing site${leaks.length > 2 ? "s" : ""}` : "";
   return {
-    summary: { ...full.summary, verdict: "leak", reason: `${describeLeak(top)}${more}` },
+    summary: summaryOf("leak", `${describeLeak(top)}${more}`),
     leaks,
     rows: full.rows,
     confidence: leaks.reduce((m, l) => Math.max(m, l.confidence), 0),
@@ -103,6 +109,7 @@ function analyzeWindow(proc: ProcessCapture): ProcessResult {
   const exact = { warmupSec: tl.warmupSec, sampleBytes: 0 };
   const rssF = n ? describe(knownPoints(tl.times, rss), exact) : null;
   const heapF = n ? describe(knownPoints(tl.times, heap), { ...exact, sampleBytes: proc.collector.sampleBytes || 0 }) : null;
+  const threads = threadFigures(proc.samples, tl.warmupSec);
   const summary = (verdict: Verdict, reason: string): ProcessSummary => ({
     pid: proc.pid,
     ppid: proc.ppid,
@@ -113,6 +120,7 @@ function analyzeWindow(proc: ProcessCapture): ProcessResult {
     reason,
     durationSec: tl.durationSec,
     memory: { rss: memoryFigures(rss, rssF), heap: memoryFigures(heap, heapF) },
+    ...(threads ? { threads } : {}),
     series: thinRows(tl.times, rss, heap, THRESHOLDS.seriesMaxPoints),
     warmupSec: tl.warmupSec,
   });
@@ -190,6 +198,10 @@ function analyzeWindow(proc: ProcessCapture): ProcessResult {
     const owned = nativeOwnerFields(proc, s, explained ?? undefined);
     Object.assign(leak, owned);
     if (!owned.retainerNote) delete leak.retainerNote;
+    if (noPythonFrame(s.frames)) {
+      if (!owned.owner) leak.retainerNote = noPythonFrameNote(threads);
+      else if (threads?.growing) leak.evidence += `; ${noPythonFrameEvidence(threads)}`;
+    }
     leaks.push(leak);
   }
   if (rssF && heapF && !leaks.some((l) => l.kind === "native")) {

@@ -41,6 +41,8 @@ export interface SamplePoint {
   gcEnabled: boolean;
   otherBytes: number;
   cost: number;
+  /** The process's threads (absent: not reported, as by older agents). */
+  threads?: number;
 }
 
 /** One allocation stack's series, aligned with ProcessCapture.samples (NaN = not reported). */

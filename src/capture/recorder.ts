@@ -57,6 +57,7 @@ class ProcessModel {
       gcEnabled: msg.gcEnabled,
       otherBytes: Math.round(msg.otherBytes),
       cost: msg.cost,
+      ...(typeof msg.threads === "number" ? { threads: msg.threads } : {}),
     });
     this.sites.apply(index, msg.sites);
     this.native.apply(index, msg.native ?? []);

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS stacks (pid INTEGER NOT NULL, id INTEGER NOT NULL, fr
 CREATE TABLE IF NOT EXISTS samples (
   pid INTEGER NOT NULL, seq INTEGER NOT NULL, t REAL NOT NULL, rss INTEGER NOT NULL, heap INTEGER NOT NULL,
   overhead INTEGER NOT NULL, gc_enabled INTEGER NOT NULL, other_bytes INTEGER NOT NULL, cost REAL NOT NULL,
-  sites BLOB, active BLOB, native BLOB, PRIMARY KEY (pid, seq));
+  sites BLOB, active BLOB, native BLOB, threads INTEGER, PRIMARY KEY (pid, seq));
 CREATE TABLE IF NOT EXISTS logs (pid INTEGER NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS unsupported (pid INTEGER NOT NULL, python TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (file TEXT PRIMARY KEY, start INTEGER NOT NULL, lines TEXT NOT NULL);
@@ -78,7 +78,7 @@ export class CaptureWriter {
     this.db.exec(SCHEMA);
     this.setMetaStmt = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
     this.insertSample = this.db.prepare(
-      "INSERT OR REPLACE INTO samples (pid, seq, t, rss, heap, overhead, gc_enabled, other_bytes, cost, sites, active, native) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+      "INSERT OR REPLACE INTO samples (pid, seq, t, rss, heap, overhead, gc_enabled, other_bytes, cost, sites, active, native, threads) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
     );
     this.insertStack = this.db.prepare("INSERT OR REPLACE INTO stacks (pid, id, frames) VALUES (?, ?, ?)");
     this.insertLog = this.db.prepare("INSERT INTO logs (pid, level, message) VALUES (?, ?, ?)");
@@ -131,6 +131,7 @@ export class CaptureWriter {
       packTuples(sites, sites.some((s) => s.length > 3) ? 5 : 3),
       packTuples(msg.active, 2),
       packTuples(native, 3),
+      typeof msg.threads === "number" ? Math.round(msg.threads) : null,
     );
   }
 
@@ -230,6 +231,8 @@ interface SampleRow {
   sites: Buffer | null;
   active: Buffer | null;
   native: Buffer | null;
+  /** Absent in captures from before it was recorded. */
+  threads?: number | null;
 }
 
 interface ProcessRow {
@@ -724,6 +727,7 @@ function decodeSamples(rows: SampleRow[], proc: ProcessCapture): number {
       gcEnabled: r.gc_enabled === 1,
       otherBytes: r.other_bytes,
       cost: r.cost,
+      ...(typeof r.threads === "number" ? { threads: r.threads } : {}),
     });
   }
   for (const [id, series] of sites.view(n)) proc.sites.set(id, series);

@@ -108,6 +108,8 @@ export interface SampleMessage {
   native?: SiteTuple[];
   /** Seconds the agent spent producing this sample (its own cost). */
   cost: number;
+  /** The process's threads, as the kernel counts them (C libraries' threads too); absent where unknown. */
+  threads?: number;
 }
 
 export interface LogMessage {

@@ -290,6 +290,17 @@ export interface MemoryFigures {
   ratePerSec: number;
 }
 
+/** A process's threads over the run (the kernel's count), src/analysis/threads.ts. */
+export interface ThreadFigures {
+  start: number;
+  end: number;
+  peak: number;
+  /** Threads per second after the warm-up (least squares). */
+  ratePerSec: number;
+  /** Threads pile up: the count still reached new highs at the end of the run. */
+  growing: boolean;
+}
+
 export interface ProcessSummary {
   pid: number;
   ppid: number;
@@ -300,6 +311,8 @@ export interface ProcessSummary {
   reason: string;
   durationSec: number;
   memory: { rss: MemoryFigures; heap: MemoryFigures };
+  /** Absent when the agent sent no thread counts. */
+  threads?: ThreadFigures;
   /** [t, rss, heap] samples for charts. */
   series: [number, number, number][];
   /** Seconds at the start ignored as warm-up. */
@@ -343,6 +356,8 @@ export interface Report {
   collector: CollectorInfo | null;
   durationSec: number;
   memory: { rss: MemoryFigures; heap: MemoryFigures };
+  /** The top process's threads (absent when not known). */
+  threads?: ThreadFigures;
   /** The leaks grouped by what keeps them alive, most important first (absent in older reports). */
   causes?: CauseReport[];
   leaks: LeakReport[];

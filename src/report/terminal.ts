@@ -3,7 +3,7 @@
 import type { CauseReport, LeakReport, Report } from "./model.js";
 import { countOf, formatBytes, formatCount, formatGrowth, formatRate, longFrame } from "./format.js";
 import { renderTests } from "./terminal-tests.js";
-import { collectorSummary, commandLine, escapeDeep, escapeText, formatSec, ownerFigures, reachedWords, retainerFigures } from "./units.js";
+import { collectorSummary, commandLine, escapeDeep, escapeText, formatSec, ownerFigures, reachedWords, retainerFigures, threadsWorthShowing, threadWords } from "./units.js";
 
 export interface TerminalOptions {
   color: boolean;
@@ -47,6 +47,10 @@ export function renderTerminal(untrusted: Report, opts: TerminalOptions): string
       `Python heap ${formatBytes(m.heap.start)} → ${formatBytes(m.heap.end)}   ` +
       `trend${after}: RSS ${formatRate(m.rss.ratePerSec)}, heap ${formatRate(m.heap.ratePerSec)}`,
   );
+  if (report.threads && (opts.verbose || threadsWorthShowing(report.threads))) {
+    const words = threadWords(report.threads);
+    out.push(`  ${c.dim("threads")}    ${report.threads.growing ? c.yellow(words) : words}`);
+  }
   if (report.collector) {
     out.push(`  ${c.dim("collector")}  ${collectorSummary(report.collector)}`);
     if (opts.verbose && report.collector.note) out.push(`             ${report.collector.note}`);

@@ -210,3 +210,25 @@ export function reachedWords(reached: number | undefined): string {
     "the rest lies deeper than leakhound follows pointers, or no Python object owns it)"
   );
 }
+
+/** Whether a process's threads are worth a line of the report: they pile up, or rose by 8 or more. */
+export function threadsWorthShowing(f: { start: number; peak: number; growing: boolean } | undefined): boolean {
+  return f !== undefined && (f.growing || f.peak - f.start >= 8);
+}
+
+/** A process's threads over the run: "3 → 714, still growing (+85/s): threads are started and never end". */
+export function threadWords(f: { start: number; end: number; peak: number; ratePerSec: number; growing: boolean }): string {
+  const peak = f.peak > Math.max(f.start, f.end) ? ` (peak ${formatCount(f.peak)})` : "";
+  const span = `${formatCount(f.start)} → ${formatCount(f.end)}${peak}`;
+  if (!f.growing) return span;
+  const r = Math.abs(f.ratePerSec);
+  const rate = `${f.ratePerSec < 0 ? "−" : "+"}${r >= 10 ? formatCount(Math.round(r)) : r.toFixed(1)}/s`;
+  return `${span}, still growing (${rate}): threads are started and never end`;
+}
+
+/** The agent's frame for a stack with no Python frame (C code ran while its thread ran no Python). */
+export function isNoPythonFrame(f: { file: string; line: number }): boolean {
+  return f.file === "<unknown>" && f.line === 0;
+}
+
+export const NO_PYTHON_FRAME = "(no Python frame)";

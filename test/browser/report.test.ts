@@ -181,6 +181,35 @@ describe("static report", { timeout: 60_000 }, () => {
     await page.context().close();
   });
 
+  test("threads that pile up: a figure beside the memory's, with the no-Python-frame site named", async () => {
+    const base = fixture("native");
+    const report: Report = {
+      ...base,
+      threads: { start: 2, end: 661, peak: 661, ratePerSec: 87.2, growing: true },
+      leaks: base.leaks.map((l, i) => (i === 0 ? { ...l, site: { file: "<unknown>", line: 0, function: "?" }, stack: [{ file: "<unknown>", line: 0, function: "?" }] } : l)),
+    };
+    const { url } = writeTempHtml("threads", renderHtml(report));
+    const w = await watchedPage(browser);
+    await openReport(w, url);
+    const { page } = w;
+    const fig = page.locator(".memfig.threads-growing");
+    await expect(fig.locator(".fig-label").textContent()).resolves.toBe("Threads");
+    await expect(fig.locator(".fig-value").textContent()).resolves.toBe("2 → 661, still growing (+87/s)");
+    await expect(fig.locator(".fig-sub").textContent()).resolves.toBe("threads are started and never end");
+    await expect(page.locator(".leak-card").first().innerText()).resolves.toContain("(no Python frame)");
+    await expect(page.locator(".leak-card").first().innerText()).resolves.not.toContain("<unknown>");
+    // A count that did not move shows no figure.
+    const flat: Report = { ...base, threads: { start: 3, end: 3, peak: 4, ratePerSec: 0, growing: false } };
+    const flatPage = await watchedPage(browser);
+    await openReport(flatPage, writeTempHtml("threads-flat", renderHtml(flat)).url);
+    expect(await flatPage.page.locator(".memfig").count()).toBe(2);
+    for (const x of [w, flatPage]) {
+      expect(x.consoleErrors).toEqual([]);
+      expect(x.pageErrors).toEqual([]);
+      await x.page.context().close();
+    }
+  });
+
   test("dark colour scheme", async () => {
     const { url } = writeTempHtml("leak-dark", renderHtml(fixture("leak")));
     const w = await watchedPage(browser, { colorScheme: "dark" });
