@@ -163,6 +163,8 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
     out.push(`   ${c.dim("why it stays alive:")}${leak.explainedAt ? c.dim(` (${leak.explainedAt.text})`) : ""}`);
     if (leak.unreachable) out.push(`      ${c.yellow(leak.retainerNote ?? "unreachable")}`);
     else if (leak.retainers.length === 0) out.push(`      ${leak.retainerNote ?? "no reference path was found"}`);
+    // Beside reachable paths, a note says what holds their root or what the paths end at (atexit, storage).
+    else if (leak.retainerNote) out.push(`      ${c.dim(leak.retainerNote)}`);
     for (const r of leak.retainers.slice(0, 3)) {
       out.push(`      ${retainerFigures(r)}`);
       out.push(`        ${r.text}`);

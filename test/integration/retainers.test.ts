@@ -65,7 +65,7 @@ function allPaths(result: Result): string[] {
   return result.paths.map((p) => `${p.rootKind} | ${p.root} | ${p.steps.join(" → ")}`);
 }
 
-describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
+describe.each(PYTHONS)("retainers on Python $version", ({ path: python, version }) => {
   it("clusters paths into shapes", async () => {
     const run = await runPython(python, [path.join(FIXTURES, "cluster_shapes.py")], {
       cwd: FIXTURES,
@@ -209,6 +209,32 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python }) => {
       "module global | module __main__ | log (Logger) → .handlers (list, 1,500 items) → [*] (StreamHandler) → .stream (StringIO)",
     );
     expect(top(handlers)).toBe("module global | module __main__ | log (Logger) → .handlers (list, 1,500 items) → [*] (StreamHandler)");
+  });
+
+  it("a value set in a thread's ContextVar: the context the interpreter holds is its root, not a leak in C", async () => {
+    const [strings] = (await fixture(python, "context_var.py")).results;
+    expect(strings.found).toBe(1_500);
+    expect(strings.unreachable).toBe(false);
+    expect(top(strings)).toBe(
+      "thread context | a thread's contextvars context (the interpreter holds it) | [ContextVar 'request_log'] (list, 1,500 items) → [*] (str)",
+    );
+  });
+
+  it("callbacks registered with atexit per call: named as atexit's, with its count, not a leak in C", async () => {
+    const [buffers] = (await fixture(python, "atexit_callbacks.py")).results;
+    expect(buffers.found).toBeGreaterThan(1_400);
+    expect(buffers.unreachable).toBe(false);
+    if (/^3\.[89]\./.test(version)) {
+      // Up to 3.9 the atexit module's C state is visible to gc: a plain path from the module.
+      expect(top(buffers)).toBe(
+        "module global | module atexit | registered callback (method Connection.close) → __self__ (Connection) → .buffer (list, 200 items)",
+      );
+      return;
+    }
+    expect(top(buffers)).toBe(
+      "atexit | method Connection.close registered with atexit (most likely) | __self__ (Connection) → .buffer (list, 200 items)",
+    );
+    expect(buffers.note).toMatch(/^held by atexit, most likely: the interpreter holds 1,50\d callbacks registered with atexit\.register/);
   });
 
   it("exceptions kept with their tracebacks", async () => {

@@ -33,7 +33,7 @@ import time
 from functools import partial
 
 from ..protocol import retainer_estimate
-from . import estimate, owners, storage
+from . import estimate, interpreter, owners, storage
 from .cluster import Sample, cluster
 from .frameless import Runner, prepare, shared_runners
 from .matching import match
@@ -324,8 +324,11 @@ def _result(search, key, k):
             paths.append((walk.phases[p].kind, path, root))
     samples = []
     kinds = {}
+    callbacks = interpreter.atexit_callbacks()
+    orphans = [path[0] for phase_kind, path, root in paths if phase_kind == "native" and root[1]]
+    atexit = callbacks if interpreter.atexit_holds(orphans, callbacks) else None
     for phase_kind, path, root in paths:
-        kind, text, why = _root_words(namer, phase_kind, path, root)
+        kind, text, why = _root_words(namer, phase_kind, path, root, atexit)
         steps = namer.steps(path, thread_root=(phase_kind == "thread"),
                             namespace_root=(phase_kind == "module" and type(path[0]) is dict))
         kind = _refine_kind(kind, steps)
@@ -356,6 +359,8 @@ def _result(search, key, k):
             note = NOTE_NOT_FOUND
     elif from_storage:
         note = NOTE_STORAGE_SAMPLED if search.sampled else NOTE_STORAGE
+    elif atexit is not None and kinds.get(None, 0):
+        note = interpreter.atexit_note(atexit)
     estimator = None
     if totals is not None and totals.strata:
         estimator = partial(weights.paths, k, totals, deadline)
@@ -436,8 +441,9 @@ def _round(x):
     return int(round(x))
 
 
-def _root_words(namer, phase_kind, path, root):
-    """(rootKind, root text, why unreachable or None) for a path's root."""
+def _root_words(namer, phase_kind, path, root, atexit=None):
+    """(rootKind, root text, why unreachable or None) for a path's root. atexit: the callbacks atexit
+    holds when the callable roots nothing refers to are most likely its own (interpreter.py)."""
     kind, detail = root
     if phase_kind == "module":
         return "module global", detail, None
@@ -445,6 +451,10 @@ def _root_words(namer, phase_kind, path, root):
         return "thread stack", detail, None
     desc = namer.describe(path[0])[0]
     if phase_kind == "native":
+        if interpreter.is_context(path[0], namer.context_type):
+            return "thread context", "a thread's contextvars context (the interpreter holds it)", None
+        if detail and atexit is not None and interpreter.is_callback(path[0]):
+            return "atexit", "%s registered with atexit (most likely)" % desc, None
         if detail:
             return "no referrer", "%s that no Python object refers to" % desc, "orphan"
         return "gc-tracked", "%s held outside the Python heap (by native code)" % desc, "native"

@@ -30,6 +30,8 @@ from functools import partial
 from itertools import compress, repeat
 from operator import is_
 
+from . import interpreter
+
 _TYPE = type.__dict__
 _qualname_of_type = _TYPE["__qualname__"].__get__
 _name_of_type = _TYPE["__name__"].__get__
@@ -167,6 +169,12 @@ class Namer(object):
         self._locals = {}  # id(frame) -> {id(value): name}
         self._agent_dir = agent_dir
         self._asyncio = _AsyncioTypes()
+        self._ctx_type = interpreter.context_type()
+
+    @property
+    def context_type(self):
+        """contextvars.Context, or None when the program never imported contextvars."""
+        return self._ctx_type
 
     def close(self):
         self._types.clear()
@@ -375,6 +383,10 @@ class Namer(object):
             return "local variable " + name, "local variable " + name, 1
         if tp is _Function:
             return self._function_edge(parent, child, path, i)
+        if self._ctx_type is not None and tp is self._ctx_type:
+            label = interpreter.context_edge(parent, path, i)
+            if label is not None:
+                return label
         if tp is _Method:
             if child is parent.__self__:
                 return "__self__", "__self__", 1
@@ -398,7 +410,11 @@ class Namer(object):
             return self._generator_edge(parent, child, after, path[i + 3] if i + 3 < len(path) else None)
         bases = self.type_info(tp).bases
         if _ID_MODULE in bases:
-            return self._namespace_edge(_module_dict(parent), "" if i == 0 else ".", child, after)
+            edge = self._namespace_edge(_module_dict(parent), "" if i == 0 else ".", child, after)
+            # Up to 3.9 atexit's callbacks are its module's referents (its C state).
+            if edge[0] == "referent" and parent is sys.modules.get("atexit"):
+                return "registered callback", "registered callback", 1
+            return edge
         if _ID_TYPE in bases:
             label = self._class_edge(parent, child, after)
             if label is not None:
