@@ -73,7 +73,14 @@ export function renderBanner(model: Model, running = false): HTMLElement {
       fact("Collector", collectorText(model), [collectorText(model), collectorDetail(model)].filter(Boolean).join(" — ")),
       head.capture ? fact("Capture", h("code", null, head.capture), head.capture) : null,
     ),
-    head.notes?.length ? h("ul", { class: "notes" }, head.notes.map((n) => h("li", null, n))) : null,
+    head.notes?.length || head.bounded?.length
+      ? h(
+          "ul",
+          { class: "notes" },
+          (head.notes ?? []).map((n) => h("li", null, n)),
+          (head.bounded ?? []).slice(0, 5).map((b) => h("li", { class: "bounded" }, h("strong", null, "Bounded, not a leak: "), b.text)),
+        )
+      : null,
   );
 }
 

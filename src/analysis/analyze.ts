@@ -72,6 +72,7 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
     durationSec: topResult?.summary.durationSec ?? 0,
     memory: topResult?.summary.memory ?? { rss: zeroFigures(), heap: zeroFigures() },
     ...(topResult?.summary.threads ? { threads: topResult.summary.threads } : {}),
+    ...(results.some((r) => r.result.summary.bounded?.length) ? { bounded: results.flatMap((r) => r.result.summary.bounded ?? []) } : {}),
     causes,
     leaks,
     processes: results.map((r) => r.result.summary),

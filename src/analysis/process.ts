@@ -24,6 +24,10 @@ import { THRESHOLDS } from "./thresholds.js";
 import { judgeTests } from "./test-runs.js";
 import { withTests } from "./test-leaks.js";
 import { threadFigures } from "./threads.js";
+import { splitBounded } from "./bounded.js";
+
+/** A no-leak verdict that rests on a container's bound seen in the retainer search. */
+const BOUNDED_CONFIDENCE = 0.8;
 
 export interface ProcessResult {
   summary: ProcessSummary;
@@ -71,7 +75,12 @@ function analyzeAroundShutdown(proc: ProcessCapture): ProcessResult {
   if (timeline(view).tooShort && working.leaks.length === 0) return full;
   // Threads as the program worked: a shutdown joins the threads it piled up.
   const threads = working.summary.threads ?? full.summary.threads;
-  const summaryOf = (verdict: Verdict, reason: string): ProcessSummary => ({ ...full.summary, verdict, reason, ...(threads ? { threads } : {}) });
+  // Bounded growth as judged by the result whose reason is told.
+  const summaryOf = (verdict: Verdict, reason: string, from: ProcessResult = working): ProcessSummary => {
+    const bounded = from.summary.bounded;
+    const { bounded: _, ...rest } = full.summary;
+    return { ...rest, verdict, reason, ...(threads ? { threads } : {}), ...(bounded ? { bounded } : {}) };
+  };
   const known = new Set(longTail ? [] : full.leaks.map(leakKey));
   const added: LeakReport[] = [];
   for (const leak of working.leaks) {
@@ -84,7 +93,7 @@ function analyzeAroundShutdown(proc: ProcessCapture): ProcessResult {
     // Judged on the working samples: their verdict, the whole run's figures.
     return longTail
       ? { ...working, summary: summaryOf(working.summary.verdict, working.summary.reason), rows: full.rows }
-      : { ...full, summary: summaryOf(full.summary.verdict, full.summary.reason) };
+      : { ...full, summary: summaryOf(full.summary.verdict, full.summary.reason, full) };
   }
   const top = leaks[0]!;
   const more = leaks.length > 1 ? `; ${leaks.length - 1} more growing site${leaks.length > 2 ? "s" : ""}` : "";
@@ -210,12 +219,26 @@ function analyzeWindow(proc: ProcessCapture): ProcessResult {
     else if (native.doubt) doubts.push(native.doubt);
   }
 
+  // Growth into containers that hold at most so many items and were not full: it levels off.
+  const split = splitBounded(leaks);
+  leaks.splice(0, leaks.length, ...split.leaks);
+  const withBounded = (s: ProcessSummary): ProcessSummary => (split.bounded.length ? { ...s, bounded: split.bounded } : s);
   const confidenceOfLeaks = leaks.reduce((m, l) => Math.max(m, l.confidence), 0);
   if (leaks.length) {
     leaks.sort(compareLeaks);
     const top = leaks[0];
     const more = leaks.length > 1 ? `; ${leaks.length - 1} more growing site${leaks.length > 2 ? "s" : ""}` : "";
-    return { summary: summary("leak", `${describeLeak(top)}${more}`), leaks, rows, confidence: confidenceOfLeaks };
+    return { summary: withBounded(summary("leak", `${describeLeak(top)}${more}`)), leaks, rows, confidence: confidenceOfLeaks };
+  }
+  if (split.bounded.length) {
+    const b = split.bounded[0];
+    const more = split.bounded.length > 1 ? `; ${split.bounded.length - 1} more site${split.bounded.length > 2 ? "s" : ""} grew into bounded containers` : "";
+    return {
+      summary: withBounded(summary("no-leak", `growth into a bounded container, not a leak: ${b.text}${more}`)),
+      leaks,
+      rows,
+      confidence: BOUNDED_CONFIDENCE,
+    };
   }
   if (doubts.length) {
     doubts.sort((a, b) => b.growth - a.growth);

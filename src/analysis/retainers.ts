@@ -81,7 +81,7 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], search: Ret
       const text = p.steps.length ? `${p.root} → ${p.steps.join(" → ")}` : p.root;
       const seen = byText.get(text);
       if (seen) byText.set(text, addFigures(seen, figures));
-      else byText.set(text, { root: p.root, rootKind: p.rootKind, path: [...p.steps], text, ...figures });
+      else byText.set(text, { root: p.root, rootKind: p.rootKind, path: [...p.steps], text, ...figures, ...(validBound(p) ? { bound: { ...p.bound! } } : {}) });
     }
   }
   const retainers = [...byText.values()].sort((a, b) => b.objects - a.objects || b.bytes - a.bytes);
@@ -115,4 +115,10 @@ function addFigures(a: RetainerReport, b: ReturnType<typeof pathFigures>): Retai
     out.bytesError = Math.hypot(a.bytesError ?? 0, b.bytesError ?? 0);
   }
   return out;
+}
+
+/** A path's bound as the agent sent it, when well formed (an older or damaged capture may lack it). */
+function validBound(p: RetainerPath): boolean {
+  const b = p.bound;
+  return !!b && Number.isInteger(b.limit) && b.limit > 0 && Number.isInteger(b.size) && b.size >= 0 && Number.isInteger(b.step) && b.step >= 0 && b.step < p.steps.length;
 }

@@ -170,6 +170,17 @@ export interface RetainerPath {
   errBytes?: number;
   /** estObjects/estBytes were counted in the containers the walk reached, not estimated. */
   exact?: boolean;
+  /**
+   * The first container on the path that holds at most `limit` items (a deque's maxlen, a bounded
+   * lru_cache's maxsize): its items when searched (`size`) and its step's index in `steps`.
+   */
+  bound?: RetainerBound;
+}
+
+export interface RetainerBound {
+  limit: number;
+  size: number;
+  step: number;
 }
 
 export interface RetainerResult {

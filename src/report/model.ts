@@ -35,6 +35,8 @@ export interface RetainerReport {
   approximate?: boolean;
   /** Paths were traced for `explained` of the `sampled` objects found at the stack(s); the figures are scaled from them. */
   traced?: { explained: number; sampled: number };
+  /** The first container on the path that holds at most `limit` items (deque maxlen, bounded lru_cache): `size` when searched, at `path[step]`. */
+  bound?: { limit: number; size: number; step: number };
 }
 
 /** One process's part of a leak found in several processes running the same code. */
@@ -290,6 +292,29 @@ export interface MemoryFigures {
   ratePerSec: number;
 }
 
+/**
+ * Growth into a container that holds at most so many items (a deque's maxlen, a bounded lru_cache)
+ * and was not full: it levels off when full (src/analysis/bounded.ts). Not a leak unless `leak`.
+ */
+export interface BoundedGrowth {
+  pid: number;
+  site: Frame | null;
+  stackId: number;
+  /** "module __main__ → HISTORY": the path to the container. */
+  container: string;
+  limit: number;
+  /** Its items when the retainers were searched. */
+  size: number;
+  liveBytes: number;
+  growthBytesPerSec: number;
+  /** The site's memory when the container is full (items as big as now). */
+  projectedBytes: number;
+  /** The bound is more memory than a process can spend: reported as a leak all the same. */
+  leak: boolean;
+  /** "module __main__ → HISTORY (deque, at most 200,000) holds 16,346 now: … levels off when it is full, at about 19.6 MiB" */
+  text: string;
+}
+
 /** A process's threads over the run (the kernel's count), src/analysis/threads.ts. */
 export interface ThreadFigures {
   start: number;
@@ -313,6 +338,8 @@ export interface ProcessSummary {
   memory: { rss: MemoryFigures; heap: MemoryFigures };
   /** Absent when the agent sent no thread counts. */
   threads?: ThreadFigures;
+  /** Sites that grew into containers not full yet (not leaks). */
+  bounded?: BoundedGrowth[];
   /** [t, rss, heap] samples for charts. */
   series: [number, number, number][];
   /** Seconds at the start ignored as warm-up. */
@@ -358,6 +385,8 @@ export interface Report {
   memory: { rss: MemoryFigures; heap: MemoryFigures };
   /** The top process's threads (absent when not known). */
   threads?: ThreadFigures;
+  /** Growth into containers that hold at most so many items and were not full: it levels off (not leaks). */
+  bounded?: BoundedGrowth[];
   /** The leaks grouped by what keeps them alive, most important first (absent in older reports). */
   causes?: CauseReport[];
   leaks: LeakReport[];

@@ -211,6 +211,16 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python, version 
     expect(top(handlers)).toBe("module global | module __main__ | log (Logger) → .handlers (list, 1,500 items) → [*] (StreamHandler)");
   });
 
+  it("containers with a bound (deque maxlen, bounded lru_cache) say it, and each path carries it", async () => {
+    const [events, pages] = (await fixture(python, "bounded_containers.py")).results;
+    expect(events.found).toBe(1_500);
+    expect(top(events)).toBe("module global | module __main__ | HISTORY (deque, at most 200,000, 1,500 items) → [*] (str)");
+    expect((events.paths[0] as any).bound).toEqual({ limit: 200_000, size: 1_500, step: 0 });
+    expect(pages.found).toBe(1_500);
+    expect(top(pages)).toBe("lru_cache | module __main__ | render (lru_cache render, at most 5,000, 1,500 entries) → cache entry (str)");
+    expect((pages.paths[0] as any).bound).toEqual({ limit: 5_000, size: 1_500, step: 0 });
+  });
+
   it("a value set in a thread's ContextVar: the context the interpreter holds is its root, not a leak in C", async () => {
     const [strings] = (await fixture(python, "context_var.py")).results;
     expect(strings.found).toBe(1_500);

@@ -90,4 +90,12 @@ def _render(kind, root, signature, members):
             steps.append("%s (%s, %s %s)" % (label, first.desc, amount, unit))
         else:
             steps.append("%s (%s)" % (label, first.desc))
-    return retainer_path(kind, root, steps, len(members), sum(m.size for m in members))
+    path = retainer_path(kind, root, steps, len(members), sum(m.size for m in members))
+    # The first container on the path that holds at most so many items: the host tells growth into
+    # it (it levels off when full) from a leak.
+    for pos in range(len(signature)):
+        bounds = [m.steps[pos].bound for m in members if m.steps[pos].bound is not None]
+        if bounds:
+            path["bound"] = {"limit": bounds[0][0], "size": max(b[1] for b in bounds), "step": pos}
+            break
+    return path

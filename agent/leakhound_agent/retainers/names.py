@@ -64,6 +64,8 @@ _Coroutine = types.CoroutineType
 _AsyncGenerator = types.AsyncGeneratorType
 _Deque = collections.deque
 _LruWrapper = getattr(functools, "_lru_cache_wrapper", None)
+_lru_cache_info = getattr(_LruWrapper, "cache_info", None)
+_deque_maxlen = collections.deque.__dict__["maxlen"].__get__
 _ThreadLocal = _thread._local
 _NoneType = type(None)
 _BuiltinMethod = types.BuiltinMethodType  # also a builtin function (its __self__ is its module)
@@ -101,14 +103,15 @@ _SIZED = [
 class Step(object):
     """One reference on a path: how it is named and what it leads to."""
 
-    __slots__ = ("label", "norm", "desc", "count", "unit")
+    __slots__ = ("label", "norm", "desc", "count", "unit", "bound")
 
-    def __init__(self, label, norm, desc, count=None, unit="items"):
+    def __init__(self, label, norm, desc, count=None, unit="items", bound=None):
         self.label = label  # "[12]", ".handlers", "HISTORY"
         self.norm = norm  # the label with indices and non-string keys as [*]
         self.desc = desc  # "list", "class Order", "function f"
         self.count = count  # items of a builtin container, or None
         self.unit = unit
+        self.bound = bound  # (limit, size) of a container that holds at most limit items, or None
 
 
 def _has_base(tp, base):
@@ -316,6 +319,25 @@ class Namer(object):
                 return "%s %s" % (info.name, detail), None, ""
         return info.name, None, ""
 
+    def bound(self, obj):
+        """(limit, size) of a container that holds at most limit items (a deque's maxlen, a bounded
+        lru_cache's maxsize): read with the types' own C getters, or None."""
+        tp = type(obj)
+        bases = self.type_info(tp).bases
+        try:
+            if _ID_DEQUE in bases:
+                limit, size = _deque_maxlen(obj), _Deque.__len__(obj)
+            elif _LruWrapper is not None and _ID_LRU in bases:
+                info = _lru_cache_info(obj)  # C: (hits, misses, maxsize, currsize)
+                limit, size = tuple.__getitem__(info, 2), tuple.__getitem__(info, 3)
+            else:
+                return None
+        except Exception:
+            return None
+        if type(limit) is not int or type(size) is not int or limit <= 0:
+            return None
+        return limit, size
+
     def callable_name(self, func):
         """A function's or method's qualified name, else its type's name (a partial's func)."""
         tp = type(func)
@@ -332,10 +354,10 @@ class Namer(object):
         d = self.instance_dict(wrapper)
         if d is not None:
             for key, value in dict.items(d):
-                if key == "__qualname__" and type(value) is str and type(key) is str:
+                if type(key) is str and key == "__qualname__" and type(value) is str:
                     return value
             for key, value in dict.items(d):
-                if key == "__wrapped__" and type(key) is str and type(value) is _Function:
+                if type(key) is str and key == "__wrapped__" and type(value) is _Function:
                     return _str_or(value.__qualname__, "?")
         return "?"
 
@@ -368,7 +390,12 @@ class Namer(object):
                 label, norm, used = self._edge(path, i, thread_root and i == 0)
             target = path[i + used]
             desc, count, unit = self.describe(target)
-            steps.append(Step(label, norm, desc, count, unit))
+            bound = self.bound(target)
+            if bound is not None:
+                desc = "%s, at most %s" % (desc, format(bound[0], ","))
+                if count is None:
+                    count, unit = bound[1], "entries"
+            steps.append(Step(label, norm, desc, count, unit, bound))
             i += used
         return _fold_classes(steps)
 
