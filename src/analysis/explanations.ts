@@ -36,11 +36,27 @@ export function explainedStacks(proc: ProcessCapture): ExplainedStacks {
       any = true;
       const map = result.native ? byNativeId : byId;
       const seen = map.get(result.stackId);
-      if (!seen || foundSomething(result) || !foundSomething(seen.result)) map.set(result.stackId, { result, explanation });
+      // A later answer that finds no holder (garbage awaiting collection, or nothing referring to
+      // them: the program's cleanup, asyncio.run cancelling the tasks that held them, had begun) does
+      // not replace one that found what held them; unreachable cycles kept because gc is disabled do.
+      const replaces = !seen || ((foundSomething(result) || !foundSomething(seen.result)) && !(holderless(result) && reachable(seen.result)));
+      if (replaces) map.set(result.stackId, { result, explanation });
     }
   }
   const search: RetainerSearch = proc.explanations.length === 0 ? "not-run" : any ? "ran" : "empty";
   return { byId, byNativeId, search };
+}
+
+/** The agent's NOTE_GC_DISABLED (retainers/__init__.py): cycles that only a disabled gc keeps. */
+const GC_DISABLED = "unreachable reference cycle kept only because gc is disabled";
+
+/** Objects found with no holder: unreachable, and not because gc is disabled. */
+function holderless(r: RetainerResult): boolean {
+  return r.unreachable && !(r.note ?? "").startsWith(GC_DISABLED);
+}
+
+function reachable(r: RetainerResult): boolean {
+  return !r.unreachable && r.paths.length > 0;
 }
 
 /** How the process ended, as the end of "… s before the process …". */

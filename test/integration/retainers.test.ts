@@ -221,6 +221,17 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python, version 
     expect((pages.paths[0] as any).bound).toEqual({ limit: 5_000, size: 1_500, step: 0 });
   });
 
+  it("a live search while an event loop runs on: paths whose links the loop changed are repaired", async () => {
+    const [conns, buffers] = (await fixture(python, "asyncio_live.py")).results;
+    expect(conns.found).toBe(1_500);
+    expect(buffers.found).toBe(1_500);
+    // The walk reached the main task through a timer handle that has run since: the path goes through
+    // what holds it now (the loop's current handle), then on as the walk found it.
+    expect(top(buffers)).toMatch(
+      /\(task main\) → local variable closed \(Event\) → \._waiters \(deque, 1,500 items\) → \[\*\] \(Future\) → awaited by \(task serve\) → local variable conn \(Conn\) → \.buf \(bytearray, 2,000 bytes\)$/,
+    );
+  });
+
   it("a value set in a thread's ContextVar: the context the interpreter holds is its root, not a leak in C", async () => {
     const [strings] = (await fixture(python, "context_var.py")).results;
     expect(strings.found).toBe(1_500);

@@ -37,6 +37,29 @@ describe("explained stacks", () => {
     expect(byId.get(3)!.result.found).toBe(0);
   });
 
+  it("garbage awaiting collection at shutdown does not replace the paths found while it ran", () => {
+    // asyncio.run cancels the tasks that held the objects before the shutdown search: they are cycles then.
+    const garbage: RetainerResult = {
+      stackId: 1, found: 3, sampled: 3, unreachable: true, note: "unreachable cycle awaiting collection",
+      paths: [{ rootKind: "unreachable cycle", root: "Conn in an unreachable reference cycle", steps: [], objects: 3, bytes: 300 }],
+    };
+    const orphans: RetainerResult = { ...garbage, note: "nothing refers to them: refcount 1 each", paths: [{ ...garbage.paths[0]!, root: "set that no Python object refers to" }] };
+    const kept: RetainerResult = { ...garbage, stackId: 3, note: "unreachable reference cycle kept only because gc is disabled" };
+    const p = proc({
+      explanations: [
+        exitSearch([found(1, "module app"), found(3, "module app")], { reason: "live", t: 10 }),
+        exitSearch([orphans, { ...garbage, stackId: 2 }], { reason: "shutdown", t: 30 }),
+        exitSearch([garbage, kept], { reason: "exit", t: 40 }),
+      ],
+    });
+    const { byId } = explainedStacks(p);
+    expect(byId.get(1)!.result.paths[0]!.root).toBe("module app");
+    // With nothing found before, the garbage is the answer.
+    expect(byId.get(2)!.result.unreachable).toBe(true);
+    // Cycles only a disabled gc keeps are the leak itself: they do replace it.
+    expect(byId.get(3)!.result.note).toMatch(/gc is disabled/);
+  });
+
   it("says when, and how the process ended", () => {
     const live = exitSearch([found(1)], { reason: "live", t: 21.4 });
     const killed = proc({ explanations: [live], signal: "SIGKILL" });

@@ -56,6 +56,20 @@ _SEGMENT_MASK = SEGMENT - 1
 # Below these sizes a search runs here rather than on the helper thread: its few
 # allocations cost less than the round trip.
 INLINE = 64
+# Repairs of paths whose links the program changed during a live search (Walk._repair): at most
+# REPAIR_MAX per search, each following referrers back at most REPAIR_STEPS steps, REPAIR_FRONTIER
+# objects wide.
+REPAIR_MAX = 8
+REPAIR_STEPS = 8
+REPAIR_FRONTIER = 256
+# Objects of a broken path, from its break down, tried for a repair.
+REPAIR_DOWN = 4
+# Seconds all repairs of one search may take, from the first; each holds the other threads off for
+# at most REPAIR_HOLD; none on a heap where the walk visited more than REPAIR_MAX_VISITED objects
+# (gc.get_referrers reads the whole heap at each step).
+REPAIR_SECONDS = 0.5
+REPAIR_HOLD = 0.1
+REPAIR_MAX_VISITED = 1000000
 INLINE_OBJECTS = 8
 # References handed to the runner per round trip (bounds time between deadline checks,
 # and the discoveries waiting to be copied into their level).
@@ -85,6 +99,7 @@ def _is_str(obj):
     return type(obj) is str
 _CALL = operator.methodcaller("__call__")
 _is_tracked = gc.is_tracked
+_FrameType = type(sys._getframe())
 
 
 class Level(object):
@@ -237,6 +252,8 @@ class Walk(object):
         self.visited = 0
         # (phase, depth, unit, first run) -> (sorted child indices, their parents' indices)
         self._anchors = {}
+        self._repairs = 0
+        self._repair_until = None
         # Live searches (the program runs on): the young objects when the walk began.
         # With gc disabled nothing leaves the young generation, so a young object not
         # among these was made during the walk; none of those is taken for one that
@@ -488,21 +505,132 @@ class Walk(object):
     # ------------------------------------------------------------ paths
 
     def path(self, phase_index, depth, index, memo):
-        """Objects from the root to levels[depth][index], or None when the heap changed under us."""
+        """Objects from the root to levels[depth][index], or None when the heap changed under us
+        and no repair (see _repair) found what holds the object now."""
         phase = self.phases[phase_index]
-        chain = [index]
+        out = [phase.levels[depth][index]]  # from the object up to its root
+        at = [(depth, index, 0)]  # (depth, index, len(out) up to it) of the level objects on it
         d, i = depth, index
         while d > 0:
             key = (phase_index, d, i)
             parent = memo.get(key, -1)
             if parent == -1:
-                parent = memo[key] = self._parent(phase, d, i)
+                parent = self._parent(phase, d, i)
+                if parent is None:
+                    # The link is gone; the object that discovered this one may be garbage now that
+                    # only the walk holds (a handle that has run): then what holds an object below
+                    # it now is the way up.
+                    for d2, i2, n in reversed(at[-REPAIR_DOWN:]):
+                        parent = self._repair(phase, d2, i2)
+                        if parent is not None:
+                            memo[(phase_index, d2, i2)] = parent
+                            del out[n + 1:], at[at.index((d2, i2, n)) + 1:]
+                            d, i, key = d2, i2, (phase_index, d2, i2)
+                            break
+                memo[key] = parent
             if parent is None:
                 return None, None
-            d, i = d - 1, parent
-            chain.append(i)
-        chain.reverse()
-        return [phase.levels[d][i] for d, i in enumerate(chain)], phase.roots[chain[0]]
+            if type(parent) is tuple:
+                d, i, between = parent
+                out.extend(reversed(between))
+            else:
+                d, i = d - 1, parent
+            out.append(phase.levels[d][i])
+            at.append((d, i, len(out) - 1))
+        out.reverse()
+        return out, phase.roots[i]
+
+    def _repair(self, phase, depth, index):
+        """What holds levels[depth][index] now, when the object that discovered it no longer refers to
+        it: a live search's program ran on (an event loop's timer handle that held a task has run, a
+        queue was drained and refilled). Referrers are followed back from the object (gc.get_referrers,
+        C calls only, frames left out) until one the walk reached at a lower depth whose own link is
+        intact: (its depth, its index, [the objects after it, down to the object's holder]). None when
+        none is found within REPAIR_STEPS steps, REPAIR_MAX repairs or REPAIR_SECONDS."""
+        now = time.monotonic()
+        if self._repair_until is None:
+            self._repair_until = now + REPAIR_SECONDS  # the walk's own deadline has passed by now
+        if self._repairs >= REPAIR_MAX or now > self._repair_until or self.visited > REPAIR_MAX_VISITED:
+            return None
+        self._repairs += 1
+        # One repair at a time without the program's threads: they change what is followed (a timer
+        # handle runs every few milliseconds), so the interpreter switches threads only after
+        # REPAIR_HOLD (every step is a C call of a few milliseconds on a heap this size).
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(REPAIR_HOLD)
+        try:
+            return self._repair_held(phase, depth, index)
+        finally:
+            sys.setswitchinterval(interval)
+
+    def _repair_held(self, phase, depth, index):
+        target = phase.levels[depth][index]
+        child_of = {id(target): None}  # id(referrer) -> what it refers to, one step nearer the target
+        held = [target]  # keeps the objects of the chain alive while it is looked for
+        reached = {}  # id(referrer the walk visited) -> (referrer, its child)
+        frontier = [target]
+        # Back from the target through objects the walk has not seen (made since it ran), quickly:
+        # the program goes on changing them. The visited referrers met are placed afterwards.
+        for _ in range(REPAIR_STEPS):
+            if time.monotonic() > self._repair_until:
+                return None
+            wanted = {}
+            for o in frontier:
+                wanted[id(o)] = o
+            skip = (id(held), id(frontier), id(wanted), id(child_of), id(reached))
+            following = []
+            for r in gc.get_referrers(*frontier):
+                rid = id(r)
+                if rid in skip or rid in child_of or rid in reached or type(r) is _FrameType:
+                    continue
+                child = next(compress(self.referents(r), map(wanted.__contains__, map(id, self.referents(r)))), None)
+                if child is None:
+                    continue
+                if any(self.seen.flags([r])):
+                    reached[rid] = (r, child)  # the walk's own, or visited: placed below
+                elif len(following) < REPAIR_FRONTIER:
+                    child_of[rid] = child
+                    held.append(r)
+                    following.append(r)
+            if not following:
+                break
+            frontier = following
+        for d, i, r, child in sorted(self._positions(phase, depth, reached), key=lambda p: p[0]):
+            if d > 0 and self._parent(phase, d, i) is None:
+                continue  # stale too: garbage only the walk holds (a handle that has run)
+            between = []
+            o = child
+            while o is not target:
+                between.append(o)
+                o = child_of[id(o)]
+            return d, i, between
+        return None
+
+    def _positions(self, phase, depth, reached):
+        """[(depth, index, object, child)] of the objects of ``reached`` ({id: (object, child)}) among the
+        phase's levels above ``depth``, the shallowest first: one pass of C calls over those levels."""
+        if not reached:
+            return []
+        # Run on the frameless helper (runner): map(id, ...) makes an int per object, which costs a
+        # traceback each on a thread with frames under tracemalloc.
+        found = []  # (depth, segment offset, [indices in the segment])
+        tasks = []
+        for d in range(depth):
+            level = phase.levels[d]
+            base = 0
+            for segment in level.segments:
+                hits = []
+                found.append((d, base, segment, hits))
+                tasks.append(partial(hits.extend, compress(count(), map(reached.__contains__, map(id, segment)))))
+                base += len(segment)
+        self.runner.run(tasks)
+        out = []
+        for d, base, segment, hits in found:
+            for j in hits:
+                if base + j < len(phase.levels[d]):
+                    r, child = reached[id(segment[j])]
+                    out.append((d, base + j, r, child))
+        return out
 
     def _parent(self, phase, depth, index):
         """Index in levels[depth-1] of the object that discovered levels[depth][index].
