@@ -68,7 +68,7 @@ REPAIR_DOWN = 4
 # at most REPAIR_HOLD; none on a heap where the walk visited more than REPAIR_MAX_VISITED objects
 # (gc.get_referrers reads the whole heap at each step).
 REPAIR_SECONDS = 0.5
-REPAIR_HOLD = 0.1
+REPAIR_HOLD = 0.03
 REPAIR_MAX_VISITED = 1000000
 INLINE_OBJECTS = 8
 # References handed to the runner per round trip (bounds time between deadline checks,
@@ -583,7 +583,9 @@ class Walk(object):
                 rid = id(r)
                 if rid in skip or rid in child_of or rid in reached or type(r) is _FrameType:
                     continue
-                child = next(compress(self.referents(r), map(wanted.__contains__, map(id, self.referents(r)))), None)
+                refs = self.referents(r)
+                child = next(compress(refs, map(wanted.__contains__, map(id, refs))), None)
+                del refs
                 if child is None:
                     continue
                 if any(self.seen.flags([r])):
