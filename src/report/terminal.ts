@@ -57,8 +57,8 @@ export function renderTerminal(untrusted: Report, opts: TerminalOptions): string
   }
   if (report.processes.length > 1) out.push(`  ${c.dim("processes")}  ${report.processes.map((p) => `${p.pid}: ${p.verdict}`).join(", ")}`);
   for (const n of report.notes) out.push(`  ${c.yellow("note")}       ${n}`);
-  // Growth that levels off: sites that grew into containers not full yet (not leaks).
-  for (const b of (report.bounded ?? []).slice(0, 5)) out.push(`  ${c.dim("bounded")}    ${escapeText(b.text)}`);
+  // Growth that levels off: sites that grew into containers not full yet (not leaks; already escaped with the report).
+  for (const b of (report.bounded ?? []).slice(0, 5)) out.push(`  ${c.dim("bounded")}    ${b.text}`);
 
   out.push(...renderCauses(report, c));
   const detailed = opts.detailed ?? 3;
