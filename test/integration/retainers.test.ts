@@ -226,9 +226,10 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python, version 
     expect(conns.found).toBe(1_500);
     expect(buffers.found).toBe(1_500);
     // The walk reached the main task through a timer handle that has run since: the path goes through
-    // what holds it now (the loop's current handle), then on as the walk found it.
+    // what holds it now (the loop's current handle), then on as the walk found it. A search that finds
+    // the main coroutine on asyncio.run's own frame (a local variable there) is as right.
     expect(top(buffers)).toMatch(
-      /\(task main\) → local variable closed \(Event\) → \._waiters \(deque, 1,500 items\) → \[\*\] \(Future\) → awaited by \(task serve\) → local variable conn \(Conn\) → \.buf \(bytearray, 2,000 bytes\)$/,
+      /(\(task main\)|local variable main \(coroutine main\)) → local variable closed \(Event\) → \._waiters \(deque, 1,500 items\) → \[\*\] \(Future\) → awaited by \(task serve\) → local variable conn \(Conn\) → \.buf \(bytearray, 2,000 bytes\)$/,
     );
   });
 
