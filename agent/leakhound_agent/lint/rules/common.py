@@ -16,6 +16,8 @@ WEAK_PER_ENDPOINT = ("it keeps an object made for each URL or pattern (a client,
                      "those usually come from the program's configuration: as many as its endpoints")
 WEAK_THREAD_KEY = ("it is keyed by a thread's ident, which the interpreter reuses once the thread ends: "
                    "bounded by the threads that run at once, as a rule")
+WEAK_ENTITY_KEY = ("it is keyed by the id of a chat, user or account that the data is for: one entry per such "
+                   "party, as many as the program talks to, which is often a few")
 WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threads and by its keys, which "
                      "often come from a small set (database URLs, configured codes)")
 
@@ -220,6 +222,47 @@ def _only_bounded_parts(key, p):
     return uses > 0 and uses == bounded
 
 
+# An attribute that names whom the data is for, not what it says: `msg.chat.id`, `query.user_id`.
+ENTITY_ATTR = re.compile(r"^(id|.+_id|.+Id)$")
+
+
+def _entity_use(node, p):
+    """`p.chat_id`, `p.message.chat.id`: an id attribute on `p` or on a part of it."""
+    if not isinstance(node, ast.Attribute) or not ENTITY_ATTR.match(node.attr):
+        return False
+    v = node.value
+    while isinstance(v, ast.Attribute):
+        v = v.value
+    return isinstance(v, ast.Name) and v.id == p
+
+
+def keyed_by_entity(fn, key):
+    """Every free-form-data parameter the key is made of is used there only through an id attribute
+    (`int(query.peer.chat_id)`, `chat_id = query.message.chat.id`): a table per chat or user."""
+    if key is None:
+        return False
+    made = made_of(fn, key)
+    if ever_new(made):
+        return False
+    data = [p for p in fn.params if DATA_PARAMS.match(p) and mentions(made, names=(p,))]
+    if not data:
+        return False
+    for p in data:
+        uses = sum(1 for n in ast.walk(made) if isinstance(n, ast.Name) and n.id == p)
+        under = sum(1 for n in ast.walk(made) if _entity_use(n, p))
+        if uses != under:
+            return False
+    return True
+
+
+def stored_value(node, fn, value):
+    """What a growth stores: the given value, or for `C[k] = v` the assignment's value."""
+    if value is None and isinstance(node, ast.Subscript):
+        up = parents(fn.node).get(id(node))
+        value = up.value if isinstance(up, ast.Assign) else None
+    return value
+
+
 def _data_keyed(fn, key):
     """The key is a parameter (or made of one) whose name says it carries free-form data (not code,
     nor only its file, kind or host)."""
@@ -265,9 +308,7 @@ def per_endpoint(fn, node, key, value):
     data = [p for p in fn.params if DATA_PARAMS.match(p) and mentions(made, names=(p,))]
     if not data or any(p not in LOCATOR_PARAMS for p in data) or ever_new(made):
         return False
-    if value is None and isinstance(node, ast.Subscript):  # `C[k] = value`: the assignment holds it
-        up = parents(fn.node).get(id(node))
-        value = up.value if isinstance(up, ast.Assign) else None
+    value = stored_value(node, fn, value)  # `C[k] = value`: the assignment holds it
     if value is None:
         return False
     # The value, or any part of a tuple of them (`(compiled, text, decoders)`), also through a local.
@@ -305,7 +346,25 @@ def _membership(test, name, op):
     joined = ast.And if op is ast.NotIn else ast.Or
     tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, joined) else [test]
     return any(isinstance(t, ast.Compare) and any(isinstance(o, op) for o in t.ops)
-               and any(_names(c, name) for c in t.comparators) for t in tests)
+               and any(_names(c, name) for c in t.comparators) or op is ast.NotIn and _counted_absent(t, name)
+               for t in tests)
+
+
+def _counted_absent(test, name):
+    """`C.count(x) < 1`, `C.count(x) == 0`, `not C.count(x)`: x is not in C yet."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _count_of(test.operand, name)
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and _count_of(test.left, name)):
+        return False
+    op, right = test.ops[0], test.comparators[0]
+    if not (isinstance(right, ast.Constant) and type(right.value) is int):
+        return False
+    return isinstance(op, ast.Lt) and right.value == 1 or isinstance(op, (ast.Eq, ast.LtE)) and right.value == 0
+
+
+def _count_of(expr, name):
+    return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "count" \
+        and _names(expr.func.value, name) and len(expr.args) == 1
 
 
 def _same_block(up, guard, node):

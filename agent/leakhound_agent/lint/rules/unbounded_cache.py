@@ -4,12 +4,14 @@ values that keep changing: ever-new values (id(), time(), uuid4(), self), a
 hash of content, or a parameter that carries free-form data (text, url, path,
 query, ...). Memo tables keyed by names, numbers or classes are not reported:
 most have as many keys as the code has call sites, and that cannot be told
-apart from growth by reading the code. Of low confidence: keyed by id() of
-objects, or an object made per URL or pattern (a client or a store per endpoint)."""
+apart from growth by reading the code. Not reported: a flag per key (a constant
+stored). Of low confidence: keyed by id() of objects, by the id of the chat or
+user a message is for, or an object made per URL or pattern (a client or a
+store per endpoint)."""
 import ast
 
 from ..facts import ever_new
-from .common import WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_THREAD_KEY, keyed_by_thread, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_THREAD_KEY, keyed_by_entity, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -67,6 +69,8 @@ def check(facts):
                 continue
             if filled_once(fn, node, c):
                 continue
+            if isinstance(stored_value(node, fn, value), ast.Constant):
+                continue  # a flag per key (`busy[chat] = True`), not a memo of a result
             if _class_keyed(fn, key) or not mentions(key, names=set(fn.params) | fn.locals):
                 continue
             # Precision first: the key must be ever-new (id(), time(), uuid4()), a hash of content, or
@@ -83,6 +87,7 @@ def check(facts):
                 why = "%s memoises %s by argument with no bound or eviction, so it keeps one entry per distinct key forever." % (where(c), fn_label(fn))
                 fix = "Use `functools.lru_cache(maxsize=N)` on a module-level function of the key, or evict (`if len(%s) >= N: %s.pop(next(iter(%s)))`)." % (c.name, c.name, c.name)
             weak = WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
-                else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) else None
+                else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) \
+                else WEAK_ENTITY_KEY if keyed_by_entity(fn, key) else None
             yield node, why, fix, c.name, None, weak
             break
