@@ -162,6 +162,10 @@ export function renderLeakCard(model: Model, leak: Leak, open: Set<string>): HTM
     (leak.causes ?? []).map((c) =>
       h("p", { class: "cause" }, h("strong", null, "Cause: "), `${c.message} (${c.rule}, ${c.file}:${c.line})`, h("br"), h("strong", null, "Fix: "), c.fix),
     ),
+    // A standard library table its paths go through: why it holds them, and the fix.
+    leak.holder
+      ? h("p", { class: "cause holder" }, h("strong", null, "Held by: "), leak.holder.what, h("br"), h("strong", null, "Fix: "), leak.holder.fix)
+      : null,
     leak.processes
       ? h(
           "ul",

@@ -46,6 +46,7 @@ export function leakAsText(model: Model, leak: Leak): string {
   out.push(`Live now:   ${fmt.bytes(leak.liveBytes)} in ${fmt.countOf(leak.liveCount, "allocation")}`);
   out.push(`Confidence: ${fmt.percent(leak.confidence)} — ${leak.evidence}`);
   for (const c of leak.causes ?? []) out.push(`Cause:      ${c.message} (${c.rule}, ${c.file}:${c.line})`, `Fix:        ${c.fix}`);
+  if (leak.holder) out.push(`Held by:    ${leak.holder.what}`, `Fix:        ${leak.holder.fix}`);
   const src = sourceExcerpt(model, leak);
   if (src.length) {
     out.push("");

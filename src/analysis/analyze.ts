@@ -5,6 +5,7 @@ import { REPORT_SCHEMA, type CauseReport, type LeakReport, type MemoryFigures, t
 import { formatBytes } from "./format.js";
 import { formatCount } from "../report/units.js";
 import { groupCauses } from "./causes.js";
+import { knownHolder } from "./holders.js";
 import { compareLeaks, describeLeak } from "./leaks.js";
 import { analyzeProcess, type ProcessResult } from "./process.js";
 import { mergeAcrossProcesses } from "./process-groups.js";
@@ -26,7 +27,7 @@ export function analyze(capture: Capture, opts: AnalyzeOptions = {}): Report {
   )
     .sort((a, b) => compareLeaks(a, b) || b.confidence - a.confidence)
     .slice(0, THRESHOLDS.maxLeaks)
-    .map((l, i) => ({ ...l, rank: i + 1 }));
+    .map((l, i) => withHolder({ ...l, rank: i + 1 }));
   const { causes, leaks } = groupCauses(ranked);
 
   const sites: SiteRow[] = results
@@ -167,4 +168,10 @@ function notes(capture: Capture): string[] {
 
 function zeroFigures(): MemoryFigures {
   return { start: 0, end: 0, peak: 0, ratePerSec: 0 };
+}
+
+/** The leak with the standard library table that holds it, when its paths go through one (holders.ts). */
+function withHolder(leak: LeakReport): LeakReport {
+  const holder = knownHolder(leak);
+  return holder ? { ...leak, holder } : leak;
 }

@@ -43,7 +43,7 @@ export function explainedStacks(proc: ProcessCapture): ExplainedStacks {
       if (replaces) map.set(result.stackId, { result, explanation });
     }
   }
-  const search: RetainerSearch = proc.explanations.length === 0 ? "not-run" : any ? "ran" : "empty";
+  const search: RetainerSearch = proc.explanations.length === 0 ? (proc.exited ? "freed-first" : "not-run") : any ? "ran" : "empty";
   return { byId, byNativeId, search };
 }
 

@@ -8,7 +8,7 @@ import type { Frame } from "../protocol/messages.js";
 import type { LeakReport, ThreadFigures } from "../report/model.js";
 import { formatCount, isNoPythonFrame } from "../report/units.js";
 import { explainedAt, explainedStacks, type ExplainedStacks } from "./explanations.js";
-import { summarizeRetainers } from "./retainers.js";
+import { FREED_FIRST, summarizeRetainers } from "./retainers.js";
 
 export const NO_OWNER = "native, no Python object owns it";
 
@@ -44,7 +44,9 @@ export function nativeOwnerFields(
     const note =
       explained.search === "not-run"
         ? "its Python owners were not searched: the program did not reach a normal exit while leakhound was attached"
-        : "its Python owners were searched only for the top native leak candidates; this stack was not among them";
+        : explained.search === "freed-first"
+          ? `its Python owners were not searched: ${FREED_FIRST}`
+          : "its Python owners were searched only for the top native leak candidates; this stack was not among them";
     return { retainers: [], unreachable: false, retainerNote: note };
   }
   const r = answer.result;

@@ -19,8 +19,16 @@ export interface RetainerInput {
   liveCount: number;
 }
 
-/** Whether the agent searched for retainers: not at all, with no results at all, or with results (explanations.ts). */
-export type RetainerSearch = "not-run" | "empty" | "ran";
+/**
+ * Whether the agent searched for retainers (explanations.ts): not at all, with no results at all, or
+ * with results; "freed-first": not at all, though the program exited in order (when it began to exit,
+ * its cleanup had already freed what leaked, and no search ran while it ran).
+ */
+export type RetainerSearch = "not-run" | "freed-first" | "empty" | "ran";
+
+/** Why a process that exited in order had no search at all (retainers, and native leaks' owners). */
+export const FREED_FIRST =
+  "when the program began to exit, its cleanup had already freed this memory, and the run ended before a search while it ran (one runs once a leak is certain, after a few seconds)";
 
 /** One path's figures, from the agent's estimate or, without one, split from the stack's live figures. */
 export function pathFigures(
@@ -84,7 +92,7 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], search: Ret
       else byText.set(text, { root: p.root, rootKind: p.rootKind, path: [...p.steps], text, ...figures, ...(validBound(p) ? { bound: { ...p.bound! } } : {}) });
     }
   }
-  const retainers = [...byText.values()].sort((a, b) => b.objects - a.objects || b.bytes - a.bytes);
+  const retainers = [...byText.values()].sort((a, b) => rankWeight(b) - rankWeight(a) || b.bytes - a.bytes);
   if (explained < sampled) for (const r of retainers) r.traced = { explained, sampled };
   if (!any) {
     note =
@@ -92,9 +100,21 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], search: Ret
         ? "retainers were searched only for the top leak candidates; this stack was not among them"
         : search === "empty"
           ? "the retainer search at exit returned nothing (it may have run out of time on a large heap)"
+          : search === "freed-first"
+            ? `retainers were not searched: ${FREED_FIRST}`
           : "retainers were not searched: the program did not reach a normal exit while leakhound was attached";
   }
   return { retainers, unreachable, ...(note ? { note } : {}) };
+}
+
+/**
+ * A path's weight in the order paths are listed: its objects, halved for one that ends at a weak
+ * reference whose object lives (logging's weak tables of its handlers). The weak reference is kept
+ * only while that object is, so the path that keeps the object says why, and comes first when it
+ * keeps half as many or more.
+ */
+function rankWeight(r: RetainerReport): number {
+  return /\(weakref to [^()]*\)$/.test(r.text) ? r.objects / 2 : r.objects;
 }
 
 /** Two stacks' figures for one path: sums, errors in quadrature, exact only when both are. */

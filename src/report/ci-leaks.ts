@@ -39,6 +39,7 @@ export function leakMessage(leak: LeakReport): string {
   const top = leak.retainers[0];
   if (top) parts.push(`Kept alive by: ${top.text}.`);
   else if (leak.retainerNote) parts.push(`Why it stays alive: ${leak.retainerNote}.`);
+  if (leak.holder) parts.push(`Held by: ${leak.holder.what}. Fix: ${leak.holder.fix}`);
   return parts.join(" ");
 }
 

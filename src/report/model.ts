@@ -136,6 +136,8 @@ export interface LeakReport {
   tests?: { id: string; bytes: number; runs: number }[];
   /** With --lint: the `leakhound lint` findings that explain this leak (its line, or the container holding it). */
   causes?: LeakCause[];
+  /** A standard library table its paths go through (logging's loggers, warnings' registry, an unbounded lru_cache): why it holds them, and the fix (analysis/holders.ts). */
+  holder?: LeakHolder;
   /** The id of the cause this site's leak is part of (Report.causes). */
   cause?: string;
   /**
@@ -280,6 +282,15 @@ export interface LeakCause {
   fix: string;
   /** "site": the leak's allocation site or stack is the finding's line; "retainer": a reference path starts at its container. */
   via: "site" | "retainer";
+}
+
+/** A standard library table that keeps a leak's objects: what it keeps and why, and how to stop it. */
+export interface LeakHolder {
+  /** "logging-loggers", "logging-handlers", "warnings-registry", "lru-cache-method", "lru-cache", "stored-traceback", "gc-garbage", "asyncio-timers", "sys-modules". */
+  id: string;
+  /** One sentence: what the library keeps, and why it grows. */
+  what: string;
+  fix: string;
 }
 
 export type FreeListKind = "dict" | "list" | "tuple" | "float";

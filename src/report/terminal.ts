@@ -144,6 +144,10 @@ function renderLeak(leak: LeakReport, report: Report, opts: TerminalOptions, c: 
     out.push(`   ${c.yellow("cause:")} ${escapeText(cause.message)} (${cause.rule}, ${escapeText(cause.file)}:${cause.line})`);
     out.push(`   ${c.dim("fix:")} ${escapeText(cause.fix)}`);
   }
+  if (leak.holder) {
+    out.push(`   ${c.yellow("held by:")} ${leak.holder.what}`);
+    out.push(`   ${c.dim("fix:")} ${leak.holder.fix}`);
+  }
   if (leak.tests?.length) {
     const named = leak.tests.slice(0, 3).map((t) => `${escapeText(t.id)} (${t.runs} run${t.runs === 1 ? "" : "s"}, ${formatBytes(t.bytes)})`);
     const more = leak.tests.length > 3 ? `, and ${leak.tests.length - 3} more` : "";

@@ -79,6 +79,9 @@ describe("native leaks with a Python owner", () => {
     const none: RetainerResult = { stackId: 5, found: 0, sampled: 0, unreachable: false, paths: [], native: true, note: NO_OWNER };
     expect(nativeOwnerFields(proc([none]), member)).toEqual({ retainers: [], unreachable: false, retainerNote: NO_OWNER });
     expect(nativeOwnerFields(proc([]), member).retainerNote).toMatch(/not searched: the program did not reach a normal exit/);
+    // It exited in order, yet nothing was searched: its cleanup had freed the memory before the exit's search.
+    const exited = { ...proc([]), exited: true };
+    expect(nativeOwnerFields(exited, member).retainerNote).toMatch(/not searched: when the program began to exit, its cleanup had already freed this memory/);
     expect(nativeOwnerFields(proc([pythonAnswer]), member).retainerNote).toMatch(/only for the top native leak candidates/);
   });
 

@@ -1,0 +1,102 @@
+// The standard library tables named from a leak's paths (src/analysis/holders.ts), and the order of
+// paths that end at a weak reference (src/analysis/retainers.ts). The paths are those real runs of
+// test/fixtures/programs/leak_stdlib_holders.py gave on CPython 3.8, 3.11 and 3.13.
+import { describe, expect, it } from "vitest";
+import { knownHolder } from "../../src/analysis/holders.js";
+import { summarizeRetainers } from "../../src/analysis/retainers.js";
+import type { RetainerReport } from "../../src/report/model.js";
+import type { RetainerPath } from "../../src/protocol/messages.js";
+
+function report(text: string, objects: number, extra: Partial<RetainerReport> = {}): RetainerReport {
+  const [root, ...path] = text.split(" → ");
+  return { root: root!, rootKind: extra.rootKind ?? "module global", path, text, objects, bytes: objects * 64, ...extra };
+}
+
+function holderOf(...paths: RetainerReport[]): string | undefined {
+  return knownHolder({ unreachable: false, retainers: paths })?.id;
+}
+
+describe("standard library holders", () => {
+  it("logging's loggers, from any root that reaches the manager", () => {
+    const p = report("module concurrent.futures._base → LOGGER (Logger) → .manager (Manager) → .loggerDict (dict, 53,805 items) → [*] (Logger)", 53_805);
+    const h = knownHolder({ unreachable: false, retainers: [p] })!;
+    expect(h.id).toBe("logging-loggers");
+    expect(h.what).toMatch(/keeps every logger `logging.getLogger\(name\)` has made/);
+    expect(h.fix).toMatch(/getLogger\(__name__\)/);
+  });
+
+  it("a logger's handlers, but not another object's `.handlers` list", () => {
+    expect(holderOf(report("module __main__ → log (Logger) → .handlers (list, 24,900 items) → [*] (StreamHandler)", 24_900))).toBe("logging-handlers");
+    expect(holderOf(report("module __main__ → bus (EventBus) → .handlers (list, 24,900 items) → [*] (function)", 24_900))).toBeUndefined();
+    // A logger per job, each with its handler: the logger table is the cause.
+    expect(
+      holderOf(report("module logging → root (RootLogger) → .manager (Manager) → .loggerDict (dict, 900 items) → [*] (Logger) → .handlers (list, 1 item) → [*] (FileHandler)", 900)),
+    ).toBe("logging-loggers");
+  });
+
+  it("warnings' registries", () => {
+    expect(holderOf(report("module __main__ → __warningregistry__ (dict, 57,401 items) → key (tuple, 3 items) → [0] (str)", 57_401))).toBe("warnings-registry");
+    expect(holderOf(report("module warnings → onceregistry (dict, 900 items) → key (tuple, 2 items)", 900))).toBe("warnings-registry");
+    expect(holderOf(report("module app → onceregistry (dict, 900 items) → key (tuple, 2 items)", 900))).toBeUndefined();
+  });
+
+  it("an unbounded lru_cache: a method's (its key holds self, on any path of the leak) or a function's; a bounded one is not named", () => {
+    const key = report("module __main__ → Pricer.price (lru_cache Pricer.price) → cache (dict, 33,600 items) → key (tuple, 2 items)", 33_600, { rootKind: "lru_cache" });
+    const self = report("module __main__ → Pricer.price (lru_cache Pricer.price) → cache (dict, 33,600 items) → key (tuple, 2 items) → [0] (Pricer)", 30_544, { rootKind: "lru_cache" });
+    expect(holderOf(key, self)).toBe("lru-cache-method");
+    expect(holderOf(key)).toBe("lru-cache");
+    const h = knownHolder({ unreachable: false, retainers: [self] })!;
+    expect(h.what).toMatch(/on the method Pricer\.price keeps every `self`/);
+    const fn = report("module __main__ → render (lru_cache render) → cache (dict, 900 items) → key (tuple, 1 item) → [0] (str)", 900, { rootKind: "lru_cache" });
+    expect(knownHolder({ unreachable: false, retainers: [fn] })!.what).toMatch(/\(render\) keeps every distinct argument/);
+    const bounded = report("module __main__ → render (lru_cache render, at most 5,000, 1,500 entries) → cache entry (str)", 1_500, {
+      rootKind: "lru_cache",
+      bound: { limit: 5_000, size: 1_500, step: 0 },
+    });
+    expect(holderOf(bounded)).toBeUndefined();
+  });
+
+  it("a kept traceback, gc.garbage, asyncio's timers, sys.modules", () => {
+    expect(
+      holderOf(report("module __main__ → _ERRORS (list, 52,300 items) → [*] (ValueError) → __traceback__ (traceback) → tb_frame (frame one at app.py:60) → local variable rows (list, 20 items)", 52_300)),
+    ).toBe("stored-traceback");
+    expect(holderOf(report("module gc → garbage (list, 33,651 items) → [*] (Node)", 33_651))).toBe("gc-garbage");
+    expect(
+      holderOf(
+        report(
+          "module asyncio.events → _event_loop_policy (_UnixDefaultEventLoopPolicy) → ._local (BaseDefaultEventLoopPolicy._Local) → thread-local ._loop (_UnixSelectorEventLoop) → ._scheduled (list, 47,201 items) → [*] (TimerHandle)",
+          47_201,
+          { rootKind: "thread-local" },
+        ),
+      ),
+    ).toBe("asyncio-timers");
+    expect(holderOf(report("module sys → modules (dict, 56,904 items)", 56_904))).toBe("sys-modules");
+    expect(holderOf(report("module __main__ → modules (dict, 56,904 items)", 56_904))).toBeUndefined();
+  });
+
+  it("a small path does not name the leak's holder; an unreachable leak has none", () => {
+    const big = report("module __main__ → _CACHE (dict, 90,000 items) → [*] (Record)", 90_000);
+    const small = report("module __main__ → __warningregistry__ (dict, 10 items) → key (tuple, 3 items)", 10_000);
+    expect(holderOf(big, small)).toBeUndefined();
+    expect(knownHolder({ unreachable: true, retainers: [report("module gc → garbage (list, 3 items) → [*] (Node)", 3)] })).toBeUndefined();
+  });
+});
+
+describe("paths that end at a weak reference", () => {
+  function path(text: string, objects: number): RetainerPath {
+    const [root, ...steps] = text.split(" → ");
+    return { rootKind: "module global", root: root!, steps, objects: 10, bytes: 640, estObjects: objects, estBytes: objects * 64, exact: true };
+  }
+
+  it("come after the path that keeps their object alive when it keeps half as many or more", () => {
+    const weakset = path("module logging → _at_fork_reinit_lock_weakset (WeakSet) → .data (set, 24,901 items) → member (weakref to StreamHandler)", 24_901);
+    const handlers = path("module __main__ → log (Logger) → .handlers (list, 24,900 items) → [*] (StreamHandler)", 24_900);
+    const result = { stackId: 1, found: 50_000, sampled: 200, unreachable: false, paths: [weakset, handlers] };
+    const { retainers } = summarizeRetainers([{ result, liveBytes: 1e7, liveCount: 50_000 }], "ran");
+    expect(retainers.map((r) => r.objects)).toEqual([24_900, 24_901]);
+    // Dead weak references are the leak itself: they keep their place.
+    const dead = path("module __main__ → _REFS (list, 24,901 items) → [*] (dead weakref)", 24_901);
+    const other = { ...result, paths: [handlers, dead] };
+    expect(summarizeRetainers([{ result: other, liveBytes: 1e7, liveCount: 50_000 }], "ran").retainers.map((r) => r.objects)).toEqual([24_901, 24_900]);
+  });
+});
