@@ -272,7 +272,7 @@ describe("leakhound lint", () => {
     expect(res.stdout).toMatch(/3 test files skipped \(--include-tests\)/);
   });
 
-  it("a finding in an example, sample, demo or maintenance script (by its folder below the path given) is of low confidence; a script named on the command line is not", async () => {
+  it("a finding in an example, sample, demo or maintenance script or an importer (by its folder below the path given) is of low confidence; a script named on the command line is not", async () => {
     const grows = (name: string) => `${name} = []\n\n\ndef add(request):\n    ${name}.append(request)\n`;
     const dir = project({
       "pkg/store.py": grows("_items"),
@@ -280,6 +280,7 @@ describe("leakhound lint", () => {
       "docs/Samples/howto.py": grows("_seen"),
       "pkg/sampler.py": grows("_picked"), // a file named like a sample is the product's
       "scripts/import_rows.py": grows("_log_bits"),
+      "app/importers/suppliers.py": grows("_suppliers"), // reads one file into the database per run
       "scripts/bench.py": "import gc\n\n\ndef run(rows):\n    gc.disable()\n    return list(rows)\n",
     });
     const json = path.join(dir, "r.json");
@@ -292,6 +293,7 @@ describe("leakhound lint", () => {
     };
     const example = expect.stringMatching(/example, sample, demo or documentation folder/);
     expect(await findings("--confidence", "low", ".")).toEqual([
+      [path.join("app", "importers", "suppliers.py"), "low", expect.stringMatching(/importers folder: code that reads one input/)],
       [path.join("docs", "Samples", "howto.py"), "low", example],
       [path.join("examples", "chat", "run_ui.py"), "low", example],
       [path.join("pkg", "sampler.py"), "high", ""],
