@@ -263,3 +263,26 @@ describe("leak card causes", { timeout: 60_000 }, () => {
     expect(w.consoleErrors).toEqual([]);
   });
 });
+
+describe("leak card holder", { timeout: 60_000 }, () => {
+  test("a leak a standard library table holds says which, why, and the fix, on its card and in its text copy", async () => {
+    const report = fixture("leak");
+    report.leaks[0]!.holder = {
+      id: "logging-loggers",
+      what: "`logging` keeps every logger `logging.getLogger(name)` has made, for the life of the process",
+      fix: "Use one logger per module (`logging.getLogger(__name__)`).",
+    };
+    const { url } = writeTempHtml("holder", renderHtml(report));
+    const w = await watchedPage(browser);
+    await openReport(w, url);
+    const cards = w.page.locator(".leak-card");
+    const holder = cards.first().locator(".holder");
+    await expect(holder.count()).resolves.toBe(1);
+    const text = await holder.textContent();
+    expect(text).toContain("Held by: `logging` keeps every logger");
+    expect(text).toContain("Fix: Use one logger per module");
+    if ((await cards.count()) > 1) await expect(cards.nth(1).locator(".holder").count()).resolves.toBe(0);
+    expect(w.pageErrors).toEqual([]);
+    expect(w.consoleErrors).toEqual([]);
+  });
+});

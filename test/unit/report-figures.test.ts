@@ -71,6 +71,15 @@ describe("one number vocabulary", () => {
     expect(leakAsText(m, m.leaks[0]!)).toContain("in 1 allocation\n");
   });
 
+  it("a leak a standard library table holds: the text copy says which and the fix", () => {
+    const report = leakReport();
+    report.leaks[0]!.holder = { id: "gc-garbage", what: "`gc.garbage` keeps every object", fix: "Switch `gc.DEBUG_SAVEALL` off." };
+    const m = model(report);
+    const pasted = leakAsText(m, m.leaks[0]!);
+    expect(pasted).toContain("Held by:    `gc.garbage` keeps every object\n");
+    expect(pasted).toContain("Fix:        Switch `gc.DEBUG_SAVEALL` off.");
+  });
+
   it("a site's growth and rate agree in sign", () => {
     // A site that rose and fell back below its start: its rate must not be positive.
     const report = analyze(
