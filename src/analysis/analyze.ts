@@ -6,6 +6,7 @@ import { formatBytes } from "./format.js";
 import { formatCount } from "../report/units.js";
 import { groupCauses } from "./causes.js";
 import { knownHolder } from "./holders.js";
+import { failedTooSoonReason, isTooLittleData } from "./rules/too-little-data.js";
 import { compareLeaks, describeLeak } from "./leaks.js";
 import { analyzeProcess, type ProcessResult } from "./process.js";
 import { mergeAcrossProcesses } from "./process-groups.js";
@@ -133,9 +134,15 @@ function overall(
   const unsure = results.filter((r) => r.result.summary.verdict === "inconclusive" && !(decided && tooShort(r)));
   if (unsure.length) {
     const r = unsure.find((u) => u.proc === top) ?? unsure[0];
+    // The target failed before the run was long enough: a longer run will not help, the failure will.
+    const { exitCode, signal, stoppedBy } = capture.meta;
+    const failed =
+      r.proc === top && !stoppedBy && isTooLittleData(r.result.summary.reason) && (signal !== null || (exitCode !== null && exitCode !== 0));
     return {
       verdict: "inconclusive",
-      reason: `${r.result.summary.reason}${child(r.proc.pid)}`,
+      reason: failed
+        ? failedTooSoonReason(r.proc.samples.length, r.result.summary.durationSec, exitCode, signal)
+        : `${r.result.summary.reason}${child(r.proc.pid)}`,
       confidence: r.result.confidence,
     };
   }

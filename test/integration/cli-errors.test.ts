@@ -185,6 +185,15 @@ describe("bad input", () => {
     expect(r.report.verdict).toBe("leak");
   });
 
+  it("a target that crashes at once: its exit code, and a verdict that says it failed too soon (not to run it longer)", async () => {
+    const r = await runLeakhound(["python3", "crash.py"], ["--quiet"], { env: { LEAK_SECONDS: "0.2" } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/RuntimeError: boom/);
+    expect(reportErrors(r.report)).toBeNull();
+    expect(r.report.verdict).toBe("inconclusive");
+    expect(r.report.reason).toMatch(/^the target exited with status 1 after [\d.]+ m?s, before growth could be judged/);
+  });
+
   it("a target killed by a signal: 128+N, and a partial report", async () => {
     const r = await runLeakhound(["python3", "killed.py"], ["--quiet"], { env: { LEAK_SECONDS: "5" } });
     expect(r.code).toBe(137);

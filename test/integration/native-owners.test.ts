@@ -14,6 +14,7 @@ import { PROGRAMS, runCli, runLeakhound } from "../helpers/cli.js";
 import { protocolErrors, reportErrors } from "../helpers/schema.js";
 import { findPythons } from "../helpers/pythons.js";
 import { AGENT_DIR } from "../helpers/agent-host.js";
+import { limiter } from "../helpers/limit.js";
 
 const FIXTURES = path.resolve(__dirname, "../fixtures/owners");
 const PIPELINE = path.join(FIXTURES, "pipeline.py");
@@ -44,18 +45,7 @@ const PYTHONS = [
 ].map((p) => ({ ...p, kinds: ALL.filter((k) => LIBRARY[k] === null || imports(p.path, LIBRARY[k]!)) }));
 
 // Two CLI runs at a time: the machine is shared, and a starved target samples unevenly.
-let running = 0;
-const waiting: (() => void)[] = [];
-async function limited<T>(f: () => Promise<T>): Promise<T> {
-  if (running >= 2) await new Promise<void>((r) => waiting.push(r));
-  running++;
-  try {
-    return await f();
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
+const limited = limiter(2);
 
 function run(python: string, leak: Kind | "none", windowed: Kind[], env: Record<string, string> = {}) {
   return limited(() =>
@@ -73,8 +63,9 @@ const atKind = (kind: Kind) => (l: any) => l.site?.file?.endsWith("pipeline.py")
 function expectHeldByTheList(leak: any, leaf: RegExp) {
   expect(leak.retainers.length, JSON.stringify(leak)).toBeGreaterThan(0);
   const top = leak.retainers[0];
-  expect(top.rootKind).toBe("module global");
-  expect(top.root).toBe("module __main__");
+  const texts = JSON.stringify([leak.retainerNote, ...leak.retainers.map((r: any) => `${r.objects} ${r.text}`)]);
+  expect(top.rootKind, texts).toBe("module global");
+  expect(top.root, texts).toBe("module __main__");
   expect(top.path[0]).toMatch(/^_DEBUG_BATCHES \(list, [\d,]+ items\)$/);
   expect(top.text).toMatch(leaf);
 }
@@ -150,8 +141,10 @@ describe.each(PYTHONS)("native memory with a Python owner on Python $version", (
     kind,
     windowed: [kinds[(i + 1) % kinds.length], kinds[(i + 2) % kinds.length]].filter((w) => w !== kind),
   }));
+  // One retry: on a loaded machine (the full suite) a search once named another root for 3.8's sqlite.
   it.concurrent.each(runs)(
     "a leak of $kind is found with its owner and root; $windowed in a window are no leak",
+    { retry: 1, timeout: 240_000 },
     async ({ kind, windowed }) => {
       const r = await run(python, kind, windowed as Kind[]);
       expect(r.report, r.stderr).toBeTruthy();
@@ -163,7 +156,6 @@ describe.each(PYTHONS)("native memory with a Python owner on Python $version", (
       // Every native leak at a stack says who owns it, or that nothing does.
       for (const l of leaks) if (l.kind === "native" && l.stackId >= 0) expect(l.owner ?? l.retainerNote).toBeTruthy();
     },
-    120_000,
   );
 
   it("owners in their own words are read in C, never through the instance (sqlite3, mmap)", async () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { PROGRAMS, runCli, runLeakhound } from "../helpers/cli.js";
 import { findPythons } from "../helpers/pythons.js";
 import { reportErrors } from "../helpers/schema.js";
+import { limiter } from "../helpers/limit.js";
 
 const pythons = findPythons();
 const system = pythons.find((p) => p.path === "/usr/bin/python3")?.path ?? pythons[0]!.path;
@@ -25,18 +26,7 @@ const KINDS: Record<string, [number, string, RegExp]> = {
 };
 
 // Two targets at a time: the machine has two cores, and a starved target's growth looks bounded.
-let running = 0;
-const waiting: (() => void)[] = [];
-async function limited<T>(f: () => Promise<T>): Promise<T> {
-  if (running >= 2) await new Promise<void>((r) => waiting.push(r));
-  running++;
-  try {
-    return await f();
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
+const limited = limiter(2);
 
 async function check(exe: string, mode: string, terminal: boolean) {
   const [line, id, words] = KINDS[mode]!;

@@ -256,6 +256,17 @@ describe("processes", () => {
     expect(shortTop.verdict).toBe("inconclusive");
   });
 
+  it("a target that failed before the run was long enough: says so, and not to run it longer", () => {
+    const flat = { sites: [{ bytes: shape.flat(3 * MB) }], seconds: 1 };
+    const crashed = analyze(synthCapture(flat, { exitCode: 1 }));
+    expect(crashed.verdict).toBe("inconclusive");
+    expect(crashed.reason).toMatch(/^the target exited with status 1 after [\d.]+ m?s, before growth could be judged \(\d+ samples?\); see its output/);
+    expect(analyze(synthCapture(flat, { exitCode: null, signal: "SIGSEGV" })).reason).toMatch(/^the target was ended by SIGSEGV after/);
+    // A short run that ended well, or one leakhound stopped, still asks for a longer run.
+    expect(analyze(synthCapture(flat)).reason).toMatch(/^only \d+ samples? over .*run the program for at least/);
+    expect(analyze(synthCapture(flat, { exitCode: null, signal: "SIGINT", stoppedBy: "leakhound" })).reason).toMatch(/^only \d+ samples?/);
+  });
+
   it("no process at all is inconclusive and partial", () => {
     const r = analyze(synthCapture([]));
     expect(r.verdict).toBe("inconclusive");

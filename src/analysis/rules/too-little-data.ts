@@ -17,6 +17,23 @@ export const tooLittleData: SeriesRule = {
   },
 };
 
+/** Whether an inconclusive reason is this rule's (too few samples or too short a run). */
+export function isTooLittleData(reason: string): boolean {
+  return /^only \d+ samples? over /.test(reason);
+}
+
+/**
+ * The reason when the target failed (exited with a non-zero status, or was killed) before its run was
+ * long enough to judge: more time would not help, the failure must be fixed first.
+ */
+export function failedTooSoonReason(samples: number, seconds: number, exitCode: number | null, signal: string | null): string {
+  const how = signal ? `was ended by ${signal}` : `exited with status ${exitCode}`;
+  return (
+    `the target ${how} after ${formatSec(seconds)}, before growth could be judged ` +
+    `(${samples} sample${samples === 1 ? "" : "s"}); see its output for why it stopped`
+  );
+}
+
 export function tooLittleDataReason(samples: number, seconds: number): string {
   return (
     `only ${samples} sample${samples === 1 ? "" : "s"} over ${formatSec(seconds)}; run the program for at least ` +
