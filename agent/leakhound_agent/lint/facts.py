@@ -326,6 +326,10 @@ class ModuleFacts:
         self.module_calls = set()  # function names called at import time or used as decorators
         self.shrunk_attrs = set()  # attribute names shrunk anywhere: obj.NAME.clear(), del obj.NAME[k]
         self.toplevel_calls = []  # (dotted callee, Call node) outside functions
+        # The last names of what a module-level event loop (`while True:` at module level or under
+        # `if __name__ == "__main__":`) calls: once per iteration, not once per process.
+        self.loop_calls = set()
+        self._loop_call_ids = _module_loop_calls(tree)
         self.instances = {}  # class name -> number of `Cls(...)` calls in the module
         self.module_instances = {}  # class name -> number of those at module level
         self.instance_sites = {}  # class name -> (function or None at import time, Call) for each `Cls(...)`
@@ -551,7 +555,10 @@ class ModuleFacts:
     def _call(self, node, fn, cls, consumed):
         func = node.func
         name = dotted(func)
-        if fn is None and isinstance(func, ast.Name):
+        if fn is None and id(node) in self._loop_call_ids:
+            if name:
+                self.loop_calls.add(name.rsplit(".", 1)[-1])
+        elif fn is None and isinstance(func, ast.Name):
             self.module_calls.add(func.id)
         if fn is None and name:
             self.toplevel_calls.append((name, node))
@@ -650,7 +657,7 @@ class ModuleFacts:
         `x.start()`): evidence, for any file, that such a class is made, or such a function run, over
         and over rather than once per process. A constructor is no evidence: it runs once per instance
         of its own class, which may well be made once."""
-        out = set()
+        out = set(self.loop_calls)
         for fn in self.functions:
             names = {name.rsplit(".", 1)[-1] for name, _ in fn.calls}
             names.difference_update(out)
@@ -660,10 +667,11 @@ class ModuleFacts:
 
     def called_per_request(self):
         """"request:NAME" for what functions whose parameters say they handle one request, event or
-        message (`handle(self, request)`, `on_message(msg)`) call: made or run once per request. Not
+        message (`handle(self, request)`, `on_message(msg)`) call, and for what a module-level event
+        loop calls: made or run once per request. Not
         methods of the function's own locals and parameters (`msg.attach(part)` runs no `attach()` of
         a module: it is evidence of nothing but the message's own class)."""
-        out = set()
+        out = {REQUEST + name for name in self.loop_calls}  # a module-level event loop: one call per event
         for fn in self.functions:
             if handles_request(fn):
                 own = (set(fn.params) | fn.locals) - {"self", "cls"}
@@ -713,6 +721,8 @@ class ModuleFacts:
     def _only_called_once(self, fn):
         if fn.name.startswith("__") or fn.cls is not None:
             return False  # methods and dunders are called from anywhere
+        if fn.name in self.loop_calls:
+            return False  # a module-level event loop calls it on every iteration
         index = self.__dict__.get("_callers")
         if index is None:  # callee name -> calling functions, built once
             index = self._callers = {}
@@ -769,6 +779,23 @@ def _lazy(fn, call):
             return True
         cur = parent.get(cur)
     return False
+
+
+def _module_loop_calls(tree):
+    """The ids of the calls inside module-level event loops: a `while` statement at module level (also
+    in a `__main__` block, a `try` or a `with` there) whose test is no comparison (`while True:`,
+    `while running:`, `while not stop.is_set():`; not `while i < 10:`, a bounded loop)."""
+    out = set()
+    todo = list(tree.body)
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, ast.While) and not isinstance(stmt.test, ast.Compare):
+            out.update(id(n) for n in ast.walk(stmt) if isinstance(n, ast.Call))
+        elif isinstance(stmt, (ast.If, ast.Try, ast.With)):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                for child in getattr(stmt, field, ()):
+                    todo.extend(child.body if isinstance(child, ast.ExceptHandler) else [child])
+    return out
 
 
 def _is_main_guard(stmt):
