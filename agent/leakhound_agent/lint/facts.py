@@ -329,7 +329,7 @@ class ModuleFacts:
         # The last names of what a module-level event loop (`while True:` at module level or under
         # `if __name__ == "__main__":`) calls: once per iteration, not once per process.
         self.loop_calls = set()
-        self._loop_call_ids = _module_loop_calls(tree)
+        self.loop_nodes = _module_loop_nodes(tree)  # id of every node inside one -> its `while`
         self.instances = {}  # class name -> number of `Cls(...)` calls in the module
         self.module_instances = {}  # class name -> number of those at module level
         self.instance_sites = {}  # class name -> (function or None at import time, Call) for each `Cls(...)`
@@ -555,7 +555,7 @@ class ModuleFacts:
     def _call(self, node, fn, cls, consumed):
         func = node.func
         name = dotted(func)
-        if fn is None and id(node) in self._loop_call_ids:
+        if fn is None and id(node) in self.loop_nodes:
             if name:
                 self.loop_calls.add(name.rsplit(".", 1)[-1])
         elif fn is None and isinstance(func, ast.Name):
@@ -781,21 +781,49 @@ def _lazy(fn, call):
     return False
 
 
-def _module_loop_calls(tree):
-    """The ids of the calls inside module-level event loops: a `while` statement at module level (also
-    in a `__main__` block, a `try` or a `with` there) whose test is no comparison (`while True:`,
-    `while running:`, `while not stop.is_set():`; not `while i < 10:`, a bounded loop)."""
-    out = set()
+def _module_loop_nodes(tree):
+    """{id of each node inside a module-level event loop: that loop}. An event loop is a `while`
+    statement at module level (also in a `__main__` block, a `try` or a `with` there) whose test is no
+    comparison (`while True:`, `while running:`, `while not stop.is_set():`; not `while i < 10:`, a
+    bounded loop) and names nothing the loop drains (not `while items: items.pop()`). Function and
+    class definitions inside it are left out (they run when called)."""
+    out = {}
     todo = list(tree.body)
     while todo:
         stmt = todo.pop()
-        if isinstance(stmt, ast.While) and not isinstance(stmt.test, ast.Compare):
-            out.update(id(n) for n in ast.walk(stmt) if isinstance(n, ast.Call))
+        if isinstance(stmt, ast.While) and _event_test(stmt):
+            inner = [stmt]
+            while inner:
+                n = inner.pop()
+                out[id(n)] = stmt
+                inner.extend(c for c in ast.iter_child_nodes(n)
+                             if not isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)))
         elif isinstance(stmt, (ast.If, ast.Try, ast.With)):
             for field in ("body", "orelse", "finalbody", "handlers"):
                 for child in getattr(stmt, field, ()):
                     todo.extend(child.body if isinstance(child, ast.ExceptHandler) else [child])
     return out
+
+
+def _event_test(loop):
+    """The test of a loop that turns once per event: no comparison (`while i < 10:`), and no name the
+    loop drains (`while pending: x = pending.pop(0)`, a fixed list consumed at import)."""
+    if isinstance(loop.test, ast.Compare):
+        return False
+    tested = {n.id for n in ast.walk(loop.test) if isinstance(n, ast.Name)}
+    tested |= {n.attr for n in ast.walk(loop.test) if isinstance(n, ast.Attribute)}
+    for n in ast.walk(loop):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in DRAINS:
+            holder = n.func.value
+            if isinstance(holder, ast.Name) and holder.id in tested or isinstance(holder, ast.Attribute) and holder.attr in tested:
+                return False
+        if isinstance(n, ast.Delete) and any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id in tested
+                                             for t in n.targets):
+            return False
+    return True
+
+
+DRAINS = frozenset(("pop", "popleft", "popitem", "remove", "clear"))
 
 
 def _is_main_guard(stmt):

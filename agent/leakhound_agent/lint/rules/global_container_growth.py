@@ -1,6 +1,8 @@
 """A module-level or class-level list (or deque without maxlen) that a function
 appends to on every call and nothing ever trims; or a dict/set keyed by ever-new
 values (id(), time(), uuid4(), self)."""
+import ast
+
 from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new
 from .common import WEAK_THREAD_KEY, DATA_PARAMS, keyed_by_thread, deduplicated, filled_once, fn_label, how, is_exception_value, managed, open_key, where
 
@@ -28,12 +30,38 @@ def _evidence(facts, fn):
     return ([[fn.name]],)
 
 
+def _loop_growth(facts, c, node, value):
+    """A list grown with each turn of a module-level event loop (`while True:` at module level or in a
+    `__main__` block), unless the loop tests whether the value is in it already or stores a caught
+    exception (stored-exception's). Evidence enough: the loop turns once per event."""
+    loop = facts.loop_nodes.get(id(node))
+    if loop is None or c.kind != "list" or how(node) not in LIST_GROW:
+        return None
+    name = c.name.split(".")[-1]
+    for n in ast.walk(loop):
+        if isinstance(n, ast.Compare) and any(isinstance(o, (ast.In, ast.NotIn)) for o in n.ops) \
+                and any(isinstance(x, ast.Name) and x.id == name for x in n.comparators):
+            return None  # `if x not in C:`: grown only by new values
+        if isinstance(n, ast.ExceptHandler) and n.name and isinstance(value, ast.Name) and value.id == n.name:
+            return None
+    why = "%s is grown with `%s` on every turn of the module-level `while` loop (line %d) and never trimmed, so it keeps everything ever added." % (
+        where(c), how(node), loop.lineno)
+    fix = "Bound it (`collections.deque(maxlen=N)`) or remove each entry when its work is done (`%s.clear()` once it is handled)." % c.name
+    return node, why, fix, c.name, None, None
+
+
 def check(facts):
     for c in facts.containers.values():
         if c.key[0] not in "gc" or managed(c):
             continue
         for fn, node, key, value in c.grows:
-            if fn is None or facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c):
+            if fn is None:
+                found = _loop_growth(facts, c, node, value)
+                if found:
+                    yield found
+                    break
+                continue
+            if facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c):
                 continue
             h = how(node)
             if c.kind == "list" and h in LIST_GROW and deduplicated(fn, node, c) and not open_key(fn, value):
