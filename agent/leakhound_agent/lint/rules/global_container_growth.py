@@ -1,6 +1,6 @@
 """A module-level or class-level list (or deque without maxlen) that a function
-appends to on every call and nothing ever trims; or a dict/set keyed by ever-new
-values (id(), time(), uuid4(), self)."""
+appends to on every call (or a module-level event loop on each turn) and nothing
+ever trims; or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)."""
 import ast
 
 from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new
