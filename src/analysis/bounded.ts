@@ -4,6 +4,7 @@
 // have, is more memory than a process can spend (then it is a leak in practice, and says so).
 import type { BoundedGrowth, LeakReport, RetainerReport } from "../report/model.js";
 import { formatBytes, formatCount } from "../report/units.js";
+import { stepKind, stepName } from "./causes.js";
 import { frameLabel } from "./format.js";
 
 /** Share of a leak's explained objects that must sit in containers that are not full yet. */
@@ -14,8 +15,8 @@ export const BOUNDED_MAX_BYTES = 1024 ** 3;
 interface Container {
   /** "module __main__ → HISTORY" */
   text: string;
-  /** "deque, at most 200,000" (the step's description) */
-  desc: string;
+  /** "deque", "lru_cache render": what the container is */
+  kind: string;
   limit: number;
   size: number;
   objects: number;
@@ -30,15 +31,12 @@ function containers(retainers: readonly RetainerReport[]): { bounded: Container[
     const b = r.bound;
     if (!b || b.size >= b.limit || b.step >= r.path.length) continue;
     const step = r.path[b.step];
-    const open = step.indexOf(" (");
-    const label = open > 0 ? step.slice(0, open) : step;
-    const desc = open > 0 ? step.slice(open + 2, step.endsWith(")") ? -1 : undefined) : "";
-    const text = [r.root, ...r.path.slice(0, b.step), label].join(" → ");
+    const text = [r.root, ...r.path.slice(0, b.step), stepName(step)].join(" → ");
     const seen = byText.get(text);
     if (seen) {
       seen.objects += r.objects;
       seen.size = Math.max(seen.size, b.size);
-    } else byText.set(text, { text, desc, limit: b.limit, size: b.size, objects: r.objects });
+    } else byText.set(text, { text, kind: stepKind(step) ?? "container", limit: b.limit, size: b.size, objects: r.objects });
   }
   return { bounded: [...byText.values()].sort((a, b) => b.objects - a.objects), objects };
 }
@@ -58,9 +56,8 @@ export function boundedGrowth(leak: LeakReport): BoundedGrowth | null {
   for (const c of bounded) projectedBytes += (leak.liveBytes * (c.objects / held) * c.limit) / Math.max(1, c.size);
   const c = bounded[0];
   const where = leak.site ? frameLabel(leak.site) : "its site";
-  const kind = c.desc.split(", at most")[0] || "container";
   const text =
-    `${c.text} (${kind} of at most ${formatCount(c.limit)}, ${formatCount(c.size)} now): ${where}'s memory levels off when it is full, ` +
+    `${c.text} (${c.kind} of at most ${formatCount(c.limit)}, ${formatCount(c.size)} now): ${where}'s memory levels off when it is full, ` +
     `at about ${formatBytes(projectedBytes)}${bounded.length > 1 ? ` (with ${bounded.length - 1} more such container${bounded.length > 2 ? "s" : ""})` : ""}`;
   return {
     pid: leak.pid,

@@ -8,90 +8,84 @@ import { stepKind, stepName } from "./causes.js";
 
 interface Known {
   id: string;
-  /** The index of the step the library's table is at, or -1 when this path does not go through it. */
-  at(path: RetainerReport): number;
-  what(path: RetainerReport, at: number): string;
+  /** Whether this path goes through the library's table. */
+  holds(path: RetainerReport): boolean;
+  what(path: RetainerReport): string;
   fix: string;
 }
 
-/** The index of the first step whose name (without its figures) is one of `names`, and whose kind is `kind` when given. */
+/** The index of the first step whose name (without its figures) is one of `names`, and whose kind is `kind` when given; -1 when none. */
 function stepAt(path: RetainerReport, names: readonly string[], kind?: RegExp): number {
   return path.path.findIndex((s) => names.includes(stepName(s)) && (!kind || kind.test(stepKind(s) ?? "")));
 }
 
-const LOGGER = /Logger$/
+/** Whether the path has a step named one of `names` (of kind `kind`) right after a step whose kind is `owner`. */
+function stepOf(path: RetainerReport, names: readonly string[], kind: RegExp, owner: RegExp): boolean {
+  const i = stepAt(path, names, kind);
+  return i > 0 && owner.test(stepKind(path.path[i - 1]!) ?? "");
+}
 
 const KNOWN: readonly Known[] = [
   {
     id: "logging-loggers",
-    at: (p) => stepAt(p, [".loggerDict", "loggerDict"], /^dict$/),
+    holds: (p) => stepAt(p, [".loggerDict", "loggerDict"], /^dict$/) >= 0,
     what: () =>
       "`logging` keeps every logger `logging.getLogger(name)` has made, for the life of the process: a name made per job, request or user adds a logger each time",
     fix: "Use one logger per module (`logging.getLogger(__name__)`) and put the job, request or user in the record (`extra=`, a `logging.LoggerAdapter`).",
   },
   {
     id: "logging-handlers",
-    at: (p) => {
-      const i = stepAt(p, [".handlers"], /^list$/);
-      const owner = i > 0 ? stepKind(p.path[i - 1]!) : null;
-      return i > 0 && owner && LOGGER.test(owner) ? i : -1;
-    },
+    holds: (p) => stepOf(p, [".handlers"], /^list$/, /Logger$/),
     what: () => "a logger keeps every handler added to it until `removeHandler`: a handler added per call stays, with its stream or file",
     fix: "Add handlers once at start-up (or only `if not logger.handlers`), or `logger.removeHandler(h)` and `h.close()` in a `finally`.",
   },
   {
     id: "warnings-registry",
-    at: (p) => {
-      const i = stepAt(p, ["__warningregistry__"], /^dict$/);
-      if (i >= 0) return i;
-      return p.root === "module warnings" ? stepAt(p, ["onceregistry", "_onceregistry"], /^dict$/) : -1;
-    },
+    holds: (p) =>
+      stepAt(p, ["__warningregistry__"], /^dict$/) >= 0 ||
+      (p.root === "module warnings" && stepAt(p, ["onceregistry", "_onceregistry"], /^dict$/) >= 0),
     what: () =>
       "`warnings` remembers each distinct warning it has shown under a \"default\", \"module\" or \"once\" filter (in the module's `__warningregistry__`): a message that differs per call adds an entry every time",
     fix: "Warn with a fixed message and log the details, or filter that warning (`warnings.filterwarnings(\"ignore\", ...)` remembers nothing).",
   },
   {
     id: "lru-cache-method",
-    at: (p) => (p.rootKind === "lru_cache" && !p.bound && methodCache(p) ? 0 : -1),
+    holds: (p) => p.rootKind === "lru_cache" && !p.bound && methodCache(p),
     what: (p) =>
       `an unbounded \`functools.lru_cache\` / \`functools.cache\` on the method ${cachedName(p)} keeps every \`self\` it was called with (its key's first item), with the result, so those instances are never freed`,
     fix: "Cache per instance (`functools.cached_property`, a dict on `self`), move it to a module-level function of the values that matter, or bound it (`maxsize=N`).",
   },
   {
     id: "lru-cache",
-    at: (p) => (p.rootKind === "lru_cache" && !p.bound && cachedName(p) ? 0 : -1),
+    holds: (p) => p.rootKind === "lru_cache" && !p.bound && cachedName(p) !== "",
     what: (p) =>
       `an unbounded \`functools.lru_cache\` / \`functools.cache\` (${cachedName(p)}) keeps every distinct argument it was called with, and its result, for the life of the process`,
     fix: "Bound it (`functools.lru_cache(maxsize=N)`), or call `cache_clear()` when its entries are stale.",
   },
   {
     id: "stored-traceback",
-    at: (p) => stepAt(p, ["__traceback__", ".__traceback__"], /^traceback$/),
+    holds: (p) => stepAt(p, ["__traceback__", ".__traceback__"], /^traceback$/) >= 0,
     what: () =>
       "a kept exception keeps its traceback, and through it every frame the exception passed and their local variables",
     fix: "Keep what you need of it (`repr(exc)`, `traceback.format_exception(exc)`), or drop the frames (`exc.with_traceback(None)`, `traceback.clear_frames(tb)`).",
   },
   {
     id: "gc-garbage",
-    at: (p) => (p.root === "module gc" ? stepAt(p, ["garbage"], /^list$/) : -1),
+    holds: (p) => p.root === "module gc" && stepAt(p, ["garbage"], /^list$/) >= 0,
     what: () =>
       "`gc.garbage` keeps every object the collector found unreachable while `gc.set_debug(gc.DEBUG_SAVEALL)` is on (and objects it could not free)",
     fix: "Switch `gc.DEBUG_SAVEALL` off outside debugging, or empty `gc.garbage` (`gc.garbage.clear()`) once it has been read.",
   },
   {
     id: "asyncio-timers",
-    at: (p) => {
-      const i = stepAt(p, ["._scheduled"], /^list$/);
-      const loop = i > 0 ? stepKind(p.path[i - 1]!) : null;
-      return i > 0 && loop && /EventLoop$/.test(loop) ? i : -1;
-    },
+    holds: (p) => stepOf(p, ["._scheduled"], /^list$/, /EventLoop$/),
     what: () =>
       "the event loop keeps every `call_later` / `call_at` timer until it is due, a cancelled one too until the loop purges them: long timeouts made per request pile up, with what their callbacks refer to",
     fix: "Cancel a timer when its work is done (`handle.cancel()`), and bound the wait with `asyncio.timeout()` / `asyncio.wait_for()` rather than a timer per request.",
   },
   {
     id: "sys-modules",
-    at: (p) => (p.root === "module sys" ? stepAt(p, ["modules"], /^dict$/) : -1),
+    holds: (p) => p.root === "module sys" && stepAt(p, ["modules"], /^dict$/) >= 0,
     what: () => "`sys.modules` keeps every module imported or put there: modules made per call (generated code, `types.ModuleType`) stay",
     fix: "Reuse one module per source, or `del sys.modules[name]` when it is done.",
   },
@@ -126,10 +120,8 @@ export function knownHolder(leak: Pick<LeakReport, "retainers" | "unreachable">)
   const most = Math.max(...leak.retainers.map((r) => r.objects));
   const paths = leak.retainers.filter((r) => r.objects * 5 >= most);
   for (const k of KNOWN) {
-    for (const path of paths) {
-      const at = k.at(path);
-      if (at >= 0) return { id: k.id, what: k.what(path, at), fix: k.fix };
-    }
+    const path = paths.find((p) => k.holds(p));
+    if (path) return { id: k.id, what: k.what(path), fix: k.fix };
   }
   return undefined;
 }

@@ -215,11 +215,15 @@ def _bounded_use(node, p):
         and v.args[:1] and isinstance(v.args[0], ast.Name) and v.args[0].id == p
 
 
+def _every_use(key, p, use):
+    """`p` is used in the key, and every use of it is one `use(node, p)` accepts."""
+    uses = sum(1 for n in ast.walk(key) if isinstance(n, ast.Name) and n.id == p)
+    return uses > 0 and uses == sum(1 for n in ast.walk(key) if use(n, p))
+
+
 def _only_bounded_parts(key, p):
     """Every use of `p` in the key is a part of it from a small set (see _bounded_use)."""
-    uses = sum(1 for n in ast.walk(key) if isinstance(n, ast.Name) and n.id == p)
-    bounded = sum(1 for n in ast.walk(key) if _bounded_use(n, p))
-    return uses > 0 and uses == bounded
+    return _every_use(key, p, _bounded_use)
 
 
 # An attribute that names whom the data is for, not what it says: `msg.chat.id`, `query.user_id`.
@@ -245,14 +249,7 @@ def keyed_by_entity(fn, key):
     if ever_new(made):
         return False
     data = [p for p in fn.params if DATA_PARAMS.match(p) and mentions(made, names=(p,))]
-    if not data:
-        return False
-    for p in data:
-        uses = sum(1 for n in ast.walk(made) if isinstance(n, ast.Name) and n.id == p)
-        under = sum(1 for n in ast.walk(made) if _entity_use(n, p))
-        if uses != under:
-            return False
-    return True
+    return bool(data) and all(_every_use(made, p, _entity_use) for p in data)
 
 
 def stored_value(node, fn, value):
