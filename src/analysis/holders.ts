@@ -14,9 +14,20 @@ interface Known {
   fix: string;
 }
 
-/** The index of the first step whose name (without its figures) is one of `names`, and whose kind is `kind` when given; -1 when none. */
+/**
+ * The index of the first step whose name (without its figures) is one of `names`, and whose kind is
+ * `kind` when given; -1 when none. A table whose item count is under a hundredth of the objects the
+ * path keeps is on the way to what keeps them, not what does (a loop's two timers, the second of which
+ * is `main`'s sleep, above the queue `main` fills).
+ */
 function stepAt(path: RetainerReport, names: readonly string[], kind?: RegExp): number {
-  return path.path.findIndex((s) => names.includes(stepName(s)) && (!kind || kind.test(stepKind(s) ?? "")));
+  return path.path.findIndex((s) => names.includes(stepName(s)) && (!kind || kind.test(stepKind(s) ?? "")) && itemCount(s) * 100 >= path.objects);
+}
+
+/** The item count a step names ("._scheduled (list, 2 items)" → 2, a range's lower end); Infinity when it names none. */
+function itemCount(step: string): number {
+  const m = /\(\w[^(),]*, ([\d,]+)(?:–[\d,]+)? items?\)\s*$/.exec(step);
+  return m ? Number(m[1]!.replace(/,/g, "")) : Infinity;
 }
 
 /** Whether the path has a step named one of `names` (of kind `kind`) right after a step whose kind is `owner`. */
@@ -82,6 +93,46 @@ const KNOWN: readonly Known[] = [
     what: () =>
       "the event loop keeps every `call_later` / `call_at` timer until it is due, a cancelled one too until the loop purges them: long timeouts made per request pile up, with what their callbacks refer to",
     fix: "Cancel a timer when its work is done (`handle.cancel()`), and bound the wait with `asyncio.timeout()` / `asyncio.wait_for()` rather than a timer per request.",
+  },
+  {
+    id: "mock-calls",
+    holds: (p) => stepAt(p, ["._mock_call_args_list", "._mock_mock_calls", "._mock_method_calls"], /^_CallList$/) >= 0,
+    what: () =>
+      "a `unittest.mock` mock records every call made to it and to its child mocks, with the arguments (`call_args_list`, `mock_calls`, `method_calls`), until `reset_mock()`: a mock called per request or per message keeps every one",
+    fix: "Make a fresh mock per test or job, call `reset_mock()` between uses, or use a plain stub function in code that runs for long (a mock is made to remember).",
+  },
+  {
+    id: "weakref-finalize",
+    holds: (p) => stepAt(p, ["finalize._registry"], /^dict$/) >= 0 || (p.root === "module weakref" && stepAt(p, ["_registry"], /^dict$/) >= 0),
+    what: () =>
+      "`weakref.finalize` keeps its callback and arguments until the object it watches is freed or the finalizer is called: the watched objects are still alive, or the arguments refer back to them and keep them alive",
+    fix: "Free the watched objects (see what else holds them), never pass the object itself or anything that refers to it to `finalize`, and call the finalizer (`f()` or `f.detach()`) when its work is done early.",
+  },
+  {
+    id: "unbounded-queue",
+    holds: (p) =>
+      stepOf(p, [".queue", "._queue"], /^(deque|list)$/, /(^|\.)(Queue|LifoQueue|PriorityQueue)$/) ||
+      p.path.some((s, i) => stepKind(s) === "SimpleQueue" && i + 1 < p.path.length),
+    what: () =>
+      "a queue made without `maxsize` (`queue.Queue()`, `asyncio.Queue()`, an executor's work queue) takes every item put into it: items are put faster than they are taken, or nothing takes them any more",
+    fix: "Give the queue a `maxsize` so producers wait (back-pressure) or drop work when it is full (`put_nowait` and `queue.Full` / `asyncio.QueueFull`), and check that its consumers are alive and keep up.",
+  },
+  {
+    id: "defaultdict-reads",
+    holds: (p) => {
+      const i = p.path.findIndex((s) => stepKind(s) === "defaultdict");
+      return i >= 0 && p.path.slice(i + 1).some((s) => /^\[.*\]$/.test(stepName(s)) && /^\(\w+, 0 items\)$/.test(s.slice(stepName(s).length).trim()));
+    },
+    what: () =>
+      "a `defaultdict` adds an entry for every missing key it is asked for, a read too (`d[key]`, `len(d[key])`, `for x in d[key]`): the entries whose value is still empty were made by lookups, or emptied and never removed",
+    fix: "Look up with `d.get(key)` or `key in d`, and delete an entry when its value becomes empty (`d.pop(key, None)`).",
+  },
+  {
+    id: "sys-path",
+    holds: (p) => p.root === "module sys" && stepAt(p, ["path", "path_importer_cache"], /^(list|dict)$/) >= 0,
+    what: () =>
+      "`sys.path` keeps every directory added to it, and `sys.path_importer_cache` a finder for each: a directory added per call makes every later import search one more place",
+    fix: "Add a directory once (`if d not in sys.path`), remove it when done, or import the file directly (`importlib.util.spec_from_file_location`).",
   },
   {
     id: "sys-modules",

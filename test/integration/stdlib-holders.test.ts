@@ -1,9 +1,12 @@
 // Memory a standard library table keeps (logging's loggers and handlers, warnings' registry, an
-// unbounded lru_cache on a method, kept tracebacks, gc.garbage, asyncio's timers, sys.modules): the
+// unbounded lru_cache on a method, kept tracebacks, gc.garbage, asyncio's timers, a mock's calls,
+// weakref.finalize's registry, a queue without maxsize, a defaultdict's lookups, sys.path, sys.modules): the
 // leak's paths go through the table, and the report names it, says why it holds what it holds and
 // how to stop it, in the JSON (`leak.holder`) and the terminal. Every kind on Debian's Python; the
 // kinds whose tables differ most across versions on every CPython. (`sys.modules` is named only on the
 // storage of its dict, which a loaded machine's search did not always reach: its path is a unit test.)
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROGRAMS, runCli, runLeakhound } from "../helpers/cli.js";
 import { findPythons } from "../helpers/pythons.js";
@@ -14,22 +17,35 @@ const pythons = findPythons();
 const system = pythons.find((p) => p.path === "/usr/bin/python3")?.path ?? pythons[0]!.path;
 const FIXTURE = "leak_stdlib_holders.py";
 
-// mode → [the line whose leak the table holds, its holder, what the terminal's "held by:" line says]
-const KINDS: Record<string, [number, string, RegExp]> = {
-  loggers: [49, "logging-loggers", /keeps every logger `logging\.getLogger\(name\)` has made/],
-  handlers: [51, "logging-handlers", /a logger keeps every handler added to it until `removeHandler`/],
-  warnings: [53, "warnings-registry", /remembers each distinct warning it has shown/],
-  lru: [33, "lru-cache-method", /on the method Pricer\.price keeps every `self`/],
-  traceback: [58, "stored-traceback", /a kept exception keeps its traceback/],
-  gc: [44, "gc-garbage", /`gc\.garbage` keeps every object/],
-  timers: [79, "asyncio-timers", /the event loop keeps every `call_later`/],
+// mode → [text on the line whose leak the table holds, its holder, what the terminal's "held by:" line says]
+const KINDS: Record<string, [string, string, RegExp]> = {
+  loggers: ['logging.getLogger("jobs.%d"', "logging-loggers", /keeps every logger `logging\.getLogger\(name\)` has made/],
+  handlers: ["log.addHandler(", "logging-handlers", /a logger keeps every handler added to it until `removeHandler`/],
+  warnings: ["warnings.warn(", "warnings-registry", /remembers each distinct warning it has shown/],
+  lru: ["self.rates = ", "lru-cache-method", /on the method Pricer\.price keeps every `self`/],
+  traceback: ['rows = ["row %d"', "stored-traceback", /a kept exception keeps its traceback/],
+  gc: ['self.blob = "x"', "gc-garbage", /`gc\.garbage` keeps every object/],
+  timers: ["loop.call_later(", "asyncio-timers", /the event loop keeps every `call_later`/],
+  mock: ["# mock:", "mock-calls", /a `unittest\.mock` mock records every call/],
+  finalize: ["# finalize:", "weakref-finalize", /`weakref\.finalize` keeps its callback and arguments/],
+  defaultdict: ["# defaultdict:", "defaultdict-reads", /a `defaultdict` adds an entry for every missing key/],
+  queue: ["# queue:", "unbounded-queue", /a queue made without `maxsize`/],
+  syspath: ["# syspath:", "sys-path", /`sys\.path` keeps every directory added to it/],
 };
+const SOURCE = readFileSync(join(PROGRAMS, FIXTURE), "utf8").split("\n");
+/** The 1-based line of the fixture that holds `text`. */
+function lineOf(text: string): number {
+  const i = SOURCE.findIndex((l) => l.includes(text));
+  if (i < 0) throw new Error(`no line with ${text} in ${FIXTURE}`);
+  return i + 1;
+}
 
 // Two targets at a time: the machine has two cores, and a starved target's growth looks bounded.
 const limited = limiter(2);
 
 async function check(exe: string, mode: string, terminal: boolean) {
-  const [line, id, words] = KINDS[mode]!;
+  const [text, id, words] = KINDS[mode]!;
+  const line = lineOf(text);
   const r = await limited(() => runLeakhound([exe, FIXTURE, mode], ["--quiet"], { cwd: PROGRAMS, env: { LEAK_SECONDS: "5" } }));
   expect(r.code, r.stderr.slice(-2000)).toBe(0);
   expect(reportErrors(r.report)).toBeNull();
@@ -52,7 +68,7 @@ describe("standard library tables, on Debian's Python", () => {
 });
 
 describe.each(pythons.filter((p) => p.path !== system).map((p) => [p.version, p.path] as const))("CPython %s", (_version, exe) => {
-  it.concurrent.each(["loggers", "warnings", "lru"])("%s", { retry: 1, timeout: 240_000 }, async (mode) => {
+  it.concurrent.each(["loggers", "warnings", "lru", "mock"])("%s", { retry: 1, timeout: 240_000 }, async (mode) => {
     await check(exe, mode, false);
   });
 });

@@ -74,6 +74,36 @@ describe("standard library holders", () => {
     expect(holderOf(report("module __main__ → modules (dict, 56,904 items)", 56_904))).toBeUndefined();
   });
 
+  it("a mock's calls, weakref.finalize's registry, a queue without maxsize, a defaultdict's lookups, sys.path", () => {
+    expect(
+      holderOf(report("module __main__ → client (MagicMock) → ._mock_children (dict, 1 item) → ['send'] (MagicMock) → ._mock_call_args_list (_CallList, 30,000 items) → [*] (_Call, 2 items)", 30_000)),
+    ).toBe("mock-calls");
+    expect(holderOf(report("module __main__ → calls (_CallList, 30,000 items) → [*] (_Call, 2 items)", 30_000))).toBeUndefined();
+    expect(
+      holderOf(report("module weakref → finalize._registry (dict, 30,200 items) → value of a finalize key (finalize._Info) → .args (tuple, 1 item) → [0] (bytearray, 3,000 bytes)", 30_200)),
+    ).toBe("weakref-finalize");
+    expect(
+      holderOf(report("module atexit → registered callback (method finalize._exitfunc) → finalize._registry (dict, 41,800 items) → value of a finalize key (finalize._Info)", 41_800)),
+    ).toBe("weakref-finalize");
+    expect(holderOf(report("module __main__ → jobs (Queue) → .queue (deque, 15,103 items) → [*] (dict, 2 items)", 15_103))).toBe("unbounded-queue");
+    expect(
+      holderOf(
+        report(
+          "module asyncio.events → _event_loop_policy (_UnixDefaultEventLoopPolicy) → ._local (BaseDefaultEventLoopPolicy._Local) → thread-local ._loop (_UnixSelectorEventLoop) → ._scheduled (list, 2 items) → [1] (TimerHandle) → ._args (tuple, 2 items) → [0] (Future) → awaited by (task main) → local variable q (Queue) → ._queue (deque, 9,220 items) → [*] (tuple, 3 items)",
+          9_220,
+        ),
+      ),
+    ).toBe("unbounded-queue");
+    expect(holderOf(report("module __main__ → pool (ThreadPoolExecutor) → ._work_queue (SimpleQueue) → [*] (_WorkItem)", 9_000))).toBe("unbounded-queue");
+    expect(holderOf(report("module __main__ → buf (Buffer) → .queue (deque, 9,000 items) → [*] (bytes)", 9_000))).toBeUndefined();
+    expect(holderOf(report("module __main__ → seen (defaultdict, 47,400 items) → [*] (list, 0 items)", 47_400))).toBe("defaultdict-reads");
+    expect(holderOf(report("module __main__ → seen (defaultdict, 47,400 items) → [*] (list, 3 items) → [*] (str)", 47_400))).toBeUndefined();
+    expect(holderOf(report("module __main__ → seen (defaultdict, 47,400 items) → key (str)", 47_400))).toBeUndefined();
+    expect(holderOf(report("module sys → path (list, 7,956 items) → [*] (str)", 7_956))).toBe("sys-path");
+    expect(holderOf(report("module sys → path_importer_cache (dict, 5,071 items) → key (str)", 5_071))).toBe("sys-path");
+    expect(holderOf(report("module app → path (list, 7,956 items) → [*] (str)", 7_956))).toBeUndefined();
+  });
+
   it("a small path does not name the leak's holder; an unreachable leak has none", () => {
     const big = report("module __main__ → _CACHE (dict, 90,000 items) → [*] (Record)", 90_000);
     const small = report("module __main__ → __warningregistry__ (dict, 10 items) → key (tuple, 3 items)", 10_000);
