@@ -123,7 +123,9 @@ function overall(
       cause && cause.sites > 1
         ? `${n} leak${n > 1 ? "s" : ""}: ${cause.label}; ${cause.sites} allocation sites, ${formatBytes(cause.liveBytes)}${where}` +
           `${cause.freedAtExit ? " (freed only at exit)" : ""}; largest ${describeLeak(first)}${piling}`
-        : `${describeLeak(first)}${where}${piling}${more}`;
+        : cause?.explained
+          ? `${n} leak${n > 1 ? "s" : ""}: ${cause.label}; ${describeLeak(first)}${where}${piling}`
+          : `${describeLeak(first)}${where}${piling}${more}`;
     return { verdict: "leak", reason, confidence: Math.max(...leaks.map((l) => l.confidence)) };
   }
   // A short-lived helper process (a `python -c` a service runs, a fork that execs)

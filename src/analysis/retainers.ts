@@ -92,7 +92,8 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], search: Ret
       else byText.set(text, { root: p.root, rootKind: p.rootKind, path: [...p.steps], text, ...figures, ...(validBound(p) ? { bound: { ...p.bound! } } : {}) });
     }
   }
-  const retainers = [...byText.values()].sort((a, b) => rankWeight(b) - rankWeight(a) || b.bytes - a.bytes);
+  const rooted = [...byText.values()].some((r) => !LOOSE_ROOTS.has(r.rootKind));
+  const retainers = [...byText.values()].sort((a, b) => rankWeight(b, rooted) - rankWeight(a, rooted) || b.bytes - a.bytes);
   if (explained < sampled) for (const r of retainers) r.traced = { explained, sampled };
   if (!any) {
     note =
@@ -107,14 +108,20 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], search: Ret
   return { retainers, unreachable, ...(note ? { note } : {}) };
 }
 
+/** Roots no Python object explains: an object nothing refers to, one held outside the heap. */
+const LOOSE_ROOTS: ReadonlySet<string> = new Set(["no referrer", "gc-tracked"]);
+
 /**
  * A path's weight in the order paths are listed: its objects, halved for one that ends at a weak
  * reference whose object lives (logging's weak tables of its handlers). The weak reference is kept
  * only while that object is, so the path that keeps the object says why, and comes first when it
- * keeps half as many or more.
+ * keeps half as many or more. Halved too, when the stack's other paths start at a real root (`rooted`),
+ * for an object nothing refers to: most likely held by a C object on those paths that does not show
+ * its references to gc (a StringIO's buffer list before 3.12), so the path to that object says why.
  */
-function rankWeight(r: RetainerReport): number {
-  return /\(weakref to [^()]*\)$/.test(r.text) ? r.objects / 2 : r.objects;
+function rankWeight(r: RetainerReport, rooted: boolean): number {
+  const half = /\(weakref to [^()]*\)$/.test(r.text) || (rooted && LOOSE_ROOTS.has(r.rootKind));
+  return half ? r.objects / 2 : r.objects;
 }
 
 /** Two stacks' figures for one path: sums, errors in quadrature, exact only when both are. */

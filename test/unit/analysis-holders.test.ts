@@ -129,4 +129,15 @@ describe("paths that end at a weak reference", () => {
     const other = { ...result, paths: [handlers, dead] };
     expect(summarizeRetainers([{ result: other, liveBytes: 1e7, liveCount: 50_000 }], "ran").retainers.map((r) => r.objects)).toEqual([24_901, 24_900]);
   });
+
+  it("an object nothing refers to comes after a path from a real root that keeps half as many or more (a C object that hides its references)", () => {
+    const handlers = path("module __main__ → log (Logger) → .handlers (list, 23,200 items) → [*] (StreamHandler)", 23_200);
+    const orphan = { ...path("list that no Python object refers to", 24_311), rootKind: "no referrer" };
+    const result = { stackId: 1, found: 50_000, sampled: 200, unreachable: false, paths: [orphan, handlers] };
+    expect(summarizeRetainers([{ result, liveBytes: 1e7, liveCount: 50_000 }], "ran").retainers.map((r) => r.rootKind)).toEqual(["module global", "no referrer"]);
+    // Only orphans (a reference leaked in C): their order is their size.
+    const other = { ...orphan, root: "dict that no Python object refers to", estObjects: 30_000 };
+    const alone = { ...result, paths: [orphan, other] };
+    expect(summarizeRetainers([{ result: alone, liveBytes: 1e7, liveCount: 50_000 }], "ran").retainers.map((r) => r.objects)).toEqual([30_000, 24_311]);
+  });
 });
