@@ -211,6 +211,14 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python, version 
     expect(top(handlers)).toBe("module global | module __main__ | log (Logger) → .handlers (list, 1,500 items) → [*] (StreamHandler)");
   });
 
+  it("a shared object is named from the module that defines it (a name imported from it, logging's manager)", async () => {
+    const [rows, loggers] = (await fixture(python, "module_homes.py")).results;
+    expect(rows.found).toBeGreaterThanOrEqual(1_500);
+    expect(top(rows)).toBe("module global | module homes.cache | _CACHE (dict, 1,500 items) → [*] (list, 3 items)");
+    expect(loggers.found).toBeGreaterThanOrEqual(1_500);
+    expect(top(loggers)).toMatch(/^class attribute \| module logging \| Logger\.manager \(Manager\) → \.loggerDict \(dict, [\d,]+ items\) → \[\*\] \(Logger\)$/);
+  });
+
   it("containers with a bound (deque maxlen, bounded lru_cache) say it, and each path carries it", async () => {
     const [events, pages] = (await fixture(python, "bounded_containers.py")).results;
     expect(events.found).toBe(1_500);

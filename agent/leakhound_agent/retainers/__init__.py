@@ -38,7 +38,7 @@ from .cluster import Sample, cluster
 from .frameless import Runner, prepare, shared_runners
 from .matching import match
 from .names import Namer
-from .roots import Ours, module_roots, thread_roots
+from .roots import Ours, class_home, module_roots, thread_roots
 from .walk import Walk
 
 # Shares of the time budget: the walk may use up to WALK_SHARE of it, matching
@@ -328,6 +328,10 @@ def _result(search, key, k):
     orphans = [path[0] for phase_kind, path, root in paths if phase_kind == "native" and root[1]]
     atexit = callbacks if interpreter.atexit_holds(orphans, callbacks) else None
     for phase_kind, path, root in paths:
+        home = class_home(namer, path) if phase_kind == "module" and type(path[0]) is not dict else None
+        if home is not None:
+            path, root = home[0], ("module", home[1])
+            namer.want(path)
         kind, text, why = _root_words(namer, phase_kind, path, root, atexit)
         steps = namer.steps(path, thread_root=(phase_kind == "thread"),
                             namespace_root=(phase_kind == "module" and type(path[0]) is dict))

@@ -6,10 +6,11 @@ threads and frames are left out, and reported back so the walk can mark them
 as visited without walking into them.
 """
 
+import gc
 import os
 import sys
 
-from .names import _has_base, _Module, _module_dict, format_key, type_qualname
+from .names import _has_base, _lookup, _Module, _module_dict, _mro_of_type, format_key, namespace, type_qualname
 
 _this_package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The directory holding sitecustomize.py and leakhound_agent/: files in it are ours.
@@ -58,7 +59,12 @@ _DICT_ONLY = ("_asyncio",) if sys.version_info[:2] == (3, 12) else ()
 
 def module_roots(ours):
     """([(module or its dict, descriptor)] with __main__ first, [the agent's modules and their dicts,
-    and modules walked through their dict only])."""
+    and modules walked through their dict only]).
+
+    After __main__, the modules go in their order in sys.modules: the order their imports finished
+    (importlib moves a module to the end once its code has run), so a module comes before those that
+    import from it, and an object two modules refer to at the same depth is reached from the one that
+    defines it (`module app.cache → _CACHE`, not the module that did `from app.cache import _CACHE`)."""
     roots, skipped = [], []
     entries = list(dict.items(sys.modules))
     entries = [entry for entry in entries if type(entry[0]) is str and entry[1] is not None]
@@ -160,3 +166,56 @@ def _thread_names(namer):
     except Exception:
         pass
     return names
+
+
+def class_home(namer, path):
+    """A module path through an instance attribute that is its class's own attribute, rooted at that
+    class in the module that defines it: every logger `getLogger` made has `.manager`, the one
+    `Logger.manager`, so a path from whichever module's logger the walk met first
+    (`module asyncio.log → logger → .manager`) reads `module logging → Logger.manager`. The class
+    must be its module's global of its name. Returns (path, root text), or None when there is no such
+    step. Reads dicts and types only (no user code)."""
+    for i in range(1, len(path) - 1):
+        obj = path[i]
+        d = namer.instance_dict(obj)
+        if d is None:
+            continue
+        at = i + 2 if path[i + 1] is d else i + 1
+        if at >= len(path):
+            continue
+        child = path[at]
+        if not gc.is_tracked(child):
+            continue  # a shared number or string is no table
+        name = namer._key_of_value(d, child)
+        if type(name) is not str:
+            continue
+        for cls in _mro_of_type(type(obj)) or ():
+            ns = namespace(cls)
+            if ns is None or _lookup(ns, name) is not child:
+                continue
+            home = _home_module(cls, ns)
+            if home is None:
+                break
+            module, module_name = home
+            return [module, cls, ns] + list(path[at:]), "module " + module_name
+    return None
+
+
+def _home_module(cls, ns):
+    """(module, name) of the module whose global of the class's name is the class, or None."""
+    module_name = _lookup(ns, "__module__")
+    if type(module_name) is not str or module_name in _DICT_ONLY:
+        return None
+    module = None
+    for key, value in dict.items(sys.modules):
+        if type(key) is str and key == module_name:
+            module = value
+            break
+    if module is None or (type(module) is not _Module and not _has_base(type(module), _Module)):
+        return None
+    try:
+        if _lookup(_module_dict(module), type_qualname(cls)) is not cls:
+            return None
+    except Exception:
+        return None
+    return module, module_name
