@@ -5,6 +5,7 @@
 // Computed once here (analyze.ts); every output reads `leak.holder`.
 import type { LeakHolder, LeakReport, RetainerReport } from "../report/model.js";
 import { stepKind, stepName } from "./causes.js";
+import { formatBytes } from "../report/units.js";
 
 interface Known {
   id: string;
@@ -166,13 +167,36 @@ function methodCache(p: RetainerReport): boolean {
  * shows a cache's key holding `self` makes it a method's cache for the paths that end at the key.
  * Undefined when no table holds them.
  */
-export function knownHolder(leak: Pick<LeakReport, "retainers" | "unreachable">): LeakHolder | undefined {
+export function knownHolder(leak: Pick<LeakReport, "retainers" | "unreachable" | "owner">): LeakHolder | undefined {
+  const view = smallViews(leak.owner);
+  if (view) return view;
   if (leak.unreachable || !leak.retainers.length) return undefined;
   const most = Math.max(...leak.retainers.map((r) => r.objects));
   const paths = leak.retainers.filter((r) => r.objects * 5 >= most);
   for (const k of KNOWN) {
     const path = paths.find((p) => k.holds(p));
     if (path) return { id: k.id, what: k.what(path), fix: k.fix };
+  }
+  return undefined;
+}
+
+/**
+ * numpy arrays that are small views of big arrays (the agent's owner words: "ndarray 4 float64, a
+ * view of a 200×200 float64 array"), holding at least four times their own size each: a view keeps
+ * its whole base array alive.
+ */
+function smallViews(owner: LeakReport["owner"]): LeakHolder | undefined {
+  for (const t of owner?.types ?? []) {
+    const m = /^ndarray ([\d×]+|scalar) [a-z]+?(\d+), a view of a ([\d×]+) [a-z]+\d+ array$/.exec(t.desc);
+    if (!m || t.objects <= 0) continue;
+    const own = (m[1] === "scalar" ? 1 : m[1]!.split("×").reduce((n, d) => n * Number(d), 1)) * (Number(m[2]) / 8);
+    const each = t.bytes / t.objects;
+    if (each < 4 * Math.max(own, 1)) continue;
+    return {
+      id: "numpy-view",
+      what: `each kept array is a view (${m[1]} items) of a bigger array (${m[3]}), and a view keeps its whole base array alive: ${formatBytes(each)} held per view`,
+      fix: "Keep a copy of the part you need (`frame[0, :4].copy()`, `np.array(view)`), so the big array can be freed.",
+    };
   }
   return undefined;
 }

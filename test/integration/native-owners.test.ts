@@ -20,9 +20,10 @@ const FIXTURES = path.resolve(__dirname, "../fixtures/owners");
 const PIPELINE = path.join(FIXTURES, "pipeline.py");
 const SYSTEM_PYTHON = "/usr/bin/python3";
 
-type Kind = "numpy" | "pil" | "lxml" | "sqlite" | "zlib" | "mmap" | "array";
+type Kind = "numpy" | "npview" | "pil" | "lxml" | "sqlite" | "zlib" | "mmap" | "array";
 const LIBRARY: Record<Kind, string | null> = {
   numpy: "numpy",
+  npview: "numpy",
   pil: "PIL.Image",
   lxml: "lxml.etree",
   sqlite: null,
@@ -30,7 +31,7 @@ const LIBRARY: Record<Kind, string | null> = {
   mmap: null,
   array: null,
 };
-const ALL: Kind[] = ["numpy", "pil", "lxml", "sqlite", "zlib", "mmap", "array"];
+const ALL: Kind[] = ["numpy", "npview", "pil", "lxml", "sqlite", "zlib", "mmap", "array"];
 
 function imports(python: string, module: string): boolean {
   return spawnSync(python, ["-c", `import ${module}`], { stdio: "ignore", timeout: 30_000 }).status === 0;
@@ -94,6 +95,13 @@ const CHECKS: Record<Kind, (leaks: any[]) => void> = {
     for (const py of leaks.filter((l) => l.kind === "python" && atKind("numpy")(l)))
       for (const r of py.retainers)
         expect(r.bytes, `${r.text}: ${r.bytes} ±${r.bytesError} on a leak of ${py.liveBytes}`).toBeLessThan(3 * py.liveBytes + 4 * (r.bytesError ?? 0));
+  },
+  npview: (leaks) => {
+    // A small view keeps its whole base array: the owner says whose view it is, the holder why.
+    const leak = leaks.find(atKind("npview"));
+    expectOwners(leak, "ndarray", /^ndarray 4 float64, a view of a 64×256 float64 array$/);
+    expectHeldByTheList(leak, /→ \[\*\] \(ndarray\)$/);
+    expect(leak.holder?.id).toBe("numpy-view");
   },
   pil: (leaks) => {
     const leak = leaks.find((l) => l.kind === "native" && l.stack.some((f: any) => f.function === "pil_batch"));

@@ -104,6 +104,17 @@ describe("standard library holders", () => {
     expect(holderOf(report("module app → path (list, 7,956 items) → [*] (str)", 7_956))).toBeUndefined();
   });
 
+  it("numpy views that keep their base arrays, from the owners of a native leak", () => {
+    const owner = (desc: string, objects: number, bytes: number) => ({ by: "pointer" as const, types: [{ type: "ndarray", desc, objects, bytes }] });
+    const views = knownHolder({ unreachable: false, retainers: [], owner: owner("ndarray 4 float64, a view of a 200×200 float64 array", 2_300, 736_140_570) })!;
+    expect(views.id).toBe("numpy-view");
+    expect(views.what).toMatch(/a view \(4 items\) of a bigger array \(200×200\).*313 KiB held per view/);
+    expect(views.fix).toMatch(/\.copy\(\)/);
+    // A view as big as what it holds (a row of a table kept whole), and plain arrays: no holder.
+    expect(knownHolder({ unreachable: false, retainers: [], owner: owner("ndarray 200 float64, a view of a 1×200 float64 array", 100, 160_000) })).toBeUndefined();
+    expect(knownHolder({ unreachable: false, retainers: [], owner: owner("ndarray 200×200 float64", 100, 32_000_000) })).toBeUndefined();
+  });
+
   it("a small path does not name the leak's holder; an unreachable leak has none", () => {
     const big = report("module __main__ → _CACHE (dict, 90,000 items) → [*] (Record)", 90_000);
     const small = report("module __main__ → __warningregistry__ (dict, 10 items) → key (tuple, 3 items)", 10_000);

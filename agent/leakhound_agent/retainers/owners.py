@@ -511,6 +511,19 @@ _KINDS = {"f": "float", "i": "int", "u": "uint", "c": "complex", "b": "bool"}
 
 
 def _ndarray(base, obj):
+    text = _ndarray_shape(base, obj)
+    if text is None:
+        return None
+    # A view's memory is its base's: say whose, so a small view that keeps a big array reads as such.
+    viewed = _call(_getter(base, "base"), obj)
+    if viewed is not None and any(b is base for b in namespace_mro(type(viewed))):
+        inner = _ndarray_shape(base, viewed)
+        if inner is not None:
+            text += ", a view of a %s array" % inner
+    return text
+
+
+def _ndarray_shape(base, obj):
     shape = _getter(base, "shape")
     dtype = _getter(base, "dtype")
     if shape is None or dtype is None:
