@@ -255,6 +255,8 @@ function analyzeWindow(proc: ProcessCapture): ProcessResult {
     THRESHOLDS.heapToRss * heapPeak >= rssF.retainedGrowth
   ) {
     reason += `; RSS rose by ${formatBytes(rssF.retainedGrowth)} and stayed there, which the Python heap's peak explains (memory Python freed but the allocator kept)`;
+  } else {
+    reason += keptAfterWarmUpPeak(rss, heap);
   }
   return { summary: summary("no-leak", reason), leaks, rows, confidence: noLeakConfidence(tl, mover) };
 }
@@ -441,3 +443,21 @@ function column(samples: readonly SamplePoint[], key: NumericKey): Float64Array 
   return out;
 }
 
+
+/**
+ * RSS far above the Python heap at the end, where the heap had been high and came back down (a
+ * burst in warm-up, which the trend after warm-up does not see): the RSS a user sees is memory Python
+ * freed but the allocator kept (pymalloc arenas and malloc pages a few survivors pin), not growth.
+ * "" when RSS is not far above the heap, or the heap's peak does not explain the gap.
+ */
+function keptAfterWarmUpPeak(rss: ArrayLike<number>, heap: ArrayLike<number>): string {
+  if (!rss.length || !heap.length) return "";
+  const rssEnd = rss[rss.length - 1]!;
+  const heapEnd = heap[heap.length - 1]!;
+  let heapPeak = 0;
+  for (let i = 0; i < heap.length; i++) heapPeak = Math.max(heapPeak, heap[i]!);
+  const gap = rssEnd - rss[0]! - Math.max(0, heapEnd - heap[0]!);
+  const freed = heapPeak - heapEnd;
+  if (gap < 4 * THRESHOLDS.nativeMinBytes || freed < gap / 2 || gap < 2 * heapEnd) return "";
+  return `; RSS ended at ${formatBytes(rssEnd)}, ${formatBytes(rssEnd - heapEnd)} above the Python heap, which had peaked at ${formatBytes(heapPeak)} and came back down (memory Python freed but the allocator kept, not growth)`;
+}

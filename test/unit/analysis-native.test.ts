@@ -155,6 +155,20 @@ describe("native growth", () => {
     }
   });
 
+  it("fragmentation from a burst in warm-up: the headline says why RSS stays far above the heap", () => {
+    const r = analyze(
+      synthCapture({
+        sites: [{ frames: [at(20)], bytes: (t) => (t < 1.1 ? 150 * MB : 8 * MB) }],
+        rss: (t) => (t < 0.6 ? 16 * MB : 180 * MB),
+      }),
+    );
+    expect(r.verdict, r.reason).toBe("no-leak");
+    expect(r.reason).toMatch(/RSS ended at [\d.]+ MiB, .* above the Python heap, which had peaked at .* and came back down \(memory Python freed but the allocator kept, not growth\)/);
+    // RSS that tracks the heap says nothing of the kind.
+    const plain = analyze(synthCapture({ sites: [{ frames: [at(20)], bytes: (t) => (t < 1.1 ? 150 * MB : 8 * MB) }] }));
+    expect(plain.reason).not.toMatch(/RSS ended at/);
+  });
+
   it("RSS that grows and then plateaus (allocator warm-up) is not a leak", () => {
     const r = analyze(
       synthCapture({ sites: [{ bytes: shape.flat(8 * MB) }], rss: (t) => 30 * MB + 10 * MB * Math.min(t, 3) }),
