@@ -96,6 +96,13 @@ const KNOWN: readonly Known[] = [
     fix: "Cancel a timer when its work is done (`handle.cancel()`), and bound the wait with `asyncio.timeout()` / `asyncio.wait_for()` rather than a timer per request.",
   },
   {
+    id: "done-tasks",
+    holds: (p) => p.path.some((s, i) => i > 0 && /\(task\b[^()]*, (done|cancelled)\)$/.test(s) && /^(member|\[.*\]|key)$/.test(stepName(s))),
+    what: () =>
+      "a collection keeps asyncio tasks that have finished, with their results or exceptions (and what their coroutines held): a set that keeps background tasks alive needs each task taken out when it is done",
+    fix: "Add `task.add_done_callback(tasks.discard)` where a task is added to the set (the pattern in asyncio's docs), or run them in an `asyncio.TaskGroup`.",
+  },
+  {
     id: "mock-calls",
     holds: (p) => stepAt(p, ["._mock_call_args_list", "._mock_mock_calls", "._mock_method_calls"], /^_CallList$/) >= 0,
     what: () =>

@@ -1,5 +1,5 @@
 // Memory a standard library table keeps (logging's loggers and handlers, warnings' registry, an
-// unbounded lru_cache on a method, kept tracebacks, gc.garbage, asyncio's timers, a mock's calls,
+// unbounded lru_cache on a method, kept tracebacks, gc.garbage, asyncio's timers, finished tasks kept, a mock's calls,
 // weakref.finalize's registry, a queue without maxsize, a defaultdict's lookups, sys.path, sys.modules): the
 // leak's paths go through the table, and the report names it, says why it holds what it holds and
 // how to stop it, in the JSON (`leak.holder`) and the terminal. Every kind on Debian's Python; the
@@ -26,6 +26,7 @@ const KINDS: Record<string, [string, string, RegExp]> = {
   traceback: ['rows = ["row %d"', "stored-traceback", /a kept exception keeps its traceback/],
   gc: ['self.blob = "x"', "gc-garbage", /`gc\.garbage` keeps every object/],
   timers: ["loop.call_later(", "asyncio-timers", /the event loop keeps every `call_later`/],
+  tasks: ["# tasks:", "done-tasks", /a collection keeps asyncio tasks that have finished/],
   mock: ["# mock:", "mock-calls", /a `unittest\.mock` mock records every call/],
   finalize: ["# finalize:", "weakref-finalize", /`weakref\.finalize` keeps its callback and arguments/],
   defaultdict: ["# defaultdict:", "defaultdict-reads", /a `defaultdict` adds an entry for every missing key/],
@@ -70,7 +71,7 @@ describe("standard library tables, on Debian's Python", () => {
 });
 
 describe.each(pythons.filter((p) => p.path !== system).map((p) => [p.version, p.path] as const))("CPython %s", (_version, exe) => {
-  it.concurrent.each(["loggers", "warnings", "lru", "mock"])("%s", { retry: 1, timeout: 240_000 }, async (mode) => {
+  it.concurrent.each(["loggers", "warnings", "lru", "mock", "tasks"])("%s", { retry: 1, timeout: 240_000 }, async (mode) => {
     await check(exe, mode, false);
   });
 });

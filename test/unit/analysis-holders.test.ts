@@ -104,6 +104,12 @@ describe("standard library holders", () => {
     expect(holderOf(report("module app → path (list, 7,956 items) → [*] (str)", 7_956))).toBeUndefined();
   });
 
+  it("finished asyncio tasks a collection keeps; pending ones are not named", () => {
+    expect(holderOf(report("module __main__ → background (set, 36,700 items) → member (task work, done) → ._result (int)", 36_700))).toBe("done-tasks");
+    expect(holderOf(report("module __main__ → jobs (dict, 900 items) → ['j1'] (task fetch, cancelled)", 900))).toBe("done-tasks");
+    expect(holderOf(report("module __main__ → TASKS (set, 100 items) → member (task serve) → local variable scratch (list, 5 items)", 100))).toBeUndefined();
+  });
+
   it("numpy views that keep their base arrays, from the owners of a native leak", () => {
     const owner = (desc: string, objects: number, bytes: number) => ({ by: "pointer" as const, types: [{ type: "ndarray", desc, objects, bytes }] });
     const views = knownHolder({ unreachable: false, retainers: [], owner: owner("ndarray 4 float64, a view of a 200×200 float64 array", 2_300, 736_140_570) })!;

@@ -295,10 +295,15 @@ class Namer(object):
         if _ID_PARTIAL in bases:
             return "partial " + self.callable_name(_partial_fields[0][1](obj)), None, ""
         if self._asyncio.is_task(bases):
+            # A finished task kept by a collection keeps its result or exception: say it is done.
+            state = self._asyncio.field(self, obj, "_state")
+            done = ""
+            if type(state) is str:
+                done = ", done" if state == "FINISHED" else ", cancelled" if state == "CANCELLED" else ""
             coro = self._asyncio.coro(self, obj)
             if type(coro) is _Coroutine or type(coro) is _Generator:
-                return "task " + _str_or(coro.__qualname__, "?"), None, ""
-            return "task", None, ""
+                return "task " + _str_or(coro.__qualname__, "?") + done, None, ""
+            return "task" + done, None, ""
         if _ID_WEAKREF in bases:
             try:
                 referent = _weakref_call(obj)
