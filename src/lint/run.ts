@@ -65,6 +65,7 @@ export const ONE_OFF: Record<NonNullable<ReturnType<typeof oneOffKind>>, string>
   example: "it is in an example, sample, demo or documentation folder: a script that shows how to use the code and runs once over fixed input",
   script: "it is in a scripts folder: a maintenance, build or import script that runs once over its input",
   importer: "it is in an importers folder: code that reads one input (a file, a dump) into the program, so what it keeps is bounded by that input",
+  scraper: "it is in a scrapers or spiders folder: a scraper runs for one crawl and exits, so what it caches is bounded by that crawl",
 };
 
 /** Evidence that says the code runs with data, requests or users, not only that something calls it:

@@ -272,7 +272,7 @@ describe("leakhound lint", () => {
     expect(res.stdout).toMatch(/3 test files skipped \(--include-tests\)/);
   });
 
-  it("a finding in an example, sample, demo or maintenance script or an importer (by its folder below the path given) is of low confidence; a script named on the command line is not", async () => {
+  it("a finding in an example, sample, demo or maintenance script, an importer or a scraper (by its folder below the path given) is of low confidence; a script named on the command line is not", async () => {
     const grows = (name: string) => `${name} = []\n\n\ndef add(request):\n    ${name}.append(request)\n`;
     const dir = project({
       "pkg/store.py": grows("_items"),
@@ -281,6 +281,7 @@ describe("leakhound lint", () => {
       "pkg/sampler.py": grows("_picked"), // a file named like a sample is the product's
       "scripts/import_rows.py": grows("_log_bits"),
       "app/importers/suppliers.py": grows("_suppliers"), // reads one file into the database per run
+      "scrapers/ar/bills.py": grows("_sponsors"), // one crawl per run
       "scripts/bench.py": "import gc\n\n\ndef run(rows):\n    gc.disable()\n    return list(rows)\n",
     });
     const json = path.join(dir, "r.json");
@@ -298,6 +299,7 @@ describe("leakhound lint", () => {
       [path.join("examples", "chat", "run_ui.py"), "low", example],
       [path.join("pkg", "sampler.py"), "high", ""],
       [path.join("pkg", "store.py"), "high", ""],
+      [path.join("scrapers", "ar", "bills.py"), "low", expect.stringMatching(/scrapers or spiders folder: a scraper runs for one crawl/)],
       // A collector switched off once is off for the whole run: that finding keeps its confidence.
       [path.join("scripts", "bench.py"), "high", ""],
       [path.join("scripts", "import_rows.py"), "low", expect.stringMatching(/scripts folder: a maintenance, build or import script/)],

@@ -80,7 +80,13 @@ def check(facts):
                 continue
             if fn.name.startswith("_") and not fn.name.startswith("__") and _fixed_keys(facts, fn, key):
                 continue
-            if ever_new(key):
+            own = c.name.split(".")[-1]
+            if mentions(stored_value(node, fn, value), names=(own,), attrs=(own,)):
+                # `inbox[to] = inbox.get(to, []) + [message]`: each entry is the last one and more.
+                why = "%s collects in %s a list per key that only grows (each entry made from the one before), with no bound or eviction, so it keeps everything ever added." % (
+                    where(c), fn_label(fn))
+                fix = "Bound what a key keeps (`collections.deque(maxlen=N)`) and drop the keys no longer needed, or write the records out instead of keeping them."
+            elif ever_new(key):
                 why = "%s caches results in %s keyed by a value that never repeats, with no bound or eviction, so every call adds an entry that stays." % (where(c), fn_label(fn))
                 fix = "Key it by the object with `weakref.WeakKeyDictionary`, or bound it (`functools.lru_cache(maxsize=N)` on a module-level function)."
             else:
