@@ -103,6 +103,13 @@ const KNOWN: readonly Known[] = [
     fix: "Add `task.add_done_callback(tasks.discard)` where a task is added to the set (the pattern in asyncio's docs), or run them in an `asyncio.TaskGroup`.",
   },
   {
+    id: "itertools-tee",
+    holds: (p) => p.path.some((s, i) => stepKind(s) === "_tee" && p.path[i + 1] !== undefined && stepKind(p.path[i + 1]!) === "_tee_dataobject"),
+    what: () =>
+      "`itertools.tee` keeps every item until each of its iterators has read it: one iterator that falls behind, or is never read, keeps everything the others have read",
+    fix: "Read the tee'd iterators in step, or drop the one that is not read (`del audit`); for a second pass over all items, keep them in a list once instead.",
+  },
+  {
     id: "mock-calls",
     holds: (p) => stepAt(p, ["._mock_call_args_list", "._mock_mock_calls", "._mock_method_calls"], /^_CallList$/) >= 0,
     what: () =>

@@ -211,6 +211,13 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python, version 
     expect(top(handlers)).toBe("module global | module __main__ | log (Logger) → .handlers (list, 1,500 items) → [*] (StreamHandler)");
   });
 
+  it("a linked chain reads as one step with its length, so nodes at every depth share one shape", async () => {
+    const [nodes] = (await fixture(python, "linked_chain.py")).results;
+    expect(nodes.found).toBe(600);
+    expect(top(nodes)).toMatch(/^module global \| module __main__ \| HISTORY \(History\) → \.head \(Node\) → \.next \(Node, [\d,]+–[\d,]+ in a chain\)$/);
+    expect(nodes.paths[0]!.objects).toBeGreaterThan(100);
+  });
+
   it("a shared object is named from the module that defines it (a name imported from it, logging's manager)", async () => {
     const [rows, loggers] = (await fixture(python, "module_homes.py")).results;
     expect(rows.found).toBeGreaterThanOrEqual(1_500);

@@ -1,6 +1,7 @@
 // Memory a standard library table keeps (logging's loggers and handlers, warnings' registry, an
-// unbounded lru_cache on a method, kept tracebacks, gc.garbage, asyncio's timers, finished tasks kept, a mock's calls,
-// weakref.finalize's registry, a queue without maxsize, a defaultdict's lookups, sys.path, sys.modules): the
+// unbounded lru_cache on a method, kept tracebacks, gc.garbage, asyncio's timers, finished tasks kept,
+// itertools.tee's buffer, a mock's calls, weakref.finalize's registry, a queue without maxsize, a
+// defaultdict's lookups, sys.path, sys.modules): the
 // leak's paths go through the table, and the report names it, says why it holds what it holds and
 // how to stop it, in the JSON (`leak.holder`) and the terminal. Every kind on Debian's Python; the
 // kinds whose tables differ most across versions on every CPython. (`sys.modules` is named only on the
@@ -27,6 +28,7 @@ const KINDS: Record<string, [string, string, RegExp]> = {
   gc: ['self.blob = "x"', "gc-garbage", /`gc\.garbage` keeps every object/],
   timers: ["loop.call_later(", "asyncio-timers", /the event loop keeps every `call_later`/],
   tasks: ["# tasks:", "done-tasks", /a collection keeps asyncio tasks that have finished/],
+  tee: ["# tee:", "itertools-tee", /`itertools\.tee` keeps every item until each of its iterators has read it/],
   mock: ["# mock:", "mock-calls", /a `unittest\.mock` mock records every call/],
   finalize: ["# finalize:", "weakref-finalize", /`weakref\.finalize` keeps its callback and arguments/],
   defaultdict: ["# defaultdict:", "defaultdict-reads", /a `defaultdict` adds an entry for every missing key/],

@@ -110,6 +110,17 @@ describe("standard library holders", () => {
     expect(holderOf(report("module __main__ → TASKS (set, 100 items) → member (task serve) → local variable scratch (list, 5 items)", 100))).toBeUndefined();
   });
 
+  it("itertools.tee's buffer, as a chain of its blocks", () => {
+    expect(
+      holderOf(
+        report(
+          "module __main__ → audit (_tee) → referent of _tee (_tee_dataobject) → referent of _tee_dataobject (_tee_dataobject, 18–1,330 in a chain) → referent of _tee_dataobject (dict, 2 items)",
+          75_886,
+        ),
+      ),
+    ).toBe("itertools-tee");
+  });
+
   it("numpy views that keep their base arrays, from the owners of a native leak", () => {
     const owner = (desc: string, objects: number, bytes: number) => ({ by: "pointer" as const, types: [{ type: "ndarray", desc, objects, bytes }] });
     const views = knownHolder({ unreachable: false, retainers: [], owner: owner("ndarray 4 float64, a view of a 200×200 float64 array", 2_300, 736_140_570) })!;

@@ -170,6 +170,7 @@ class Namer(object):
         self._wanted = {}  # id(container) -> (container, set of child ids)
         self._resolved = {}  # id(container) -> ({child id: index or key}, set of key ids)
         self._locals = {}  # id(frame) -> {id(value): name}
+        self._steps = {}  # (root flags, ids of path[i:i+4]) -> ((Step, used), those objects)
         self._agent_dir = agent_dir
         self._asyncio = _AsyncioTypes()
         self._ctx_type = interpreter.context_type()
@@ -180,6 +181,7 @@ class Namer(object):
         return self._ctx_type
 
     def close(self):
+        self._steps.clear()
         self._types.clear()
         self._wanted.clear()
         self._resolved.clear()
@@ -386,23 +388,38 @@ class Namer(object):
         steps = []
         i = 0
         last = len(path) - 1
+        memo = self._steps
         while i < last:
-            if namespace_root and i == 0:
-                key = self._key_of_value(path[0], path[1])
-                name = key if type(key) is str else "?"
-                label, norm, used = name, name, 1
+            # An edge is named from the objects at i..i+3 alone: paths that share them (the nodes of
+            # a chain, which every deeper path goes through) name them once.
+            near = path[i:i + 4]
+            key = (i == 0 and thread_root, i == 0 and namespace_root) + tuple(map(id, near))
+            found = memo.get(key)
+            if found is None:
+                found = self._step(path, i, thread_root and i == 0, namespace_root and i == 0)
+                memo[key] = (found, near)  # (the objects held, so no other object takes their ids)
             else:
-                label, norm, used = self._edge(path, i, thread_root and i == 0)
-            target = path[i + used]
-            desc, count, unit = self.describe(target)
-            bound = self.bound(target)
-            if bound is not None:
-                desc = "%s, at most %s" % (desc, format(bound[0], ","))
-                if count is None:
-                    count, unit = bound[1], "entries"
-            steps.append(Step(label, norm, desc, count, unit, bound))
-            i += used
-        return _fold_classes(steps)
+                found = found[0]
+            steps.append(found[0])
+            i += found[1]
+        return _fold_chains(_fold_classes(steps))
+
+    def _step(self, path, i, thread_root, namespace_root):
+        """(Step, references it uses) for the edge from path[i]."""
+        if namespace_root:
+            key = self._key_of_value(path[0], path[1])
+            name = key if type(key) is str else "?"
+            label, norm, used = name, name, 1
+        else:
+            label, norm, used = self._edge(path, i, thread_root)
+        target = path[i + used]
+        desc, count, unit = self.describe(target)
+        bound = self.bound(target)
+        if bound is not None:
+            desc = "%s, at most %s" % (desc, format(bound[0], ","))
+            if count is None:
+                count, unit = bound[1], "entries"
+        return Step(label, norm, desc, count, unit, bound), used
 
     def _edge(self, path, i, thread_root):
         parent = path[i]
@@ -974,6 +991,30 @@ def module_name(module):
 _NAME = re.compile(r"^\.?[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _WORDS = frozenset(("member", "key", "callback", "coroutine", "awaiting", "cache", "referent", "attribute",
                     "__self__", "__func__", "__wrapped__", "__closure__", "__defaults__", "__kwdefaults__"))
+
+
+# Links of one kind in a row, from this many on, read as one step: a chain.
+CHAIN = 3
+
+
+def _fold_chains(steps):
+    """A linked chain (`.next (Node)` again and again, itertools.tee's buffer blocks, an exception's
+    `__context__` chain) reads as one step with its length: `.next (Node, 1,204 in a chain)`. Paths
+    into the same chain at different depths then have one shape."""
+    out = []
+    i = 0
+    while i < len(steps):
+        step = steps[i]
+        j = i + 1
+        while j < len(steps) and steps[j].norm == step.norm and steps[j].desc == step.desc and steps[j].bound is None:
+            j += 1
+        if j - i >= CHAIN and step.bound is None:
+            out.append(Step(step.label if all(s.label == step.label for s in steps[i:j]) else step.norm,
+                            step.norm, step.desc, j - i, "in a chain"))
+        else:
+            out.extend(steps[i:j])
+        i = j
+    return out
 
 
 def _fold_classes(steps):

@@ -168,14 +168,19 @@ def _thread_names(namer):
     return names
 
 
+# How many objects below a path's root class_home looks at.
+HOME_STEPS = 3
+
+
 def class_home(namer, path):
     """A module path through an instance attribute that is its class's own attribute, rooted at that
     class in the module that defines it: every logger `getLogger` made has `.manager`, the one
     `Logger.manager`, so a path from whichever module's logger the walk met first
     (`module asyncio.log → logger → .manager`) reads `module logging → Logger.manager`. The class
     must be its module's global of its name. Returns (path, root text), or None when there is no such
-    step. Reads dicts and types only (no user code)."""
-    for i in range(1, len(path) - 1):
+    step. Only the first steps below the root are tried (a module global's attribute): a long path
+    (a linked chain) costs no more. Reads dicts and types only (no user code)."""
+    for i in range(1, min(len(path) - 1, HOME_STEPS + 1)):
         obj = path[i]
         d = namer.instance_dict(obj)
         if d is None:
