@@ -105,6 +105,17 @@ function commonSteps(all: readonly string[][]): string[] {
 const CONTAINERS = new Set(["dict", "list", "set", "frozenset", "tuple", "deque", "OrderedDict", "defaultdict"]);
 
 /**
+ * A step to a container: a plain kind, or one the agent counts items of (a subclass) reached by a
+ * name (`._mock_mock_calls (_CallList, 42,500 items)`); one reached as an item of another
+ * (`[*] (_Call, 3 items)`) is what that container keeps.
+ */
+function isContainer(step: string): boolean {
+  if (CONTAINERS.has(stepKind(step) ?? "")) return true;
+  const name = stepName(step);
+  return /, [\d,]+(–[\d,]+)? items?\)$/.test(step) && !/^(\[.*\]|member|key|value)$/.test(name);
+}
+
+/**
  * "module app → _REQUEST_LOG keeps RequestContext objects": the root and the container (the
  * first step), and what the cause keeps through it, read from every path of its sites that
  * passes through that container: the deepest step they all share, when it is more than the
@@ -122,19 +133,19 @@ function label(main: { root: string; steps: string[] }, members: readonly LeakRe
   const common = commonSteps(paths.map((r) => r.path));
   let through: string | null = null;
   const deepest = common.length > 1 ? stepKind(common[common.length - 1]!) : null;
-  if (deepest && !CONTAINERS.has(deepest)) through = deepest;
+  if (deepest && !isContainer(common[common.length - 1]!)) through = deepest;
   else {
     const weight = new Map<string, number>();
     let total = 0;
     for (const r of paths) {
       const below = r.path[common.length];
       if (below === undefined) continue;
-      const kind = stepKind(below) ?? "";
+      const kind = isContainer(below) ? "" : (stepKind(below) ?? "");
       const w = Math.max(1, r.objects);
       weight.set(kind, (weight.get(kind) ?? 0) + w);
       total += w;
     }
-    for (const [kind, w] of weight) if (kind && w > total / 2 && !CONTAINERS.has(kind)) through = kind;
+    for (const [kind, w] of weight) if (kind && w > total / 2) through = kind;
     if (!through && deepest && paths.every((r) => r.path.length === common.length)) through = deepest;
   }
   return through ? `${where} keeps ${through} objects` : `${where} keeps them alive`;

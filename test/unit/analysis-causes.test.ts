@@ -61,6 +61,14 @@ describe("groupCauses", () => {
     expect(mixed.causes[0]!.label).toBe("module __main__ → render keeps them alive");
   });
 
+  it("a container subclass the agent counts items of (a mock's _CallList) holds, it is not what is kept", () => {
+    const calls = ["_CLIENT (MagicMock)", "._mock_mock_calls (_CallList, 42,500 items)"];
+    const { causes } = groupCauses([
+      leak(1, [path("module __main__", [...calls, "[*] (_Call, 3 items)", ".__dict__ (dict, 3 items)"], 300), path("module __main__", [...calls, "[*] (_Call, 3 items)"], 200)]),
+    ]);
+    expect(causes[0]!.label).toBe("module __main__ → _CLIENT keeps _Call objects");
+  });
+
   it("one site with many paths through a registry's dict: named by the kind below it that holds most objects", () => {
     const reg = ["Logger.manager (Manager)", ".loggerDict (dict, 446,602 items)"];
     const { causes } = groupCauses([
