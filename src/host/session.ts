@@ -2,7 +2,7 @@
 // injected, pass signals through, and feed every agent message to the run's
 // recorder until the target (and every Python process it started) is done. The
 // CLI owns the recorder and the analysis; the host only runs and feeds.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import type { AgentServer } from "./agent-server.js";
 import type { CaptureSink } from "../capture/recorder.js";
@@ -37,7 +37,50 @@ export interface SessionResult {
   notObservable: string | null;
 }
 
+/**
+ * Signals sent to leakhound alone, passed on to the target (a terminal's Ctrl-C already reaches it:
+ * same process group). In place from the start of the run: a signal that lands before the target is
+ * spawned (while the shim is built, while its process is forked) would otherwise end leakhound and
+ * leave the target running on its own. Such a signal is passed on as soon as the target exists.
+ * Closed when the target exits: a signal then ends leakhound as usual.
+ */
+class SignalRelay {
+  private child: ChildProcess | null = null;
+  private readonly early: NodeJS.Signals[] = [];
+  private readonly handlers: [NodeJS.Signals, () => void][];
+
+  constructor() {
+    this.handlers = (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as NodeJS.Signals[]).map((sig) => [sig, () => this.pass(sig)]);
+    for (const [sig, h] of this.handlers) process.on(sig, h);
+  }
+
+  attach(child: ChildProcess): void {
+    this.child = child;
+    for (const sig of this.early.splice(0)) this.pass(sig);
+  }
+
+  close(): void {
+    for (const [sig, h] of this.handlers) process.off(sig, h);
+  }
+
+  private pass(sig: NodeJS.Signals): void {
+    if (sig === "SIGINT" && process.stdin.isTTY) return;
+    const child = this.child;
+    if (child === null) this.early.push(sig);
+    else if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  }
+}
+
 export async function runSession(opts: SessionOptions): Promise<SessionResult> {
+  const relay = new SignalRelay();
+  try {
+    return await runRelayed(opts, relay);
+  } finally {
+    relay.close();
+  }
+}
+
+async function runRelayed(opts: SessionOptions, relay: SignalRelay): Promise<SessionResult> {
   const cwd = process.cwd();
   const info = inspectCommand(opts.argv, cwd);
   const notes: string[] = [];
@@ -71,18 +114,8 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     // The status row is reserved before the target can write anything.
     st?.start();
     const child = spawn(opts.argv[0]!, opts.argv.slice(1), { stdio: "inherit", env, cwd });
-
-    // Signals: a terminal's Ctrl-C already reaches the target (same process group);
-    // anything sent to leakhound alone is passed on.
     const alive = () => child.exitCode === null && child.signalCode === null;
-    const forward = (sig: NodeJS.Signals) => () => {
-      if (sig === "SIGINT" && process.stdin.isTTY) return;
-      if (alive()) child.kill(sig);
-    };
-    const handlers: [NodeJS.Signals, () => void][] = (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as NodeJS.Signals[]).map(
-      (s) => [s, forward(s)],
-    );
-    for (const [s, h] of handlers) process.on(s, h);
+    relay.attach(child);
 
     // --duration: leakhound stops the target itself, and says so in the result.
     let stoppedBy: StoppedBy = null;
@@ -129,7 +162,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     }).finally(() => {
       ended = true;
       for (const t of timers) clearTimeout(t);
-      for (const [s, h] of handlers) process.off(s, h);
+      relay.close();
       st?.stop();
     });
     if (process.env.LEAKHOUND_DEBUG) process.stderr.write(`leakhound: target exited at ${Date.now() / 1000}\n`);
