@@ -81,7 +81,11 @@ export async function childRunning(parent: number, match: RegExp, timeoutMs = 60
         const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
         const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
         if (ppid !== parent) continue;
-        if (match.test(fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "))) return Number(entry);
+        // A child leakhound has forked but not yet started still has leakhound's own command line
+        // (which names the target): it is not the target.
+        const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+        if (cmdline[0] === process.execPath) continue;
+        if (match.test(cmdline.join(" "))) return Number(entry);
       } catch {
         /* gone meanwhile */
       }

