@@ -73,7 +73,9 @@ function expectEstimated(p: Retainer, [count, bytes]: [number, number]): void {
 }
 
 describe.each(PYTHONS)("retainer figures on Python $version", ({ path: python }) => {
-  it("sampler: counted where the walk saw the list, else weighted estimates within their error", async () => {
+  // One retry: the counts need the search to finish within its budget, which a loaded machine (the
+  // full suite) once did not give it on 3.12 (the figures were then estimates, not counts).
+  it("sampler: counted where the walk saw the list, else weighted estimates within their error", { retry: 1 }, async () => {
     const { truth, paths } = await run(python, "auto");
     const n = (k: keyof Truth) => truth[k][0].toLocaleString("en-US");
     expectCounted(pathFor(paths, new RegExp(`TUPLES \\(list, ${n("tuples")} items\\) → \\[\\*\\] \\(tuple, 4 items\\)$`)), truth.tuples);
