@@ -12,6 +12,12 @@ export function stepName(step: string): string {
   return step.replace(/\s*\([^()]*\)\s*$/, "").trim() || step;
 }
 
+/** The item count a step names ("._scheduled (list, 2 items)" → 2, a range's lower end); Infinity when it names none. */
+export function itemCount(step: string): number {
+  const m = /\(\w[^(),]*, ([\d,]+)(?:–[\d,]+)? items?\)\s*$/.exec(step);
+  return m ? Number(m[1]!.replace(/,/g, "")) : Infinity;
+}
+
 /** The kind a step names in parentheses: "[*] (RequestContext)" → "RequestContext"; null when none. */
 export function stepKind(step: string): string | null {
   const m = /\(([^()]*)\)\s*$/.exec(step);
@@ -112,7 +118,7 @@ const CONTAINERS = new Set(["dict", "list", "set", "frozenset", "tuple", "deque"
 function isContainer(step: string): boolean {
   if (CONTAINERS.has(stepKind(step) ?? "")) return true;
   const name = stepName(step);
-  return /, [\d,]+(–[\d,]+)? items?\)$/.test(step) && !/^(\[.*\]|member|key|value)$/.test(name);
+  return itemCount(step) !== Infinity && !/^(\[.*\]|member|key|value)$/.test(name);
 }
 
 /**

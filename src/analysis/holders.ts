@@ -4,7 +4,7 @@
 // held; this says why the library holds it and how to stop it, in one sentence each.
 // Computed once here (analyze.ts); every output reads `leak.holder`.
 import type { LeakHolder, LeakReport, RetainerReport } from "../report/model.js";
-import { stepKind, stepName } from "./causes.js";
+import { itemCount, stepKind, stepName } from "./causes.js";
 import { formatBytes } from "../report/units.js";
 
 interface Known {
@@ -25,11 +25,6 @@ function stepAt(path: RetainerReport, names: readonly string[], kind?: RegExp): 
   return path.path.findIndex((s) => names.includes(stepName(s)) && (!kind || kind.test(stepKind(s) ?? "")) && itemCount(s) * 100 >= path.objects);
 }
 
-/** The item count a step names ("._scheduled (list, 2 items)" → 2, a range's lower end); Infinity when it names none. */
-function itemCount(step: string): number {
-  const m = /\(\w[^(),]*, ([\d,]+)(?:–[\d,]+)? items?\)\s*$/.exec(step);
-  return m ? Number(m[1]!.replace(/,/g, "")) : Infinity;
-}
 
 /** Whether the path has a step named one of `names` (of kind `kind`) right after a step whose kind is `owner`. */
 function stepOf(path: RetainerReport, names: readonly string[], kind: RegExp, owner: RegExp): boolean {
