@@ -138,7 +138,7 @@ function label(main: { root: string; steps: string[] }, members: readonly LeakRe
     .filter((r) => r.root === main.root && r.path.length > 0 && stepName(r.path[0]!) === stepName(first));
   const common = commonSteps(paths.map((r) => r.path));
   let through: string | null = null;
-  const deepest = common.length > 1 ? stepKind(common[common.length - 1]!) : null;
+  const deepest = common.length > 1 ? heldKind(common[common.length - 1]!) : null;
   if (deepest && !isContainer(common[common.length - 1]!)) through = deepest;
   else {
     const weight = new Map<string, number>();
@@ -146,7 +146,7 @@ function label(main: { root: string; steps: string[] }, members: readonly LeakRe
     for (const r of paths) {
       const below = r.path[common.length];
       if (below === undefined) continue;
-      const kind = isContainer(below) ? "" : (stepKind(below) ?? "");
+      const kind = isContainer(below) ? "" : (heldKind(below) ?? "");
       const w = Math.max(1, r.objects);
       weight.set(kind, (weight.get(kind) ?? 0) + w);
       total += w;
@@ -154,5 +154,12 @@ function label(main: { root: string; steps: string[] }, members: readonly LeakRe
     for (const [kind, w] of weight) if (kind && w > total / 2) through = kind;
     if (!through && deepest && paths.every((r) => r.path.length === common.length)) through = deepest;
   }
-  return through ? `${where} keeps ${through} objects` : `${where} keeps them alive`;
+  if (!through) return `${where} keeps them alive`;
+  return /^class(es)? /.test(through) || through === "classes" ? `${where} keeps ${through}` : `${where} keeps ${through} objects`;
+}
+
+/** A step's kind as what a cause keeps: classes of many names (made per call) are one kind, "classes". */
+function heldKind(step: string): string | null {
+  const kind = stepKind(step);
+  return kind && kind.startsWith("classes ") ? "classes" : kind;
 }

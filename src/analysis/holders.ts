@@ -145,6 +145,20 @@ const KNOWN: readonly Known[] = [
     fix: "Add a directory once (`if d not in sys.path`), remove it when done, or import the file directly (`importlib.util.spec_from_file_location`).",
   },
   {
+    // A small memoryview (a slice of a big buffer) keeps the whole buffer: `.obj` is what it views.
+    id: "memoryview-slice",
+    holds: (p) => {
+      const i = p.path.findIndex((s) => stepKind(s) === "memoryview");
+      const own = i >= 0 ? viewBytes(p.path[i]!) : Infinity;
+      return i >= 0 && stepName(p.path[i + 1] ?? "") === ".obj" && p.objects > 0 && p.bytes / p.objects >= 4 * Math.max(own, 1);
+    },
+    what: (p) => {
+      const own = viewBytes(p.path.find((s) => stepKind(s) === "memoryview")!);
+      return `each kept memoryview (${formatBytes(own)}) is a slice of a bigger buffer, and a view keeps the whole buffer alive: ${formatBytes(p.bytes / p.objects)} held per view`;
+    },
+    fix: "Keep a copy of the part you need (`bytes(view[:n])`), or `view.release()` when done, so the buffer can be freed.",
+  },
+  {
     id: "sys-modules",
     holds: (p) => p.root === "module sys" && stepAt(p, ["modules"], /^dict$/) >= 0,
     what: () => "`sys.modules` keeps every module imported or put there: modules made per call (generated code, `types.ModuleType`) stay",
@@ -157,6 +171,12 @@ function cachedName(p: RetainerReport): string {
   const kind = p.path[0] ? stepKind(p.path[0]) : null;
   const m = kind ? /^lru_cache (.+)$/.exec(kind) : null;
   return m ? m[1]! : "";
+}
+
+/** The bytes a memoryview step names ("[*] (memoryview, 8 bytes)" → 8; a range's lower end); Infinity when none. */
+function viewBytes(step: string): number {
+  const m = /\(memoryview, ([\d,]+)(?:–[\d,]+)? bytes?\)\s*$/.exec(step);
+  return m ? Number(m[1]!.replace(/,/g, "")) : Infinity;
 }
 
 /** A method's cache: the key's first item is an instance of the method's class (`Pricer.price` → `[0] (Pricer)`). */

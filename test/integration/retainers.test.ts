@@ -218,6 +218,19 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python, version 
     expect(nodes.paths[0]!.objects).toBeGreaterThan(100);
   });
 
+  it("classes made per call and kept in a table: one path shape whatever their names; their entries in the base's table of subclasses named as such", async () => {
+    const [fields, classes] = (await fixture(python, "classes_per_call.py")).results;
+    expect(fields.found).toBeGreaterThanOrEqual(2_000);
+    expect(top(fields)).toMatch(/^module global \| module __main__ \| MODELS \(dict, 400 items\) → \[\*\] \(classes Row\d+, Row\d+, …\) → \.fields \(list, 5 items\) → \[\*\] \(str\)$/);
+    expect(fields.paths[0]!.objects).toBeGreaterThan(120);
+    const all = classes.paths.map((p) => `${p.rootKind} | ${p.root} | ${p.steps.join(" → ")}`);
+    expect(all.some((t) => /^module global \| module __main__ \| MODELS \(dict, 400 items\) → \[\*\] \(classes Row\d+, Row\d+, …\)/.test(t)), all.join("\n")).toBe(true);
+    const table = classes.paths.filter((p) => p.rootKind === "subclass table");
+    expect(table.length, all.join("\n")).toBeGreaterThan(0);
+    for (const p of table) expect(p.root).toMatch(/^(the table|an entry in the table) of subclasses of Base \(type\.__subclasses__/);
+    expect(classes.paths.some((p) => p.rootKind === "no referrer"), all.join("\n")).toBe(false);
+  });
+
   it("a shared object is named from the module that defines it (a name imported from it, logging's manager)", async () => {
     const [rows, loggers] = (await fixture(python, "module_homes.py")).results;
     expect(rows.found).toBeGreaterThanOrEqual(1_500);

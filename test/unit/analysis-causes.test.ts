@@ -69,6 +69,17 @@ describe("groupCauses", () => {
     expect(causes[0]!.label).toBe("module __main__ → _CLIENT keeps _Call objects");
   });
 
+  it("classes made per call (many names in one step) are kept as classes", () => {
+    const models = "_MODELS (dict, 17,050 items)";
+    const { causes } = groupCauses([
+      leak(1, [
+        path("module __main__", [models, "[*] (classes Row10043, Row10135, …)", ".fields (list, 50 items)"], 300),
+        path("module __main__", [models, "[*] (classes Row1, Row13, …)", ".__mro__ (tuple, 3 items)"], 200),
+      ]),
+    ]);
+    expect(causes[0]!.label).toBe("module __main__ → _MODELS keeps classes");
+  });
+
   it("one site with many paths through a registry's dict: named by the kind below it that holds most objects", () => {
     const reg = ["Logger.manager (Manager)", ".loggerDict (dict, 446,602 items)"];
     const { causes } = groupCauses([

@@ -34,6 +34,14 @@ describe("standard library holders", () => {
     ).toBe("logging-loggers");
   });
 
+  it("a small memoryview's buffer, when the buffer is much bigger than the view", () => {
+    const h = knownHolder({ unreachable: false, retainers: [report("module __main__ → _VIEWS (list, 16,300 items) → [*] (memoryview, 8 bytes) → .obj (bytes)", 16_000, { bytes: 16_000 * 20_033 })] })!;
+    expect(h.id).toBe("memoryview-slice");
+    expect(h.what).toBe("each kept memoryview (8 B) is a slice of a bigger buffer, and a view keeps the whole buffer alive: 19.6 KiB held per view");
+    // A view of the whole buffer keeps nothing more than itself.
+    expect(holderOf(report("module __main__ → _VIEWS (list, 100 items) → [*] (memoryview, 4,096 bytes) → .obj (bytearray, 4,096 bytes)", 100, { bytes: 100 * 4_153 }))).toBeUndefined();
+  });
+
   it("warnings' registries", () => {
     expect(holderOf(report("module __main__ → __warningregistry__ (dict, 57,401 items) → key (tuple, 3 items) → [0] (str)", 57_401))).toBe("warnings-registry");
     expect(holderOf(report("module warnings → onceregistry (dict, 900 items) → key (tuple, 2 items)", 900))).toBe("warnings-registry");

@@ -457,6 +457,9 @@ def _root_words(namer, phase_kind, path, root, atexit=None):
     if phase_kind == "native":
         if interpreter.is_context(path[0], namer.context_type):
             return "thread context", "a thread's contextvars context (the interpreter holds it)", None
+        entry = interpreter.subclass_entry(path[0])
+        if entry is not None:
+            return "subclass table", entry, None
         if detail and atexit is not None and interpreter.is_callback(path[0]):
             return "atexit", "%s registered with atexit (most likely)" % desc, None
         if detail:

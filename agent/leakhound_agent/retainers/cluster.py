@@ -39,7 +39,7 @@ def cluster(samples, top=5, estimate=None):
     """
     groups = {}
     for sample in samples:
-        key = (sample.kind, sample.root, tuple((_coarse(step.norm), step.desc) for step in sample.steps))
+        key = (sample.kind, sample.root, tuple((_coarse(step.norm), _coarse_desc(step)) for step in sample.steps))
         groups.setdefault(key, []).append(sample)
     paths = []
     by_key, groups = groups, []
@@ -74,12 +74,23 @@ def _coarse(norm):
     return norm
 
 
+def _coarse_desc(step):
+    """Classes made per call and kept as items of one table are one kind of item, whatever their names."""
+    if step.desc.startswith("class ") and (_coarse(step.norm) in ("[*]", "member") or step.norm.startswith("value of")):
+        return "class"
+    return step.desc
+
+
 def _render(kind, root, signature, members):
     steps = []
     for pos, norm in enumerate(signature):
         labels = set(m.steps[pos].label for m in members)
         label = labels.pop() if len(labels) == 1 else norm
         first = members[0].steps[pos]
+        desc = first.desc
+        descs = sorted(set(m.steps[pos].desc for m in members))
+        if len(descs) > 1:  # classes of many names (_coarse_desc)
+            desc = "classes " + ", ".join(d[6:] for d in descs[:2]) + (", \u2026" if len(descs) > 2 else "")
         if label != norm and norm == "[*]" and not _few_items(members[0].steps[pos - 1] if pos else None):
             label = norm  # one sample's index in a big container says nothing about the others
         counts = [m.steps[pos].count for m in members if m.steps[pos].count is not None]
@@ -87,9 +98,9 @@ def _render(kind, root, signature, members):
             low, high = min(counts), max(counts)
             amount = "{:,}".format(low) if low == high else "{:,}\u2013{:,}".format(low, high)
             unit = first.unit[:-1] if amount == "1" and first.unit.endswith("s") else first.unit
-            steps.append("%s (%s, %s %s)" % (label, first.desc, amount, unit))
+            steps.append("%s (%s, %s %s)" % (label, desc, amount, unit))
         else:
-            steps.append("%s (%s)" % (label, first.desc))
+            steps.append("%s (%s)" % (label, desc))
     path = retainer_path(kind, root, steps, len(members), sum(m.size for m in members))
     # The first container on the path that holds at most so many items: the host tells growth into
     # it (it levels off when full) from a leak.

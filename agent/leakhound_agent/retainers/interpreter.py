@@ -1,6 +1,8 @@
 """Objects the interpreter itself holds in C, which no Python object refers to, yet are no
 reference leaked by C code: a thread's current contextvars context (values set with
-``ContextVar.set``), and callbacks registered with ``atexit``. The walk finds them among the
+``ContextVar.set``), callbacks registered with ``atexit``, and a class's entries in its bases'
+tables of subclasses (``type.__subclasses__``: a dict of weak references per base, which a
+builtin base such as ``object`` keeps in C; an entry goes when its class does). The walk finds them among the
 objects nothing refers to; these words name them.
 
 Nothing here runs the program's code: a context is read with its own C methods (a context's
@@ -9,8 +11,10 @@ callbacks (``atexit._ncallbacks()``): they cannot be listed without calling ``==
 Neither module is imported here: a program that never imported them has no such objects.
 """
 
+import itertools
 import sys
 import types
+import weakref
 from functools import partial
 
 _CALLABLE_TYPES = (types.MethodType, types.FunctionType, types.BuiltinMethodType, partial)
@@ -49,6 +53,63 @@ def context_edge(ctx, path, i):
             label = "[ContextVar %r]" % name
             return label, label, j - i
     return None
+
+
+_WeakRef = weakref.ReferenceType
+_weakref_call = _WeakRef.__dict__["__call__"]  # the C slot: returns the referent, runs no Python code
+_name_of_type = type.__dict__["__qualname__"].__get__
+_bases_of_type = type.__dict__["__bases__"].__get__
+# Values of a dict looked at to tell a table of subclasses (the first few are enough).
+_TABLE_PEEK = 4
+
+
+def _class_of(ref):
+    """The class a weak reference refers to, or None."""
+    if type(ref) is not _WeakRef:
+        return None
+    try:
+        target = _weakref_call(ref)
+    except Exception:
+        return None
+    return target if target is not None and isinstance(target, type) else None
+
+
+def _bases_named(classes):
+    """'Base' (the one base the classes share), 'Base, Mixin', or '' when they share none."""
+    shared = None
+    for cls in classes:
+        try:
+            bases = _bases_of_type(cls)
+        except Exception:
+            return ""
+        shared = list(bases) if shared is None else [b for b in shared if any(b is c for c in bases)]
+    try:
+        return ", ".join(_name_of_type(b) for b in shared or ())
+    except Exception:
+        return ""
+
+
+def subclass_entry(obj):
+    """Words for a root that is a base's table of subclasses, or an entry of one (a weak reference
+    to a class), or None."""
+    cls = _class_of(obj)
+    if cls is not None:
+        classes = [cls]
+        what = "an entry in the table of subclasses of %s"
+    elif type(obj) is dict and obj:
+        try:
+            items = list(itertools.islice(dict.items(obj), _TABLE_PEEK))
+        except Exception:
+            return None
+        classes = [_class_of(v) for k, v in items if type(k) is int]
+        if len(classes) < len(items) or any(c is None for c in classes):
+            return None
+        what = "the table of subclasses of %s"
+    else:
+        return None
+    bases = _bases_named(classes)
+    return (what % (bases or "a base class")) + (
+        " (type.__subclasses__: the interpreter keeps an entry per subclass alive, and drops it when the subclass goes)")
 
 
 def atexit_callbacks():

@@ -75,6 +75,9 @@ _partial_fields = [(name, _PARTIAL[name].__get__) for name in ("func", "args", "
 _WeakRef = weakref.ReferenceType
 _weakref_call = _WeakRef.__dict__["__call__"]  # the C slot: returns the referent, runs no Python code
 _weakref_callback = _WeakRef.__dict__["__callback__"].__get__
+_View = memoryview
+_view_obj = memoryview.__dict__["obj"].__get__  # the exporting object (C getter); ValueError once released
+_view_nbytes = memoryview.__dict__["nbytes"].__get__
 
 # ids of the builtin bases we test for: `id(base) in info.bases` allocates nothing,
 # which matters while tracemalloc traces every allocation of this thread.
@@ -282,6 +285,11 @@ class Namer(object):
             return "method " + _str_or(obj.__qualname__, "?"), None, ""
         if tp is _Cell:
             return "cell", None, ""
+        if tp is _View:
+            try:
+                return "memoryview", int(_view_nbytes(obj)), "bytes"
+            except Exception:
+                return "memoryview", None, ""
         if tp is _Generator or tp is _Coroutine or tp is _AsyncGenerator:
             return "%s %s" % (self.type_name(tp), _str_or(obj.__qualname__, "?")), None, ""
         info = self.type_info(tp)
@@ -455,6 +463,17 @@ class Namer(object):
             return self._fallback(parent)
         if tp is _Cell:
             return "cell contents", "cell contents", 1
+        if tp is _View:
+            # memoryview -> its managed buffer (C) -> the exporter reads as the view's own `.obj`.
+            try:
+                obj = _view_obj(parent)
+            except Exception:
+                obj = None
+            if obj is not None and (child is obj or after is obj):
+                return ".obj", ".obj", 1 if child is obj else 2
+            if self.type_name(type(child)) == "managedbuffer":
+                return "its buffer", "its buffer", 1
+            return self._fallback(parent)
         if tp is _Generator or tp is _Coroutine or tp is _AsyncGenerator:
             return self._generator_edge(parent, child, after, path[i + 3] if i + 3 < len(path) else None)
         bases = self.type_info(tp).bases
@@ -1025,8 +1044,13 @@ def _fold_classes(steps):
         if out:
             prev = out[-1]
             if prev.desc.startswith("class ") and (step.label.startswith(prev.desc[6:] + ".")):
-                out[-1] = step
-                continue
+                if _NAME.match(prev.label) and prev.label not in _WORDS:
+                    out[-1] = step
+                    continue
+                # A class reached as an item (classes made per call, kept in a table): its attribute
+                # reads `.fields`, so the paths through its many classes have one shape.
+                rest = step.label[len(prev.desc) - 6:]
+                step = Step(rest, rest, step.desc, step.count, step.unit, step.bound)
             if prev.desc.startswith("function ") and "(" in step.label:
                 name = step.label[: step.label.index("(")]
                 if name and (prev.label == name or prev.label.endswith("." + name)

@@ -18,6 +18,8 @@ WEAK_THREAD_KEY = ("it is keyed by a thread's ident, which the interpreter reuse
                    "bounded by the threads that run at once, as a rule")
 WEAK_ENTITY_KEY = ("it is keyed by the id of a chat, user or account that the data is for: one entry per such "
                    "party, as many as the program talks to, which is often a few")
+WEAK_STATE_PER_KEY = ("it keeps a time or a small state per key (a lock's expiry, a rate limit's recent attempts, a "
+                      "last-seen time), not a result: one entry per peer or resource it tracks, which is often a few")
 WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threads and by its keys, which "
                      "often come from a small set (database URLs, configured codes)")
 
@@ -423,3 +425,47 @@ def per_call_value(fn, expr):
     made = made_of(fn, expr)
     return ever_new(made) or any(PER_CALL_ID.match(n) for n in _read_names(made))
 
+
+
+TIME_CALLS = frozenset(("time", "monotonic", "perf_counter", "time_ns", "monotonic_ns", "now", "utcnow", "today"))
+
+
+def _time_names(fn):
+    """Locals of fn bound to the time (`now = time.time()`, `time_now = datetime.now()`)."""
+    names = set()
+    for n in ast.walk(fn.node):
+        if isinstance(n, ast.Assign) and _is_time(n.value, ()):
+            names.update(t.id for t in n.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _is_time(expr, names):
+    if isinstance(expr, ast.Call):
+        return last_name(expr.func) in TIME_CALLS and not expr.args
+    if isinstance(expr, ast.Name):
+        return expr.id in names
+    if isinstance(expr, ast.BinOp):  # `now + 60`, `now + timedelta(...)`
+        return _is_time(expr.left, names) or _is_time(expr.right, names)
+    return False
+
+
+def state_per_key(fn, value, own):
+    """The value a table stores per key is a time or a small record of times and constants
+    (`locks[k] = {"expires": now + 60}`, `last_seen[ip] = time.time()`), or the key's previous entry
+    filtered (`hits[ip] = [t for t in hits[ip] if t > cutoff]`: a rate limiter's window): the state of
+    a peer or resource, not a result computed from the key."""
+    names = _time_names(fn)
+
+    def state(e):
+        if isinstance(e, ast.Constant) or _is_time(e, names):
+            return True
+        if isinstance(e, ast.Dict):
+            return all(k is None or isinstance(k, ast.Constant) for k in e.keys) and all(map(state, e.values))
+        if isinstance(e, (ast.Tuple, ast.List)):
+            return all(map(state, e.elts))
+        return False
+    if value is None:
+        return False
+    if isinstance(value, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+        return any(g.ifs and mentions(g.iter, names=(own,), attrs=(own,)) for g in value.generators)
+    return (isinstance(value, (ast.Dict, ast.Tuple, ast.List)) or _is_time(value, names)) and state(value)

@@ -22,6 +22,24 @@ def _always_passed(facts, fn, param):
         for call in calls)
 
 
+def _left_out(facts, fn, param):
+    """Another function of the module, one that runs per call, calls fn without `param`: the shared
+    default is the one that grows (a recursive helper's outside callers start it without)."""
+    index = fn.params.index(param)
+    offset = 1 if fn.cls is not None and fn.params[:1] in (["self"], ["cls"]) else 0
+    for g in facts.functions:
+        if g is fn or facts.runs_once(g):
+            continue
+        for name, call in g.calls:
+            if name.rsplit(".", 1)[-1] != fn.name or (fn.cls is not None and not name.startswith(("self.", "cls."))):
+                continue
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                continue
+            if not any(k.arg == param for k in call.keywords) and len(call.args) <= index - offset:
+                return True
+    return False
+
+
 def check(facts):
     for c in facts.containers.values():
         if not c.key.startswith("d:") or c.shrinks:
@@ -48,4 +66,6 @@ def check(facts):
             c.name, fn_label(fn))
         fix = "Default to `None` and create it per call, or, for a memo, use `functools.lru_cache(maxsize=N)` on the function."
         # A dict filled under changing keys is a memo by design; a list appended to is the shared-default bug.
-        yield node, why, fix, None, None, WEAK_LIST_DEFAULT if c.kind == "list" else None
+        # ... unless the module's own code leaves the argument out.
+        weak = WEAK_LIST_DEFAULT if c.kind == "list" and not _left_out(facts, fn, c.name) else None
+        yield node, why, fix, None, None, weak

@@ -5,13 +5,14 @@ hash of content, or a parameter that carries free-form data (text, url, path,
 query, ...). Memo tables keyed by names, numbers or classes are not reported:
 most have as many keys as the code has call sites, and that cannot be told
 apart from growth by reading the code. Not reported: a flag per key (a constant
-stored). Of low confidence: keyed by id() of objects, by the id of the chat or
+stored). Of low confidence: a time or small state per key (a lock's expiry, a rate limiter's
+window: the state of the peers it tracks), keyed by id() of objects, by the id of the chat or
 user a message is for, or an object made per URL or pattern (a client or a
 store per endpoint)."""
 import ast
 
 from ..facts import ever_new
-from .common import WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_THREAD_KEY, keyed_by_entity, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -81,7 +82,13 @@ def check(facts):
             if fn.name.startswith("_") and not fn.name.startswith("__") and _fixed_keys(facts, fn, key):
                 continue
             own = c.name.split(".")[-1]
-            if mentions(stored_value(node, fn, value), names=(own,), attrs=(own,)):
+            stored = stored_value(node, fn, value)
+            state = not ever_new(key) and state_per_key(fn, stored, own)
+            if state:
+                why = "%s keeps in %s a time or state per key (%s) and never deletes a key, so it keeps one entry per key it has seen." % (
+                    where(c), fn_label(fn), "the key's entry filtered" if isinstance(stored, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) else "a lock, a deadline, a last-seen time")
+                fix = "Delete a key when its state is spent (`%s.pop(key, None)` once it expires or its list is empty), or bound the table." % c.name
+            elif mentions(stored, names=(own,), attrs=(own,)):
                 # `inbox[to] = inbox.get(to, []) + [message]`: each entry is the last one and more.
                 why = "%s collects in %s a list per key that only grows (each entry made from the one before), with no bound or eviction, so it keeps everything ever added." % (
                     where(c), fn_label(fn))
@@ -92,7 +99,7 @@ def check(facts):
             else:
                 why = "%s memoises %s by argument with no bound or eviction, so it keeps one entry per distinct key forever." % (where(c), fn_label(fn))
                 fix = "Use `functools.lru_cache(maxsize=N)` on a module-level function of the key, or evict (`if len(%s) >= N: %s.pop(next(iter(%s)))`)." % (c.name, c.name, c.name)
-            weak = WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
+            weak = WEAK_STATE_PER_KEY if state else WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
                 else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) \
                 else WEAK_ENTITY_KEY if keyed_by_entity(fn, key) else None
             yield node, why, fix, c.name, None, weak
