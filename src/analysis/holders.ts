@@ -98,6 +98,14 @@ const KNOWN: readonly Known[] = [
     fix: "Add `task.add_done_callback(tasks.discard)` where a task is added to the set (the pattern in asyncio's docs), or run them in an `asyncio.TaskGroup`.",
   },
   {
+    // A list (or set, dict) of futures kept after they finished: `pending.append(pool.submit(...))`.
+    id: "done-futures",
+    holds: (p) => p.path.some((s, i) => i > 0 && /\(Future, (done|cancelled)\)$/.test(s) && /^(member|\[.*\]|key)$/.test(stepName(s))),
+    what: () =>
+      "a collection keeps futures that have finished (`executor.submit`, `loop.run_in_executor`), each with its result or exception, and nothing takes them out",
+    fix: "Take each future out when it is done (`fut.add_done_callback(pending.discard)`), or keep its result and drop the future (`concurrent.futures.as_completed`).",
+  },
+  {
     id: "itertools-tee",
     holds: (p) => p.path.some((s, i) => stepKind(s) === "_tee" && p.path[i + 1] !== undefined && stepKind(p.path[i + 1]!) === "_tee_dataobject"),
     what: () =>

@@ -34,6 +34,11 @@ describe("standard library holders", () => {
     ).toBe("logging-loggers");
   });
 
+  it("finished futures kept by a collection, not pending ones", () => {
+    expect(holderOf(report("module __main__ → _PENDING (list, 41,900 items) → [*] (Future, done) → ._result (str)", 41_900))).toBe("done-futures");
+    expect(holderOf(report("module __main__ → _PENDING (list, 40 items) → [*] (Future) → ._condition (Condition)", 40))).toBeUndefined();
+  });
+
   it("a small memoryview's buffer, when the buffer is much bigger than the view", () => {
     const h = knownHolder({ unreachable: false, retainers: [report("module __main__ → _VIEWS (list, 16,300 items) → [*] (memoryview, 8 bytes) → .obj (bytes)", 16_000, { bytes: 16_000 * 20_033 })] })!;
     expect(h.id).toBe("memoryview-slice");

@@ -306,14 +306,14 @@ class Namer(object):
             return "partial " + self.callable_name(_partial_fields[0][1](obj)), None, ""
         if self._asyncio.is_task(bases):
             # A finished task kept by a collection keeps its result or exception: say it is done.
-            state = self._asyncio.field(self, obj, "_state")
-            done = ""
-            if type(state) is str:
-                done = ", done" if state == "FINISHED" else ", cancelled" if state == "CANCELLED" else ""
+            done = self._asyncio.state(self, obj, bases)
             coro = self._asyncio.coro(self, obj)
             if type(coro) is _Coroutine or type(coro) is _Generator:
                 return "task " + _str_or(coro.__qualname__, "?") + done, None, ""
             return "task" + done, None, ""
+        done = self._asyncio.state(self, obj, bases)
+        if done:  # a finished future kept by a collection keeps its result or exception
+            return info.name + done, None, ""
         if _ID_WEAKREF in bases:
             try:
                 referent = _weakref_call(obj)
@@ -935,6 +935,27 @@ class _AsyncioTypes(object):
                 if type(tp) is type:
                     kind.add(id(tp))
         self.futures.update(self.tasks)
+        # concurrent.futures' Future (pure Python, its state in the instance dict), when imported.
+        self.pool_futures = set()
+        module = sys.modules.get("concurrent.futures._base")
+        if type(module) is _Module:
+            tp = _lookup(_module_dict(module), "Future")
+            if type(tp) is type:
+                self.pool_futures.add(id(tp))
+
+    def state(self, namer, obj, bases):
+        """', done' or ', cancelled' for a finished task or future (asyncio's or concurrent.futures'),
+        else ''. Read from the C getset or the instance dict: no code of the program runs."""
+        if self.is_future(bases):
+            state = self.field(namer, obj, "_state")
+        elif self.pool_futures and not self.pool_futures.isdisjoint(bases):
+            d = namer.instance_dict(obj)
+            state = _lookup(d, "_state") if d is not None else None
+        else:
+            return ""
+        if type(state) is not str:
+            return ""
+        return ", done" if state == "FINISHED" else ", cancelled" if state in ("CANCELLED", "CANCELLED_AND_NOTIFIED") else ""
 
     def is_task(self, bases):
         return bool(self.tasks) and not self.tasks.isdisjoint(bases)
