@@ -106,6 +106,13 @@ const KNOWN: readonly Known[] = [
     fix: "Take each future out when it is done (`fut.add_done_callback(pending.discard)`), or keep its result and drop the future (`concurrent.futures.as_completed`).",
   },
   {
+    // Threads kept after they ended: `workers.append(t)` per request, nothing drops a joined one.
+    id: "done-threads",
+    holds: (p) => p.path.some((s, i) => i > 0 && /\(\w*Thread\w*, finished\)$/.test(s) && /^(member|\[.*\]|key)$/.test(stepName(s))),
+    what: () => "a collection keeps `threading.Thread` objects that have finished, each with what it refers to (its name, its attributes, a subclass's results)",
+    fix: "Drop each thread once it is joined (`workers.remove(t)`), or hand the work to a `concurrent.futures.ThreadPoolExecutor` and keep only the results you need.",
+  },
+  {
     id: "itertools-tee",
     holds: (p) => p.path.some((s, i) => stepKind(s) === "_tee" && p.path[i + 1] !== undefined && stepKind(p.path[i + 1]!) === "_tee_dataobject"),
     what: () =>

@@ -39,6 +39,11 @@ describe("standard library holders", () => {
     expect(holderOf(report("module __main__ → _PENDING (list, 40 items) → [*] (Future) → ._condition (Condition)", 40))).toBeUndefined();
   });
 
+  it("finished threads kept by a collection", () => {
+    expect(holderOf(report("module __main__ → _WORKERS (list, 10,600 items) → [*] (Thread, finished) → ._name (str)", 10_600))).toBe("done-threads");
+    expect(holderOf(report("module __main__ → _WORKERS (list, 4 items) → [*] (Thread) → ._name (str)", 4))).toBeUndefined();
+  });
+
   it("a small memoryview's buffer, when the buffer is much bigger than the view", () => {
     const h = knownHolder({ unreachable: false, retainers: [report("module __main__ → _VIEWS (list, 16,300 items) → [*] (memoryview, 8 bytes) → .obj (bytes)", 16_000, { bytes: 16_000 * 20_033 })] })!;
     expect(h.id).toBe("memoryview-slice");

@@ -177,6 +177,9 @@ class Namer(object):
         self._agent_dir = agent_dir
         self._asyncio = _AsyncioTypes()
         self._ctx_type = interpreter.context_type()
+        threading = sys.modules.get("threading")
+        thread_type = _lookup(_module_dict(threading), "Thread") if type(threading) is _Module else None
+        self._thread_type = thread_type if type(thread_type) is type else None
 
     @property
     def context_type(self):
@@ -314,6 +317,8 @@ class Namer(object):
         done = self._asyncio.state(self, obj, bases)
         if done:  # a finished future kept by a collection keeps its result or exception
             return info.name + done, None, ""
+        if self._thread_type is not None and id(self._thread_type) in bases and self._finished_thread(obj):
+            return info.name + ", finished", None, ""
         if _ID_WEAKREF in bases:
             try:
                 referent = _weakref_call(obj)
@@ -333,6 +338,27 @@ class Namer(object):
             if detail:
                 return "%s %s" % (info.name, detail), None, ""
         return info.name, None, ""
+
+    def _finished_thread(self, thread):
+        """Whether a threading.Thread has run and ended, from its instance dict (`_is_stopped` up to
+        3.12; 3.13+: its `_handle`'s C method `is_done`), after its `_started` event was set."""
+        d = self.instance_dict(thread)
+        if d is None:
+            return False
+        started = _lookup(d, "_started")
+        flags = self.instance_dict(started) if started is not None else None
+        if flags is None or _lookup(flags, "_flag") is not True:
+            return False
+        stopped = _lookup(d, "_is_stopped")
+        if stopped is None:
+            handle = _lookup(d, "_handle")
+            is_done = _lookup(namespace(type(handle)) or {}, "is_done") if handle is not None else None
+            if type(is_done) is _MethodDescriptor:
+                try:
+                    stopped = is_done(handle)
+                except Exception:
+                    return False
+        return stopped is True
 
     def bound(self, obj):
         """(limit, size) of a container that holds at most limit items (a deque's maxlen, a bounded
