@@ -113,6 +113,31 @@ const KNOWN: readonly Known[] = [
     fix: "Drop each thread once it is joined (`workers.remove(t)`), or hand the work to a `concurrent.futures.ThreadPoolExecutor` and keep only the results you need.",
   },
   {
+    // A WeakKeyDictionary whose value refers to its own key: the key never dies, nor its entry.
+    id: "weak-key-kept",
+    holds: (p) => p.path.some((s) => stepName(s).startsWith("value that keeps its own weak key")),
+    what: (p) => {
+      const step = p.path.find((s) => stepName(s).startsWith("value that keeps its own weak key"))!;
+      const kind = /weak key, an? (.+)$/.exec(stepName(step))?.[1] ?? "object";
+      return `a \`WeakKeyDictionary\`'s value refers to its own key (a ${kind}), so the key is never freed and its entry never goes: the weak keys hold nothing weakly`;
+    },
+    fix: "Keep only what the key does not own in the value, or refer to the key weakly there (`weakref.ref(obj)`); for data that belongs to the object, store it on the object.",
+  },
+  {
+    // unittest.mock patches started and never stopped (`patch(...).start()` per test).
+    id: "mock-patches",
+    holds: (p) => p.root === "module unittest.mock" && stepName(p.path[0] ?? "") === "_patch._active_patches",
+    what: () => "`unittest.mock` keeps every patch started with `start()` until it is stopped: each keeps its mock and the original",
+    fix: "Stop each patch (`patcher.stop()`, or `self.addCleanup(patcher.stop)`), use `with patch(...)`, or call `mock.patch.stopall()` after each test.",
+  },
+  {
+    // A long-lived contextlib.ExitStack that callbacks are pushed on per call.
+    id: "exit-stack",
+    holds: (p) => p.path.some((s, i) => /^\w*ExitStack$/.test(stepKind(s) ?? "") && stepName(p.path[i + 1] ?? "") === "._exit_callbacks"),
+    what: () => "an `ExitStack` keeps every callback and context manager pushed on it until it is closed, and this one lives on: each call's cleanup waits for the end of the program",
+    fix: "Use a fresh `with ExitStack() as stack:` per request or unit of work, or close what a unit pushed when it ends (`stack.pop_all().close()`).",
+  },
+  {
     id: "itertools-tee",
     holds: (p) => p.path.some((s, i) => stepKind(s) === "_tee" && p.path[i + 1] !== undefined && stepKind(p.path[i + 1]!) === "_tee_dataobject"),
     what: () =>
@@ -151,6 +176,13 @@ const KNOWN: readonly Known[] = [
     what: () =>
       "a `defaultdict` adds an entry for every missing key it is asked for, a read too (`d[key]`, `len(d[key])`, `for x in d[key]`): the entries whose value is still empty were made by lookups, or emptied and never removed",
     fix: "Look up with `d.get(key)` or `key in d`, and delete an entry when its value becomes empty (`d.pop(key, None)`).",
+  },
+  {
+    // `warnings.filterwarnings(message=...)` per call, with a message that differs each time.
+    id: "warnings-filters",
+    holds: (p) => /^module (_?warnings)$/.test(p.root) && stepName(p.path[0] ?? "") === "filters",
+    what: () => "`warnings.filters` keeps every filter added with `filterwarnings`/`simplefilter`: a filter whose message differs per call is a new one each time",
+    fix: "Add the filter once at start-up with a pattern (`message=r\"request \\d+\"`), or wrap the call in `with warnings.catch_warnings():`, which restores the filters.",
   },
   {
     id: "sys-path",

@@ -1,7 +1,8 @@
 // Memory a standard library table keeps (logging's loggers and handlers, warnings' registry, an
 // unbounded lru_cache on a method, kept tracebacks, gc.garbage, asyncio's timers, finished tasks kept,
 // itertools.tee's buffer, a mock's calls, weakref.finalize's registry, a queue without maxsize, a
-// defaultdict's lookups, sys.path, sys.modules, a small memoryview's buffer, finished futures and threads kept): the
+// defaultdict's lookups, sys.path, sys.modules, a small memoryview's buffer, finished futures and threads kept, a WeakKeyDictionary's values
+// that keep their keys, mock patches never stopped, a long-lived ExitStack, warnings filters): the
 // leak's paths go through the table, and the report names it, says why it holds what it holds and
 // how to stop it, in the JSON (`leak.holder`) and the terminal. Every kind on Debian's Python; the
 // kinds whose tables differ most across versions on every CPython. (`sys.modules` is named only on the
@@ -36,6 +37,10 @@ const KINDS: Record<string, [string, string, RegExp]> = {
   syspath: ["# syspath:", "sys-path", /`sys\.path` keeps every directory added to it/],
   futures: ["# futures:", "done-futures", /a collection keeps futures that have finished/],
   threads: ["# threads:", "done-threads", /a collection keeps `threading\.Thread` objects that have finished/],
+  weakkey: ["# weakkey:", "weak-key-kept", /a `WeakKeyDictionary`'s value refers to its own key \(a Node\)/],
+  patch: ["# patch:", "mock-patches", /`unittest\.mock` keeps every patch started with `start\(\)` until it is stopped/],
+  exitstack: ["# exitstack:", "exit-stack", /an `ExitStack` keeps every callback and context manager pushed on it/],
+  filters: ["# filters:", "warnings-filters", /`warnings\.filters` keeps every filter added/],
   memview: ["# memview:", "memoryview-slice", /each kept memoryview \(8 B\) is a slice of a bigger buffer/],
 };
 const SOURCE = readFileSync(join(PROGRAMS, FIXTURE), "utf8").split("\n");
@@ -77,7 +82,7 @@ describe("standard library tables, on Debian's Python", () => {
 });
 
 describe.each(pythons.filter((p) => p.path !== system).map((p) => [p.version, p.path] as const))("CPython %s", (_version, exe) => {
-  it.concurrent.each(["loggers", "warnings", "lru", "mock", "tasks", "memview", "futures", "threads"])("%s", { retry: 1, timeout: 240_000 }, async (mode) => {
+  it.concurrent.each(["loggers", "warnings", "lru", "mock", "tasks", "memview", "futures", "threads", "weakkey", "filters"])("%s", { retry: 1, timeout: 240_000 }, async (mode) => {
     await check(exe, mode, false);
   });
 });

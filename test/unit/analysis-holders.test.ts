@@ -44,6 +44,17 @@ describe("standard library holders", () => {
     expect(holderOf(report("module __main__ → _WORKERS (list, 4 items) → [*] (Thread) → ._name (str)", 4))).toBeUndefined();
   });
 
+  it("a WeakKeyDictionary's value that keeps its key; started mock patches; a long-lived ExitStack; warnings filters", () => {
+    const weak = knownHolder({ unreachable: false, retainers: [report("module __main__ → _META (WeakKeyDictionary) → .data (dict, 900 items) → value that keeps its own weak key, a Session (dict, 2 items)", 900)] })!;
+    expect(weak.id).toBe("weak-key-kept");
+    expect(weak.what).toMatch(/refers to its own key \(a Session\)/);
+    expect(holderOf(report("module __main__ → _META (WeakKeyDictionary) → .data (dict, 900 items) → value of a weak key to a Session (dict, 2 items)", 900))).toBeUndefined();
+    expect(holderOf(report("module unittest.mock → _patch._active_patches (list, 12,700 items) → [*] (_patch) → .temp_original (MagicMock)", 12_700))).toBe("mock-patches");
+    expect(holderOf(report("module __main__ → _STACK (ExitStack) → ._exit_callbacks (deque, 19,100 items) → [*] (tuple, 2 items)", 19_100))).toBe("exit-stack");
+    expect(holderOf(report("module _warnings → filters (list, 11,805 items) → [*] (tuple, 5 items)", 11_805))).toBe("warnings-filters");
+    expect(holderOf(report("module app → filters (list, 11,805 items) → [*] (tuple, 5 items)", 11_805))).toBeUndefined();
+  });
+
   it("a small memoryview's buffer, when the buffer is much bigger than the view", () => {
     const h = knownHolder({ unreachable: false, retainers: [report("module __main__ → _VIEWS (list, 16,300 items) → [*] (memoryview, 8 bytes) → .obj (bytes)", 16_000, { bytes: 16_000 * 20_033 })] })!;
     expect(h.id).toBe("memoryview-slice");

@@ -821,11 +821,36 @@ class Namer(object):
             return "thread-local storage", "thread-local storage", 1
         return self._generic_edge(local, child, path, i)
 
+    def _refers_to(self, value, target):
+        """Whether value refers to target directly, or through its instance dict (C traversal only)."""
+        try:
+            near = gc.get_referents(value)
+        except Exception:
+            return False
+        d = self.instance_dict(value)
+        if d is not None:
+            near = near + list(dict.values(d))
+        return any(o is target for o in near)
+
     def _dict_edge(self, d, child):
         found, key_ids = self._resolve(d, child)
         if id(child) in found:
             key = found[id(child)]
             text = format_key(key)
+            if text is None and type(key) is _WeakRef:
+                # A WeakKeyDictionary's entry: name the key's referent, and say when the value keeps
+                # it (then the weak key never dies, and neither does the entry).
+                try:
+                    target = _weakref_call(key)
+                except Exception:
+                    target = None
+                if target is not None:
+                    name = self.type_name(type(target))
+                    if self._refers_to(child, target):
+                        label = "value that keeps its own weak key, a " + name
+                    else:
+                        label = "value of a weak key to a " + name
+                    return label, label, 1
             if text is None:
                 label = "value of a %s key" % self.type_name(type(key))
                 return label, label, 1
