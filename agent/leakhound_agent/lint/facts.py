@@ -659,7 +659,9 @@ class ModuleFacts:
         of its own class, which may well be made once."""
         out = set(self.loop_calls)
         for fn in self.functions:
-            names = {name.rsplit(".", 1)[-1] for name, _ in fn.calls}
+            # A bare call of a function defined inside the caller runs that local function: it is
+            # evidence of nothing about another module's function of the same name.
+            names = {name.rsplit(".", 1)[-1] for name, _ in fn.calls if name not in fn.nested}
             names.difference_update(out)
             if names and not (fn.cls is not None and fn.name in PER_INSTANCE) and not self.runs_once(fn):
                 out |= names
@@ -676,7 +678,7 @@ class ModuleFacts:
             if handles_request(fn):
                 own = (set(fn.params) | fn.locals) - {"self", "cls"}
                 out.update(REQUEST + name.rsplit(".", 1)[-1] for name, _ in fn.calls
-                           if "." not in name or name.split(".", 1)[0] not in own)
+                           if ("." not in name or name.split(".", 1)[0] not in own) and name not in fn.nested)
         return out
 
     def class_family(self, cls):

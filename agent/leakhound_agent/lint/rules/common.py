@@ -441,6 +441,8 @@ def _time_names(fn):
 
 def _is_time(expr, names):
     if isinstance(expr, ast.Call):
+        if last_name(expr.func) in ("int", "float", "round") and expr.args:  # `int(time.time())`
+            return _is_time(expr.args[0], names)
         return last_name(expr.func) in TIME_CALLS and not expr.args
     if isinstance(expr, ast.Name):
         return expr.id in names
