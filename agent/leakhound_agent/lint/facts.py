@@ -329,6 +329,7 @@ class ModuleFacts:
         # The last names of what a module-level event loop (`while True:` at module level or under
         # `if __name__ == "__main__":`) calls: once per iteration, not once per process.
         self.loop_calls = set()
+        self.loop_call_names = set()  # the same calls, as written (`cfg.read_file`)
         self.loop_nodes = _module_loop_nodes(tree)  # id of every node inside one -> its `while`
         self.instances = {}  # class name -> number of `Cls(...)` calls in the module
         self.module_instances = {}  # class name -> number of those at module level
@@ -558,6 +559,7 @@ class ModuleFacts:
         if fn is None and id(node) in self.loop_nodes:
             if name:
                 self.loop_calls.add(name.rsplit(".", 1)[-1])
+                self.loop_call_names.add(name)
         elif fn is None and isinstance(func, ast.Name):
             self.module_calls.add(func.id)
         if fn is None and name:
@@ -657,15 +659,27 @@ class ModuleFacts:
         `x.start()`): evidence, for any file, that such a class is made, or such a function run, over
         and over rather than once per process. A constructor is no evidence: it runs once per instance
         of its own class, which may well be made once."""
-        out = set(self.loop_calls)
+        out = {self.evidence_name(None, name) for name in self.loop_call_names}
         for fn in self.functions:
             # A bare call of a function defined inside the caller runs that local function: it is
             # evidence of nothing about another module's function of the same name.
-            names = {name.rsplit(".", 1)[-1] for name, _ in fn.calls if name not in fn.nested}
+            names = {self.evidence_name(fn, name) for name, _ in fn.calls if name not in fn.nested}
             names.difference_update(out)
             if names and not (fn.cls is not None and fn.name in PER_INSTANCE) and not self.runs_once(fn):
                 out |= names
         return out
+
+    def evidence_name(self, fn, name):
+        """What a call is evidence of: 'f' for a bare call, or one through a module-level name of the
+        caller's module (an import or a class: `cfg.read_file()`, `Conn.open()`); '.f' for a method of
+        any other object (`parser.read_file()`, `self.items.add()`). A module function gets evidence
+        only from the first kind; a method from either (see rules/common.py, made_many)."""
+        if "." not in name:
+            return name
+        head, last = name.split(".", 1)[0], name.rsplit(".", 1)[-1]
+        if head in self.module_names and (fn is None or head not in fn.locals):
+            return last
+        return "." + last
 
     def called_per_request(self):
         """"request:NAME" for what functions whose parameters say they handle one request, event or
@@ -673,11 +687,11 @@ class ModuleFacts:
         loop calls: made or run once per request. Not
         methods of the function's own locals and parameters (`msg.attach(part)` runs no `attach()` of
         a module: it is evidence of nothing but the message's own class)."""
-        out = {REQUEST + name for name in self.loop_calls}  # a module-level event loop: one call per event
+        out = {REQUEST + self.evidence_name(None, name) for name in self.loop_call_names}  # one call per event
         for fn in self.functions:
             if handles_request(fn):
                 own = (set(fn.params) | fn.locals) - {"self", "cls"}
-                out.update(REQUEST + name.rsplit(".", 1)[-1] for name, _ in fn.calls
+                out.update(REQUEST + self.evidence_name(fn, name) for name, _ in fn.calls
                            if ("." not in name or name.split(".", 1)[0] not in own) and name not in fn.nested)
         return out
 

@@ -389,7 +389,13 @@ def made_many(facts, fn):
     family = facts.class_family(fn.cls)
     if fn.name in PER_INSTANCE:
         return ([[c] for c in family],)
-    return ([[c, fn.name] for c in family],)
+    return (method_needs(family, fn.name),)
+
+
+def method_needs(family, name):
+    """A method runs per call when its class (or a subclass) is made per call and the method is called
+    per call: through an instance (`.name`, see ModuleFacts.evidence_name) or through its class."""
+    return [[c, m] for c in family for m in ("." + name, name)]
 
 
 def unbounded_cache_decorator(dec):

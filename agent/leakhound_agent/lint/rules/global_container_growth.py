@@ -5,7 +5,7 @@ when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)
 import ast
 
 from ..facts import PER_CALL_PARAMS, PER_INSTANCE, SHRINK, ever_new
-from .common import WEAK_THREAD_KEY, DATA_PARAMS, keyed_by_thread, deduplicated, filled_once, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_THREAD_KEY, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -27,7 +27,7 @@ def _evidence(facts, fn):
     if any(PER_CALL_PARAMS.match(p) or DATA_PARAMS.match(p) for p in fn.params):
         return ()
     if fn.cls is not None and fn.params[:1] == ["self"] and not {"staticmethod", "classmethod"} & set(fn.decorators):
-        return ([[c, fn.name] for c in facts.class_family(fn.cls)],)
+        return (method_needs(facts.class_family(fn.cls), fn.name),)
     return ([[fn.name]],)
 
 
