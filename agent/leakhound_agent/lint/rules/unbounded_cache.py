@@ -88,6 +88,11 @@ def check(facts):
                 why = "%s keeps in %s a time or state per key (%s) and never deletes a key, so it keeps one entry per key it has seen." % (
                     where(c), fn_label(fn), "the key's entry filtered" if isinstance(stored, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) else "a lock, a deadline, a last-seen time")
                 fix = "Delete a key when its state is spent (`%s.pop(key, None)` once it expires or its list is empty), or bound the table." % c.name
+            elif isinstance(stored, ast.Name) and stored.id == "self" and fn.cls is not None:
+                # `REGISTRY[key] = self`: a registry of instances, not a memo.
+                why = "%s registers each instance in %s under a key and never removes one, so it keeps every instance made (and all it refers to)." % (
+                    fn_label(fn), where(c))
+                fix = "Remove the entry when the instance is done (`%s.pop(key, None)` in its `close()`), or make it a `weakref.WeakValueDictionary`." % c.name
             elif mentions(stored, names=(own,), attrs=(own,)):
                 # `inbox[to] = inbox.get(to, []) + [message]`: each entry is the last one and more.
                 why = "%s collects in %s a list per key that only grows (each entry made from the one before), with no bound or eviction, so it keeps everything ever added." % (
