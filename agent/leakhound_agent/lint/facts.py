@@ -865,7 +865,10 @@ def _flag_guarded(fn):
     """`if _started: return` (or `is not None`, or either `and` something else; the return may sit in a
     nested `if`) in the body of a function that sets the global `_started`: everything after it runs once
     (once per setting)."""
-    for stmt in fn.node.body:
+    body = list(fn.node.body)
+    # `try: if _started: return  except NameError: pass` (a flag not bound until the first call).
+    body += [s for t in fn.node.body if isinstance(t, ast.Try) for s in t.body]
+    for stmt in body:
         if not (isinstance(stmt, ast.If) and _returns(stmt.body)):
             continue
         tests = stmt.test.values if isinstance(stmt.test, ast.BoolOp) and isinstance(stmt.test.op, ast.And) else [stmt.test]
