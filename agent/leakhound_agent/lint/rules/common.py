@@ -152,6 +152,23 @@ def filled_once(fn, node, container):
     return False
 
 
+def filled_to_index(fn, node, container):
+    """The growth sits under a `while`/`if` that compares the container's length with an order test
+    (`while n >= len(C): C.append(...)`): a sequence memo filled up to the largest index asked for,
+    bounded by that number, not by the data."""
+    name = container.name.split(".")[-1]
+    up = parents(fn.node)
+    cur = up.get(id(node))
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, (ast.While, ast.If)):
+            for cmp in ast.walk(cur.test):
+                if isinstance(cmp, ast.Compare) and any(isinstance(o, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)) for o in cmp.ops) \
+                        and any(_names(x, name, sized=True) and isinstance(x, ast.Call) for x in [cmp.left] + cmp.comparators):
+                    return True
+        cur = up.get(id(cur))
+    return False
+
+
 def _empty_literal(expr):
     return isinstance(expr, (ast.List, ast.Tuple, ast.Set)) and not expr.elts or isinstance(expr, ast.Dict) and not expr.keys
 

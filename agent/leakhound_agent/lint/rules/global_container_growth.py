@@ -5,7 +5,7 @@ when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)
 import ast
 
 from ..facts import PER_CALL_PARAMS, PER_INSTANCE, SHRINK, ever_new
-from .common import WEAK_THREAD_KEY, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_THREAD_KEY, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -102,7 +102,7 @@ def check(facts):
                     yield found
                     break
                 continue
-            if facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c):
+            if facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c) or filled_to_index(fn, node, c):
                 continue
             h = how(node)
             if c.kind == "list" and h in LIST_GROW and deduplicated(fn, node, c) and not open_key(fn, value):

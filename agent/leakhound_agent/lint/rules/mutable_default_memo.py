@@ -2,7 +2,7 @@
 accumulator: the default is created once and shared by every call."""
 import ast
 
-from .common import WEAK_LIST_DEFAULT, deduplicated, filled_once, fn_label, how, open_key
+from .common import WEAK_LIST_DEFAULT, deduplicated, filled_once, filled_to_index, fn_label, how, open_key
 
 ID = "mutable-default-memo"
 TITLE = "Mutable default argument used as a memo"
@@ -48,7 +48,8 @@ def check(facts):
         # A protocol method (`__deepcopy__(self, memo={})`) is called by the interpreter or the standard
         # library, which passes every argument: its default is never the one that grows.
         grows = [g for g in c.grows if g[0] is not None and g[0].parent is None and g[0].name not in facts.module_calls
-                 and not filled_once(g[0], g[1], c) and not (g[0].name.startswith("__") and g[0].name.endswith("__"))]
+                 and not filled_once(g[0], g[1], c) and not filled_to_index(g[0], g[1], c)
+                 and not (g[0].name.startswith("__") and g[0].name.endswith("__"))]
         if not grows:
             continue
         # A dict memo must be stored into under changing keys (see unbounded-cache); a list grows on every
