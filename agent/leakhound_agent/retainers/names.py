@@ -1079,6 +1079,8 @@ def module_name(module):
 
 
 # A name a lambda is bound to (a global, a class or instance attribute), not a word of the walk's own.
+# A step to an item of a container: `[3]`, `['Row1']`, `member`, `key`, `value of a ... key`.
+_ITEM = re.compile(r"^(\[.*\]|member|key|value .*)$")
 _NAME = re.compile(r"^\.?[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _WORDS = frozenset(("member", "key", "callback", "coroutine", "awaiting", "cache", "referent", "attribute",
                     "__self__", "__func__", "__wrapped__", "__closure__", "__defaults__", "__kwdefaults__"))
@@ -1116,7 +1118,7 @@ def _fold_classes(steps):
         if out:
             prev = out[-1]
             if prev.desc.startswith("class ") and (step.label.startswith(prev.desc[6:] + ".")):
-                if _NAME.match(prev.label) and prev.label not in _WORDS:
+                if not _ITEM.match(prev.label):  # reached by a name (`Order`, `__self__`, `.cls`)
                     out[-1] = step
                     continue
                 # A class reached as an item (classes made per call, kept in a table): its attribute
