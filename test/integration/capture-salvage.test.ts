@@ -72,10 +72,12 @@ describe("leakhound report on a cut capture of a real run", () => {
 });
 
 describe("leakhound report on the capture of a killed leakhound", () => {
-  it("reads the data from the -wal, changes nothing next to it, and says so when the -wal was not copied", async () => {
+  // Killed 4 s after its target starts (which leaves a loaded machine time to connect and sample), well
+  // before the target's 8 s are over.
+  it("reads the data from the -wal, changes nothing next to it, and says so when the -wal was not copied", { retry: 1 }, async () => {
     const run = await runLeakhound(["python3", "leak_registry.py"], ["--quiet", "--interval", "0.1"], {
-      env: { LEAK_SECONDS: "5" },
-      onSpawn: (child) => signalOnceStarted(child, /leak_registry\.py/, 2500, "SIGKILL"),
+      env: { LEAK_SECONDS: "8" },
+      onSpawn: (child) => signalOnceStarted(child, /leak_registry\.py/, 4000, "SIGKILL"),
     });
     expect(run.signal).toBe("SIGKILL");
     const capture = path.join(run.dir, "capture.lhdb");

@@ -63,13 +63,13 @@ describe("exit codes when leakhound stops the target (--duration)", () => {
   it("a duration shorter than the interpreter's start-up: the stop waits for it to connect, then SIGINT ends it", async () => {
     // A SIGINT during start-up (site.py, leakhound's bootstrap) is lost: the program would run on
     // until the SIGTERM 5 s later.
-    const started = Date.now();
     const r = await runLeakhound(["python3", foreverScript(true)], ["--quiet", "--duration", "0.01"]);
     expect(r.report.target.pid, r.stderr).not.toBeNull();
     expect(r.report.target.signal).toBe("SIGINT");
     expect(r.report.target.stoppedBy).toBe("leakhound");
     expect(r.code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(4500);
+    // (SIGINT, not the SIGTERM 5 s later, is what shows the stop waited: a time bound here failed only
+    // on a loaded machine, with SIGINT.)
   });
 
   it("no leak with --fail-on-leak: 0", async () => {
