@@ -455,6 +455,11 @@ describe.each(PYTHONS)("retainers on Python $version", ({ path: python, version 
     expect(allPaths(boxes).join("\n")).toContain("class attribute | module __main__ | Record.instances (list, 500 items)");
     expect(cycles.unreachable).toBe(true);
     expect(top(cycles)).toBe("unreachable cycle | Record in an unreachable reference cycle | .cargo (str)");
+    // Hostile weak keys whose values refer back, finished hostile threads, classes of a hostile metaclass.
+    const [weak, threads, dynamic] = out.results.slice(5);
+    expect(allPaths(weak).join("\n")).toContain("WEAK (WeakKeyDictionary) → .data (dict, 500 items) → value that keeps its own weak key, a Key (tuple, 2 items)");
+    expect(allPaths(threads).join("\n")).toContain("THREADS (list, 50 items) → [*] (HostileThread, finished)");
+    expect(allPaths(dynamic).join("\n")).toMatch(/DYNAMIC \(dict, 500 items\) → \[\*\] \(classes Dyn\d+, Dyn\d+, …\)/);
   });
 
   it("answers from an atexit handler (3.12 starts no threads by then)", async () => {

@@ -59,6 +59,7 @@ _WeakRef = weakref.ReferenceType
 _weakref_call = _WeakRef.__dict__["__call__"]  # the C slot: returns the referent, runs no Python code
 _name_of_type = type.__dict__["__qualname__"].__get__
 _bases_of_type = type.__dict__["__bases__"].__get__
+_mro_of_type = type.__dict__["__mro__"].__get__
 # Values of a dict looked at to tell a table of subclasses (the first few are enough).
 _TABLE_PEEK = 4
 
@@ -71,7 +72,8 @@ def _class_of(ref):
         target = _weakref_call(ref)
     except Exception:
         return None
-    return target if target is not None and isinstance(target, type) else None
+    # Not isinstance(): it may read a `__class__` the program defines.
+    return target if target is not None and any(b is type for b in _mro_of_type(type(target))) else None
 
 
 def _bases_named(classes):
