@@ -31,7 +31,8 @@ def _left_out(facts, fn, param):
         if g is fn or facts.runs_once(g):
             continue
         for name, call in g.calls:
-            if name.rsplit(".", 1)[-1] != fn.name or (fn.cls is not None and not name.startswith(("self.", "cls."))):
+            # A module function by its bare name (`mod.f()` may be another module's f); a method through self or cls.
+            if (fn.cls is None and name != fn.name) or (fn.cls is not None and name not in ("self." + fn.name, "cls." + fn.name)):
                 continue
             if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
                 continue
