@@ -22,13 +22,29 @@ def _always_passed(facts, fn, param):
         for call in calls)
 
 
+def _once_per_instance(g):
+    """A method that returns early once an attribute of self is set, and sets it (`if self.ready is not
+    None: return self.ready ... self.ready = True`): it runs once per instance."""
+    if g.cls is None:
+        return False
+    for stmt in g.node.body[:3]:
+        if not (isinstance(stmt, ast.If) and any(isinstance(b, ast.Return) for b in stmt.body)):
+            continue
+        test = stmt.test.left if isinstance(stmt.test, ast.Compare) else stmt.test
+        if isinstance(test, ast.Attribute) and isinstance(test.value, ast.Name) and test.value.id == "self" and any(
+                isinstance(t, ast.Attribute) and t.attr == test.attr and isinstance(t.value, ast.Name) and t.value.id == "self"
+                for n in ast.walk(g.node) if isinstance(n, ast.Assign) for t in n.targets):
+            return True
+    return False
+
+
 def _left_out(facts, fn, param):
     """Another function of the module, one that runs per call, calls fn without `param`: the shared
     default is the one that grows (a recursive helper's outside callers start it without)."""
     index = fn.params.index(param)
     offset = 1 if fn.cls is not None and fn.params[:1] in (["self"], ["cls"]) else 0
     for g in facts.functions:
-        if g is fn or facts.runs_once(g):
+        if g is fn or facts.runs_once(g) or _once_per_instance(g):
             continue
         for name, call in g.calls:
             # A module function by its bare name (`mod.f()` may be another module's f); a method through self or cls.
