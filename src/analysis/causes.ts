@@ -12,10 +12,20 @@ export function stepName(step: string): string {
   return step.replace(/\s*\([^()]*\)\s*$/, "").trim() || step;
 }
 
-/** The item count a step names ("._scheduled (list, 2 items)" → 2, a range's lower end); Infinity when it names none. */
-export function itemCount(step: string): number {
-  const m = /\(\w[^(),]*, ([\d,]+)(?:–[\d,]+)? items?\)\s*$/.exec(step);
+const COUNTS = {
+  items: /\(\w[^(),]*, ([\d,]+)(?:–[\d,]+)? items?\)\s*$/,
+  bytes: /\(\w[^(),]*, ([\d,]+)(?:–[\d,]+)? bytes?\)\s*$/,
+};
+
+/** The count a step names in `unit` ("._scheduled (list, 2 items)" → 2, a range's lower end); Infinity when it names none. */
+export function stepCount(step: string, unit: keyof typeof COUNTS): number {
+  const m = COUNTS[unit].exec(step);
   return m ? Number(m[1]!.replace(/,/g, "")) : Infinity;
+}
+
+/** The item count a step names ("._scheduled (list, 2 items)" → 2); Infinity when it names none. */
+export function itemCount(step: string): number {
+  return stepCount(step, "items");
 }
 
 /** The kind a step names in parentheses: "[*] (RequestContext)" → "RequestContext"; null when none. */

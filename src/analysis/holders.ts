@@ -4,7 +4,7 @@
 // held; this says why the library holds it and how to stop it, in one sentence each.
 // Computed once here (analyze.ts); every output reads `leak.holder`.
 import type { LeakHolder, LeakReport, RetainerReport } from "../report/model.js";
-import { itemCount, stepKind, stepName } from "./causes.js";
+import { itemCount, stepCount, stepKind, stepName } from "./causes.js";
 import { formatBytes } from "../report/units.js";
 
 interface Known {
@@ -25,6 +25,11 @@ function stepAt(path: RetainerReport, names: readonly string[], kind?: RegExp): 
   return path.path.findIndex((s) => names.includes(stepName(s)) && (!kind || kind.test(stepKind(s) ?? "")) && itemCount(s) * 100 >= path.objects);
 }
 
+
+/** Whether a step below the root is an item of a container (`[*]`, `member`, `key`) whose text matches `what`. */
+function keptItem(path: RetainerReport, what: RegExp): boolean {
+  return path.path.some((s, i) => i > 0 && what.test(s) && /^(member|\[.*\]|key)$/.test(stepName(s)));
+}
 
 /** Whether the path has a step named one of `names` (of kind `kind`) right after a step whose kind is `owner`. */
 function stepOf(path: RetainerReport, names: readonly string[], kind: RegExp, owner: RegExp): boolean {
@@ -92,7 +97,7 @@ const KNOWN: readonly Known[] = [
   },
   {
     id: "done-tasks",
-    holds: (p) => p.path.some((s, i) => i > 0 && /\(task\b[^()]*, (done|cancelled)\)$/.test(s) && /^(member|\[.*\]|key)$/.test(stepName(s))),
+    holds: (p) => keptItem(p, /\(task\b[^()]*, (done|cancelled)\)$/),
     what: () =>
       "a collection keeps asyncio tasks that have finished, with their results or exceptions (and what their coroutines held): a set that keeps background tasks alive needs each task taken out when it is done",
     fix: "Add `task.add_done_callback(tasks.discard)` where a task is added to the set (the pattern in asyncio's docs), or run them in an `asyncio.TaskGroup`.",
@@ -100,7 +105,7 @@ const KNOWN: readonly Known[] = [
   {
     // A list (or set, dict) of futures kept after they finished: `pending.append(pool.submit(...))`.
     id: "done-futures",
-    holds: (p) => p.path.some((s, i) => i > 0 && /\(Future, (done|cancelled)\)$/.test(s) && /^(member|\[.*\]|key)$/.test(stepName(s))),
+    holds: (p) => keptItem(p, /\(Future, (done|cancelled)\)$/),
     what: () =>
       "a collection keeps futures that have finished (`executor.submit`, `loop.run_in_executor`), each with its result or exception, and nothing takes them out",
     fix: "Take each future out when it is done (`fut.add_done_callback(pending.discard)`), or keep its result and drop the future (`concurrent.futures.as_completed`).",
@@ -108,7 +113,7 @@ const KNOWN: readonly Known[] = [
   {
     // Threads kept after they ended: `workers.append(t)` per request, nothing drops a joined one.
     id: "done-threads",
-    holds: (p) => p.path.some((s, i) => i > 0 && /\(\w*Thread\w*, finished\)$/.test(s) && /^(member|\[.*\]|key)$/.test(stepName(s))),
+    holds: (p) => keptItem(p, /\(\w*Thread\w*, finished\)$/),
     what: () => "a collection keeps `threading.Thread` objects that have finished, each with what it refers to (its name, its attributes, a subclass's results)",
     fix: "Drop each thread once it is joined (`workers.remove(t)`), or hand the work to a `concurrent.futures.ThreadPoolExecutor` and keep only the results you need.",
   },
@@ -196,11 +201,11 @@ const KNOWN: readonly Known[] = [
     id: "memoryview-slice",
     holds: (p) => {
       const i = p.path.findIndex((s) => stepKind(s) === "memoryview");
-      const own = i >= 0 ? viewBytes(p.path[i]!) : Infinity;
+      const own = i >= 0 ? stepCount(p.path[i]!, "bytes") : Infinity;
       return i >= 0 && stepName(p.path[i + 1] ?? "") === ".obj" && p.objects > 0 && p.bytes / p.objects >= 4 * Math.max(own, 1);
     },
     what: (p) => {
-      const own = viewBytes(p.path.find((s) => stepKind(s) === "memoryview")!);
+      const own = stepCount(p.path.find((s) => stepKind(s) === "memoryview")!, "bytes");
       return `each kept memoryview (${formatBytes(own)}) is a slice of a bigger buffer, and a view keeps the whole buffer alive: ${formatBytes(p.bytes / p.objects)} held per view`;
     },
     fix: "Keep a copy of the part you need (`bytes(view[:n])`), or `view.release()` when done, so the buffer can be freed.",
@@ -218,12 +223,6 @@ function cachedName(p: RetainerReport): string {
   const kind = p.path[0] ? stepKind(p.path[0]) : null;
   const m = kind ? /^lru_cache (.+)$/.exec(kind) : null;
   return m ? m[1]! : "";
-}
-
-/** The bytes a memoryview step names ("[*] (memoryview, 8 bytes)" → 8; a range's lower end); Infinity when none. */
-function viewBytes(step: string): number {
-  const m = /\(memoryview, ([\d,]+)(?:–[\d,]+)? bytes?\)\s*$/.exec(step);
-  return m ? Number(m[1]!.replace(/,/g, "")) : Infinity;
 }
 
 /** A method's cache: the key's first item is an instance of the method's class (`Pricer.price` → `[0] (Pricer)`). */

@@ -328,8 +328,7 @@ class ModuleFacts:
         self.toplevel_calls = []  # (dotted callee, Call node) outside functions
         # The last names of what a module-level event loop (`while True:` at module level or under
         # `if __name__ == "__main__":`) calls: once per iteration, not once per process.
-        self.loop_calls = set()
-        self.loop_call_names = set()  # the same calls, as written (`cfg.read_file`)
+        self.loop_calls = set()  # as written (`cfg.read_file`)
         self.loop_nodes = _module_loop_nodes(tree)  # id of every node inside one -> its `while`
         self.instances = {}  # class name -> number of `Cls(...)` calls in the module
         self.module_instances = {}  # class name -> number of those at module level
@@ -558,8 +557,7 @@ class ModuleFacts:
         name = dotted(func)
         if fn is None and id(node) in self.loop_nodes:
             if name:
-                self.loop_calls.add(name.rsplit(".", 1)[-1])
-                self.loop_call_names.add(name)
+                self.loop_calls.add(name)
         elif fn is None and isinstance(func, ast.Name):
             self.module_calls.add(func.id)
         if fn is None and name:
@@ -659,7 +657,7 @@ class ModuleFacts:
         `x.start()`): evidence, for any file, that such a class is made, or such a function run, over
         and over rather than once per process. A constructor is no evidence: it runs once per instance
         of its own class, which may well be made once."""
-        out = {self.evidence_name(None, name) for name in self.loop_call_names}
+        out = {self.evidence_name(None, name) for name in self.loop_calls}
         for fn in self.functions:
             # A bare call of a function defined inside the caller runs that local function: it is
             # evidence of nothing about another module's function of the same name.
@@ -687,7 +685,7 @@ class ModuleFacts:
         loop calls: made or run once per request. Not
         methods of the function's own locals and parameters (`msg.attach(part)` runs no `attach()` of
         a module: it is evidence of nothing but the message's own class)."""
-        out = {REQUEST + self.evidence_name(None, name) for name in self.loop_call_names}  # one call per event
+        out = {REQUEST + self.evidence_name(None, name) for name in self.loop_calls}  # one call per event
         for fn in self.functions:
             if handles_request(fn):
                 own = (set(fn.params) | fn.locals) - {"self", "cls"}
@@ -737,7 +735,7 @@ class ModuleFacts:
     def _only_called_once(self, fn):
         if fn.name.startswith("__") or fn.cls is not None:
             return False  # methods and dunders are called from anywhere
-        if fn.name in self.loop_calls:
+        if any(name.rsplit(".", 1)[-1] == fn.name for name in self.loop_calls):
             return False  # a module-level event loop calls it on every iteration
         index = self.__dict__.get("_callers")
         if index is None:  # callee name -> calling functions, built once

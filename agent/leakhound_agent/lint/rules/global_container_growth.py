@@ -4,7 +4,7 @@ ever trims; a list or set that keeps every asyncio task a function adds (none ta
 when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)."""
 import ast
 
-from ..facts import PER_CALL_PARAMS, PER_INSTANCE, SHRINK, ever_new
+from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new
 from .common import WEAK_THREAD_KEY, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
@@ -31,29 +31,17 @@ def _evidence(facts, fn):
     return ([[fn.name]],)
 
 
-def _loop_shrinks(loop, c):
-    """The loop takes entries out of the container (`del C[k]`, `C.pop(k)`, `C.clear()`, ...)."""
-    name = c.name.split(".")[-1]
-    for n in ast.walk(loop):
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in SHRINK \
-                and last_name(n.func.value) == name:
-            return True
-        if isinstance(n, ast.Delete) and any(isinstance(t, ast.Subscript) and last_name(t.value) == name for t in n.targets):
-            return True
-    return False
-
-
 def _loop_growth(facts, c, node, value, key=None):
-    """A list grown with each turn of a module-level event loop (`while True:` at module level or in a
-    `__main__` block), unless the loop tests whether the value is in it already or stores a caught
+    """A list (or a dict or set under keys that never repeat) grown with each turn of a module-level
+    event loop (`while True:` at module level or in a `__main__` block), unless the loop tests whether the value is in it already or stores a caught
     exception (stored-exception's). Evidence enough: the loop turns once per event."""
     loop = facts.loop_nodes.get(id(node))
     if loop is None:
         return None
     if c.kind in ("dict", "defaultdict", "set") and how(node) in ("setitem", "setdefault", "add"):
         # A table that gets an entry per turn under a key that never repeats (`seen[time.time()] = x`,
-        # `pending[msg.request_id] = msg`), and nothing in the loop takes one out.
-        if not ever_new(key if c.kind != "set" else value) or _loop_shrinks(loop, c):
+        # `pending[msg.request_id] = msg`); one that anything takes entries out of is managed() (check).
+        if not ever_new(key if c.kind != "set" else value):
             return None
         why = "%s gets a new entry on every turn of the module-level `while` loop (line %d), keyed by a value that never repeats, and nothing removes them." % (
             where(c), loop.lineno)
