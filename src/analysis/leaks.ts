@@ -95,8 +95,13 @@ export function pythonLeaks(
       ...freeListFields(tl, g.members, g.features.retainedGrowth),
     });
   }
+  for (const leak of out) if (leak.reusedFromFreeList && !leak.retainers.length && !leak.retainerNote) leak.retainerNote = REUSED_NOTE;
   return out;
 }
+
+/** A free-list leak whose blocks the exit search did not count for it (its share was judged lower then). */
+const REUSED_NOTE =
+  "its memory was reused from CPython's free list by objects other lines made; their paths are under those lines' leaks";
 
 /** The stacks' retainer answers, and when the answer of the first stack that has one was taken. */
 export function retainersOf(

@@ -34,7 +34,7 @@ describe.each(pythons.map((p) => [p.version, p.path] as const))("CPython %s", (_
     const responseLine = lineOf(kind, "response");
     const real = at(leakLine);
     const response = at(responseLine);
-    const seen = JSON.stringify(leaks.map((l) => [l.site?.line, l.growthBytes, l.freeListBytes, l.reusedFromFreeList]));
+    const seen = JSON.stringify(leaks.map((l) => [l.site?.line, l.growthBytes, l.freeListBytes, l.reusedFromFreeList, l.retainerNote, l.retainers?.length]));
     expect(real, seen).toBeGreaterThanOrEqual(0);
     if (response >= 0) {
       expect(response, seen).toBeGreaterThan(real);
@@ -43,7 +43,10 @@ describe.each(pythons.map((p) => [p.version, p.path] as const))("CPython %s", (_
       // Its paths are those of the objects made from its memory (the search counts its free-listed
       // blocks for it), never "nothing refers to it".
       expect(leaks[response].retainerNote ?? "", seen).not.toMatch(/nothing refers/);
-      expect(leaks[response].retainers?.[0]?.text ?? "", seen).toMatch(/^module __main__ → (HEADERS|PAIRS|TIMINGS) /);
+      // Or, when the search at exit did not count those blocks for it (its free-list share was
+      // judged on the run so far, rare under load), the note that says where they went.
+      if (leaks[response].retainers?.length) expect(leaks[response].retainers[0].text, seen).toMatch(/^module __main__ → (HEADERS|PAIRS|TIMINGS) /);
+      else expect(leaks[response].retainerNote, seen).toMatch(/reused from CPython's free list by objects other lines made|searched/);
     }
     expect(leaks[real].reusedFromFreeList).toBeUndefined();
     // The response line's memory is on the sites list with its free-list share.

@@ -110,6 +110,31 @@ describe("leaks of memory reused from free lists", () => {
     expect(text.slice(0, text.indexOf("#2 python leak"))).not.toMatch(/free list/);
   });
 
+  it("says where the memory went when the search at exit found no object of that line", () => {
+    const c = capture();
+    const [leakId, responseId] = [...c.processes[0]!.sites.keys()];
+    const path = { root: "module __main__", rootKind: "module", steps: ["HEADERS (list)", "[*] (dict)"], objects: 4, bytes: 400 };
+    c.processes[0]!.explanations = [
+      {
+        reason: "exit",
+        t: null,
+        at: null,
+        results: [
+          { stackId: leakId!, found: 4, sampled: 4, unreachable: false, paths: [path] },
+          { stackId: responseId!, found: 0, sampled: 0, unreachable: false, paths: [] },
+        ],
+        visited: 0,
+        elapsedSec: 0,
+        truncated: false,
+      },
+    ] as any;
+    const r = analyze(c);
+    expect(reportErrors(r)).toBeNull();
+    expect(r.leaks[0]!.retainers[0]!.text).toMatch(/^module __main__ → HEADERS/);
+    expect(r.leaks[1]!.retainers).toEqual([]);
+    expect(r.leaks[1]!.retainerNote).toMatch(/reused from CPython's free list by objects other lines made; their paths are under those lines' leaks/);
+  });
+
   it("asks the search to count the free-listed memory of that line only", () => {
     // The agent skips an object in a block whose first object died onto a free list (made by another
     // line) except for the stacks named in freeListStackIds: there those objects are the story.
