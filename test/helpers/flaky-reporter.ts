@@ -9,7 +9,9 @@ export default class FlakyReporter implements Reporter {
   onTestCaseResult(test: TestCase): void {
     const d = test.diagnostic();
     if (!d || d.retryCount === 0 || test.result().state !== "passed") return;
-    const first = (test.task.result?.errors ?? [])[0]?.message?.split("\n")[0] ?? "";
+    // The failed attempt's error stays on the runner's task (the public result has the last attempt's).
+    const task = (test as unknown as { task?: { result?: { errors?: { message?: string }[] } } }).task;
+    const first = task?.result?.errors?.[0]?.message?.split("\n")[0] ?? "";
     this.flaky.push(`${test.module.moduleId.replace(process.cwd() + "/", "")} › ${test.fullName} (passed after ${d.retryCount} ${d.retryCount === 1 ? "retry" : "retries"})${first ? `: first failure: ${first}` : ""}`);
   }
 
