@@ -183,6 +183,7 @@ def is_thread_local(expr):
 
 
 EVER_NEW_ATTR = re.compile(r"^_?(token|uuid|guid|session_id|request_id|req_id|trace_id|nonce|ident)$")
+ENTITY_ID_ATTR = re.compile(r"^_?(uuid|guid|ident)$")
 LONG_LIVED = re.compile(r"(?i)^_?(mod|module|cls|klass|kls|type|typ|tp)$")
 
 
@@ -201,15 +202,17 @@ def _ever_new_call(call):
     return name not in EVER_NEW_BARE or dotted(call.func) in EVER_NEW_BARE[name]
 
 
-def ever_new(expr):
-    """True when the expression holds a value that never repeats (id(x), time(), uuid4(), self)."""
+def ever_new(expr, entity_ids=True):
+    """True when the expression holds a value that never repeats (id(x), time(), uuid4(), self).
+    With entity_ids False, an object's `.uuid` (`.guid`, `.ident`) is not enough: the id of a port or
+    a device names a thing the system has a bounded set of; a token or a request id still is."""
     if expr is None:
         return False
     for node in ast.walk(expr):
         if isinstance(node, ast.Call) and _ever_new_call(node):
             return True
     for node in ast.walk(expr):
-        if isinstance(node, ast.Attribute) and EVER_NEW_ATTR.match(node.attr):
+        if isinstance(node, ast.Attribute) and EVER_NEW_ATTR.match(node.attr) and (entity_ids or not ENTITY_ID_ATTR.match(node.attr)):
             return True  # `session.token`, `request.request_id`: an identifier of a per-call object
     return isinstance(expr, ast.Name) and expr.id == "self" or (
         isinstance(expr, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == "self" for e in expr.elts))

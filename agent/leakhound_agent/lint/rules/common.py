@@ -20,6 +20,8 @@ WEAK_ENTITY_KEY = ("it is keyed by the id of a chat, user or account that the da
                    "party, as many as the program talks to, which is often a few")
 WEAK_STATE_PER_KEY = ("it keeps a time or a small state per key (a lock's expiry, a rate limit's recent attempts, a "
                       "last-seen time), not a result: one entry per peer or resource it tracks, which is often a few")
+WEAK_REGISTRY = ("it registers each instance under the id of the thing it stands for (a port, a device, a peer), "
+                 "replacing the one made before for it: one entry per such thing, which is often a bounded set")
 WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threads and by its keys, which "
                      "often come from a small set (database URLs, configured codes)")
 
@@ -286,12 +288,13 @@ def _data_keyed(fn, key):
                for p in fn.params)
 
 
-def open_key(fn, key):
+def open_key(fn, key, entity_ids=True):
     """The key keeps changing: ever-new (id(), time(), uuid4(), self), or made from a parameter that
     names free-form data (`hash(text)` included). Keys made of names, numbers or classes are not:
-    most have as many values as the code has call sites."""
+    most have as many values as the code has call sites. With entity_ids False, the `.uuid` of an
+    object is not enough (see facts.ever_new)."""
     made = made_of(fn, key)
-    return ever_new(made) or _data_keyed(fn, made)
+    return ever_new(made, entity_ids) or _data_keyed(fn, made)
 
 
 # Parameters that say where something is, not what it holds: a program asks for one client or store

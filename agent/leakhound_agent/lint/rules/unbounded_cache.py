@@ -6,13 +6,14 @@ query, ...). Memo tables keyed by names, numbers or classes are not reported:
 most have as many keys as the code has call sites, and that cannot be told
 apart from growth by reading the code. Not reported: a flag per key (a constant
 stored). Of low confidence: a time or small state per key (a lock's expiry, a rate limiter's
-window: the state of the peers it tracks), keyed by id() of objects, by the id of the chat or
+window: the state of the peers it tracks), a registry of instances keyed by the id of the thing
+each stands for (`DEVICES[port.uuid] = self`), keyed by id() of objects, by the id of the chat or
 user a message is for, or an object made per URL or pattern (a client or a
 store per endpoint)."""
 import ast
 
 from ..facts import ever_new
-from .common import WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -84,11 +85,12 @@ def check(facts):
             own = c.name.split(".")[-1]
             stored = stored_value(node, fn, value)
             state = not ever_new(key) and state_per_key(fn, stored, own)
+            registry = isinstance(stored, ast.Name) and stored.id == "self" and fn.cls is not None
             if state:
                 why = "%s keeps in %s a time or state per key (%s) and never deletes a key, so it keeps one entry per key it has seen." % (
                     where(c), fn_label(fn), "the key's entry filtered" if isinstance(stored, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) else "a lock, a deadline, a last-seen time")
                 fix = "Delete a key when its state is spent (`%s.pop(key, None)` once it expires or its list is empty), or bound the table." % c.name
-            elif isinstance(stored, ast.Name) and stored.id == "self" and fn.cls is not None:
+            elif registry:
                 # `REGISTRY[key] = self`: a registry of instances, not a memo.
                 why = "%s registers each instance in %s under a key and never removes one, so it keeps every instance made (and all it refers to)." % (
                     fn_label(fn), where(c))
@@ -104,7 +106,8 @@ def check(facts):
             else:
                 why = "%s memoises %s by argument with no bound or eviction, so it keeps one entry per distinct key forever." % (where(c), fn_label(fn))
                 fix = "Use `functools.lru_cache(maxsize=N)` on a module-level function of the key, or evict (`if len(%s) >= N: %s.pop(next(iter(%s)))`)." % (c.name, c.name, c.name)
-            weak = WEAK_STATE_PER_KEY if state else WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
+            weak = WEAK_STATE_PER_KEY if state else WEAK_REGISTRY if registry and not open_key(fn, key, entity_ids=False) \
+                else WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
                 else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) \
                 else WEAK_ENTITY_KEY if keyed_by_entity(fn, key) else None
             yield node, why, fix, c.name, None, weak
