@@ -118,6 +118,20 @@ const KNOWN: readonly Known[] = [
     fix: "Drop each thread once it is joined (`workers.remove(t)`), or hand the work to a `concurrent.futures.ThreadPoolExecutor` and keep only the results you need.",
   },
   {
+    // Generators (coroutines) kept while suspended: `pending.append(gen)` after a first `next()`.
+    // A finished generator drops its frame; one whose locals are on the path has not finished.
+    id: "suspended-generators",
+    holds: (p) =>
+      p.path.some((s, i) => i > 0 && keptItem({ ...p, path: [p.path[i - 1]!, s] }, /\((generator|coroutine|async_generator) [^()]*\)$/) &&
+        /^(local variable |gi_frame|cr_frame|ag_frame)/.test(stepName(p.path[i + 1] ?? ""))),
+    what: (p) => {
+      const kind = /\((generator|coroutine|async_generator) ([^()]*)\)$/.exec(p.path.find((s) => /\((generator|coroutine|async_generator) [^()]*\)$/.test(s)) ?? "");
+      const what = kind ? `${kind[1] === "coroutine" ? "coroutines" : kind[1] === "async_generator" ? "async generators" : "generators"} of \`${kind[2]}\`` : "generators";
+      return `a collection keeps ${what} that were started and never finished: each suspended one keeps its frame, and every local variable in it, until it is exhausted, closed or dropped`;
+    },
+    fix: "Run each one to the end or `.close()` it when its consumer is done (a `try/finally` around the loop that reads it), and drop it from the collection; keep the values you need, not the generator.",
+  },
+  {
     // A WeakKeyDictionary whose value refers to its own key: the key never dies, nor its entry.
     id: "weak-key-kept",
     holds: (p) => p.path.some((s) => stepName(s).startsWith("value that keeps its own weak key")),

@@ -44,6 +44,15 @@ describe("standard library holders", () => {
     expect(holderOf(report("module __main__ → _WORKERS (list, 4 items) → [*] (Thread) → ._name (str)", 4))).toBeUndefined();
   });
 
+  it("generators kept suspended (their locals on the path), not a generator's own object", () => {
+    const held = knownHolder({ unreachable: false, retainers: [report("module __main__ → PENDING (list, 2,692 items) → [*] (generator stream_rows) → local variable rows (list, 50 items) → [*] (str)", 134_000)] })!;
+    expect(held.id).toBe("suspended-generators");
+    expect(held.what).toMatch(/keeps generators of `stream_rows` that were started and never finished/);
+    expect(holderOf(report("module __main__ → PENDING (list, 900 items) → [*] (coroutine fetch) → cr_frame (frame fetch at app.py:9)", 900))).toBe("suspended-generators");
+    expect(holderOf(report("module __main__ → PENDING (list, 2,692 items) → [*] (generator stream_rows)", 2_692))).toBeUndefined();
+    expect(holderOf(report("module __main__ → handle (function) → local variable rows (list, 50 items)", 50))).toBeUndefined();
+  });
+
   it("a WeakKeyDictionary's value that keeps its key; started mock patches; a long-lived ExitStack; warnings filters", () => {
     const weak = knownHolder({ unreachable: false, retainers: [report("module __main__ → _META (WeakKeyDictionary) → .data (dict, 900 items) → value that keeps its own weak key, a Session (dict, 2 items)", 900)] })!;
     expect(weak.id).toBe("weak-key-kept");

@@ -59,6 +59,18 @@ _Traceback = types.TracebackType
 _Code = types.CodeType
 _Module = types.ModuleType
 _Cell = type((lambda x: lambda: x)(0).__closure__[0])
+
+
+def _cell_name(names, child):
+    """The local a frame keeps in a cell (a variable an inner function or comprehension uses), by
+    the cell's contents: f_locals gives the contents, the frame refers to the cell."""
+    if type(child) is not _Cell:
+        return None
+    try:
+        contents = child.cell_contents
+    except ValueError:
+        return None  # empty
+    return names.get(id(contents))
 _Generator = types.GeneratorType
 _Coroutine = types.CoroutineType
 _AsyncGenerator = types.AsyncGeneratorType
@@ -751,7 +763,7 @@ class Namer(object):
 
     def _frame_edge(self, frame, child, after):
         names = self._frame_locals(frame)
-        name = names.get(id(child))
+        name = names.get(id(child)) or _cell_name(names, child)
         if name is not None:
             return "local variable " + name, "local variable " + name, 1
         if after is not None:
@@ -781,7 +793,8 @@ class Namer(object):
                     return label, norm, used + 1
             return prefix + "_frame", prefix + "_frame", 1
         if type(frame) is _Frame:
-            name = self._frame_locals(frame).get(id(child))
+            names = self._frame_locals(frame)
+            name = names.get(id(child)) or _cell_name(names, child)
             if name is not None:
                 return "local variable " + name, "local variable " + name, 1
         for name in (prefix + "_code", "gi_yieldfrom", "cr_await", "ag_await"):
