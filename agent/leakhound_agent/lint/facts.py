@@ -184,6 +184,15 @@ def is_thread_local(expr):
 
 EVER_NEW_ATTR = re.compile(r"^_?(token|uuid|guid|session_id|request_id|req_id|trace_id|nonce|ident)$")
 ENTITY_ID_ATTR = re.compile(r"^_?(uuid|guid|ident)$")
+# Objects made per call, whose `.uuid` is new each time (a request's, a job's), unlike a device's.
+PER_CALL_OWNER = re.compile(r"(?i)^_?(request|req|job|task|msg|message|event|session|call|upload|transfer|txn|transaction|conversation|conv)$")
+
+
+def _base_name(expr):
+    """The last name of `a.b.c` (`c`), of `a` (`a`); "" for anything else."""
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    return expr.id if isinstance(expr, ast.Name) else ""
 LONG_LIVED = re.compile(r"(?i)^_?(mod|module|cls|klass|kls|type|typ|tp)$")
 
 
@@ -212,7 +221,8 @@ def ever_new(expr, entity_ids=True):
         if isinstance(node, ast.Call) and _ever_new_call(node):
             return True
     for node in ast.walk(expr):
-        if isinstance(node, ast.Attribute) and EVER_NEW_ATTR.match(node.attr) and (entity_ids or not ENTITY_ID_ATTR.match(node.attr)):
+        if isinstance(node, ast.Attribute) and EVER_NEW_ATTR.match(node.attr) and (
+                entity_ids or not ENTITY_ID_ATTR.match(node.attr) or PER_CALL_OWNER.match(_base_name(node.value))):
             return True  # `session.token`, `request.request_id`: an identifier of a per-call object
     return isinstance(expr, ast.Name) and expr.id == "self" or (
         isinstance(expr, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == "self" for e in expr.elts))

@@ -20,6 +20,8 @@ WEAK_ENTITY_KEY = ("it is keyed by the id of a chat, user or account that the da
                    "party, as many as the program talks to, which is often a few")
 WEAK_STATE_PER_KEY = ("it keeps a time or a small state per key (a lock's expiry, a rate limit's recent attempts, a "
                       "last-seen time), not a result: one entry per peer or resource it tracks, which is often a few")
+WEAK_ENTITY_ID = ("it is keyed by the id (`.guid`, `.uuid`) of an object the program tracks (a creature, a port, a "
+                  "device), not of a request: one entry per such object, which is often a bounded set")
 WEAK_REGISTRY = ("it registers each instance under the id of the thing it stands for (a port, a device, a peer), "
                  "replacing the one made before for it: one entry per such thing, which is often a bounded set")
 WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threads and by its keys, which "

@@ -7,13 +7,14 @@ most have as many keys as the code has call sites, and that cannot be told
 apart from growth by reading the code. Not reported: a flag per key (a constant
 stored). Of low confidence: a time or small state per key (a lock's expiry, a rate limiter's
 window: the state of the peers it tracks), a registry of instances keyed by the id of the thing
-each stands for (`DEVICES[port.uuid] = self`), keyed by id() of objects, by the id of the chat or
+each stands for (`DEVICES[port.uuid] = self`), a memo keyed by the `.guid` or `.uuid` of an object
+that is not a request's, keyed by id() of objects, by the id of the chat or
 user a message is for, or an object made per URL or pattern (a client or a
 store per endpoint)."""
 import ast
 
 from ..facts import ever_new
-from .common import WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -86,6 +87,8 @@ def check(facts):
             stored = stored_value(node, fn, value)
             state = not ever_new(key) and state_per_key(fn, stored, own)
             registry = isinstance(stored, ast.Name) and stored.id == "self" and fn.cls is not None
+            # Open only through an object's `.guid`/`.uuid` (not a request's): the id of a thing tracked.
+            entity_id = not open_key(fn, key, entity_ids=False)
             if state:
                 why = "%s keeps in %s a time or state per key (%s) and never deletes a key, so it keeps one entry per key it has seen." % (
                     where(c), fn_label(fn), "the key's entry filtered" if isinstance(stored, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) else "a lock, a deadline, a last-seen time")
@@ -100,13 +103,13 @@ def check(facts):
                 why = "%s collects in %s a list per key that only grows (each entry made from the one before), with no bound or eviction, so it keeps everything ever added." % (
                     where(c), fn_label(fn))
                 fix = "Bound what a key keeps (`collections.deque(maxlen=N)`) and drop the keys no longer needed, or write the records out instead of keeping them."
-            elif ever_new(key):
+            elif ever_new(key) and not entity_id:
                 why = "%s caches results in %s keyed by a value that never repeats, with no bound or eviction, so every call adds an entry that stays." % (where(c), fn_label(fn))
                 fix = "Key it by the object with `weakref.WeakKeyDictionary`, or bound it (`functools.lru_cache(maxsize=N)` on a module-level function)."
             else:
                 why = "%s memoises %s by argument with no bound or eviction, so it keeps one entry per distinct key forever." % (where(c), fn_label(fn))
                 fix = "Use `functools.lru_cache(maxsize=N)` on a module-level function of the key, or evict (`if len(%s) >= N: %s.pop(next(iter(%s)))`)." % (c.name, c.name, c.name)
-            weak = WEAK_STATE_PER_KEY if state else WEAK_REGISTRY if registry and not open_key(fn, key, entity_ids=False) \
+            weak = WEAK_STATE_PER_KEY if state else WEAK_REGISTRY if registry and entity_id else WEAK_ENTITY_ID if entity_id \
                 else WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
                 else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) \
                 else WEAK_ENTITY_KEY if keyed_by_entity(fn, key) else None
