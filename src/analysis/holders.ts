@@ -89,6 +89,19 @@ const KNOWN: readonly Known[] = [
     fix: "Switch `gc.DEBUG_SAVEALL` off outside debugging, or empty `gc.garbage` (`gc.garbage.clear()`) once it has been read.",
   },
   {
+    // A mutable value set once in a ContextVar and mutated by every task or request that copied the
+    // context: `trail.set([])` at start, `trail.get().append(...)` per request. Before the loop's
+    // timers: the path to it often passes through a timer's or a task's copy of the context.
+    id: "context-var",
+    holds: (p) => p.path.some((s) => /^\[ContextVar '[^']*'\]$/.test(stepName(s)) && itemCount(s) * 100 >= p.objects && itemCount(s) !== Infinity),
+    what: (p) => {
+      const step = p.path.find((s) => /^\[ContextVar '[^']*'\]$/.test(stepName(s)))!;
+      const name = /'([^']*)'/.exec(step)?.[1] ?? "?";
+      return `the value of the context variable \`${name}\` (a ${stepKind(step) ?? "container"}) is one object that every task or request which copied the context adds to: a context copy shares the value, it does not copy it`;
+    },
+    fix: "Set a new value for each request or task (`token = var.set([])` at its start, `var.reset(token)` at its end), or keep the data somewhere bounded.",
+  },
+  {
     id: "asyncio-timers",
     holds: (p) => stepOf(p, ["._scheduled"], /^list$/, /EventLoop$/),
     what: () =>

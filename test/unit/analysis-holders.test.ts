@@ -44,6 +44,14 @@ describe("standard library holders", () => {
     expect(holderOf(report("module __main__ → _WORKERS (list, 4 items) → [*] (Thread) → ._name (str)", 4))).toBeUndefined();
   });
 
+  it("a context variable's value that every copy of the context adds to, even reached through a timer", () => {
+    const text = "module asyncio.events → _event_loop_policy (_UnixDefaultEventLoopPolicy) → ._local (BaseDefaultEventLoopPolicy._Local) → thread-local ._loop (_UnixSelectorEventLoop) → ._scheduled (list, 1 item) → [0] (TimerHandle) → ._context (Context) → [ContextVar 'trail'] (list, 73,480 items) → [*] (dict, 3 items)";
+    const held = knownHolder({ unreachable: false, retainers: [report(text, 73_500)] })!;
+    expect(held.id).toBe("context-var");
+    expect(held.what).toMatch(/the value of the context variable `trail` \(a list\)/);
+    expect(holderOf(report("module app → _TASK (Task) → ._context (Context) → [ContextVar 'user'] (User)", 3))).toBeUndefined();
+  });
+
   it("generators kept suspended (their locals on the path), not a generator's own object", () => {
     const held = knownHolder({ unreachable: false, retainers: [report("module __main__ → PENDING (list, 2,692 items) → [*] (generator stream_rows) → local variable rows (list, 50 items) → [*] (str)", 134_000)] })!;
     expect(held.id).toBe("suspended-generators");

@@ -724,6 +724,9 @@ class Namer(object):
             waiter = aio.field(self, fut, "_fut_waiter")
             if waiter is not None and child is waiter:
                 return "awaiting", "awaiting", 1
+            if self._ctx_type is not None and type(child) is self._ctx_type:
+                # The C Task's context has no attribute; the Python Task's is `_context`.
+                return "._context", "._context", 1
         for entry in aio.callbacks(self, fut):
             callback = tuple.__getitem__(entry, 0) if type(entry) is tuple and tuple.__len__(entry) else entry
             if child is callback:
