@@ -9,7 +9,7 @@ import { frameLabel } from "./format.js";
 import { isNoPythonFrame } from "../report/units.js";
 import { siteKey } from "./frames.js";
 import { explainedAt, explainedStacks } from "./explanations.js";
-import { summarizeRetainers } from "./retainers.js";
+import { NONE_ALIVE, summarizeRetainers } from "./retainers.js";
 import { indexAtTime, lastKnown } from "./stats/series.js";
 import type { SiteGroup } from "./site-groups.js";
 import type { StackAnalysis, Timeline } from "./stacks.js";
@@ -95,7 +95,8 @@ export function pythonLeaks(
       ...freeListFields(tl, g.members, g.features.retainedGrowth),
     });
   }
-  for (const leak of out) if (leak.reusedFromFreeList && !leak.retainers.length && !leak.retainerNote) leak.retainerNote = REUSED_NOTE;
+  for (const leak of out)
+    if (leak.reusedFromFreeList && !leak.retainers.length && (!leak.retainerNote || leak.retainerNote === NONE_ALIVE)) leak.retainerNote = REUSED_NOTE;
   return out;
 }
 

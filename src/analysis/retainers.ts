@@ -95,6 +95,7 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], search: Ret
   const rooted = [...byText.values()].some((r) => !LOOSE_ROOTS.has(r.rootKind));
   const retainers = [...byText.values()].sort((a, b) => rankWeight(b, rooted) - rankWeight(a, rooted) || b.bytes - a.bytes);
   if (explained < sampled) for (const r of retainers) r.traced = { explained, sampled };
+  if (any && retainers.length === 0 && !note && !unreachable) note = NONE_ALIVE;
   if (!any) {
     note =
       search === "ran"
@@ -107,6 +108,10 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], search: Ret
   }
   return { retainers, unreachable, ...(note ? { note } : {}) };
 }
+
+/** A search that ran and found none of the stack's sampled objects alive (and said nothing more). */
+export const NONE_ALIVE =
+  "the search found none of its sampled objects still alive: they were freed before it ran (at the end of the program's main function or event loop, or by its cleanup)";
 
 /** Roots no Python object explains: an object nothing refers to, one held outside the heap. */
 const LOOSE_ROOTS: ReadonlySet<string> = new Set(["no referrer", "gc-tracked"]);

@@ -45,6 +45,14 @@ describe("retainer figures", () => {
     expect(old.retainers[0].approximate).toBe(true);
   });
 
+  it("says so when the search ran and found none of a stack's objects alive, and keeps the agent's own note", () => {
+    const none = summarizeRetainers([{ result: result([], 0, 0), liveBytes: 1_000_000, liveCount: 9_000 }], "ran");
+    expect(none.retainers).toEqual([]);
+    expect(none.note).toMatch(/^the search found none of its sampled objects still alive: they were freed before it ran/);
+    const told = summarizeRetainers([{ result: { ...result([], 0, 0), note: "its own words" }, liveBytes: 1, liveCount: 1 }], "ran");
+    expect(told.note).toBe("its own words");
+  });
+
   it("says when paths were traced for only part of the sampled objects", () => {
     const { retainers } = summarizeRetainers([input], "ran");
     expect(retainers[0].traced).toEqual({ explained: 200, sampled: 48_000 });
