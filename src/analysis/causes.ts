@@ -141,12 +141,13 @@ function isContainer(step: string): boolean {
  */
 function label(main: { root: string; steps: string[] }, members: readonly LeakReport[]): string {
   const first = main.steps[0];
-  const where = first ? `${main.root} → ${stepName(first)}` : main.root;
-  if (!first) return `${where} keeps them alive`;
+  if (!first) return `${main.root} keeps them alive`;
   const paths = members
     .flatMap((m) => m.retainers)
     .filter((r) => r.root === main.root && r.path.length > 0 && stepName(r.path[0]!) === stepName(first));
   const common = commonSteps(paths.map((r) => r.path));
+  const table = tableBelow(common, Math.max(0, ...paths.map((r) => r.objects)));
+  const where = table > 0 ? `${main.root} → ${stepName(first)} … → ${stepName(common[table]!)}` : `${main.root} → ${stepName(first)}`;
   let through: string | null = null;
   const deepest = common.length > 1 ? heldKind(common[common.length - 1]!) : null;
   if (deepest && !isContainer(common[common.length - 1]!)) through = deepest;
@@ -166,6 +167,19 @@ function label(main: { root: string; steps: string[] }, members: readonly LeakRe
   }
   if (!through) return `${where} keeps them alive`;
   return /^class(es)? /.test(through) || through === "classes" ? `${where} keeps ${through}` : `${where} keeps ${through} objects`;
+}
+
+/**
+ * The index of the step two or more below the first where what the cause keeps piles up, when the
+ * first steps are only the way there: the first shared step that counts items, as many as a tenth of the largest
+ * path's objects, below a first step that counts fewer or none (an event loop, its one timer, a
+ * task's context, then `[ContextVar 'trail'] (list, 73,480 items)`). 0 when the first step is that.
+ */
+function tableBelow(common: readonly string[], objects: number): number {
+  const big = (s: string) => itemCount(s) !== Infinity && itemCount(s) * 10 >= objects;
+  if (common.length < 2 || big(common[0]!)) return 0;
+  const k = common.findIndex((s, i) => i > 0 && big(s));
+  return k > 1 ? k : 0; // right below the first step, the first step names it well enough
 }
 
 /** A step's kind as what a cause keeps: classes of many names (made per call) are one kind, "classes". */

@@ -147,3 +147,14 @@ describe("groupCauses", () => {
     expect(groupCauses([])).toEqual({ causes: [], leaks: [] });
   });
 });
+
+describe("a cause's table below the way there", () => {
+  it("names the table where the objects pile up when the first steps only lead to it", () => {
+    const steps = ["_SERVING (task trail)", "._context (Context)", "[ContextVar 'trail'] (list, 39,950 items)", "[*] (dict, 2 items)", "['path'] (str)"];
+    const { causes } = groupCauses([leak(1, [path("module __main__", steps, 40_000)])]);
+    // Right below the first step, the first step names it (`Logger.manager → .loggerDict`).
+    const near = groupCauses([leak(1, [path("module __main__", ["_POOL (Pool)", "._cache (dict, 40,000 items)", "[*] (Job)"], 40_000)])]);
+    expect(near.causes[0]!.label).toBe("module __main__ → _POOL keeps Job objects");
+    expect(causes[0]!.label).toMatch(/^module __main__ → _SERVING … → \[ContextVar 'trail'\] keeps /);
+  });
+});
