@@ -52,6 +52,17 @@ const KNOWN: readonly Known[] = [
     fix: "Add handlers once at start-up (or only `if not logger.handlers`), or `logger.removeHandler(h)` and `h.close()` in a `finally`.",
   },
   {
+    // logging.handlers.MemoryHandler (a BufferingHandler) whose capacity is never reached.
+    id: "logging-buffer",
+    holds: (p) => stepOf(p, [".buffer"], /^list$/, /Handler$/),
+    what: (p) => {
+      const i = stepAt(p, [".buffer"], /^list$/);
+      const kind = i > 0 ? stepKind(p.path[i - 1]!) : null;
+      return `a logging handler that buffers records (${kind ? `a \`${kind}\`` : "a `BufferingHandler`"}) keeps every record until it flushes, each with its arguments and \`exc_info\` (the traceback and its frames): a capacity never reached means it never does`;
+    },
+    fix: "Give the buffering handler a capacity it reaches and a target to flush to (`MemoryHandler(capacity=1000, target=file_handler)`), or flush it on a schedule; or log straight to a file or stream handler.",
+  },
+  {
     id: "warnings-registry",
     holds: (p) =>
       stepAt(p, ["__warningregistry__"], /^dict$/) >= 0 ||
@@ -276,7 +287,9 @@ export function knownHolder(leak: Pick<LeakReport, "retainers" | "unreachable" |
   const most = Math.max(...leak.retainers.map((r) => r.objects));
   const paths = leak.retainers.filter((r) => r.objects * 5 >= most);
   for (const k of KNOWN) {
-    const path = paths.find((p) => k.holds(p));
+    // A table is judged by the leak's largest path (a small path's few objects would let a logger's
+    // one handler pass for the table that keeps them).
+    const path = paths.find((p) => k.holds({ ...p, objects: most }));
     if (path) return { id: k.id, what: k.what(path), fix: k.fix };
   }
   return undefined;

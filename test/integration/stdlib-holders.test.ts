@@ -1,4 +1,4 @@
-// Memory a standard library table keeps (logging's loggers and handlers, warnings' registry, an
+// Memory a standard library table keeps (logging's loggers, handlers and buffered records, warnings' registry, an
 // unbounded lru_cache on a method, kept tracebacks, gc.garbage, asyncio's timers, finished tasks kept,
 // itertools.tee's buffer, a mock's calls, weakref.finalize's registry, a queue without maxsize, a
 // defaultdict's lookups, sys.path, sys.modules, a small memoryview's buffer, finished futures and threads kept, a WeakKeyDictionary's values
@@ -42,6 +42,7 @@ const KINDS: Record<string, [string, string, RegExp]> = {
   exitstack: ["# exitstack:", "exit-stack", /an `ExitStack` keeps every callback and context manager pushed on it/],
   filters: ["# filters:", "warnings-filters", /`warnings\.filters` keeps every filter added/],
   memview: ["# memview:", "memoryview-slice", /each kept memoryview \(8 B\) is a slice of a bigger buffer/],
+  logbuffer: ["# logbuffer:", "logging-buffer", /a logging handler that buffers records \(a `MemoryHandler`\) keeps every record until it flushes/],
   contextvar: ["# contextvar: each task adds", "context-var", /the value of the context variable `trail` \(a list\) is one object that every task/],
   generators: ["# generators: the locals", "suspended-generators", /a collection keeps generators of `_rows` that were started and never finished/],
 };

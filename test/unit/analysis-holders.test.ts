@@ -52,6 +52,15 @@ describe("standard library holders", () => {
     expect(holderOf(report("module app → _TASK (Task) → ._context (Context) → [ContextVar 'user'] (User)", 3))).toBeUndefined();
   });
 
+  it("a buffering handler's records, and a table judged by the leak's largest path, not a small one", () => {
+    const big = report("module __main__ → log (Logger) → .handlers (list, 1 item) → [0] (MemoryHandler) → .buffer (list, 32,300 items) → [*] (LogRecord) → .module (str)", 30_862);
+    const small = report("module app → log (Logger) → .handlers (list, 1 item) → [0] (StreamHandler) → .stream (StringIO)", 9_000);
+    expect(knownHolder({ unreachable: false, retainers: [big] })!.id).toBe("logging-buffer");
+    // The small path alone would pass (one handler, under a hundred objects); beside the big one it does not name the leak.
+    expect(knownHolder({ unreachable: false, retainers: [report(small.text, 60)] })!.id).toBe("logging-handlers");
+    expect(holderOf(report("module __main__ → log (Logger) → .handlers (list, 1 item) → [0] (StreamHandler) → .records (list, 30,000 items)", 30_862), small)).toBeUndefined();
+  });
+
   it("generators kept suspended (their locals on the path), not a generator's own object", () => {
     const held = knownHolder({ unreachable: false, retainers: [report("module __main__ → PENDING (list, 2,692 items) → [*] (generator stream_rows) → local variable rows (list, 50 items) → [*] (str)", 134_000)] })!;
     expect(held.id).toBe("suspended-generators");
