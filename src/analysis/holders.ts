@@ -156,6 +156,17 @@ const KNOWN: readonly Known[] = [
     fix: "Run each one to the end or `.close()` it when its consumer is done (a `try/finally` around the loop that reads it), and drop it from the collection; keep the values you need, not the generator.",
   },
   {
+    // Threads that are started per call and never end: threading keeps each running one in `_active`.
+    id: "running-threads",
+    holds: (p) => p.root === "module threading" && stepAt(p, ["_active", "_limbo"], /^dict$/) === 0,
+    what: (p) => {
+      const i = stepAt(p, ["_active", "_limbo"], /^dict$/);
+      const kind = stepKind(p.path[i + 1] ?? "") ?? "Thread";
+      return `\`threading\` keeps every running thread (here ${kind} objects) until it ends: threads started per call that wait or block for a long time (a \`Timer\` with a long delay, a worker that never returns) pile up, each with its stack and what its function refers to`;
+    },
+    fix: "Make each thread end (cancel a `Timer` once its object is done: `timer.cancel()`), or run the delays on one scheduler (`sched`, a single worker thread with a queue, an event loop's `call_later`) instead of a thread each.",
+  },
+  {
     // A WeakKeyDictionary whose value refers to its own key: the key never dies, nor its entry.
     id: "weak-key-kept",
     holds: (p) => p.path.some((s) => stepName(s).startsWith("value that keeps its own weak key")),

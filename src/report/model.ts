@@ -286,7 +286,7 @@ export interface LeakCause {
 
 /** A standard library table that keeps a leak's objects: what it keeps and why, and how to stop it. */
 export interface LeakHolder {
-  /** "logging-loggers", "logging-handlers", "logging-buffer", "warnings-registry", "lru-cache-method", "lru-cache", "stored-traceback", "gc-garbage", "context-var", "asyncio-timers", "done-tasks", "done-futures", "done-threads", "suspended-generators", "weak-key-kept", "mock-patches", "exit-stack", "itertools-tee", "mock-calls", "weakref-finalize", "unbounded-queue", "defaultdict-reads", "warnings-filters", "sys-path", "memoryview-slice", "sys-modules", "numpy-view". */
+  /** "logging-loggers", "logging-handlers", "logging-buffer", "warnings-registry", "lru-cache-method", "lru-cache", "stored-traceback", "gc-garbage", "context-var", "asyncio-timers", "done-tasks", "done-futures", "done-threads", "running-threads", "suspended-generators", "weak-key-kept", "mock-patches", "exit-stack", "itertools-tee", "mock-calls", "weakref-finalize", "unbounded-queue", "defaultdict-reads", "warnings-filters", "sys-path", "memoryview-slice", "sys-modules", "numpy-view". */
   id: string;
   /** One sentence: what the library keeps, and why it grows. */
   what: string;

@@ -27,6 +27,10 @@ describe.each(pythons.map((p) => [p.version, p.path] as const))("CPython %s", (v
     // The Thread objects' leak: a path through threading's table of running threads.
     const texts = r.report.leaks.flatMap((l: any) => (l.retainers ?? []).map((x: any) => x.text));
     expect(texts.some((t: string) => /^module (threading|__main__) → (_active|POOLS)/.test(t)), texts.join("\n")).toBe(true);
+    // Named by threading's table when that is what keeps them (running-threads).
+    for (const l of r.report.leaks.filter((x: any) => /^module threading → _active /.test(x.retainers?.[0]?.text ?? ""))) {
+      expect(l.holder?.id, l.retainers[0].text).toBe("running-threads");
+    }
     // A native leak with no Python frame (a sampler shim ran) says what it most likely is.
     for (const l of r.report.leaks.filter((x: any) => x.kind === "native" && x.site?.file === "<unknown>")) {
       expect(`${l.retainerNote ?? ""} ${l.evidence}`).toMatch(/thread/);

@@ -61,6 +61,13 @@ describe("standard library holders", () => {
     expect(holderOf(report("module __main__ → log (Logger) → .handlers (list, 1 item) → [0] (StreamHandler) → .records (list, 30,000 items)", 30_862), small)).toBeUndefined();
   });
 
+  it("threads started per call that never end, kept by threading's table of running threads", () => {
+    const held = knownHolder({ unreachable: false, retainers: [report("module threading → _active (dict, 808 items) → [*] (Timer) → .function (method Session.expire) → __self__ (Session) → .data (list, 20 items)", 800)] })!;
+    expect(held.id).toBe("running-threads");
+    expect(held.what).toMatch(/keeps every running thread \(here Timer objects\)/);
+    expect(holderOf(report("module threading → _active (dict, 3 items) → [*] (_MainThread) → ._name (str)", 900))).toBeUndefined();
+  });
+
   it("generators kept suspended (their locals on the path), not a generator's own object", () => {
     const held = knownHolder({ unreachable: false, retainers: [report("module __main__ → PENDING (list, 2,692 items) → [*] (generator stream_rows) → local variable rows (list, 50 items) → [*] (str)", 134_000)] })!;
     expect(held.id).toBe("suspended-generators");
