@@ -149,8 +149,12 @@ function label(main: { root: string; steps: string[] }, members: readonly LeakRe
   const table = tableBelow(common, Math.max(0, ...paths.map((r) => r.objects)));
   const where = table > 0 ? `${main.root} → ${stepName(first)} … → ${stepName(common[table]!)}` : `${main.root} → ${stepName(first)}`;
   let through: string | null = null;
-  const deepest = common.length > 1 ? heldKind(common[common.length - 1]!) : null;
-  if (deepest && !isContainer(common[common.length - 1]!)) through = deepest;
+  const last = common[common.length - 1]!;
+  const deepest = common.length > 1 ? heldKind(last) : null;
+  // An item of the container (`[*] (dict, 2 items)`: each request's record) is what it keeps, even
+  // of a plain kind; a named step of a plain kind (`cache (dict)`) holds what is below it.
+  if (deepest && (!isContainer(last) || (common.length > 1 && /^(\[.*\]|member|value)$/.test(stepName(last)) && isContainer(common[common.length - 2]!))))
+    through = deepest;
   else {
     const weight = new Map<string, number>();
     let total = 0;

@@ -96,6 +96,15 @@ describe("groupCauses", () => {
     expect(groupCauses([leak(1, [path("module app", ["_ROWS (list, 9 items)", "[*] (dict, 3 items)"])])]).causes[0]!.label).toBe(
       "module app → _ROWS keeps dict objects",
     );
+    // Also when the paths go on below them, into their values (each record's fields).
+    expect(
+      groupCauses([
+        leak(1, [
+          path("module app", ["_ROWS (list, 9,000 items)", "[*] (dict, 2 items)", "['path'] (str)"], 900),
+          path("module app", ["_ROWS (list, 9,000 items)", "[*] (dict, 2 items)", "['request'] (int)"], 800),
+        ]),
+      ]).causes[0]!.label,
+    ).toBe("module app → _ROWS keeps dict objects");
   });
 
   it("a native leak whose owners the same container keeps is one cause with the owners' Python leak; one no object owns is its own", () => {
