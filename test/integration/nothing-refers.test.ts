@@ -54,7 +54,8 @@ describe.concurrent("nothing refers to it, proven", () => {
       expect(leak, JSON.stringify(r.report.leaks.map((l: any) => l.site))).toBeDefined();
       expect(leak.retainers.length).toBeGreaterThan(0);
       for (const ret of leak.retainers) expect(ret.text).toMatch(/^list (that no Python object refers to|held outside the Python heap)/);
-      if (leak.retainerNote?.startsWith("nothing refers")) expect(leak.retainerNote).toMatch(/^nothing refers to them: refcount 1 each/);
+      // "1 each", or "1 to 2" when a search while it runs meets the newest one mid-call (the argument is a reference too).
+      if (leak.retainerNote?.startsWith("nothing refers")) expect(leak.retainerNote).toMatch(/^nothing refers to them: refcount 1( each| to \d+,)/);
     });
   }
   for (const py of pythons.filter((p) => p.version.startsWith("3.12."))) {
