@@ -112,7 +112,10 @@ export function retainersOf(
 ) {
   const byId = explained.byId;
   const summary = summarizeRetainers(
-    members.map((m) => ({ result: byId.get(m.stackId)?.result, liveBytes: m.liveBytes, liveCount: m.liveCount })),
+    members.map((m) => {
+      const answer = byId.get(m.stackId);
+      return { result: answer?.result, liveBytes: m.liveBytes, liveCount: m.liveCount, truncated: answer?.explanation.truncated === true };
+    }),
     explained.search,
   );
   const first = members.map((m) => byId.get(m.stackId)).find((a) => a !== undefined);

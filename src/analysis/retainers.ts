@@ -17,6 +17,8 @@ export interface RetainerInput {
   result: RetainerResult | undefined;
   liveBytes: number;
   liveCount: number;
+  /** The search that gave `result` stopped at its time budget. */
+  truncated?: boolean;
 }
 
 /**
@@ -95,7 +97,7 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], search: Ret
   const rooted = [...byText.values()].some((r) => !LOOSE_ROOTS.has(r.rootKind));
   const retainers = [...byText.values()].sort((a, b) => rankWeight(b, rooted) - rankWeight(a, rooted) || b.bytes - a.bytes);
   if (explained < sampled) for (const r of retainers) r.traced = { explained, sampled };
-  if (any && retainers.length === 0 && !note && !unreachable) note = NONE_ALIVE;
+  if (any && retainers.length === 0 && !note && !unreachable) note = inputs.some((i) => i.result && i.truncated) ? CUT_SHORT : NONE_ALIVE;
   if (!any) {
     note =
       search === "ran"
@@ -112,6 +114,10 @@ export function summarizeRetainers(inputs: readonly RetainerInput[], search: Ret
 /** A search that ran and found none of the stack's sampled objects alive (and said nothing more). */
 export const NONE_ALIVE =
   "the search found none of its sampled objects still alive: they were freed before it ran (at the end of the program's main function or event loop, or by its cleanup)";
+
+/** The same, when that search stopped at its time budget: it may not have reached them. */
+export const CUT_SHORT =
+  "the search stopped at its time budget before it found any of its sampled objects (a big heap, or a loaded machine); `--retainer-timeout` gives it longer";
 
 /** Roots no Python object explains: an object nothing refers to, one held outside the heap. */
 const LOOSE_ROOTS: ReadonlySet<string> = new Set(["no referrer", "gc-tracked"]);

@@ -66,7 +66,7 @@ async function check(exe: string, mode: string, terminal: boolean) {
   expect(r.report.verdict, r.report.reason).toBe("leak");
   const leak = r.report.leaks.find((l: any) => l.site?.file?.endsWith(FIXTURE) && l.site.line === line);
   expect(leak, JSON.stringify(r.report.leaks.map((l: any) => [l.site?.line, l.retainers[0]?.text ?? l.retainerNote]))).toBeTruthy();
-  expect(leak.holder?.id, JSON.stringify(leak.retainers.map((p: any) => p.text))).toBe(id);
+  expect(leak.holder?.id, JSON.stringify({ paths: leak.retainers.map((p: any) => p.text), note: leak.retainerNote })).toBe(id);
   // The headline names what keeps the first leak, for one allocation site as for several (on a
   // loaded machine another site, one no path explains, may rank first).
   if (leak.rank === 1) expect(r.report.reason).toMatch(/^\d+ leaks?: [^;]* → [^;]* keeps /);

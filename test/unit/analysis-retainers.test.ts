@@ -49,6 +49,8 @@ describe("retainer figures", () => {
     const none = summarizeRetainers([{ result: result([], 0, 0), liveBytes: 1_000_000, liveCount: 9_000 }], "ran");
     expect(none.retainers).toEqual([]);
     expect(none.note).toMatch(/^the search found none of its sampled objects still alive: they were freed before it ran/);
+    const cut = summarizeRetainers([{ result: result([], 0, 0), liveBytes: 1, liveCount: 1, truncated: true }], "ran");
+    expect(cut.note).toMatch(/^the search stopped at its time budget before it found any of its sampled objects/);
     const told = summarizeRetainers([{ result: { ...result([], 0, 0), note: "its own words" }, liveBytes: 1, liveCount: 1 }], "ran");
     expect(told.note).toBe("its own words");
   });
