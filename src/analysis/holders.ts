@@ -135,6 +135,19 @@ const KNOWN: readonly Known[] = [
     fix: "Take each future out when it is done (`fut.add_done_callback(pending.discard)`), or keep its result and drop the future (`concurrent.futures.as_completed`).",
   },
   {
+    // Threads that are started per call and never end: threading keeps each running one in `_active`.
+    // Before done-threads: a leak whose paths go through `_active` is of running threads, though a
+    // few of the same line's threads (an executor's, after an idle pool) may have finished.
+    id: "running-threads",
+    holds: (p) => p.root === "module threading" && stepAt(p, ["_active", "_limbo"], /^dict$/) === 0,
+    what: (p) => {
+      const i = stepAt(p, ["_active", "_limbo"], /^dict$/);
+      const kind = stepKind(p.path[i + 1] ?? "") ?? "Thread";
+      return `\`threading\` keeps every running thread (here ${kind} objects) until it ends: threads started per call that wait or block for a long time (a \`Timer\` with a long delay, a worker that never returns) pile up, each with its stack and what its function refers to`;
+    },
+    fix: "Make each thread end (cancel a `Timer` once its object is done: `timer.cancel()`), or run the delays on one scheduler (`sched`, a single worker thread with a queue, an event loop's `call_later`) instead of a thread each.",
+  },
+  {
     // Threads kept after they ended: `workers.append(t)` per request, nothing drops a joined one.
     id: "done-threads",
     holds: (p) => keptItem(p, /\(\w*Thread\w*, finished\)$/),
@@ -154,17 +167,6 @@ const KNOWN: readonly Known[] = [
       return `a collection keeps ${what} that were started and never finished: each suspended one keeps its frame, and every local variable in it, until it is exhausted, closed or dropped`;
     },
     fix: "Run each one to the end or `.close()` it when its consumer is done (a `try/finally` around the loop that reads it), and drop it from the collection; keep the values you need, not the generator.",
-  },
-  {
-    // Threads that are started per call and never end: threading keeps each running one in `_active`.
-    id: "running-threads",
-    holds: (p) => p.root === "module threading" && stepAt(p, ["_active", "_limbo"], /^dict$/) === 0,
-    what: (p) => {
-      const i = stepAt(p, ["_active", "_limbo"], /^dict$/);
-      const kind = stepKind(p.path[i + 1] ?? "") ?? "Thread";
-      return `\`threading\` keeps every running thread (here ${kind} objects) until it ends: threads started per call that wait or block for a long time (a \`Timer\` with a long delay, a worker that never returns) pile up, each with its stack and what its function refers to`;
-    },
-    fix: "Make each thread end (cancel a `Timer` once its object is done: `timer.cancel()`), or run the delays on one scheduler (`sched`, a single worker thread with a queue, an event loop's `call_later`) instead of a thread each.",
   },
   {
     // A WeakKeyDictionary whose value refers to its own key: the key never dies, nor its entry.
