@@ -153,7 +153,7 @@ function label(main: { root: string; steps: string[] }, members: readonly LeakRe
   const deepest = common.length > 1 ? heldKind(last) : null;
   // An item of the container (`[*] (dict, 2 items)`: each request's record) is what it keeps, even
   // of a plain kind; a named step of a plain kind (`cache (dict)`) holds what is below it.
-  if (deepest && (!isContainer(last) || (common.length > 1 && /^(\[.*\]|member|value)$/.test(stepName(last)) && isContainer(common[common.length - 2]!))))
+  if (deepest && (!isContainer(last) || (/^(\[.*\]|member|value)$/.test(stepName(last)) && isContainer(common[common.length - 2]!))))
     through = deepest;
   else {
     const weight = new Map<string, number>();

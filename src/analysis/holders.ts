@@ -26,10 +26,18 @@ function stepAt(path: RetainerReport, names: readonly string[], kind?: RegExp): 
 }
 
 
-/** Whether a step below the root is an item of a container (`[*]`, `member`, `key`) whose text matches `what`. */
-function keptItem(path: RetainerReport, what: RegExp): boolean {
-  return path.path.some((s, i) => i > 0 && what.test(s) && /^(member|\[.*\]|key)$/.test(stepName(s)));
+/** Whether a step is an item of a container (`[*]`, `member`, `key`) whose text matches `what`. */
+function isItem(step: string, what: RegExp): boolean {
+  return what.test(step) && /^(member|\[.*\]|key)$/.test(stepName(step));
 }
+
+/** Whether a step below the root is an item of a container whose text matches `what`. */
+function keptItem(path: RetainerReport, what: RegExp): boolean {
+  return path.path.some((s, i) => i > 0 && isItem(s, what));
+}
+
+/** A generator, coroutine or async generator step: "[*] (generator stream_rows)". */
+const GENERATOR = /\((generator|coroutine|async_generator) ([^()]*)\)$/;
 
 /** Whether the path has a step named one of `names` (of kind `kind`) right after a step whose kind is `owner`. */
 function stepOf(path: RetainerReport, names: readonly string[], kind: RegExp, owner: RegExp): boolean {
@@ -159,10 +167,9 @@ const KNOWN: readonly Known[] = [
     // A finished generator drops its frame; one whose locals are on the path has not finished.
     id: "suspended-generators",
     holds: (p) =>
-      p.path.some((s, i) => i > 0 && keptItem({ ...p, path: [p.path[i - 1]!, s] }, /\((generator|coroutine|async_generator) [^()]*\)$/) &&
-        /^(local variable |gi_frame|cr_frame|ag_frame)/.test(stepName(p.path[i + 1] ?? ""))),
+      p.path.some((s, i) => i > 0 && isItem(s, GENERATOR) && /^(local variable |gi_frame|cr_frame|ag_frame)/.test(stepName(p.path[i + 1] ?? ""))),
     what: (p) => {
-      const kind = /\((generator|coroutine|async_generator) ([^()]*)\)$/.exec(p.path.find((s) => /\((generator|coroutine|async_generator) [^()]*\)$/.test(s)) ?? "");
+      const kind = GENERATOR.exec(p.path.find((s) => GENERATOR.test(s)) ?? "");
       const what = kind ? `${kind[1] === "coroutine" ? "coroutines" : kind[1] === "async_generator" ? "async generators" : "generators"} of \`${kind[2]}\`` : "generators";
       return `a collection keeps ${what} that were started and never finished: each suspended one keeps its frame, and every local variable in it, until it is exhausted, closed or dropped`;
     },

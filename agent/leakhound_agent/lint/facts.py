@@ -186,13 +186,6 @@ EVER_NEW_ATTR = re.compile(r"^_?(token|uuid|guid|session_id|request_id|req_id|tr
 ENTITY_ID_ATTR = re.compile(r"^_?(uuid|guid|ident)$")
 # Objects made per call, whose `.uuid` is new each time (a request's, a job's), unlike a device's.
 PER_CALL_OWNER = re.compile(r"(?i)^_?(request|req|job|task|msg|message|event|session|call|upload|transfer|txn|transaction|conversation|conv)$")
-
-
-def _base_name(expr):
-    """The last name of `a.b.c` (`c`), of `a` (`a`); "" for anything else."""
-    if isinstance(expr, ast.Attribute):
-        return expr.attr
-    return expr.id if isinstance(expr, ast.Name) else ""
 LONG_LIVED = re.compile(r"(?i)^_?(mod|module|cls|klass|kls|type|typ|tp)$")
 
 
@@ -222,7 +215,7 @@ def ever_new(expr, entity_ids=True):
             return True
     for node in ast.walk(expr):
         if isinstance(node, ast.Attribute) and EVER_NEW_ATTR.match(node.attr) and (
-                entity_ids or not ENTITY_ID_ATTR.match(node.attr) or PER_CALL_OWNER.match(_base_name(node.value))):
+                entity_ids or not ENTITY_ID_ATTR.match(node.attr) or PER_CALL_OWNER.match(last_name(node.value) or "")):
             return True  # `session.token`, `request.request_id`: an identifier of a per-call object
     return isinstance(expr, ast.Name) and expr.id == "self" or (
         isinstance(expr, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == "self" for e in expr.elts))

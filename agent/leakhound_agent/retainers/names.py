@@ -59,18 +59,6 @@ _Traceback = types.TracebackType
 _Code = types.CodeType
 _Module = types.ModuleType
 _Cell = type((lambda x: lambda: x)(0).__closure__[0])
-
-
-def _cell_name(names, child):
-    """The local a frame keeps in a cell (a variable an inner function or comprehension uses), by
-    the cell's contents: f_locals gives the contents, the frame refers to the cell."""
-    if type(child) is not _Cell:
-        return None
-    try:
-        contents = child.cell_contents
-    except ValueError:
-        return None  # empty
-    return names.get(id(contents))
 _Generator = types.GeneratorType
 _Coroutine = types.CoroutineType
 _AsyncGenerator = types.AsyncGeneratorType
@@ -172,6 +160,18 @@ PYTHON_ALLOCATED = frozenset((
     "builtins", "collections", "_collections", "array", "io", "_io", "re", "_sre", "decimal", "_decimal",
     "datetime", "_datetime", "functools", "_functools", "itertools", "operator", "types", "weakref", "_weakref",
 ))
+
+
+def _cell_name(names, child):
+    """The local a frame keeps in a cell (a variable an inner function or comprehension uses), by
+    the cell's contents: f_locals gives the contents, the frame refers to the cell."""
+    if type(child) is not _Cell:
+        return None
+    try:
+        contents = child.cell_contents
+    except ValueError:
+        return None  # empty
+    return names.get(id(contents))
 
 
 class _TypeInfo(object):
