@@ -209,7 +209,7 @@ const KNOWN: readonly Known[] = [
   },
   {
     id: "mock-calls",
-    holds: (p) => stepAt(p, ["._mock_call_args_list", "._mock_mock_calls", "._mock_method_calls"], /^_CallList$/) >= 0,
+    holds: (p) => stepAt(p, ["._mock_call_args_list", "._mock_mock_calls", ".method_calls"], /^_CallList$/) >= 0,
     what: () =>
       "a `unittest.mock` mock records every call made to it and to its child mocks, with the arguments (`call_args_list`, `mock_calls`, `method_calls`), until `reset_mock()`: a mock called per request or per message keeps every one",
     fix: "Make a fresh mock per test or job, call `reset_mock()` between uses, or use a plain stub function in code that runs for long (a mock is made to remember).",

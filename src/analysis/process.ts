@@ -81,14 +81,19 @@ function analyzeAroundShutdown(proc: ProcessCapture): ProcessResult {
     const { bounded: _, ...rest } = full.summary;
     return { ...rest, verdict, reason, ...(threads ? { threads } : {}), ...(bounded ? { bounded } : {}) };
   };
-  const known = new Set(longTail ? [] : full.leaks.map(leakKey));
+  // A line both judge to leak is told as the judgement that sees more of its growth: the whole run
+  // may see only a small stack of it grow on, its big stacks flat over the search at exit.
+  const known = new Map((longTail ? [] : full.leaks).map((l) => [leakKey(l), l] as const));
+  const replaced = new Set<LeakReport>();
   const added: LeakReport[] = [];
   for (const leak of working.leaks) {
-    if (known.has(leakKey(leak))) continue;
+    const seen = known.get(leakKey(leak));
+    if (seen && seen.growthBytes >= leak.growthBytes) continue;
+    if (seen) replaced.add(seen);
     const freed = freedAtExit(proc, leak, cut);
     added.push(freed ? { ...leak, evidence: `${leak.evidence}; ${freed.text}`, freedAtExit: freed } : leak);
   }
-  const leaks = [...(longTail ? [] : full.leaks), ...added].sort(compareLeaks);
+  const leaks = [...(longTail ? [] : full.leaks.filter((l) => !replaced.has(l))), ...added].sort(compareLeaks);
   if (leaks.length === 0) {
     // Judged on the working samples: their verdict, the whole run's figures.
     return longTail
@@ -105,8 +110,9 @@ function analyzeAroundShutdown(proc: ProcessCapture): ProcessResult {
   };
 }
 
+/** A leak's line, per kind (a line's Python objects and its native blocks are two leaks). */
 function leakKey(l: LeakReport): string {
-  return siteKey(l.site) ?? `#${l.kind}${l.stackId}`;
+  return `${l.kind}:${siteKey(l.site) ?? `#${l.stackId}`}`;
 }
 
 function analyzeWindow(proc: ProcessCapture): ProcessResult {

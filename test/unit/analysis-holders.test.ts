@@ -147,6 +147,8 @@ describe("standard library holders", () => {
     expect(
       holderOf(report("module __main__ → client (MagicMock) → ._mock_children (dict, 1 item) → ['send'] (MagicMock) → ._mock_call_args_list (_CallList, 30,000 items) → [*] (_Call, 2 items)", 30_000)),
     ).toBe("mock-calls");
+    // `method_calls` is a plain attribute of every mock (no `_mock_` prefix), on every CPython.
+    expect(holderOf(report("module __main__ → _CLIENT (MagicMock) → .method_calls (_CallList, 40,100 items) → [*] (_Call, 3 items)", 40_100))).toBe("mock-calls");
     expect(holderOf(report("module __main__ → calls (_CallList, 30,000 items) → [*] (_Call, 2 items)", 30_000))).toBeUndefined();
     expect(
       holderOf(report("module weakref → finalize._registry (dict, 30,200 items) → value of a finalize key (finalize._Info) → .args (tuple, 1 item) → [0] (bytearray, 3,000 bytes)", 30_200)),

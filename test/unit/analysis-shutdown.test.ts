@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { analyze } from "../../src/analysis/analyze.js";
 import { beforeShutdown, shutdownCut, shutdownStart } from "../../src/analysis/shutdown.js";
 import type { ShutdownMark } from "../../src/capture/model.js";
-import { at, synthCapture, synthProcess } from "../helpers/synthetic.js";
+import { at, lib, synthCapture, synthProcess } from "../helpers/synthetic.js";
 
 const MB = 1024 * 1024;
 
@@ -83,6 +83,27 @@ describe("freed only at exit", () => {
     expect(r.verdict).toBe("leak");
     expect(r.leaks[0]!.freedAtExit).toBeUndefined();
     expect(r.reason).not.toContain("freed only at exit");
+  });
+});
+
+describe("a line both the whole run and its working samples judge to leak", () => {
+  it("is told as the judgement that sees more of its growth: its big stacks, flat over the search at exit, not its one small stack", () => {
+    // The line's big stack grew while the program worked and stayed flat behind the mark (four
+    // samples over a search at exit); its small stack grew on. The whole run sees only the small one leak.
+    const proc = synthProcess({
+      seconds: 7,
+      sites: [
+        { frames: [lib("concurrent/futures/_base.py", 332, "__init__"), at(60, "submit")], bytes: (t) => 2 * MB * Math.min(t, 5) },
+        { frames: [lib("concurrent/futures/thread.py", 48, "__init__"), at(60, "submit")], bytes: (_t, i) => 0.05 * MB * i },
+      ],
+    });
+    [5.1, 5.15, 6.5, 6.55].forEach((t, k) => (proc.samples[10 + k]!.t = t));
+    proc.shutdown = [{ t: 5.3, what: "main-end" }];
+    const r = analyze({ ...synthCapture(), processes: [proc] });
+    const at60 = r.leaks.filter((l) => l.site?.line === 60);
+    expect(at60).toHaveLength(1);
+    expect(at60[0]!.growthBytes).toBeGreaterThan(6 * MB);
+    expect(at60[0]!.evidence).toContain("2 allocation stacks at this line");
   });
 });
 
