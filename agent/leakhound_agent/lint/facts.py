@@ -638,6 +638,12 @@ class ModuleFacts:
                 continue
             if isinstance(target, ast.Attribute) and fn is not None and t is ast.Assign:
                 self.shrunk_attrs.add(target.attr)
+            if isinstance(target, ast.Name) and fn is None and id(node) in self.loop_nodes and t is ast.Assign:
+                c = self.resolve(_as_load(target), fn)
+                if c is not None:  # re-bound on a turn of a module-level event loop: a reset
+                    c.shrinks.append((fn, node))
+                    consumed.add(id(target))
+                continue
             if isinstance(target, ast.Name) and (fn is None or target.id not in self.globals or target.id not in fn.globals):
                 continue  # a local, or the module-level definition itself
             if t is ast.AugAssign:

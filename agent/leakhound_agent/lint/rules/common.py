@@ -302,8 +302,9 @@ def open_key(fn, key, entity_ids=True):
 # Parameters that say where something is, not what it holds: a program asks for one client or store
 # per endpoint, one compiled matcher per pattern, and takes both from its configuration.
 LOCATOR_PARAMS = frozenset(("url", "uri", "pattern"))
-# What makes an object for a locator, besides calling a class (`FileStore(url)`, `cls(base_url=...)`).
-MAKERS = frozenset(("compile", "connect", "create_engine", "create_client", "client", "session"))
+# What makes an object for a locator, besides calling a class (`FileStore(url)`, `cls(base_url=...)`,
+# `super().__new__(cls)` in a class that hands back one instance per URL).
+MAKERS = frozenset(("compile", "connect", "create_engine", "create_client", "client", "session", "__new__"))
 
 
 # Classes whose objects are what a locator holds (a page, a response), not what serves it.
