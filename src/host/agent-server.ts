@@ -60,6 +60,8 @@ export class AgentServer {
   private sockets = new Set<net.Socket>();
   private names = new SourceNames();
   readonly helloPids: number[] = [];
+  /** Samples received per process. */
+  private readonly sampleCounts = new Map<number, number>();
   readonly unsupported: { pid: number; python: string; reason: string }[] = [];
   readonly protocolErrors: string[] = [];
   private peers = new Map<number, Peer>();
@@ -67,6 +69,11 @@ export class AgentServer {
 
   constructor(private opts: AgentServerOptions) {
     this.server = net.createServer((sock) => this.accept(sock));
+  }
+
+  /** How many samples a process has sent. */
+  samplesFrom(pid: number): number {
+    return this.sampleCounts.get(pid) ?? 0;
   }
 
   listen(): Promise<void> {
@@ -231,6 +238,7 @@ export class AgentServer {
         break;
       }
       case "sample":
+        this.sampleCounts.set(pid, (this.sampleCounts.get(pid) ?? 0) + 1);
         writer.sample(pid, msg);
         events.onSample?.(pid, msg);
         break;

@@ -12,7 +12,7 @@ import { ENV, agentDir } from "../protocol/contract.js";
 import { EXIT, UserError } from "../errors.js";
 import { inspectCommand } from "./python-command.js";
 
-/** --duration: how long the stop waits for the first process to connect (a SIGINT during start-up is lost). */
+/** --duration: how long the stop waits for the first process to start (a SIGINT during start-up is lost). */
 const CONNECT_GRACE_MS = 5000;
 import { buildShim } from "./native-shim.js";
 
@@ -129,13 +129,15 @@ async function runRelayed(opts: SessionOptions, relay: SignalRelay): Promise<Ses
     const timers: NodeJS.Timeout[] = [];
     let ended = false;
     if (opts.durationSec !== null) {
-      // A SIGINT that lands while the interpreter still runs its start-up (site.py, our bootstrap) is
-      // lost: site.py carries on and the program starts as if none came. So the stop waits, up to
-      // CONNECT_GRACE_MS, for a process to connect (a program under a loaded machine may take seconds).
+      // A SIGINT that lands while the interpreter still runs its start-up (site.py, our bootstrap)
+      // is lost, or fails the start-up itself (a KeyboardInterrupt out of site.py: exit 1, no
+      // signal). So the stop waits, up to CONNECT_GRACE_MS, for a process to connect and send its
+      // second sample, one interval after the agent started (a loaded machine may take seconds).
       let waited = 0;
+      const started = () => srv.unsupported.length > 0 || srv.helloPids.some((pid) => srv.samplesFrom(pid) >= 2);
       const stopNow = () => {
         if (ended) return;
-        if (srv.helloPids.length === 0 && srv.unsupported.length === 0 && waited < CONNECT_GRACE_MS && alive()) {
+        if (!started() && waited < CONNECT_GRACE_MS && alive()) {
           waited += 100;
           timers.push(setTimeout(stopNow, 100));
           return;
