@@ -182,7 +182,9 @@ def is_thread_local(expr):
     return isinstance(expr, ast.Call) and dotted(expr.func) in ("threading.local", "local", "_threading_local.local")
 
 
-EVER_NEW_ATTR = re.compile(r"^_?(token|uuid|guid|session_id|request_id|req_id|trace_id|nonce|ident)$")
+EVER_NEW_ATTR = re.compile(r"^_?(token|uuid|guid|session_id|request_id|req_id|trace_id|nonce|ident|message_id|msg_id|correlation_id)$")
+# A message's or request's id read by name (`props["message-id"]`, `headers["X-Request-ID"]`).
+EVER_NEW_KEY = re.compile(r"(?i)^(x-)?(message|msg|request|req|correlation|trace)[-_]?id$")
 ENTITY_ID_ATTR = re.compile(r"^_?(uuid|guid|ident)$")
 # Objects made per call, whose `.uuid` is new each time (a request's, a job's), unlike a device's.
 PER_CALL_OWNER = re.compile(r"(?i)^_?(request|req|job|task|msg|message|event|session|call|upload|transfer|txn|transaction|conversation|conv)$")
@@ -214,6 +216,10 @@ def ever_new(expr, entity_ids=True):
         if isinstance(node, ast.Call) and _ever_new_call(node):
             return True
     for node in ast.walk(expr):
+        if isinstance(node, ast.Subscript):
+            k = subscript_key(node)
+            if isinstance(k, ast.Constant) and isinstance(k.value, str) and EVER_NEW_KEY.match(k.value):
+                return True
         if isinstance(node, ast.Attribute) and EVER_NEW_ATTR.match(node.attr) and (
                 entity_ids or not ENTITY_ID_ATTR.match(node.attr) or PER_CALL_OWNER.match(last_name(node.value) or "")):
             return True  # `session.token`, `request.request_id`: an identifier of a per-call object
@@ -240,7 +246,7 @@ class Container:
 
 class Function:
     __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
-                 "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored")
+                 "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored", "_loops")
 
     def __init__(self, node, cls, parent):
         self.node = node
@@ -255,6 +261,7 @@ class Function:
         self._globals = None
         self._excepts = None
         self._stored = None
+        self._loops = None  # function_loop's table, on first use
         self.nested = set()  # names of functions and classes defined directly inside
         self.declares_global = False  # has a `global` statement
         positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
@@ -850,6 +857,26 @@ def _event_test(loop):
 
 
 DRAINS = frozenset(("pop", "popleft", "popitem", "remove", "clear"))
+
+
+def function_loop(fn, node):
+    """The event loop of the function's own body (`while True:`, `while running:`; not one in a
+    function defined inside it) that holds the node, or None: what it holds runs once per event."""
+    loops = getattr(fn, "_loops", None)
+    if loops is None:
+        loops = {}
+        todo = [(c, None) for c in ast.iter_child_nodes(fn.node)]
+        while todo:
+            n, loop = todo.pop()
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if loop is None and isinstance(n, ast.While) and _event_test(n):
+                loop = n
+            if loop is not None:
+                loops[id(n)] = loop
+            todo.extend((c, loop) for c in ast.iter_child_nodes(n))
+        fn._loops = loops
+    return loops.get(id(node))
 
 
 def _is_main_guard(stmt):

@@ -1,10 +1,11 @@
 """A module-level or class-level list (or deque without maxlen) that a function
 appends to on every call (or a module-level event loop on each turn) and nothing
-ever trims; a list or set that keeps every asyncio task a function adds (none taken out
+ever trims; a dict or set that an event loop of a function's own (`while True:`) fills under a key
+that never repeats (a message's id) and nothing empties; a list or set that keeps every asyncio task a function adds (none taken out
 when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)."""
 import ast
 
-from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new
+from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new, function_loop
 from .common import WEAK_THREAD_KEY, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
@@ -62,6 +63,12 @@ def _loop_growth(facts, c, node, value, key=None):
     return node, why, fix, c.name, None, None
 
 
+def _memo(c, fn, node, key):
+    """The function looks the key up before it stores it: a memo (unbounded-cache's)."""
+    return key is not None and any(rfn is fn and rkey is not None and ast.dump(rkey) == ast.dump(key) and line <= node.lineno
+                                   for rfn, rkey, line in c.reads)
+
+
 TASK_MAKERS = {"create_task", "ensure_future", "run_coroutine_threadsafe"}
 
 
@@ -90,6 +97,17 @@ def check(facts):
                     yield found
                     break
                 continue
+            loop = function_loop(fn, node)
+            if loop is not None and c.kind in ("dict", "defaultdict", "set") and how(node) in ("setitem", "setdefault", "add") \
+                    and ever_new(key if c.kind != "set" else value) and not _memo(c, fn, node, key):
+                # A table an event loop of the function's own fills per event under a key that never
+                # repeats (a message's id), maybe read later (an answer matched to it), never emptied:
+                # the loop is the evidence, even in a function that runs once.
+                why = "%s gets a new entry on every turn of the `while` loop in %s (line %d), keyed by a value that never repeats, and nothing removes them." % (
+                    where(c), fn_label(fn), loop.lineno)
+                fix = "Delete each entry when its work is done (`%s.pop(key, None)` once its answer or last use has come), or bound the table." % c.name
+                yield node, why, fix, c.name, None, None
+                break
             if facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c) or filled_to_index(fn, node, c):
                 continue
             h = how(node)
