@@ -65,7 +65,9 @@ describe.concurrent("nothing refers to it, proven", () => {
       expect(r.report.verdict, r.report.reason).toBe("leak");
       const leak = leakAt(r.report, "interned.py", 9);
       expect(leak).toBeDefined();
-      expect(leak.retainerNote).toMatch(/^interned strings, immortal \(CPython 3\.12 makes every interned string immortal\)/);
+      // (On a starved run few strings are found; the newest, still in `name`, has a path, and the
+      // note needs most found to have none.)
+      expect(leak.retainerNote, JSON.stringify(leak.retainers.map((p: any) => [p.text, p.count]))).toMatch(/^interned strings, immortal \(CPython 3\.12 makes every interned string immortal\)/);
     });
   }
   it("Python system (3.11): the same interned strings are freed, no leak", async () => {
