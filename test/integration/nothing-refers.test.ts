@@ -59,7 +59,8 @@ describe.concurrent("nothing refers to it, proven", () => {
     });
   }
   for (const py of pythons.filter((p) => p.version.startsWith("3.12."))) {
-    it(`Python ${py.version}: interned strings are immortal, and named so`, { retry: 1, timeout: 130_000 }, async () => {
+    // (Retries: on a starved run few strings are found and the one still in `name` may outvote the rest.)
+    it(`Python ${py.version}: interned strings are immortal, and named so`, { retry: 2, timeout: 130_000 }, async () => {
       const r = await runLeakhound([py.path, path.join(FIXTURES, "interned.py"), "6"], ["--quiet"], { timeoutMs: 120_000 });
       expect(r.report, r.stderr).not.toBeNull();
       expect(r.report.verdict, r.report.reason).toBe("leak");
