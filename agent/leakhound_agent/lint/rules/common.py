@@ -500,3 +500,10 @@ def state_per_key(fn, value, own):
     if isinstance(value, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
         return any(g.ifs and mentions(g.iter, names=(own,), attrs=(own,)) for g in value.generators)
     return (isinstance(value, (ast.Dict, ast.Tuple, ast.List)) or _is_time(value, names)) and state(value)
+
+
+def looked_up_first(c, fn, node, key):
+    """The function reads the container under the same key before this store: a memo's pattern."""
+    dump = ast.dump(key) if key is not None else None
+    return dump is not None and any(rfn is fn and rkey is not None and ast.dump(rkey) == dump and line <= node.lineno
+                                    for rfn, rkey, line in c.reads)

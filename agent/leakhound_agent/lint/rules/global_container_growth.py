@@ -6,7 +6,7 @@ when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)
 import ast
 
 from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new, function_loop
-from .common import WEAK_THREAD_KEY, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_THREAD_KEY, looked_up_first, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -63,12 +63,6 @@ def _loop_growth(facts, c, node, value, key=None):
     return node, why, fix, c.name, None, None
 
 
-def _memo(c, fn, node, key):
-    """The function looks the key up before it stores it: a memo (unbounded-cache's)."""
-    return key is not None and any(rfn is fn and rkey is not None and ast.dump(rkey) == ast.dump(key) and line <= node.lineno
-                                   for rfn, rkey, line in c.reads)
-
-
 TASK_MAKERS = {"create_task", "ensure_future", "run_coroutine_threadsafe"}
 
 
@@ -99,7 +93,7 @@ def check(facts):
                 continue
             loop = function_loop(fn, node)
             if loop is not None and c.kind in ("dict", "defaultdict", "set") and how(node) in ("setitem", "setdefault", "add") \
-                    and ever_new(key if c.kind != "set" else value) and not _memo(c, fn, node, key):
+                    and ever_new(key if c.kind != "set" else value) and not looked_up_first(c, fn, node, key):  # a memo: unbounded-cache's
                 # A table an event loop of the function's own fills per event under a key that never
                 # repeats (a message's id), maybe read later (an answer matched to it), never emptied:
                 # the loop is the evidence, even in a function that runs once.

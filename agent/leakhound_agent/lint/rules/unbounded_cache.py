@@ -14,16 +14,12 @@ store per endpoint)."""
 import ast
 
 from ..facts import ever_new
-from .common import WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import looked_up_first, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
 HELP = ("A dict that memoises results by argument and is never evicted keeps one entry per "
         "distinct key for the life of the process; with ever-new keys it grows without bound.")
-
-
-def _same(a, b):
-    return a is not None and b is not None and ast.dump(a) == ast.dump(b)
 
 
 def _class_keyed(fn, key):
@@ -68,7 +64,7 @@ def check(facts):
             if how(node) not in ("setitem", "setdefault"):
                 continue
             # A memo looks the key up before it stores it (`set then get` is a registry, not a cache).
-            if how(node) == "setitem" and not any(rfn is fn and _same(rkey, key) and line <= node.lineno for rfn, rkey, line in c.reads):
+            if how(node) == "setitem" and not looked_up_first(c, fn, node, key):
                 continue
             if filled_once(fn, node, c):
                 continue
