@@ -17,7 +17,7 @@ import { NO_OWNER, nativeOwnerFields, noPythonFrame, noPythonFrameEvidence, noPy
 import { spreadGrowth } from "./rules/spread-growth.js";
 import { steadyAndLarge, tooLittleDataReason } from "./rules/too-little-data.js";
 import { indexAtTime, knownPoints } from "./stats/series.js";
-import { beforeShutdown, freedAtExit, workingCut } from "./shutdown.js";
+import { beforeShutdown, freedAtExit, withFreedAtExit, workingCut } from "./shutdown.js";
 import { judgeSiteGroups } from "./site-groups.js";
 import { analyzeStacks, timeline, type StackAnalysis, type Timeline } from "./stacks.js";
 import { THRESHOLDS } from "./thresholds.js";
@@ -91,7 +91,7 @@ function analyzeAroundShutdown(proc: ProcessCapture): ProcessResult {
     if (seen && seen.growthBytes >= leak.growthBytes) continue;
     if (seen) replaced.add(seen);
     const freed = freedAtExit(proc, leak, cut);
-    added.push(freed ? { ...leak, evidence: `${leak.evidence}; ${freed.text}`, freedAtExit: freed } : leak);
+    added.push(freed ? withFreedAtExit(leak, freed) : leak);
   }
   const leaks = [...(longTail ? [] : full.leaks.filter((l) => !replaced.has(l))), ...added].sort(compareLeaks);
   if (leaks.length === 0) {

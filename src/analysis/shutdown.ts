@@ -171,3 +171,23 @@ export function freedAtExit(proc: ProcessCapture, leak: LeakReport, cut: Shutdow
     text: `freed only at exit: ${formatBytes(freed)} was released after ${WORDS[what]} at ${formatClock(t)}`,
   };
 }
+
+/** The agent's note for a stack none of whose sampled blocks the search found as objects (retainers/__init__.py NOTE_NOT_FOUND). */
+const NOT_FOUND_NOTE = "nothing refers to it: no Python object holds a reference (a reference leaked in C?)";
+
+/**
+ * The leak with its memory freed at exit in its evidence. A search that found none of its objects
+ * says "nothing refers to it (a reference leaked in C?)"; but memory the shutdown released was held
+ * by something that ended then (a search that came just after the program's main function returned
+ * finds its locals' objects gone), not by a reference leaked in C, which is never given back.
+ */
+export function withFreedAtExit(leak: LeakReport, freed: FreedAtExit): LeakReport {
+  const out: LeakReport = { ...leak, evidence: `${leak.evidence}; ${freed.text}`, freedAtExit: freed };
+  if (!leak.retainers.length && leak.unreachable && leak.retainerNote?.startsWith(NOT_FOUND_NOTE)) {
+    out.unreachable = false;
+    out.retainerNote =
+      `the search found none of its sampled objects alive, and its memory was released after ${WORDS[freed.what]}: ` +
+      "what held it ended then (most likely a local variable of a function that had returned, such as the program's main function), not a reference leaked in C";
+  }
+  return out;
+}

@@ -54,6 +54,20 @@ describe("freed only at exit", () => {
     expect(r.leaks[0]!.freedAtExit!.freedBytes).toBeGreaterThan(10 * MB);
   });
 
+  it("a search that found none of its objects does not call memory the exit released a reference leaked in C", () => {
+    const proc = synthProcess({
+      seconds: 12,
+      sites: [{ frames: [at(20, "handle")], bytes: (t) => (t <= 11.6 ? 1 * MB * t : 0) }],
+      retainers: [{ stackId: 1, found: 0, sampled: 0, unreachable: true, paths: [],
+        note: "nothing refers to it: no Python object holds a reference (a reference leaked in C?), or the memory is a buffer inside an object allocated elsewhere" }],
+    });
+    proc.shutdown = [{ t: 11.8, what: "main-end" }];
+    const leak = analyze({ ...synthCapture(), processes: [proc] }).leaks[0]!;
+    expect(leak.freedAtExit).toBeDefined();
+    expect(leak.unreachable).toBe(false);
+    expect(leak.retainerNote).toMatch(/^the search found none of its sampled objects alive, and its memory was released after the main thread finished: .*not a reference leaked in C$/);
+  });
+
   it("the same capture without a shutdown mark stays what it was (older captures)", () => {
     const r = analyze({ ...synthCapture(), processes: [growsThenFreed(11.6, [])] });
     expect(r.verdict).not.toBe("leak");
