@@ -74,8 +74,14 @@ function strongEvidence(name: string, made: Set<string> | undefined): boolean {
   return name.startsWith("public:") || name.startsWith("request:") || Boolean(made?.has(`request:${name}`));
 }
 
+/** An alternative met with strong evidence: a strong name in it, or only evidence of how long an
+ *  object lives (`once:`, `!` names), the code having shown by itself that it runs per request. */
+function strongAlternative(all: string[], made: Set<string> | undefined): boolean {
+  return all.some((n) => strongEvidence(n, made)) || all.every((n) => n.startsWith("!") || n.startsWith("once:"));
+}
+
 /** Rules whose finding is about a container another file might trim. */
-const CONTAINER_RULES = new Set(["global-container-growth", "unbounded-cache", "thread-local-growth", "stored-exception"]);
+const CONTAINER_RULES = new Set(["global-container-growth", "singleton-container-growth", "unbounded-cache", "thread-local-growth", "stored-exception"]);
 
 export async function lint(opts: LintOptions): Promise<LintResult> {
   const started = Date.now();
@@ -133,12 +139,12 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         // Code that no linted file runs per call (a command's main, a service made once): once per process, as far as we can see.
         const { needs, weak, ...finding } = raw;
         const made = madePerCall.get(rootOf(f.file));
-        const met = needs?.filter((all) => all.every((n) => made?.has(n)));
+        const met = needs?.filter((all) => all.every((n) => (n.startsWith("!") ? !made?.has(n.slice(1)) : made?.has(n))));
         const proven = !needs || met!.length > 0;
         if (!proven && opts.requireEvidence !== false) continue;
         // Running once bounds what piles up per call; a collector switched off once is off for the whole run.
         const kind = raw.rule === "gc-disabled" ? undefined : oneOff.get(f.file);
-        const lowBecause = (kind && ONE_OFF[kind]) ?? weak ?? (needs && !met!.some((all) => all.some((n) => strongEvidence(n, made))) ? WEAK_EVIDENCE : undefined);
+        const lowBecause = (kind && ONE_OFF[kind]) ?? weak ?? (needs && !met!.some((all) => strongAlternative(all, made)) ? WEAK_EVIDENCE : undefined);
         const rated: LintFinding = lowBecause ? { ...finding, file, confidence: "low", lowBecause } : { ...finding, file, confidence: "high" };
         // Low confidence: left out unless asked for, or unless a run's leak may confirm it (like an unproven one).
         const wanted = confidence === "low" || !lowBecause;

@@ -46,9 +46,24 @@ function firstStepNames(r: RetainerReport, container: string): boolean {
   return name === parts[0] || name === parts[parts.length - 1] || name === `.${parts[parts.length - 1]}`;
 }
 
+/**
+ * A path through the attribute of an instance of the class: `local variable self (Broker) → .unacked
+ * (dict, ...)`, `BROKER (Broker) → .unacked (dict, ...)`, wherever the instance is held (a module, a
+ * thread's frame): the container `Broker.unacked` of a singleton-container-growth finding.
+ */
+function throughInstanceAttr(r: RetainerReport, container: string): boolean {
+  const [cls, attr] = container.split(".");
+  if (!cls || !attr) return false;
+  const owner = new RegExp(`\\((?:[\\w.]+\\.)?${cls}[,)]`);
+  return r.path.some((step, i) => i > 0 && step.replace(/\s*\(.*$/, "").trim() === `.${attr}` && owner.test(r.path[i - 1]!));
+}
+
 function matches(f: LintFinding, absFile: string, leak: LeakReport, scripts: Set<string>): "site" | "retainer" | null {
   const frames = [leak.site, ...leak.stack].filter((fr): fr is NonNullable<typeof fr> => fr !== null);
   if (frames.some((fr) => path.resolve(fr.file) === absFile && fr.line >= f.line && fr.line <= f.endLine)) return "site";
+  if (f.rule === "singleton-container-growth") {
+    return f.container && leak.retainers.some((r) => throughInstanceAttr(r, f.container!)) ? "retainer" : null;
+  }
   if (f.container && leak.retainers.some((r) => {
     const mod = rootModule(r);
     return mod !== null && moduleIsFile(mod, absFile, scripts) && firstStepNames(r, f.container!);

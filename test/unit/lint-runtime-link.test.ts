@@ -69,3 +69,26 @@ describe("a function cache's finding linked through the cache's path step", () =
     expect(linkFindings([{ ...finding("rendered"), rule: "function-cache" }], report, "/")[0]).toBeNull();
   });
 });
+
+describe("a once-made object's container linked through its attribute step, wherever the object is held", () => {
+  function report(path: string[]) {
+    const r = leakReport();
+    r.leaks[0].retainers = [
+      { root: "thread MainThread (broker.py:13 route)", rootKind: "thread stack", path, text: `thread MainThread (broker.py:13 route) → ${path.join(" → ")}`, objects: 500, bytes: 50_000 },
+    ];
+    r.leaks[0].site = { file: "/srv/other.py", line: 99, function: "elsewhere" };
+    r.leaks[0].stack = [];
+    return r;
+  }
+  const singleton = { ...finding("Broker.unacked"), rule: "singleton-container-growth" };
+
+  it("matches `local variable self (Broker) → .unacked (dict, ...)`", () => {
+    const r = report(["local variable self (Broker)", ".unacked (dict, 124,200 items)", "[*] (dict, 2 items)"]);
+    expect(linkFindings([singleton], r, "/")[0]).toMatchObject({ leaks: [r.leaks[0].rank], via: "retainer" });
+  });
+
+  it("not the attribute of an object of another class, nor another attribute", () => {
+    expect(linkFindings([singleton], report(["local variable self (Queue)", ".unacked (dict, 3 items)"]), "/")).toEqual([null]);
+    expect(linkFindings([singleton], report(["BROKER (Broker)", ".acked (dict, 3 items)"]), "/")).toEqual([null]);
+  });
+});

@@ -348,7 +348,7 @@ class ModuleFacts:
         self.instance_sites = {}  # class name -> (function or None at import time, Call) for each `Cls(...)`
         self._collect_module()
         # Only thread-locals and class-level containers can be reached through an attribute.
-        self._attr_containers = bool(self.thread_locals) or any(k.startswith("c:") for k in self.containers)
+        self._attr_containers = bool(self.thread_locals) or any(k[0] in "ci" for k in self.containers)
         self._walk(tree.body, None, None)
 
     # ---- module and class level -------------------------------------------------
@@ -393,6 +393,25 @@ class ModuleFacts:
                     key = "c:%s.%s" % (cls.name, t.id)
                     self.containers[key] = Container(key, "%s.%s" % (cls.name, t.id), kind, stmt)
                     attrs[t.id] = key
+        # The instance's own containers: `self.NAME = {}` in the constructor (its first such statement;
+        # any other assignment to self.NAME re-binds it). Rules that follow them (singleton-container-growth)
+        # decide whether the instance lives long.
+        for stmt in cls.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == "__init__":
+                todo = list(stmt.body)
+                while todo:
+                    node = todo.pop(0)
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                        continue
+                    targets, value = _assign_parts(node)
+                    kind = container_kind(value) if targets else None
+                    for t in targets:
+                        if kind and isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                            key = "i:%s.%s" % (cls.name, t.attr)
+                            if key not in self.containers:
+                                self.containers[key] = Container(key, "%s.%s" % (cls.name, t.attr), kind, node)
+                    if not targets:
+                        todo.extend(c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt))
 
     def _instance_attrs(self, cls_name):
         """Attributes a class assigns through `self` (then `self.x` is the instance's, not the class's)."""
@@ -532,6 +551,10 @@ class ModuleFacts:
                     cls = method.cls.name
                     if cls not in self.classes:
                         return None
+                    if owner == "self":
+                        c = self.containers.get("i:%s.%s" % (cls, node.attr))
+                        if c is not None:
+                            return c
             if cls is not None:
                 key = self.class_attrs.get(cls, {}).get(node.attr)
                 if key and owner == "self" and node.attr in self._instance_attrs(cls):
@@ -659,7 +682,9 @@ class ModuleFacts:
             else:
                 # Assigning a fresh value in a function re-binds (resets) the container.
                 c = self.resolve(_as_load(target), fn)
-                if c is not None:
+                if c is not None and c.node is node and c.key[0] == "i":
+                    consumed.add(id(target))  # the constructor's `self.NAME = {}` that makes it
+                elif c is not None:
                     c.shrinks.append((fn, node))
                     consumed.add(id(target))
 
@@ -710,6 +735,70 @@ class ModuleFacts:
                 own = (set(fn.params) | fn.locals) - {"self", "cls"}
                 out.update(REQUEST + self.evidence_name(fn, name) for name, _ in fn.calls
                            if ("." not in name or name.split(".", 1)[0] not in own) and name not in fn.nested)
+        return out
+
+    def made_once(self):
+        """Facts for any file about how many objects of a class (a CapWords name) the program makes:
+        "once:NAME" where code runs once per process (at module level, `__main__` block included, or in
+        the program's main function: named `main` or running its main loop), not in a loop, lambda or
+        comprehension there (one object per turn or per call); "ctor:NAME" for what a constructor makes
+        (one per instance of its class); "ref:NAME" for a class handed on uncalled (`HTTPServer(addr,
+        Handler)`, `factory.protocol = Proto`, a router's `(r"/", Handler)`): whoever takes it makes as
+        many as they like. See rules/singleton_container_growth.py."""
+        out = set()
+        top = [fn for fn in self.functions if fn.parent is None and fn.cls is None]
+        mains = [fn for fn in top if MAIN_FUNCTION.search(fn.name) or _enters_main_loop(fn)]
+        once_calls = []  # the calls made once: (callee's last name, Call)
+        for body in [self.tree.body] + [fn.node.body for fn in mains]:
+            todo = list(body)
+            while todo:
+                node = todo.pop()
+                if isinstance(node, _NOT_ONCE):
+                    continue
+                if isinstance(node, ast.Call):
+                    once_calls.append((last_name(node.func), node))
+                todo.extend(ast.iter_child_nodes(node))
+        # A module function the main (or the module's top level) calls once, and nothing else in the
+        # module calls (`run_server(config)` from `main()`): once per process too.
+        once_ids = {id(c) for _, c in once_calls}
+        called_once = {n for n, _ in once_calls}
+        for fn in top:
+            if fn in mains or fn.name not in called_once:
+                continue
+            sites = [c for g in self.functions for n, c in g.calls if n.rsplit(".", 1)[-1] == fn.name]
+            sites += [c for n, c in self.toplevel_calls if n.rsplit(".", 1)[-1] == fn.name]
+            if sum(1 for c in sites if id(c) in once_ids) == 1 == len(sites):
+                todo = list(fn.node.body)
+                while todo:
+                    node = todo.pop()
+                    if isinstance(node, _NOT_ONCE):
+                        continue
+                    if isinstance(node, ast.Call):
+                        once_calls.append((last_name(node.func), node))
+                    todo.extend(ast.iter_child_nodes(node))
+        out.update("once:" + n for n, _ in once_calls if n and CLASS_NAME.match(n))
+        for fn in self.functions:
+            if fn.cls is not None and fn.name in PER_INSTANCE:
+                out.update("ctor:" + n for n in (last_name(c.func) for _, c in fn.calls) if n and CLASS_NAME.match(n))
+        for node in ast.walk(self.tree):
+            t = node.__class__
+            if t is ast.Call:
+                if last_name(node.func) in _TYPE_TESTS:
+                    continue
+                args = node.args + [k.value for k in node.keywords]
+            elif t is ast.Assign or t is ast.AnnAssign:
+                args = [node.value] if node.value is not None else []
+            else:
+                continue
+            for arg in args:
+                called = set()
+                for n in ast.walk(arg):
+                    if n.__class__ is ast.Call:
+                        called.add(id(n.func))
+                    elif (n.__class__ is ast.Name or n.__class__ is ast.Attribute) and id(n) not in called:
+                        name = n.id if n.__class__ is ast.Name else n.attr
+                        if CLASS_NAME.match(name):
+                            out.add("ref:" + name)
         return out
 
     def class_family(self, cls):
@@ -877,6 +966,17 @@ def function_loop(fn, node):
             todo.extend((c, loop) for c in ast.iter_child_nodes(n))
         fn._loops = loops
     return loops.get(id(node))
+
+
+# A class's name as written (CapWords, with a lower-case letter: not a CONSTANT).
+CLASS_NAME = re.compile(r"^_*[A-Z][A-Za-z0-9_]*[a-z][A-Za-z0-9_]*$")
+# A module function that is the program's main: runs once per process.
+MAIN_FUNCTION = re.compile(r"(^|_)main(_|$)")
+# What runs its body any number of times: an object made there is one per turn, per call or per item.
+_NOT_ONCE = (ast.For, ast.AsyncFor, ast.While, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+             ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# Calls that only look at a class: not handing it on to be made.
+_TYPE_TESTS = {"isinstance", "issubclass", "super", "cast", "type", "hasattr", "getattr", "setattr", "id", "repr", "str"}
 
 
 def _is_main_guard(stmt):

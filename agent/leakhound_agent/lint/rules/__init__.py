@@ -5,6 +5,7 @@ the finding needs (see main.py; None: none) and, for a finding of low confidence
 (WEAK_* in common.py: shown only with `leakhound lint --confidence low`, and where a run's leak confirms it)."""
 from . import (
     global_container_growth,
+    singleton_container_growth,
     unbounded_cache,
     function_cache,
     method_cache,
@@ -21,6 +22,7 @@ from . import (
 
 RULES = [
     global_container_growth,
+    singleton_container_growth,
     unbounded_cache,
     function_cache,
     method_cache,

@@ -1,0 +1,105 @@
+"""A container an object keeps (`self.pending = {}` in its constructor) when the program makes that
+object once and keeps it for the whole run (a server, a service, a bot, a consumer made in `main()`
+or at module level), and a method that handles each request, event or message adds to it: a dict or
+set under a key that never repeats (a message's id, `uuid4()`, `id(obj)`), or a list appended to, with
+nothing in the class ever removing, clearing or re-binding it. The object lives as long as the process,
+so its container is a global in all but name.
+
+Precision first, all of it evidence the files linted together must show (see main.py's "needs"):
+the class is made once per process (at module level or in the program's main function, not in a loop,
+lambda or comprehension) and nowhere else: not by code that runs per call, not by another class's
+constructor, not handed on uncalled for a framework to make (`HTTPServer(addr, Handler)`, a router's
+handler classes, a protocol factory). And the method runs per event: its parameters say it handles a
+request or message, it grows the container inside its own event loop, or a function that handles a
+request calls it (without that, the finding is of low confidence)."""
+import ast
+
+from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new, function_loop, handles_request
+from .common import DATA_PARAMS, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
+
+ID = "singleton-container-growth"
+TITLE = "Container on a long-lived object grows per request"
+HELP = ("An object the program makes once (a server, a service, a consumer) lives as long as the "
+        "process; when a method that runs per request adds to one of its dicts, sets or lists under "
+        "ever-new keys and nothing removes them, the object keeps everything ever added.")
+
+LIST_GROW = {"append", "extend", "insert", "appendleft", "extendleft", "+="}
+# A local or parameter that holds the id of one request, message, job or transaction (`txid`, `msg_id`).
+PER_EVENT_KEY = ("job", "task", "request", "req", "session", "order", "message", "msg", "trace", "span", "call",
+                 "transaction", "txn", "tx", "upload", "download", "stream", "ticket", "query", "packet", "correlation")
+
+
+def _per_event_key(fn, key):
+    """The key never repeats: an ever-new value (see facts.ever_new; not `self`, one key per object), or a
+    name that says it is the id of one request, message, job or transaction (`request_id`, `txid`)."""
+    if key is None or isinstance(key, ast.Name) and key.id == "self":
+        return False
+    if isinstance(key, ast.Name):
+        name = key.id.lower().strip("_")
+        for word in PER_EVENT_KEY:
+            if name in (word + "id", word + "_id", word + "uuid", word + "_uuid") or name in ("uuid", "guid"):
+                return True
+    made = made_of(fn, key)
+    return not (isinstance(made, ast.Name) and made.id == "self") and ever_new(made)
+
+
+def _method_of(fn, cls):
+    """The method of `cls` the function is (or is nested in), else None."""
+    while fn is not None and fn.cls is None:
+        fn = fn.parent
+    return fn if fn is not None and fn.cls is cls else None
+
+
+def _needs(facts, cls, fn, method, loop):
+    """The evidence alternatives (main.py): made once, and by nothing else, per member of the class's
+    family; plus, unless the method shows by itself that it runs per event, a request handler's call."""
+    family = facts.class_family(cls)
+    never = ["!" + p + c for c in family for p in ("", ".", "ctor:", "ref:", "request:", "request:.")]
+    local = loop is not None or handles_request(method) or any(PER_CALL_PARAMS.match(p) or DATA_PARAMS.match(p) for p in method.params)
+    out = []
+    for c in family:
+        base = ["once:" + c] + never
+        if local:
+            out.append(base)
+        else:
+            out.extend(base + [ev + method.name] for ev in ("request:.", "request:", "."))
+    return out
+
+
+def _what(c):
+    kind = "list" if c.kind == "list" else "set" if c.kind == "set" else "dict"
+    cls, attr = c.name.split(".", 1)
+    return "`self.%s` (a %s) of `%s`" % (attr, kind, cls)
+
+
+def check(facts):
+    for c in facts.containers.values():
+        if c.key[0] != "i" or managed(c):
+            continue
+        cls = facts.classes.get(c.name.split(".", 1)[0])
+        if cls is None:
+            continue
+        for fn, node, key, value in c.grows:
+            method = _method_of(fn, cls)
+            if method is None or method.name in PER_INSTANCE or facts.runs_once(fn) or is_exception_value(value, fn):
+                continue
+            loop = function_loop(fn, node)
+            h = how(node)
+            if c.kind == "list" and h in LIST_GROW:
+                if filled_once(fn, node, c) or deduplicated(fn, node, c):
+                    continue
+                why = ("%s, an object the program makes once, so it lives as long as the process, is grown with `%s` in %s "
+                       "on every call and never trimmed, so it keeps everything ever added." % (_what(c), h, fn_label(method)))
+                fix = ("Bound it (`collections.deque(maxlen=N)`) or remove each entry when its work is done "
+                       "(`self.%s.remove(x)` in a `finally`)." % c.name.split(".", 1)[1])
+            elif c.kind in ("dict", "defaultdict", "set") and h in ("setitem", "setdefault", "add") \
+                    and _per_event_key(fn, key if c.kind != "set" else value):
+                why = ("%s, an object the program makes once, so it lives as long as the process, gets a new entry in %s "
+                       "for each request or message, keyed by a value that never repeats, and nothing removes them." % (
+                           _what(c), fn_label(method)))
+                fix = ("Delete each entry when its work is done (`self.%s.%s` once its answer or last use has come, "
+                       "in a `finally`), or bound it." % (c.name.split(".", 1)[1], "discard(x)" if c.kind == "set" else "pop(key, None)"))
+            else:
+                continue
+            yield node, why, fix, c.name, _needs(facts, cls, fn, method, loop), None
+            break
