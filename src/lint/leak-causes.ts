@@ -5,7 +5,7 @@ import fs from "node:fs";
 import { isUserFrame } from "../analysis/frames.js";
 import type { LeakCause, Report } from "../report/model.js";
 import { lint } from "./run.js";
-import { linkFindings } from "./runtime-link.js";
+import { matchLeaks } from "./runtime-link.js";
 
 /** Lints the leaks' own files and sets `causes` on the leaks it explains; returns how many leaks got one. */
 export async function addLeakCauses(report: Report, python = "python3"): Promise<number> {
@@ -16,15 +16,13 @@ export async function addLeakCauses(report: Report, python = "python3"): Promise
   if (!files.size) return 0;
   // Each leak is the evidence that its code ran many times: findings that lack it statically count too.
   const result = await lint({ paths: [...files], python, requireEvidence: false });
-  const links = linkFindings(result.findings, report);
+  const links = matchLeaks(result.findings, report);
   let explained = 0;
   for (const leak of report.leaks) {
     const causes: LeakCause[] = [];
     result.findings.forEach((f, i) => {
-      const link = links[i];
-      if (link?.leaks.includes(leak.rank)) {
-        causes.push({ rule: f.rule, file: f.file, line: f.line, column: f.column, message: f.message, fix: f.fix, via: link.via });
-      }
+      const via = links[i]!.get(leak);
+      if (via) causes.push({ rule: f.rule, file: f.file, line: f.line, column: f.column, message: f.message, fix: f.fix, via });
     });
     if (causes.length) {
       leak.causes = causes;

@@ -73,27 +73,31 @@ function matches(f: LintFinding, absFile: string, leak: LeakReport, scripts: Set
   return null;
 }
 
-/** The runtime link of each finding (null when no leak matches), in the findings' order. */
-export function linkFindings(findings: LintFinding[], report: Report, cwd = process.cwd()): (RuntimeLink | null)[] {
+/** For each finding, the leaks it explains and how each matched (in the report's order). */
+export function matchLeaks(findings: LintFinding[], report: Report, cwd = process.cwd()): Map<LeakReport, RuntimeLink["via"]>[] {
   // The scripts the run started (`python app.py`): what its `module __main__` roots are.
   const scripts = new Set(report.target.argv.filter((a) => a.endsWith(".py")).map((a) => path.basename(a)));
   return findings.map((f) => {
     const abs = path.resolve(cwd, f.file);
-    let via: RuntimeLink["via"] | null = null;
-    const hit: LeakReport[] = [];
+    const hit = new Map<LeakReport, RuntimeLink["via"]>();
     for (const leak of report.leaks) {
       const how = matches(f, abs, leak, scripts);
-      if (how) {
-        via ??= how;
-        hit.push(leak);
-      }
+      if (how) hit.set(leak, how);
     }
-    if (!hit.length || !via) return null;
+    return hit;
+  });
+}
+
+/** The runtime link of each finding (null when no leak matches), in the findings' order. */
+export function linkFindings(findings: LintFinding[], report: Report, cwd = process.cwd()): (RuntimeLink | null)[] {
+  return matchLeaks(findings, report, cwd).map((hit) => {
+    if (!hit.size) return null;
+    const leaks = [...hit.keys()];
     return {
-      leaks: hit.map((l) => l.rank),
-      liveBytes: hit.reduce((s, l) => s + l.liveBytes, 0),
-      growthBytes: hit.reduce((s, l) => s + l.growthBytes, 0),
-      via,
+      leaks: leaks.map((l) => l.rank),
+      liveBytes: leaks.reduce((s, l) => s + l.liveBytes, 0),
+      growthBytes: leaks.reduce((s, l) => s + l.growthBytes, 0),
+      via: hit.values().next().value!,
     };
   });
 }

@@ -68,3 +68,26 @@ describe("leakhound lint --capture, leakhound report --lint", () => {
     expect(res.stderr).toBe("leakhound: /no/such.lhdb: no such file\n");
   });
 });
+
+describe("leakhound run --lint: a once-made object's container", () => {
+  it("names singleton-container-growth beside the leak at its line, and beside every leak whose path goes through the attribute", async () => {
+    const program = path.join(ROOT, "test", "fixtures", "programs", "leak_once_made_broker.py");
+    const run = await runLeakhound(["python3", program], ["--quiet", "--lint"], { env: { LEAK_SECONDS: "10" }, cwd: ROOT });
+    expect(run.code, run.stderr).toBe(0);
+    expect(reportErrors(run.report)).toBeNull();
+    expect(run.report.verdict).toBe("leak");
+    const rule = "singleton-container-growth";
+    const atLine = run.report.leaks.find((l: any) => l.site.file === program && l.site.line === 14);
+    expect(atLine, JSON.stringify(run.report.leaks.map((l: any) => l.site))).toBeTruthy();
+    expect(atLine.causes, JSON.stringify(atLine.causes)).toEqual([expect.objectContaining({ rule, line: 14, via: "site", fix: expect.stringMatching(/self\.unacked\.pop\(key, None\)/) })]);
+    // The search at exit finds the broker through its module global; wherever it is found (a frame's
+    // `self`, a global), a path through `.unacked` names the cause.
+    const through = run.report.leaks.filter((l: any) => l.retainers.some((r: any) => / \(Broker\) → \.unacked \(dict/.test(r.text)));
+    expect(through.length, JSON.stringify(run.report.leaks.map((l: any) => [l.site.line, l.retainers[0]?.text ?? l.retainerNote]))).toBeGreaterThan(0);
+    for (const leak of run.report.leaks) {
+      if (leak.retainers.some((r: any) => / \(Broker\) → \.unacked \(dict/.test(r.text))) {
+        expect(leak.causes?.map((c: any) => c.rule), leak.retainers[0].text).toContain(rule);
+      }
+    }
+  });
+});
