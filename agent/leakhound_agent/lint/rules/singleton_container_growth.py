@@ -43,6 +43,22 @@ def _per_event_key(fn, key):
     return not (isinstance(made, ast.Name) and made.id == "self") and ever_new(made)
 
 
+# Toolkits whose programs make one window and grow it per user action (an undo stack, the items of a
+# list view): bounded by what one person does in a session, as a rule, not by traffic.
+GUI_MODULES = {"tkinter", "Tkinter", "PyQt4", "PyQt5", "PyQt6", "PySide", "PySide2", "PySide6", "qtpy", "wx", "gi",
+               "kivy", "pygame", "pyglet", "arcade", "curses", "urwid", "textual", "toga", "dearpygui", "flet"}
+
+
+def _gui(facts):
+    """The module imports a GUI toolkit at its top level."""
+    for stmt in facts.tree.body:
+        names = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else \
+            [stmt.module] if isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level else []
+        if any(n.split(".")[0] in GUI_MODULES for n in names):
+            return True
+    return False
+
+
 def _method_of(fn, cls):
     """The method of `cls` the function is (or is nested in), else None."""
     while fn is not None and fn.cls is None:
@@ -50,19 +66,24 @@ def _method_of(fn, cls):
     return fn if fn is not None and fn.cls is cls else None
 
 
-def _needs(facts, cls, fn, method, loop):
+def _needs(facts, cls, method, loop, traffic):
     """The evidence alternatives (main.py): made once, and by nothing else, per member of the class's
-    family; plus, unless the method shows by itself that it runs per event, a request handler's call."""
+    family; plus, unless the method shows by itself that it runs per event, a request handler's call
+    (or, of low confidence, any call). With `traffic` (a list: it grows with any input, a command's one
+    file as much as a server's requests), only a request, a message or an event loop will do."""
     family = facts.class_family(cls)
     never = ["!" + p + c for c in family for p in ("", ".", "ctor:", "ref:", "request:", "request:.")]
-    local = loop is not None or handles_request(method) or any(PER_CALL_PARAMS.match(p) or DATA_PARAMS.match(p) for p in method.params)
+    if traffic:
+        local = loop is not None or handles_request(method)
+    else:
+        local = loop is not None or any(PER_CALL_PARAMS.match(p) or DATA_PARAMS.match(p) for p in method.params)
     out = []
     for c in family:
         base = ["once:" + c] + never
         if local:
             out.append(base)
         else:
-            out.extend(base + [ev + method.name] for ev in ("request:.", "request:", "."))
+            out.extend(base + [ev + method.name] for ev in ("request:.", "request:") + (() if traffic else (".",)))
     return out
 
 
@@ -73,9 +94,14 @@ def _what(c):
 
 
 def check(facts):
+    gui = None
     for c in facts.containers.values():
         if c.key[0] != "i" or managed(c):
             continue
+        if gui is None:
+            gui = _gui(facts)
+        if gui:
+            return
         cls = facts.classes.get(c.name.split(".", 1)[0])
         if cls is None:
             continue
@@ -86,6 +112,8 @@ def check(facts):
             loop = function_loop(fn, node)
             h = how(node)
             if c.kind == "list" and h in LIST_GROW:
+                # A list grows with any input, a command's one file as much as a server's traffic: only
+                # a method that handles a request or message, or its own event loop, says it is traffic.
                 if filled_once(fn, node, c) or deduplicated(fn, node, c):
                     continue
                 why = ("%s, an object the program makes once, so it lives as long as the process, is grown with `%s` in %s "
@@ -101,5 +129,5 @@ def check(facts):
                        "in a `finally`), or bound it." % (c.name.split(".", 1)[1], "discard(x)" if c.kind == "set" else "pop(key, None)"))
             else:
                 continue
-            yield node, why, fix, c.name, _needs(facts, cls, fn, method, loop), None
+            yield node, why, fix, c.name, _needs(facts, cls, method, loop, c.kind == "list"), None
             break
