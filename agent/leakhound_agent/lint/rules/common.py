@@ -44,12 +44,23 @@ def keyed_by_thread(fn, key):
 
 
 def where(container):
-    """'the module-level list `_seen`' / 'the class attribute `Pool.items`'."""
+    """'the module-level list `_seen`' / 'the class attribute `Pool.items`' / '`self.items` (a dict) of
+    `Pool`, an object the program makes once,'."""
     kind = {"dict": "dict", "defaultdict": "defaultdict", "list": "list", "set": "set"}.get(container.kind, "container")
+    if container.key.startswith("i:"):
+        cls, attr = container.name.split(".", 1)
+        return "`self.%s` (a %s) of `%s`, an object the program makes once, so it lives as long as the process," % (attr, kind, cls)
     scope = "class attribute" if container.key.startswith("c:") else "module-level %s" % kind
     if container.key.startswith("c:"):
         return "the class attribute `%s` (a %s)" % (container.name, kind)
     return "the %s `%s`" % (scope, container.name)
+
+
+def written(container):
+    """How the code names the container: `_seen`, `Pool.items`, `self.items` (an instance's)."""
+    if container.key.startswith("i:"):
+        return "self." + container.name.split(".", 1)[1]
+    return container.name
 
 
 def managed(container):

@@ -15,7 +15,7 @@ request calls it (without that, the finding is of low confidence)."""
 import ast
 
 from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new, function_loop, handles_request
-from .common import DATA_PARAMS, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
+from .common import DATA_PARAMS, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
 
 ID = "singleton-container-growth"
 TITLE = "Container on a long-lived object grows per request"
@@ -51,12 +51,16 @@ GUI_MODULES = {"tkinter", "Tkinter", "PyQt4", "PyQt5", "PyQt6", "PySide", "PySid
 
 def _gui(facts):
     """The module imports a GUI toolkit at its top level."""
-    for stmt in facts.tree.body:
-        names = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else \
-            [stmt.module] if isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level else []
-        if any(n.split(".")[0] in GUI_MODULES for n in names):
-            return True
-    return False
+    gui = facts.__dict__.get("_gui")
+    if gui is None:
+        gui = facts._gui = False
+        for stmt in facts.tree.body:
+            names = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else \
+                [stmt.module] if isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level else []
+            if any(n.split(".")[0] in GUI_MODULES for n in names):
+                gui = facts._gui = True
+                break
+    return gui
 
 
 def _method_of(fn, cls):
@@ -66,25 +70,40 @@ def _method_of(fn, cls):
     return fn if fn is not None and fn.cls is cls else None
 
 
+# What no file may do with the class for its object to be the one the program keeps: make it per call
+# (bare, through an object, in a request handler), make it in a constructor, hand it on uncalled.
+NEVER = ("", ".", "ctor:", "ref:", "request:", "request:.")
+
+
+def long_lived(facts, c):
+    """For a container of an instance (key "i:"): the evidence alternatives that its object is made once
+    and kept (see _needs), or None when the module says otherwise (a GUI toolkit's) or it is not one."""
+    if c.key[0] != "i" or _gui(facts):
+        return None
+    cls = facts.classes.get(c.name.split(".", 1)[0])
+    if cls is None:
+        return None
+    return _bases(facts.class_family(cls))
+
+
+def _bases(family):
+    return [["once:" + n] + ["!" + p + m for m in family for p in NEVER] for n in family]
+
+
 def _needs(facts, cls, method, loop, traffic):
     """The evidence alternatives (main.py): made once, and by nothing else, per member of the class's
     family; plus, unless the method shows by itself that it runs per event, a request handler's call
     (or, of low confidence, any call). With `traffic` (a list: it grows with any input, a command's one
     file as much as a server's requests), only a request, a message or an event loop will do."""
     family = facts.class_family(cls)
-    never = ["!" + p + c for c in family for p in ("", ".", "ctor:", "ref:", "request:", "request:.")]
     if traffic:
         local = loop is not None or handles_request(method)
     else:
         local = loop is not None or any(PER_CALL_PARAMS.match(p) or DATA_PARAMS.match(p) for p in method.params)
-    out = []
-    for c in family:
-        base = ["once:" + c] + never
-        if local:
-            out.append(base)
-        else:
-            out.extend(base + [ev + method.name] for ev in ("request:.", "request:") + (() if traffic else (".",)))
-    return out
+    bases = _bases(family)
+    if local:
+        return bases
+    return [base + [ev + method.name] for base in bases for ev in ("request:.", "request:") + (() if traffic else (".",))]
 
 
 def _what(c):
@@ -94,13 +113,10 @@ def _what(c):
 
 
 def check(facts):
-    gui = None
     for c in facts.containers.values():
         if c.key[0] != "i" or managed(c):
             continue
-        if gui is None:
-            gui = _gui(facts)
-        if gui:
+        if _gui(facts):
             return
         cls = facts.classes.get(c.name.split(".", 1)[0])
         if cls is None:
@@ -121,7 +137,8 @@ def check(facts):
                 fix = ("Bound it (`collections.deque(maxlen=N)`) or remove each entry when its work is done "
                        "(`self.%s.remove(x)` in a `finally`)." % c.name.split(".", 1)[1])
             elif c.kind in ("dict", "defaultdict", "set") and h in ("setitem", "setdefault", "add") \
-                    and _per_event_key(fn, key if c.kind != "set" else value):
+                    and _per_event_key(fn, key if c.kind != "set" else value) \
+                    and not (c.kind != "set" and looked_up_first(c, fn, node, key)):  # a memo: unbounded-cache's
                 why = ("%s, an object the program makes once, so it lives as long as the process, gets a new entry in %s "
                        "for each request or message, keyed by a value that never repeats, and nothing removes them." % (
                            _what(c), fn_label(method)))

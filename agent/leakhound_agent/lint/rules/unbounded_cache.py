@@ -13,8 +13,9 @@ user a message is for, or an object made per URL or pattern (a client or a
 store per endpoint)."""
 import ast
 
-from ..facts import ever_new
-from .common import looked_up_first, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from ..facts import PER_INSTANCE, ever_new
+from .singleton_container_growth import long_lived
+from .common import written, looked_up_first, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -56,11 +57,18 @@ def _fixed_keys(facts, fn, key):
 
 def check(facts):
     for c in facts.containers.values():
-        if c.key[0] not in "gc" or c.kind not in ("dict", "defaultdict") or managed(c):
+        if c.key[0] not in "gci" or c.kind not in ("dict", "defaultdict") or managed(c):
+            continue
+        # An object's own memo (`self._cache = {}`) outlives its calls only when the program makes the
+        # object once and keeps it: the evidence singleton-container-growth asks for.
+        lifetime = long_lived(facts, c) if c.key[0] == "i" else None
+        if c.key[0] == "i" and lifetime is None:
             continue
         for fn, node, key, value in c.grows:
             if fn is None or facts.runs_once(fn) or key is None or isinstance(key, ast.Constant):
                 continue
+            if lifetime is not None and (fn.name in PER_INSTANCE or isinstance(key, ast.Name) and key.id == "self"):
+                continue  # filled as it is made; or one entry for the object itself
             if how(node) not in ("setitem", "setdefault"):
                 continue
             # A memo looks the key up before it stores it (`set then get` is a registry, not a cache).
@@ -88,12 +96,12 @@ def check(facts):
             if state:
                 why = "%s keeps in %s a time or state per key (%s) and never deletes a key, so it keeps one entry per key it has seen." % (
                     where(c), fn_label(fn), "the key's entry filtered" if isinstance(stored, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) else "a lock, a deadline, a last-seen time")
-                fix = "Delete a key when its state is spent (`%s.pop(key, None)` once it expires or its list is empty), or bound the table." % c.name
+                fix = "Delete a key when its state is spent (`%s.pop(key, None)` once it expires or its list is empty), or bound the table." % written(c)
             elif registry:
                 # `REGISTRY[key] = self`: a registry of instances, not a memo.
                 why = "%s registers each instance in %s under a key and never removes one, so it keeps every instance made (and all it refers to)." % (
                     fn_label(fn), where(c))
-                fix = "Remove the entry when the instance is done (`%s.pop(key, None)` in its `close()`), or make it a `weakref.WeakValueDictionary`." % c.name
+                fix = "Remove the entry when the instance is done (`%s.pop(key, None)` in its `close()`), or make it a `weakref.WeakValueDictionary`." % written(c)
             elif mentions(stored, names=(own,), attrs=(own,)):
                 # `inbox[to] = inbox.get(to, []) + [message]`: each entry is the last one and more.
                 why = "%s collects in %s a list per key that only grows (each entry made from the one before), with no bound or eviction, so it keeps everything ever added." % (
@@ -104,10 +112,10 @@ def check(facts):
                 fix = "Key it by the object with `weakref.WeakKeyDictionary`, or bound it (`functools.lru_cache(maxsize=N)` on a module-level function)."
             else:
                 why = "%s memoises %s by argument with no bound or eviction, so it keeps one entry per distinct key forever." % (where(c), fn_label(fn))
-                fix = "Use `functools.lru_cache(maxsize=N)` on a module-level function of the key, or evict (`if len(%s) >= N: %s.pop(next(iter(%s)))`)." % (c.name, c.name, c.name)
+                fix = "Use `functools.lru_cache(maxsize=N)` on a module-level function of the key, or evict (`if len(%s) >= N: %s.pop(next(iter(%s)))`)." % (written(c), written(c), written(c))
             weak = WEAK_STATE_PER_KEY if state else WEAK_REGISTRY if registry and entity_id else WEAK_ENTITY_ID if entity_id \
                 else WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
                 else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) \
                 else WEAK_ENTITY_KEY if keyed_by_entity(fn, key) else None
-            yield node, why, fix, c.name, None, weak
+            yield node, why, fix, c.name, lifetime, weak
             break
