@@ -739,8 +739,9 @@ class ModuleFacts:
 
     def made_once(self):
         """Facts for any file about how many objects of a class (a CapWords name) the program makes:
-        "once:NAME" where code runs once per process (at module level, `__main__` block included, or in
-        the program's main function: named `main` or running its main loop), not in a loop, lambda or
+        "once:NAME" where code runs once per process (at module level, `__main__` block included, in
+        the program's main function: named `main` or running its main loop, or in a module function
+        only the main calls, once), not in a loop, lambda or
         comprehension there (one object per turn or per call); "ctor:NAME" for what a constructor makes
         (one per instance of its class); "ref:NAME" for a class handed on uncalled (`HTTPServer(addr,
         Handler)`, `factory.protocol = Proto`, a router's `(r"/", Handler)`): whoever takes it makes as
@@ -748,35 +749,19 @@ class ModuleFacts:
         out = set()
         top = [fn for fn in self.functions if fn.parent is None and fn.cls is None]
         mains = [fn for fn in top if MAIN_FUNCTION.search(fn.name) or _enters_main_loop(fn)]
-        once_calls = []  # the calls made once: (callee's last name, Call)
-        for body in [self.tree.body] + [fn.node.body for fn in mains]:
-            todo = list(body)
-            while todo:
-                node = todo.pop()
-                if isinstance(node, _NOT_ONCE):
-                    continue
-                if isinstance(node, ast.Call):
-                    once_calls.append((last_name(node.func), node))
-                todo.extend(ast.iter_child_nodes(node))
+        once_calls = [c for body in [self.tree.body] + [fn.node.body for fn in mains] for c in _calls_once(body)]
         # A module function the main (or the module's top level) calls once, and nothing else in the
         # module calls (`run_server(config)` from `main()`): once per process too.
-        once_ids = {id(c) for _, c in once_calls}
-        called_once = {n for n, _ in once_calls}
+        once_ids = {id(c) for c in once_calls}
+        called_once = {last_name(c.func) for c in once_calls}
         for fn in top:
             if fn in mains or fn.name not in called_once:
                 continue
             sites = [c for g in self.functions for n, c in g.calls if n.rsplit(".", 1)[-1] == fn.name]
             sites += [c for n, c in self.toplevel_calls if n.rsplit(".", 1)[-1] == fn.name]
             if sum(1 for c in sites if id(c) in once_ids) == 1 == len(sites):
-                todo = list(fn.node.body)
-                while todo:
-                    node = todo.pop()
-                    if isinstance(node, _NOT_ONCE):
-                        continue
-                    if isinstance(node, ast.Call):
-                        once_calls.append((last_name(node.func), node))
-                    todo.extend(ast.iter_child_nodes(node))
-        out.update("once:" + n for n, _ in once_calls if n and CLASS_NAME.match(n))
+                once_calls.extend(_calls_once(fn.node.body))
+        out.update("once:" + n for n in map(last_name, (c.func for c in once_calls)) if n and CLASS_NAME.match(n))
         for fn in self.functions:
             if fn.cls is not None and fn.name in PER_INSTANCE:
                 out.update("ctor:" + n for n in (last_name(c.func) for _, c in fn.calls) if n and CLASS_NAME.match(n))
@@ -977,6 +962,19 @@ _NOT_ONCE = (ast.For, ast.AsyncFor, ast.While, ast.Lambda, ast.ListComp, ast.Set
              ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # Calls that only look at a class: not handing it on to be made.
 _TYPE_TESTS = {"isinstance", "issubclass", "super", "cast", "type", "hasattr", "getattr", "setattr", "id", "repr", "str"}
+
+
+def _calls_once(body):
+    """The calls among the statements that run once each time the statements do: not those in a loop,
+    a lambda, a comprehension or a nested definition."""
+    todo = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _NOT_ONCE):
+            continue
+        if isinstance(node, ast.Call):
+            yield node
+        todo.extend(ast.iter_child_nodes(node))
 
 
 def _is_main_guard(stmt):

@@ -15,6 +15,7 @@ request calls it (without that, the finding is of low confidence)."""
 import ast
 
 from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new, function_loop, handles_request
+from .global_container_growth import LIST_GROW
 from .common import DATA_PARAMS, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
 
 ID = "singleton-container-growth"
@@ -23,7 +24,6 @@ HELP = ("An object the program makes once (a server, a service, a consumer) live
         "process; when a method that runs per request adds to one of its dicts, sets or lists under "
         "ever-new keys and nothing removes them, the object keeps everything ever added.")
 
-LIST_GROW = {"append", "extend", "insert", "appendleft", "extendleft", "+="}
 # A local or parameter that holds the id of one request, message, job or transaction (`txid`, `msg_id`).
 PER_EVENT_KEY = ("job", "task", "request", "req", "session", "order", "message", "msg", "trace", "span", "call",
                  "transaction", "txn", "tx", "upload", "download", "stream", "ticket", "query", "packet", "correlation")
