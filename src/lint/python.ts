@@ -28,9 +28,9 @@ export type RawFinding = Omit<LintFinding, "file" | "runtime" | "confidence" | "
 export interface WorkerAnswer {
   python: string;
   rules: LintRule[];
-  /** `test`: test code, only read for the names it trims (not linted); `made`: the names its
-   *  functions that run per call call. */
-  files: { file: string; lines: number; findings: RawFinding[]; error: string | null; shrunk: string[]; made?: string[]; test?: boolean }[];
+  /** `shrunk`: the names the file trims; `made`: the names its functions that run per call call, and
+   *  the other facts of main.py. */
+  files: { file: string; lines: number; findings: RawFinding[]; error: string | null; shrunk: string[]; made?: string[] }[];
 }
 
 /** Spawns the linter in `python`; `onOut` gets its stdout as it comes; resolves when it exits cleanly,
@@ -86,10 +86,9 @@ const IN_FLIGHT = 2;
 /**
  * Lints `files` (best largest first) with `workers` Pythons that take them one at a time from one
  * queue (`--stream`): a worker that finishes early takes the next file, so all of them stay busy to
- * the end whatever each file costs or the machine's other load. One answer for all files. The files in
- * `tests` are test code: only read for the names they trim.
+ * the end whatever each file costs or the machine's other load. One answer for all files.
  */
-export async function runWorkers(python: string, files: string[], disable: string[], workers: number, tests: ReadonlySet<string> = new Set()): Promise<WorkerAnswer> {
+export async function runWorkers(python: string, files: string[], disable: string[], workers: number): Promise<WorkerAnswer> {
   const queue = files.slice();
   let head: WorkerAnswer | null = null;
   const results: WorkerAnswer["files"] = [];
@@ -100,7 +99,7 @@ export async function runWorkers(python: string, files: string[], disable: strin
     const feed = () => {
       while (inFlight < IN_FLIGHT && queue.length) {
         const file = queue.shift()!;
-        child.stdin.write(JSON.stringify(tests.has(file) ? { file, test: true } : file) + "\n");
+        child.stdin.write(JSON.stringify(file) + "\n");
         inFlight++;
       }
       if (!queue.length && !child.stdin.writableEnded) child.stdin.end();

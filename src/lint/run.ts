@@ -19,7 +19,8 @@ export interface LintOptions {
   /** Extra rules to switch off from the command line. */
   disable?: string[];
   /** Lint test code too (test_*.py, conftest.py, files under test/, tests/, testing/ below a given
-   *  folder); by default it is only read for the names it trims: it runs once per test run. */
+   *  folder); by default it is skipped: it runs once per test run, and its resets (a fixture's
+   *  `cache.clear()`) isolate tests, they bound nothing in the program. */
   includeTests?: boolean;
   /** False: keep the findings that lack static evidence that their code runs many times, marked
    *  `unproven` (for a runtime link, where the leak itself is that evidence). Default true: drop them. */
@@ -98,9 +99,10 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
   const oneOff = filesOfKind(files, opts.paths, cwd, oneOffKind);
 
   // Always ask for the rule table, so unknown rule ids in the configuration are caught even with no files.
-  const workers = Math.max(1, Math.min(opts.jobs ?? os.availableParallelism(), Math.ceil(files.length / FILES_PER_WORKER)));
-  const answers: WorkerAnswer[] = files.length
-    ? [await runWorkers(opts.python, [...largestFirst(files.filter((f) => !tests.has(f))), ...files.filter((f) => tests.has(f))], disabled, workers, tests)]
+  const linted = files.filter((f) => !tests.has(f));
+  const workers = Math.max(1, Math.min(opts.jobs ?? os.availableParallelism(), Math.ceil(linted.length / FILES_PER_WORKER)));
+  const answers: WorkerAnswer[] = linted.length
+    ? [await runWorkers(opts.python, largestFirst(linted), disabled, workers)]
     : [await runWorker(opts.python, ["--rules"], null)];
   const rules = answers[0]!.rules;
   const unknown = disabled.filter((id) => !rules.some((r) => r.id === id));
@@ -128,7 +130,6 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
   let lowLeftOut = 0;
   for (const a of answers) {
     for (const f of a.files) {
-      if (f.test) continue; // only its trims count
       lines += f.lines;
       const file = displayPath(f.file, cwd);
       if (f.error) notes.push({ file, message: f.error });

@@ -1,18 +1,16 @@
 """Entry point: `python -m leakhound_agent.lint < request.json > answer.json`.
 
-Request: {"files": [paths], "disable": [rule ids]}; `--rules` prints the rule table only. A path may
-be given as {"file": path, "test": true}: test code, which is not linted (it runs once per test run,
-so what it grows is bounded by the tests), only read for the names it trims (see trims.py).
+Request: {"files": [paths], "disable": [rule ids]}; `--rules` prints the rule table only.
 `--stream`: the host hands out files one at a time (so every worker stays busy to the end): the first
-line in is {"disable": [...]}, each next line one path as a JSON string (or object, as above); the first line out is
+line in is {"disable": [...]}, each next line one path as a JSON string; the first line out is
 {"python", "rules"}, then one line per path, its file's answer as below, written as soon as it is done.
 Answer: {"python": "3.11.7", "rules": [{id, title, help}], "files": [{"file", "lines",
 "findings": [{rule, line, column, endLine, endColumn, message, fix, container}], "error",
 "shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ..., "made": the names its
 functions that run per call call (classes made, functions run), "request:NAME" for what functions
 that handle a request, event or message call, "public:NAME" for the classes the file offers its users
-(public.py), "once:NAME", "ctor:NAME" and "ref:NAME" for how many objects of a class it makes
-(facts.made_once), and "test": true for test code}]}. A
+(public.py), and "once:NAME", "ctor:NAME" and "ref:NAME" for how many objects of a class it makes
+(facts.made_once)}]}. A
 finding with "needs" (alternatives, each a list of names) stands only if, for one alternative, every name
 is in some file's "made", and every name written "!NAME" in none (the host decides); one with "weak" (why) is of low confidence by its nature. Lines and columns are 1-based; columns count characters.
 """
@@ -29,7 +27,6 @@ from .lifetime import bounded_by_framework
 from .public import public_names
 from .rules import RULES
 from .suppress import suppressed
-from .trims import trimmed_names
 
 
 def rule_table():
@@ -100,9 +97,6 @@ def lint_source(src, filename, disabled=()):
 
 
 def lint_file(path, disabled):
-    test = isinstance(path, dict) and bool(path.get("test"))
-    if isinstance(path, dict):
-        path = path["file"]
     out = {"file": path, "lines": 0, "findings": [], "error": None, "shrunk": []}
     try:
         with open(path, "rb") as f:
@@ -111,10 +105,6 @@ def lint_file(path, disabled):
         out["error"] = "cannot read: %s" % (e.strerror or e)
         return out
     out["lines"] = src.count(b"\n")
-    if test:
-        out["test"] = True
-        out["shrunk"] = sorted(trimmed_names(src))
-        return out
     try:
         out["findings"], shrunk, made = lint_source(src, path, disabled)
     except SyntaxError as e:
