@@ -186,6 +186,10 @@ EVER_NEW_ATTR = re.compile(r"^_?(token|uuid|guid|session_id|request_id|req_id|tr
 # A message's or request's id read by name (`props["message-id"]`, `headers["X-Request-ID"]`).
 EVER_NEW_KEY = re.compile(r"(?i)^(x-)?(message|msg|request|req|correlation|trace)[-_]?id$")
 ENTITY_ID_ATTR = re.compile(r"^_?(uuid|guid|ident)$")
+# A local or parameter that holds the id of one request, message, run or transaction (`request_id`,
+# `run_id`, `txid`): new for each. Not a job's, a task's or a session's: those may be configured ones.
+EVER_NEW_NAME = re.compile(r"(?i)^_?(request|req|run|message|msg|correlation|trace|span|transaction|txn|tx|upload|download|"
+                           r"ticket|call|invocation|execution)_?(id|uuid)$|^_?(txid|msgid|reqid)$")
 # Objects made per call, whose `.uuid` is new each time (a request's, a job's), unlike a device's.
 PER_CALL_OWNER = re.compile(r"(?i)^_?(request|req|job|task|msg|message|event|session|call|upload|transfer|txn|transaction|conversation|conv)$")
 LONG_LIVED = re.compile(r"(?i)^_?(mod|module|cls|klass|kls|type|typ|tp)$")
@@ -223,6 +227,10 @@ def ever_new(expr, entity_ids=True):
         if isinstance(node, ast.Attribute) and EVER_NEW_ATTR.match(node.attr) and (
                 entity_ids or not ENTITY_ID_ATTR.match(node.attr) or PER_CALL_OWNER.match(last_name(node.value) or "")):
             return True  # `session.token`, `request.request_id`: an identifier of a per-call object
+        if isinstance(node, ast.Attribute) and node.attr == "id" and PER_CALL_OWNER.match(last_name(node.value) or ""):
+            return True  # `ctx.session.id`, `message.id`: the id of a per-call object
+        if isinstance(node, ast.Name) and EVER_NEW_NAME.match(node.id):
+            return True
     return isinstance(expr, ast.Name) and expr.id == "self" or (
         isinstance(expr, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == "self" for e in expr.elts))
 

@@ -118,7 +118,7 @@ def check(facts):
                     where(c), h, fn_label(fn))
                 fix = "Bound it (`collections.deque(maxlen=N)`) or remove each entry when its work is done (`%s.remove(x)` in a `finally`)." % c.name
             elif c.kind in ("dict", "defaultdict", "set") and ever_new(key if c.kind != "set" else value) \
-                    and not any(rfn is fn for rfn, _, _ in c.reads):  # looked up too: a cache (unbounded-cache)
+                    and (c.kind == "set" or not looked_up_first(c, fn, node, key)):  # a memo: unbounded-cache's (a set tested first still keeps every new value)
                 why = "%s gets a new entry in %s on every call, keyed by a value that never repeats, and nothing removes them." % (
                     where(c), fn_label(fn))
                 fix = "Key it weakly (`weakref.WeakKeyDictionary` / `WeakSet` keyed by the object itself) or delete the entry when the object is done."

@@ -25,7 +25,7 @@ HELP = ("An object the program makes once (a server, a service, a consumer) live
         "ever-new keys and nothing removes them, the object keeps everything ever added.")
 
 # A local or parameter that holds the id of one request, message, job or transaction (`txid`, `msg_id`).
-PER_EVENT_KEY = ("job", "task", "request", "req", "session", "order", "message", "msg", "trace", "span", "call",
+PER_EVENT_KEY = ("job", "task", "request", "req", "run", "session", "order", "message", "msg", "trace", "span", "call",
                  "transaction", "txn", "tx", "upload", "download", "stream", "ticket", "query", "packet", "correlation")
 
 
