@@ -1,5 +1,6 @@
 """Small helpers the rules share."""
 import ast
+import copy
 import re
 
 from ..facts import PER_INSTANCE, dotted, ever_new, handles_request, last_name
@@ -282,8 +283,22 @@ def keyed_by_entity(fn, key):
     made = made_of(fn, key)
     if ever_new(made):
         return False
+    made = _without_tests(made)
     data = [p for p in fn.params if DATA_PARAMS.match(p) and mentions(made, names=(p,))]
     return bool(data) and all(_every_use(made, p, _entity_use) for p in data)
+
+
+class _BranchValues(ast.NodeTransformer):
+    def visit_IfExp(self, node):
+        return ast.Tuple(elts=[self.visit(node.body), self.visit(node.orelse)], ctx=ast.Load())
+
+
+def _without_tests(expr):
+    """The expression with each `a if test else b` replaced by its two values: the test only picks one
+    (`message.guild.id if message.guild else message.author.id` is keyed by an id either way)."""
+    if not any(isinstance(n, ast.IfExp) for n in ast.walk(expr)):
+        return expr
+    return _BranchValues().visit(copy.deepcopy(expr))
 
 
 def stored_value(node, fn, value):
