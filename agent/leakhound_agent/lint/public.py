@@ -7,7 +7,8 @@ instances as they please, which code inside the library may never show.
   so it offers nothing by itself.
 - A module outside any package (a single-file library or a script): its public classes, unless its
   folder holds a program's entry point (`main.py`, `__main__.py`): then it is one of that program's
-  modules, and the program makes its objects (a configuration generator's `Configurator`).
+  modules, and the program makes its objects (a configuration generator's `Configurator`); nor when
+  the folder sits in a package (a namespace subpackage, PEP 420: the package's own module).
 - Any other module of a package: nothing; its classes are offered only if the package exports them
   (an application's internal classes: a build tool's backends, a command's objects).
 
@@ -60,8 +61,11 @@ def public_names(tree, filename):
         top = not os.path.exists(os.path.join(os.path.dirname(folder), "__init__.py"))
         names = _exports(tree, os.path.basename(folder)) if top else set()
     elif not os.path.exists(os.path.join(folder, "__init__.py")):
+        # A folder without `__init__.py` inside a package is a namespace subpackage of it (PEP 420):
+        # one of the package's own modules, not a single-file library.
+        inside = os.path.exists(os.path.join(os.path.dirname(folder), "__init__.py"))
         program = any(os.path.exists(os.path.join(folder, entry)) for entry in ENTRY_POINTS)
-        names = set() if program else _classes(tree)
+        names = set() if program or inside else _classes(tree)
     else:
         names = set()
     return {PREFIX + n for n in names if not n.startswith("_")}
