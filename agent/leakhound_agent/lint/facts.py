@@ -783,15 +783,19 @@ class ModuleFacts:
                 args = [node.value] if node.value is not None else []
             else:
                 continue
-            for arg in args:
-                called = set()
-                for n in ast.walk(arg):
-                    if n.__class__ is ast.Call:
-                        called.add(id(n.func))
-                    elif (n.__class__ is ast.Name or n.__class__ is ast.Attribute) and id(n) not in called:
-                        name = n.id if n.__class__ is ast.Name else n.attr
-                        if CLASS_NAME.match(name):
-                            out.add("ref:" + name)
+            # A call inside an argument is a call, not a class handed on: the walk reaches its own
+            # arguments when it comes to it (each argument is read once).
+            todo = list(args)
+            while todo:
+                n = todo.pop()
+                t = n.__class__
+                if t is ast.Call:
+                    continue
+                if t is ast.Name or t is ast.Attribute:
+                    name = n.id if t is ast.Name else n.attr
+                    if CLASS_NAME.match(name):
+                        out.add("ref:" + name)
+                todo.extend(ast.iter_child_nodes(n))
         return out
 
     def class_family(self, cls):

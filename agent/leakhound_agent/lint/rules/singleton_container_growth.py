@@ -13,10 +13,11 @@ handler classes, a protocol factory). And the method runs per event: its paramet
 request or message, it grows the container inside its own event loop, or a function that handles a
 request calls it (without that, the finding is of low confidence)."""
 import ast
+import re
 
 from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new, function_loop, handles_request
 from .global_container_growth import LIST_GROW
-from .common import DATA_PARAMS, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
+from .common import DATA_PARAMS, where, written, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
 
 ID = "singleton-container-growth"
 TITLE = "Container on a long-lived object grows per request"
@@ -24,21 +25,18 @@ HELP = ("An object the program makes once (a server, a service, a consumer) live
         "process; when a method that runs per request adds to one of its dicts, sets or lists under "
         "ever-new keys and nothing removes them, the object keeps everything ever added.")
 
-# A local or parameter that holds the id of one request, message, job or transaction (`txid`, `msg_id`).
-PER_EVENT_KEY = ("job", "task", "request", "req", "run", "session", "order", "message", "msg", "trace", "span", "call",
-                 "transaction", "txn", "tx", "upload", "download", "stream", "ticket", "query", "packet", "correlation")
+# Besides the ids facts.ever_new reads as new (a request's, a message's, a run's, a transaction's), ids
+# of what a long-lived service takes in one by one: a job, a task, a session, an order, a stream.
+PER_EVENT_NAME = re.compile(r"(?i)^_*(job|task|session|order|stream|query|packet)_?(id|uuid)_*$|^_*(uuid|guid)_*$")
 
 
 def _per_event_key(fn, key):
     """The key never repeats: an ever-new value (see facts.ever_new; not `self`, one key per object), or a
-    name that says it is the id of one request, message, job or transaction (`request_id`, `txid`)."""
+    name that says it is the id of one job, session or order (`job_id`, `session_id`)."""
     if key is None or isinstance(key, ast.Name) and key.id == "self":
         return False
-    if isinstance(key, ast.Name):
-        name = key.id.lower().strip("_")
-        for word in PER_EVENT_KEY:
-            if name in (word + "id", word + "_id", word + "uuid", word + "_uuid") or name in ("uuid", "guid"):
-                return True
+    if isinstance(key, ast.Name) and PER_EVENT_NAME.match(key.id):
+        return True
     made = made_of(fn, key)
     return not (isinstance(made, ast.Name) and made.id == "self") and ever_new(made)
 
@@ -90,37 +88,28 @@ def _bases(family):
     return [["once:" + n] + ["!" + p + m for m in family for p in NEVER] for n in family]
 
 
-def _needs(facts, cls, method, loop, traffic):
-    """The evidence alternatives (main.py): made once, and by nothing else, per member of the class's
-    family; plus, unless the method shows by itself that it runs per event, a request handler's call
-    (or, of low confidence, any call). With `traffic` (a list: it grows with any input, a command's one
-    file as much as a server's requests), only a request, a message or an event loop will do."""
-    family = facts.class_family(cls)
+def _needs(bases, method, loop, traffic):
+    """The evidence alternatives (main.py): the object made once and kept (long_lived's `bases`); plus,
+    unless the method shows by itself that it runs per event, a request handler's call (or, of low
+    confidence, any call). With `traffic` (a list: it grows with any input, a command's one file as much
+    as a server's requests), only a request, a message or an event loop will do."""
     if traffic:
         local = loop is not None or handles_request(method)
     else:
         local = loop is not None or any(PER_CALL_PARAMS.match(p) or DATA_PARAMS.match(p) for p in method.params)
-    bases = _bases(family)
     if local:
         return bases
     return [base + [ev + method.name] for base in bases for ev in ("request:.", "request:") + (() if traffic else (".",))]
-
-
-def _what(c):
-    kind = "list" if c.kind == "list" else "set" if c.kind == "set" else "dict"
-    cls, attr = c.name.split(".", 1)
-    return "`self.%s` (a %s) of `%s`" % (attr, kind, cls)
 
 
 def check(facts):
     for c in facts.containers.values():
         if c.key[0] != "i" or managed(c):
             continue
-        if _gui(facts):
-            return
-        cls = facts.classes.get(c.name.split(".", 1)[0])
-        if cls is None:
+        bases = long_lived(facts, c)
+        if bases is None:
             continue
+        cls = facts.classes[c.name.split(".", 1)[0]]
         for fn, node, key, value in c.grows:
             method = _method_of(fn, cls)
             if method is None or method.name in PER_INSTANCE or facts.runs_once(fn) or is_exception_value(value, fn):
@@ -132,19 +121,18 @@ def check(facts):
                 # a method that handles a request or message, or its own event loop, says it is traffic.
                 if filled_once(fn, node, c) or deduplicated(fn, node, c):
                     continue
-                why = ("%s, an object the program makes once, so it lives as long as the process, is grown with `%s` in %s "
-                       "on every call and never trimmed, so it keeps everything ever added." % (_what(c), h, fn_label(method)))
+                why = ("%s is grown with `%s` in %s on every call and never trimmed, so it keeps everything ever added." % (
+                    where(c), h, fn_label(method)))
                 fix = ("Bound it (`collections.deque(maxlen=N)`) or remove each entry when its work is done "
-                       "(`self.%s.remove(x)` in a `finally`)." % c.name.split(".", 1)[1])
+                       "(`%s.remove(x)` in a `finally`)." % written(c))
             elif c.kind in ("dict", "defaultdict", "set") and h in ("setitem", "setdefault", "add") \
                     and _per_event_key(fn, key if c.kind != "set" else value) \
                     and not (c.kind != "set" and looked_up_first(c, fn, node, key)):  # a memo: unbounded-cache's
-                why = ("%s, an object the program makes once, so it lives as long as the process, gets a new entry in %s "
-                       "for each request or message, keyed by a value that never repeats, and nothing removes them." % (
-                           _what(c), fn_label(method)))
-                fix = ("Delete each entry when its work is done (`self.%s.%s` once its answer or last use has come, "
-                       "in a `finally`), or bound it." % (c.name.split(".", 1)[1], "discard(x)" if c.kind == "set" else "pop(key, None)"))
+                why = ("%s gets a new entry in %s for each request or message, keyed by a value that never repeats, "
+                       "and nothing removes them." % (where(c), fn_label(method)))
+                fix = ("Delete each entry when its work is done (`%s.%s` once its answer or last use has come, "
+                       "in a `finally`), or bound it." % (written(c), "discard(x)" if c.kind == "set" else "pop(key, None)"))
             else:
                 continue
-            yield node, why, fix, c.name, _needs(facts, cls, method, loop, c.kind == "list"), None
+            yield node, why, fix, c.name, _needs(bases, method, loop, c.kind == "list"), None
             break
