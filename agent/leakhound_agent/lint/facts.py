@@ -13,6 +13,11 @@ import re
 
 # Parameters that say a function handles one request, event or message: it runs per call by its shape.
 PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection)$")
+# Of those, a connection is a client's (one per call) unless the function runs queries on it: then it is
+# a database's, which a program opens once as often as per call (sample AR: a schema wipe's `conn`).
+CONNECTION_PARAMS = {"conn", "connection"}
+DATABASE_CALLS = re.compile(r"^(execute\w*|cursor|commit|rollback|fetch\w*|begin|transaction|run_sync|scalars?|"
+                            r"copy_\w+|_in_transaction|atomic)$")
 
 DICT_TYPES = {"dict", "defaultdict", "OrderedDict", "Counter"}
 LIST_TYPES = {"list", "deque"}
@@ -87,7 +92,19 @@ _PLAIN_DEAD = frozenset(c for c in _ALL_NODES if c.__name__ not in _HANDLED or c
 
 def handles_request(fn):
     """The function's parameters say it handles one request, event or message (`handle(self, request)`)."""
-    return any(PER_CALL_PARAMS.match(p) for p in fn.params)
+    return any(per_call_param(fn, p) for p in fn.params)
+
+
+def per_call_param(fn, param):
+    """The parameter is named as one request, event, message or client connection of its own (a
+    connection that the function runs queries on is a database's)."""
+    if not PER_CALL_PARAMS.match(param):
+        return False
+    if param in CONNECTION_PARAMS:
+        prefix = param + "."
+        return not any(callee.startswith(prefix) and DATABASE_CALLS.match(callee[len(prefix):])
+                       for callee, _ in fn.calls)
+    return True
 
 
 def _children_of(cls):

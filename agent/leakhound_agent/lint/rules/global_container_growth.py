@@ -5,7 +5,7 @@ that never repeats (a message's id) and nothing empties; a list or set that keep
 when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)."""
 import ast
 
-from ..facts import PER_CALL_PARAMS, PER_INSTANCE, ever_new, function_loop
+from ..facts import PER_INSTANCE, ever_new, function_loop, per_call_param
 from .common import WEAK_THREAD_KEY, looked_up_first, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
@@ -25,7 +25,7 @@ def _evidence(facts, fn):
     import-time registration, a lazy initialisation, a migration) is not reported."""
     if fn.cls is not None and fn.name in PER_INSTANCE:
         return ([[c] for c in facts.class_family(fn.cls)],)
-    if any(PER_CALL_PARAMS.match(p) or DATA_PARAMS.match(p) for p in fn.params):
+    if any(per_call_param(fn, p) or DATA_PARAMS.match(p) for p in fn.params):
         return ()
     if fn.cls is not None and fn.params[:1] == ["self"] and not {"staticmethod", "classmethod"} & set(fn.decorators):
         return (method_needs(facts.class_family(fn.cls), fn.name),)
