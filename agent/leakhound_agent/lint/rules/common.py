@@ -525,6 +525,14 @@ def state_per_key(fn, value, own):
         return False
     if isinstance(value, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
         return any(g.ifs and mentions(g.iter, names=(own,), attrs=(own,)) for g in value.generators)
+    if isinstance(value, ast.Name) and value.id not in fn.params:
+        # The same through a local: `ts = hits.get(ip, [])`, `ts = [t for t in ts if t > cutoff]`, `hits[ip] = ts`.
+        values = [n.value for n in ast.walk(fn.node) if isinstance(n, ast.Assign)
+                  and any(isinstance(t, ast.Name) and t.id == value.id for t in n.targets)]
+        if any(mentions(v, names=(own,), attrs=(own,)) for v in values) and any(
+                isinstance(v, (ast.ListComp, ast.SetComp, ast.GeneratorExp))
+                and any(g.ifs and mentions(g.iter, names=(own, value.id), attrs=(own,)) for g in v.generators) for v in values):
+            return True
     return (isinstance(value, (ast.Dict, ast.Tuple, ast.List)) or _is_time(value, names)) and state(value)
 
 

@@ -15,7 +15,7 @@ request calls it (without that, the finding is of low confidence)."""
 import ast
 import re
 
-from ..facts import PER_INSTANCE, ever_new, function_loop, handles_request, per_call_param
+from ..facts import PER_INSTANCE, ever_new, function_loop, handles_request, last_name, per_call_param
 from .global_container_growth import LIST_GROW
 from .common import DATA_PARAMS, where, written, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
 
@@ -30,12 +30,31 @@ HELP = ("An object the program makes once (a server, a service, a consumer) live
 PER_EVENT_NAME = re.compile(r"(?i)^_*(job|task|session|order|stream|query|packet)_?(id|uuid)_*$|^_*(uuid|guid)_*$")
 
 
+# Calls that make a new thing of the world (a thread, a channel, a session) rather than look one up.
+CREATES = re.compile(r"^_?(create|new|open|start|spawn)(_|$)")
+
+
+def _created_here(fn, key):
+    """The key is the id of what the function itself just created: `thread = await msg.create_thread(...)`,
+    then `sessions[thread.id]`: a new one each call."""
+    if not (isinstance(key, ast.Attribute) and key.attr in ("id", "uuid") and isinstance(key.value, ast.Name)):
+        return False
+    name = key.value.id
+    for n in ast.walk(fn.node):
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets):
+            v = n.value.value if isinstance(n.value, ast.Await) else n.value
+            if isinstance(v, ast.Call) and CREATES.match(last_name(v) or ""):
+                return True
+    return False
+
+
 def _per_event_key(fn, key):
-    """The key never repeats: an ever-new value (see facts.ever_new; not `self`, one key per object), or a
-    name that says it is the id of one job, session or order (`job_id`, `session_id`)."""
+    """The key never repeats: an ever-new value (see facts.ever_new; not `self`, one key per object), a
+    name that says it is the id of one job, session or order (`job_id`, `session_id`), or the id of what
+    the function just created."""
     if key is None or isinstance(key, ast.Name) and key.id == "self":
         return False
-    if isinstance(key, ast.Name) and PER_EVENT_NAME.match(key.id):
+    if isinstance(key, ast.Name) and PER_EVENT_NAME.match(key.id) or _created_here(fn, key):
         return True
     made = made_of(fn, key)
     return not (isinstance(made, ast.Name) and made.id == "self") and ever_new(made)
@@ -61,6 +80,40 @@ def _gui(facts):
     return gui
 
 
+# Chat-bot frameworks that make one object of these classes and keep it for the whole run: the bot (a
+# client subclass) and each extension's cog (`await bot.add_cog(Music(bot))` when the extension loads).
+BOT_MODULES = {"discord", "nextcord", "disnake"}
+BOT_BASES = {"Cog", "GroupCog", "Bot", "AutoShardedBot", "Client", "AutoShardedClient", "InteractionBot",
+             "AutoShardedInteractionBot"}
+# Their methods that the framework calls per event: listeners (`on_message`, `@Cog.listener()`), commands,
+# and tasks run on a timer.
+BOT_EVENT_DECORATORS = {"listener", "command", "hybrid_command", "slash_command", "user_command", "message_command",
+                        "subcommand", "group", "hybrid_group", "event", "loop"}
+BOT_LISTENER = re.compile(r"^on_[a-z_]+$")
+
+
+def _bot_module(facts):
+    """The module imports a chat-bot framework whose objects the framework keeps (see BOT_MODULES)."""
+    bot = facts.__dict__.get("_bot")
+    if bot is None:
+        bot = facts._bot = any(
+            n.split(".")[0] in BOT_MODULES
+            for stmt in facts.tree.body
+            for n in ([a.name for a in stmt.names] if isinstance(stmt, ast.Import) else
+                      [stmt.module] if isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level else []))
+    return bot
+
+
+def _bot_class(facts, cls):
+    """A bot or a cog of a chat-bot framework: made once by the program or the framework, and kept."""
+    return _bot_module(facts) and any(last_name(b) in BOT_BASES for b in cls.bases)
+
+
+def _bot_event(method):
+    """A method of a bot or cog that the framework calls per event (a listener, a command, a task)."""
+    return bool(BOT_LISTENER.match(method.name) or BOT_EVENT_DECORATORS.intersection(method.decorators))
+
+
 def _method_of(fn, cls):
     """The method of `cls` the function is (or is nested in), else None."""
     while fn is not None and fn.cls is None:
@@ -81,6 +134,8 @@ def long_lived(facts, c):
     cls = facts.classes.get(c.name.split(".", 1)[0])
     if cls is None:
         return None
+    if _bot_class(facts, cls):
+        return [[]]
     return _bases(facts.class_family(cls))
 
 
@@ -88,12 +143,14 @@ def _bases(family):
     return [["once:" + n] + ["!" + p + m for m in family for p in NEVER] for n in family]
 
 
-def _needs(bases, method, loop, traffic):
+def _needs(bases, method, loop, traffic, event=False):
     """The evidence alternatives (main.py): the object made once and kept (long_lived's `bases`); plus,
     unless the method shows by itself that it runs per event, a request handler's call (or, of low
     confidence, any call). With `traffic` (a list: it grows with any input, a command's one file as much
     as a server's requests), only a request, a message or an event loop will do."""
-    if traffic:
+    if event:
+        local = True
+    elif traffic:
         local = loop is not None or handles_request(method)
     else:
         local = loop is not None or any(per_call_param(method, p) or DATA_PARAMS.match(p) for p in method.params)
@@ -134,5 +191,6 @@ def check(facts):
                        "in a `finally`), or bound it." % (written(c), "discard(x)" if c.kind == "set" else "pop(key, None)"))
             else:
                 continue
-            yield node, why, fix, c.name, _needs(bases, method, loop, c.kind == "list"), None
+            event = _bot_class(facts, cls) and _bot_event(method)
+            yield node, why, fix, c.name, _needs(bases, method, loop, c.kind == "list", event), None
             break
