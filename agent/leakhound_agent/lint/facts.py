@@ -271,7 +271,7 @@ class Container:
 
 class Function:
     __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
-                 "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored", "_loops")
+                 "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored", "_loops", "_streams")
 
     def __init__(self, node, cls, parent):
         self.node = node
@@ -287,6 +287,7 @@ class Function:
         self._excepts = None
         self._stored = None
         self._loops = None  # function_loop's table, on first use
+        self._streams = None  # event_loop_call's set, on first use
         self.nested = set()  # names of functions and classes defined directly inside
         self.declares_global = False  # has a `global` statement
         positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
@@ -734,6 +735,9 @@ class ModuleFacts:
             names.difference_update(out)
             if names and not (fn.cls is not None and fn.name in PER_INSTANCE) and not self.runs_once(fn):
                 out |= names
+            else:  # what its own event loop calls runs once per event, even in a function that runs once
+                out.update(e for e in (self.evidence_name(fn, name) for name, call in fn.calls
+                                       if name not in fn.nested and event_loop_call(fn, call)) if e[0] != ".")
         return out
 
     def evidence_name(self, fn, name):
@@ -756,6 +760,10 @@ class ModuleFacts:
         a module: it is evidence of nothing but the message's own class)."""
         out = {REQUEST + self.evidence_name(None, name) for name in self.loop_calls}  # one call per event
         for fn in self.functions:
+            # What a function's own event loop calls, as for a module-level one; not methods of any
+            # object by name (`manager.run()` in a supervisor's loop says nothing of every `run()`).
+            out.update(REQUEST + e for e in (self.evidence_name(fn, name) for name, call in fn.calls
+                                             if name not in fn.nested and event_loop_call(fn, call)) if e[0] != ".")
             if handles_request(fn):
                 own = (set(fn.params) | fn.locals) - {"self", "cls"}
                 out.update(REQUEST + self.evidence_name(fn, name) for name, _ in fn.calls
@@ -866,6 +874,8 @@ class ModuleFacts:
                 for name, _ in g.calls:
                     index.setdefault(name, []).append(g)
         callers = index.get(fn.name, ())
+        if any(name == fn.name and event_loop_call(g, call) for g in callers for name, call in g.calls):
+            return False  # called on each turn of a caller's event loop
         return bool(callers) and all(self.runs_once(g) for g in callers)
 
     def _runs_once(self, fn):
@@ -980,6 +990,26 @@ def function_loop(fn, node):
             todo.extend((c, loop) for c in ast.iter_child_nodes(n))
         fn._loops = loops
     return loops.get(id(node))
+
+
+def event_loop_call(fn, call):
+    """The call is made on each turn of the function's own event loop: a `while True:` (see
+    function_loop) or an `async for` over a stream (`async for event in listener:`)."""
+    if function_loop(fn, call) is not None:
+        return True
+    streams = getattr(fn, "_streams", None)
+    if streams is None:
+        streams = set()
+        todo = list(ast.iter_child_nodes(fn.node))
+        while todo:
+            n = todo.pop()
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(n, ast.AsyncFor):
+                streams.update(id(c) for b in n.body for c in ast.walk(b))
+            todo.extend(ast.iter_child_nodes(n))
+        fn._streams = streams
+    return id(call) in streams
 
 
 # A class's name as written (CapWords, with a lower-case letter: not a CONSTANT).
