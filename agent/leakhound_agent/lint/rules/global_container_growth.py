@@ -6,7 +6,7 @@ when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)
 import ast
 
 from ..facts import PER_INSTANCE, ever_new, function_loop, per_call_param
-from .common import WEAK_THREAD_KEY, looked_up_first, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_THREAD_KEY, keyed_by_identity, looked_up_first, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -121,7 +121,13 @@ def check(facts):
                     and (c.kind == "set" or not looked_up_first(c, fn, node, key)):  # a memo: unbounded-cache's (a set tested first still keeps every new value)
                 why = "%s gets a new entry in %s on every call, keyed by a value that never repeats, and nothing removes them." % (
                     where(c), fn_label(fn))
-                fix = "Key it weakly (`weakref.WeakKeyDictionary` / `WeakSet` keyed by the object itself) or delete the entry when the object is done."
+                k = key if c.kind != "set" else value
+                if keyed_by_identity(fn, k) or isinstance(k, ast.Name) and k.id == "self" or \
+                        isinstance(k, ast.Call) and last_name(k.func) in ("current_thread", "object"):  # an object, not an id
+                    fix = "Key it weakly (`weakref.WeakKeyDictionary` / `WeakSet` keyed by the object itself) or delete the entry when the object is done."
+                else:  # an id of a request, a message, a run: the entry's work ends
+                    fix = "Delete each entry when its work is done (`%s.%s` in a `finally`, or once its answer has come), or bound it." % (
+                        c.name, "discard(x)" if c.kind == "set" else "pop(key, None)")
             else:
                 continue
             # Only with evidence that the code runs many times (see _evidence).
