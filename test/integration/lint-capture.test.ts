@@ -52,10 +52,10 @@ describe("leakhound lint --capture, leakhound report --lint", () => {
     expect(reportErrors(report)).toBeNull();
     const first = report.leaks.find((l: any) => l.rank === 1);
     expect(first.causes).toEqual([
-      expect.objectContaining({ rule: "global-container-growth", file: path.join("examples", "demo", "app.py"), line: 35, via: "retainer", fix: expect.stringMatching(/WeakKeyDictionary/) }),
+      expect.objectContaining({ rule: "global-container-growth", file: path.join("examples", "demo", "app.py"), line: 35, via: "retainer", fix: expect.stringMatching(/WeakValueDictionary/) }),
     ]);
     expect(res.stdout).toMatch(/^ {3}cause: The module-level dict `_SESSIONS` gets a new entry .* \(global-container-growth, examples\/demo\/app\.py:35\)$/m);
-    expect(res.stdout).toMatch(/^ {3}fix: Key it weakly/m);
+    expect(res.stdout).toMatch(/^ {3}fix: Hold the objects weakly/m);
     // Without --lint the report has no causes.
     const plain = await runCli(["report", "--json", json, "--quiet", capture], { cwd: ROOT });
     expect(plain.code).toBe(0);

@@ -6,7 +6,7 @@ when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)
 import ast
 
 from ..facts import PER_INSTANCE, ever_new, function_loop, per_call_param
-from .common import WEAK_THREAD_KEY, keyed_by_identity, looked_up_first, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_THREAD_KEY, keyed_by_identity, looked_up_first, mentions, stored_value, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -125,6 +125,10 @@ def check(facts):
                 if keyed_by_identity(fn, k) or isinstance(k, ast.Name) and k.id == "self" or \
                         isinstance(k, ast.Call) and last_name(k.func) in ("current_thread", "object"):  # an object, not an id
                     fix = "Key it weakly (`weakref.WeakKeyDictionary` / `WeakSet` keyed by the object itself) or delete the entry when the object is done."
+                elif isinstance(stored_value(node, fn, value), ast.Name) and isinstance(k, ast.Attribute) \
+                        and mentions(k, names=(stored_value(node, fn, value).id,)):
+                    # `SESSIONS[session.token] = session`: the object under its own id
+                    fix = "Hold the objects weakly (`weakref.WeakValueDictionary`), or delete each entry when its object is done (`%s.pop(key, None)`)." % c.name
                 else:  # an id of a request, a message, a run: the entry's work ends
                     fix = "Delete each entry when its work is done (`%s.%s` in a `finally`, or once its answer has come), or bound it." % (
                         c.name, "discard(x)" if c.kind == "set" else "pop(key, None)")
