@@ -82,7 +82,7 @@ function strongAlternative(all: string[], made: Set<string> | undefined): boolea
 }
 
 /** Rules whose finding is about a container another file might trim. */
-const CONTAINER_RULES = new Set(["global-container-growth", "singleton-container-growth", "unbounded-cache", "thread-local-growth", "stored-exception"]);
+const CONTAINER_RULES = new Set(["global-container-growth", "singleton-container-growth", "unbounded-cache", "cleanup-skipped", "thread-local-growth", "stored-exception"]);
 
 export async function lint(opts: LintOptions): Promise<LintResult> {
   const started = Date.now();

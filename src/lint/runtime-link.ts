@@ -49,7 +49,8 @@ function firstStepNames(r: RetainerReport, container: string): boolean {
 /**
  * A path through the attribute of an instance of the class: `local variable self (Broker) → .unacked
  * (dict, ...)`, `BROKER (Broker) → .unacked (dict, ...)`, wherever the instance is held (a module, a
- * thread's frame): the container `Broker.unacked` of a singleton-container-growth finding.
+ * thread's frame): the container `Broker.unacked` of a singleton-container-growth finding (or of
+ * another rule's finding on an object's own container).
  */
 function throughInstanceAttr(r: RetainerReport, container: string): boolean {
   const [cls, attr] = container.split(".");
@@ -61,9 +62,10 @@ function throughInstanceAttr(r: RetainerReport, container: string): boolean {
 function matches(f: LintFinding, absFile: string, leak: LeakReport, scripts: Set<string>): "site" | "retainer" | null {
   const frames = [leak.site, ...leak.stack].filter((fr): fr is NonNullable<typeof fr> => fr !== null);
   if (frames.some((fr) => path.resolve(fr.file) === absFile && fr.line >= f.line && fr.line <= f.endLine)) return "site";
-  if (f.rule === "singleton-container-growth") {
-    return f.container && leak.retainers.some((r) => throughInstanceAttr(r, f.container!)) ? "retainer" : null;
-  }
+  // An object's own container (`Cls.attr`: singleton-container-growth's, an instance memo, an entry left
+  // behind), wherever the object is held.
+  if (f.container?.includes(".") && leak.retainers.some((r) => throughInstanceAttr(r, f.container!))) return "retainer";
+  if (f.rule === "singleton-container-growth") return null;
   if (f.container && leak.retainers.some((r) => {
     const mod = rootModule(r);
     return mod !== null && moduleIsFile(mod, absFile, scripts) && firstStepNames(r, f.container!);

@@ -91,4 +91,11 @@ describe("a once-made object's container linked through its attribute step, wher
     expect(linkFindings([singleton], report(["local variable self (Queue)", ".unacked (dict, 3 items)"]), "/")).toEqual([null]);
     expect(linkFindings([singleton], report(["BROKER (Broker)", ".acked (dict, 3 items)"]), "/")).toEqual([null]);
   });
+
+  it("the same for another rule's finding on an object's own container (an entry left behind)", () => {
+    const left = { ...finding("Broker.inflight"), rule: "cleanup-skipped" };
+    const r = report(["BROKER (Broker)", ".inflight (dict, 9,000 items)"]);
+    expect(linkFindings([left], r, "/")[0]).toMatchObject({ leaks: [r.leaks[0].rank], via: "retainer" });
+    expect(linkFindings([left], report(["BROKER (Broker)", ".unacked (dict, 3 items)"]), "/")).toEqual([null]);
+  });
 });

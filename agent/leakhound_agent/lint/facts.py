@@ -182,7 +182,8 @@ def container_kind(expr):
     if isinstance(expr, (ast.Set, ast.SetComp)):
         return "set"
     if isinstance(expr, ast.Call):
-        name = last_name(expr.func)
+        func = expr.func.value if isinstance(expr.func, ast.Subscript) else expr.func  # `set[int]()`, `dict[str, X]()`
+        name = last_name(func)
         if name in DICT_TYPES:
             return "defaultdict" if name == "defaultdict" else "dict"
         if name == "deque":
