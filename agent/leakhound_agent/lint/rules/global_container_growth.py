@@ -17,6 +17,16 @@ HELP = ("A container held by a module or a class lives as long as the process; w
 LIST_GROW = {"append", "extend", "insert", "appendleft", "extendleft", "+="}
 
 
+# Classes whose methods the standard library calls once per piece of one document or tree being
+# walked (`handle_data(self, data)` per chunk of the HTML fed, `visit_Name(self, node)` per node): their
+# parameters say nothing of requests, only the parser or walker made per call does.
+WALKER_BASES = {"HTMLParser", "ContentHandler", "DefaultHandler", "XMLFilterBase", "NodeVisitor", "NodeTransformer"}
+
+
+def _walks_one_input(fn):
+    return fn.cls is not None and any(last_name(b) in WALKER_BASES for b in fn.cls.bases)
+
+
 def _evidence(facts, fn):
     """What a finding needs (see handler-per-call): for a constructor, its class made per call; for a
     function whose parameters say it handles a request, event or message, nothing; else, the function
@@ -25,8 +35,10 @@ def _evidence(facts, fn):
     import-time registration, a lazy initialisation, a migration) is not reported."""
     if fn.cls is not None and fn.name in PER_INSTANCE:
         return ([[c] for c in facts.class_family(fn.cls)],)
-    if any(per_call_param(fn, p) or DATA_PARAMS.match(p) for p in fn.params):
+    if any(per_call_param(fn, p) or DATA_PARAMS.match(p) for p in fn.params) and not _walks_one_input(fn):
         return ()
+    if _walks_one_input(fn):
+        return ([[c] for c in facts.class_family(fn.cls)],)  # `feed()`/`visit()` calls it: the walker made per call
     if fn.cls is not None and fn.params[:1] == ["self"] and not {"staticmethod", "classmethod"} & set(fn.decorators):
         return (method_needs(facts.class_family(fn.cls), fn.name),)
     return ([[fn.name]],)
