@@ -91,8 +91,20 @@ _PLAIN_DEAD = frozenset(c for c in _ALL_NODES if c.__name__ not in _HANDLED or c
 
 
 def handles_request(fn):
-    """The function's parameters say it handles one request, event or message (`handle(self, request)`)."""
-    return any(per_call_param(fn, p) for p in fn.params)
+    """The function's parameters say it handles one request, event or message (`handle(self, request)`),
+    or a web framework routes requests to it (`@app.route("/login")`, `@router.post("/items")`)."""
+    return any(per_call_param(fn, p) for p in fn.params) or routed(fn)
+
+
+def routed(fn):
+    """A decorator routes a URL path to the function: a call whose first argument (or `rule=`/`path=`)
+    is a string that starts with "/" (Flask's, FastAPI's, Sanic's, aiohttp's route tables)."""
+    for d in fn.node.decorator_list:
+        if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute):
+            args = list(d.args[:1]) + [k.value for k in d.keywords if k.arg in ("rule", "path")]
+            if any(isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("/") for a in args):
+                return True
+    return False
 
 
 def per_call_param(fn, param):

@@ -5,7 +5,7 @@ that never repeats (a message's id) and nothing empties; a list or set that keep
 when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)."""
 import ast
 
-from ..facts import PER_INSTANCE, ever_new, function_loop, per_call_param
+from ..facts import PER_INSTANCE, ever_new, function_loop, per_call_param, routed
 from .common import WEAK_THREAD_KEY, keyed_by_identity, looked_up_first, mentions, stored_value, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
@@ -35,7 +35,7 @@ def _evidence(facts, fn):
     import-time registration, a lazy initialisation, a migration) is not reported."""
     if fn.cls is not None and fn.name in PER_INSTANCE:
         return ([[c] for c in facts.class_family(fn.cls)],)
-    if any(per_call_param(fn, p) or DATA_PARAMS.match(p) for p in fn.params) and not _walks_one_input(fn):
+    if routed(fn) or any(per_call_param(fn, p) or DATA_PARAMS.match(p) for p in fn.params) and not _walks_one_input(fn):
         return ()
     if _walks_one_input(fn):
         return ([[c] for c in facts.class_family(fn.cls)],)  # `feed()`/`visit()` calls it: the walker made per call

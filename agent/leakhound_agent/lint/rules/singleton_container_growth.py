@@ -15,7 +15,7 @@ request calls it (without that, the finding is of low confidence)."""
 import ast
 import re
 
-from ..facts import PER_INSTANCE, ever_new, function_loop, handles_request, last_name, per_call_param
+from ..facts import PER_INSTANCE, ever_new, function_loop, handles_request, last_name
 from .global_container_growth import LIST_GROW
 from .common import DATA_PARAMS, where, written, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
 
@@ -153,7 +153,7 @@ def _needs(bases, method, loop, traffic, event=False):
     elif traffic:
         local = loop is not None or handles_request(method)
     else:
-        local = loop is not None or any(per_call_param(method, p) or DATA_PARAMS.match(p) for p in method.params)
+        local = loop is not None or handles_request(method) or any(DATA_PARAMS.match(p) for p in method.params)
     if local:
         return bases
     return [base + [ev + method.name] for base in bases for ev in ("request:.", "request:") + (() if traffic else (".",))]
