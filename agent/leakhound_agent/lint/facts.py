@@ -282,6 +282,10 @@ class Container:
         self.sized = False  # len() taken somewhere: someone checks its size
 
 
+_NO_LOOPS = {}  # shared, never written: a function with no `while`
+_NO_STREAMS = frozenset()  # a function with no `async for`
+
+
 class Function:
     __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
                  "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored", "_loops", "_streams")
@@ -299,8 +303,10 @@ class Function:
         self._globals = None
         self._excepts = None
         self._stored = None
-        self._loops = None  # function_loop's table, on first use
-        self._streams = None  # event_loop_call's set, on first use
+        # function_loop's table and event_loop_call's set: none until the walk meets a `while` or an
+        # `async for` in the function (then built on first use; most functions have neither)
+        self._loops = _NO_LOOPS
+        self._streams = _NO_STREAMS
         self.nested = set()  # names of functions and classes defined directly inside
         self.declares_global = False  # has a `global` statement
         positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
@@ -478,6 +484,7 @@ class ModuleFacts:
         Name, Constant, JoinedStr, Attribute, Call, Load = ast.Name, ast.Constant, ast.JoinedStr, ast.Attribute, ast.Call, ast.Load
         FunctionDef, AsyncFunctionDef, ClassDef, Subscript = ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Subscript
         Del, Global, Return = ast.Del, ast.Global, ast.Return
+        While, AsyncFor = ast.While, ast.AsyncFor
         pop, push = stack.pop, stack.append
         while stack:
             node = pop()
@@ -489,6 +496,11 @@ class ModuleFacts:
                     if c is not None:
                         c.escapes.append((fn, node))
                 continue
+            if (t is While or t is AsyncFor) and fn is not None:  # see Function._loops
+                if t is While:
+                    fn._loops = None
+                else:
+                    fn._streams = None
             if t in plain:  # nothing to note here: on to the children
                 (kids.get(t) or _children_of(t))(node, stack)
                 continue
