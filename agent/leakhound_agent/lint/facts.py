@@ -613,6 +613,17 @@ class ModuleFacts:
                 return self.containers.get(key) if key else None
         return None
 
+    def _thread_local_getattr(self, call, fn):
+        """For `getattr(_local, "name", default)` on a module-level threading.local, the attribute it
+        reads (`_local.name`), else None."""
+        if not self.thread_locals or not (isinstance(call.func, ast.Name) and call.func.id == "getattr") or len(call.args) < 2:
+            return None
+        owner, name = call.args[0], call.args[1]
+        if isinstance(owner, ast.Name) and owner.id in self.thread_locals and isinstance(name, ast.Constant) \
+                and isinstance(name.value, str) and (fn is None or owner.id not in fn.locals):
+            return ast.Attribute(value=owner, attr=name.value, ctx=ast.Load(), lineno=call.lineno, col_offset=call.col_offset)
+        return None
+
     def _default_key(self, fn, name):
         """Key of a mutable default argument of fn named `name` (made on first use)."""
         default = fn.mutable_defaults.get(name)
@@ -625,7 +636,11 @@ class ModuleFacts:
 
     def _use(self, expr, fn, consumed, how, node, key=None, value=None):
         t = expr.__class__
-        if t is not ast.Name and t is not ast.Attribute:
+        if t is ast.Call:
+            expr = self._thread_local_getattr(expr, fn)  # `getattr(_local, "seen", set()).discard(k)`
+            if expr is None:
+                return None
+        elif t is not ast.Name and t is not ast.Attribute:
             return None  # only a name or an attribute can be a container (see resolve)
         c = self.resolve(expr, fn)
         if c is None:
