@@ -63,11 +63,6 @@ def _protected(up, node):
     return False
 
 
-def up_stmt(fn, node):
-    """The statement that holds the node."""
-    return _statement(parents(fn.node), node)
-
-
 def _statement(up, node):
     while not isinstance(node, ast.stmt):
         node = up[id(node)]
@@ -133,14 +128,14 @@ def check(facts):
             k = _grow_key(c, node, key, value)
             if k is None or isinstance(k, ast.Constant) or not mentions(k, names=set(fn.params) | fn.locals):
                 continue
-            if isinstance(up_stmt(fn, node), ast.AugAssign) or c.kind not in ("set", "list") and looked_up_first(c, fn, node, k):
+            up = parents(fn.node)
+            if isinstance(_statement(up, node), ast.AugAssign) or c.kind not in ("set", "list") and looked_up_first(c, fn, node, k):
                 continue  # a count or a buffer kept across calls (`hits[ip] += 1`, `if k not in C: C[k] = []`)
             dump = ast.dump(k)
             removals = [n for f, n in c.shrinks if f is fn and _shrink_key(n) is not None and ast.dump(_shrink_key(n)) == dump
                         and getattr(n, "lineno", 0) > node.lineno]
             if not removals or len(removals) != len(c.shrinks):
                 continue  # not removed here, or removed elsewhere too (a sweeper, a done-callback, a clear)
-            up = parents(fn.node)
             removals = [r for r in removals if _follows(up, node, r)]
             if not removals:
                 continue

@@ -134,11 +134,11 @@ def check(facts):
                 why = "%s gets a new entry in %s on every call, keyed by a value that never repeats, and nothing removes them." % (
                     where(c), fn_label(fn))
                 k = key if c.kind != "set" else value
+                stored = stored_value(node, fn, value)
                 if keyed_by_identity(fn, k) or isinstance(k, ast.Name) and k.id == "self" or \
                         isinstance(k, ast.Call) and last_name(k.func) in ("current_thread", "object"):  # an object, not an id
                     fix = "Key it weakly (`weakref.WeakKeyDictionary` / `WeakSet` keyed by the object itself) or delete the entry when the object is done."
-                elif isinstance(stored_value(node, fn, value), ast.Name) and isinstance(k, ast.Attribute) \
-                        and mentions(k, names=(stored_value(node, fn, value).id,)):
+                elif isinstance(stored, ast.Name) and isinstance(k, ast.Attribute) and mentions(k, names=(stored.id,)):
                     # `SESSIONS[session.token] = session`: the object under its own id
                     fix = "Hold the objects weakly (`weakref.WeakValueDictionary`), or delete each entry when its object is done (`%s.pop(key, None)`)." % c.name
                 else:  # an id of a request, a message, a run: the entry's work ends
