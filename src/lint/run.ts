@@ -1,12 +1,14 @@
 // `leakhound lint` end to end, without output: find the files, hand them out
 // largest first to one Python worker per core (each takes the next when it is done), and
-// drop findings about a container that another file trims (`mod._cache.clear()`), and findings that need
-// evidence that their code runs many times (a class made, a function called, per call) when no file has it.
+// drop findings about a container that another file of the project trims (`mod._cache.clear()`), and findings
+// that need evidence that their code runs many times (a class made, a function called, per call) when no
+// file of the project has it (projects.ts tells projects apart).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { filesOfKind, findPythonFiles, oneOffKind, testFiles } from "./files.js";
 import { findPyproject, readConfig } from "./config.js";
+import { projectOf } from "./projects.js";
 import { runWorker, runWorkers, type WorkerAnswer } from "./python.js";
 import type { Confidence, LintFinding, LintNote, LintResult } from "./model.js";
 import { EXIT, UserError } from "../errors.js";
@@ -110,18 +112,25 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
     throw new UserError(`unknown rule ${unknown.map((u) => `'${u}'`).join(", ")} in ${pyproject && config.disable.some((d) => unknown.includes(d)) ? pyproject : "--disable"} (rules: ${rules.map((r) => r.id).join(", ")})`, EXIT.usage);
   }
 
-  // name -> how many files trim something of that name
-  const trimmedIn = new Map<string, number>();
-  // The evidence that code runs many times is looked for in the same project: the files under the same
-  // path given on the command line (common names like `Config` or `basicConfig` mean other things elsewhere).
-  const roots = opts.paths.map((p) => path.resolve(cwd, p)).sort((a, b) => b.length - a.length);
-  const rootOf = (file: string) => roots.find((r) => file === r || file.startsWith(r.endsWith(path.sep) ? r : r + path.sep)) ?? "";
+  // The evidence matched by name across files counts within one project (projects.ts): a trim
+  // (`x.NAME.clear()`) or a class made per call in an unrelated checkout is about other code.
+  // Where no marker tells projects apart, the paths given are the projects for the evidence that
+  // code runs per call (`Config` means other things elsewhere), but a trim anywhere counts: it may
+  // be this very container, and a false alarm costs more than a missed finding.
+  const projectOfFile = projectOf(opts.paths.map((p) => path.resolve(cwd, p)));
+  const scopes = new Map<string, { trims: string; made: string }>();
+  // trims scope -> name -> how many of its files trim something of that name
+  const trimmedIn = new Map<string, Map<string, number>>();
   const madePerCall = new Map<string, Set<string>>();
   for (const f of answers.flatMap((a) => a.files)) {
-    for (const n of f.shrunk) trimmedIn.set(n, (trimmedIn.get(n) ?? 0) + 1);
-    const root = rootOf(f.file);
-    let made = madePerCall.get(root);
-    if (!made) madePerCall.set(root, (made = new Set()));
+    const { folder, marked } = projectOfFile(path.resolve(cwd, f.file));
+    const scope = { trims: marked ? folder : "", made: folder };
+    scopes.set(f.file, scope);
+    let trims = trimmedIn.get(scope.trims);
+    if (!trims) trimmedIn.set(scope.trims, (trims = new Map()));
+    for (const n of f.shrunk) trims.set(n, (trims.get(n) ?? 0) + 1);
+    let made = madePerCall.get(scope.made);
+    if (!made) madePerCall.set(scope.made, (made = new Set()));
     for (const n of f.made ?? []) made.add(n);
   }
   const findings: LintFinding[] = [];
@@ -136,10 +145,11 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
       for (const raw of f.findings) {
         // Another file trims something of this name (`mod.NAME.clear()`, `del x.NAME[k]`): maybe this very container.
         const name = raw.container?.split(".").pop();
-        if (CONTAINER_RULES.has(raw.rule) && name && (trimmedIn.get(name) ?? 0) > (f.shrunk.includes(name) ? 1 : 0)) continue;
+        const scope = scopes.get(f.file)!;
+        if (CONTAINER_RULES.has(raw.rule) && name && (trimmedIn.get(scope.trims)?.get(name) ?? 0) > (f.shrunk.includes(name) ? 1 : 0)) continue;
         // Code that no linted file runs per call (a command's main, a service made once): once per process, as far as we can see.
         const { needs, weak, ...finding } = raw;
-        const made = madePerCall.get(rootOf(f.file));
+        const made = madePerCall.get(scope.made);
         const met = needs?.filter((all) => all.every((n) => (n.startsWith("!") ? !made?.has(n.slice(1)) : made?.has(n))));
         const proven = !needs || met!.length > 0;
         if (!proven && opts.requireEvidence !== false) continue;

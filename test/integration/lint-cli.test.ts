@@ -238,6 +238,38 @@ describe("leakhound lint", () => {
     expect(JSON.parse(fs.readFileSync(json, "utf8")).findings).toHaveLength(1);
   });
 
+  it("in a folder of projects, each project's trims and per-call evidence are its own; two paths of one project share theirs", async () => {
+    const grows = "jobs = {}\n\n\ndef submit(request):\n    jobs[request.id] = request\n";
+    const dir = project({
+      "a/setup.py": "",
+      "a/worker.py": grows,
+      "b/pyproject.toml": "",
+      "b/queue.py": "class Q:\n    def done(self, k):\n        self.jobs.pop(k)\n",
+      "c/lib/conn.py": "import atexit\n\n\nclass Conn:\n    def __init__(self):\n        atexit.register(self.close)\n\n    def close(self):\n        pass\n",
+      "c/app/views.py": "from conn import Conn\n\n\ndef handle(request):\n    return Conn(), request\n",
+      "d/.git/HEAD": "",
+      "d/views.py": "from conn import Conn\n\n\ndef handle(request):\n    return Conn(), request\n",
+      "e/setup.py": "",
+      "e/lib/conn.py": "import atexit\n\n\nclass Conn:\n    def __init__(self):\n        atexit.register(self.close)\n\n    def close(self):\n        pass\n",
+    });
+    const json = path.join(dir, "r.json");
+    const found = async (...paths: string[]) => {
+      const res = await runCli(["lint", "--json", json, "--quiet", ...paths], { cwd: dir });
+      expect(res.code).toBe(0);
+      return JSON.parse(fs.readFileSync(json, "utf8")).findings.map((f: { file: string; rule: string }) => `${f.file} ${f.rule}`).sort();
+    };
+    // b's `self.jobs.pop()` is another project's: a's table is still reported. d makes its own
+    // Conn per request, which says nothing of e's Conn; c (no marker) has its own evidence.
+    expect(await found(".")).toEqual([`${path.join("a", "worker.py")} global-container-growth`, `${path.join("c", "lib", "conn.py")} handler-per-call`]);
+    // Without the markers, the folder is one project, as before.
+    fs.rmSync(path.join(dir, "a", "setup.py"));
+    fs.rmSync(path.join(dir, "b", "pyproject.toml"));
+    expect(await found("a", "b")).toEqual([]); // the trim in b counts for a's table now: maybe the same container
+    // Two paths given inside one project share its evidence: app makes lib's Conn per request.
+    fs.writeFileSync(path.join(dir, "c", "setup.cfg"), "");
+    expect(await found(path.join("c", "lib"), path.join("c", "app"))).toEqual([`${path.join("c", "lib", "conn.py")} handler-per-call`]);
+  });
+
   it("skips test code found under a folder unless --include-tests, its resets too; a test file named on the command line is linted", async () => {
     const grows = (name: string) => `${name} = []\n\n\ndef add(request):\n    ${name}.append(request)\n`;
     const dir = project({

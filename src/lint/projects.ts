@@ -1,0 +1,73 @@
+// Which project a linted file belongs to. The evidence matched by name across files (a trim such as
+// `x.jobs.pop()`, a class made per call) only counts within one project: in a folder of unrelated
+// checkouts, one project's `.jobs.pop()` says nothing about another's `jobs`, and its `Config()`
+// is another class.
+import fs from "node:fs";
+import path from "node:path";
+
+/** What marks the top folder of a Python project. */
+export const PROJECT_MARKERS = ["pyproject.toml", "setup.py", "setup.cfg", ".git"];
+
+export interface Project {
+  folder: string;
+  /** False: no marker says where the project starts; `folder` is the path given. */
+  marked: boolean;
+}
+
+/**
+ * A function from a file to its project, for files found under `roots` (the paths given on
+ * the command line, absolute).
+ * - A path given inside a project (a marker in it or in a folder above): that whole project, so two
+ *   paths of one project (`src scripts`) share their evidence.
+ * - A folder of projects (no marker in it or above): each project is the outermost marked folder
+ *   below it that holds the file; files in no marked folder share the path given.
+ */
+export function projectOf(roots: string[]): (file: string) => Project {
+  const marked = new Map<string, boolean>();
+  const hasMarker = (dir: string): boolean => {
+    let m = marked.get(dir);
+    if (m === undefined) marked.set(dir, (m = PROJECT_MARKERS.some((name) => fs.existsSync(path.join(dir, name)))));
+    return m;
+  };
+  const enclosing = new Map<string, string | null>();
+  const projectAbove = (root: string): string | null => {
+    let found = enclosing.get(root);
+    if (found !== undefined) return found;
+    found = null;
+    for (let dir = root; ; ) {
+      if (hasMarker(dir)) {
+        found = dir;
+        break;
+      }
+      const up = path.dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+    enclosing.set(root, found);
+    return found;
+  };
+  // Longest first, so a path given inside another given path wins.
+  const sorted = [...roots].sort((a, b) => b.length - a.length);
+  const folderOf = (root: string): string => (isFile(root) ? path.dirname(root) : root);
+  return (file: string): Project => {
+    const root = sorted.find((r) => file === r || file.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
+    const top = root === undefined ? path.dirname(file) : folderOf(root);
+    const above = projectAbove(top);
+    if (above) return { folder: above, marked: true };
+    const rel = path.relative(top, path.dirname(file));
+    let dir = top;
+    for (const part of rel && !rel.startsWith("..") ? rel.split(path.sep) : []) {
+      dir = path.join(dir, part);
+      if (hasMarker(dir)) return { folder: dir, marked: true };
+    }
+    return { folder: top, marked: false };
+  };
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
