@@ -27,13 +27,22 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 const TEST_DIRS = new Set(["test", "tests", "testing"]);
+// unit_tests, integration_tests, tests_with_db, test_utils, testing_helpers, end_to_end_test, perf_test.
+const TEST_DIR = /^(?:\w+_tests|tests_\w+|(?:tests?|testing)_(?:utils?|utilities|helpers?|support|tools|lib|common|fixtures|data)|(?:unit|integration|functional|e2e|end_to_end|system|acceptance|perf|performance|smoke|regression|load|stress)_test)$/;
 const TEST_FILE = /^(?:test_.*|.*_test|tests|conftest)\.py$/;
 
 /** Test code, by its path below the folder given to lint ('/'-separated): a file named test_*.py,
- *  *_test.py, tests.py or conftest.py, or one under a folder named test, tests or testing. */
-export function isTestPath(rel: string): boolean {
+ *  *_test.py, tests.py or conftest.py, or one under a folder named test, tests or testing, or like
+ *  unit_tests, tests_with_db, test_utils, e2e_test; or one under a package's test support package
+ *  (`app_testing` beside `app`), when `folders` (every folder below the one given) is known. */
+export function isTestPath(rel: string, folders?: Set<string>): boolean {
   const parts = rel.split(path.sep).join("/").split("/");
-  return TEST_FILE.test(parts[parts.length - 1]!) || parts.slice(0, -1).some((d) => TEST_DIRS.has(d));
+  if (TEST_FILE.test(parts[parts.length - 1]!)) return true;
+  return parts.slice(0, -1).some((d, i) => {
+    if (TEST_DIRS.has(d) || TEST_DIR.test(d.toLowerCase())) return true;
+    const pkg = /^(\w+?)_(?:testing|test)$/.exec(d);
+    return Boolean(pkg && folders?.has([...parts.slice(0, i), pkg[1]].join("/")));
+  });
 }
 
 const EXAMPLE_DIRS = new Set(["example", "examples", "sample", "samples", "demo", "demos", "tutorial", "tutorials", "docs", "doc", "cookbook"]);
@@ -78,7 +87,18 @@ export function filesOfKind<K>(files: string[], paths: string[], cwd: string, ki
 
 /** The files found under the given folders that are test code (by their path below that folder). */
 export function testFiles(files: string[], paths: string[], cwd: string): Set<string> {
-  return new Set(filesOfKind(files, paths, cwd, (rel) => (isTestPath(rel) ? true : null)).keys());
+  // Every folder of a linted file, by its path below each folder given.
+  const folders = new Set<string>();
+  const roots = paths.map((p) => path.resolve(cwd, p));
+  for (const f of files) {
+    for (const r of roots) {
+      const rel = path.relative(r, path.dirname(f));
+      if (rel.startsWith("..") || path.isAbsolute(rel)) continue;
+      const parts = rel ? rel.split(path.sep) : [];
+      for (let i = 1; i <= parts.length; i++) folders.add(parts.slice(0, i).join("/"));
+    }
+  }
+  return new Set(filesOfKind(files, paths, cwd, (rel) => (isTestPath(rel, folders) ? true : null)).keys());
 }
 
 export function isExcluded(relPath: string, patterns: RegExp[]): boolean {

@@ -6,7 +6,7 @@ import path from "node:path";
 import { annotation, escapeData, escapeProperty, githubAnnotations } from "../../src/report/github.js";
 import { toSarif } from "../../src/report/sarif.js";
 import type { CiFinding } from "../../src/report/ci-findings.js";
-import { globToRegExp, isExcluded } from "../../src/lint/files.js";
+import { globToRegExp, isExcluded, isTestPath } from "../../src/lint/files.js";
 import { displayPath, largestFirst } from "../../src/lint/run.js";
 import { renderLintTerminal } from "../../src/lint/terminal.js";
 import { readConfig } from "../../src/lint/config.js";
@@ -56,6 +56,20 @@ describe("lint files and config", () => {
     expect(isExcluded("x/gen/a.py", ex)).toBe(false);
     expect(isExcluded("app/migrations/0001.py", ex)).toBe(true);
     expect(isExcluded("test.py", ex)).toBe(true);
+  });
+
+  it("tells test code by its path: test folders of every usual name, a package's test support package", () => {
+    for (const p of ["tests/a.py", "pkg/test/a.py", "testing/a.py", "test_a.py", "a_test.py", "conftest.py", "tests.py",
+      "x/unit_tests/a.py", "tests_with_db/a.py", "kstreams/test_utils/a.py", "django_q/testing_utilities/a.py",
+      "end_to_end_test/a.py", "perf_test/a.py", "pkg/testing_helper/a.py"]) expect([p, isTestPath(p)]).toEqual([p, true]);
+    for (const p of ["pkg/a.py", "ab_testing/a.py", "speed_test/a.py", "contest/a.py", "attestation/a.py", "latest/a.py", "testimonials/a.py"]) {
+      expect([p, isTestPath(p)]).toEqual([p, false]);
+    }
+    // `app_testing` is test support only beside an `app` package.
+    expect(isTestPath("app_testing/db.py", new Set(["app", "app_testing"]))).toBe(true);
+    expect(isTestPath("src/app_testing/db.py", new Set(["src", "src/app", "src/app_testing"]))).toBe(true);
+    expect(isTestPath("app_testing/db.py", new Set(["app_testing"]))).toBe(false);
+    expect(isTestPath("ab_testing/a.py", new Set(["ab_testing", "web"]))).toBe(false);
   });
 
   it("hands files out largest first, each file once", () => {

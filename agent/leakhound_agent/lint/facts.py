@@ -1014,20 +1014,40 @@ DRAINS = frozenset(("pop", "popleft", "popitem", "remove", "clear"))
 
 def function_loop(fn, node):
     """The event loop of the function's own body (`while True:`, `while running:`; not one in a
-    function defined inside it) that holds the node, or None: what it holds runs once per event."""
+    function defined inside it) that holds the node, or None: what it holds runs once per event.
+    Not what leaves the loop once done (`return Daemon()`, `conn = connect(); break`: a retry loop)."""
     loops = getattr(fn, "_loops", None)
     if loops is None:
         loops = {}
-        todo = [(c, None) for c in ast.iter_child_nodes(fn.node)]
+        # (node, the event loop that holds it or None, whether a `break` there leaves that loop)
+        todo = [(c, None, False) for c in ast.iter_child_nodes(fn.node)]
         while todo:
-            n, loop = todo.pop()
+            n, loop, breaks = todo.pop()
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 continue
             if loop is None and isinstance(n, ast.While) and _event_test(n):
-                loop = n
-            if loop is not None:
-                loops[id(n)] = loop
-            todo.extend((c, loop) for c in ast.iter_child_nodes(n))
+                loop, breaks = n, True
+            elif loop is not None and isinstance(n, ast.Return):
+                continue
+            if loop is None:
+                todo.extend((c, None, False) for c in ast.iter_child_nodes(n))
+                continue
+            loops[id(n)] = loop
+            inner = breaks and not (n is not loop and isinstance(n, (ast.For, ast.AsyncFor, ast.While)))
+            in_blocks = set()
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(n, field, None)
+                if not isinstance(block, list):
+                    continue
+                in_blocks.update(id(b) for b in block)
+                if n is loop and field == "orelse":  # runs once, when the loop ends
+                    todo.extend((b, None, False) for b in block)
+                    continue
+                # The statements before a `return` (or a `break` of this loop) of the same block run
+                # once, then leave.
+                last = next((i for i, b in enumerate(block) if isinstance(b, ast.Return) or inner and isinstance(b, ast.Break)), None)
+                todo.extend((b, loop if last is None or i > last else None, inner) for i, b in enumerate(block))
+            todo.extend((c, loop, inner) for c in ast.iter_child_nodes(n) if id(c) not in in_blocks)
         fn._loops = loops
     return loops.get(id(node))
 
