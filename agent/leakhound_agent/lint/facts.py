@@ -288,7 +288,8 @@ _NO_STREAMS = frozenset()  # a function with no `async for`
 
 class Function:
     __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
-                 "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored", "_loops", "_streams")
+                 "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored", "_loops", "_streams",
+                 "_imported")
 
     def __init__(self, node, cls, parent):
         self.node = node
@@ -303,6 +304,7 @@ class Function:
         self._globals = None
         self._excepts = None
         self._stored = None
+        self._imported = None
         # function_loop's table and event_loop_call's set: none until the walk meets a `while` or an
         # `async for` in the function (then built on first use; most functions have neither)
         self._loops = _NO_LOOPS
@@ -345,8 +347,15 @@ class Function:
             self._scan()
         return self._stored
 
+    @property
+    def imported(self):
+        """Names the function binds by an import of its own (`from . import jobs`)."""
+        if self._imported is None:
+            self._scan()
+        return self._imported
+
     def _scan(self):
-        local, glob, excepts, stored = set(self.params) | self.nested, set(), set(), set()
+        local, glob, excepts, stored, imported = set(self.params) | self.nested, set(), set(), set(), set()
         stack = list(self.node.body)
         while stack:
             node = stack.pop()
@@ -358,6 +367,7 @@ class Function:
                 stored.add(node.id)
             elif t is ast.alias:
                 local.add((node.asname or node.name).split(".")[0])
+                imported.add((node.asname or node.name).split(".")[0])
             elif t is ast.ExceptHandler and node.name:
                 local.add(node.name)
                 excepts.add(node.name)
@@ -368,6 +378,7 @@ class Function:
         self._globals = glob
         self._excepts = excepts
         self._stored = stored
+        self._imported = imported
 
 
 class ModuleFacts:
@@ -790,6 +801,14 @@ class ModuleFacts:
         head, last = name.split(".", 1)[0], name.rsplit(".", 1)[-1]
         if head in self.module_names and (fn is None or head not in fn.locals):
             return last
+        # A module imported in the function, or in the one it is defined in (`from . import jobs`
+        # in a view, `jobs.run()` there or in its nested generator).
+        while fn is not None:
+            if head in fn.imported:
+                return last
+            if head in fn.locals:
+                break
+            fn = fn.parent
         return "." + last
 
     def called_per_request(self):
@@ -804,8 +823,10 @@ class ModuleFacts:
             # object by name (`manager.run()` in a supervisor's loop says nothing of every `run()`).
             out.update(REQUEST + e for e in (self.evidence_name(fn, name) for name, call in fn.calls
                                              if name not in fn.nested and event_loop_call(fn, call)) if e[0] != ".")
-            if handles_request(fn):
-                own = (set(fn.params) | fn.locals) - {"self", "cls"}
+            # A function defined in a request handler (a generator it streams, a callback) runs per request too.
+            handler = fn if handles_request(fn) else fn.parent if fn.parent is not None and handles_request(fn.parent) else None
+            if handler is not None:
+                own = (set(fn.params) | fn.locals | set(handler.params) | handler.locals) - {"self", "cls"} - fn.imported - handler.imported
                 out.update(REQUEST + self.evidence_name(fn, name) for name, _ in fn.calls
                            if ("." not in name or name.split(".", 1)[0] not in own) and name not in fn.nested)
         return out
@@ -919,6 +940,8 @@ class ModuleFacts:
         return bool(callers) and all(self.runs_once(g) for g in callers)
 
     def _runs_once(self, fn):
+        if fn.node.decorator_list and routed(fn):
+            return False  # a web route runs per request, whatever its name (`@app.route("/setup")`)
         while fn is not None:
             if fn.name in self.module_calls or ONCE_NAME.search(fn.name) or fn.returns_param:
                 return True
