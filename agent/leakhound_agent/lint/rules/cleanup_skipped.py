@@ -8,7 +8,7 @@ Of low confidence by its nature: the entry stays only on the paths that end the 
 code cannot say how often they are taken (a permission not given, a client gone, a timeout)."""
 import ast
 
-from ..facts import subscript_key
+from ..syntax import subscript_key
 from .common import fn_label, looked_up_first, mentions, parents, where, written
 from .singleton_container_growth import long_lived
 
@@ -70,7 +70,7 @@ def _statement(up, node):
 
 
 def _body_holding(up, stmt):
-    """The statement list that holds stmt, and its parent."""
+    """The statement list of its parent that holds stmt, or None (an expression holds it)."""
     parent = up.get(id(stmt))
     for field in ("body", "orelse", "finalbody", "handlers"):
         block = getattr(parent, field, None)
@@ -79,38 +79,32 @@ def _body_holding(up, stmt):
     return None
 
 
+def _blocks_around(up, node):
+    """For each block of statements that holds the node, innermost first: the statements before the
+    one that holds the node, and those after it."""
+    stmt = _statement(up, node)
+    while isinstance(stmt, ast.stmt):
+        block = _body_holding(up, stmt)
+        if block is not None:
+            at = next(i for i, s in enumerate(block) if s is stmt)
+            yield block[:at], block[at + 1:]
+        stmt = up.get(id(stmt))
+
+
+def _holds(stmt, nodes):
+    return any(n is r for n in ast.walk(stmt) for r in nodes)
+
+
 def _removed_before(up, exit_node, removals, after):
     """A removal runs before the exit on its way out: it is a statement earlier in a block that holds
     the exit (`C.pop(k); return`), after the entry was added."""
-    stmt = _statement(up, exit_node)
-    while stmt is not None:
-        block = _body_holding(up, stmt)
-        if block is not None:
-            for s in block:
-                if s is stmt:
-                    break
-                if s.lineno > after and any(any(n is r for n in ast.walk(s)) for r in removals):
-                    return True
-        stmt = up.get(id(stmt))
-        if stmt is not None and not isinstance(stmt, ast.stmt):
-            break
-    return False
+    return any(s.lineno > after and _holds(s, removals) for before, _ in _blocks_around(up, exit_node) for s in before)
 
 
 def _follows(up, grow, removal):
     """The removal comes after the growth on the same path: in a later statement of a block that holds
     the growth (not in another branch of the `if` that adds the entry)."""
-    stmt = _statement(up, grow)
-    while isinstance(stmt, ast.stmt):
-        block = _body_holding(up, stmt)
-        if block is not None:
-            later = False
-            for s in block:
-                if later and any(n is removal for n in ast.walk(s)):
-                    return True
-                later = later or s is stmt
-        stmt = up.get(id(stmt))
-    return False
+    return any(_holds(s, (removal,)) for _, later in _blocks_around(up, grow) for s in later)
 
 
 def check(facts):

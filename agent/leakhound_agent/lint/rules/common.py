@@ -3,7 +3,8 @@ import ast
 import copy
 import re
 
-from ..facts import PER_INSTANCE, dotted, ever_new, handles_request, last_name
+from ..runs import PER_INSTANCE, handles_request
+from ..syntax import dotted, ever_new, last_name
 
 
 # Why a finding is of low confidence by its nature (see rules/__init__.py): the code shows something
@@ -320,7 +321,7 @@ def open_key(fn, key, entity_ids=True):
     """The key keeps changing: ever-new (id(), time(), uuid4(), self), or made from a parameter that
     names free-form data (`hash(text)` included). Keys made of names, numbers or classes are not:
     most have as many values as the code has call sites. With entity_ids False, the `.uuid` of an
-    object is not enough (see facts.ever_new)."""
+    object is not enough (see syntax.ever_new)."""
     made = made_of(fn, key)
     return ever_new(made, entity_ids) or _data_keyed(fn, made)
 

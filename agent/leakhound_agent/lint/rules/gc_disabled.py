@@ -4,7 +4,7 @@ self, caught exceptions and their frames) are never freed."""
 import ast
 import re
 
-from ..facts import dotted, last_name
+from ..syntax import dotted, last_name
 from .common import fn_label
 
 ID = "gc-disabled"

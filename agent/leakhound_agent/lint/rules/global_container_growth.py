@@ -5,7 +5,9 @@ that never repeats (a message's id) and nothing empties; a list or set that keep
 when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)."""
 import ast
 
-from ..facts import PER_INSTANCE, ever_new, function_loop, per_call_param, routed
+from ..loops import function_loop
+from ..runs import PER_INSTANCE, per_call_param, routed
+from ..syntax import ever_new
 from .common import WEAK_THREAD_KEY, keyed_by_identity, looked_up_first, mentions, stored_value, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"

@@ -10,7 +10,7 @@ call; for any other function or method, it is called from one (and, for a
 method, its class is made in one too). Constructors are no such evidence."""
 import ast
 
-from ..facts import dotted
+from ..syntax import dotted
 from .common import fn_label, guarded, made_many, mentions
 
 ID = "handler-per-call"

@@ -6,7 +6,7 @@ the connection when the object is destroyed."""
 import ast
 import re
 
-from ..facts import last_name
+from ..syntax import last_name
 from .common import fn_label, guarded, made_many
 
 ID = "listener-never-removed"

@@ -19,7 +19,8 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
 """
 import ast
 
-from ..facts import REQUEST, dotted, last_name
+from ..runs import REQUEST
+from ..syntax import dotted, last_name
 from ..public import PREFIX
 from .common import unbounded_cache_decorator
 

@@ -15,7 +15,9 @@ request calls it (without that, the finding is of low confidence)."""
 import ast
 import re
 
-from ..facts import PER_INSTANCE, ever_new, function_loop, handles_request, last_name
+from ..loops import function_loop
+from ..runs import PER_INSTANCE, handles_request
+from ..syntax import ever_new, last_name
 from .global_container_growth import LIST_GROW
 from .common import DATA_PARAMS, where, written, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
 
@@ -25,7 +27,7 @@ HELP = ("An object the program makes once (a server, a service, a consumer) live
         "process; when a method that runs per request adds to one of its dicts, sets or lists under "
         "ever-new keys and nothing removes them, the object keeps everything ever added.")
 
-# Besides the ids facts.ever_new reads as new (a request's, a message's, a run's, a transaction's), ids
+# Besides the ids syntax.ever_new reads as new (a request's, a message's, a run's, a transaction's), ids
 # of what a long-lived service takes in one by one: a job, a task, a session, an order, a stream.
 PER_EVENT_NAME = re.compile(r"(?i)^_*(job|task|session|order|stream|query|packet)_?(id|uuid)_*$|^_*(uuid|guid)_*$")
 
@@ -49,7 +51,7 @@ def _created_here(fn, key):
 
 
 def _per_event_key(fn, key):
-    """The key never repeats: an ever-new value (see facts.ever_new; not `self`, one key per object), a
+    """The key never repeats: an ever-new value (see syntax.ever_new; not `self`, one key per object), a
     name that says it is the id of one job, session or order (`job_id`, `session_id`), or the id of what
     the function just created."""
     if key is None or isinstance(key, ast.Name) and key.id == "self":

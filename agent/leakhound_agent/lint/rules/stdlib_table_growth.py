@@ -15,7 +15,7 @@ These are the leaks the runtime names `sys-path`, `warnings-filters`, `sys-modul
 As for handler-per-call, a finding needs evidence that the function runs many times."""
 import ast
 
-from ..facts import dotted
+from ..syntax import dotted
 from .common import fn_label, guarded, made_many, parents
 
 ID = "stdlib-table-growth"

@@ -13,7 +13,8 @@ user a message is for, or an object made per URL or pattern (a client or a
 store per endpoint)."""
 import ast
 
-from ..facts import PER_INSTANCE, ever_new
+from ..runs import PER_INSTANCE
+from ..syntax import ever_new
 from .singleton_container_growth import long_lived
 from .common import written, looked_up_first, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 

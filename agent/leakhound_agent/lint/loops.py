@@ -1,0 +1,107 @@
+"""Event loops: a `while` that turns once per event (at module level or in a function's own body) or
+an `async for` over a stream. What such a loop calls runs once per event, not once per process."""
+import ast
+
+def module_loop_nodes(tree):
+    """{id of each node inside a module-level event loop: that loop}. An event loop is a `while`
+    statement at module level (also in a `__main__` block, a `try` or a `with` there) whose test is no
+    comparison (`while True:`, `while running:`, `while not stop.is_set():`; not `while i < 10:`, a
+    bounded loop) and names nothing the loop drains (not `while items: items.pop()`). Function and
+    class definitions inside it are left out (they run when called)."""
+    out = {}
+    todo = list(tree.body)
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, ast.While) and _event_test(stmt):
+            inner = [stmt]
+            while inner:
+                n = inner.pop()
+                out[id(n)] = stmt
+                inner.extend(c for c in ast.iter_child_nodes(n)
+                             if not isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)))
+        elif isinstance(stmt, (ast.If, ast.Try, ast.With)):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                for child in getattr(stmt, field, ()):
+                    todo.extend(child.body if isinstance(child, ast.ExceptHandler) else [child])
+    return out
+
+
+def _event_test(loop):
+    """The test of a loop that turns once per event: no comparison (`while i < 10:`), and no name the
+    loop drains (`while pending: x = pending.pop(0)`, a fixed list consumed at import)."""
+    if isinstance(loop.test, ast.Compare):
+        return False
+    tested = {n.id for n in ast.walk(loop.test) if isinstance(n, ast.Name)}
+    tested |= {n.attr for n in ast.walk(loop.test) if isinstance(n, ast.Attribute)}
+    for n in ast.walk(loop):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in DRAINS:
+            holder = n.func.value
+            if isinstance(holder, ast.Name) and holder.id in tested or isinstance(holder, ast.Attribute) and holder.attr in tested:
+                return False
+        if isinstance(n, ast.Delete) and any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id in tested
+                                             for t in n.targets):
+            return False
+    return True
+
+
+DRAINS = frozenset(("pop", "popleft", "popitem", "remove", "clear"))
+
+
+def function_loop(fn, node):
+    """The event loop of the function's own body (`while True:`, `while running:`; not one in a
+    function defined inside it) that holds the node, or None: what it holds runs once per event.
+    Not what leaves the loop once done (`return Daemon()`, `conn = connect(); break`: a retry loop)."""
+    loops = getattr(fn, "_loops", None)
+    if loops is None:
+        loops = {}
+        # (node, the event loop that holds it or None, whether a `break` there leaves that loop)
+        todo = [(c, None, False) for c in ast.iter_child_nodes(fn.node)]
+        while todo:
+            n, loop, breaks = todo.pop()
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if loop is None and isinstance(n, ast.While) and _event_test(n):
+                loop, breaks = n, True
+            elif loop is not None and isinstance(n, ast.Return):
+                continue
+            if loop is None:
+                todo.extend((c, None, False) for c in ast.iter_child_nodes(n))
+                continue
+            loops[id(n)] = loop
+            inner = breaks and not (n is not loop and isinstance(n, (ast.For, ast.AsyncFor, ast.While)))
+            in_blocks = set()
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(n, field, None)
+                if not isinstance(block, list):
+                    continue
+                in_blocks.update(id(b) for b in block)
+                if n is loop and field == "orelse":  # runs once, when the loop ends
+                    todo.extend((b, None, False) for b in block)
+                    continue
+                # The statements before a `return` (or a `break` of this loop) of the same block run
+                # once, then leave.
+                last = next((i for i, b in enumerate(block) if isinstance(b, ast.Return) or inner and isinstance(b, ast.Break)), None)
+                todo.extend((b, loop if last is None or i > last else None, inner) for i, b in enumerate(block))
+            todo.extend((c, loop, inner) for c in ast.iter_child_nodes(n) if id(c) not in in_blocks)
+        fn._loops = loops
+    return loops.get(id(node))
+
+
+def event_loop_call(fn, call):
+    """The call is made on each turn of the function's own event loop: a `while True:` (see
+    function_loop) or an `async for` over a stream (`async for event in listener:`)."""
+    if function_loop(fn, call) is not None:
+        return True
+    streams = getattr(fn, "_streams", None)
+    if streams is None:
+        streams = set()
+        todo = list(ast.iter_child_nodes(fn.node))
+        while todo:
+            n = todo.pop()
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(n, ast.AsyncFor):
+                streams.update(id(c) for b in n.body for c in ast.walk(b))
+            todo.extend(ast.iter_child_nodes(n))
+        fn._streams = streams
+    return id(call) in streams

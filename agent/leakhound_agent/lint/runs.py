@@ -1,0 +1,370 @@
+"""How often code runs: once per process (import, set-up, registration, a program's main) or per
+call, per request, per event. Evidence read from one module, matched by name across the files of a
+project by the host (main.py's "made")."""
+import ast
+import re
+
+from .loops import event_loop_call
+from .syntax import dotted, last_name
+
+# Parameters that say a function handles one request, event or message: it runs per call by its shape.
+PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection)$")
+# Of those, a connection is a client's (one per call) unless the function runs queries on it: then it is
+# a database's, which a program opens once as often as per call (sample AR: a schema wipe's `conn`).
+CONNECTION_PARAMS = {"conn", "connection"}
+DATABASE_CALLS = re.compile(r"^(execute\w*|cursor|commit|rollback|fetch\w*|begin|transaction|run_sync|scalars?|"
+                            r"copy_\w+|_in_transaction|atomic)$")
+
+
+# Functions that run a bounded number of times: registration and set-up helpers.
+ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^_?init|^_?load|populate|subscribe|"
+                       r"^_?hook|bootstrap|configure|initiali[sz]e|(^|_)(pre|post|before|after)_?fork(_|$)|^_?prepare|^_?patch|^_?main$|^__init_subclass__$|"
+                       r"^__set_name__$|^__class_getitem__$|^_?make_|^_?build_|^_?create_|^_?define|"
+                       r"^setUpClass$|^setUpModule$|^tearDownClass$|^tearDownModule$|"
+                       r"^_?watch_|^_?declare|"
+                       # start-up and entry points: once per process (or per object started)
+                       r"^_?(do_|on_)?start(up)?$|startup|^_?start_(?!element|tag)|(^|_)main(_|$)|"
+                       r"command_?line|cmdline|(^|_)cli(_|$)|(^|_)run_server$|"
+                       # switching a feature on, going into the background: set-up, once per process
+                       r"^_?enable_|daemoni[sz]e")
+# A test: `test_*()` at module level or `test*()` in a class named like a test case (runs once per test run).
+TEST_NAME = re.compile(r"^test")
+TEST_CLASS = re.compile(r"Test")
+# Decorators that run the function once (per key): `@_logged_cached(...)`, `@memoize`, `@run_once`.
+ONCE_DECORATOR_NAME = re.compile(r"(?i)cache|memo|once")
+# Parameter names of decorators that register what they decorate.
+CALLABLE_PARAMS = {"fn", "func", "f", "function", "cls", "klass", "kls", "callback", "cb", "handler", "method",
+                   "meth", "wrapped", "decorated", "obj", "c", "target", "view", "hook", "plugin"}
+# The constructor and what Python calls once per instance.
+PER_INSTANCE = {"__init__", "__new__", "__post_init__"}
+# "request:NAME": NAME is called or made by a function that handles a request, event or message.
+REQUEST = "request:"
+# Calls that run a program's main loop (return when the program ends) or end the process.
+MAIN_LOOPS = {"cmdloop", "serve_forever", "run_forever", "mainloop", "loop_forever", "exec_"}
+EXITS = {"sys.exit", "os._exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.execl", "os.execlp"}
+ONCE_DECORATORS = {"lru_cache", "cache", "cached_property", "once", "run_once", "contextmanager",
+                   "setup", "fixture", "pytest_fixture"}
+
+
+def handles_request(fn):
+    """The function's parameters say it handles one request, event or message (`handle(self, request)`),
+    or a web framework routes requests to it (`@app.route("/login")`, `@router.post("/items")`)."""
+    return any(per_call_param(fn, p) for p in fn.params) or routed(fn)
+
+
+def routed(fn):
+    """A decorator routes a URL path to the function: a call whose first argument (or `rule=`/`path=`)
+    is a string that starts with "/" (Flask's, FastAPI's, Sanic's, aiohttp's route tables)."""
+    for d in fn.node.decorator_list:
+        if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute):
+            args = list(d.args[:1]) + [k.value for k in d.keywords if k.arg in ("rule", "path")]
+            if any(isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("/") for a in args):
+                return True
+    return False
+
+
+def per_call_param(fn, param):
+    """The parameter is named as one request, event, message or client connection of its own (a
+    connection that the function runs queries on is a database's)."""
+    if not PER_CALL_PARAMS.match(param):
+        return False
+    if param in CONNECTION_PARAMS:
+        prefix = param + "."
+        return not any(callee.startswith(prefix) and DATABASE_CALLS.match(callee[len(prefix):])
+                       for callee, _ in fn.calls)
+    return True
+
+
+class RunFacts:
+    """How often a module's code runs: the mixin of ModuleFacts that answers it."""
+
+    # ---- which functions run per call ---------------------------------------------------
+    def called_per_call(self):
+        """The last names of what functions that run per call call (`Conn(...)`, `mod.setup_log(...)`,
+        `x.start()`): evidence, for any file, that such a class is made, or such a function run, over
+        and over rather than once per process. A constructor is no evidence: it runs once per instance
+        of its own class, which may well be made once."""
+        out = {self.evidence_name(None, name) for name in self.loop_calls}
+        for fn in self.functions:
+            # A bare call of a function defined inside the caller runs that local function: it is
+            # evidence of nothing about another module's function of the same name.
+            names = {self.evidence_name(fn, name) for name, _ in fn.calls if name not in fn.nested}
+            names.difference_update(out)
+            if names and not (fn.cls is not None and fn.name in PER_INSTANCE) and not self.runs_once(fn):
+                out |= names
+            else:  # what its own event loop calls runs once per event, even in a function that runs once
+                out.update(e for e in (self.evidence_name(fn, name) for name, call in fn.calls
+                                       if name not in fn.nested and event_loop_call(fn, call)) if e[0] != ".")
+        return out
+
+    def evidence_name(self, fn, name):
+        """What a call is evidence of: 'f' for a bare call, or one through a module-level name of the
+        caller's module (an import or a class: `cfg.read_file()`, `Conn.open()`); '.f' for a method of
+        any other object (`parser.read_file()`, `self.items.add()`). A module function gets evidence
+        only from the first kind; a method from either (see rules/common.py, made_many)."""
+        if "." not in name:
+            return name
+        head, last = name.split(".", 1)[0], name.rsplit(".", 1)[-1]
+        if head in self.module_names and (fn is None or head not in fn.locals):
+            return last
+        # A module imported in the function, or in the one it is defined in (`from . import jobs`
+        # in a view, `jobs.run()` there or in its nested generator).
+        while fn is not None:
+            if head in fn.imported:
+                return last
+            if head in fn.locals:
+                break
+            fn = fn.parent
+        return "." + last
+
+    def called_per_request(self):
+        """"request:NAME" for what functions whose parameters say they handle one request, event or
+        message (`handle(self, request)`, `on_message(msg)`) call, and for what a module-level event
+        loop calls: made or run once per request. Not
+        methods of the function's own locals and parameters (`msg.attach(part)` runs no `attach()` of
+        a module: it is evidence of nothing but the message's own class)."""
+        out = {REQUEST + self.evidence_name(None, name) for name in self.loop_calls}  # one call per event
+        for fn in self.functions:
+            # What a function's own event loop calls, as for a module-level one; not methods of any
+            # object by name (`manager.run()` in a supervisor's loop says nothing of every `run()`).
+            out.update(REQUEST + e for e in (self.evidence_name(fn, name) for name, call in fn.calls
+                                             if name not in fn.nested and event_loop_call(fn, call)) if e[0] != ".")
+            # A function defined in a request handler (a generator it streams, a callback) runs per request too.
+            handler = fn if handles_request(fn) else fn.parent if fn.parent is not None and handles_request(fn.parent) else None
+            if handler is not None:
+                own = (set(fn.params) | fn.locals | set(handler.params) | handler.locals) - {"self", "cls"} - fn.imported - handler.imported
+                out.update(REQUEST + self.evidence_name(fn, name) for name, _ in fn.calls
+                           if ("." not in name or name.split(".", 1)[0] not in own) and name not in fn.nested)
+        return out
+
+    def made_once(self):
+        """Facts for any file about how many objects of a class (a CapWords name) the program makes:
+        "once:NAME" where code runs once per process (at module level, `__main__` block included, in
+        the program's main function: named `main` or running its main loop, or in a module function
+        only the main calls, once), not in a loop, lambda or
+        comprehension there (one object per turn or per call); "ctor:NAME" for what a constructor makes
+        (one per instance of its class); "ref:NAME" for a class handed on uncalled (`HTTPServer(addr,
+        Handler)`, `factory.protocol = Proto`, a router's `(r"/", Handler)`): whoever takes it makes as
+        many as they like. See rules/singleton_container_growth.py."""
+        out = set()
+        top = [fn for fn in self.functions if fn.parent is None and fn.cls is None]
+        mains = [fn for fn in top if MAIN_FUNCTION.search(fn.name) or _enters_main_loop(fn)]
+        once_calls = [c for body in [self.tree.body] + [fn.node.body for fn in mains] for c in _calls_once(body)]
+        # A module function the main (or the module's top level) calls once, and nothing else in the
+        # module calls (`run_server(config)` from `main()`): once per process too.
+        once_ids = {id(c) for c in once_calls}
+        called_once = {last_name(c.func) for c in once_calls}
+        for fn in top:
+            if fn in mains or fn.name not in called_once:
+                continue
+            sites = [c for g in self.functions for n, c in g.calls if n.rsplit(".", 1)[-1] == fn.name]
+            sites += [c for n, c in self.toplevel_calls if n.rsplit(".", 1)[-1] == fn.name]
+            if sum(1 for c in sites if id(c) in once_ids) == 1 == len(sites):
+                once_calls.extend(_calls_once(fn.node.body))
+        out.update("once:" + n for n in map(last_name, (c.func for c in once_calls)) if n and CLASS_NAME.match(n))
+        for fn in self.functions:
+            if fn.cls is not None and fn.name in PER_INSTANCE:
+                out.update("ctor:" + n for n in (last_name(c.func) for _, c in fn.calls) if n and CLASS_NAME.match(n))
+        for node in ast.walk(self.tree):
+            t = node.__class__
+            if t is ast.Call:
+                if last_name(node.func) in _TYPE_TESTS:
+                    continue
+                args = node.args + [k.value for k in node.keywords]
+            elif t is ast.Assign or t is ast.AnnAssign:
+                args = [node.value] if node.value is not None else []
+            else:
+                continue
+            # A call inside an argument is a call, not a class handed on: the walk reaches its own
+            # arguments when it comes to it (each argument is read once).
+            todo = list(args)
+            while todo:
+                n = todo.pop()
+                t = n.__class__
+                if t is ast.Call:
+                    continue
+                if t is ast.Name or t is ast.Attribute:
+                    name = n.id if t is ast.Name else n.attr
+                    if CLASS_NAME.match(name):
+                        out.add("ref:" + name)
+                todo.extend(ast.iter_child_nodes(n))
+        return out
+
+    def class_family(self, cls):
+        """A class's name and the names of its subclasses in the module (any of them made per call
+        makes the class's methods run per instance)."""
+        family, grew = [cls.name], True
+        while grew:
+            grew = False
+            for sub in self.classes.values():
+                if sub.name not in family and any(last_name(b) in family for b in sub.bases):
+                    family.append(sub.name)
+                    grew = True
+        return family
+
+    def runs_once(self, fn):
+        """True for a function that runs a bounded number of times (import, set-up, registration),
+        or that the module only calls from such functions."""
+        memo = self.__dict__.setdefault("_once", {})
+        if fn not in memo:
+            memo[fn] = False  # while deciding (recursion): not once
+            memo[fn] = self._runs_once(fn) or self._only_called_once(fn)
+        return memo[fn]
+
+    def singleton(self, name, _seen=()):
+        """A class of this module that is instantiated at least once, and only at import time (module
+        level or class bodies, not a `__main__` block: a script's demo says nothing of library use);
+        its subclasses in the module likewise. Its constructor runs a fixed number of times."""
+        sites = self.instance_sites.get(name)
+        if not sites or name in _seen or any(f is not None and not _lazy(f, call) for f, call in sites):
+            return False
+        main = self.__dict__.get("_main_calls")
+        if main is None:  # the calls under `if __name__ == "__main__":`, found once
+            main = self._main_calls = {id(n) for stmt in self.tree.body if _is_main_guard(stmt)
+                                       for n in ast.walk(stmt) if isinstance(n, ast.Call)}
+        if any(id(call) in main for _, call in sites):
+            return False
+        for sub in self.classes.values():
+            if sub.name != name and any(last_name(b) == name for b in sub.bases) and not self.singleton(sub.name, _seen + (name,)):
+                return False
+        return True
+
+    def _only_called_once(self, fn):
+        if fn.name.startswith("__") or fn.cls is not None:
+            return False  # methods and dunders are called from anywhere
+        if any(name.rsplit(".", 1)[-1] == fn.name for name in self.loop_calls):
+            return False  # a module-level event loop calls it on every iteration
+        index = self.__dict__.get("_callers")
+        if index is None:  # callee name -> calling functions, built once
+            index = self._callers = {}
+            for g in self.functions:
+                for name, _ in g.calls:
+                    index.setdefault(name, []).append(g)
+        callers = index.get(fn.name, ())
+        if any(name == fn.name and event_loop_call(g, call) for g in callers for name, call in g.calls):
+            return False  # called on each turn of a caller's event loop
+        return bool(callers) and all(self.runs_once(g) for g in callers)
+
+    def _runs_once(self, fn):
+        if fn.node.decorator_list and routed(fn):
+            return False  # a web route runs per request, whatever its name (`@app.route("/setup")`)
+        while fn is not None:
+            if fn.name in self.module_calls or ONCE_NAME.search(fn.name) or fn.returns_param:
+                return True
+            if fn.returned & fn.nested and CALLABLE_PARAMS.intersection(fn.params):
+                return True  # `def deco(func): def wrapper(...): ...; return wrapper`: once per decorated function
+            if TEST_NAME.match(fn.name) and (fn.cls is None or TEST_CLASS.search(fn.cls.name)):
+                return True
+            if fn.declares_global and _flag_guarded(fn):
+                return True
+            if any(d in ONCE_DECORATORS or (d and ONCE_DECORATOR_NAME.search(d)) for d in fn.decorators):
+                return True
+            if fn.cls is not None and any(dotted(b) in ("type", "ABCMeta", "EnumMeta") for b in fn.cls.bases):
+                return True  # a metaclass method runs once per class
+            if fn.cls is not None and fn.name in PER_INSTANCE and self.singleton(fn.cls.name):
+                return True  # the constructor of a class made only at import (or in set-up code)
+            if _enters_main_loop(fn):
+                return True  # `...; self.cmdloop()`, `sys.exit(main())`: once per process
+            fn = fn.parent if fn.parent is not None and fn.name in ("wrapper", "inner", "decorator") else None
+        return False
+
+
+def _lazy(fn, call):
+    """`if cls.monitor is None: cls.monitor = Monitor()` (or `if not _POOL: _POOL = Pool()`): made when the
+    class-wide or global slot it is stored in is empty, so once (again only after it was dropped)."""
+    parent = {}
+    for node in ast.walk(fn.node):
+        for child in ast.iter_child_nodes(node):
+            parent[child] = node
+    assign = parent.get(call)
+    if not isinstance(assign, ast.Assign) or len(assign.targets) != 1:
+        return False
+    target = assign.targets[0]
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id != "self" \
+            and target.value.id not in fn.locals - set(fn.params[:1]):
+        slot = target.attr  # `cls.monitor`, `Pool.default`, `module.X`: not `self.x`, one per instance
+    elif isinstance(target, ast.Name) and target.id in fn.globals:
+        slot = target.id
+    else:
+        return False
+    cur = parent.get(assign)
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, ast.If) and any(isinstance(n, ast.Attribute) and n.attr == slot or isinstance(n, ast.Name) and n.id == slot
+                                           for n in ast.walk(cur.test)):
+            return True
+        cur = parent.get(cur)
+    return False
+
+
+# A class's name as written (CapWords, with a lower-case letter: not a CONSTANT).
+CLASS_NAME = re.compile(r"^_*[A-Z][A-Za-z0-9_]*[a-z][A-Za-z0-9_]*$")
+# A module function that is the program's main: runs once per process.
+MAIN_FUNCTION = re.compile(r"(^|_)main(_|$)")
+# What runs its body any number of times: an object made there is one per turn, per call or per item.
+_NOT_ONCE = (ast.For, ast.AsyncFor, ast.While, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+             ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# Calls that only look at a class: not handing it on to be made.
+_TYPE_TESTS = {"isinstance", "issubclass", "super", "cast", "type", "hasattr", "getattr", "setattr", "id", "repr", "str"}
+
+
+def _calls_once(body):
+    """The calls among the statements that run once each time the statements do: not those in a loop,
+    a lambda, a comprehension or a nested definition."""
+    todo = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _NOT_ONCE):
+            continue
+        if isinstance(node, ast.Call):
+            yield node
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def _is_main_guard(stmt):
+    """`if __name__ == "__main__":`"""
+    if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Compare):
+        return False
+    sides = [stmt.test.left] + stmt.test.comparators
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and \
+        any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)
+
+
+def _enters_main_loop(fn):
+    """A statement of the function's own body runs the program's main loop or ends the process."""
+    for stmt in fn.node.body:
+        if stmt.__class__ is ast.Expr and stmt.value.__class__ is ast.Call:
+            name = dotted(stmt.value.func) or ""
+            if name.rsplit(".", 1)[-1] in MAIN_LOOPS or name in EXITS:
+                return True
+    return False
+
+
+def _flag_guarded(fn):
+    """`if _started: return` (or `is not None`, or either `and` something else; the return may sit in a
+    nested `if`) in the body of a function that sets the global `_started`: everything after it runs once
+    (once per setting)."""
+    body = list(fn.node.body)
+    # `try: if _started: return  except NameError: pass` (a flag not bound until the first call).
+    body += [s for t in fn.node.body if isinstance(t, ast.Try) for s in t.body]
+    for stmt in body:
+        if not (isinstance(stmt, ast.If) and _returns(stmt.body)):
+            continue
+        tests = stmt.test.values if isinstance(stmt.test, ast.BoolOp) and isinstance(stmt.test.op, ast.And) else [stmt.test]
+        if any(_is_flag(test, fn) for test in tests):
+            return True
+    return False
+
+
+def _returns(body):
+    """A return among the statements, or in an `if` among them."""
+    return any(isinstance(s, ast.Return) or isinstance(s, ast.If) and (_returns(s.body) or _returns(s.orelse)) for s in body)
+
+
+def _is_flag(test, fn):
+    """`FLAG`, `FLAG is not None` or `isinstance(FLAG, Kind)` for a global FLAG that the function sets."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) \
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+        test = test.left
+    elif isinstance(test, ast.Call) and dotted(test.func) == "isinstance" and len(test.args) == 2:
+        test = test.args[0]
+    return isinstance(test, ast.Name) and test.id in fn.globals and test.id in fn.stored
