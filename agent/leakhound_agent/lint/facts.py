@@ -29,7 +29,7 @@ READERS = {"len", "sorted", "list", "tuple", "set", "frozenset", "iter", "any", 
 # where nothing can name a container, reads, loops, tests and deletions need nothing either.
 _HANDLED = {"Name", "Constant", "JoinedStr", "Attribute", "Call", "FunctionDef", "AsyncFunctionDef", "ClassDef",
             "Assign", "AnnAssign", "AugAssign", "Subscript", "Global", "Return", "Compare", "For", "AsyncFor",
-            "comprehension", "Delete", "If", "While", "IfExp", "Assert", "UnaryOp", "BoolOp"}
+            "comprehension", "Delete", "If", "While", "IfExp", "Assert", "UnaryOp", "BoolOp", "Import", "ImportFrom"}
 _USES_ONLY = {"Compare", "For", "AsyncFor", "comprehension", "Delete", "If", "While", "IfExp", "Assert", "UnaryOp", "BoolOp"}
 _ALL_NODES = [c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.AST)]
 _PLAIN = frozenset(c for c in _ALL_NODES if c.__name__ not in _HANDLED)
@@ -163,6 +163,7 @@ class ModuleFacts(RunFacts):
         self.loggers = set()  # module names bound to logging.getLogger(...)
         self.classes = {}  # name -> ClassDef
         self.functions = []
+        self.function_imports = set()  # names bound by an import inside a function (`from . import jobs`)
         self.module_calls = set()  # function names called at import time or used as decorators
         self.shrunk_attrs = set()  # attribute names shrunk anywhere: obj.NAME.clear(), del obj.NAME[k]
         self.toplevel_calls = []  # (dotted callee, Call node) outside functions
@@ -327,6 +328,9 @@ class ModuleFacts(RunFacts):
                         self._shrunk_name(node.value)
                 elif id(node) not in consumed:
                     self._subscript(node, fn, consumed)
+            elif t is ast.Import or t is ast.ImportFrom:
+                if fn is not None:
+                    self.function_imports.update((a.asname or a.name).split(".")[0] for a in node.names)
             elif t is Global:
                 if fn is not None:
                     fn.declares_global = True

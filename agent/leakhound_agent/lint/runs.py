@@ -109,7 +109,7 @@ class RunFacts:
             return last
         # A module imported in the function, or in the one it is defined in (`from . import jobs`
         # in a view, `jobs.run()` there or in its nested generator).
-        while fn is not None:
+        while fn is not None and head in self.function_imports:
             if head in fn.imported:
                 return last
             if head in fn.locals:
