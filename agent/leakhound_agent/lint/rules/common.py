@@ -435,11 +435,21 @@ def made_many(facts, fn):
     if fn.name not in PER_INSTANCE and handles_request(fn):
         return ()
     if fn.cls is None:
-        return ([[fn.name]],)
+        outer = caller_of_nested(fn)
+        return made_many(facts, outer) if outer is not None else ([[fn.name]],)
     family = facts.class_family(fn.cls)
     if fn.name in PER_INSTANCE:
         return ([[c] for c in family],)
     return (method_needs(family, fn.name),)
+
+
+def caller_of_nested(fn):
+    """The function a nested function is defined in, when that function calls it by name (`def
+    _add(x): ...` then `_add(item)`): it runs when that one runs; else None (returned, passed on)."""
+    outer = fn.parent
+    if outer is None or not any(name == fn.name for name, _ in outer.calls):
+        return None
+    return outer
 
 
 def method_needs(family, name):

@@ -8,7 +8,7 @@ import ast
 from ..loops import function_loop
 from ..runs import PER_INSTANCE, per_call_param, routed
 from ..syntax import ever_new
-from .common import WEAK_THREAD_KEY, keyed_by_identity, looked_up_first, mentions, stored_value, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_THREAD_KEY, caller_of_nested, keyed_by_identity, looked_up_first, mentions, stored_value, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -43,7 +43,8 @@ def _evidence(facts, fn):
         return ([[c] for c in facts.class_family(fn.cls)],)  # `feed()`/`visit()` calls it: the walker made per call
     if fn.cls is not None and fn.params[:1] == ["self"] and not {"staticmethod", "classmethod"} & set(fn.decorators):
         return (method_needs(facts.class_family(fn.cls), fn.name),)
-    return ([[fn.name]],)
+    outer = caller_of_nested(fn)
+    return _evidence(facts, outer) if outer is not None else ([[fn.name]],)
 
 
 def _loop_growth(facts, c, node, value, key=None):
