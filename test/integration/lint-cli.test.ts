@@ -238,6 +238,17 @@ describe("leakhound lint", () => {
     expect(JSON.parse(fs.readFileSync(json, "utf8")).findings).toHaveLength(1);
   });
 
+  it("tells to make a class-level container each object's own when methods grow it through self", async () => {
+    const dir = project({
+      "views.py": "class Feed:\n    seen = []\n\n    def on_post(self, request):\n        self.seen.append(request.author)\n",
+    });
+    const json = path.join(dir, "r.json");
+    await runCli(["lint", "--json", json, "--quiet", "."], { cwd: dir });
+    const [finding] = JSON.parse(fs.readFileSync(json, "utf8")).findings;
+    expect(finding).toMatchObject({ rule: "global-container-growth", line: 5, container: "Feed.seen" });
+    expect(finding.fix).toBe("`Feed.seen` is one list shared by every instance for the life of the process: make it each object's own (`self.seen = []` in `__init__`) or a local of the call, or bound it.");
+  });
+
   it("in a folder of projects, each project's trims and per-call evidence are its own; two paths of one project share theirs", async () => {
     const grows = "jobs = {}\n\n\ndef submit(request):\n    jobs[request.id] = request\n";
     const dir = project({

@@ -47,6 +47,13 @@ def _evidence(facts, fn):
     return _evidence(facts, outer) if outer is not None else ([[fn.name]],)
 
 
+def _through_self(node, c):
+    """The growth reaches the class's container through an instance (`self.NAME.append(x)`)."""
+    attr = c.name.rsplit(".", 1)[-1]
+    return any(isinstance(n, ast.Attribute) and n.attr == attr and isinstance(n.value, ast.Name) and n.value.id == "self"
+               for n in ast.walk(node))
+
+
 def _loop_growth(facts, c, node, value, key=None):
     """A list (or a dict or set under keys that never repeat) grown with each turn of a module-level
     event loop (`while True:` at module level or in a `__main__` block), unless the loop tests whether the value is in it already or stores a caught
@@ -149,6 +156,12 @@ def check(facts):
                         c.name, "discard(x)" if c.kind == "set" else "pop(key, None)")
             else:
                 continue
+            if c.key[0] == "c" and _through_self(node, c):
+                # `authors = []` in the class body, `self.authors.append(x)` in a method: meant per object?
+                empty = {"list": "[]", "dict": "{}", "set": "set()"}.get(c.kind, "%s()" % c.kind)
+                fix = ("`%s` is one %s shared by every instance for the life of the process: make it each object's own "
+                       "(`self.%s = %s` in `__init__`) or a local of the call, or bound it." % (
+                           c.name, c.kind, c.name.rsplit(".", 1)[-1], empty))
             # Only with evidence that the code runs many times (see _evidence).
             needs = _evidence(facts, fn)
             weak = WEAK_THREAD_KEY if c.kind != "list" and keyed_by_thread(fn, key) else None
