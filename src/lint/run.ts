@@ -83,6 +83,32 @@ function strongAlternative(all: string[], made: Set<string> | undefined): boolea
   return all.some((n) => strongEvidence(n, made)) || all.every((n) => n.startsWith("!") || n.startsWith("once:"));
 }
 
+/** A class made per call (or per request) makes its bases' constructors and methods run so too:
+ *  from the files' "ext:CLASS:BASE" facts, add each base of a class that `made` has, through chains
+ *  of bases, also across files (`class Client(BaseClient)` in the app, `BaseClient` in its library). */
+export function withBases(made: Set<string>): void {
+  const bases = new Map<string, string[]>();
+  for (const n of made) {
+    if (!n.startsWith("ext:")) continue;
+    const [, cls, base] = n.split(":");
+    if (!cls || !base) continue;
+    const list = bases.get(cls);
+    if (list) list.push(base);
+    else bases.set(cls, [base]);
+  }
+  const todo = [...bases.keys()].flatMap((cls) => ["", "request:"].map((prefix) => prefix + cls)).filter((n) => made.has(n));
+  while (todo.length) {
+    const n = todo.pop()!;
+    const prefix = n.startsWith("request:") ? "request:" : "";
+    for (const base of bases.get(n.slice(prefix.length)) ?? []) {
+      if (!made.has(prefix + base)) {
+        made.add(prefix + base);
+        todo.push(prefix + base);
+      }
+    }
+  }
+}
+
 /** Rules whose finding is about a container another file might trim. */
 const CONTAINER_RULES = new Set(["global-container-growth", "singleton-container-growth", "unbounded-cache", "cleanup-skipped", "thread-local-growth", "stored-exception"]);
 
@@ -133,6 +159,7 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
     if (!made) madePerCall.set(scope.made, (made = new Set()));
     for (const n of f.made ?? []) made.add(n);
   }
+  for (const made of madePerCall.values()) withBases(made);
   const findings: LintFinding[] = [];
   const notes: LintNote[] = [];
   let lines = 0;

@@ -7,6 +7,7 @@ import { annotation, escapeData, escapeProperty, githubAnnotations } from "../..
 import { toSarif } from "../../src/report/sarif.js";
 import type { CiFinding } from "../../src/report/ci-findings.js";
 import { globToRegExp, isExcluded, isTestPath } from "../../src/lint/files.js";
+import { withBases } from "../../src/lint/run.js";
 import { displayPath, largestFirst } from "../../src/lint/run.js";
 import { renderLintTerminal } from "../../src/lint/terminal.js";
 import { readConfig } from "../../src/lint/config.js";
@@ -70,6 +71,12 @@ describe("lint files and config", () => {
     expect(isTestPath("src/app_testing/db.py", new Set(["src", "src/app", "src/app_testing"]))).toBe(true);
     expect(isTestPath("app_testing/db.py", new Set(["app_testing"]))).toBe(false);
     expect(isTestPath("ab_testing/a.py", new Set(["ab_testing", "web"]))).toBe(false);
+  });
+
+  it("counts a class made per call or per request as its bases made so, through chains of bases", () => {
+    const made = new Set(["Billing", "request:Ledger", "ext:Billing:Pooled", "ext:Pooled:Base", "ext:Ledger:Shared", "ext:Unused:Other", "once:Audit", "ext:Audit:Logged"]);
+    withBases(made);
+    expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["Base", "Billing", "Pooled", "once:Audit", "request:Ledger", "request:Shared"]);
   });
 
   it("hands files out largest first, each file once", () => {

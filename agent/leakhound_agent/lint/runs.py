@@ -202,6 +202,13 @@ class RunFacts:
                     grew = True
         return family
 
+    def class_bases(self):
+        """"ext:CLASS:BASE" for each class of the module and each base it names: the host counts a
+        class made per call, or per request, as its bases made so (their constructors and methods run
+        for it), also when the base is defined in another file of the project."""
+        return {"ext:%s:%s" % (name, base) for name, cls in self.classes.items()
+                for base in (last_name(b) for b in cls.bases) if base and base != name and CLASS_NAME.match(base)}
+
     def runs_once(self, fn):
         """True for a function that runs a bounded number of times (import, set-up, registration),
         or that the module only calls from such functions."""
