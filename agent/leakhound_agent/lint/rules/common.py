@@ -552,3 +552,30 @@ def looked_up_first(c, fn, node, key):
     dump = ast.dump(key) if key is not None else None
     return dump is not None and any(rfn is fn and rkey is not None and ast.dump(rkey) == dump and line <= node.lineno
                                     for rfn, rkey, line in c.reads)
+
+
+TASK_MAKERS = {"create_task", "ensure_future", "run_coroutine_threadsafe"}
+
+
+def made_task(fn, value):
+    """The value is an asyncio task or future made right there (`asyncio.create_task(...)`,
+    `loop.create_task(...)`, `asyncio.ensure_future(...)`), or a local bound to one in the function."""
+    def maker(expr):
+        return isinstance(expr, ast.Call) and last_name(expr.func) in TASK_MAKERS
+    if maker(value):
+        return True
+    if not isinstance(value, ast.Name):
+        return False
+    return any(isinstance(n, ast.Assign) and maker(n.value)
+               and any(isinstance(t, ast.Name) and t.id == value.id for t in n.targets)
+               for n in ast.walk(fn.node))
+
+
+def task_kept(c, written, fn):
+    """(why, fix) for a list or set that keeps every asyncio task fn adds to it."""
+    why = ("%s keeps every asyncio task %s adds to it, and nothing takes one out: finished tasks stay, "
+           "with their results or exceptions." % (where(c), fn_label(fn)))
+    fix = ("Take each task out when it is done: `task.add_done_callback(%s.%s)` where it is added "
+           "(asyncio's pattern for keeping background tasks), or run them in an `asyncio.TaskGroup`." % (
+               written, "discard" if c.kind == "set" else "remove"))
+    return why, fix

@@ -8,7 +8,7 @@ import ast
 from ..loops import function_loop
 from ..runs import PER_INSTANCE, per_call_param, routed
 from ..syntax import ever_new
-from .common import WEAK_THREAD_KEY, caller_of_nested, keyed_by_identity, looked_up_first, mentions, stored_value, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_THREAD_KEY, caller_of_nested, made_task, task_kept, keyed_by_identity, looked_up_first, mentions, stored_value, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -85,23 +85,6 @@ def _loop_growth(facts, c, node, value, key=None):
     return node, why, fix, c.name, None, None
 
 
-TASK_MAKERS = {"create_task", "ensure_future", "run_coroutine_threadsafe"}
-
-
-def _made_task(fn, value):
-    """The value is an asyncio task or future made right there (`asyncio.create_task(...)`,
-    `loop.create_task(...)`, `asyncio.ensure_future(...)`), or a local bound to one in the function."""
-    def maker(expr):
-        return isinstance(expr, ast.Call) and last_name(expr.func) in TASK_MAKERS
-    if maker(value):
-        return True
-    if not isinstance(value, ast.Name):
-        return False
-    return any(isinstance(n, ast.Assign) and maker(n.value)
-               and any(isinstance(t, ast.Name) and t.id == value.id for t in n.targets)
-               for n in ast.walk(fn.node))
-
-
 def check(facts):
     for c in facts.containers.values():
         if c.key[0] not in "gc" or managed(c):
@@ -129,12 +112,8 @@ def check(facts):
             h = how(node)
             if c.kind == "list" and h in LIST_GROW and deduplicated(fn, node, c) and not open_key(fn, value):
                 continue  # `if x not in C: C.append(x)` with values from a fixed set
-            if c.kind in ("list", "set") and (h in LIST_GROW or h == "add") and _made_task(fn, value):
-                why = ("%s keeps every asyncio task %s adds to it, and nothing takes one out: finished tasks stay, "
-                       "with their results or exceptions." % (where(c), fn_label(fn)))
-                fix = ("Take each task out when it is done: `task.add_done_callback(%s.%s)` where it is added "
-                       "(asyncio's pattern for keeping background tasks), or run them in an `asyncio.TaskGroup`." % (
-                           c.name, "discard" if c.kind == "set" else "remove"))
+            if c.kind in ("list", "set") and (h in LIST_GROW or h == "add") and made_task(fn, value):
+                why, fix = task_kept(c, c.name, fn)
             elif c.kind == "list" and h in LIST_GROW:
                 why = "%s is grown with `%s` in %s on every call and never trimmed, so it keeps everything ever added." % (
                     where(c), h, fn_label(fn))

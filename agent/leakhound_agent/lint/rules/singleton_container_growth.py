@@ -19,7 +19,7 @@ from ..loops import function_loop
 from ..runs import PER_INSTANCE, handles_request
 from ..syntax import ever_new, last_name
 from .global_container_growth import LIST_GROW
-from .common import DATA_PARAMS, where, written, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
+from .common import DATA_PARAMS, made_task, task_kept, where, written, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
 
 ID = "singleton-container-growth"
 TITLE = "Container on a long-lived object grows per request"
@@ -175,7 +175,9 @@ def check(facts):
                 continue
             loop = function_loop(fn, node)
             h = how(node)
-            if c.kind == "list" and h in LIST_GROW:
+            if c.kind in ("list", "set") and (h in LIST_GROW or h == "add") and made_task(fn, value):
+                why, fix = task_kept(c, written(c), method)
+            elif c.kind == "list" and h in LIST_GROW:
                 # A list grows with any input, a command's one file as much as a server's traffic: only
                 # a method that handles a request or message, or its own event loop, says it is traffic.
                 if filled_once(fn, node, c) or deduplicated(fn, node, c):
