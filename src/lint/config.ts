@@ -18,16 +18,21 @@ export interface LintConfig {
 }
 
 
-/** The nearest pyproject.toml at or above `start`. */
-export function findPyproject(start: string): string | null {
+/** The nearest folder at or above `start` for which `test` holds, or null. */
+export function nearestFolder(start: string, test: (dir: string) => boolean): string | null {
   let dir = path.resolve(start);
   for (;;) {
-    const p = path.join(dir, "pyproject.toml");
-    if (fs.existsSync(p)) return p;
+    if (test(dir)) return dir;
     const up = path.dirname(dir);
     if (up === dir) return null;
     dir = up;
   }
+}
+
+/** The nearest pyproject.toml at or above `start`. */
+export function findPyproject(start: string): string | null {
+  const dir = nearestFolder(start, (d) => fs.existsSync(path.join(d, "pyproject.toml")));
+  return dir === null ? null : path.join(dir, "pyproject.toml");
 }
 
 function stringList(value: unknown, key: string, file: string): string[] {

@@ -30,6 +30,8 @@ const TEST_DIRS = new Set(["test", "tests", "testing"]);
 // unit_tests, integration_tests, tests_with_db, test_utils, testing_helpers, end_to_end_test, perf_test.
 const TEST_DIR = /^(?:\w+_tests|tests_\w+|(?:tests?|testing)_(?:utils?|utilities|helpers?|support|tools|lib|common|fixtures|data)|(?:unit|integration|functional|e2e|end_to_end|system|acceptance|perf|performance|smoke|regression|load|stress)_test)$/;
 const TEST_FILE = /^(?:test_.*|.*_test|tests|conftest)\.py$/;
+// `app_testing` (or `app_test`): test support for a package `app` when one sits beside it.
+const TEST_SUPPORT = /^(\w+?)_(?:testing|test)$/;
 
 /** Test code, by its path below the folder given to lint ('/'-separated): a file named test_*.py,
  *  *_test.py, tests.py or conftest.py, or one under a folder named test, tests or testing, or like
@@ -40,7 +42,7 @@ export function isTestPath(rel: string, folders?: Set<string>): boolean {
   if (TEST_FILE.test(parts[parts.length - 1]!)) return true;
   return parts.slice(0, -1).some((d, i) => {
     if (TEST_DIRS.has(d) || TEST_DIR.test(d.toLowerCase())) return true;
-    const pkg = /^(\w+?)_(?:testing|test)$/.exec(d);
+    const pkg = TEST_SUPPORT.exec(d);
     return Boolean(pkg && folders?.has([...parts.slice(0, i), pkg[1]].join("/")));
   });
 }

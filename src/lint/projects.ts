@@ -4,6 +4,7 @@
 // is another class.
 import fs from "node:fs";
 import path from "node:path";
+import { nearestFolder } from "./config.js";
 
 /** What marks the top folder of a Python project. */
 export const PROJECT_MARKERS = ["pyproject.toml", "setup.py", "setup.cfg", ".git"];
@@ -29,31 +30,16 @@ export function projectOf(roots: string[]): (file: string) => Project {
     if (m === undefined) marked.set(dir, (m = PROJECT_MARKERS.some((name) => fs.existsSync(path.join(dir, name)))));
     return m;
   };
-  const enclosing = new Map<string, string | null>();
-  const projectAbove = (root: string): string | null => {
-    let found = enclosing.get(root);
-    if (found !== undefined) return found;
-    found = null;
-    for (let dir = root; ; ) {
-      if (hasMarker(dir)) {
-        found = dir;
-        break;
-      }
-      const up = path.dirname(dir);
-      if (up === dir) break;
-      dir = up;
-    }
-    enclosing.set(root, found);
-    return found;
-  };
+  // Each path given: the folder its files' projects are looked for from, and the project it is in.
+  const tops = new Map(roots.map((r) => [r, isFile(r) ? path.dirname(r) : r]));
+  const above = new Map([...new Set(tops.values())].map((top) => [top, nearestFolder(top, hasMarker)]));
   // Longest first, so a path given inside another given path wins.
   const sorted = [...roots].sort((a, b) => b.length - a.length);
-  const folderOf = (root: string): string => (isFile(root) ? path.dirname(root) : root);
   return (file: string): Project => {
     const root = sorted.find((r) => file === r || file.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
-    const top = root === undefined ? path.dirname(file) : folderOf(root);
-    const above = projectAbove(top);
-    if (above) return { folder: above, marked: true };
+    const top = root === undefined ? path.dirname(file) : tops.get(root)!;
+    const project = above.has(top) ? above.get(top) : nearestFolder(top, hasMarker);
+    if (project) return { folder: project, marked: true };
     const rel = path.relative(top, path.dirname(file));
     let dir = top;
     for (const part of rel && !rel.startsWith("..") ? rel.split(path.sep) : []) {
