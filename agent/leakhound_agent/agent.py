@@ -97,6 +97,10 @@ class Agent(object):
         self._worker = None
         self._paused_for_fork = False
         self._resume_pending = False
+        # Where os.fork() was called from when the resume was put off: (id, code, f_lasti) of
+        # that frame; while it is still there at that instruction, os.fork() has not returned.
+        self._fork_call_site = None
+        self._checking_site = False  # sys._getframe raises an audit event: our hook must not recurse
         self._forking = False
         self._exiting = False
         self._exited = False
@@ -682,25 +686,41 @@ class Agent(object):
             pass
 
     def _after_fork_in_parent(self):
-        self._forking = False
         if not (self._paused_for_fork or self._resume_pending):
+            self._forking = False
             return
         self._paused_for_fork = False
         if _WARNS_AFTER_PARENT_HOOKS:
-            # 3.13+ counts threads only after this hook returns, so resume a little
-            # later: at the next audit event or garbage collection, whichever comes first.
+            # 3.13+ counts threads only after the program's own after_in_parent hooks (which
+            # run after ours), so resume later: at the next audit event or garbage collection
+            # once os.fork() has returned. _forking stays set while we look up where it was
+            # called from (sys._getframe raises an audit event, which must not resume).
+            self._fork_call_site = _caller_site()
             self._resume_pending = True
+            self._forking = False
             try:
                 _install_resume_triggers(self)
             except BaseException:
                 pass  # then the exit handshake still takes a last sample
         else:
+            self._forking = False
             self._resume_after_fork()
 
     def maybe_resume(self):
-        """Called by the resume triggers; cheap when there is nothing to do."""
+        """Called by the resume triggers; cheap when there is nothing to do. Returns False when
+        the resume must wait: os.fork() has not returned yet (a later at-fork hook of the
+        program collected garbage or raised an audit event)."""
         if self._resume_pending and not self._forking and not self._exiting and os.getpid() == self.pid:
+            self._checking_site = True
+            try:
+                inside_fork = _site_on_stack(self._fork_call_site)
+            finally:
+                self._checking_site = False
+            if inside_fork:
+                return False
+            self._fork_call_site = None
             self._resume_after_fork()
+        return True
 
     def _resume_after_fork(self):
         try:
@@ -752,7 +772,7 @@ def _install_resume_triggers(agent):
 
         def _leakhound_resume_hook(event, args):
             # Never look at args (they are the program's objects).
-            if agent._resume_pending and event != "os.fork":
+            if agent._resume_pending and not agent._checking_site and event != "os.fork":
                 try:
                     agent.maybe_resume()
                 except BaseException:
@@ -772,9 +792,37 @@ class _ResumeOnCollect(object):
 
     def __del__(self):
         try:
-            self.agent.maybe_resume()
+            if not self.agent.maybe_resume():
+                _ResumeOnCollect(self.agent)  # still inside os.fork(): wait for a later collection
         except BaseException:
             pass
+
+
+def _caller_site():
+    """The frame that called os.fork(), seen from our after_in_parent hook (called from C)."""
+    try:
+        frame = sys._getframe(2)
+        return (id(frame), frame.f_code, frame.f_lasti)
+    except Exception:
+        return None
+
+
+def _site_on_stack(site):
+    """True while the frame recorded by _caller_site is on this thread's stack at that same
+    instruction, i.e. the call to os.fork() has not returned. Holds no frame (only its id, its
+    code and an offset), so no local of the program is kept alive."""
+    if site is None:
+        return False
+    frame_id, code, lasti = site
+    try:
+        frame = sys._getframe(1)
+        while frame is not None:
+            if id(frame) == frame_id and frame.f_code is code and frame.f_lasti == lasti:
+                return True
+            frame = frame.f_back
+    except Exception:
+        pass
+    return False
 
 
 def _wait_thread_gone(native_id, limit=1.0):

@@ -142,6 +142,43 @@ describe.each(PYTHONS)("agent resilience on Python $version", ({ path: python })
     expect(parentSamples.length).toBeGreaterThanOrEqual(4);
   });
 
+  it("the program's own after-fork hooks collecting garbage and raising audit events: no fork warning, sampling resumes", async () => {
+    // 3.13+ counts threads after every after_in_parent hook; ours runs first, so the sampling thread
+    // must not come back from a collection or an audit event inside the program's later hook.
+    const program = `import gc, os, sys, time
+def after():
+    gc.collect()
+    open(os.devnull).close()
+os.register_at_fork(after_in_parent=after)
+os.register_at_fork(after_in_parent=gc.collect)
+def forks(n):
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+forks(3)
+KEEP = []
+for i in range(200):
+    KEEP.append(bytearray(4000))
+    time.sleep(0.01)
+forks(2)
+print("parent done", len(KEEP))
+`;
+    const dir = writeProgram({ "hooks.py": program });
+    const host = await newHost();
+    const r = await runPython(python, ["-W", "error::DeprecationWarning", "hooks.py"], { cwd: dir, env: agentEnv(host) });
+    await host.settle();
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("parent done 200\n");
+    expect(r.code).toBe(0);
+    expect(host.errors()).toEqual([]);
+    const parent = host.byPid(r.pid)!;
+    // Two seconds of growth after the first forks: the parent's sampling thread came back.
+    expect(parent.ofType("sample").length).toBeGreaterThanOrEqual(3);
+    expect(parent.ofType("exiting").length).toBe(1);
+  });
+
   it("a fork that execs right away (preexec_fn, fork+exec) does not report as a process of its own", async () => {
     const program = `import os, subprocess, sys
 subprocess.run([sys.executable, "-c", "print('grandchild')"], preexec_fn=lambda: None, check=True)
