@@ -799,23 +799,28 @@ class _ResumeOnCollect(object):
 
 
 def _caller_site():
-    """The frame that called os.fork(), seen from our after_in_parent hook (called from C)."""
+    """The frame that called os.fork(), seen from our after_in_parent hook (called from C), and
+    the thread it runs on."""
     try:
         frame = sys._getframe(2)
-        return (id(frame), frame.f_code, frame.f_lasti)
+        return (_get_ident(), id(frame), frame.f_code, frame.f_lasti)
     except Exception:
         return None
 
 
 def _site_on_stack(site):
-    """True while the frame recorded by _caller_site is on this thread's stack at that same
+    """True while the frame recorded by _caller_site is on its thread's stack at that same
     instruction, i.e. the call to os.fork() has not returned. Holds no frame (only its id, its
     code and an offset), so no local of the program is kept alive."""
     if site is None:
         return False
-    frame_id, code, lasti = site
+    thread, frame_id, code, lasti = site
     try:
-        frame = sys._getframe(1)
+        if thread == _get_ident():
+            frame = sys._getframe(1)
+        else:
+            # Another thread collected: look at the forking thread's stack (gone: it returned).
+            frame = sys._current_frames().get(thread)
         while frame is not None:
             if id(frame) == frame_id and frame.f_code is code and frame.f_lasti == lasti:
                 return True
