@@ -9,6 +9,7 @@ import path from "node:path";
 import { filesOfKind, findPythonFiles, oneOffKind, testFiles } from "./files.js";
 import { findPyproject, readConfig } from "./config.js";
 import { projectOf } from "./projects.js";
+import { ProjectEvidence, WEAK_EVIDENCE, strongAlternative } from "./evidence.js";
 import { runWorker, runWorkers, type WorkerAnswer } from "./python.js";
 import type { Confidence, LintFinding, LintNote, LintResult } from "./model.js";
 import { EXIT, UserError } from "../errors.js";
@@ -59,10 +60,6 @@ export function displayPath(file: string, cwd: string): string {
   return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : abs;
 }
 
-/** Why a finding whose only evidence is a plain call is of low confidence. */
-export const WEAK_EVIDENCE =
-  "the only sign that its code runs many times is a call from another function, which may itself run once per process (set-up, a command's main, a build step)";
-
 /** Why a finding in code that runs once over fixed input (see oneOffKind) is of low confidence. */
 export const ONE_OFF: Record<NonNullable<ReturnType<typeof oneOffKind>>, string> = {
   example: "it is in an example, sample, demo or documentation folder: a script that shows how to use the code and runs once over fixed input",
@@ -70,44 +67,6 @@ export const ONE_OFF: Record<NonNullable<ReturnType<typeof oneOffKind>>, string>
   importer: "it is in an importers folder: code that reads one input (a file, a dump) into the program, so what it keeps is bounded by that input",
   scraper: "it is in a scrapers or spiders folder: a scraper runs for one crawl and exits, so what it caches is bounded by that crawl",
 };
-
-/** Evidence that says the code runs with data, requests or users, not only that something calls it:
- *  a class offered to users (`public:`), code a request handler runs (`request:`). */
-function strongEvidence(name: string, made: Set<string> | undefined): boolean {
-  return name.startsWith("public:") || name.startsWith("request:") || Boolean(made?.has(`request:${name}`));
-}
-
-/** An alternative met with strong evidence: a strong name in it, or only evidence of how long an
- *  object lives (`once:`, `!` names), the code having shown by itself that it runs per request. */
-function strongAlternative(all: string[], made: Set<string> | undefined): boolean {
-  return all.some((n) => strongEvidence(n, made)) || all.every((n) => n.startsWith("!") || n.startsWith("once:"));
-}
-
-/** A class made per call (or per request) makes its bases' constructors and methods run so too:
- *  from the files' "ext:CLASS:BASE" facts, add each base of a class that `made` has, through chains
- *  of bases, also across files (`class Client(BaseClient)` in the app, `BaseClient` in its library). */
-export function withBases(made: Set<string>): void {
-  const bases = new Map<string, string[]>();
-  for (const n of made) {
-    if (!n.startsWith("ext:")) continue;
-    const [, cls, base] = n.split(":");
-    if (!cls || !base) continue;
-    const list = bases.get(cls);
-    if (list) list.push(base);
-    else bases.set(cls, [base]);
-  }
-  const todo = [...bases.keys()].flatMap((cls) => ["", "request:"].map((prefix) => prefix + cls)).filter((n) => made.has(n));
-  while (todo.length) {
-    const n = todo.pop()!;
-    const prefix = n.startsWith("request:") ? "request:" : "";
-    for (const base of bases.get(n.slice(prefix.length)) ?? []) {
-      if (!made.has(prefix + base)) {
-        made.add(prefix + base);
-        todo.push(prefix + base);
-      }
-    }
-  }
-}
 
 /** Rules whose finding is about a container another file might trim. */
 const CONTAINER_RULES = new Set(["global-container-growth", "singleton-container-growth", "unbounded-cache", "cleanup-skipped", "thread-local-growth", "stored-exception"]);
@@ -147,7 +106,7 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
   const scopes = new Map<string, { trims: string; made: string }>();
   // trims scope -> name -> how many of its files trim something of that name
   const trimmedIn = new Map<string, Map<string, number>>();
-  const madePerCall = new Map<string, Set<string>>();
+  const evidenceIn = new Map<string, ProjectEvidence>();
   for (const f of answers.flatMap((a) => a.files)) {
     const { folder, marked } = projectOfFile(path.resolve(cwd, f.file));
     const scope = { trims: marked ? folder : "", made: folder };
@@ -155,11 +114,11 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
     let trims = trimmedIn.get(scope.trims);
     if (!trims) trimmedIn.set(scope.trims, (trims = new Map()));
     for (const n of f.shrunk) trims.set(n, (trims.get(n) ?? 0) + 1);
-    let made = madePerCall.get(scope.made);
-    if (!made) madePerCall.set(scope.made, (made = new Set()));
-    for (const n of f.made ?? []) made.add(n);
+    let evidence = evidenceIn.get(scope.made);
+    if (!evidence) evidenceIn.set(scope.made, (evidence = new ProjectEvidence()));
+    evidence.add(f.made ?? []);
   }
-  for (const made of madePerCall.values()) withBases(made);
+  for (const evidence of evidenceIn.values()) evidence.finish();
   const findings: LintFinding[] = [];
   const notes: LintNote[] = [];
   let lines = 0;
@@ -175,14 +134,15 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         const scope = scopes.get(f.file)!;
         if (CONTAINER_RULES.has(raw.rule) && name && (trimmedIn.get(scope.trims)?.get(name) ?? 0) > (f.shrunk.includes(name) ? 1 : 0)) continue;
         // Code that no linted file runs per call (a command's main, a service made once): once per process, as far as we can see.
-        const { needs, weak, ...finding } = raw;
-        const made = madePerCall.get(scope.made);
-        const met = needs?.filter((all) => all.every((n) => (n.startsWith("!") ? !made?.has(n.slice(1)) : made?.has(n))));
+        const { needs: asked, weak, ...finding } = raw;
+        const evidence = evidenceIn.get(scope.made)!;
+        const needs = asked && evidence.needsOf(asked, f.file, f.made ?? []);
+        const met = needs && evidence.met(needs);
         const proven = !needs || met!.length > 0;
         if (!proven && opts.requireEvidence !== false) continue;
         // Running once bounds what piles up per call; a collector switched off once is off for the whole run.
         const kind = raw.rule === "gc-disabled" ? undefined : oneOff.get(f.file);
-        const lowBecause = (kind && ONE_OFF[kind]) ?? weak ?? (needs && !met!.some((all) => strongAlternative(all, made)) ? WEAK_EVIDENCE : undefined);
+        const lowBecause = (kind && ONE_OFF[kind]) ?? weak ?? (needs && !met!.some((all) => strongAlternative(all, evidence.made)) ? WEAK_EVIDENCE : undefined);
         const rated: LintFinding = lowBecause ? { ...finding, file, confidence: "low", lowBecause } : { ...finding, file, confidence: "high" };
         // Low confidence: left out unless asked for, or unless a run's leak may confirm it (like an unproven one).
         const wanted = confidence === "low" || !lowBecause;

@@ -7,7 +7,7 @@ import { annotation, escapeData, escapeProperty, githubAnnotations } from "../..
 import { toSarif } from "../../src/report/sarif.js";
 import type { CiFinding } from "../../src/report/ci-findings.js";
 import { globToRegExp, isExcluded, isTestPath } from "../../src/lint/files.js";
-import { withBases } from "../../src/lint/run.js";
+import { ProjectEvidence, moduleStem, withBases } from "../../src/lint/evidence.js";
 import { displayPath, largestFirst } from "../../src/lint/run.js";
 import { renderLintTerminal } from "../../src/lint/terminal.js";
 import { readConfig } from "../../src/lint/config.js";
@@ -77,6 +77,26 @@ describe("lint files and config", () => {
     const made = new Set(["Billing", "request:Ledger", "ext:Billing:Pooled", "ext:Pooled:Base", "ext:Ledger:Shared", "ext:Unused:Other", "once:Audit", "ext:Audit:Logged"]);
     withBases(made);
     expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["Base", "Billing", "Pooled", "once:Audit", "request:Ledger", "request:Shared"]);
+  });
+
+  it("a name several files define is met only by calls that name its module", () => {
+    const project = new ProjectEvidence();
+    const feed = ["def:Command", "def:poll"];
+    const timetable = ["def:Command"];
+    project.add(feed);
+    project.add(timetable);
+    // A view: `import_feed.Command()` per request, and a bare `poll()` of the one module that defines it.
+    project.add(["def:debug", "request:Command", "request:Command~import_feed", "poll", "poll~import_feed"]);
+    project.finish();
+    const feedNeeds = project.needsOf([["request:Command"], ["poll"], ["!once:Command"]], "/app/commands/import_feed.py", feed);
+    expect(feedNeeds).toEqual([["request:Command~import_feed"], ["poll"], ["!once:Command"]]);
+    expect(project.met(feedNeeds).length).toBe(3);
+    const timetableNeeds = project.needsOf([["request:Command"]], "/app/commands/import_timetable.py", timetable);
+    expect(project.met(timetableNeeds)).toEqual([]);
+    // A name the file does not define itself is asked for as it is.
+    expect(project.needsOf([["request:Command"]], "/app/other.py", ["def:other"])).toEqual([["request:Command"]]);
+    expect(moduleStem("/app/transit/__init__.py")).toBe("transit");
+    expect(moduleStem("/app/transit/views.py")).toBe("views");
   });
 
   it("hands files out largest first, each file once", () => {

@@ -153,7 +153,8 @@ class Function:
 
 
 class ModuleFacts(RunFacts):
-    def __init__(self, tree):
+    def __init__(self, tree, filename=None):
+        self.filename = filename
         self.tree = tree
         self.containers = {}  # key -> Container
         self.globals = {}  # module name -> key
@@ -182,16 +183,34 @@ class ModuleFacts(RunFacts):
     # ---- module and class level -------------------------------------------------
     def _collect_module(self):
         names = self.module_names = set()  # every name bound at module level
+        self.defined = set()  # functions and classes defined at module level
+        self.imported_modules = {}  # a module-level import's name -> the module it stands for (`a.b`, `.models.x`)
+        self.imported_from = {}  # a name imported with `from M import name` -> M
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 names.add(stmt.name)
+                self.defined.add(stmt.name)
             elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+                self._collect_import(stmt)
             else:
                 names.update(t.id for t in assign_parts(stmt)[0] if isinstance(t, ast.Name))
             self._module_binding(stmt)
             if isinstance(stmt, ast.ClassDef):
                 self._collect_class(stmt)
+
+    def _collect_import(self, stmt):
+        if isinstance(stmt, ast.Import):
+            for a in stmt.names:
+                self.imported_modules[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+            return
+        base = "." * stmt.level + (stmt.module or "")
+        for a in stmt.names:
+            if a.name == "*":
+                continue
+            alias = a.asname or a.name
+            self.imported_from[alias] = base
+            self.imported_modules[alias] = base + a.name if base.endswith(".") else base + "." + a.name
 
     def _module_binding(self, stmt):
         targets, value = assign_parts(stmt)
@@ -331,6 +350,7 @@ class ModuleFacts(RunFacts):
             elif t is ast.Import or t is ast.ImportFrom:
                 if fn is not None:
                     self.function_imports.update((a.asname or a.name).split(".")[0] for a in node.names)
+                    self._collect_import(node)
             elif t is Global:
                 if fn is not None:
                     fn.declares_global = True

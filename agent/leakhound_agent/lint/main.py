@@ -8,7 +8,7 @@ Answer: {"python": "3.11.7", "rules": [{id, title, help}], "files": [{"file", "l
 "findings": [{rule, line, column, endLine, endColumn, message, fix, container}], "error",
 "shrunk": names this file trims: `x.NAME.clear()`, `del NAME[k]`, ..., "made": the names its
 functions that run per call call (classes made, functions run), "request:NAME" for what functions
-that handle a request, event or message call, "public:NAME" for the classes the file offers its users
+that handle a request, event or message call, "public:NAME@WHERE" for the classes the file offers its users
 (public.py), and "once:NAME", "ctor:NAME" and "ref:NAME" for how many objects of a class it makes
 (facts.made_once), "ext:CLASS:BASE" for its classes' bases (facts.class_bases)}]}. A
 finding with "needs" (alternatives, each a list of names) stands only if, for one alternative, every name
@@ -57,11 +57,11 @@ def lint_source(src, filename, disabled=()):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(src, filename)
-        facts = ModuleFacts(tree)
+        facts = ModuleFacts(tree, filename)
         # An Ansible module (a process per task), a migration (once per database): nothing to report (lifetime.py).
         found = [] if bounded_by_framework(filename) else [
             (rule.ID, hit) for rule in RULES if rule.ID not in disabled for hit in rule.check(facts)]
-        made = facts.called_per_call() | facts.called_per_request() | facts.made_once() | facts.class_bases() | public_names(tree, filename)
+        made = facts.called_per_call() | facts.called_per_request() | facts.made_once() | facts.class_bases() | facts.defined_names() | public_names(tree, filename)
     finally:
         gc.enable()
     if not found:

@@ -12,7 +12,14 @@ instances as they please, which code inside the library may never show.
 - Any other module of a package: nothing; its classes are offered only if the package exports them
   (an application's internal classes: a build tool's backends, a command's objects).
 
-Each name comes back as "public:NAME", beside the names made per call (see main.py's "made").
+A folder without `__init__.py` anywhere below a package (up to the project's root: the folder with
+pyproject.toml, setup.py, setup.cfg or .git) is a namespace subpackage of it, at any depth (a Django
+app's `management/commands/`).
+
+Each name comes back as "public:NAME@WHERE", WHERE being the top-level package that offers it (its
+folder), or the file itself for a module outside any package, beside the names made per call (see
+main.py's "made"): a class of that name counts as offered only when it is defined in that package or
+file (`public_key`), not wherever a class of the same name is (every Django command is a `Command`).
 """
 import ast
 import os
@@ -20,6 +27,33 @@ import os
 PREFIX = "public:"
 # A folder holding one of these is a program's, not a set of single-file libraries.
 ENTRY_POINTS = ("main.py", "__main__.py")
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+_top_packages = {}
+
+
+def _top_package(folder):
+    """The highest folder at or above `folder` that holds an `__init__.py`, not above the project's
+    root; None when there is none (a module outside any package)."""
+    if folder in _top_packages:
+        return _top_packages[folder]
+    top = None
+    current = folder
+    while True:
+        if os.path.exists(os.path.join(current, "__init__.py")):
+            top = current
+        parent = os.path.dirname(current)
+        if parent == current or any(os.path.exists(os.path.join(current, m)) for m in PROJECT_MARKERS):
+            break
+        current = parent
+    _top_packages[folder] = top
+    return top
+
+
+def public_key(filename, name):
+    """The name a class `name` defined in `filename` is offered under, if it is."""
+    path = os.path.abspath(filename)
+    return "%s%s@%s" % (PREFIX, name, _top_package(os.path.dirname(path)) or path)
 
 
 def _top_level(body):
@@ -55,17 +89,17 @@ def _exports(tree, package):
 
 
 def public_names(tree, filename):
-    """{"public:NAME"} for the classes this file offers to its users."""
-    folder = os.path.dirname(os.path.abspath(filename))
+    """{"public:NAME@WHERE"} for the classes this file offers to its users."""
+    path = os.path.abspath(filename)
+    folder = os.path.dirname(path)
+    top = _top_package(folder)
     if os.path.basename(filename) == "__init__.py":
-        top = not os.path.exists(os.path.join(os.path.dirname(folder), "__init__.py"))
-        names = _exports(tree, os.path.basename(folder)) if top else set()
-    elif not os.path.exists(os.path.join(folder, "__init__.py")):
-        # A folder without `__init__.py` inside a package is a namespace subpackage of it (PEP 420):
-        # one of the package's own modules, not a single-file library.
-        inside = os.path.exists(os.path.join(os.path.dirname(folder), "__init__.py"))
+        names = _exports(tree, os.path.basename(folder)) if top == folder else set()
+    elif top is None:
+        # A folder holding a program's entry point: one of that program's modules.
         program = any(os.path.exists(os.path.join(folder, entry)) for entry in ENTRY_POINTS)
-        names = set() if program or inside else _classes(tree)
+        names = set() if program else _classes(tree)
     else:
+        # A module of a package, or of a namespace subpackage below one (PEP 420).
         names = set()
-    return {PREFIX + n for n in names if not n.startswith("_")}
+    return {"%s%s@%s" % (PREFIX, n, top or path) for n in names if not n.startswith("_")}

@@ -2,6 +2,7 @@
 call, per request, per event. Evidence read from one module, matched by name across the files of a
 project by the host (main.py's "made")."""
 import ast
+import os
 import re
 
 from .loops import event_loop_call
@@ -84,17 +85,17 @@ class RunFacts:
         `x.start()`): evidence, for any file, that such a class is made, or such a function run, over
         and over rather than once per process. A constructor is no evidence: it runs once per instance
         of its own class, which may well be made once."""
-        out = {self.evidence_name(None, name) for name in self.loop_calls}
+        out = {e for name in self.loop_calls for e in self.evidence_names(None, name)}
         for fn in self.functions:
             # A bare call of a function defined inside the caller runs that local function: it is
             # evidence of nothing about another module's function of the same name.
-            names = {self.evidence_name(fn, name) for name, _ in fn.calls if name not in fn.nested}
+            names = {e for name, _ in fn.calls if name not in fn.nested for e in self.evidence_names(fn, name)}
             names.difference_update(out)
             if names and not (fn.cls is not None and fn.name in PER_INSTANCE) and not self.runs_once(fn):
                 out |= names
             else:  # what its own event loop calls runs once per event, even in a function that runs once
-                out.update(e for e in (self.evidence_name(fn, name) for name, call in fn.calls
-                                       if name not in fn.nested and event_loop_call(fn, call)) if e[0] != ".")
+                out.update(e for name, call in fn.calls if name not in fn.nested and event_loop_call(fn, call)
+                           for e in self.evidence_names(fn, name) if e[0] != ".")
         return out
 
     def evidence_name(self, fn, name):
@@ -117,24 +118,60 @@ class RunFacts:
             fn = fn.parent
         return "." + last
 
+    def evidence_names(self, fn, name):
+        """evidence_name, and beside it "NAME~MODULE" when the call says which module's NAME it is
+        (`import_bod_avl.Command()`, `Command()` defined here or imported `from .jobs import
+        Command`): the host counts a name defined in several files of a project (every Django command
+        is a `Command`) as made per call only by calls that name its module (see run.ts)."""
+        bare = self.evidence_name(fn, name)
+        if bare[0] == ".":
+            return (bare,)
+        parts = name.split(".")
+        module = None
+        if fn is not None and parts[0] in fn.locals and parts[0] not in fn.imported:
+            pass
+        elif len(parts) == 1:
+            if name in self.defined:
+                module = self.stem
+            elif name in self.imported_from:
+                module = self.imported_from[name]
+        elif parts[0] in self.imported_modules and parts[0] not in self.defined:
+            module = ".".join([self.imported_modules[parts[0]]] + parts[1:-1])
+        module = module.rsplit(".", 1)[-1] if module else None
+        return (bare, bare + "~" + module) if module else (bare,)
+
+    @property
+    def stem(self):
+        """The module's own name as other modules import it (a package's `__init__.py`: the package)."""
+        base = os.path.basename(self.filename or "")
+        if base == "__init__.py":
+            return os.path.basename(os.path.dirname(os.path.abspath(self.filename)))
+        return base[:-3] if base.endswith(".py") else base
+
+    def defined_names(self):
+        """"def:NAME" for the functions and classes this module defines (the host counts in how many
+        files of a project a name is defined)."""
+        return {"def:" + n for n in self.defined}
+
     def called_per_request(self):
         """"request:NAME" for what functions whose parameters say they handle one request, event or
         message (`handle(self, request)`, `on_message(msg)`) call, and for what a module-level event
         loop calls: made or run once per request. Not
         methods of the function's own locals and parameters (`msg.attach(part)` runs no `attach()` of
         a module: it is evidence of nothing but the message's own class)."""
-        out = {REQUEST + self.evidence_name(None, name) for name in self.loop_calls}  # one call per event
+        out = {REQUEST + e for name in self.loop_calls for e in self.evidence_names(None, name)}  # one call per event
         for fn in self.functions:
             # What a function's own event loop calls, as for a module-level one; not methods of any
             # object by name (`manager.run()` in a supervisor's loop says nothing of every `run()`).
-            out.update(REQUEST + e for e in (self.evidence_name(fn, name) for name, call in fn.calls
-                                             if name not in fn.nested and event_loop_call(fn, call)) if e[0] != ".")
+            out.update(REQUEST + e for name, call in fn.calls if name not in fn.nested and event_loop_call(fn, call)
+                       for e in self.evidence_names(fn, name) if e[0] != ".")
             # A function defined in a request handler (a generator it streams, a callback) runs per request too.
             handler = fn if handles_request(fn) else fn.parent if fn.parent is not None and handles_request(fn.parent) else None
             if handler is not None:
                 own = (set(fn.params) | fn.locals | set(handler.params) | handler.locals) - {"self", "cls"} - fn.imported - handler.imported
-                out.update(REQUEST + self.evidence_name(fn, name) for name, _ in fn.calls
-                           if ("." not in name or name.split(".", 1)[0] not in own) and name not in fn.nested)
+                out.update(REQUEST + e for name, _ in fn.calls
+                           if ("." not in name or name.split(".", 1)[0] not in own) and name not in fn.nested
+                           for e in self.evidence_names(fn, name))
         return out
 
     def made_once(self):

@@ -21,7 +21,7 @@ import ast
 
 from ..runs import REQUEST
 from ..syntax import dotted, last_name
-from ..public import PREFIX
+from ..public import public_key
 from .common import unbounded_cache_decorator
 
 ID = "method-cache"
@@ -64,4 +64,4 @@ def check(facts):
             dotted(dec.func if isinstance(dec, ast.Call) else dec) or "cache", fn.cls.name, fn.name)
         fix = "Cache per instance instead (`functools.cached_property`, or a dict in `self.__dict__`), or move it to a module-level function of the arguments that matter."
         family = facts.class_family(fn.cls)
-        yield dec, why, fix, None, [[PREFIX + c] for c in family] + [[REQUEST + c] for c in family]
+        yield dec, why, fix, None, [[public_key(facts.filename, c)] for c in family] + [[REQUEST + c] for c in family]

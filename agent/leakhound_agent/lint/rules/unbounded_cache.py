@@ -10,13 +10,15 @@ window: the state of the peers it tracks), a registry of instances keyed by the 
 each stands for (`DEVICES[port.uuid] = self`), a memo keyed by the `.guid` or `.uuid` of an object
 that is not a request's, keyed by id() of objects, by the id of the chat or
 user a message is for, or an object made per URL or pattern (a client or a
-store per endpoint)."""
+store per endpoint). A memo keyed by data, not by a value that never repeats nor a digest of content, needs the evidence
+that its function runs per call (see common.made_many): of high confidence when a request's
+handler runs it."""
 import ast
 
 from ..runs import PER_INSTANCE
 from ..syntax import ever_new
 from .singleton_container_growth import long_lived
-from .common import written, looked_up_first, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import made_many, written, looked_up_first, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -30,6 +32,11 @@ def _class_keyed(fn, key):
     if isinstance(key, ast.Name) and key.id in ("cls", "klass", "tp", "typ"):
         return True
     return mentions(made_of(fn, key), calls=("type",), attrs=("__class__", "dtype"))
+
+
+# A digest of what a call was given: the program expects any content there (a cache of analyses by
+# text hash, of files by SHA-256).
+HASH_CALLS = ("hash", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "blake2b", "blake2s", "hexdigest", "digest")
 
 
 def _fixed_keys(facts, fn, key):
@@ -54,6 +61,14 @@ def _fixed_keys(facts, fn, key):
                 return False
             return False
     return True
+
+
+def _runs_per_call(facts, fn):
+    """What a finding needs for its function to run per call: a class's or a static method runs
+    without an instance (`StorageHelper.get(url)`), any other as common.made_many says."""
+    if fn.cls is not None and {"classmethod", "staticmethod"} & set(fn.decorators):
+        return [[fn.name]]
+    return next(iter(made_many(facts, fn)), None)
 
 
 def check(facts):
@@ -118,5 +133,13 @@ def check(facts):
                 else WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
                 else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) \
                 else WEAK_ENTITY_KEY if keyed_by_entity(fn, key) else None
-            yield node, why, fix, c.name, lifetime, weak
+            # A memo of a module or a class keyed by data (text, a URL, a pattern) grows with what its
+            # callers pass: with every request's data, or with one batch's or one program's own
+            # vocabulary (an importer's street names, an app's few script URLs). It needs the evidence
+            # that its code runs per call, as a container appended to does (a request's handler, a
+            # function a handler calls); a key that never repeats, or a digest of content, needs none.
+            needs = lifetime
+            if needs is None and not ever_new(key) and not mentions(made_of(fn, key), calls=HASH_CALLS):
+                needs = _runs_per_call(facts, fn)
+            yield node, why, fix, c.name, needs, weak
             break
