@@ -9,14 +9,14 @@ export const WEAK_EVIDENCE =
 
 /** Evidence that says the code runs with data, requests or users, not only that something calls it:
  *  a class offered to users (`public:`), code a request handler runs (`request:`). */
-function strongEvidence(name: string, made: Set<string>): boolean {
-  return name.startsWith("public:") || name.startsWith("request:") || made.has(`request:${name}`);
+function strongEvidence(name: string, has: (n: string) => boolean): boolean {
+  return name.startsWith("public:") || name.startsWith("request:") || has(`request:${name}`);
 }
 
 /** An alternative met with strong evidence: a strong name in it, or only evidence of how long an
  *  object lives (`once:`, `!` names), the code having shown by itself that it runs per request. */
-export function strongAlternative(all: string[], made: Set<string>): boolean {
-  return all.some((n) => strongEvidence(n, made)) || all.every((n) => n.startsWith("!") || n.startsWith("once:"));
+export function strongAlternative(all: string[], has: (n: string) => boolean): boolean {
+  return all.some((n) => strongEvidence(n, has)) || all.every((n) => n.startsWith("!") || n.startsWith("once:"));
 }
 
 /** A class made per call (or per request) makes its bases' constructors and methods run so too:
@@ -32,11 +32,13 @@ export function withBases(made: Set<string>): void {
     if (list) list.push(base);
     else bases.set(cls, [base]);
   }
-  const todo = [...bases.keys()].flatMap((cls) => ["", "request:"].map((prefix) => prefix + cls)).filter((n) => made.has(n));
+  // A class made as "Sub~module" makes its bases so too; the bases' modules are not known.
+  const classOf = (n: string) => n.slice(n.startsWith("request:") ? 8 : 0).split("~")[0]!;
+  const todo = [...made].filter((n) => !n.startsWith("ext:") && bases.has(classOf(n)) && (!n.includes(":") || n.startsWith("request:")));
   while (todo.length) {
     const n = todo.pop()!;
     const prefix = n.startsWith("request:") ? "request:" : "";
-    for (const base of bases.get(n.slice(prefix.length)) ?? []) {
+    for (const base of bases.get(classOf(n)) ?? []) {
       if (!made.has(prefix + base)) {
         made.add(prefix + base);
         todo.push(prefix + base);
@@ -52,14 +54,34 @@ export function moduleStem(file: string): string {
   return base.endsWith(".py") ? base.slice(0, -3) : base;
 }
 
-/** One project's evidence. A name that several of its files define (every Django command is a
- *  `Command`, many modules have a `Handler`) is met only by calls that say which module's it is
- *  (`import_bod_avl.Command()`, "Command~import_bod_avl"): a `Command` made per request in a view
- *  says nothing of the other commands. */
+/** The names of the modules a file's code can be imported as: its own, and its folders' up to the
+ *  project's folder (`from app import Command` names the package that re-exports it). */
+export function moduleNames(file: string, project: string): Set<string> {
+  const names = new Set([moduleStem(file)]);
+  let dir = path.dirname(path.resolve(file));
+  const top = path.resolve(project);
+  while (dir.startsWith(top + path.sep) || dir === top) {
+    names.add(path.basename(dir));
+    if (dir === top) break;
+    dir = path.dirname(dir);
+  }
+  return names;
+}
+
+/** One project's evidence. A call that says which module it runs ("NAME~module": a call through an
+ *  import, or of a function defined in the caller's module) counts for a NAME defined in a file that
+ *  can be imported under that module's name (moduleNames), not for every NAME of the project:
+ *  `structlog.get_logger()` is no evidence for the project's own `get_logger`. A bare NAME (the call
+ *  does not say) counts for any, unless several files define that name (every Django command is a
+ *  `Command`): then only a call that names its module does. */
 export class ProjectEvidence {
   readonly made = new Set<string>();
   /** name -> how many files define it at module level ("def:NAME"). */
   private readonly definedIn = new Map<string, number>();
+  /** NAME (with its "request:" prefix) -> the modules that calls named for it. */
+  private readonly qualified = new Map<string, Set<string>>();
+
+  constructor(private readonly folder: string) {}
 
   add(made: readonly string[]): void {
     for (const n of made) {
@@ -73,25 +95,31 @@ export class ProjectEvidence {
   /** Once every file is added. */
   finish(): void {
     withBases(this.made);
+    for (const n of this.made) {
+      const at = n.lastIndexOf("~");
+      if (at < 0) continue;
+      const name = n.slice(0, at);
+      let modules = this.qualified.get(name);
+      if (!modules) this.qualified.set(name, (modules = new Set()));
+      modules.add(n.slice(at + 1));
+    }
   }
 
-  /** A finding's needs as they apply to its file: each name the file itself defines and another file
-   *  defines too is asked for with its module ("NAME~stem"). */
-  needsOf(needs: string[][], file: string, fileMade: readonly string[]): string[][] {
+  /** How a finding in `file` (which defines `fileMade`'s "def:" names) asks whether a name was made. */
+  lookup(file: string, fileMade: readonly string[]): (n: string) => boolean {
     const own = new Set(fileMade.filter((n) => n.startsWith("def:")).map((n) => n.slice(4)));
-    const stem = moduleStem(file);
-    return needs.map((all) =>
-      all.map((n) => {
-        if (n.startsWith("!")) return n;
-        const prefix = n.startsWith("request:") ? "request:" : "";
-        const name = n.slice(prefix.length);
-        return own.has(name) && (this.definedIn.get(name) ?? 0) > 1 ? `${prefix}${name}~${stem}` : n;
-      }),
-    );
+    const modules = moduleNames(file, this.folder);
+    return (n: string) => {
+      const name = n.startsWith("request:") ? n.slice(8) : n;
+      const theirs = this.qualified.get(n);
+      if (theirs && [...theirs].some((m) => modules.has(m))) return true;
+      // A bare call: of any NAME, unless several files define this file's NAME.
+      return this.made.has(n) && !(own.has(name) && (this.definedIn.get(name) ?? 0) > 1);
+    };
   }
 
-  /** The alternatives of `needs` that the project's evidence meets (a "!NAME" is met when nothing has NAME). */
-  met(needs: string[][]): string[][] {
-    return needs.filter((all) => all.every((n) => (n.startsWith("!") ? !this.made.has(n.slice(1)) : this.made.has(n))));
+  /** The alternatives of `needs` met in `file` (a "!NAME" is met when nothing has NAME). */
+  met(needs: string[][], has: (n: string) => boolean): string[][] {
+    return needs.filter((all) => all.every((n) => (n.startsWith("!") ? !has(n.slice(1)) : has(n))));
   }
 }

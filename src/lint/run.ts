@@ -115,7 +115,7 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
     if (!trims) trimmedIn.set(scope.trims, (trims = new Map()));
     for (const n of f.shrunk) trims.set(n, (trims.get(n) ?? 0) + 1);
     let evidence = evidenceIn.get(scope.made);
-    if (!evidence) evidenceIn.set(scope.made, (evidence = new ProjectEvidence()));
+    if (!evidence) evidenceIn.set(scope.made, (evidence = new ProjectEvidence(scope.made)));
     evidence.add(f.made ?? []);
   }
   for (const evidence of evidenceIn.values()) evidence.finish();
@@ -134,15 +134,15 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
         const scope = scopes.get(f.file)!;
         if (CONTAINER_RULES.has(raw.rule) && name && (trimmedIn.get(scope.trims)?.get(name) ?? 0) > (f.shrunk.includes(name) ? 1 : 0)) continue;
         // Code that no linted file runs per call (a command's main, a service made once): once per process, as far as we can see.
-        const { needs: asked, weak, ...finding } = raw;
+        const { needs, weak, ...finding } = raw;
         const evidence = evidenceIn.get(scope.made)!;
-        const needs = asked && evidence.needsOf(asked, f.file, f.made ?? []);
-        const met = needs && evidence.met(needs);
+        const has = evidence.lookup(f.file, f.made ?? []);
+        const met = needs && evidence.met(needs, has);
         const proven = !needs || met!.length > 0;
         if (!proven && opts.requireEvidence !== false) continue;
         // Running once bounds what piles up per call; a collector switched off once is off for the whole run.
         const kind = raw.rule === "gc-disabled" ? undefined : oneOff.get(f.file);
-        const lowBecause = (kind && ONE_OFF[kind]) ?? weak ?? (needs && !met!.some((all) => strongAlternative(all, evidence.made)) ? WEAK_EVIDENCE : undefined);
+        const lowBecause = (kind && ONE_OFF[kind]) ?? weak ?? (needs && !met!.some((all) => strongAlternative(all, has)) ? WEAK_EVIDENCE : undefined);
         const rated: LintFinding = lowBecause ? { ...finding, file, confidence: "low", lowBecause } : { ...finding, file, confidence: "high" };
         // Low confidence: left out unless asked for, or unless a run's leak may confirm it (like an unproven one).
         const wanted = confidence === "low" || !lowBecause;

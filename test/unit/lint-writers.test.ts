@@ -7,7 +7,7 @@ import { annotation, escapeData, escapeProperty, githubAnnotations } from "../..
 import { toSarif } from "../../src/report/sarif.js";
 import type { CiFinding } from "../../src/report/ci-findings.js";
 import { globToRegExp, isExcluded, isTestPath } from "../../src/lint/files.js";
-import { ProjectEvidence, moduleStem, withBases } from "../../src/lint/evidence.js";
+import { ProjectEvidence, moduleNames, moduleStem, withBases } from "../../src/lint/evidence.js";
 import { displayPath, largestFirst } from "../../src/lint/run.js";
 import { renderLintTerminal } from "../../src/lint/terminal.js";
 import { readConfig } from "../../src/lint/config.js";
@@ -79,24 +79,31 @@ describe("lint files and config", () => {
     expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["Base", "Billing", "Pooled", "once:Audit", "request:Ledger", "request:Shared"]);
   });
 
-  it("a name several files define is met only by calls that name its module", () => {
-    const project = new ProjectEvidence();
-    const feed = ["def:Command", "def:poll"];
+  it("a call that says which module it runs counts only for that module's name; a name several files define needs one", () => {
+    const project = new ProjectEvidence("/app");
+    const feed = ["def:Command", "def:poll", "def:get_logger"];
     const timetable = ["def:Command"];
     project.add(feed);
     project.add(timetable);
-    // A view: `import_feed.Command()` per request, and a bare `poll()` of the one module that defines it.
-    project.add(["def:debug", "request:Command", "request:Command~import_feed", "poll", "poll~import_feed"]);
+    // A view: `import_feed.Command()` per request, `poll()` imported from the package that re-exports
+    // it, `structlog.get_logger()`, and a bare `Command()` (a star import: the call does not say).
+    project.add(["def:debug", "request:Command~import_feed", "poll~commands", "get_logger~structlog", "Command"]);
     project.finish();
-    const feedNeeds = project.needsOf([["request:Command"], ["poll"], ["!once:Command"]], "/app/commands/import_feed.py", feed);
-    expect(feedNeeds).toEqual([["request:Command~import_feed"], ["poll"], ["!once:Command"]]);
-    expect(project.met(feedNeeds).length).toBe(3);
-    const timetableNeeds = project.needsOf([["request:Command"]], "/app/commands/import_timetable.py", timetable);
-    expect(project.met(timetableNeeds)).toEqual([]);
-    // A name the file does not define itself is asked for as it is.
-    expect(project.needsOf([["request:Command"]], "/app/other.py", ["def:other"])).toEqual([["request:Command"]]);
+    const inFeed = project.lookup("/app/commands/import_feed.py", feed);
+    expect(project.met([["request:Command"], ["poll"], ["!once:Command"], ["get_logger"]], inFeed)).toEqual([["request:Command"], ["poll"], ["!once:Command"]]);
+    // The other `Command`: neither the view's qualified call nor the bare one (two files define it).
+    const inTimetable = project.lookup("/app/commands/import_timetable.py", timetable);
+    expect(project.met([["request:Command"], ["Command"]], inTimetable)).toEqual([]);
+    // A name this file does not define: a bare call counts.
+    expect(project.met([["Command"]], project.lookup("/app/other.py", ["def:other"]))).toEqual([["Command"]]);
+    expect(moduleNames("/app/commands/import_feed.py", "/app")).toEqual(new Set(["import_feed", "commands", "app"]));
     expect(moduleStem("/app/transit/__init__.py")).toBe("transit");
-    expect(moduleStem("/app/transit/views.py")).toBe("views");
+  });
+
+  it("counts a class made as NAME~module as its bases made so", () => {
+    const made = new Set(["request:Billing~views", "Ledger~jobs", "ext:Billing:Pooled", "ext:Ledger:Shared"]);
+    withBases(made);
+    expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["Ledger~jobs", "Shared", "request:Billing~views", "request:Pooled"]);
   });
 
   it("hands files out largest first, each file once", () => {

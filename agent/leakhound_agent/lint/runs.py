@@ -119,10 +119,11 @@ class RunFacts:
         return "." + last
 
     def evidence_names(self, fn, name):
-        """evidence_name, and beside it "NAME~MODULE" when the call says which module's NAME it is
-        (`import_bod_avl.Command()`, `Command()` defined here or imported `from .jobs import
-        Command`): the host counts a name defined in several files of a project (every Django command
-        is a `Command`) as made per call only by calls that name its module (see run.ts)."""
+        """What a call is evidence of (evidence_name), as "NAME~MODULE" when the call says which
+        module's NAME it runs (`import_bod_avl.Command()`, `structlog.get_logger()`, a `Command()`
+        defined here or imported `from .jobs import Command`): the host counts it only for a NAME
+        defined in a file of that name or below a folder of that name (see evidence.ts), not for
+        every function or class of that name in the project."""
         bare = self.evidence_name(fn, name)
         if bare[0] == ".":
             return (bare,)
@@ -138,7 +139,7 @@ class RunFacts:
         elif parts[0] in self.imported_modules and parts[0] not in self.defined:
             module = ".".join([self.imported_modules[parts[0]]] + parts[1:-1])
         module = module.rsplit(".", 1)[-1] if module else None
-        return (bare, bare + "~" + module) if module else (bare,)
+        return (bare + "~" + module,) if module else (bare,)
 
     @property
     def stem(self):
