@@ -62,6 +62,24 @@ def _is_logger(expr, facts, fn, local_calls):
     return False
 
 
+CLEARS = ("remove", "clear", "reset", "drop")
+
+
+def _cleared_before(fn, call):
+    """The function hands the same logger to a helper that removes or resets its handlers before it
+    adds one (`remove_all_log_handlers(root)`, `reset_logging(logger)`, `drop_handlers(log)`): one handler at a time."""
+    logger = call.func.value
+    if not isinstance(logger, ast.Name):
+        return False
+    for name, other in fn.calls:
+        if other is call or other.lineno > call.lineno:
+            continue
+        last = name.rsplit(".", 1)[-1].lower()
+        if any(word in last for word in CLEARS) and any(isinstance(a, ast.Name) and a.id == logger.id for a in other.args):
+            return True
+    return False
+
+
 def check(facts):
     # Only functions that call one of the two are worth a look (most modules have none).
     candidates = [fn for fn in facts.functions
@@ -85,7 +103,7 @@ def check(facts):
                 fresh = isinstance(handler, ast.Call) or (isinstance(handler, ast.Name) and handler.id in local_calls)
                 if not fresh or not _is_logger(call.func.value, facts, fn, local_calls):
                     continue
-                if guarded(fn, call) or any(mentions(n.test, attrs=("handlers",), calls=("hasHandlers",))
+                if guarded(fn, call) or _cleared_before(fn, call) or any(mentions(n.test, attrs=("handlers",), calls=("hasHandlers",))
                                             for n in ast.walk(fn.node) if isinstance(n, ast.If)):
                     continue
                 why = "%s adds a new logging handler on every call and never removes it; the logger keeps all of them (and their streams) for the life of the process." % fn_label(fn)
