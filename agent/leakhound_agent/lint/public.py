@@ -5,10 +5,12 @@ instances as they please, which code inside the library may never show.
   JIRA`), what its `__all__` lists, and the public classes it defines. A subpackage's `__init__.py`
   mostly gathers names for the package's own modules (an application's `compilers/__init__.py`),
   so it offers nothing by itself.
-- A module outside any package (a single-file library or a script): its public classes, unless its
-  folder holds a program's entry point (`main.py`, `__main__.py`): then it is one of that program's
-  modules, and the program makes its objects (a configuration generator's `Configurator`); nor when
-  the folder sits in a package (a namespace subpackage, PEP 420: the package's own module).
+- A module outside any package at its project's root (a single-file library beside its
+  pyproject.toml or setup.py, or in `src/` there): its public classes, unless its folder holds a
+  program's entry point (`main.py`, `__main__.py`): then it is one of that program's modules, and the
+  program makes its objects (a configuration generator's `Configurator`). A module loose in any other
+  folder is an application's (`plex/api.py`), and one below a package is the package's own (a
+  namespace subpackage, PEP 420).
 - Any other module of a package: nothing; its classes are offered only if the package exports them
   (an application's internal classes: a build tool's backends, a command's objects).
 
@@ -96,9 +98,13 @@ def public_names(tree, filename):
     if os.path.basename(filename) == "__init__.py":
         names = _exports(tree, os.path.basename(folder)) if top == folder else set()
     elif top is None:
-        # A folder holding a program's entry point: one of that program's modules.
+        # A single-file library sits at its project's root (beside its pyproject.toml or setup.py, or
+        # in a `src/` folder there); a module loose in some other folder is one of an application's
+        # (`plex/api.py`, a platform plugin). A folder holding an entry point is a program's.
         program = any(os.path.exists(os.path.join(folder, entry)) for entry in ENTRY_POINTS)
-        names = set() if program else _classes(tree)
+        root = os.path.dirname(folder) if os.path.basename(folder) == "src" else folder
+        at_root = any(os.path.exists(os.path.join(root, m)) for m in PROJECT_MARKERS)
+        names = _classes(tree) if at_root and not program else set()
     else:
         # A module of a package, or of a namespace subpackage below one (PEP 420).
         names = set()
