@@ -128,15 +128,17 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
       lines += f.lines;
       const file = displayPath(f.file, cwd);
       if (f.error) notes.push({ file, message: f.error });
+      if (!f.findings.length) continue;
+      const scope = scopes.get(f.file)!;
+      // What this file's findings ask of the project's evidence (its module names, its own definitions).
+      const evidence = evidenceIn.get(scope.made)!;
+      const has = evidence.lookup(f.file, f.made ?? []);
       for (const raw of f.findings) {
         // Another file trims something of this name (`mod.NAME.clear()`, `del x.NAME[k]`): maybe this very container.
         const name = raw.container?.split(".").pop();
-        const scope = scopes.get(f.file)!;
         if (CONTAINER_RULES.has(raw.rule) && name && (trimmedIn.get(scope.trims)?.get(name) ?? 0) > (f.shrunk.includes(name) ? 1 : 0)) continue;
         // Code that no linted file runs per call (a command's main, a service made once): once per process, as far as we can see.
         const { needs, weak, ...finding } = raw;
-        const evidence = evidenceIn.get(scope.made)!;
-        const has = evidence.lookup(f.file, f.made ?? []);
         const met = needs && evidence.met(needs, has);
         const proven = !needs || met!.length > 0;
         if (!proven && opts.requireEvidence !== false) continue;
