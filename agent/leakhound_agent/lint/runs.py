@@ -53,9 +53,27 @@ def handles_request(fn):
     return any(per_call_param(fn, p) for p in fn.params) or routed(fn)
 
 
+# Decorators that hand the function to a web framework that runs it on every request or every page it
+# renders: Django's template tags and filters (`@register.simple_tag`, on a `template.Library()`
+# named `register` by convention; not `@register.tag`, whose function compiles a template, once with the
+# cached loader), Flask's and Quart's template helpers and request hooks.
+PER_RENDER_DECORATOR = re.compile(r"^register\.(filter|simple_tag|inclusion_tag|assignment_tag)$|"
+                                  r"\.(app_)?(template_filter|template_global|template_test|context_processor|"
+                                  r"before_request|after_request|teardown_request)$")
+
+
+def rendered(fn):
+    """A web framework runs the function per request or per page rendered (PER_RENDER_DECORATOR)."""
+    return any(PER_RENDER_DECORATOR.search(dotted(d.func if isinstance(d, ast.Call) else d) or "")
+               for d in fn.node.decorator_list)
+
+
 def routed(fn):
     """A decorator routes a URL path to the function: a call whose first argument (or `rule=`/`path=`)
-    is a string that starts with "/" (Flask's, FastAPI's, Sanic's, aiohttp's route tables)."""
+    is a string that starts with "/" (Flask's, FastAPI's, Sanic's, aiohttp's route tables), or hands it
+    to a template engine or a request hook (`rendered`)."""
+    if rendered(fn):
+        return True
     for d in fn.node.decorator_list:
         if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute):
             args = list(d.args[:1]) + [k.value for k in d.keywords if k.arg in ("rule", "path")]

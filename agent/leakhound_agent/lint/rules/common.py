@@ -3,7 +3,7 @@ import ast
 import copy
 import re
 
-from ..runs import PER_INSTANCE, handles_request
+from ..runs import PER_INSTANCE, handles_request, routed
 from ..syntax import dotted, ever_new, last_name
 
 
@@ -312,9 +312,25 @@ def stored_value(node, fn, value):
 
 def _data_keyed(fn, key):
     """The key is a parameter (or made of one) whose name says it carries free-form data (not code,
-    nor only its file, kind or host)."""
-    return any(DATA_PARAMS.match(p) and mentions(key, names=(p,)) and not _code_text(fn, p) and not _only_bounded_parts(key, p)
+    nor only its file, kind or host); or, in a function a web framework runs per request (a route, a
+    template tag), any parameter but the framework's own (the route's `<uuid>`, what a page renders)
+    or what the request carries (Flask's and Quart's `request.path`)."""
+    served = routed(fn)
+    if served and "request" not in fn.params and "request" not in fn.locals and mentions(key, names=("request",)):
+        return True
+    return any((DATA_PARAMS.match(p) or served and p not in TEMPLATE_CONTEXT and not OWN_RESOURCE.search(p))
+               and mentions(key, names=(p,)) and not _code_text(fn, p) and not _only_bounded_parts(key, p)
                for p in fn.params)
+
+
+# What a template tag is handed besides the values a page renders with it.
+TEMPLATE_CONTEXT = frozenset(("self", "cls", "context", "ctx", "request", "environment", "env", "eval_ctx"))
+# A parameter that names one of the program's own files, templates, settings or fields, or a place, a
+# number or a mode from a small set: templates and links pass the few the program has
+# (`{{ static_cachebuster('css/main.css') }}`), a cluster's members the few ports and ranks it has.
+OWN_RESOURCE = re.compile(r"(?i)(^|_)(file|filename|path|name|template|static|asset|resource|view|setting|"
+                          r"key|field|attr|format|fmt|lang|language|locale|size|kind|type|"
+                          r"port|host|hostname|address|addr|rank|index|idx|num|count|level|mode|version|page)s?$")
 
 
 def open_key(fn, key, entity_ids=True):
@@ -386,6 +402,21 @@ def deduplicated(fn, node, container):
         if isinstance(n, ast.If) and n.lineno < node.lineno and _membership(n.test, name, ast.In) and n.body \
                 and isinstance(n.body[-1], (ast.Continue, ast.Return, ast.Break, ast.Raise)) and _same_block(up, n, node):
             return True
+    return _picked_against(fn, node, name)
+
+
+def _picked_against(fn, node, name):
+    """`t = self.select_type(kinds, C)` then `C.append(t)`: the value added was picked by a call that
+    was handed C itself (an exclusion list), so it is one C does not have yet."""
+    if not (isinstance(node, ast.Call) and len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
+        return False
+    added = node.args[0].id
+    for n in ast.walk(fn.node):
+        if isinstance(n, ast.Assign) and n.lineno < node.lineno and isinstance(n.value, ast.Call) \
+                and any(isinstance(t, ast.Name) and t.id == added for t in n.targets):
+            handed = list(n.value.args) + [k.value for k in n.value.keywords]
+            if any(isinstance(a, ast.Name) and a.id == name for a in handed):
+                return True
     return False
 
 
