@@ -316,7 +316,8 @@ def _data_keyed(fn, key):
     template tag), any parameter but the framework's own (the route's `<uuid>`, what a page renders)
     or what the request carries (Flask's and Quart's `request.path`)."""
     served = routed(fn)
-    if served and "request" not in fn.params and "request" not in fn.locals and mentions(key, names=("request",)):
+    if served and "request" not in fn.params and "request" not in fn.locals and mentions(key, names=("request",)) \
+            and not _only_bounded_parts(key, "request"):
         return True
     return any((DATA_PARAMS.match(p) or served and p not in TEMPLATE_CONTEXT and not OWN_RESOURCE.search(p))
                and mentions(key, names=(p,)) and not _code_text(fn, p) and not _only_bounded_parts(key, p)
