@@ -82,6 +82,18 @@ def routed(fn):
     return False
 
 
+def route_takes_values(fn):
+    """A decorator routes a URL path with a variable part to the function (`"/objects/<uuid>"`,
+    `"/items/{item_id}"`): its request's path carries a value, one per object asked for."""
+    for d in fn.node.decorator_list:
+        if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute):
+            args = list(d.args[:1]) + [k.value for k in d.keywords if k.arg in ("rule", "path")]
+            if any(isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("/")
+                   and ("<" in a.value or "{" in a.value) for a in args):
+                return True
+    return False
+
+
 def per_call_param(fn, param):
     """The parameter is named as one request, event, message or client connection of its own (a
     connection that the function runs queries on is a database's)."""

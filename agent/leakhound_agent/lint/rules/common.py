@@ -3,7 +3,7 @@ import ast
 import copy
 import re
 
-from ..runs import PER_INSTANCE, handles_request, routed
+from ..runs import PER_INSTANCE, handles_request, route_takes_values, routed
 from ..syntax import dotted, ever_new, last_name
 
 
@@ -257,6 +257,11 @@ def _every_use(key, p, use):
     return uses > 0 and uses == sum(1 for n in ast.walk(key) if use(n, p))
 
 
+def _only_kind_parts(key, p):
+    """Every use of `p` in the key is its kind or host (`request.method`, `request.host`), not its path."""
+    return _every_use(key, p, lambda node, p: _bounded_use(node, p) and node.attr not in PATH_ATTRS)
+
+
 def _only_bounded_parts(key, p):
     """Every use of `p` in the key is a part of it from a small set (see _bounded_use)."""
     return _every_use(key, p, _bounded_use)
@@ -316,8 +321,9 @@ def _data_keyed(fn, key):
     template tag), any parameter but the framework's own (the route's `<uuid>`, what a page renders)
     or what the request carries (Flask's and Quart's `request.path`)."""
     served = routed(fn)
+    # The request's path is one of the routes' few, unless the route takes values in it.
     if served and "request" not in fn.params and "request" not in fn.locals and mentions(key, names=("request",)) \
-            and not _only_bounded_parts(key, "request"):
+            and (not _only_bounded_parts(key, "request") or route_takes_values(fn) and not _only_kind_parts(key, "request")):
         return True
     return any((DATA_PARAMS.match(p) or served and p not in TEMPLATE_CONTEXT and not OWN_RESOURCE.search(p))
                and mentions(key, names=(p,)) and not _code_text(fn, p) and not _only_bounded_parts(key, p)
