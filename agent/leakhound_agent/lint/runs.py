@@ -2,6 +2,8 @@
 call, per request, per event. Evidence read from one module, matched by name across the files of a
 project by the host (main.py's "made")."""
 import ast
+import collections
+import io
 import os
 import re
 
@@ -45,6 +47,14 @@ MAIN_LOOPS = {"cmdloop", "serve_forever", "run_forever", "mainloop", "loop_forev
 EXITS = {"sys.exit", "os._exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.execl", "os.execlp"}
 ONCE_DECORATORS = {"lru_cache", "cache", "cached_property", "once", "run_once", "contextmanager",
                    "setup", "fixture", "pytest_fixture"}
+
+
+# Methods of the built-in containers, strings and files. A call by such a name is evidence of a
+# class's own method only through a name that is not a container of the module: `x.add(...)` is as
+# likely a set's, `SEEN.add(...)` is one (see evidence_name and rules/singleton_container_growth.py).
+BUILTIN_METHODS = frozenset(
+    [n for t in (dict, list, set, str, bytes, collections.deque, io.IOBase) for n in dir(t) if not n.startswith("_")]
+    + ["read", "write", "removeprefix", "removesuffix"])  # the same set on every Python 3.8+
 
 
 def handles_request(fn):
@@ -137,7 +147,8 @@ class RunFacts:
             return name
         head, last = name.split(".", 1)[0], name.rsplit(".", 1)[-1]
         if head in self.module_names and (fn is None or head not in fn.locals):
-            return last
+            # `SEEN.add(x)`, `LOG.append(x)` on a container of the module: the container's own method.
+            return "." + last if last in BUILTIN_METHODS and "g:" + head in self.containers else last
         # A module imported in the function, or in the one it is defined in (`from . import jobs`
         # in a view, `jobs.run()` there or in its nested generator).
         while fn is not None and head in self.function_imports:

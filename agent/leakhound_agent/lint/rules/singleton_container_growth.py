@@ -16,7 +16,7 @@ import ast
 import re
 
 from ..loops import function_loop
-from ..runs import PER_INSTANCE, handles_request
+from ..runs import BUILTIN_METHODS, PER_INSTANCE, handles_request
 from ..syntax import ever_new, last_name
 from .global_container_growth import LIST_GROW
 from .common import DATA_PARAMS, made_task, task_kept, where, written, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
@@ -158,7 +158,10 @@ def _needs(bases, method, loop, traffic, event=False):
         local = loop is not None or handles_request(method) or any(DATA_PARAMS.match(p) for p in method.params)
     if local:
         return bases
-    return [base + [ev + method.name] for base in bases for ev in ("request:.", "request:") + (() if traffic else (".",))]
+    # A method named like a container's (`add`, `append`): only a call through a module-level name
+    # that is not a container (`REGISTRY.add(item)`, "request:add") tells it from a set's.
+    kinds = ("request:",) if method.name in BUILTIN_METHODS else ("request:.", "request:") + (() if traffic else (".",))
+    return [base + [ev + method.name] for base in bases for ev in kinds]
 
 
 def check(facts):
