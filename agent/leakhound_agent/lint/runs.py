@@ -59,8 +59,23 @@ BUILTIN_METHODS = frozenset(
 
 def handles_request(fn):
     """The function's parameters say it handles one request, event or message (`handle(self, request)`),
-    or a web framework routes requests to it (`@app.route("/login")`, `@router.post("/items")`)."""
-    return any(per_call_param(fn, p) for p in fn.params) or routed(fn)
+    a web framework routes requests to it (`@app.route("/login")`, `@router.post("/items")`), or a
+    task queue runs it per message (`queued`)."""
+    return any(per_call_param(fn, p) for p in fn.params) or routed(fn) or queued(fn)
+
+
+# Decorators that make the function a task a worker runs once per message it takes from a queue, for as
+# long as the worker lives: Celery's `@shared_task` and `@app.task`, Huey's `@huey.task()` and
+# `@huey.periodic_task(...)`, Dramatiq's `@dramatiq.actor`, RQ's `@job(...)`, APScheduler's
+# `@scheduler.scheduled_job(...)`. Not a bare `@task`: invoke's and Fabric's run once per command.
+QUEUED_DECORATOR = re.compile(r"^(shared_task|celery\.shared_task|dramatiq\.actor|rq\.job|rq\.decorators\.job)$|"
+                              r"\.(task|periodic_task|db_task|db_periodic_task|scheduled_job)$")
+
+
+def queued(fn):
+    """A task queue or scheduler runs the function per message or per tick (QUEUED_DECORATOR)."""
+    return any(QUEUED_DECORATOR.search(dotted(d.func if isinstance(d, ast.Call) else d) or "")
+               for d in fn.node.decorator_list)
 
 
 # Decorators that hand the function to a web framework that runs it on every request or every page it

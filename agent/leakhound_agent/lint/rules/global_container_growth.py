@@ -6,7 +6,7 @@ when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)
 import ast
 
 from ..loops import function_loop
-from ..runs import PER_INSTANCE, per_call_param, routed
+from ..runs import PER_INSTANCE, per_call_param, queued, routed
 from ..syntax import ever_new
 from .common import WEAK_THREAD_KEY, caller_of_nested, made_task, task_kept, keyed_by_identity, looked_up_first, mentions, stored_value, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
@@ -37,7 +37,7 @@ def _evidence(facts, fn):
     import-time registration, a lazy initialisation, a migration) is not reported."""
     if fn.cls is not None and fn.name in PER_INSTANCE:
         return ([[c] for c in facts.class_family(fn.cls)],)
-    if routed(fn) or any(per_call_param(fn, p) or DATA_PARAMS.match(p) for p in fn.params) and not _walks_one_input(fn):
+    if routed(fn) or queued(fn) or any(per_call_param(fn, p) or DATA_PARAMS.match(p) for p in fn.params) and not _walks_one_input(fn):
         return ()
     if _walks_one_input(fn):
         return ([[c] for c in facts.class_family(fn.cls)],)  # `feed()`/`visit()` calls it: the walker made per call
