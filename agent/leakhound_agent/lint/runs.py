@@ -67,13 +67,16 @@ def handles_request(fn):
 # Decorators that make the function a task a worker runs once per message it takes from a queue, for as
 # long as the worker lives: Celery's `@shared_task` and `@app.task`, Huey's `@huey.task()` and
 # `@huey.periodic_task(...)`, Dramatiq's `@dramatiq.actor`, RQ's `@job(...)`, APScheduler's
-# `@scheduler.scheduled_job(...)`. Not a bare `@task`: invoke's and Fabric's run once per command.
-QUEUED_DECORATOR = re.compile(r"^(shared_task|celery\.shared_task|dramatiq\.actor|rq\.job|rq\.decorators\.job)$|"
+# `@scheduler.scheduled_job(...)`; and Django's signal receivers (`@receiver(post_save, sender=Order)`),
+# run on every save or request the signal is sent for. Not a bare `@task`: invoke's and Fabric's run once
+# per command.
+QUEUED_DECORATOR = re.compile(r"^(shared_task|celery\.shared_task|dramatiq\.actor|rq\.job|rq\.decorators\.job|"
+                              r"receiver|dispatch\.receiver)$|"
                               r"\.(task|periodic_task|db_task|db_periodic_task|scheduled_job)$")
 
 
 def queued(fn):
-    """A task queue or scheduler runs the function per message or per tick (QUEUED_DECORATOR)."""
+    """A task queue, a scheduler or a signal runs the function per message, tick or event (QUEUED_DECORATOR)."""
     return any(QUEUED_DECORATOR.search(dotted(d.func if isinstance(d, ast.Call) else d) or "")
                for d in fn.node.decorator_list)
 
