@@ -75,10 +75,15 @@ QUEUED_DECORATOR = re.compile(r"^(shared_task|celery\.shared_task|dramatiq\.acto
                               r"\.(task|periodic_task|db_task|db_periodic_task|scheduled_job)$")
 
 
+def decorated_by(fn, pattern):
+    """A decorator of the function, called or not (`@receiver(...)`, `@shared_task`), matches `pattern`
+    by its dotted name."""
+    return any(pattern.search(dotted(d.func if isinstance(d, ast.Call) else d) or "") for d in fn.node.decorator_list)
+
+
 def queued(fn):
     """A task queue, a scheduler or a signal runs the function per message, tick or event (QUEUED_DECORATOR)."""
-    return any(QUEUED_DECORATOR.search(dotted(d.func if isinstance(d, ast.Call) else d) or "")
-               for d in fn.node.decorator_list)
+    return decorated_by(fn, QUEUED_DECORATOR)
 
 
 # Decorators that hand the function to a web framework that runs it on every request or every page it
@@ -92,8 +97,7 @@ PER_RENDER_DECORATOR = re.compile(r"^register\.(filter|simple_tag|inclusion_tag|
 
 def rendered(fn):
     """A web framework runs the function per request or per page rendered (PER_RENDER_DECORATOR)."""
-    return any(PER_RENDER_DECORATOR.search(dotted(d.func if isinstance(d, ast.Call) else d) or "")
-               for d in fn.node.decorator_list)
+    return decorated_by(fn, PER_RENDER_DECORATOR)
 
 
 def routed(fn):
