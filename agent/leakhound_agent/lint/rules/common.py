@@ -143,9 +143,16 @@ def filled_once(fn, node, container):
     """True when the growth sits under `if not C:` (or `if len(C) == 0`, `if C == []`, or `if not GLOBAL:`), or the
     function returns early once C has something (`if C: return`, `try: return C[0]`): filled once."""
     name = container.name.split(".")[-1]
+    filled = None
     for stmt in fn.node.body:
         if isinstance(stmt, ast.If) and _names(stmt.test, name) and any(isinstance(b, ast.Return) for b in stmt.body):
             return True
+        # `if self.function_names: return`, then a loop that fills it and C: one guard for both.
+        if isinstance(stmt, ast.If) and any(isinstance(b, ast.Return) for b in stmt.body):
+            filled = _filled_names(fn) if filled is None else filled
+            guard = stmt.test.args[0] if isinstance(stmt.test, ast.Call) and last_name(stmt.test.func) == "len" and stmt.test.args else stmt.test
+            if isinstance(guard, (ast.Name, ast.Attribute)) and (guard.id if isinstance(guard, ast.Name) else guard.attr) in filled:
+                return True
         if isinstance(stmt, ast.Try) and any(isinstance(b, ast.Return) and isinstance(b.value, ast.Subscript)
                                              and _names(b.value.value, name) and _constant_index(b.value) for b in stmt.body):
             return True
@@ -167,6 +174,26 @@ def filled_once(fn, node, container):
                 return True  # `if C == []:`
         cur = up.get(id(cur))
     return False
+
+
+def _filled_names(fn):
+    """The names (`x`, or the attribute of `self.x`) of the containers the function grows with a method
+    call (`self.names.append(n)`, `seen.add(k)`) or a store under a key (`table[k] = v`)."""
+    out = set()
+    for n in ast.walk(fn.node):
+        target = None
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in FILL_METHODS:
+            target = n.func.value
+        elif isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store):
+            target = n.value
+        if isinstance(target, ast.Name):
+            out.add(target.id)
+        elif isinstance(target, ast.Attribute):
+            out.add(target.attr)
+    return out
+
+
+FILL_METHODS = frozenset(("append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"))
 
 
 def filled_to_index(fn, node, container):
