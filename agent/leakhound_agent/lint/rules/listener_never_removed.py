@@ -23,6 +23,11 @@ REMOVERS = {"unsubscribe", "remove_listener", "removeListener", "remove_observer
             "remove_all_listeners", "removeAllListeners", "clear"}
 
 
+# Modules whose subscriptions belong to the page being built, not to the process: NiceGUI's `ui.on(...)`
+# registers on the current client's page, and the handlers go with it when the client disconnects.
+PAGE_SCOPED = {"nicegui.ui"}
+
+
 # A Qt class (QObject, QWidget, QMainWindow, ...): Qt drops a signal's connection to a slot of a
 # QObject when that object is destroyed, and PyQt/PySide do not keep the receiver alive through it.
 QT_CLASS = re.compile(r"^Q[A-Z]\w*$")
@@ -107,7 +112,7 @@ def check(facts):
             if _owned(call.args[0], fn) and len(call.args) > 1:
                 continue
             # The interpreter's own hooks (sys.monitoring, signal) hold one callback per slot: a new one replaces the old.
-            if root.id in SLOT_MODULES or _made_here(root.id, fn, call):
+            if root.id in SLOT_MODULES or _made_here(root.id, fn, call) or facts.imported_modules.get(root.id) in PAGE_SCOPED:
                 continue
             if not any(_callback(a, fn, call.func.attr in ("connect", "on")) for a in call.args) or guarded(fn, call):
                 continue
