@@ -49,12 +49,14 @@ ONCE_DECORATORS = {"lru_cache", "cache", "cached_property", "once", "run_once", 
                    "setup", "fixture", "pytest_fixture"}
 
 
-# Methods of the built-in containers, strings and files. A call by such a name is evidence of a
-# class's own method only through a name that is not a container of the module: `x.add(...)` is as
-# likely a set's, `SEEN.add(...)` is one (see evidence_name and rules/singleton_container_growth.py).
+# Methods of the built-in containers, strings and files, and of DB-API connections and cursors. A call
+# by such a name is evidence of a class's own method only through a name that is not a container of
+# the module: `x.add(...)` is as likely a set's, `cur.execute(...)` a database cursor's, `SEEN.add(...)`
+# is one (see evidence_name and rules/singleton_container_growth.py).
 BUILTIN_METHODS = frozenset(
     [n for t in (dict, list, set, str, bytes, collections.deque, io.IOBase) for n in dir(t) if not n.startswith("_")]
-    + ["read", "write", "removeprefix", "removesuffix"])  # the same set on every Python 3.8+
+    + ["read", "write", "removeprefix", "removesuffix"]  # the same set on every Python 3.8+
+    + ["execute", "executemany", "executescript", "fetchone", "fetchmany", "fetchall", "commit", "rollback", "cursor"])
 
 
 def handles_request(fn):
@@ -169,8 +171,11 @@ class RunFacts:
             return name
         head, last = name.split(".", 1)[0], name.rsplit(".", 1)[-1]
         if head in self.module_names and (fn is None or head not in fn.locals):
-            # `SEEN.add(x)`, `LOG.append(x)` on a container of the module: the container's own method.
-            return "." + last if last in BUILTIN_METHODS and "g:" + head in self.containers else last
+            # `SEEN.add(x)`, `LOG.append(x)` on a container of the module: the container's own method;
+            # `g.db.execute(...)`: a method of something a module-level object holds, as any object's.
+            if last in BUILTIN_METHODS and ("g:" + head in self.containers or name.count(".") > 1):
+                return "." + last
+            return last
         # A module imported in the function, or in the one it is defined in (`from . import jobs`
         # in a view, `jobs.run()` there or in its nested generator).
         while fn is not None and head in self.function_imports:
