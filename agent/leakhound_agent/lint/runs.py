@@ -106,26 +106,23 @@ def routed(fn):
     """A decorator routes a URL path to the function: a call whose first argument (or `rule=`/`path=`)
     is a string that starts with "/" (Flask's, FastAPI's, Sanic's, aiohttp's route tables), or hands it
     to a template engine or a request hook (`rendered`)."""
-    if rendered(fn):
-        return True
-    for d in fn.node.decorator_list:
-        if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute):
-            args = list(d.args[:1]) + [k.value for k in d.keywords if k.arg in ("rule", "path")]
-            if any(isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("/") for a in args):
-                return True
-    return False
+    return rendered(fn) or any(True for _ in _route_paths(fn))
 
 
 def route_takes_values(fn):
     """A decorator routes a URL path with a variable part to the function (`"/objects/<uuid>"`,
     `"/items/{item_id}"`): its request's path carries a value, one per object asked for."""
+    return any("<" in path or "{" in path for path in _route_paths(fn))
+
+
+def _route_paths(fn):
+    """The URL paths the function's decorators route to it: a method call's first argument (or
+    `rule=`/`path=`) that is a string starting with "/"."""
     for d in fn.node.decorator_list:
         if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute):
-            args = list(d.args[:1]) + [k.value for k in d.keywords if k.arg in ("rule", "path")]
-            if any(isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("/")
-                   and ("<" in a.value or "{" in a.value) for a in args):
-                return True
-    return False
+            for a in list(d.args[:1]) + [k.value for k in d.keywords if k.arg in ("rule", "path")]:
+                if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("/"):
+                    yield a.value
 
 
 def per_call_param(fn, param):

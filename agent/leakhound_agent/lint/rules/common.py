@@ -3,6 +3,7 @@ import ast
 import copy
 import re
 
+from ..facts import GROW
 from ..runs import PER_INSTANCE, handles_request, route_takes_values, routed
 from ..syntax import dotted, ever_new, last_name
 
@@ -150,8 +151,7 @@ def filled_once(fn, node, container):
         # `if self.function_names: return`, then a loop that fills it and C: one guard for both.
         if isinstance(stmt, ast.If) and any(isinstance(b, ast.Return) for b in stmt.body):
             filled = _filled_names(fn) if filled is None else filled
-            guard = stmt.test.args[0] if isinstance(stmt.test, ast.Call) and last_name(stmt.test.func) == "len" and stmt.test.args else stmt.test
-            if isinstance(guard, (ast.Name, ast.Attribute)) and (guard.id if isinstance(guard, ast.Name) else guard.attr) in filled:
+            if any(_names(stmt.test, other, sized=True) for other in filled):
                 return True
         if isinstance(stmt, ast.Try) and any(isinstance(b, ast.Return) and isinstance(b.value, ast.Subscript)
                                              and _names(b.value.value, name) and _constant_index(b.value) for b in stmt.body):
@@ -182,7 +182,7 @@ def _filled_names(fn):
     out = set()
     for n in ast.walk(fn.node):
         target = None
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in FILL_METHODS:
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in GROW:
             target = n.func.value
         elif isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store):
             target = n.value
@@ -192,8 +192,6 @@ def _filled_names(fn):
             out.add(target.attr)
     return out
 
-
-FILL_METHODS = frozenset(("append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"))
 
 
 def filled_to_index(fn, node, container):
