@@ -8,7 +8,7 @@ import os
 import re
 
 from .loops import event_loop_call
-from .syntax import dotted, last_name
+from .syntax import class_like, dotted, last_name
 
 # Parameters that say a function handles one request, event or message: it runs per call by its shape.
 PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection)$")
@@ -202,7 +202,10 @@ class RunFacts:
             elif name in self.imported_from:
                 module = self.imported_from[name]
         elif parts[0] in self.imported_modules and parts[0] not in self.defined:
-            module = ".".join([self.imported_modules[parts[0]]] + parts[1:-1])
+            if parts[0] in self.imported_from and class_like(parts[0]):
+                module = self.imported_from[parts[0]]  # `from .service import Store`, `Store.put()`: service's
+            else:
+                module = ".".join([self.imported_modules[parts[0]]] + parts[1:-1])
         module = module.rsplit(".", 1)[-1] if module else None
         return (bare + "~" + module,) if module else (bare,)
 

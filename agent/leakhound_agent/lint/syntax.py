@@ -86,6 +86,11 @@ def dotted(node):
     return None
 
 
+def class_like(name):
+    """A name written as a class's (`Store`, `HTTPClient`), not a constant's (`STORE`) nor a module's."""
+    return name[:1].isupper() and not name.isupper()
+
+
 def last_name(node):
     """The last component of a call's callee: 'lru_cache' for functools.lru_cache(...)."""
     if isinstance(node, ast.Call):
@@ -126,12 +131,12 @@ def is_thread_local(expr):
 
 EVER_NEW_ATTR = re.compile(r"^_?(token|uuid|guid|session_id|request_id|req_id|trace_id|nonce|ident|message_id|msg_id|correlation_id)$")
 # A message's or request's id read by name (`props["message-id"]`, `headers["X-Request-ID"]`).
-EVER_NEW_KEY = re.compile(r"(?i)^(x-)?(message|msg|request|req|correlation|trace)[-_]?id$")
+EVER_NEW_KEY = re.compile(r"(?i)^(x-)?((message|msg|request|req|correlation|trace)[-_]?id|idempotency[-_]key)$")
 ENTITY_ID_ATTR = re.compile(r"^_?(uuid|guid|ident)$")
 # A local or parameter that holds the id of one request, message, run or transaction (`request_id`,
-# `run_id`, `txid`): new for each. Not a job's, a task's or a session's: those may be configured ones.
+# `run_id`, `txid`, an `idempotency_key`, which a client makes anew for each operation): new for each. Not a job's, a task's or a session's: those may be configured ones.
 EVER_NEW_NAME = re.compile(r"(?i)^_?(request|req|run|message|msg|correlation|trace|span|transaction|txn|tx|upload|download|"
-                           r"ticket|call|invocation|execution)_?(id|uuid)$|^_?(txid|msgid|reqid)$")
+                           r"ticket|call|invocation|execution)_?(id|uuid)$|^_?(txid|msgid|reqid|idempotency_key)$")
 # Objects made per call, whose `.uuid` is new each time (a request's, a job's), unlike a device's.
 PER_CALL_OWNER = re.compile(r"(?i)^_?(request|req|job|task|msg|message|event|session|call|upload|transfer|txn|transaction|conversation|conv)$")
 LONG_LIVED = re.compile(r"(?i)^_?(mod|module|cls|klass|kls|type|typ|tp)$")

@@ -5,7 +5,7 @@ import re
 
 from ..facts import GROW
 from ..runs import PER_INSTANCE, handles_request, route_takes_values, routed
-from ..syntax import dotted, ever_new, last_name
+from ..syntax import class_like, dotted, ever_new, last_name
 
 
 # Why a finding is of low confidence by its nature (see rules/__init__.py): the code shows something
@@ -394,7 +394,7 @@ def _makes_object(expr):
     name = last_name(expr.func)
     if not name:
         return False
-    return name == "cls" or name in MAKERS or (name[:1].isupper() and not name.isupper() and not CONTENT_CLASS.search(name))
+    return name == "cls" or name in MAKERS or (class_like(name) and not CONTENT_CLASS.search(name))
 
 
 def per_endpoint(fn, node, key, value):
