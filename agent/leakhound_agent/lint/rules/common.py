@@ -5,7 +5,7 @@ import re
 
 from ..facts import GROW
 from ..runs import PER_INSTANCE, handles_request, route_takes_values, routed
-from ..syntax import class_like, dotted, ever_new, last_name
+from ..syntax import assign_parts, class_like, dotted, ever_new, last_name
 
 
 # Why a finding is of low confidence by its nature (see rules/__init__.py): the code shows something
@@ -148,10 +148,11 @@ def filled_once(fn, node, container):
     for stmt in fn.node.body:
         if isinstance(stmt, ast.If) and _names(stmt.test, name) and any(isinstance(b, ast.Return) for b in stmt.body):
             return True
-        # `if self.function_names: return`, then a loop that fills it and C: one guard for both.
+        # `if self.function_names: return`, then a loop that fills it and C: one guard for both; or
+        # `if pw.browser is not None: return pw`, then `pw.browser = launch()`: a lazy initialiser.
         if isinstance(stmt, ast.If) and any(isinstance(b, ast.Return) for b in stmt.body):
-            filled = _filled_names(fn) if filled is None else filled
-            if any(_names(stmt.test, other, sized=True) for other in filled):
+            filled = _filled_names(fn) | _set_state(fn) if filled is None else filled
+            if _state_test(stmt.test, filled):
                 return True
         if isinstance(stmt, ast.Try) and any(isinstance(b, ast.Return) and isinstance(b.value, ast.Subscript)
                                              and _names(b.value.value, name) and _constant_index(b.value) for b in stmt.body):
@@ -174,6 +175,32 @@ def filled_once(fn, node, container):
                 return True  # `if C == []:`
         cur = up.get(id(cur))
     return False
+
+
+def _set_state(fn):
+    """The attributes the function assigns (`pw.browser = ...`, `self._client = ...`) and the globals it
+    declares and assigns: state that, once set, its guard reads."""
+    declared = {name for n in ast.walk(fn.node) if isinstance(n, ast.Global) for name in n.names}
+    out = set()
+    for n in ast.walk(fn.node):
+        for t in assign_parts(n)[0] if isinstance(n, (ast.Assign, ast.AnnAssign)) else ():
+            if isinstance(t, ast.Attribute):
+                out.add(t.attr)
+            elif isinstance(t, ast.Name) and t.id in declared:
+                out.add(t.id)
+    return out
+
+
+def _state_test(test, names):
+    """The test holds once one of the names is set: `X`, `len(X)`, `X is not None`, or an `and` of
+    such tests and `hasattr(obj, "X")` (never a comparison of values: a throttle's `now - last < 5`)."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return all(_state_test(v, names) or isinstance(v, ast.Call) and last_name(v.func) == "hasattr" and len(v.args) == 2
+                   and isinstance(v.args[1], ast.Constant) and v.args[1].value in names for v in test.values)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) and \
+            isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+        test = test.left
+    return any(_names(test, name, sized=True) for name in names)
 
 
 def _filled_names(fn):
