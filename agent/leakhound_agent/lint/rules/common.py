@@ -574,6 +574,26 @@ def _read_names(expr):
             yield node.attr
 
 
+# Calls that make a new thing of the world (a thread, a channel, a session) rather than look one up.
+CREATES = re.compile(r"^_?(create|new|open|start|spawn)(_|$)")
+# The id an object gets as it is made (a widget's `model_id`, a record's `uuid`).
+OWN_ID_ATTRS = frozenset(("id", "uuid", "guid", "uid", "model_id"))
+
+
+def made_here_id(fn, key):
+    """The key is the id of what the function itself just made: `thread = await msg.create_thread(...)`
+    or `iw = Image(...)`, then `sessions[thread.id]`, `tracked[iw.model_id]`: a new one each call."""
+    if not (isinstance(key, ast.Attribute) and key.attr in OWN_ID_ATTRS and isinstance(key.value, ast.Name)):
+        return False
+    name = key.value.id
+    for n in ast.walk(fn.node):
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets):
+            v = n.value.value if isinstance(n.value, ast.Await) else n.value
+            if isinstance(v, ast.Call) and (CREATES.match(last_name(v) or "") or class_like(last_name(v) or "")):
+                return True
+    return False
+
+
 def per_call_value(fn, expr):
     """The expression (or, for a local, what the function assigns to it) carries an identifier of a
     per-call object: an ever-new value (`id()`, `uuid4()`, `time()`, `request.request_id`) or a name

@@ -8,7 +8,7 @@ import ast
 from ..loops import function_loop
 from ..runs import PER_INSTANCE, per_call_param, queued, routed
 from ..syntax import ever_new
-from .common import WEAK_THREAD_KEY, caller_of_nested, made_task, task_kept, keyed_by_identity, looked_up_first, mentions, stored_value, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_THREAD_KEY, made_here_id, caller_of_nested, made_task, task_kept, keyed_by_identity, looked_up_first, mentions, stored_value, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -85,6 +85,13 @@ def _loop_growth(facts, c, node, value, key=None):
     return node, why, fix, c.name, None, None
 
 
+def _new_each_time(fn, c, key, value):
+    """The entry's key (a set's value) never repeats: an ever-new value, or the id of what the function
+    just made (`iw = Image(...)`, then `TRACKED[iw.model_id] = iw`)."""
+    k = key if c.kind != "set" else value
+    return ever_new(k) or made_here_id(fn, k)
+
+
 def check(facts):
     for c in facts.containers.values():
         if c.key[0] not in "gc" or managed(c):
@@ -98,7 +105,7 @@ def check(facts):
                 continue
             loop = function_loop(fn, node)
             if loop is not None and c.kind in ("dict", "defaultdict", "set") and how(node) in ("setitem", "setdefault", "add") \
-                    and ever_new(key if c.kind != "set" else value) and not looked_up_first(c, fn, node, key):  # a memo: unbounded-cache's
+                    and _new_each_time(fn, c, key, value) and not looked_up_first(c, fn, node, key):  # a memo: unbounded-cache's
                 # A table an event loop of the function's own fills per event under a key that never
                 # repeats (a message's id), maybe read later (an answer matched to it), never emptied:
                 # the loop is the evidence, even in a function that runs once.
@@ -118,7 +125,7 @@ def check(facts):
                 why = "%s is grown with `%s` in %s on every call and never trimmed, so it keeps everything ever added." % (
                     where(c), h, fn_label(fn))
                 fix = "Bound it (`collections.deque(maxlen=N)`) or remove each entry when its work is done (`%s.remove(x)` in a `finally`)." % c.name
-            elif c.kind in ("dict", "defaultdict", "set") and ever_new(key if c.kind != "set" else value) \
+            elif c.kind in ("dict", "defaultdict", "set") and _new_each_time(fn, c, key, value) \
                     and (c.kind == "set" or not looked_up_first(c, fn, node, key)):  # a memo: unbounded-cache's (a set tested first still keeps every new value)
                 why = "%s gets a new entry in %s on every call, keyed by a value that never repeats, and nothing removes them." % (
                     where(c), fn_label(fn))

@@ -19,7 +19,7 @@ from ..loops import function_loop
 from ..runs import BUILTIN_METHODS, PER_INSTANCE, handles_request
 from ..syntax import ever_new, last_name
 from .global_container_growth import LIST_GROW
-from .common import DATA_PARAMS, made_task, task_kept, where, written, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
+from .common import DATA_PARAMS, made_here_id, made_task, task_kept, where, written, looked_up_first, deduplicated, filled_once, fn_label, how, is_exception_value, made_of, managed
 
 ID = "singleton-container-growth"
 TITLE = "Container on a long-lived object grows per request"
@@ -32,31 +32,13 @@ HELP = ("An object the program makes once (a server, a service, a consumer) live
 PER_EVENT_NAME = re.compile(r"(?i)^_*(job|task|session|order|stream|query|packet)_?(id|uuid)_*$|^_*(uuid|guid)_*$")
 
 
-# Calls that make a new thing of the world (a thread, a channel, a session) rather than look one up.
-CREATES = re.compile(r"^_?(create|new|open|start|spawn)(_|$)")
-
-
-def _created_here(fn, key):
-    """The key is the id of what the function itself just created: `thread = await msg.create_thread(...)`,
-    then `sessions[thread.id]`: a new one each call."""
-    if not (isinstance(key, ast.Attribute) and key.attr in ("id", "uuid") and isinstance(key.value, ast.Name)):
-        return False
-    name = key.value.id
-    for n in ast.walk(fn.node):
-        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets):
-            v = n.value.value if isinstance(n.value, ast.Await) else n.value
-            if isinstance(v, ast.Call) and CREATES.match(last_name(v) or ""):
-                return True
-    return False
-
-
 def _per_event_key(fn, key):
     """The key never repeats: an ever-new value (see syntax.ever_new; not `self`, one key per object), a
     name that says it is the id of one job, session or order (`job_id`, `session_id`), or the id of what
     the function just created."""
     if key is None or isinstance(key, ast.Name) and key.id == "self":
         return False
-    if isinstance(key, ast.Name) and PER_EVENT_NAME.match(key.id) or _created_here(fn, key):
+    if isinstance(key, ast.Name) and PER_EVENT_NAME.match(key.id) or made_here_id(fn, key):
         return True
     made = made_of(fn, key)
     return not (isinstance(made, ast.Name) and made.id == "self") and ever_new(made)
