@@ -11,6 +11,9 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
   its module, at module level, and nowhere else in that module;
 - methods whose first parameter is not `self`;
 - a cache the module empties (`self.method.cache_clear()`);
+- of low confidence: a class whose instances compare and hash by value (a frozen dataclass or attrs
+  class, a named tuple, a frozen pydantic model, a class with a `__hash__` of its own): equal
+  instances share one entry, so the cache keeps one per distinct value, not every instance;
 - a class nothing shows to be made an open-ended number of times: neither offered to the code's
   users (exported by its top-level package's `__init__.py`, or defined in a module outside any
   package) nor made by a function that handles a request, an event or a message. Inside an
@@ -20,7 +23,7 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
 import ast
 
 from ..runs import REQUEST
-from ..syntax import dotted, last_name
+from ..syntax import assign_parts, dotted, last_name
 from ..public import public_key
 from .common import unbounded_cache_decorator
 
@@ -41,6 +44,36 @@ def _singleton(facts, cls):
                 return True
     made = facts.instances.get(cls.name, 0)
     return made == 1 and facts.module_instances.get(cls.name, 0) == 1
+
+
+# Class decorators that make instances hash by their fields when given `frozen=True` (or `unsafe_hash`,
+# attrs' `hash=True`); `attrs.frozen`/`attr.frozen` do so bare.
+DATACLASS_MAKERS = {"dataclass", "s", "attrs", "define", "mutable", "frozen"}
+VALUE_HASH_FLAGS = {"frozen", "unsafe_hash", "hash"}
+WEAK_VALUE_EQUAL = ("its instances compare and hash by value (a frozen dataclass or attrs class, a named tuple, a "
+                    "`__hash__` of its own): equal instances share one cache entry, so it keeps one per distinct "
+                    "value, as many as the values the program makes them with, often a few")
+
+
+def _equal_by_value(cls):
+    """Instances of the class hash by value, so a cache keyed by `self` holds one per distinct value."""
+    for d in cls.decorator_list:
+        name = last_name(d)
+        if name == "frozen" and not isinstance(d, ast.Call):
+            return True
+        if isinstance(d, ast.Call) and name in DATACLASS_MAKERS and (name == "frozen" or any(
+                k.arg in VALUE_HASH_FLAGS and isinstance(k.value, ast.Constant) and k.value.value is True for k in d.keywords)):
+            return True
+    if any(last_name(b) in ("NamedTuple", "namedtuple") for b in cls.bases):
+        return True
+    for node in cls.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "__hash__":
+            return True
+        targets, value = assign_parts(node)
+        if any(isinstance(t, ast.Name) and t.id == "model_config" for t in targets) and isinstance(value, ast.Call) and any(
+                k.arg == "frozen" and isinstance(k.value, ast.Constant) and k.value.value is True for k in value.keywords):
+            return True  # pydantic: `model_config = ConfigDict(frozen=True)`
+    return False
 
 
 def _cleared(facts, fn):
@@ -64,4 +97,5 @@ def check(facts):
             dotted(dec.func if isinstance(dec, ast.Call) else dec) or "cache", fn.cls.name, fn.name)
         fix = "Cache per instance instead (`functools.cached_property`, or a dict in `self.__dict__`), or move it to a module-level function of the arguments that matter."
         family = facts.class_family(fn.cls)
-        yield dec, why, fix, None, [[public_key(facts.filename, c)] for c in family] + [[REQUEST + c] for c in family]
+        yield dec, why, fix, None, [[public_key(facts.filename, c)] for c in family] + [[REQUEST + c] for c in family], \
+            WEAK_VALUE_EQUAL if _equal_by_value(fn.cls) else None
