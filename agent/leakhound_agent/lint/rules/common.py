@@ -581,16 +581,19 @@ OWN_ID_ATTRS = frozenset(("id", "uuid", "guid", "uid", "model_id"))
 
 
 def made_here_id(fn, key):
-    """The key is the id of what the function itself just made: `thread = await msg.create_thread(...)`
-    or `iw = Image(...)`, then `sessions[thread.id]`, `tracked[iw.model_id]`: a new one each call."""
+    """The key is the id of what the function itself just made from no value its id could come from:
+    `thread = await msg.create_thread(name=...)` or `iw = Image()`, then `sessions[thread.id]`,
+    `tracked[iw.model_id]`: a new one each call. Not `schema = create_schema(row)` nor
+    `Record(id=row.id)`: those carry the id of what they were made from."""
     if not (isinstance(key, ast.Attribute) and key.attr in OWN_ID_ATTRS and isinstance(key.value, ast.Name)):
         return False
     name = key.value.id
     for n in ast.walk(fn.node):
         if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets):
             v = n.value.value if isinstance(n.value, ast.Await) else n.value
-            if isinstance(v, ast.Call) and (CREATES.match(last_name(v) or "") or class_like(last_name(v) or "")):
-                return True
+            if isinstance(v, ast.Call) and (CREATES.match(last_name(v) or "") or class_like(last_name(v) or "")) \
+                    and not v.args and not any(k.arg is None or k.arg in OWN_ID_ATTRS or k.arg == key.attr for k in v.keywords):
+                return True  # made from no value its id could be taken from (`create_schema(row)` is the row's)
     return False
 
 
