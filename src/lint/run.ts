@@ -116,7 +116,9 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
     for (const n of f.shrunk) trims.set(n, (trims.get(n) ?? 0) + 1);
     let evidence = evidenceIn.get(scope.made);
     if (!evidence) evidenceIn.set(scope.made, (evidence = new ProjectEvidence(scope.made)));
-    evidence.add(f.made ?? []);
+    // An object a one-off script makes once (an example's, a tutorial's) lives only as long as that
+    // script's run: no evidence of an object kept for the life of a long-running process.
+    evidence.add(oneOff.has(f.file) ? (f.made ?? []).filter((n) => !n.startsWith("once:")) : f.made ?? []);
   }
   for (const evidence of evidenceIn.values()) evidence.finish();
   const findings: LintFinding[] = [];
