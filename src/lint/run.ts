@@ -117,8 +117,9 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
     let evidence = evidenceIn.get(scope.made);
     if (!evidence) evidenceIn.set(scope.made, (evidence = new ProjectEvidence(scope.made)));
     // An object a one-off script makes once (an example's, a tutorial's) lives only as long as that
-    // script's run: no evidence of an object kept for the life of a long-running process.
-    evidence.add(oneOff.has(f.file) ? (f.made ?? []).filter((n) => !n.startsWith("once:")) : f.made ?? []);
+    // script's run, unless the script runs until it is stopped (a server example: "serves:").
+    const made = f.made ?? [];
+    evidence.add(oneOff.has(f.file) && !made.includes("serves:") ? made.filter((n) => !n.startsWith("once:")) : made);
   }
   for (const evidence of evidenceIn.values()) evidence.finish();
   const findings: LintFinding[] = [];

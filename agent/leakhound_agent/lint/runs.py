@@ -44,6 +44,7 @@ PER_INSTANCE = {"__init__", "__new__", "__post_init__"}
 REQUEST = "request:"
 # Calls that run a program's main loop (return when the program ends) or end the process.
 MAIN_LOOPS = {"cmdloop", "serve_forever", "run_forever", "mainloop", "loop_forever", "exec_"}
+SERVE_LOOPS = MAIN_LOOPS | {"run_app"}
 EXITS = {"sys.exit", "os._exit", "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.execl", "os.execlp"}
 ONCE_DECORATORS = {"lru_cache", "cache", "cached_property", "once", "run_once", "contextmanager",
                    "setup", "fixture", "pytest_fixture"}
@@ -276,6 +277,11 @@ class RunFacts:
             if sum(1 for c in sites if id(c) in once_ids) == 1 == len(sites):
                 once_calls.extend(_calls_once(fn.node.body))
         out.update("once:" + n for n in map(last_name, (c.func for c in once_calls)) if n and CLASS_NAME.match(n))
+        # The module runs until it is stopped (a module-level event loop, `run_forever()`, a GUI's main
+        # loop): what it makes once lives as long as a long-running process, even in an example.
+        if self.loop_nodes or any((last_name(c.func) or "") in SERVE_LOOPS for g in self.functions for _, c in g.calls) \
+                or any(n.rsplit(".", 1)[-1] in SERVE_LOOPS for n, _ in self.toplevel_calls):
+            out.add("serves:")
         for fn in self.functions:
             if fn.cls is not None and fn.name in PER_INSTANCE:
                 out.update("ctor:" + n for n in (last_name(c.func) for _, c in fn.calls) if n and CLASS_NAME.match(n))
