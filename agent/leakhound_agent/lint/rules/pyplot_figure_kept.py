@@ -33,8 +33,7 @@ def _aliases(tree):
     out = set()
     for n in ast.walk(tree):
         if isinstance(n, ast.Import):
-            out.update(a.asname for a in n.names if a.name in PYPLOT and a.asname)
-            out.update("pylab" for a in n.names if a.name == "pylab" and not a.asname)
+            out.update(a.asname or a.name for a in n.names if a.name in PYPLOT)  # `matplotlib.pyplot.figure()` too
         elif isinstance(n, ast.ImportFrom) and n.module == "matplotlib":
             out.update(a.asname or a.name for a in n.names if a.name == "pyplot")
     return out
