@@ -59,7 +59,7 @@ _NO_STREAMS = frozenset()  # a function with no `async for`
 
 class Function:
     __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
-                 "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "_stored", "_loops", "_streams",
+                 "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "defaulted", "_stored", "_loops", "_streams",
                  "_imported")
 
     def __init__(self, node, cls, parent):
@@ -86,6 +86,7 @@ class Function:
         pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults))
         pairs += [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
         self.mutable_defaults = {p.arg: d for p, d in pairs if container_kind(d)}
+        self.defaulted = frozenset(p.arg for p, _ in pairs)  # parameters with a default
         self.decorators = [last_name(d) for d in node.decorator_list]
         self.returns_param = False
         self.returned = set()  # names returned (`return wrapper`)

@@ -126,18 +126,10 @@ def _route_paths(fn):
                     yield a.value
 
 
-def _has_default(fn, param):
-    args = fn.node.args
-    positional = getattr(args, "posonlyargs", []) + args.args
-    with_default = positional[len(positional) - len(args.defaults):] if args.defaults else []
-    with_default += [a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
-    return any(a.arg == param for a in with_default)
-
-
 def per_call_param(fn, param):
     """The parameter is named as one request, event, message or client connection of its own (a
     connection that the function runs queries on is a database's)."""
-    if not PER_CALL_PARAMS.match(param) or _has_default(fn, param):
+    if not PER_CALL_PARAMS.match(param) or param in fn.defaulted:
         return False  # `render(self, frame=None)`: an option (a frame number), not the event handed in
     if param in CONNECTION_PARAMS:
         prefix = param + "."

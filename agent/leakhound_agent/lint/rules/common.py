@@ -533,6 +533,14 @@ def made_many(facts, fn):
     return (method_needs(family, fn.name),)
 
 
+def runs_per_call(facts, fn):
+    """made_many, but a class's or a static method runs without an instance (`Helper.plot(...)`,
+    `StorageHelper.get(url)`): its name called per call is enough."""
+    if fn.cls is not None and {"classmethod", "staticmethod"} & set(fn.decorators):
+        return ([[fn.name]],)
+    return made_many(facts, fn)
+
+
 def caller_of_nested(fn):
     """The function a nested function is defined in, when that function calls it by name (`def
     _add(x): ...` then `_add(item)`): it runs when that one runs; else None (returned, passed on)."""

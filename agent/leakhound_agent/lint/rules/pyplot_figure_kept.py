@@ -14,7 +14,7 @@ of high confidence when a request's handler runs it."""
 import ast
 
 from ..syntax import dotted
-from .common import fn_label, made_many, parents
+from .common import fn_label, parents, runs_per_call
 
 ID = "pyplot-figure-kept"
 TITLE = "pyplot figure never closed"
@@ -110,14 +110,6 @@ def _clears(fn, aliases):
     return False
 
 
-def _runs_per_call(facts, fn):
-    """A class's or a static method runs without an instance (`Helper.plot(...)`): its name called per
-    call is enough; any other, as common.made_many says."""
-    if fn.cls is not None and {"classmethod", "staticmethod"} & set(fn.decorators):
-        return ([[fn.name]],)
-    return made_many(facts, fn)
-
-
 def check(facts):
     aliases = _aliases(facts.tree)
     if not aliases:
@@ -129,7 +121,7 @@ def check(facts):
     for fn in facts.functions:
         if facts.runs_once(fn):
             continue
-        for name, call in fn.calls:
+        for _, call in fn.calls:
             if not _pyplot_call(call, aliases, MAKERS) or _numbered(call):
                 continue
             if _option(fn, call):
@@ -141,5 +133,5 @@ def check(facts):
                    "(with its canvas, axes and data) until `plt.close()`." % fn_label(fn))
             fix = ("Close it once it is drawn: `plt.close(fig)` after `savefig` (in a `finally`), or make it "
                    "with `matplotlib.figure.Figure()`, which pyplot does not keep.")
-            yield (call, why, fix, None) + _runs_per_call(facts, fn)
+            yield (call, why, fix, None) + runs_per_call(facts, fn)
             break

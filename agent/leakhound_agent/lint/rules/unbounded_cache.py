@@ -18,7 +18,7 @@ import ast
 from ..runs import PER_INSTANCE
 from ..syntax import ever_new
 from .singleton_container_growth import long_lived
-from .common import made_many, written, looked_up_first, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import runs_per_call, written, looked_up_first, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -61,14 +61,6 @@ def _fixed_keys(facts, fn, key):
                 return False
             return False
     return True
-
-
-def _runs_per_call(facts, fn):
-    """What a finding needs for its function to run per call: a class's or a static method runs
-    without an instance (`StorageHelper.get(url)`), any other as common.made_many says."""
-    if fn.cls is not None and {"classmethod", "staticmethod"} & set(fn.decorators):
-        return [[fn.name]]
-    return next(iter(made_many(facts, fn)), None)
 
 
 def check(facts):
@@ -140,6 +132,6 @@ def check(facts):
             # function a handler calls); a key that never repeats, or a digest of content, needs none.
             needs = lifetime
             if needs is None and not ever_new(key) and not mentions(made_of(fn, key), calls=HASH_CALLS):
-                needs = _runs_per_call(facts, fn)
+                needs = next(iter(runs_per_call(facts, fn)), None)
             yield node, why, fix, c.name, needs, weak
             break
