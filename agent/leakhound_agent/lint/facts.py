@@ -153,6 +153,12 @@ class Function:
         self._imported = imported
 
 
+# Bases whose subclasses copy an annotated attribute's default into each instance (pydantic's
+# models and settings, SQLModel, msgspec's structs), and the modules they come from.
+MODEL_BASES = frozenset(("BaseModel", "BaseSettings", "RootModel", "GenericModel", "SQLModel", "Struct"))
+MODEL_MODULES = frozenset(("pydantic", "pydantic_settings", "sqlmodel", "msgspec", "beanie", "odmantic"))
+
+
 class ModuleFacts(RunFacts):
     def __init__(self, tree, filename=None):
         self.filename = filename
@@ -230,10 +236,31 @@ class ModuleFacts(RunFacts):
             elif t.id in self.globals:  # re-bound at module level to something else
                 del self.containers[self.globals.pop(t.id)]
 
+    def _copies_defaults(self, cls, seen=()):
+        """A pydantic model (a `BaseModel`, `SQLModel`, msgspec `Struct`, through any chain of the
+        module's own classes): an annotated class attribute declares a field, and each instance gets
+        its own copy of the default (`messages: list[str] = []`). A base imported from the project
+        into a module that imports pydantic is taken as such a model."""
+        models = any(m.lstrip(".").split(".")[0] in MODEL_MODULES for m in self.imported_from.values())
+        for b in cls.bases:
+            name = last_name(b)
+            head = (dotted(b) or "").split(".")[0]
+            if name in MODEL_BASES or head in MODEL_MODULES or self.imported_from.get(name, "").split(".")[0] in MODEL_MODULES:
+                return True
+            base = self.classes.get(name)
+            if base is not None and base is not cls and name not in seen and self._copies_defaults(base, seen + (name,)):
+                return True
+            if base is None and models and name in self.imported_from:
+                return True
+        return False
+
     def _collect_class(self, cls):
         self.classes[cls.name] = cls
         attrs = self.class_attrs.setdefault(cls.name, {})
+        fields = self._copies_defaults(cls)
         for stmt in cls.body:
+            if fields and isinstance(stmt, ast.AnnAssign) and "ClassVar" not in (dotted(stmt.annotation) or ast.dump(stmt.annotation)):
+                continue  # a model's field: each instance's own copy
             targets, value = assign_parts(stmt)
             kind = container_kind(value)
             for t in targets:

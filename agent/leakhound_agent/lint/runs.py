@@ -106,8 +106,28 @@ def rendered(fn):
 def routed(fn):
     """A decorator routes a URL path to the function: a call whose first argument (or `rule=`/`path=`)
     is a string that starts with "/" (Flask's, FastAPI's, Sanic's, aiohttp's route tables), or hands it
-    to a template engine or a request hook (`rendered`)."""
-    return rendered(fn) or any(True for _ in _route_paths(fn))
+    to a template engine or a request hook (`rendered`); or the function is a request handler's method
+    that a server calls per request (`handler_method`)."""
+    return rendered(fn) or any(True for _ in _route_paths(fn)) or handler_method(fn)
+
+
+# Request handlers whose methods a server calls once per request or connection: `http.server`'s
+# `do_GET(self)` (any base named like a handler), tornado's (and Jupyter server's) `get(self)`, a
+# websocket's `on_message(self, message)`, `socketserver`'s `handle(self)`.
+HTTP_VERB_METHOD = re.compile(r"^do_[A-Z]+$")
+HANDLER_BASES = frozenset(("RequestHandler", "WebSocketHandler", "APIHandler", "JupyterHandler", "IPythonHandler",
+                           "BaseHandler", "BaseRequestHandler", "StreamRequestHandler", "DatagramRequestHandler",
+                           "BaseHTTPRequestHandler", "SimpleHTTPRequestHandler"))
+HANDLER_METHODS = frozenset(("get", "post", "put", "patch", "delete", "head", "options", "open", "on_message", "handle"))
+
+
+def handler_method(fn):
+    if fn.cls is None or fn.parent is not None:
+        return False
+    bases = [last_name(b) or "" for b in fn.cls.bases]
+    if HTTP_VERB_METHOD.match(fn.name):
+        return any(b.endswith("Handler") for b in bases)
+    return fn.name in HANDLER_METHODS and any(b in HANDLER_BASES for b in bases)
 
 
 def route_takes_values(fn):
@@ -327,8 +347,21 @@ class RunFacts:
         memo = self.__dict__.setdefault("_once", {})
         if fn not in memo:
             memo[fn] = False  # while deciding (recursion): not once
-            memo[fn] = self._runs_once(fn) or self._only_called_once(fn)
+            memo[fn] = not self._called_by_handler(fn) and (self._runs_once(fn) or self._only_called_once(fn))
         return memo[fn]
+
+    def _called_by_handler(self, fn):
+        """A request handler of the module calls the function by name (`job = start_job(payload)` in
+        `do_POST(self)`): it runs per request, whatever its name says (`start_`, `setup_`, `load_`)."""
+        if fn.parent is not None or fn.name.startswith("__"):
+            return False
+        calls = self.__dict__.get("_handler_calls")
+        if calls is None:  # callees of the module's request handlers, bare and (class, `self.NAME`), found once
+            calls = self._handler_calls = set()
+            for g in self.functions:
+                if handles_request(g):
+                    calls.update((g.cls, name) if name.startswith("self.") else name for name, _ in g.calls)
+        return fn.name in calls if fn.cls is None else (fn.cls, "self." + fn.name) in calls
 
     def singleton(self, name, _seen=()):
         """A class of this module that is instantiated at least once, and only at import time (module

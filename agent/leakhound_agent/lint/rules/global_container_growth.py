@@ -8,7 +8,7 @@ import ast
 from ..loops import function_loop
 from ..runs import PER_INSTANCE, per_call_param, queued, routed
 from ..syntax import ever_new
-from .common import WEAK_THREAD_KEY, made_here_id, caller_of_nested, made_task, task_kept, keyed_by_identity, looked_up_first, mentions, stored_value, DATA_PARAMS, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_THREAD_KEY, made_here_id, made_of, caller_of_nested, made_task, task_kept, keyed_by_identity, looked_up_first, mentions, stored_value, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -33,11 +33,13 @@ def _evidence(facts, fn):
     """What a finding needs (see handler-per-call): for a constructor, its class made per call; for a
     function whose parameters say it handles a request, event or message, nothing; else, the function
     called from a function that runs per call (and, for an instance method, its class made in one).
+    A parameter named like data (`text`, `s`, `payload`) is no such sign: a command's one input file
+    gives a function as much data as a server's traffic (singleton-container-growth's rule too).
     Precision first: a container grown by code nothing calls per call (a plugin's delayed set-up, an
     import-time registration, a lazy initialisation, a migration) is not reported."""
     if fn.cls is not None and fn.name in PER_INSTANCE:
         return ([[c] for c in facts.class_family(fn.cls)],)
-    if routed(fn) or queued(fn) or any(per_call_param(fn, p) or DATA_PARAMS.match(p) for p in fn.params) and not _walks_one_input(fn):
+    if routed(fn) or queued(fn) or any(per_call_param(fn, p) for p in fn.params) and not _walks_one_input(fn):
         return ()
     if _walks_one_input(fn):
         return ([[c] for c in facts.class_family(fn.cls)],)  # `feed()`/`visit()` calls it: the walker made per call
@@ -86,10 +88,11 @@ def _loop_growth(facts, c, node, value, key=None):
 
 
 def _new_each_time(fn, c, key, value):
-    """The entry's key (a set's value) never repeats: an ever-new value, or the id of what the function
-    just made (`iw = Image(...)`, then `TRACKED[iw.model_id] = iw`)."""
+    """The entry's key (a set's value) never repeats: an ever-new value, also through a local the
+    function binds to one (`job_id = f"job-{time.time()}"`), or the id of what the function just made
+    (`iw = Image(...)`, then `TRACKED[iw.model_id] = iw`)."""
     k = key if c.kind != "set" else value
-    return ever_new(k) or made_here_id(fn, k)
+    return ever_new(k) or made_here_id(fn, k) or (isinstance(k, ast.Name) and k.id != "self" and ever_new(made_of(fn, k)))
 
 
 def check(facts):

@@ -1,7 +1,8 @@
 """Tables of the standard library that keep what a function hands them on every call:
 
 - `sys.path.append(d)` / `insert` / `extend` (each call adds the directory again, and every import then
-  searches it), not under a condition (`if d not in sys.path:`) and with no `sys.path.remove` in the module;
+  searches it), not under a condition (`if d not in sys.path:`) and with no `sys.path.remove` (nor the
+  saved list put back, `sys.path = saved`) in the module;
 - `warnings.filterwarnings(...)` / `simplefilter(...)` with a message or module made per call (the
   filter list drops an identical filter before it adds one, so only a changing argument grows it),
   outside `with warnings.catch_warnings():` (which restores the list);
@@ -101,8 +102,10 @@ def _sys_modules_stores(fn):
 
 def check(facts):
     callees = {name for f in facts.functions for name, _ in f.calls} | {n for n, _ in facts.toplevel_calls}
+    # Taken out, or the saved list put back (`sys.path = saved` or `sys.path[:] = saved` in a `finally`).
     removes_path = bool({"sys.path.remove", "sys.path.pop", "sys.path.clear"} & callees) or any(
-        isinstance(n, ast.Delete) and any(isinstance(t, ast.Subscript) and dotted(t.value) == "sys.path" for t in n.targets)
+        isinstance(n, (ast.Delete, ast.Assign)) and any(
+            dotted(t) == "sys.path" or isinstance(t, ast.Subscript) and dotted(t.value) == "sys.path" for t in n.targets)
         for n in ast.walk(facts.tree))
     drops_modules = "sys.modules.pop" in callees or any(
         isinstance(n, ast.Delete) and any(isinstance(t, ast.Subscript) and dotted(t.value) == "sys.modules" for t in n.targets)
