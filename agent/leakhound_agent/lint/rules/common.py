@@ -162,19 +162,23 @@ def filled_once(fn, node, container):
     while cur is not None and cur is not fn.node:
         if isinstance(cur, ast.If):
             test = cur.test
-            if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):  # `if x and not C:`
-                test = next((v for v in test.values if isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.Not)), test)
-            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and (
-                    _names(test.operand, name) or isinstance(test.operand, ast.Name) and test.operand.id not in fn.locals):
-                return True  # `if not C:` or `if not _table:` (a global): filled once, lazily
-            if isinstance(test, ast.Compare) and _names(test.left, name, sized=True) and \
-                    isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == 0:
+            # `if x and not C:`, `if len(other) == 0 and len(C) == 0:`: C is empty whenever it grows
+            tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
+            if any(_empty_test(t, name, fn) for t in tests):
                 return True
-            if isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.Eq) and _names(test.left, name) and \
-                    _empty_literal(test.comparators[0]):
-                return True  # `if C == []:`
         cur = up.get(id(cur))
     return False
+
+
+def _empty_test(test, name, fn):
+    """`not C`, `not _table` (a global: filled once, lazily), `len(C) == 0`, `C == []`."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _names(test.operand, name) or isinstance(test.operand, ast.Name) and test.operand.id not in fn.locals
+    if isinstance(test, ast.Compare) and _names(test.left, name, sized=True) and \
+            isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == 0:
+        return True
+    return isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.Eq) and _names(test.left, name) and \
+        _empty_literal(test.comparators[0])
 
 
 def _set_state(fn):
