@@ -672,6 +672,24 @@ def state_per_key(fn, value, own):
     return (isinstance(value, (ast.Dict, ast.Tuple, ast.List)) or _is_time(value, names)) and state(value)
 
 
+def key_present(fn, node, c, key):
+    """The store replaces an entry: it sits in the body of `if K in C:` or in the `else` of
+    `if K not in C:` (an `elif` chain included), so C already holds the key."""
+    if key is None:
+        return False
+    name, dump = c.name.split(".")[-1], ast.dump(key)
+    up = parents(fn.node)
+    child, cur = node, up.get(id(node))
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, ast.If) and isinstance(cur.test, ast.Compare) and len(cur.test.ops) == 1 and \
+                _names(cur.test.comparators[0], name) and ast.dump(cur.test.left) == dump:
+            inside = any(child is b for b in cur.body)
+            if inside if isinstance(cur.test.ops[0], ast.In) else (isinstance(cur.test.ops[0], ast.NotIn) and any(child is b for b in cur.orelse)):
+                return True
+        child, cur = cur, up.get(id(cur))
+    return False
+
+
 def looked_up_first(c, fn, node, key):
     """The function reads the container under the same key before this store: a memo's pattern."""
     dump = ast.dump(key) if key is not None else None

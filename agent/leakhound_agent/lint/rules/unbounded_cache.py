@@ -16,9 +16,9 @@ handler runs it."""
 import ast
 
 from ..runs import PER_INSTANCE
-from ..syntax import ever_new
+from ..syntax import ever_new, last_name
 from .singleton_container_growth import long_lived
-from .common import runs_per_call, written, looked_up_first, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import runs_per_call, written, looked_up_first, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, key_present, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -26,10 +26,17 @@ HELP = ("A dict that memoises results by argument and is never evicted keeps one
         "distinct key for the life of the process; with ever-new keys it grows without bound.")
 
 
+ENUM_BASES = frozenset(("Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "ReprEnum"))
+
+
 def _class_keyed(fn, key):
     """Keys made of classes (type(x), cls, x.__class__) or of array element types (`data.dtype.name`),
-    also through a local, are bounded by the program's classes and types."""
+    also through a local, are bounded by the program's classes and types; so are an enum's members
+    (`self` in a method of an `Enum`)."""
     if isinstance(key, ast.Name) and key.id in ("cls", "klass", "tp", "typ"):
+        return True
+    if isinstance(key, ast.Name) and key.id == "self" and fn.cls is not None and \
+            any(last_name(b) in ENUM_BASES for b in fn.cls.bases):
         return True
     return mentions(made_of(fn, key), calls=("type",), attrs=("__class__", "dtype"))
 
@@ -82,7 +89,7 @@ def check(facts):
             # A memo looks the key up before it stores it (`set then get` is a registry, not a cache).
             if how(node) == "setitem" and not looked_up_first(c, fn, node, key):
                 continue
-            if filled_once(fn, node, c):
+            if filled_once(fn, node, c) or key_present(fn, node, c, key):
                 continue
             if isinstance(stored_value(node, fn, value), ast.Constant):
                 continue  # a flag per key (`busy[chat] = True`), not a memo of a result
