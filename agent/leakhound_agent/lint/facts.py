@@ -287,6 +287,19 @@ class ModuleFacts(RunFacts):
                                 self.containers[key] = Container(key, "%s.%s" % (cls.name, t.attr), kind, node)
                     if not targets:
                         todo.extend(c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt))
+        # A method that runs the constructor again (`def reset(self): Engine.__init__(self)`, or
+        # `self.__init__()`) re-binds every container the constructor made: each may be emptied.
+        for stmt in cls.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name != "__init__":
+                for n in ast.walk(stmt):
+                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "__init__" and (
+                            isinstance(n.func.value, ast.Name) and (n.func.value.id == "self" or n.func.value.id == cls.name
+                                                                    and n.args and isinstance(n.args[0], ast.Name) and n.args[0].id == "self")):
+                        prefix = "i:%s." % cls.name
+                        for key, c in self.containers.items():
+                            if key.startswith(prefix):
+                                c.shrinks.append((None, n))
+                        break
 
     def _instance_attrs(self, cls_name):
         """Attributes a class assigns through `self` (then `self.x` is the instance's, not the class's)."""

@@ -212,7 +212,10 @@ class RunFacts:
         every function or class of that name in the project."""
         bare = self.evidence_name(fn, name)
         if bare[0] == ".":
-            return (bare,)
+            # `cm = CloudManager(...)`, then `cm.reset()`: CloudManager's method, so evidence only for
+            # a `reset` of the module CloudManager comes from, not for every class's `reset`.
+            module = self._class_module(fn, name) if fn is not None and name.count(".") == 1 else None
+            return (bare + "~" + module,) if module else (bare,)
         parts = name.split(".")
         module = None
         if fn is not None and parts[0] in fn.locals and parts[0] not in fn.imported:
@@ -229,6 +232,31 @@ class RunFacts:
                 module = ".".join([self.imported_modules[parts[0]]] + parts[1:-1])
         module = module.rsplit(".", 1)[-1] if module else None
         return (bare + "~" + module,) if module else (bare,)
+
+    def _class_module(self, fn, name):
+        """The module of the class the call's receiver, a local of fn, is made from in fn (`cm =
+        CloudManager(data)`, every binding of it), when this module defines or imports that class."""
+        cache = self.__dict__.setdefault("_local_classes", {})
+        table = cache.get(fn)
+        if table is None:  # local -> the class every assignment in fn binds it to (None: mixed or unknown)
+            table = cache[fn] = {}
+            for n in ast.walk(fn.node):
+                if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+                    v = n.value
+                    cls = dotted(v.func) if isinstance(v, ast.Call) else None
+                    var = n.targets[0].id
+                    table[var] = cls if cls and class_like(cls.rsplit(".", 1)[-1]) and table.get(var, cls) == cls else None
+        cls = table.get(name.split(".", 1)[0])
+        if not cls:
+            return None
+        if "." in cls:
+            head = cls.split(".", 1)[0]
+            return self.imported_modules[head].rsplit(".", 1)[-1] if head in self.imported_modules else None
+        if cls in self.defined:
+            return self.stem
+        if cls in self.imported_from:
+            return self.imported_from[cls].rsplit(".", 1)[-1] or None
+        return None
 
     @property
     def stem(self):

@@ -170,10 +170,20 @@ def filled_once(fn, node, container):
     return False
 
 
+def _slot(expr, name):
+    """`C[0]`: a fixed slot of C (a memo's sentinel, `cache=[None]`)."""
+    return isinstance(expr, ast.Subscript) and _names(expr.value, name) and _constant_index(expr)
+
+
 def _empty_test(test, name, fn):
-    """`not C`, `not _table` (a global: filled once, lazily), `len(C) == 0`, `C == []`."""
+    """`not C`, `not _table` (a global: filled once, lazily), `len(C) == 0`, `C == []`; or C's fixed
+    slot still unset (`if cache[0] is None:`, `if not cache[0]:`)."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return _names(test.operand, name) or isinstance(test.operand, ast.Name) and test.operand.id not in fn.locals
+        return _names(test.operand, name) or _slot(test.operand, name) or \
+            isinstance(test.operand, ast.Name) and test.operand.id not in fn.locals
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.Eq)) and \
+            _slot(test.left, name) and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+        return True
     if isinstance(test, ast.Compare) and _names(test.left, name, sized=True) and \
             isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == 0:
         return True
