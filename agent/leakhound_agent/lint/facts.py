@@ -174,6 +174,7 @@ class ModuleFacts(RunFacts):
         self.function_imports = set()  # names bound by an import inside a function (`from . import jobs`)
         self.module_calls = set()  # function names called at import time or used as decorators
         self.shrunk_attrs = set()  # attribute names shrunk anywhere: obj.NAME.clear(), del obj.NAME[k]
+        self.trimmed_elsewhere = set()  # of those, trimmed through another object: `self.server.NAME.pop(k)`
         self.toplevel_calls = []  # (dotted callee, Call node) outside functions
         # The last names of what a module-level event loop (`while True:` at module level or under
         # `if __name__ == "__main__":`) calls: once per iteration, not once per process.
@@ -605,5 +606,7 @@ class ModuleFacts(RunFacts):
         """Remembers NAME of `NAME.clear()` / `obj.NAME.pop()`: another file may define NAME."""
         if isinstance(node, ast.Attribute):
             self.shrunk_attrs.add(node.attr)
+            if not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+                self.trimmed_elsewhere.add(node.attr)
         elif isinstance(node, ast.Name):
             self.shrunk_attrs.add(node.id)

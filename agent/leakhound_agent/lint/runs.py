@@ -375,12 +375,13 @@ class RunFacts:
         memo = self.__dict__.setdefault("_once", {})
         if fn not in memo:
             memo[fn] = False  # while deciding (recursion): not once
-            memo[fn] = not self._called_by_handler(fn) and (self._runs_once(fn) or self._only_called_once(fn))
+            memo[fn] = self._runs_once(fn) or self._only_called_once(fn)
         return memo[fn]
 
     def _called_by_handler(self, fn):
         """A request handler of the module calls the function by name (`job = start_job(payload)` in
-        `do_POST(self)`): it runs per request, whatever its name says (`start_`, `setup_`, `load_`)."""
+        `do_POST(self)`): it runs per request, whatever its name says (`start_`, `setup_`, `load_`);
+        what its body says (a guard that returns once a global is set) still holds."""
         if fn.parent is not None or fn.name.startswith("__"):
             return False
         calls = self.__dict__.get("_handler_calls")
@@ -429,7 +430,9 @@ class RunFacts:
         if fn.node.decorator_list and routed(fn):
             return False  # a web route runs per request, whatever its name (`@app.route("/setup")`)
         while fn is not None:
-            if fn.name in self.module_calls or ONCE_NAME.search(fn.name) or fn.returns_param:
+            if fn.name in self.module_calls or fn.returns_param:
+                return True
+            if ONCE_NAME.search(fn.name) and not self._called_by_handler(fn):
                 return True
             if fn.returned & fn.nested and CALLABLE_PARAMS.intersection(fn.params):
                 return True  # `def deco(func): def wrapper(...): ...; return wrapper`: once per decorated function

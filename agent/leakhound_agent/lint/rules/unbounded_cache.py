@@ -72,8 +72,9 @@ def _fixed_keys(facts, fn, key):
 
 def check(facts):
     for c in facts.containers.values():
-        if c.key[0] not in "gci" or c.kind not in ("dict", "defaultdict") or managed(c):
-            continue
+        if c.key[0] not in "gci" or c.kind not in ("dict", "defaultdict") or managed(c) or \
+                c.key[0] == "i" and c.name.split(".")[-1] in facts.trimmed_elsewhere:
+            continue  # an object's own table trimmed through another object (`self.server.workers.pop(uid)`)
         # An object's own memo (`self._cache = {}`) outlives its calls only when the program makes the
         # object once and keeps it: the evidence singleton-container-growth asks for.
         lifetime = long_lived(facts, c) if c.key[0] == "i" else None
