@@ -87,7 +87,9 @@ def dotted(node):
 
 
 def class_like(name):
-    """A name written as a class's (`Store`, `HTTPClient`), not a constant's (`STORE`) nor a module's."""
+    """A name written as a class's (`Store`, `HTTPClient`, a private `_LockedProxy`), not a constant's
+    (`STORE`) nor a module's."""
+    name = name.lstrip("_")
     return name[:1].isupper() and not name.isupper()
 
 
