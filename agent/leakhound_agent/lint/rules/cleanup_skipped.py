@@ -9,7 +9,8 @@ code cannot say how often they are taken (a permission not given, a client gone,
 import ast
 
 from ..syntax import subscript_key
-from .common import fn_label, looked_up_first, mentions, parents, where, written
+from .common import fn_label, mentions, where, written
+from .guards import looked_up_first, parents
 from .singleton_container_growth import long_lived
 
 ID = "cleanup-skipped"

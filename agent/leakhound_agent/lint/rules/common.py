@@ -3,9 +3,9 @@ import ast
 import copy
 import re
 
-from ..facts import GROW
 from ..runs import PER_INSTANCE, handles_request, route_takes_values, routed
-from ..syntax import assign_parts, class_like, dotted, ever_new, last_name
+from ..syntax import class_like, dotted, ever_new, last_name
+from .guards import parents
 
 
 # Why a finding is of low confidence by its nature (see rules/__init__.py): the code shows something
@@ -117,154 +117,6 @@ def is_exception_value(expr, fn):
     if t is ast.Attribute:
         return expr.attr in ("__traceback__", "tb_frame")
     return False
-
-
-def parents(root):
-    """child id -> parent node, for one function (only built when a rule needs it)."""
-    out = {}
-    for node in ast.walk(root):
-        for child in ast.iter_child_nodes(node):
-            out[id(child)] = node
-    return out
-
-
-def guarded(fn, node):
-    """True when node sits under an `if`/`while`, or in an `except` clause (`try: return _models[key]
-    except KeyError: ...`: fill on a miss), inside fn: probably done once, or conditionally."""
-    up = parents(fn.node)
-    cur = up.get(id(node))
-    while cur is not None and cur is not fn.node:
-        if isinstance(cur, (ast.If, ast.While, ast.IfExp, ast.ExceptHandler)):
-            return True
-        cur = up.get(id(cur))
-    return False
-
-
-def filled_once(fn, node, container):
-    """True when the growth sits under `if not C:` (or `if len(C) == 0`, `if C == []`, or `if not GLOBAL:`), or the
-    function returns early once C has something (`if C: return`, `try: return C[0]`): filled once."""
-    name = container.name.split(".")[-1]
-    filled = None
-    for stmt in fn.node.body:
-        if isinstance(stmt, ast.If) and _names(stmt.test, name) and any(isinstance(b, ast.Return) for b in stmt.body):
-            return True
-        # `if self.function_names: return`, then a loop that fills it and C: one guard for both; or
-        # `if pw.browser is not None: return pw`, then `pw.browser = launch()`: a lazy initialiser.
-        if isinstance(stmt, ast.If) and any(isinstance(b, ast.Return) for b in stmt.body):
-            filled = _filled_names(fn) | _set_state(fn) if filled is None else filled
-            if _state_test(stmt.test, filled):
-                return True
-        if isinstance(stmt, ast.Try) and any(isinstance(b, ast.Return) and isinstance(b.value, ast.Subscript)
-                                             and _names(b.value.value, name) and _constant_index(b.value) for b in stmt.body):
-            return True
-    up = parents(fn.node)
-    cur = up.get(id(node))
-    while cur is not None and cur is not fn.node:
-        if isinstance(cur, ast.If):
-            test = cur.test
-            # `if x and not C:`, `if len(other) == 0 and len(C) == 0:`: C is empty whenever it grows
-            tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
-            if any(_empty_test(t, name, fn) for t in tests):
-                return True
-        cur = up.get(id(cur))
-    return False
-
-
-def _slot(expr, name):
-    """`C[0]`: a fixed slot of C (a memo's sentinel, `cache=[None]`)."""
-    return isinstance(expr, ast.Subscript) and _names(expr.value, name) and _constant_index(expr)
-
-
-def _empty_test(test, name, fn):
-    """`not C`, `not _table` (a global: filled once, lazily), `len(C) == 0`, `C == []`; or C's fixed
-    slot still unset (`if cache[0] is None:`, `if not cache[0]:`)."""
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return _names(test.operand, name) or _slot(test.operand, name) or \
-            isinstance(test.operand, ast.Name) and test.operand.id not in fn.locals
-    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.Eq)) and \
-            _slot(test.left, name) and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
-        return True
-    if isinstance(test, ast.Compare) and _names(test.left, name, sized=True) and \
-            isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == 0:
-        return True
-    return isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.Eq) and _names(test.left, name) and \
-        _empty_literal(test.comparators[0])
-
-
-def _set_state(fn):
-    """The attributes the function assigns (`pw.browser = ...`, `self._client = ...`) and the globals it
-    declares and assigns: state that, once set, its guard reads."""
-    declared = {name for n in ast.walk(fn.node) if isinstance(n, ast.Global) for name in n.names}
-    out = set()
-    for n in ast.walk(fn.node):
-        for t in assign_parts(n)[0] if isinstance(n, (ast.Assign, ast.AnnAssign)) else ():
-            if isinstance(t, ast.Attribute):
-                out.add(t.attr)
-            elif isinstance(t, ast.Name) and t.id in declared:
-                out.add(t.id)
-    return out
-
-
-def _state_test(test, names):
-    """The test holds once one of the names is set: `X`, `len(X)`, `X is not None`, or an `and` of
-    such tests and `hasattr(obj, "X")` (never a comparison of values: a throttle's `now - last < 5`)."""
-    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
-        return all(_state_test(v, names) or isinstance(v, ast.Call) and last_name(v.func) == "hasattr" and len(v.args) == 2
-                   and isinstance(v.args[1], ast.Constant) and v.args[1].value in names for v in test.values)
-    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) and \
-            isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
-        test = test.left
-    return any(_names(test, name, sized=True) for name in names)
-
-
-def _filled_names(fn):
-    """The names (`x`, or the attribute of `self.x`) of the containers the function grows with a method
-    call (`self.names.append(n)`, `seen.add(k)`) or a store under a key (`table[k] = v`)."""
-    out = set()
-    for n in ast.walk(fn.node):
-        target = None
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in GROW:
-            target = n.func.value
-        elif isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store):
-            target = n.value
-        if isinstance(target, ast.Name):
-            out.add(target.id)
-        elif isinstance(target, ast.Attribute):
-            out.add(target.attr)
-    return out
-
-
-
-def filled_to_index(fn, node, container):
-    """The growth sits under a `while`/`if` that compares the container's length with an order test
-    (`while n >= len(C): C.append(...)`): a sequence memo filled up to the largest index asked for,
-    bounded by that number, not by the data."""
-    name = container.name.split(".")[-1]
-    up = parents(fn.node)
-    cur = up.get(id(node))
-    while cur is not None and cur is not fn.node:
-        if isinstance(cur, (ast.While, ast.If)):
-            for cmp in ast.walk(cur.test):
-                if isinstance(cmp, ast.Compare) and any(isinstance(o, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)) for o in cmp.ops) \
-                        and any(_names(x, name, sized=True) and isinstance(x, ast.Call) for x in [cmp.left] + cmp.comparators):
-                    return True
-        cur = up.get(id(cur))
-    return False
-
-
-def _empty_literal(expr):
-    return isinstance(expr, (ast.List, ast.Tuple, ast.Set)) and not expr.elts or isinstance(expr, ast.Dict) and not expr.keys
-
-
-def _constant_index(sub):
-    key = sub.slice.value if sub.slice.__class__.__name__ == "Index" else sub.slice
-    return isinstance(key, ast.Constant)
-
-
-def _names(expr, name, sized=False):
-    if sized and isinstance(expr, ast.Call) and last_name(expr.func) == "len" and expr.args:
-        expr = expr.args[0]
-    return (isinstance(expr, ast.Name) and expr.id == name) or (isinstance(expr, ast.Attribute) and expr.attr == name)
 
 
 # Not file names or paths: they name files on disk (configuration, word lists, dictionaries, static
@@ -458,79 +310,6 @@ def per_endpoint(fn, node, key, value):
     return False
 
 
-def deduplicated(fn, node, container):
-    """`if x not in C: C.append(x)`, `if x in C: continue` (or return, break, raise) before it, or
-    `if x in C: ... else: C.append(x)`: C grows only by distinct values, as a set would."""
-    name = container.name.split(".")[-1]
-    up = parents(fn.node)
-    cur, child = up.get(id(node)), node
-    while cur is not None and cur is not fn.node:
-        if isinstance(cur, ast.If) and _membership(cur.test, name, ast.NotIn) and child in cur.body:
-            return True
-        if isinstance(cur, ast.If) and _membership(cur.test, name, ast.In) and child in cur.orelse:
-            return True
-        cur, child = up.get(id(cur)), cur
-    # An earlier `if x in C: continue` in a block that holds the growth.
-    for n in ast.walk(fn.node):
-        if isinstance(n, ast.If) and n.lineno < node.lineno and _membership(n.test, name, ast.In) and n.body \
-                and isinstance(n.body[-1], (ast.Continue, ast.Return, ast.Break, ast.Raise)) and _same_block(up, n, node):
-            return True
-    return _picked_against(fn, node, name)
-
-
-def _picked_against(fn, node, name):
-    """`t = self.select_type(kinds, C)` then `C.append(t)`: the value added was picked by a call that
-    was handed C itself (an exclusion list), so it is one C does not have yet."""
-    if not (isinstance(node, ast.Call) and len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
-        return False
-    added = node.args[0].id
-    for n in ast.walk(fn.node):
-        if isinstance(n, ast.Assign) and n.lineno < node.lineno and isinstance(n.value, ast.Call) \
-                and any(isinstance(t, ast.Name) and t.id == added for t in n.targets):
-            handed = list(n.value.args) + [k.value for k in n.value.keywords]
-            if any(isinstance(a, ast.Name) and a.id == name for a in handed):
-                return True
-    return False
-
-
-def _membership(test, name, op):
-    """`x in C` / `x not in C` (op: ast.In or ast.NotIn), alone or as one side of an `and` (not in)
-    or an `or` (in): either way the growth happens only for values C does not have yet."""
-    joined = ast.And if op is ast.NotIn else ast.Or
-    tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, joined) else [test]
-    return any(isinstance(t, ast.Compare) and any(isinstance(o, op) for o in t.ops)
-               and any(_names(c, name) for c in t.comparators) or op is ast.NotIn and _counted_absent(t, name)
-               for t in tests)
-
-
-def _counted_absent(test, name):
-    """`C.count(x) < 1`, `C.count(x) == 0`, `not C.count(x)`: x is not in C yet."""
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return _count_of(test.operand, name)
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and _count_of(test.left, name)):
-        return False
-    op, right = test.ops[0], test.comparators[0]
-    if not (isinstance(right, ast.Constant) and type(right.value) is int):
-        return False
-    return isinstance(op, ast.Lt) and right.value == 1 or isinstance(op, (ast.Eq, ast.LtE)) and right.value == 0
-
-
-def _count_of(expr, name):
-    return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "count" \
-        and _names(expr.func.value, name) and len(expr.args) == 1
-
-
-def _same_block(up, guard, node):
-    """The guard's parent encloses the growth: what the guard skips includes it."""
-    parent = up.get(id(guard))
-    cur = up.get(id(node))
-    while cur is not None:
-        if cur is parent:
-            return True
-        cur = up.get(id(cur))
-    return False
-
-
 def made_many(facts, fn):
     """The extra field of a finding that needs evidence that `fn` runs many times: a list of
     alternatives, each a list of names that must all be called from functions that run per call
@@ -627,7 +406,6 @@ def per_call_value(fn, expr):
     return ever_new(made) or any(PER_CALL_ID.match(n) for n in _read_names(made))
 
 
-
 TIME_CALLS = frozenset(("time", "monotonic", "perf_counter", "time_ns", "monotonic_ns", "now", "utcnow", "today"))
 
 
@@ -680,31 +458,6 @@ def state_per_key(fn, value, own):
                 and any(g.ifs and mentions(g.iter, names=(own, value.id), attrs=(own,)) for g in v.generators) for v in values):
             return True
     return (isinstance(value, (ast.Dict, ast.Tuple, ast.List)) or _is_time(value, names)) and state(value)
-
-
-def key_present(fn, node, c, key):
-    """The store replaces an entry: it sits in the body of `if K in C:` or in the `else` of
-    `if K not in C:` (an `elif` chain included), so C already holds the key."""
-    if key is None:
-        return False
-    name, dump = c.name.split(".")[-1], ast.dump(key)
-    up = parents(fn.node)
-    child, cur = node, up.get(id(node))
-    while cur is not None and cur is not fn.node:
-        if isinstance(cur, ast.If) and isinstance(cur.test, ast.Compare) and len(cur.test.ops) == 1 and \
-                _names(cur.test.comparators[0], name) and ast.dump(cur.test.left) == dump:
-            inside = any(child is b for b in cur.body)
-            if inside if isinstance(cur.test.ops[0], ast.In) else (isinstance(cur.test.ops[0], ast.NotIn) and any(child is b for b in cur.orelse)):
-                return True
-        child, cur = cur, up.get(id(cur))
-    return False
-
-
-def looked_up_first(c, fn, node, key):
-    """The function reads the container under the same key before this store: a memo's pattern."""
-    dump = ast.dump(key) if key is not None else None
-    return dump is not None and any(rfn is fn and rkey is not None and ast.dump(rkey) == dump and line <= node.lineno
-                                    for rfn, rkey, line in c.reads)
 
 
 TASK_MAKERS = {"create_task", "ensure_future", "run_coroutine_threadsafe"}

@@ -8,7 +8,8 @@ import ast
 from ..loops import function_loop
 from ..runs import PER_INSTANCE, per_call_param, queued, routed
 from ..syntax import ever_new
-from .common import WEAK_THREAD_KEY, made_here_id, made_of, caller_of_nested, made_task, task_kept, keyed_by_identity, looked_up_first, mentions, stored_value, method_needs, keyed_by_thread, deduplicated, filled_once, filled_to_index, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_THREAD_KEY, made_here_id, made_of, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .guards import looked_up_first, deduplicated, filled_once, filled_to_index
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"

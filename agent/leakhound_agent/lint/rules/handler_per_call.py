@@ -11,7 +11,8 @@ method, its class is made in one too). Constructors are no such evidence."""
 import ast
 
 from ..syntax import dotted
-from .common import fn_label, guarded, made_many, mentions
+from .common import fn_label, made_many, mentions
+from .guards import guarded
 
 ID = "handler-per-call"
 TITLE = "Handler registered on every call"

@@ -7,7 +7,8 @@ import ast
 import re
 
 from ..syntax import last_name
-from .common import fn_label, guarded, made_many
+from .common import fn_label, made_many
+from .guards import guarded
 
 ID = "listener-never-removed"
 TITLE = "Listener subscribed per call, never removed"

@@ -2,7 +2,8 @@
 accumulator: the default is created once and shared by every call."""
 import ast
 
-from .common import WEAK_LIST_DEFAULT, deduplicated, filled_once, filled_to_index, fn_label, how, open_key
+from .common import WEAK_LIST_DEFAULT, fn_label, how, open_key
+from .guards import deduplicated, filled_once, filled_to_index
 
 ID = "mutable-default-memo"
 TITLE = "Mutable default argument used as a memo"

@@ -14,7 +14,8 @@ of high confidence when a request's handler runs it."""
 import ast
 
 from ..syntax import dotted
-from .common import fn_label, parents, runs_per_call
+from .common import fn_label, runs_per_call
+from .guards import parents
 
 ID = "pyplot-figure-kept"
 TITLE = "pyplot figure never closed"

@@ -17,7 +17,8 @@ As for handler-per-call, a finding needs evidence that the function runs many ti
 import ast
 
 from ..syntax import dotted
-from .common import fn_label, guarded, made_many, parents
+from .common import fn_label, made_many
+from .guards import guarded, parents
 
 ID = "stdlib-table-growth"
 TITLE = "Standard-library table grows on every call"

@@ -2,7 +2,8 @@
 pool threads live as long as the pool, so their thread-local containers do too."""
 import ast
 
-from .common import WEAK_THREAD_TABLE, fn_label, how, mentions, parents
+from .common import WEAK_THREAD_TABLE, fn_label, how, mentions
+from .guards import parents
 
 ID = "thread-local-growth"
 TITLE = "Thread-local container grows per task"

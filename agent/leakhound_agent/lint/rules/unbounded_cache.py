@@ -18,7 +18,8 @@ import ast
 from ..runs import PER_INSTANCE
 from ..syntax import ever_new, last_name
 from .singleton_container_growth import long_lived
-from .common import runs_per_call, written, looked_up_first, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, filled_once, key_present, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import runs_per_call, written, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .guards import looked_up_first, filled_once, key_present
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
