@@ -47,6 +47,20 @@ def _class_keyed(fn, key):
 HASH_CALLS = ("hash", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "blake2b", "blake2s", "hexdigest", "digest")
 
 
+def _updated_in_place(fn, stored, own):
+    """The value stored is a local the function read from the same table (`info = T.get(k, {...})`)."""
+    if not isinstance(stored, ast.Name):
+        return False
+    for n in ast.walk(fn.node):
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == stored.id for t in n.targets):
+            v = n.value
+            read = v.func.value if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr in ("get", "setdefault") \
+                else v.value if isinstance(v, ast.Subscript) else None
+            if read is not None and mentions(read, names=(own,), attrs=(own,)):
+                return True
+    return False
+
+
 def _fixed_keys(facts, fn, key):
     """True for a private function whose every call in the module passes constants or module-level
     names for the parameters the key is made of (base64's `_b32encode(_b32alphabet, s)`): the keys
@@ -124,6 +138,11 @@ def check(facts):
                 why = "%s collects in %s a list per key that only grows (each entry made from the one before), with no bound or eviction, so it keeps everything ever added." % (
                     where(c), fn_label(fn))
                 fix = "Bound what a key keeps (`collections.deque(maxlen=N)`) and drop the keys no longer needed, or write the records out instead of keeping them."
+            elif _updated_in_place(fn, stored, own):
+                # `info = STATS.get(url, {...}); info["count"] += 1; STATS[url] = info`: a record per key.
+                why = "%s keeps a record per key that %s reads, updates and stores back, and never deletes a key, so it keeps one entry per distinct key forever." % (
+                    where(c), fn_label(fn))
+                fix = "Key it by something bounded (the route, not the full path with its ids and query), or evict the keys not updated for a while."
             elif ever_new(key) and not entity_id:
                 why = "%s caches results in %s keyed by a value that never repeats, with no bound or eviction, so every call adds an entry that stays." % (where(c), fn_label(fn))
                 fix = "Key it by the object with `weakref.WeakKeyDictionary`, or bound it (`functools.lru_cache(maxsize=N)` on a module-level function)."
