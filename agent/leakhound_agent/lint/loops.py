@@ -27,13 +27,22 @@ def module_loop_nodes(tree):
 
 
 def _event_test(loop):
-    """The test of a loop that turns once per event: no comparison (`while i < 10:`), and no name the
-    loop drains (`while pending: x = pending.pop(0)`, a fixed list consumed at import)."""
-    if isinstance(loop.test, ast.Compare):
-        return False
+    """The test of a loop that turns once per event: no comparison (`while i < 10:`, also one side of an
+    `and`), and no name the loop drains (`while pending: x = pending.pop(0)`, a fixed list consumed at
+    import) or steps through (`while args: ...; args = args[1:]`)."""
+    parts = loop.test.values if isinstance(loop.test, ast.BoolOp) and isinstance(loop.test.op, ast.And) else [loop.test]
+    if any(isinstance(p, ast.Compare) for p in parts):
+        return False  # `while i < 10:`, `while args and args[0] not in stops:`: bounded
     tested = {n.id for n in ast.walk(loop.test) if isinstance(n, ast.Name)}
     tested |= {n.attr for n in ast.walk(loop.test) if isinstance(n, ast.Attribute)}
     for n in ast.walk(loop):
+        # `args = args[1:]`, `node = node.next`: the loop steps through what it tests (not
+        # `running = False`, a flag that stops an event loop).
+        if isinstance(n, (ast.Assign, ast.AugAssign)) and n.value is not None:
+            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+            names = {x.id for t in targets for x in ast.walk(t) if isinstance(x, ast.Name)} & tested
+            if names and (isinstance(n, ast.AugAssign) or any(isinstance(x, ast.Name) and x.id in names for x in ast.walk(n.value))):
+                return False
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in DRAINS:
             holder = n.func.value
             if isinstance(holder, ast.Name) and holder.id in tested or isinstance(holder, ast.Attribute) and holder.attr in tested:
