@@ -22,6 +22,8 @@ export interface Project {
  *   paths of one project (`src scripts`) share their evidence.
  * - A folder of projects (no marker in it or above): each project is the outermost marked folder
  *   below it that holds the file; files in no marked folder share the path given.
+ * - A file of an installed distribution (below `site-packages` or `dist-packages`): the entry there
+ *   that holds it, whatever the path given or the markers around.
  */
 export function projectOf(roots: string[]): (file: string) => Project {
   const marked = new Map<string, boolean>();
@@ -36,6 +38,8 @@ export function projectOf(roots: string[]): (file: string) => Project {
   // Longest first, so a path given inside another given path wins.
   const sorted = [...roots].sort((a, b) => b.length - a.length);
   return (file: string): Project => {
+    const installed = installedProject(file);
+    if (installed) return { folder: installed, marked: false };
     const root = sorted.find((r) => file === r || file.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
     const top = root === undefined ? path.dirname(file) : tops.get(root)!;
     const project = above.has(top) ? above.get(top) : nearestFolder(top, hasMarker);
@@ -48,6 +52,20 @@ export function projectOf(roots: string[]): (file: string) => Project {
     }
     return { folder: top, marked: false };
   };
+}
+
+/** Folders of installed distributions, each entry its own project. */
+const INSTALLED = new Set(["site-packages", "dist-packages"]);
+
+/** For a file below `site-packages` or `dist-packages`: the entry there that holds it (a package's
+ *  folder, or a module's own file). Installed distributions are separate projects with no markers:
+ *  one package's `demo()` called somewhere is no evidence for another's. */
+function installedProject(file: string): string | undefined {
+  const parts = file.split(path.sep);
+  for (let i = parts.length - 2; i >= 0; i--) {
+    if (INSTALLED.has(parts[i]!)) return parts.slice(0, i + 2).join(path.sep);
+  }
+  return undefined;
 }
 
 function isFile(p: string): boolean {

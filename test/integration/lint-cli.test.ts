@@ -281,6 +281,31 @@ describe("leakhound lint", () => {
     expect(await found(path.join("c", "lib"), path.join("c", "app"))).toEqual([`${path.join("c", "lib", "conn.py")} handler-per-call`]);
   });
 
+  it("below site-packages or dist-packages, each installed distribution is a project of its own, whatever the path given", async () => {
+    const adds = "import logging\n\n\ndef console_logging(name):\n    logging.getLogger(name).addHandler(logging.StreamHandler())\n";
+    const calls = "from helpers import *\n\n\ndef handle(request):\n    console_logging(request.user)\n";
+    const dir = project({
+      "plain/liba/log.py": adds,
+      "plain/libb/views.py": calls,
+      "venv/lib/python3.11/site-packages/liba/log.py": adds,
+      "venv/lib/python3.11/site-packages/libb/views.py": calls,
+      "usr/lib/python3/dist-packages/liba/log.py": adds,
+      "usr/lib/python3/dist-packages/libb/views.py": calls,
+    });
+    const json = path.join(dir, "r.json");
+    const found = async (...paths: string[]) => {
+      const res = await runCli(["lint", "--json", json, "--quiet", "--confidence", "low", ...paths], { cwd: dir });
+      expect(res.code).toBe(0);
+      return JSON.parse(fs.readFileSync(json, "utf8")).findings.map((f: { file: string; rule: string }) => `${f.file} ${f.rule}`);
+    };
+    // One unmarked folder is one project: libb's bare call is evidence for liba's function.
+    expect(await found("plain")).toEqual([`${path.join("plain", "liba", "log.py")} handler-per-call`]);
+    // Installed, they are two projects: another distribution's call of a function of that name says nothing.
+    expect(await found("venv")).toEqual([]);
+    expect(await found(path.join("usr", "lib", "python3"))).toEqual([]);
+    expect(await found(path.join("usr", "lib", "python3", "dist-packages", "liba"), path.join("usr", "lib", "python3", "dist-packages", "libb"))).toEqual([]);
+  });
+
   it("skips test code found under a folder unless --include-tests, its resets too; a test file named on the command line is linted", async () => {
     const grows = (name: string) => `${name} = []\n\n\ndef add(request):\n    ${name}.append(request)\n`;
     const dir = project({
