@@ -174,7 +174,7 @@ class ModuleFacts(RunFacts):
         self.function_imports = set()  # names bound by an import inside a function (`from . import jobs`)
         self.module_calls = set()  # function names called at import time or used as decorators
         self.shrunk_attrs = set()  # attribute names shrunk anywhere: obj.NAME.clear(), del obj.NAME[k]
-        self.trimmed_elsewhere = set()  # of those, trimmed through another object: `self.server.NAME.pop(k)`
+        self._trimmed_elsewhere = {}  # NAME -> a trim through another object: `self.server.NAME.pop(k)`
         self.toplevel_calls = []  # (dotted callee, Call node) outside functions
         # The last names of what a module-level event loop (`while True:` at module level or under
         # `if __name__ == "__main__":`) calls: once per iteration, not once per process.
@@ -187,6 +187,11 @@ class ModuleFacts(RunFacts):
         # Only thread-locals and class-level containers can be reached through an attribute.
         self._attr_containers = bool(self.thread_locals) or any(k[0] in "ci" for k in self.containers)
         self._walk(tree.body, None, None)
+        # An object's container trimmed through another object of the module (a worker's
+        # `self.server.workers.pop(uid)`): maybe this very container, so it may be emptied.
+        for key, c in self.containers.items():
+            if key[0] == "i" and c.name.rsplit(".", 1)[-1] in self._trimmed_elsewhere:
+                c.shrinks.append((None, self._trimmed_elsewhere[c.name.rsplit(".", 1)[-1]]))
 
     # ---- module and class level -------------------------------------------------
     def _collect_module(self):
@@ -607,6 +612,6 @@ class ModuleFacts(RunFacts):
         if isinstance(node, ast.Attribute):
             self.shrunk_attrs.add(node.attr)
             if not (isinstance(node.value, ast.Name) and node.value.id == "self"):
-                self.trimmed_elsewhere.add(node.attr)
+                self._trimmed_elsewhere.setdefault(node.attr, node)
         elif isinstance(node, ast.Name):
             self.shrunk_attrs.add(node.id)

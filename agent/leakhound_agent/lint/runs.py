@@ -121,16 +121,6 @@ HANDLER_BASES = frozenset(("RequestHandler", "WebSocketHandler", "APIHandler", "
 HANDLER_METHODS = frozenset(("get", "post", "put", "patch", "delete", "head", "options", "open", "on_message", "handle"))
 
 
-# A call that switches its callee's cache off (`xmlrpcapi(node_uri, cache=False)`): no evidence that the
-# memo it skips grows per call (nor, as the evidence is by name, anything else the callee does).
-CACHE_FLAG = re.compile(r"^(use_|with_)?(cache|cached|memo|memoize|memoise)$")
-
-
-def opts_out_of_cache(call):
-    return any(k.arg and CACHE_FLAG.match(k.arg) and isinstance(k.value, ast.Constant) and not k.value.value
-               for k in call.keywords)
-
-
 def handler_method(fn):
     if fn.cls is None or fn.parent is not None:
         return False
@@ -138,6 +128,23 @@ def handler_method(fn):
     if HTTP_VERB_METHOD.match(fn.name):
         return any(b.endswith("Handler") for b in bases)
     return fn.name in HANDLER_METHODS and any(b in HANDLER_BASES for b in bases)
+
+
+# A call that switches its callee's cache off (`xmlrpcapi(node_uri, cache=False)`): no evidence that the
+# memo it skips grows per call (nor, as the evidence is by name, anything else the callee does).
+CACHE_FLAG = re.compile(r"^(use_|with_)?(cache|cached|memo|memoize|memoise)$")
+
+
+def _opts_out_of_cache(call):
+    return any(k.arg and CACHE_FLAG.match(k.arg) and isinstance(k.value, ast.Constant) and not k.value.value
+               for k in call.keywords)
+
+
+def _evidence_calls(fn):
+    """(callee, Call) for the calls of fn that are evidence of what they call: not of a function defined
+    inside fn (a bare call runs that local function, not another module's of the same name), nor one
+    that switches its callee's cache off."""
+    return [(name, call) for name, call in fn.calls if name not in fn.nested and not _opts_out_of_cache(call)]
 
 
 def route_takes_values(fn):
@@ -179,15 +186,12 @@ class RunFacts:
         of its own class, which may well be made once."""
         out = {e for name in self.loop_calls for e in self.evidence_names(None, name)}
         for fn in self.functions:
-            # A bare call of a function defined inside the caller runs that local function: it is
-            # evidence of nothing about another module's function of the same name.
-            names = {e for name, call in fn.calls if name not in fn.nested and not opts_out_of_cache(call)
-                     for e in self.evidence_names(fn, name)}
+            names = {e for name, _ in _evidence_calls(fn) for e in self.evidence_names(fn, name)}
             names.difference_update(out)
             if names and not (fn.cls is not None and fn.name in PER_INSTANCE) and not self.runs_once(fn):
                 out |= names
             else:  # what its own event loop calls runs once per event, even in a function that runs once
-                out.update(e for name, call in fn.calls if name not in fn.nested and event_loop_call(fn, call) and not opts_out_of_cache(call)
+                out.update(e for name, call in _evidence_calls(fn) if event_loop_call(fn, call)
                            for e in self.evidence_names(fn, name) if e[0] != ".")
         return out
 
@@ -292,15 +296,14 @@ class RunFacts:
         for fn in self.functions:
             # What a function's own event loop calls, as for a module-level one; not methods of any
             # object by name (`manager.run()` in a supervisor's loop says nothing of every `run()`).
-            out.update(REQUEST + e for name, call in fn.calls if name not in fn.nested and event_loop_call(fn, call) and not opts_out_of_cache(call)
+            out.update(REQUEST + e for name, call in _evidence_calls(fn) if event_loop_call(fn, call)
                        for e in self.evidence_names(fn, name) if e[0] != ".")
             # A function defined in a request handler (a generator it streams, a callback) runs per request too.
             handler = fn if handles_request(fn) else fn.parent if fn.parent is not None and handles_request(fn.parent) else None
             if handler is not None:
                 own = (set(fn.params) | fn.locals | set(handler.params) | handler.locals) - {"self", "cls"} - fn.imported - handler.imported
-                out.update(REQUEST + e for name, call in fn.calls
-                           if ("." not in name or name.split(".", 1)[0] not in own) and name not in fn.nested
-                           and not opts_out_of_cache(call)
+                out.update(REQUEST + e for name, _ in _evidence_calls(fn)
+                           if "." not in name or name.split(".", 1)[0] not in own
                            for e in self.evidence_names(fn, name))
         return out
 

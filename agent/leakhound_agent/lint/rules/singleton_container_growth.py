@@ -149,8 +149,8 @@ def _needs(bases, method, loop, traffic, event=False):
 
 def check(facts):
     for c in facts.containers.values():
-        if c.key[0] != "i" or managed(c) or c.name.split(".")[-1] in facts.trimmed_elsewhere:
-            continue  # trimmed, also through another object of the module (`self.server.workers.pop(uid)`)
+        if c.key[0] != "i" or managed(c):
+            continue
         bases = long_lived(facts, c)
         if bases is None:
             continue

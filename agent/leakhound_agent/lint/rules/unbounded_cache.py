@@ -51,13 +51,11 @@ def _updated_in_place(fn, stored, own):
     """The value stored is a local the function read from the same table (`info = T.get(k, {...})`)."""
     if not isinstance(stored, ast.Name):
         return False
-    for n in ast.walk(fn.node):
-        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == stored.id for t in n.targets):
-            v = n.value
-            read = v.func.value if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr in ("get", "setdefault") \
-                else v.value if isinstance(v, ast.Subscript) else None
-            if read is not None and mentions(read, names=(own,), attrs=(own,)):
-                return True
+    for v in getattr(made_of(fn, stored), "elts", [])[1:]:  # what fn assigns to the local
+        read = v.func.value if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr in ("get", "setdefault") \
+            else v.value if isinstance(v, ast.Subscript) else None
+        if read is not None and mentions(read, names=(own,), attrs=(own,)):
+            return True
     return False
 
 
@@ -87,9 +85,8 @@ def _fixed_keys(facts, fn, key):
 
 def check(facts):
     for c in facts.containers.values():
-        if c.key[0] not in "gci" or c.kind not in ("dict", "defaultdict") or managed(c) or \
-                c.key[0] == "i" and c.name.split(".")[-1] in facts.trimmed_elsewhere:
-            continue  # an object's own table trimmed through another object (`self.server.workers.pop(uid)`)
+        if c.key[0] not in "gci" or c.kind not in ("dict", "defaultdict") or managed(c):
+            continue
         # An object's own memo (`self._cache = {}`) outlives its calls only when the program makes the
         # object once and keeps it: the evidence singleton-container-growth asks for.
         lifetime = long_lived(facts, c) if c.key[0] == "i" else None
