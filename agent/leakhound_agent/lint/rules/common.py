@@ -27,6 +27,21 @@ WEAK_ENTITY_ID = ("it is keyed by the id (`.guid`, `.uuid`) of an object the pro
                   "device), not of a request: one entry per such object, which is often a bounded set")
 WEAK_REGISTRY = ("it registers each instance under the id of the thing it stands for (a port, a device, a peer), "
                  "replacing the one made before for it: one entry per such thing, which is often a bounded set")
+WEAK_LOGGED_ONCE = ("it records what was already logged or warned, so that each message is written once: one entry "
+                    "per distinct message, and a program's messages are as many as its code writes, as a rule")
+
+
+def logged_once_text(c, fn):
+    """why and fix for a table of what was already logged (see guards.logged_once)."""
+    why = "%s keeps every message %s has already logged, so that each is written once, and nothing removes them: one entry per distinct message." % (
+        where(c), fn_label(fn))
+    fix = ("Key it by the kind of message (a fixed id per call site), not by values it carries, or bound it "
+           "(`functools.lru_cache(maxsize=N)` on a function that logs).")
+    return why, fix
+
+
+WEAK_SAME_CALLBACK = ("it registers the same module-level function with no arguments each time: each call adds only a "
+                      "small entry (and one more run at exit), and keeps nothing of its own")
 WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threads and by its keys, which "
                      "often come from a small set (database URLs, configured codes)")
 
@@ -141,6 +156,18 @@ CODE_TEXT_PARAMS = frozenset(("sql", "source"))
 PARSERS = frozenset(("ast.parse", "compile", "eval", "exec"))  # not `re.compile`: a pattern may be data
 
 
+# A function or a call named for file paths (`normcase(s)`, `os.path.realpath(s)`, `to_filename(s)`):
+# its text is a file's path, whatever the parameter is called, and files are a bounded set as a rule.
+PATH_WORDS = re.compile(r"(?i)(path|normcase|filename|file_name)")
+
+
+def _path_text(fn, p):
+    if PATH_WORDS.search(fn.name):
+        return True
+    return any(isinstance(n, ast.Call) and PATH_WORDS.search(dotted(n.func) or "") and any(
+        isinstance(a, ast.Name) and a.id == p for a in n.args[:1]) for n in ast.walk(fn.node))
+
+
 def _code_text(fn, p):
     if p in CODE_TEXT_PARAMS:
         return True
@@ -244,7 +271,7 @@ def _data_keyed(fn, key):
             and (not _only_bounded_parts(key, "request") or route_takes_values(fn) and not _only_kind_parts(key, "request")):
         return True
     return any((DATA_PARAMS.match(p) or served and p not in TEMPLATE_CONTEXT and not OWN_RESOURCE.search(p))
-               and mentions(key, names=(p,)) and not _code_text(fn, p) and not _only_bounded_parts(key, p)
+               and mentions(key, names=(p,)) and not _code_text(fn, p) and not _path_text(fn, p) and not _only_bounded_parts(key, p)
                for p in fn.params)
 
 

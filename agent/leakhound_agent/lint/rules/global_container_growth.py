@@ -8,8 +8,8 @@ import ast
 from ..loops import function_loop
 from ..runs import PER_INSTANCE, per_call_param, queued, routed
 from ..syntax import ever_new
-from .common import WEAK_THREAD_KEY, made_here_id, made_of, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
-from .guards import looked_up_first, deduplicated, filled_once, filled_to_index
+from .common import WEAK_LOGGED_ONCE, logged_once_text, WEAK_THREAD_KEY, made_here_id, made_of, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .guards import looked_up_first, deduplicated, filled_once, filled_to_index, logged_once
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -154,6 +154,9 @@ def check(facts):
                            c.name, c.kind, c.name.rsplit(".", 1)[-1], empty))
             # Only with evidence that the code runs many times (see _evidence).
             needs = _evidence(facts, fn)
-            weak = WEAK_THREAD_KEY if c.kind != "list" and keyed_by_thread(fn, key) else None
+            weak = WEAK_THREAD_KEY if c.kind != "list" and keyed_by_thread(fn, key) else \
+                WEAK_LOGGED_ONCE if logged_once(fn, node, c) else None
+            if weak is WEAK_LOGGED_ONCE:
+                why, fix = logged_once_text(c, fn)
             yield node, why, fix, c.name, needs[0] if needs else None, weak
             break

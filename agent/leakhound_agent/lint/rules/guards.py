@@ -249,3 +249,35 @@ def looked_up_first(c, fn, node, key):
     dump = ast.dump(key) if key is not None else None
     return dump is not None and any(rfn is fn and rkey is not None and ast.dump(rkey) == dump and line <= node.lineno
                                     for rfn, rkey, line in c.reads)
+
+
+# A call that writes a message to a log or a warning: `logger.warning(...)`, `log.info(...)`,
+# `warnings.warn(...)`, a module's own `log(level, msg)`.
+LOG_METHODS = frozenset(("debug", "info", "warning", "warn", "error", "critical", "exception", "fatal", "log"))
+
+
+def _logs(name):
+    parts = name.split(".")
+    if parts[-1] not in LOG_METHODS:
+        return False
+    return len(parts) == 1 or parts[0] in ("warnings", "logging") or "log" in parts[-2].lower()
+
+
+def logged_once(fn, node, container):
+    """A table of what was already logged: the function skips what the table has (`if msg in SENT:
+    return`, also through an entry taken from it, `sent = SENT.setdefault(msg, [])` then `if args in
+    sent: return`), records it, and logs or warns. One entry per distinct message, and a program's
+    messages are as many as its code writes, as a rule (a `log_once`, a deprecation warned once)."""
+    name = container.name.split(".")[-1]
+    names = {name}
+    for n in ast.walk(fn.node):  # locals taken from the table
+        targets, value = assign_parts(n)
+        if value is not None and any(isinstance(x, ast.Name) and x.id == name or isinstance(x, ast.Attribute) and x.attr == name
+                                     for x in ast.walk(value)):
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    tests = [n for n in ast.walk(fn.node) if isinstance(n, ast.If) and any(_membership(n.test, x, op) for x in names for op in (ast.In, ast.NotIn))]
+    if not tests or not (deduplicated(fn, node, container) or any(
+            n.body and isinstance(n.body[-1], (ast.Return, ast.Continue)) for n in tests)):
+        return False
+    first = min(n.lineno for n in tests)
+    return any(_logs(called) and call.lineno > first for called, call in fn.calls)

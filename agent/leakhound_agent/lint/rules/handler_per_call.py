@@ -11,7 +11,7 @@ method, its class is made in one too). Constructors are no such evidence."""
 import ast
 
 from ..syntax import dotted
-from .common import fn_label, made_many, mentions
+from .common import WEAK_SAME_CALLBACK, fn_label, made_many, mentions
 from .guards import guarded
 
 ID = "handler-per-call"
@@ -117,4 +117,8 @@ def check(facts):
                     continue
                 why = "%s registers an atexit callback on every call; atexit keeps each one, and everything it references, until the process exits." % fn_label(fn)
                 fix = "Register once at module level (or behind a module-level flag), or `atexit.unregister(cb)` when the object is closed."
-                yield (call, why, fix, None) + made_many(facts, fn)
+                cb = call.args[0]
+                # `atexit.register(kill)`: a function of the module (it acts on the module's globals), no arguments.
+                same = len(call.args) == 1 and not call.keywords and isinstance(cb, ast.Name) and cb.id not in fn.locals \
+                    and any(g.name == cb.id and g.parent is None and g.cls is None for g in facts.functions)
+                yield call, why, fix, None, next(iter(made_many(facts, fn)), None), WEAK_SAME_CALLBACK if same else None

@@ -18,8 +18,8 @@ import ast
 from ..runs import PER_INSTANCE
 from ..syntax import ever_new, last_name
 from .singleton_container_growth import long_lived
-from .common import runs_per_call, written, WEAK_ENTITY_ID, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
-from .guards import looked_up_first, filled_once, key_present
+from .common import runs_per_call, written, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .guards import looked_up_first, filled_once, key_present, logged_once
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
@@ -149,7 +149,9 @@ def check(facts):
             weak = WEAK_STATE_PER_KEY if state else WEAK_REGISTRY if registry and entity_id else WEAK_ENTITY_ID if entity_id \
                 else WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
                 else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) \
-                else WEAK_ENTITY_KEY if keyed_by_entity(fn, key) else None
+                else WEAK_ENTITY_KEY if keyed_by_entity(fn, key) else WEAK_LOGGED_ONCE if logged_once(fn, node, c) else None
+            if weak is WEAK_LOGGED_ONCE:
+                why, fix = logged_once_text(c, fn)
             # A memo of a module or a class keyed by data (text, a URL, a pattern) grows with what its
             # callers pass: with every request's data, or with one batch's or one program's own
             # vocabulary (an importer's street names, an app's few script URLs). It needs the evidence
