@@ -50,6 +50,8 @@ def check(facts):
         for fn, node, key, value in c.grows:
             if fn is None or facts.runs_once(fn) or how(node) not in GROW:
                 continue
+            if how(node) in ("setitem", "setdefault") and isinstance(key, ast.Constant):
+                continue  # `_local.__dict__["busy"] = True`: one slot, set again and again
             why = "`%s` lives in a thread-local of each long-lived thread and %s grows it (`%s`) per task without ever resetting it, so each thread keeps every task's entries." % (
                 c.name, fn_label(fn), how(node))
             fix = "Reset it at the start or end of each task (`%s = []` or `.clear()` in a `finally`), or keep the data in a local variable of the task." % c.name
