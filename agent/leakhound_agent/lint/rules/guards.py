@@ -3,7 +3,7 @@ C:`, `if k in C:`), the early return that makes it run once, the index it fills 
 import ast
 
 from ..facts import GROW
-from ..syntax import assign_parts, last_name
+from ..syntax import assign_parts, last_name, subscript_key
 
 
 def parents(root):
@@ -51,10 +51,25 @@ def filled_once(fn, node, container):
             test = cur.test
             # `if x and not C:`, `if len(other) == 0 and len(C) == 0:`: C is empty whenever it grows
             tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
-            if any(_empty_test(t, name, fn) for t in tests):
+            if any(_empty_test(t, name, fn) for t in tests) or _flag_spent(cur, fn):
                 return True
         cur = up.get(id(cur))
     return False
+
+
+def _flag_spent(guard, fn):
+    """`if _populate: ...; _populate = False` (a global, or `self.pending`): the block runs while a flag
+    is set and clears it, so once (once per setting of the flag)."""
+    test = guard.test
+    if isinstance(test, ast.Name):
+        if test.id in fn.locals:
+            return False
+    elif not (isinstance(test, ast.Attribute) and isinstance(test.value, ast.Name) and test.value.id == "self"):
+        return False
+    dump = ast.dump(ast.Name(id=test.id, ctx=ast.Store()) if isinstance(test, ast.Name) else
+                    ast.Attribute(value=test.value, attr=test.attr, ctx=ast.Store()))
+    return any(isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant) and not stmt.value.value
+               and any(ast.dump(t) == dump for t in stmt.targets) for stmt in guard.body)
 
 
 def _slot(expr, name):
@@ -281,3 +296,27 @@ def logged_once(fn, node, container):
         return False
     first = min(n.lineno for n in tests)
     return any(_logs(called) and call.lineno > first for called, call in fn.calls)
+
+
+def once_per_key(fn):
+    """The key of `if T.get(k): return` (or `if k in T: return`) at the top of the function, for a table
+    T it then stores under k (`T[k] = True`): what follows runs once per distinct key. None if none."""
+    for stmt in fn.node.body:
+        if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], ast.Return)):
+            continue
+        test, key, table = stmt.test, None, None
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "get" and test.args:
+            key, table = test.args[0], test.func.value
+        elif isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.In):
+            key, table = test.left, test.comparators[0]
+        if key is None or not isinstance(table, (ast.Name, ast.Attribute)):
+            continue
+        name = table.id if isinstance(table, ast.Name) else table.attr
+        dump = ast.dump(key)
+        for n in ast.walk(fn.node):
+            if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and _names(n.value, name) and ast.dump(subscript_key(n)) == dump:
+                return key
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "add" and _names(n.func.value, name) \
+                    and n.args and ast.dump(n.args[0]) == dump:
+                return key
+    return None

@@ -11,8 +11,8 @@ method, its class is made in one too). Constructors are no such evidence."""
 import ast
 
 from ..syntax import dotted
-from .common import WEAK_SAME_CALLBACK, fn_label, made_many, mentions
-from .guards import guarded
+from .common import WEAK_SAME_CALLBACK, fn_label, made_many, mentions, open_key
+from .guards import guarded, once_per_key
 
 ID = "handler-per-call"
 TITLE = "Handler registered on every call"
@@ -95,6 +95,9 @@ def check(facts):
     for fn in candidates:
         if facts.runs_once(fn):
             continue
+        key = once_per_key(fn)
+        if key is not None and not open_key(fn, key):
+            continue  # `if _TRACKED.get(event): return` then `_TRACKED[event] = True`: once per kind of event
         local_calls = None
         for name, call in fn.calls:
             if name.endswith(".addHandler") and not removes_handlers and call.args:
