@@ -24,7 +24,7 @@ import warnings
 
 from .facts import ModuleFacts
 from .lifetime import bounded_by_framework
-from .public import public_names
+from .public import api_made, public_names
 from .rules import RULES
 from .suppress import suppressed
 
@@ -61,7 +61,7 @@ def lint_source(src, filename, disabled=()):
         # An Ansible module (a process per task), a migration (once per database): nothing to report (lifetime.py).
         found = [] if bounded_by_framework(filename) else [
             (rule.ID, hit) for rule in RULES if rule.ID not in disabled for hit in rule.check(facts)]
-        made = facts.called_per_call() | facts.called_per_request() | facts.made_once() | facts.class_bases() | facts.defined_names() | public_names(tree, filename)
+        made = facts.called_per_call() | facts.called_per_request() | facts.made_once() | facts.class_bases() | facts.defined_names() | public_names(tree, filename) | api_made(facts, filename)
     finally:
         gc.enable()
     if not found:

@@ -18,6 +18,11 @@ A folder without `__init__.py` anywhere below a package (up to the project's roo
 pyproject.toml, setup.py, setup.cfg or .git) is a namespace subpackage of it, at any depth (a Django
 app's `management/commands/`).
 
+A package's `__init__.py` also defines functions its users call as they please (`why.log(df)`): a
+class such a function makes, uses and drops on every call (`TransientLogger(schema).log(df)`) is made
+once per call of the library, as if per request ("request:NAME", see `api_made`); one it hands back
+(a factory's client) lives as long as the caller keeps it, often once per process.
+
 Each name comes back as "public:NAME@WHERE", WHERE being the top-level package that offers it (its
 folder), or the file itself for a module outside any package, beside the names made per call (see
 main.py's "made"): a class of that name counts as offered only when it is defined in that package or
@@ -25,6 +30,8 @@ file (`public_key`), not wherever a class of the same name is (every Django comm
 """
 import ast
 import os
+
+from .runs import CLASS_NAME, REQUEST, _lazy
 
 PREFIX = "public:"
 # A folder holding one of these is a program's, not a set of single-file libraries.
@@ -109,3 +116,38 @@ def public_names(tree, filename):
         # A module of a package, or of a namespace subpackage below one (PEP 420).
         names = set()
     return {"%s%s@%s" % (PREFIX, n, top or path) for n in names if not n.startswith("_")}
+
+
+def _dropped(fn, call):
+    """The object `call` makes is used and dropped inside fn: a method is called on it at once
+    (`Logger(schema).log(df)`), or it is bound to a local that fn never returns nor stores elsewhere."""
+    for node in ast.walk(fn.node):
+        if isinstance(node, ast.Attribute) and node.value is call:
+            return True
+        if isinstance(node, ast.Assign) and node.value is call:
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            if len(names) != len(node.targets):
+                return False
+            kept = any(isinstance(n, (ast.Return, ast.Yield)) and n.value is not None and any(
+                isinstance(m, ast.Name) and m.id in names for m in ast.walk(n.value)) for n in ast.walk(fn.node))
+            stored = any(isinstance(n, ast.Assign) and n is not node and isinstance(n.value, ast.Name) and n.value.id in names
+                         for n in ast.walk(fn.node))
+            return not kept and not stored
+    return False
+
+
+def api_made(facts, filename):
+    """"request:NAME" for each class a public function of a package's `__init__.py` (its API: a top
+    package's or a subpackage's, `whylogs/api/logger/__init__.py`) makes and drops on every call, when
+    the function does not run once (set-up) and does not fill a lazy slot."""
+    if os.path.basename(filename) != "__init__.py" or _top_package(os.path.dirname(os.path.abspath(filename))) is None:
+        return set()
+
+    out = set()
+    for fn in facts.functions:
+        if fn.parent is not None or fn.cls is not None or fn.name.startswith("_") or facts.runs_once(fn):
+            continue
+        for name, call in fn.calls:
+            if "." not in name and CLASS_NAME.match(name) and not _lazy(fn, call) and _dropped(fn, call):
+                out.add(REQUEST + name)
+    return out
