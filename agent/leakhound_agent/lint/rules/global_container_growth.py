@@ -76,6 +76,8 @@ def _loop_growth(facts, c, node, value, key=None):
     if c.kind != "list" or how(node) not in LIST_GROW:
         return None
     name = c.name.split(".")[-1]
+    if _collects_for_later(facts, loop, name):
+        return None
     for n in ast.walk(loop):
         if isinstance(n, ast.Compare) and any(isinstance(o, (ast.In, ast.NotIn)) for o in n.ops) \
                 and any(isinstance(x, ast.Name) and x.id == name for x in n.comparators):
@@ -86,6 +88,27 @@ def _loop_growth(facts, c, node, value, key=None):
         where(c), how(node), loop.lineno)
     fix = "Bound it (`collections.deque(maxlen=N)`) or remove each entry when its work is done (`%s.clear()` once it is handled)." % c.name
     return node, why, fix, c.name, None, None
+
+
+def _breaks(loop):
+    """A `break` of the loop itself (not of a loop inside it, nor in a function defined there)."""
+    todo = list(loop.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Break):
+            return True
+        if not isinstance(n, (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(n))
+    return False
+
+
+def _collects_for_later(facts, loop, name):
+    """A module-level loop that ends once its work is done (`if finished: break`) and whose list the
+    module reads after it (`for task, result in result_data:`): a script gathering one job's
+    results, not an event loop keeping everything."""
+    end = getattr(loop, "end_lineno", None) or loop.lineno
+    return _breaks(loop) and any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+                                 and n.lineno > end for n in ast.walk(facts.tree))
 
 
 def _new_each_time(fn, c, key, value):

@@ -31,9 +31,17 @@ def _global_assignments(facts):
     return [(fn, node, name) for fn, node, name in stored if name not in reset]
 
 
+def _raised_from(facts, name):
+    """The module raises one of the container's exceptions (`raise _THREAD_EXCEPTIONS[0]`): threads
+    collect them for the main thread, which stops at the first it finds."""
+    return any(isinstance(n, ast.Raise) and isinstance(n.exc, ast.Subscript) and
+               (isinstance(n.exc.value, ast.Name) and n.exc.value.id == name or isinstance(n.exc.value, ast.Attribute) and n.exc.value.attr == name)
+               for n in ast.walk(facts.tree))
+
+
 def check(facts):
     for c in facts.containers.values():
-        if c.key[0] not in "gc" or c.shrinks or c.escapes:
+        if c.key[0] not in "gc" or c.shrinks or c.escapes or _raised_from(facts, c.name.split(".")[-1]):
             continue
         for fn, node, key, value in c.grows:
             if fn is None or not is_exception_value(value, fn):
