@@ -33,6 +33,7 @@ import os
 
 from .runs import CLASS_NAME, REQUEST, _lazy
 
+
 PREFIX = "public:"
 # A folder holding one of these is a program's, not a set of single-file libraries.
 ENTRY_POINTS = ("main.py", "__main__.py")
@@ -118,10 +119,12 @@ def public_names(tree, filename):
     return {"%s%s@%s" % (PREFIX, n, top or path) for n in names if not n.startswith("_")}
 
 
-def _dropped(fn, call):
+def _dropped(fn, call, up):
     """The object `call` makes is used and dropped inside fn: a method is called on it at once
-    (`Logger(schema).log(df)`), or it is bound to a local that fn never returns nor stores elsewhere."""
-    for node in ast.walk(fn.node):
+    (`Logger(schema).log(df)`), or it is bound to a local that fn never returns nor stores elsewhere.
+    `up`: child id -> parent node, for fn."""
+    node = up.get(id(call))
+    if node is not None:
         if isinstance(node, ast.Attribute) and node.value is call:
             return True
         if isinstance(node, ast.Assign) and node.value is call:
@@ -147,7 +150,11 @@ def api_made(facts, filename):
     for fn in facts.functions:
         if fn.parent is not None or fn.cls is not None or fn.name.startswith("_") or facts.runs_once(fn):
             continue
+        up = None
         for name, call in fn.calls:
-            if "." not in name and CLASS_NAME.match(name) and not _lazy(fn, call) and _dropped(fn, call):
-                out.add(REQUEST + name)
+            if "." not in name and CLASS_NAME.match(name) and not _lazy(fn, call):
+                if up is None:  # child id -> parent, for this function
+                    up = {id(c): n for n in ast.walk(fn.node) for c in ast.iter_child_nodes(n)}
+                if _dropped(fn, call, up):
+                    out.add(REQUEST + name)
     return out

@@ -164,8 +164,11 @@ PATH_WORDS = re.compile(r"(?i)(path|normcase|filename|file_name)")
 def _path_text(fn, p):
     if PATH_WORDS.search(fn.name):
         return True
-    return any(isinstance(n, ast.Call) and PATH_WORDS.search(dotted(n.func) or "") and any(
-        isinstance(a, ast.Name) and a.id == p for a in n.args[:1]) for n in ast.walk(fn.node))
+    paths = getattr(fn, "_path_args", None)
+    if paths is None:  # the names handed first to a path function, found once per function
+        paths = fn._path_args = {n.args[0].id for n in ast.walk(fn.node) if isinstance(n, ast.Call) and n.args
+                                 and isinstance(n.args[0], ast.Name) and PATH_WORDS.search(dotted(n.func) or "")}
+    return p in paths
 
 
 def _code_text(fn, p):

@@ -106,9 +106,14 @@ def _collects_for_later(facts, loop, name):
     """A module-level loop that ends once its work is done (`if finished: break`) and whose list the
     module reads after it (`for task, result in result_data:`): a script gathering one job's
     results, not an event loop keeping everything."""
+    if not _breaks(loop):
+        return False
     end = getattr(loop, "end_lineno", None) or loop.lineno
-    return _breaks(loop) and any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-                                 and n.lineno > end for n in ast.walk(facts.tree))
+    read = facts.__dict__.setdefault("_read_after", {})  # (loop, name) -> bool, found once
+    if (id(loop), name) not in read:
+        read[id(loop), name] = any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+                                   and n.lineno > end for n in ast.walk(facts.tree))
+    return read[id(loop), name]
 
 
 def _new_each_time(fn, c, key, value):

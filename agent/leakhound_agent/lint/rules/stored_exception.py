@@ -31,21 +31,28 @@ def _global_assignments(facts):
     return [(fn, node, name) for fn, node, name in stored if name not in reset]
 
 
-def _raised_from(facts, name):
-    """The module raises one of the container's exceptions (`raise _THREAD_EXCEPTIONS[0]`): threads
-    collect them for the main thread, which stops at the first it finds."""
-    return any(isinstance(n, ast.Raise) and isinstance(n.exc, ast.Subscript) and
-               (isinstance(n.exc.value, ast.Name) and n.exc.value.id == name or isinstance(n.exc.value, ast.Attribute) and n.exc.value.attr == name)
-               for n in ast.walk(facts.tree))
+def _raised_from(facts):
+    """The names of the containers the module raises an exception of (`raise _THREAD_EXCEPTIONS[0]`):
+    threads collect them for the main thread, which stops at the first it finds."""
+    out = set()
+    for n in ast.walk(facts.tree):
+        if isinstance(n, ast.Raise) and isinstance(n.exc, ast.Subscript):
+            v = n.exc.value
+            out.add(v.id if isinstance(v, ast.Name) else v.attr if isinstance(v, ast.Attribute) else None)
+    return out
 
 
 def check(facts):
+    raised = None
     for c in facts.containers.values():
-        if c.key[0] not in "gc" or c.shrinks or c.escapes or _raised_from(facts, c.name.split(".")[-1]):
+        if c.key[0] not in "gc" or c.shrinks or c.escapes:
             continue
         for fn, node, key, value in c.grows:
             if fn is None or not is_exception_value(value, fn):
                 continue
+            raised = _raised_from(facts) if raised is None else raised
+            if c.name.split(".")[-1] in raised:
+                break
             why = "%s stores exceptions (with their tracebacks) in %s and never removes them, which keeps every frame they were raised through, and its locals, alive." % (
                 fn_label(fn), where(c))
             fix = "Store what you need instead (`repr(e)`, `traceback.format_exception(e)`), or `e.with_traceback(None)`, and bound the container."
