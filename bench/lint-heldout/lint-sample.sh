@@ -3,11 +3,19 @@
 # Lints held-out sample X (SAMPLES_DIR/X, one folder per project) once, before anything in it is read:
 # as one tree (X.json) and each project alone (X.per.json), every confidence; records the rules'
 # commit (X.rules) and prints each finding. Run from the project root after `make build`.
+# A sample of installed packages is a file SAMPLES_DIR/X.paths instead, one path per line (each
+# installed distribution is a project of its own already): linted once, as given.
 set -euo pipefail
 S=$1; X=$2
 echo "rules of $(git rev-parse --short HEAD)" > "$S/$X.rules"
-node dist/cli.js lint --quiet --confidence low --json "$S/$X.json" "$S/$X"
-node dist/cli.js lint --quiet --confidence low --json "$S/$X.per.json" "$S/$X"/*/
+if [ -f "$S/$X.paths" ]; then
+  mapfile -t paths < "$S/$X.paths"
+  node dist/cli.js lint --quiet --confidence low --json "$S/$X.json" "${paths[@]}"
+  cp "$S/$X.json" "$S/$X.per.json"
+else
+  node dist/cli.js lint --quiet --confidence low --json "$S/$X.json" "$S/$X"
+  node dist/cli.js lint --quiet --confidence low --json "$S/$X.per.json" "$S/$X"/*/
+fi
 python3 - "$S" "$X" <<'PY'
 import json, sys
 S, X = sys.argv[1], sys.argv[2]
