@@ -300,12 +300,44 @@ class RunFacts:
                        for e in self.evidence_names(fn, name) if e[0] != ".")
             # A function defined in a request handler (a generator it streams, a callback) runs per request too.
             handler = fn if handles_request(fn) else fn.parent if fn.parent is not None and handles_request(fn.parent) else None
+            if handler is None and fn in self._reached_from_handlers():
+                handler = fn
             if handler is not None:
                 own = (set(fn.params) | fn.locals | set(handler.params) | handler.locals) - {"self", "cls"} - fn.imported - handler.imported
                 out.update(REQUEST + e for name, _ in _evidence_calls(fn)
                            if "." not in name or name.split(".", 1)[0] not in own
                            for e in self.evidence_names(fn, name))
         return out
+
+    def _reached_from_handlers(self):
+        """The module's functions a request handler of the module calls, directly or through others
+        (`handle(request)` calls `self.evaluate()`, which calls `self.sage()`): a module function by
+        its bare name, a method of the caller's class through `self.`. Not through one that runs once
+        (a lazy initialiser, a set-up step): what it calls is made once, not per request."""
+        reached = self.__dict__.get("_reached")
+        if reached is None:
+            by_name = {}
+            for g in self.functions:
+                if g.parent is None and not g.name.startswith("__"):
+                    by_name.setdefault((g.cls, g.name), g)
+            reached, todo = set(), [g for g in self.functions if handles_request(g)]
+            seen = set(todo)
+            while todo:
+                g = todo.pop()
+                for name, _ in g.calls:
+                    if name.startswith("self.") and name.count(".") == 1 and g.cls is not None:
+                        callee = by_name.get((g.cls, name[5:]))
+                    elif "." not in name:
+                        callee = by_name.get((None, name))
+                    else:
+                        callee = None
+                    if callee is None or callee in seen or handles_request(callee) or self.runs_once(callee):
+                        continue
+                    seen.add(callee)
+                    reached.add(callee)
+                    todo.append(callee)
+            self._reached = reached
+        return reached
 
     def made_once(self):
         """Facts for any file about how many objects of a class (a CapWords name) the program makes:
