@@ -55,7 +55,7 @@ WEAK_VALUE_EQUAL = ("its instances compare and hash by value (a frozen dataclass
                     "value, as many as the values the program makes them with, often a few")
 
 
-def _equal_by_value(cls):
+def equal_by_value(cls):
     """Instances of the class hash by value, so a cache keyed by `self` holds one per distinct value."""
     for d in cls.decorator_list:
         name = last_name(d)
@@ -98,4 +98,4 @@ def check(facts):
         fix = "Cache per instance instead (`functools.cached_property`, or a dict in `self.__dict__`), or move it to a module-level function of the arguments that matter."
         family = facts.class_family(fn.cls)
         yield dec, why, fix, None, [[public_key(facts.filename, c)] for c in family] + [[REQUEST + c] for c in family], \
-            WEAK_VALUE_EQUAL if _equal_by_value(fn.cls) else None
+            WEAK_VALUE_EQUAL if equal_by_value(fn.cls) else None
