@@ -145,7 +145,6 @@ def api_made(facts, filename):
     the function does not run once (set-up) and does not fill a lazy slot."""
     if os.path.basename(filename) != "__init__.py" or _top_package(os.path.dirname(os.path.abspath(filename))) is None:
         return set()
-
     out = set()
     for fn in facts.functions:
         if fn.parent is not None or fn.cls is not None or fn.name.startswith("_") or facts.runs_once(fn):

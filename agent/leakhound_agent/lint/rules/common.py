@@ -42,8 +42,6 @@ def logged_once_text(c, fn):
 
 WEAK_SAME_CALLBACK = ("it registers the same module-level function with no arguments each time: each call adds only a "
                       "small entry (and one more run at exit), and keeps nothing of its own")
-WEAK_VALUE_KEY = ("it is keyed by instances that compare and hash by value (a `__hash__` of their own, a frozen "
-                  "dataclass): one entry per distinct value, as many as the values the program makes, often a few")
 WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threads and by its keys, which "
                      "often come from a small set (database URLs, configured codes)")
 
