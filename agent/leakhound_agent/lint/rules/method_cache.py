@@ -12,7 +12,8 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
 - methods whose first parameter is not `self`;
 - a cache the module empties (`self.method.cache_clear()`);
 - of low confidence: a class whose instances compare and hash by value (a frozen dataclass or attrs
-  class, a named tuple, a frozen pydantic model, a class with a `__hash__` of its own): equal
+  class, a named tuple, a subclass of `tuple`, `str` or another immutable builtin, a frozen pydantic
+  model, a class with a `__hash__` of its own): equal
   instances share one entry, so the cache keeps one per distinct value, not every instance;
 - a class nothing shows to be made an open-ended number of times: neither offered to the code's
   users (exported by its top-level package's `__init__.py`, or defined in a module outside any
@@ -50,8 +51,10 @@ def _singleton(facts, cls):
 # attrs' `hash=True`); `attrs.frozen`/`attr.frozen` do so bare.
 DATACLASS_MAKERS = {"dataclass", "s", "attrs", "define", "mutable", "frozen"}
 VALUE_HASH_FLAGS = {"frozen", "unsafe_hash", "hash"}
+# Bases whose instances hash by value: named tuples and subclasses of the immutable builtins.
+VALUE_BASES = {"NamedTuple", "namedtuple", "tuple", "str", "bytes", "int", "float", "complex", "frozenset"}
 WEAK_VALUE_EQUAL = ("its instances compare and hash by value (a frozen dataclass or attrs class, a named tuple, a "
-                    "`__hash__` of its own): equal instances share one cache entry, so it keeps one per distinct "
+                    "subclass of `tuple` or `str`, a `__hash__` of its own): equal instances share one cache entry, so it keeps one per distinct "
                     "value, as many as the values the program makes them with, often a few")
 
 
@@ -64,7 +67,7 @@ def equal_by_value(cls):
         if isinstance(d, ast.Call) and name in DATACLASS_MAKERS and (name == "frozen" or any(
                 k.arg in VALUE_HASH_FLAGS and isinstance(k.value, ast.Constant) and k.value.value is True for k in d.keywords)):
             return True
-    if any(last_name(b) in ("NamedTuple", "namedtuple") for b in cls.bases):
+    if any(last_name(b) in VALUE_BASES for b in cls.bases):
         return True
     for node in cls.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "__hash__":
