@@ -379,10 +379,14 @@ def method_needs(family, name):
     return [[c, m] for c in family for m in ("." + name, name)]
 
 
-def unbounded_cache_decorator(dec):
-    """True for @cache, @functools.cache, @lru_cache(maxsize=None), @lru_cache(None)."""
+def unbounded_cache_decorator(dec, facts):
+    """True for @cache, @functools.cache, @lru_cache(maxsize=None), @lru_cache(None). A bare `cache`
+    that the module defines or imports from elsewhere than functools is not functools' (pytube's
+    `helpers.cache` is `lru_cache()`, bounded)."""
     name = last_name(dec)
     if name == "cache":
+        if dotted(dec) == "cache" and (facts.imported_from.get("cache", "functools") != "functools" or "cache" in facts.defined):
+            return False
         return not isinstance(dec, ast.Call) and dotted(dec) in ("cache", "functools.cache")
     if name == "lru_cache" and isinstance(dec, ast.Call):
         args = list(dec.args[:1]) + [k.value for k in dec.keywords if k.arg == "maxsize"]

@@ -22,7 +22,7 @@ def check(facts):
     cached = {}
     for fn in facts.functions:
         if fn.cls is None and fn.parent is None:
-            dec = next((d for d in fn.node.decorator_list if unbounded_cache_decorator(d)), None)
+            dec = next((d for d in fn.node.decorator_list if unbounded_cache_decorator(d, facts)), None)
             if dec is not None:
                 cached[fn.name] = (fn, dec)
     if not cached:

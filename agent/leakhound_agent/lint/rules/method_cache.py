@@ -92,7 +92,7 @@ def check(facts):
         names = set(fn.decorators)
         if names & {"staticmethod", "classmethod"}:
             continue
-        dec = next((d for d in fn.node.decorator_list if unbounded_cache_decorator(d)), None)
+        dec = next((d for d in fn.node.decorator_list if unbounded_cache_decorator(d, facts)), None)
         if dec is None or _singleton(facts, fn.cls) or _cleared(facts, fn):
             continue
         dec.def_line = fn.node.lineno  # `# leakhound: ignore` may also sit on the def line
