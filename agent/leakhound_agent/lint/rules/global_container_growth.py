@@ -30,7 +30,7 @@ def _walks_one_input(fn):
     return fn.cls is not None and any(last_name(b) in WALKER_BASES for b in fn.cls.bases)
 
 
-def _evidence(facts, fn):
+def evidence(facts, fn):
     """What a finding needs (see handler-per-call): for a constructor, its class made per call; for a
     function whose parameters say it handles a request, event or message, nothing; else, the function
     called from a function that runs per call (and, for an instance method, its class made in one).
@@ -47,7 +47,7 @@ def _evidence(facts, fn):
     if fn.cls is not None and fn.params[:1] == ["self"] and not {"staticmethod", "classmethod"} & set(fn.decorators):
         return (method_needs(facts.class_family(fn.cls), fn.name),)
     outer = caller_of_nested(fn)
-    return _evidence(facts, outer) if outer is not None else ([[fn.name]],)
+    return evidence(facts, outer) if outer is not None else ([[fn.name]],)
 
 
 def _through_self(node, c):
@@ -67,7 +67,7 @@ def _loop_growth(facts, c, node, value, key=None):
     if c.kind in ("dict", "defaultdict", "set") and how(node) in ("setitem", "setdefault", "add"):
         # A table that gets an entry per turn under a key that never repeats (`seen[time.time()] = x`,
         # `pending[msg.request_id] = msg`); one that anything takes entries out of is managed() (check).
-        if not ever_new(key if c.kind != "set" else value):
+        if not ever_new(key if c.kind != "set" else value) or _collects_for_later(facts, loop, c.name.split(".")[-1]):
             return None
         why = "%s gets a new entry on every turn of the module-level `while` loop (line %d), keyed by a value that never repeats, and nothing removes them." % (
             where(c), loop.lineno)
@@ -180,8 +180,8 @@ def check(facts):
                 fix = ("`%s` is one %s shared by every instance for the life of the process: make it each object's own "
                        "(`self.%s = %s` in `__init__`) or a local of the call, or bound it." % (
                            c.name, c.kind, c.name.rsplit(".", 1)[-1], empty))
-            # Only with evidence that the code runs many times (see _evidence).
-            needs = _evidence(facts, fn)
+            # Only with evidence that the code runs many times (see evidence).
+            needs = evidence(facts, fn)
             weak = WEAK_THREAD_KEY if c.kind != "list" and keyed_by_thread(fn, key) else \
                 WEAK_LOGGED_ONCE if logged_once(fn, node, c) else None
             if weak is WEAK_LOGGED_ONCE:

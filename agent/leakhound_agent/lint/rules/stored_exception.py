@@ -4,6 +4,7 @@ the stack it was raised through, with all their local variables."""
 import ast
 
 from .common import WEAK_LAST_ONE, fn_label, is_exception_value, where
+from .global_container_growth import evidence
 
 ID = "stored-exception"
 TITLE = "Stored exception keeps frames alive"
@@ -56,7 +57,10 @@ def check(facts):
             why = "%s stores exceptions (with their tracebacks) in %s and never removes them, which keeps every frame they were raised through, and its locals, alive." % (
                 fn_label(fn), where(c))
             fix = "Store what you need instead (`repr(e)`, `traceback.format_exception(e)`), or `e.with_traceback(None)`, and bound the container."
-            yield node, why, fix, c.name
+            # As for any container: only with evidence that the code runs many times (a spider's callback
+            # in a class that one command makes for its one URL keeps one exception).
+            needs = evidence(facts, fn)
+            yield node, why, fix, c.name, needs[0] if needs else None
             break
     for fn, node, name in _global_assignments(facts):
         why = "%s keeps the last exception in the global `%s`, which holds its traceback, every frame of that stack and their locals until the next one replaces it." % (
