@@ -7,8 +7,8 @@ import io
 import os
 import re
 
-from .loops import event_loop_call
-from .syntax import class_like, dotted, last_name
+from .loops import event_loop_call, function_loop
+from .syntax import assign_parts, class_like, dotted, last_name
 
 # Parameters that say a function handles one request, event or message: it runs per call by its shape.
 PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection)$")
@@ -175,6 +175,37 @@ def per_call_param(fn, param):
     return True
 
 
+# Calls that wait for a person to type (a shell's prompt): a loop of them runs at a person's pace.
+HUMAN_INPUT = frozenset(("input", "raw_input", "prompt", "readline", "getpass"))
+
+
+def _serves_until_stopped(loop):
+    """An event loop that ends only when stopped (its flag, an exception: `except KeyboardInterrupt:
+    break`), not one that leaves once its work is done (`else: break` at the end of a chain, `return`
+    at a deadline), nor a shell's loop that waits for a person's next command."""
+    if loop is None:
+        return False
+    known = getattr(loop, "_until_stopped", None)
+    if known is None:
+        known = loop._until_stopped = _ends_only_when_stopped(loop)
+    return known
+
+
+def _ends_only_when_stopped(loop):
+    todo = [(c, False, False) for c in loop.body]  # (node, in an except handler, in a loop inside it)
+    while todo:
+        n, handled, inner = todo.pop()
+        if not handled and (isinstance(n, ast.Return) or isinstance(n, ast.Break) and not inner):
+            return False
+        if isinstance(n, ast.Call) and last_name(n.func) in HUMAN_INPUT:
+            return False
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        inner_here = inner or isinstance(n, (ast.For, ast.AsyncFor, ast.While))
+        todo.extend((c, handled or isinstance(n, ast.ExceptHandler), inner_here) for c in ast.iter_child_nodes(n))
+    return True
+
+
 class RunFacts:
     """How often a module's code runs: the mixin of ModuleFacts that answers it."""
 
@@ -225,6 +256,7 @@ class RunFacts:
         defined here or imported `from .jobs import Command`): the host counts it only for a NAME
         defined in a file of that name or below a folder of that name (see evidence.ts), not for
         every function or class of that name in the project."""
+        name = self._class_attribute_class(fn, name) or name
         bare = self.evidence_name(fn, name)
         if bare[0] == ".":
             # `cm = CloudManager(...)`, then `cm.reset()`: CloudManager's method, so evidence only for
@@ -247,6 +279,21 @@ class RunFacts:
                 module = ".".join([self.imported_modules[parts[0]]] + parts[1:-1])
         module = module.rsplit(".", 1)[-1] if module else None
         return (bare + "~" + module,) if module else (bare,)
+
+    def _class_attribute_class(self, fn, name):
+        """`self.job_runner_class(...)` in a method of a class whose body binds `job_runner_class =
+        JobRunner`: a call of that class (a hook that subclasses may rebind), as `JobRunner(...)`."""
+        if fn is None or fn.cls is None or name.count(".") != 1:
+            return None
+        head, attr = name.split(".")
+        if head not in ("self", "cls") or (fn.params[:1] != [head]):
+            return None
+        for node in fn.cls.body:
+            targets, value = assign_parts(node)
+            if isinstance(value, ast.Name) and class_like(value.id) and any(
+                    isinstance(t, ast.Name) and t.id == attr for t in targets) and value.id in self.module_names:
+                return value.id
+        return None
 
     def _class_module(self, fn, name):
         """The module of the class the call's receiver, a local of fn, is made from in fn (`cm =
@@ -311,26 +358,37 @@ class RunFacts:
 
     def _reached_from_handlers(self):
         """The module's functions a request handler of the module calls, directly or through others
-        (`handle(request)` calls `self.evaluate()`, which calls `self.sage()`): a module function by
-        its bare name, a method of the caller's class through `self.`. Not through one that runs once
-        (a lazy initialiser, a set-up step): what it calls is made once, not per request."""
+        (`handle(request)` calls `self.evaluate()`, which calls `self.sage()`), and those an event loop
+        of the module calls on each turn (`while True: self.tick()`) with what they call in turn: a
+        module function by its bare name, a method of the caller's class through `self.`. Not through
+        one that runs once (a lazy initialiser, a set-up step): what it calls is made once, not per
+        request."""
         reached = self.__dict__.get("_reached")
         if reached is None:
             by_name = {}
             for g in self.functions:
                 if g.parent is None and not g.name.startswith("__"):
                     by_name.setdefault((g.cls, g.name), g)
+
+            def callee_of(g, name):
+                if name.startswith("self.") and name.count(".") == 1 and g is not None and g.cls is not None:
+                    return by_name.get((g.cls, name[5:]))
+                return by_name.get((None, name)) if "." not in name else None
+
             reached, todo = set(), [g for g in self.functions if handles_request(g)]
             seen = set(todo)
+            turns = [callee_of(None, name) for name in self.loop_calls]
+            turns += [callee_of(g, name) for g in self.functions for name, call in g.calls
+                      if _serves_until_stopped(function_loop(g, call))]
+            for callee in turns:
+                if callee is not None and callee not in seen and not handles_request(callee) and not self.runs_once(callee):
+                    seen.add(callee)
+                    reached.add(callee)
+                    todo.append(callee)
             while todo:
                 g = todo.pop()
                 for name, _ in g.calls:
-                    if name.startswith("self.") and name.count(".") == 1 and g.cls is not None:
-                        callee = by_name.get((g.cls, name[5:]))
-                    elif "." not in name:
-                        callee = by_name.get((None, name))
-                    else:
-                        callee = None
+                    callee = callee_of(g, name)
                     if callee is None or callee in seen or handles_request(callee) or self.runs_once(callee):
                         continue
                     seen.add(callee)
