@@ -171,7 +171,7 @@ export function declareLint(program: Command) {
     .option("--capture <file>", "a capture of `leakhound run` (.lhdb): rank findings by the memory their leaks held at run time")
     .addOption(new Option("--confidence <level>", "the lowest confidence to report: high (the code says it grows with data, requests or users) or low (also growth that may be bounded by what the code cannot say); default high, or [tool.leakhound] confidence").choices(CONFIDENCES))
     .option("--fail-on-findings", "exit with the leak code (3) when there is a finding")
-    .option("--include-tests", "lint test code too (test_*.py, *_test.py, conftest.py, files under test/, tests/, testing/, unit_tests/, test_utils/ and the like below a folder given); by default it is skipped: it runs once per test run")
+    .option("--include-tests", "lint test code too (test_*.py, *_test.py, test.py, tests.py, conftest.py, files under test/, tests/, testing/, pytest/, unit_tests/, test_utils/ and the like below a folder given); by default it is skipped: it runs once per test run")
     .option("--jobs <n>", "Python workers (default: one per core)", positiveInt)
     .option("--quiet", "no terminal report")
     .addHelpText("after", "\nExamples:\n  leakhound lint src/\n  leakhound lint --sarif lint.sarif --fail-on-findings .\n  leakhound lint --python .venv/bin/python app.py\n\nSuppress one finding with `# leakhound: ignore[rule-id]` (or `# leakhound: ignore`) on its line;\nconfigure in pyproject.toml: [tool.leakhound] disable = [...], exclude = [...], confidence = \"low\".\n" + LINT_EXIT_HELP);

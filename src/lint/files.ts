@@ -26,15 +26,17 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(anchored ? `^${re}(?:/.*)?$` : `(?:^|/)${re}(?:/.*)?$`);
 }
 
-const TEST_DIRS = new Set(["test", "tests", "testing"]);
+// `pytest` below the folder given: a project's pytest plugin and fixtures (nextgisweb/pytest/).
+const TEST_DIRS = new Set(["test", "tests", "testing", "pytest"]);
 // unit_tests, integration_tests, tests_with_db, test_utils, testing_helpers, end_to_end_test, perf_test.
 const TEST_DIR = /^(?:\w+_tests|tests_\w+|(?:tests?|testing)_(?:utils?|utilities|helpers?|support|tools|lib|common|fixtures|data)|(?:unit|integration|functional|e2e|end_to_end|system|acceptance|perf|performance|smoke|regression|load|stress)_test)$/;
-const TEST_FILE = /^(?:test_.*|.*_test|tests|conftest)\.py$/;
+// `test.py`: a module for tests only (a monitor that keeps what it is sent, for assertions).
+const TEST_FILE = /^(?:test_.*|.*_test|tests?|conftest)\.py$/;
 // `app_testing` (or `app_test`): test support for a package `app` when one sits beside it.
 const TEST_SUPPORT = /^(\w+?)_(?:testing|test)$/;
 
 /** Test code, by its path below the folder given to lint ('/'-separated): a file named test_*.py,
- *  *_test.py, tests.py or conftest.py, or one under a folder named test, tests or testing, or like
+ *  *_test.py, test.py, tests.py or conftest.py, or one under a folder named test, tests, testing or pytest, or like
  *  unit_tests, tests_with_db, test_utils, e2e_test; or one under a package's test support package
  *  (`app_testing` beside `app`), when `folders` (every folder below the one given) is known. */
 export function isTestPath(rel: string, folders?: Set<string>): boolean {

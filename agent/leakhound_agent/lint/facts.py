@@ -524,7 +524,10 @@ class ModuleFacts(RunFacts):
             if fn is None and cls is None:
                 self.module_instances[func.id] = self.module_instances.get(func.id, 0) + 1
         if name is None and isinstance(func, ast.Attribute):
-            name = "?." + func.attr  # a method of a call's result: getLogger(x).addHandler
+            if isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name) and func.value.func.id == "super":
+                name = "super()." + func.attr  # a base class's method (runs.evidence_names)
+            else:
+                name = "?." + func.attr  # a method of a call's result: getLogger(x).addHandler
         if fn is not None and name:
             fn.calls.append((name, node))
         if isinstance(func, ast.Attribute):

@@ -256,6 +256,8 @@ class RunFacts:
         defined here or imported `from .jobs import Command`): the host counts it only for a NAME
         defined in a file of that name or below a folder of that name (see evidence.ts), not for
         every function or class of that name in the project."""
+        if name.startswith("super()."):
+            return self._base_methods(fn, name[8:])
         name = self._class_attribute_class(fn, name) or name
         bare = self.evidence_name(fn, name)
         if bare[0] == ".":
@@ -279,6 +281,31 @@ class RunFacts:
                 module = ".".join([self.imported_modules[parts[0]]] + parts[1:-1])
         module = module.rsplit(".", 1)[-1] if module else None
         return (bare + "~" + module,) if module else (bare,)
+
+    def _base_methods(self, fn, method):
+        """`super().handle(request)`: the method of the class's bases, as ".handle~MODULE" for each base
+        whose module this one names (defined here or imported); evidence of no other class's method of
+        that name (`super().__call__(request)` in a view says nothing of every `__call__`)."""
+        if fn is None or fn.cls is None:
+            return ()
+        out = []
+        for base in fn.cls.bases:
+            name = dotted(base)
+            if not name:
+                continue
+            head = name.split(".")[0]
+            if "." not in name and name in self.defined:
+                module = self.stem
+            elif "." not in name and name in self.imported_from:
+                module = self.imported_from[name]
+            elif "." in name and head in self.imported_modules:
+                module = ".".join([self.imported_modules[head]] + name.split(".")[1:-1])
+            else:
+                continue
+            module = module.rsplit(".", 1)[-1]
+            if module:
+                out.append("." + method + "~" + module)
+        return tuple(out)
 
     def _class_attribute_class(self, fn, name):
         """`self.job_runner_class(...)` in a method of a class whose body binds `job_runner_class =
@@ -541,6 +568,8 @@ class RunFacts:
                 return True
             if fn.returned & fn.nested and CALLABLE_PARAMS.intersection(fn.params):
                 return True  # `def deco(func): def wrapper(...): ...; return wrapper`: once per decorated function
+            if fn.parent is not None and fn.name in fn.parent.returned and CALLABLE_PARAMS.intersection(fn.params[:1]):
+                return True  # `def section(name): def register(func): ...; return register`: once per decorated function
             if TEST_NAME.match(fn.name) and (fn.cls is None or TEST_CLASS.search(fn.cls.name)):
                 return True
             if fn.declares_global and _flag_guarded(fn):
