@@ -206,6 +206,12 @@ def _ends_only_when_stopped(loop):
     return True
 
 
+def _looked_up_first(c, fn, node, key):
+    """The function reads the container under the same key before it stores there: a memo's pattern."""
+    dump = ast.dump(key)
+    return any(rfn is fn and rkey is not None and ast.dump(rkey) == dump and line <= node.lineno for rfn, rkey, line in c.reads)
+
+
 class RunFacts:
     """How often a module's code runs: the mixin of ModuleFacts that answers it."""
 
@@ -217,13 +223,47 @@ class RunFacts:
         of its own class, which may well be made once."""
         out = {e for name in self.loop_calls for e in self.evidence_names(None, name)}
         for fn in self.functions:
-            names = {e for name, _ in _evidence_calls(fn) for e in self.evidence_names(fn, name)}
+            names = {e for name, _ in self._evidence_calls(fn) for e in self.evidence_names(fn, name)}
             names.difference_update(out)
             if names and not (fn.cls is not None and fn.name in PER_INSTANCE) and not self.runs_once(fn):
                 out |= names
             else:  # what its own event loop calls runs once per event, even in a function that runs once
-                out.update(e for name, call in _evidence_calls(fn) if event_loop_call(fn, call)
+                out.update(e for name, call in self._evidence_calls(fn) if event_loop_call(fn, call)
                            for e in self.evidence_names(fn, name) if e[0] != ".")
+        return out
+
+    def _evidence_calls(self, fn):
+        """_evidence_calls, less the calls whose result the function memoises: `logger = T.get(name)`,
+        `if not logger: logger = make_logger(name); T[name] = logger` runs `make_logger` once per key,
+        not per call (what the memo keeps is unbounded-cache's to tell)."""
+        calls = _evidence_calls(fn)
+        memo = self._memoised_calls(fn)
+        return [(name, call) for name, call in calls if id(call) not in memo] if memo else calls
+
+    def _memoised_calls(self, fn):
+        table = self.__dict__.setdefault("_memoised", {})
+        if fn in table:
+            return table[fn]
+        stored = {}  # local -> the stores of it in a table, each after a lookup of the table under its key
+        values = None  # subscript store -> the value assigned (`T[k] = v`)
+        for c in self.containers.values():
+            for gfn, node, key, value in c.grows:
+                if gfn is not fn or key is None or not _looked_up_first(c, fn, node, key):
+                    continue
+                if value is None and isinstance(node, ast.Subscript):
+                    if values is None:
+                        values = {id(t): n.value for n in ast.walk(fn.node) if isinstance(n, ast.Assign) for t in n.targets}
+                    value = values.get(id(node))
+                if isinstance(value, ast.Name):
+                    stored.setdefault(value.id, []).append(node)
+        out = set()
+        if stored:
+            for n in ast.walk(fn.node):
+                if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                        and n.targets[0].id in stored and isinstance(n.value, ast.Call) \
+                        and any(n.lineno <= s.lineno for s in stored[n.targets[0].id]):
+                    out.add(id(n.value))
+        table[fn] = out
         return out
 
     def evidence_name(self, fn, name):
@@ -370,7 +410,7 @@ class RunFacts:
         for fn in self.functions:
             # What a function's own event loop calls, as for a module-level one; not methods of any
             # object by name (`manager.run()` in a supervisor's loop says nothing of every `run()`).
-            out.update(REQUEST + e for name, call in _evidence_calls(fn) if event_loop_call(fn, call)
+            out.update(REQUEST + e for name, call in self._evidence_calls(fn) if event_loop_call(fn, call)
                        for e in self.evidence_names(fn, name) if e[0] != ".")
             # A function defined in a request handler (a generator it streams, a callback) runs per request too.
             handler = fn if handles_request(fn) else fn.parent if fn.parent is not None and handles_request(fn.parent) else None
@@ -378,7 +418,7 @@ class RunFacts:
                 handler = fn
             if handler is not None:
                 own = (set(fn.params) | fn.locals | set(handler.params) | handler.locals) - {"self", "cls"} - fn.imported - handler.imported
-                out.update(REQUEST + e for name, _ in _evidence_calls(fn)
+                out.update(REQUEST + e for name, _ in self._evidence_calls(fn)
                            if "." not in name or name.split(".", 1)[0] not in own
                            for e in self.evidence_names(fn, name))
         return out
