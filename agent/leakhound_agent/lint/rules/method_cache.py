@@ -15,6 +15,7 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
   class, a named tuple, a subclass of `tuple`, `str` or another immutable builtin, a frozen pydantic
   model, a class with a `__hash__` of its own): equal
   instances share one entry, so the cache keeps one per distinct value, not every instance;
+- a class handed to a framework's entry point at module level (`ops.main(Charm)`): one per process;
 - a class nothing shows to be made an open-ended number of times: neither offered to the code's
   users (exported by its top-level package's `__init__.py`, or defined in a module outside any
   package) nor made by a function that handles a request, an event or a message. Inside an
@@ -43,8 +44,17 @@ def _singleton(facts, cls):
         for target in getattr(node, "targets", [getattr(node, "target", None)]):
             if isinstance(target, ast.Name) and target.id in ("_instance", "__instance", "_singleton"):
                 return True
+    if _handed_to_main(facts, cls.name):
+        return True
     made = facts.instances.get(cls.name, 0)
     return made == 1 and facts.module_instances.get(cls.name, 0) == 1
+
+
+def _handed_to_main(facts, name):
+    """`ops.main(KubernetesRouterCharm)` at module level: the class handed to a framework's entry point,
+    which makes the one instance the process runs (a Juju charm, once per hook's process)."""
+    return any(callee.rsplit(".", 1)[-1] == "main" and any(isinstance(a, ast.Name) and a.id == name for a in call.args)
+               for callee, call in facts.toplevel_calls)
 
 
 # Class decorators that make instances hash by their fields when given `frozen=True` (or `unsafe_hash`,
