@@ -116,6 +116,35 @@ def _collects_for_later(facts, loop, name):
     return read[id(loop), name]
 
 
+# What ends a subscription, a connection of a callback or a listener.
+UNSUBSCRIBE = frozenset(("unregister", "unsubscribe", "disconnect", "remove_listener", "remove_handler", "cancel", "close", "stop"))
+
+
+def _listens_for_a_while(facts, fn):
+    """A callback the module subscribes for a while and then unsubscribes, in the same function
+    (`sub = rospy.Subscriber("/tf", Msg, _handle); time.sleep(1.0); sub.unregister()`): what it
+    gathers is one window's messages, read once it ends, not a server's traffic. Only when every
+    place that hands the callback on does so."""
+    if fn.cls is not None or fn.parent is not None:
+        return False
+    if any(isinstance(a, ast.Name) and a.id == fn.name for _, call in facts.toplevel_calls
+           for a in list(call.args) + [k.value for k in call.keywords]):
+        return False  # subscribed at import, for good
+    uses = 0
+    for g in facts.functions:
+        subscriptions = {}
+        for n in ast.walk(g.node):
+            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and isinstance(n.value, ast.Call) \
+                    and any(isinstance(a, ast.Name) and a.id == fn.name for a in list(n.value.args) + [k.value for k in n.value.keywords]):
+                subscriptions[n.targets[0].id] = n
+        for name, call in g.calls:
+            if any(isinstance(a, ast.Name) and a.id == fn.name for a in list(call.args) + [k.value for k in call.keywords]):
+                uses += 1
+                if not any(other.rsplit(".", 1)[-1] in UNSUBSCRIBE and other.split(".", 1)[0] in subscriptions for other, _ in g.calls):
+                    return False
+    return uses > 0
+
+
 def _new_each_time(fn, c, key, value):
     """The entry's key (a set's value) never repeats: an ever-new value, also through a local the
     function binds to one (`job_id = f"job-{time.time()}"`), or the id of what the function just made
@@ -146,7 +175,8 @@ def check(facts):
                 fix = "Delete each entry when its work is done (`%s.pop(key, None)` once its answer or last use has come), or bound the table." % c.name
                 yield node, why, fix, c.name, None, None
                 break
-            if facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c) or filled_to_index(fn, node, c):
+            if facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c) or filled_to_index(fn, node, c) \
+                    or _listens_for_a_while(facts, fn):
                 continue
             h = how(node)
             if c.kind == "list" and h in LIST_GROW and deduplicated(fn, node, c) and not open_key(fn, value):
