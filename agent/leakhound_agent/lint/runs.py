@@ -206,10 +206,11 @@ def _ends_only_when_stopped(loop):
     return True
 
 
-def _looked_up_first(c, fn, node, key):
-    """The function reads the container under the same key before it stores there: a memo's pattern."""
-    dump = ast.dump(key)
-    return any(rfn is fn and rkey is not None and ast.dump(rkey) == dump and line <= node.lineno for rfn, rkey, line in c.reads)
+def looked_up_first(c, fn, node, key):
+    """The function reads the container under the same key before this store: a memo's pattern."""
+    dump = ast.dump(key) if key is not None else None
+    return dump is not None and any(rfn is fn and rkey is not None and ast.dump(rkey) == dump and line <= node.lineno
+                                    for rfn, rkey, line in c.reads)
 
 
 class RunFacts:
@@ -248,7 +249,7 @@ class RunFacts:
         values = None  # subscript store -> the value assigned (`T[k] = v`)
         for c in self.containers.values():
             for gfn, node, key, value in c.grows:
-                if gfn is not fn or key is None or not _looked_up_first(c, fn, node, key):
+                if gfn is not fn or not looked_up_first(c, fn, node, key):
                     continue
                 if value is None and isinstance(node, ast.Subscript):
                     if values is None:

@@ -10,7 +10,8 @@ import ast
 
 from ..syntax import subscript_key
 from .common import fn_label, mentions, where, written
-from .guards import looked_up_first, parents
+from ..runs import looked_up_first
+from .guards import parents
 from .singleton_container_growth import long_lived
 
 ID = "cleanup-skipped"

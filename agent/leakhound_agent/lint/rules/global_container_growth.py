@@ -6,10 +6,10 @@ when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)
 import ast
 
 from ..loops import function_loop
-from ..runs import PER_INSTANCE, per_call_param, queued, routed
+from ..runs import PER_INSTANCE, looked_up_first, per_call_param, queued, routed
 from ..syntax import ever_new
 from .common import WEAK_LOGGED_ONCE, logged_once_text, WEAK_THREAD_KEY, made_here_id, made_of, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
-from .guards import looked_up_first, deduplicated, filled_once, filled_to_index, logged_once
+from .guards import deduplicated, filled_once, filled_to_index, logged_once
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"

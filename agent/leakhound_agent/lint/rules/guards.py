@@ -259,13 +259,6 @@ def key_present(fn, node, c, key):
     return False
 
 
-def looked_up_first(c, fn, node, key):
-    """The function reads the container under the same key before this store: a memo's pattern."""
-    dump = ast.dump(key) if key is not None else None
-    return dump is not None and any(rfn is fn and rkey is not None and ast.dump(rkey) == dump and line <= node.lineno
-                                    for rfn, rkey, line in c.reads)
-
-
 # A call that writes a message to a log or a warning: `logger.warning(...)`, `log.info(...)`,
 # `warnings.warn(...)`, a module's own `log(level, msg)`.
 LOG_METHODS = frozenset(("debug", "info", "warning", "warn", "error", "critical", "exception", "fatal", "log"))

@@ -16,11 +16,11 @@ import ast
 import re
 
 from ..loops import function_loop
-from ..runs import BUILTIN_METHODS, PER_INSTANCE, handles_request
+from ..runs import BUILTIN_METHODS, PER_INSTANCE, handles_request, looked_up_first
 from ..syntax import ever_new, last_name
 from .global_container_growth import LIST_GROW
 from .common import DATA_PARAMS, made_here_id, made_task, task_kept, where, written, fn_label, how, is_exception_value, made_of, managed
-from .guards import looked_up_first, deduplicated, filled_once
+from .guards import deduplicated, filled_once
 
 ID = "singleton-container-growth"
 TITLE = "Container on a long-lived object grows per request"

@@ -15,12 +15,12 @@ that its function runs per call (see common.made_many): of high confidence when 
 handler runs it."""
 import ast
 
-from ..runs import PER_INSTANCE
+from ..runs import PER_INSTANCE, looked_up_first
 from ..syntax import ever_new, last_name
 from .method_cache import WEAK_VALUE_EQUAL, equal_by_value
 from .singleton_container_growth import long_lived
 from .common import runs_per_call, written, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
-from .guards import looked_up_first, filled_once, key_present, logged_once
+from .guards import filled_once, key_present, logged_once
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
