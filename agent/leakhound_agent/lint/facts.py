@@ -457,7 +457,7 @@ class ModuleFacts(RunFacts):
                     if cls not in self.classes:
                         return None
                     if owner == "self":
-                        c = self.containers.get("i:%s.%s" % (cls, node.attr))
+                        c = self._instance_container(cls, node.attr)
                         if c is not None:
                             return c
             if cls is not None:
@@ -465,6 +465,20 @@ class ModuleFacts(RunFacts):
                 if key and owner == "self" and node.attr in self._instance_attrs(cls):
                     return None
                 return self.containers.get(key) if key else None
+        return None
+
+    def _instance_container(self, cls, attr, seen=()):
+        """The container `self.ATTR` is in a method of `cls`: the class's own, or else one that a base
+        defined in the module makes (a subclass's method that drains its base's list trims it)."""
+        c = self.containers.get("i:%s.%s" % (cls, attr))
+        if c is not None or attr in self._instance_attrs(cls):
+            return c
+        for b in self.classes[cls].bases:
+            base = last_name(b)
+            if base in self.classes and base not in seen and base != cls:
+                c = self._instance_container(base, attr, seen + (cls,))
+                if c is not None:
+                    return c
         return None
 
     def _thread_local_getattr(self, call, fn):

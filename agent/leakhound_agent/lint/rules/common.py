@@ -239,7 +239,16 @@ def keyed_by_entity(fn, key):
         return False
     made = _without_tests(made)
     data = [p for p in fn.params if DATA_PARAMS.match(p) and mentions(made, names=(p,))]
-    return bool(data) and all(_every_use(made, p, _entity_use) for p in data)
+    if data:
+        return all(_every_use(made, p, _entity_use) for p in data)
+    # `/todos/<username>`: a parameter named for the party itself, and nothing else of the call's.
+    used = [p for p in fn.params if mentions(made, names=(p,))]
+    return bool(used) and all(ENTITY_PARAM.match(p) for p in used)
+
+
+# A parameter that names whom the data is for: a user, an account, a chat.
+ENTITY_PARAM = re.compile(r"(?i)^_?(user|username|user_name|user_id|userid|uid|account|account_id|login|email|"
+                          r"chat|chat_id|peer_id|guild_id|channel_id|member_id|customer_id|tenant|tenant_id)$")
 
 
 class _BranchValues(ast.NodeTransformer):

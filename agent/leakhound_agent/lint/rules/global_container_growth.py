@@ -8,7 +8,7 @@ import ast
 from ..loops import function_loop
 from ..runs import PER_INSTANCE, looked_up_first, per_call_param, queued, routed
 from ..syntax import ever_new
-from .common import WEAK_LOGGED_ONCE, logged_once_text, WEAK_THREAD_KEY, made_here_id, made_of, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_ENTITY_KEY, WEAK_LOGGED_ONCE, keyed_by_entity, logged_once_text, WEAK_THREAD_KEY, made_here_id, made_of, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
 from .guards import deduplicated, filled_once, filled_to_index, logged_once
 
 ID = "global-container-growth"
@@ -179,10 +179,16 @@ def check(facts):
                     or _listens_for_a_while(facts, fn):
                 continue
             h = how(node)
-            if c.kind == "list" and h in LIST_GROW and deduplicated(fn, node, c) and not open_key(fn, value):
+            distinct = c.kind == "list" and h in LIST_GROW and deduplicated(fn, node, c)
+            if distinct and not open_key(fn, value):
                 continue  # `if x not in C: C.append(x)` with values from a fixed set
+            per_entity = distinct and keyed_by_entity(fn, value)  # one id per chat or user it has seen
             if c.kind in ("list", "set") and (h in LIST_GROW or h == "add") and made_task(fn, value):
                 why, fix = task_kept(c, c.name, fn)
+            elif per_entity:
+                why = "%s gets the id of each new chat or user in %s (it skips the ids it holds) and never drops one." % (
+                    where(c), fn_label(fn))
+                fix = "Keep the setting where the chat's or user's other data is kept (a database), or remove the id when it is switched off."
             elif c.kind == "list" and h in LIST_GROW:
                 why = "%s is grown with `%s` in %s on every call and never trimmed, so it keeps everything ever added." % (
                     where(c), h, fn_label(fn))
@@ -213,7 +219,7 @@ def check(facts):
             # Only with evidence that the code runs many times (see evidence).
             needs = evidence(facts, fn)
             weak = WEAK_THREAD_KEY if c.kind != "list" and keyed_by_thread(fn, key) else \
-                WEAK_LOGGED_ONCE if logged_once(fn, node, c) else None
+                WEAK_ENTITY_KEY if per_entity else WEAK_LOGGED_ONCE if logged_once(fn, node, c) else None
             if weak is WEAK_LOGGED_ONCE:
                 why, fix = logged_once_text(c, fn)
             yield node, why, fix, c.name, needs[0] if needs else None, weak

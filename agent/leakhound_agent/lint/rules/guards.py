@@ -208,9 +208,19 @@ def _membership(test, name, op):
     or an `or` (in): either way the growth happens only for values C does not have yet."""
     joined = ast.And if op is ast.NotIn else ast.Or
     tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, joined) else [test]
+    tests = [_negated(t) for t in tests]
     return any(isinstance(t, ast.Compare) and any(isinstance(o, op) for o in t.ops)
                and any(_names(c, name) for c in t.comparators) or op is ast.NotIn and _counted_absent(t, name)
                for t in tests)
+
+
+def _negated(test):
+    """`not x in C` as `x not in C`, `not x not in C` as `x in C`; any other test as it is."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Compare) \
+            and len(test.operand.ops) == 1 and isinstance(test.operand.ops[0], (ast.In, ast.NotIn)):
+        c = test.operand
+        return ast.Compare(left=c.left, ops=[ast.NotIn() if isinstance(c.ops[0], ast.In) else ast.In()], comparators=c.comparators)
+    return test
 
 
 def _counted_absent(test, name):

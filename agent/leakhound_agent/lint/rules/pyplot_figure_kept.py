@@ -6,7 +6,8 @@ request keeps one more figure (its canvas, axes, artists and data) each time.
 Not reported: a figure made under a fixed number or label (`plt.figure(1)`, `num="report"`: made
 again, the same one comes back), a function that closes or clears what it makes (`plt.close(fig)`,
 `plt.close("all")`, `plt.clf()`, `fig.clf()`), shows it (`plt.show()`: the window takes it out of
-pyplot when it is closed) or hands it back to its caller (alone, in a tuple or in a list it returns),
+pyplot when it is closed) or hands it back to its caller (alone, in a tuple or in a list it returns,
+or an axes made on it),
 a figure made only when a flag says so (`if plot:`, `if self.debug:`), a module that closes figures
 anywhere, and figures made without pyplot (`matplotlib.figure.Figure()`, which
 nothing keeps). As for handler-per-call, a finding needs evidence that the function runs many times:
@@ -64,6 +65,18 @@ def _targets(fn, call):
                 for e in (t.elts if isinstance(t, ast.Tuple) else [t]):
                     if isinstance(e, ast.Name):
                         yield e.id
+
+
+def _parts(fn, names):
+    """The names the function binds to what it takes from the figure (`ax = fig.add_subplot(111)`,
+    `canvas = fig.canvas`): handing back an axes hands back its figure (`ax.figure`)."""
+    out = set()
+    for n in ast.walk(fn.node):
+        if isinstance(n, ast.Assign):
+            v = n.value.func if isinstance(n.value, ast.Call) else n.value
+            if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id in names:
+                out.update(e.id for t in n.targets for e in (t.elts if isinstance(t, ast.Tuple) else [t]) if isinstance(e, ast.Name))
+    return out
 
 
 def _collected(fn, names):
@@ -128,6 +141,7 @@ def check(facts):
             if _option(fn, call):
                 continue
             made = set(_targets(fn, call))
+            made |= _parts(fn, made)
             if _clears(fn, aliases) or _handed_back(fn, made | _collected(fn, made), aliases):
                 break
             why = ("%s makes a pyplot figure on every call and never closes it; pyplot keeps every figure "
