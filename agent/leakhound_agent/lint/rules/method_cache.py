@@ -109,6 +109,12 @@ def check(facts):
         why = "`@%s` on the method `%s.%s()` keeps every `self` it was called with in a class-wide cache, so those instances are never freed." % (
             dotted(dec.func if isinstance(dec, ast.Call) else dec) or "cache", fn.cls.name, fn.name)
         fix = "Cache per instance instead (`functools.cached_property`, or a dict in `self.__dict__`), or move it to a module-level function of the arguments that matter."
-        family = facts.class_family(fn.cls)
-        yield dec, why, fix, None, [[public_key(facts.filename, c)] for c in family] + [[REQUEST + c] for c in family], \
-            WEAK_VALUE_EQUAL if equal_by_value(fn.cls) else None
+        yield dec, why, fix, None, instances_made_many(facts, fn.cls), WEAK_VALUE_EQUAL if equal_by_value(fn.cls) else None
+
+
+def instances_made_many(facts, cls):
+    """The evidence (main.py's "needs") that the program makes many instances of the class, so a cache
+    keyed by `self` keeps many: the class (or a subclass) is offered to the package's users, or a
+    request's handler makes one."""
+    family = facts.class_family(cls)
+    return [[public_key(facts.filename, c)] for c in family] + [[REQUEST + c] for c in family]
