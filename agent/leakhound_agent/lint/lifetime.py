@@ -4,7 +4,7 @@ it keeps, registers or grows does not grow with the program's work:
 - Ansible modules and the module_utils they import: every task runs the module in a fresh Python
   process on the managed host (AnsiballZ), which exits when the task is done. Recognised by the
   folders Ansible loads them from: `plugins/modules/` and `plugins/module_utils/` of a collection,
-  `ansible/modules/`, and any `module_utils/`. (A collection's other plugins, lookups, filters,
+  `ansible/modules/`, any `module_utils/`, and a role's own modules (`roles/NAME/library/`). (A collection's other plugins, lookups, filters,
   inventory and callbacks, run inside the long-lived controller and are linted as usual.)
 - Database migrations: a Django migration (a module named `0001_...` in a `migrations/` folder) or an
   Alembic revision (a module in a `versions/` folder under `alembic/` or `migrations/`) runs once per
@@ -20,5 +20,7 @@ def bounded_by_framework(filename):
         return True
     pairs = list(zip(parts, parts[1:]))
     if any(a in ("plugins", "ansible") and b == "modules" for a, b in pairs):
+        return True
+    if len(parts) >= 3 and parts[-1] == "library" and parts[-3] == "roles":
         return True
     return any(a in ("alembic", "migrations", "migration") and b == "versions" for a, b in pairs)
