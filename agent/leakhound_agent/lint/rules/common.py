@@ -312,6 +312,9 @@ LOCATOR_PARAMS = frozenset(("url", "uri", "pattern"))
 # What makes an object for a locator, besides calling a class (`FileStore(url)`, `cls(base_url=...)`,
 # `super().__new__(cls)` in a class that hands back one instance per URL).
 MAKERS = frozenset(("compile", "connect", "create_engine", "create_client", "client", "session", "__new__"))
+# ... and a constructor named for what it makes, or for the locator it makes it from: `open_connection`,
+# `connectionFromURI`, `Redis.from_url`.
+MAKER_NAME = re.compile(r"(?i)^(connect|\w*_connection|\w*connection_?from_?\w*|\w*from_?ur[il])$")
 
 
 # Classes whose objects are what a locator holds (a page, a response), not what serves it.
@@ -326,7 +329,7 @@ def _makes_object(expr):
     name = last_name(expr.func)
     if not name:
         return False
-    return name == "cls" or name in MAKERS or (class_like(name) and not CONTENT_CLASS.search(name))
+    return name == "cls" or name in MAKERS or MAKER_NAME.match(name) is not None or (class_like(name) and not CONTENT_CLASS.search(name))
 
 
 def per_endpoint(fn, node, key, value):
