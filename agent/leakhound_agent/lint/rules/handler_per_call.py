@@ -7,7 +7,8 @@ from the function alone. So a finding stands only with evidence, from any
 linted file, that the registering code runs many times: for a constructor, its
 class (or a subclass in the same module) is made in a function that runs per
 call; for any other function or method, it is called from one (and, for a
-method, its class is made in one too). Constructors are no such evidence."""
+method, its class is made in one too). Constructors are no such evidence. And
+`atexit.register` is the standard library's only in a file that imports `atexit`."""
 import ast
 
 from ..syntax import dotted
@@ -92,6 +93,10 @@ def check(facts):
     removes_handlers = any(n.endswith(".removeHandler") for n in callees) or "handlers" in facts.shrunk_attrs or any(
         isinstance(a, ast.Attribute) and a.attr == "removeHandler" for f in facts.functions for _, call in f.calls for a in call.args)
     unregisters = "atexit.unregister" in callees
+    # `atexit` is the standard library's only where the file imports it (a fragment that a build
+    # stitches into a module, or a name of the program's own, may be anything).
+    stdlib_atexit = any(isinstance(n, ast.Import) and any(a.name == "atexit" and a.asname is None for a in n.names)
+                        for n in ast.walk(facts.tree))
     for fn in candidates:
         if facts.runs_once(fn):
             continue
@@ -113,7 +118,7 @@ def check(facts):
                 why = "%s adds a new logging handler on every call and never removes it; the logger keeps all of them (and their streams) for the life of the process." % fn_label(fn)
                 fix = "Add the handler once at set-up (module level or guarded by `if not logger.handlers`), or `logger.removeHandler(h)` in a `finally`."
                 yield (call, why, fix, None) + made_many(facts, fn)
-            elif name == "atexit.register" and not unregisters and call.args:
+            elif name == "atexit.register" and stdlib_atexit and not unregisters and call.args:
                 if local_calls is None:
                     local_calls = _local_calls(fn)
                 if guarded(fn, call) or _weak_registration(fn, call, local_calls):
