@@ -33,11 +33,11 @@ export function withBases(made: Set<string>): void {
     else bases.set(cls, [base]);
   }
   // A class made as "Sub~module" makes its bases so too; the bases' modules are not known.
-  const classOf = (n: string) => n.slice(n.startsWith("request:") ? 8 : 0).split("~")[0]!;
+  const classOf = (n: string) => n.slice(requestPrefix(n).length).split("~")[0]!;
   const todo = [...made].filter((n) => !n.startsWith("ext:") && bases.has(classOf(n)) && (!n.includes(":") || n.startsWith("request:")));
   while (todo.length) {
     const n = todo.pop()!;
-    const prefix = n.startsWith("request:") ? "request:" : "";
+    const prefix = requestPrefix(n);
     for (const base of bases.get(classOf(n)) ?? []) {
       if (!made.has(prefix + base)) {
         made.add(prefix + base);
@@ -45,6 +45,12 @@ export function withBases(made: Set<string>): void {
       }
     }
   }
+}
+
+/** How a name says a request's handler made or ran it: "request:kept:" (an object it keeps using),
+ *  "request:", or "" (see the lint script's runs.py). */
+function requestPrefix(n: string): string {
+  return n.startsWith("request:kept:") ? "request:kept:" : n.startsWith("request:") ? "request:" : "";
 }
 
 /** A module's name as the code imports it: its file's name, or its package's for `__init__.py`. */
@@ -110,7 +116,7 @@ export class ProjectEvidence {
     const own = new Set(fileMade.filter((n) => n.startsWith("def:")).map((n) => n.slice(4)));
     const modules = moduleNames(file, this.folder);
     return (n: string) => {
-      const name = n.startsWith("request:") ? n.slice(8) : n;
+      const name = n.slice(requestPrefix(n).length);
       const theirs = this.qualified.get(n);
       if (theirs && [...theirs].some((m) => modules.has(m))) return true;
       // A bare call: of any NAME, unless several files define this file's NAME.

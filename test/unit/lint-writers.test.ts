@@ -106,6 +106,21 @@ describe("lint files and config", () => {
     expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["Ledger~jobs", "Shared", "request:Billing~views", "request:Pooled"]);
   });
 
+  it("counts an object a handler keeps using (request:kept:) as its bases kept so, and looks it up by its bare name", () => {
+    const made = new Set(["request:kept:Billing~views", "request:Billing~views", "ext:Billing:Pooled"]);
+    withBases(made);
+    expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["request:Billing~views", "request:Pooled", "request:kept:Billing~views", "request:kept:Pooled"]);
+    const project = new ProjectEvidence("/app");
+    const views = ["def:Billing"];
+    project.add(views);
+    project.add(["def:Billing"]);
+    // A bare `Billing()` kept by a handler: not enough where two files define `Billing`.
+    project.add(["request:kept:Billing"]);
+    project.finish();
+    expect(project.met([["request:kept:Billing"]], project.lookup("/app/views.py", views))).toEqual([]);
+    expect(project.met([["request:kept:Billing"]], project.lookup("/app/other.py", ["def:other"]))).toEqual([["request:kept:Billing"]]);
+  });
+
   it("hands files out largest first, each file once", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lh-split-"));
     const sizes = [100, 900, 400, 300, 500, 100];

@@ -42,6 +42,9 @@ CALLABLE_PARAMS = {"fn", "func", "f", "function", "cls", "klass", "kls", "callba
 PER_INSTANCE = {"__init__", "__new__", "__post_init__"}
 # "request:NAME": NAME is called or made by a function that handles a request, event or message.
 REQUEST = "request:"
+# An object a request's handler makes and keeps using (calls its methods, hands it on), not one it
+# drops at once: "request:kept:NAME" (see _dropped).
+KEPT = REQUEST + "kept:"
 # Calls that run a program's main loop (return when the program ends) or end the process.
 MAIN_LOOPS = {"cmdloop", "serve_forever", "run_forever", "mainloop", "loop_forever", "exec_"}
 SERVE_LOOPS = MAIN_LOOPS | {"run_app"}
@@ -204,6 +207,25 @@ def _ends_only_when_stopped(loop):
         inner_here = inner or isinstance(n, (ast.For, ast.AsyncFor, ast.While))
         todo.extend((c, handled or isinstance(n, ast.ExceptHandler), inner_here) for c in ast.iter_child_nodes(n))
     return True
+
+
+def _dropped(fn, call):
+    """An object a handler makes and drops at once (`Client()` alone, or bound to a name it never
+    reads: a health check that only tries to connect): its constructor runs per request, but none of
+    its methods does, so a cache of a method keeps none of them."""
+    dropped = fn._dropped
+    if dropped is None:
+        dropped = fn._dropped = set()
+        loaded, bound = set(), {}
+        for n in ast.walk(fn.node):
+            if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call):
+                dropped.add(id(n.value))
+            elif isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+                bound[id(n.value)] = n.targets[0].id
+            elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                loaded.add(n.id)
+        dropped.update(c for c, target in bound.items() if target not in loaded)
+    return id(call) in dropped
 
 
 def looked_up_first(c, fn, node, key):
@@ -419,8 +441,11 @@ class RunFacts:
                 handler = fn
             if handler is not None:
                 own = (set(fn.params) | fn.locals | set(handler.params) | handler.locals) - {"self", "cls"} - fn.imported - handler.imported
-                out.update(REQUEST + e for name, _ in self._evidence_calls(fn)
-                           if "." not in name or name.split(".", 1)[0] not in own
+                calls = [(name, call) for name, call in self._evidence_calls(fn)
+                         if "." not in name or name.split(".", 1)[0] not in own]
+                out.update(REQUEST + e for name, _ in calls for e in self.evidence_names(fn, name))
+                # The objects it makes and keeps using ("request:kept:"), not those it drops at once.
+                out.update(KEPT + e for name, call in calls if class_like(name.rsplit(".", 1)[-1]) and not _dropped(fn, call)
                            for e in self.evidence_names(fn, name))
         return out
 

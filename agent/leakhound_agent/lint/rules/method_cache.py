@@ -24,7 +24,7 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
 """
 import ast
 
-from ..runs import REQUEST
+from ..runs import KEPT
 from ..syntax import assign_parts, dotted, last_name
 from ..public import public_key
 from .common import unbounded_cache_decorator
@@ -115,6 +115,6 @@ def check(facts):
 def instances_made_many(facts, cls):
     """The evidence (main.py's "needs") that the program makes many instances of the class, so a cache
     keyed by `self` keeps many: the class (or a subclass) is offered to the package's users, or a
-    request's handler makes one."""
+    request's handler makes one and uses it (not one it drops at once, as a health check does)."""
     family = facts.class_family(cls)
-    return [[public_key(facts.filename, c)] for c in family] + [[REQUEST + c] for c in family]
+    return [[public_key(facts.filename, c)] for c in family] + [[KEPT + c] for c in family]
