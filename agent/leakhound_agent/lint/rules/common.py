@@ -329,7 +329,8 @@ def _makes_object(expr):
     name = last_name(expr.func)
     if not name:
         return False
-    return name == "cls" or name in MAKERS or MAKER_NAME.match(name) is not None or (class_like(name) and not CONTENT_CLASS.search(name))
+    return name in ("cls", "klass") or name.endswith(("_cls", "_class", "_klass")) or name in MAKERS \
+        or MAKER_NAME.match(name) is not None or (class_like(name) and not CONTENT_CLASS.search(name))
 
 
 def per_endpoint(fn, node, key, value):

@@ -49,15 +49,17 @@ HASH_CALLS = ("hash", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "bl
 
 
 def _updated_in_place(fn, stored, own):
-    """The value stored is a local the function read from the same table (`info = T.get(k, {...})`)."""
+    """The value stored is a local the function read from the same table (`info = T.get(k, {...})`),
+    and only that: a local also bound to a new object (`dcs = T.get(url)`, then `dcs = Client(url)`
+    when there is none) is a memo's get-or-make."""
     if not isinstance(stored, ast.Name):
         return False
-    for v in getattr(made_of(fn, stored), "elts", [])[1:]:  # what fn assigns to the local
-        read = v.func.value if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr in ("get", "setdefault") \
+    values = getattr(made_of(fn, stored), "elts", [])[1:]  # what fn assigns to the local
+    def read(v):
+        t = v.func.value if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr in ("get", "setdefault") \
             else v.value if isinstance(v, ast.Subscript) else None
-        if read is not None and mentions(read, names=(own,), attrs=(own,)):
-            return True
-    return False
+        return t is not None and mentions(t, names=(own,), attrs=(own,))
+    return bool(values) and all(read(v) for v in values)
 
 
 def _self_keyed(key):
