@@ -29,9 +29,18 @@ def _logger_name(call):
     return next((k.value for k in call.keywords if k.arg == "name"), None)
 
 
+def _logging_get_logger(facts, name):
+    """`logging.getLogger`, or a bare `getLogger` that is logging's (imported from it, or from nowhere
+    the file says): not a `getLogger` of the program's own (`from .utils import getLogger`, which may
+    name the logger after the object's class), nor one the module defines."""
+    if name == "logging.getLogger":
+        return True
+    return facts.imported_from.get("getLogger", "logging") == "logging" and "getLogger" not in facts.defined
+
+
 def check(facts):
     for fn in facts.functions:
-        calls = [c for name, c in fn.calls if name in GET_LOGGER]
+        calls = [c for name, c in fn.calls if name in GET_LOGGER and _logging_get_logger(facts, name)]
         if not calls or facts.runs_once(fn):
             continue
         for call in calls:
