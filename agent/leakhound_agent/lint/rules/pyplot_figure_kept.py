@@ -9,7 +9,7 @@ again, the same one comes back), a function that closes or clears what it makes 
 pyplot when it is closed) or hands it back to its caller (alone, in a tuple or in a list it returns,
 or an axes made on it),
 a figure made only when a flag says so (`if plot:`, `if self.debug:`), a module that closes figures
-anywhere, and figures made without pyplot (`matplotlib.figure.Figure()`, which
+anywhere or turns on interactive mode (`plt.ion()`: its figures are windows the user closes), and figures made without pyplot (`matplotlib.figure.Figure()`, which
 nothing keeps). As for handler-per-call, a finding needs evidence that the function runs many times:
 of high confidence when a request's handler runs it."""
 import ast
@@ -131,6 +131,11 @@ def check(facts):
     # A module that closes figures somewhere manages them (a helper that renders and closes, a
     # `finally` in the view that calls this one): not reported.
     if any(_pyplot_call(call, aliases, ("close",)) for f in facts.functions for _, call in f.calls):
+        return
+    # A module that turns on interactive mode (`plt.ion()`, `plt.interactive(True)`) shows what it
+    # makes in windows, which take their figures out of pyplot when the user closes them (as `show`).
+    calls = [call for f in facts.functions for _, call in f.calls] + [call for _, call in facts.toplevel_calls]
+    if any(_pyplot_call(call, aliases, ("ion", "interactive")) for call in calls):
         return
     for fn in facts.functions:
         if facts.runs_once(fn):
