@@ -7,6 +7,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["./test/helpers/run-temp.ts"],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: "forks",

@@ -2,6 +2,7 @@
 // stack and why it stays alive, plus the JSON contract and `leakhound report`.
 import { describe, expect, it } from "vitest";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { namesLine, runCli, runLeakhound } from "../helpers/cli.js";
 import { protocolErrors, reportErrors } from "../helpers/schema.js";
@@ -105,7 +106,7 @@ describe("finds leaks in real programs", () => {
   }
 
   it("never calls the program's own dunders, properties or metaclass hooks", async () => {
-    const trip = path.join(fs.mkdtempSync("/tmp/lh-trip-"), "tripwire");
+    const trip = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lh-trip-")), "tripwire");
     const r = await runLeakhound(["python3", "tripwire.py"], ["--quiet"], { env: { ...SECONDS, LEAK_TRIPWIRE: trip } });
     expect(fs.existsSync(trip) ? fs.readFileSync(trip, "utf8") : "").toBe("");
     expect(r.report.verdict).toBe("leak");
@@ -113,7 +114,7 @@ describe("finds leaks in real programs", () => {
   });
 
   it("every agent message follows the protocol schema, and report re-reads the capture", async () => {
-    const log = path.join(fs.mkdtempSync("/tmp/lh-proto-"), "protocol.ndjson");
+    const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lh-proto-")), "protocol.ndjson");
     const r = await runLeakhound(["python3", "leak_registry.py"], ["--quiet"], { env: { LEAK_SECONDS: "5", LEAKHOUND_PROTOCOL_LOG: log } });
     const lines = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(lines[0].type).toBe("hello");

@@ -3,6 +3,7 @@
 // refuses new threads at shutdown and joins the threads the threading module knows).
 import { describe, expect, it } from "vitest";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { runLeakhound } from "../helpers/cli.js";
 import { findPythons, type PythonInstall } from "../helpers/pythons.js";
@@ -31,7 +32,7 @@ describe.concurrent("freed only at exit is still a leak", () => {
   for (const py of pythons()) {
     for (const c of LEAKS) {
       it(`Python ${py.version}: ${c.file}`, async () => {
-        const log = path.join(fs.mkdtempSync("/tmp/lh-proto-"), "protocol.ndjson");
+        const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lh-proto-")), "protocol.ndjson");
         const r = await runLeakhound([py.path, c.file], ["--quiet", ...(c.extra ?? [])], {
           env: { LEAK_SECONDS: "6", LEAKHOUND_PROTOCOL_LOG: log },
           timeoutMs: 80_000,

@@ -3,6 +3,7 @@
 // stopped by --duration that shuts down hard), with when it was taken.
 import { describe, expect, it } from "vitest";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { runCli, runLeakhound } from "../helpers/cli.js";
 import { findPythons } from "../helpers/pythons.js";
@@ -19,7 +20,7 @@ function leakAt(report: any, line: string): any {
 describe.concurrent("a process killed after a live explanation", () => {
   for (const py of PYTHONS) {
     it(`Python ${py.version}: the path to the module dict, taken while it ran, said how long before the kill`, async () => {
-      const log = path.join(fs.mkdtempSync("/tmp/lh-proto-"), "protocol.ndjson");
+      const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lh-proto-")), "protocol.ndjson");
       const r = await runLeakhound([py.path, "leak_then_killed.py"], ["--quiet"], {
         env: { KILL_AFTER: "9", LEAKHOUND_PROTOCOL_LOG: log },
       });
@@ -56,7 +57,7 @@ describe.concurrent("a live search leaves no reference cycle behind", () => {
   // finalizers on the agent's thread.
   for (const py of PYTHONS) {
     it(`Python ${py.version}: the collector finds nothing of the agent's after the searches`, async () => {
-      const dir = fs.mkdtempSync("/tmp/lh-gc-");
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lh-gc-"));
       const out = path.join(dir, "garbage.json");
       const log = path.join(dir, "protocol.ndjson");
       const r = await runLeakhound([py.path, "no_cycles_left.py"], ["--quiet"], {
@@ -95,7 +96,7 @@ describe("a service stopped by --duration that handles SIGINT itself", () => {
 
 describe("leakhound explain PID, from another terminal", () => {
   it("asks the run that watches PID for a search now, prints why, and the run's final report keeps that answer", async () => {
-    const dir = fs.mkdtempSync("/tmp/lh-explain-");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lh-explain-"));
     const json = path.join(dir, "run.json");
     const pidFile = path.join(dir, "target.pid");
     // The target writes its pid; the run explains nothing by itself (--no-live-explain).

@@ -186,7 +186,7 @@ describe.each(PYTHONS)("native memory with a Python owner on Python $version", (
 
   if (python === SYSTEM_PYTHON) {
     it("the terminal says who owns the memory; the protocol and the re-read capture agree", async () => {
-      const log = path.join(fs.mkdtempSync("/tmp/lh-proto-"), "protocol.ndjson");
+      const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lh-proto-")), "protocol.ndjson");
       const r = await run(python, "numpy", [], { LEAKHOUND_PROTOCOL_LOG: log });
       const lines = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
       const answers = lines.filter((l) => l.type === "retainers").flatMap((l) => l.results);
