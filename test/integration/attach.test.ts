@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { PROGRAMS, ROOT, runCli, tempDir } from "../helpers/cli.js";
 import { findAllPythons, findPythons } from "../helpers/pythons.js";
@@ -218,7 +219,7 @@ describe("leakhound attach, full", () => {
   }, 60_000);
 
   it.runIf(NOBODY_CAN_READ)("as root, another user's process: the agent reaches leakhound's socket", async () => {
-    const dir = fs.mkdtempSync("/tmp/lh-nobody-");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lh-nobody-"));
     fs.chmodSync(dir, 0o777);
     const stopFile = path.join(dir, "stop");
     const child = spawn(
@@ -347,7 +348,7 @@ describe("leakhound attach refuses", () => {
 
   it.runIf(NOBODY_CAN_READ)("another user's process: ptrace not permitted, with the fix (5)", async () => {
     await withTarget("python3", async (t) => {
-      const dir = fs.mkdtempSync("/tmp/lh-nobody-");
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lh-nobody-"));
       fs.chmodSync(dir, 0o777);
       const res = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
         const c = spawn(
