@@ -181,6 +181,11 @@ def ever_new(expr, entity_ids=True):
             return True  # `ctx.session.id`, `message.id`: the id of a per-call object
         if isinstance(node, ast.Name) and EVER_NEW_NAME.match(node.id):
             return True
+    return holds_self(expr)
+
+
+def holds_self(expr):
+    """`self`, or a tuple with `self` in it (`T[self, name]`): a key that holds the instance itself."""
     return isinstance(expr, ast.Name) and expr.id == "self" or (
         isinstance(expr, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == "self" for e in expr.elts))
 

@@ -16,7 +16,7 @@ handler runs it."""
 import ast
 
 from ..runs import PER_INSTANCE, looked_up_first
-from ..syntax import ever_new, last_name
+from ..syntax import ever_new, holds_self, last_name
 from .method_cache import WEAK_VALUE_EQUAL, equal_by_value, instances_made_many
 from .singleton_container_growth import long_lived
 from .common import runs_per_call, written, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
@@ -60,12 +60,6 @@ def _updated_in_place(fn, stored, own):
             else v.value if isinstance(v, ast.Subscript) else None
         return t is not None and mentions(t, names=(own,), attrs=(own,))
     return bool(values) and all(read(v) for v in values)
-
-
-def _self_keyed(key):
-    """`T[self]`, `T[self, name]`: a key that holds the instance itself."""
-    return isinstance(key, ast.Name) and key.id == "self" or \
-        isinstance(key, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == "self" for e in key.elts)
 
 
 def _fixed_keys(facts, fn, key):
@@ -173,7 +167,7 @@ def check(facts):
             # that its code runs per call, as a container appended to does (a request's handler, a
             # function a handler calls); a key that never repeats, or a digest of content, needs none.
             needs = lifetime
-            if needs is None and fn.cls is not None and _self_keyed(key):
+            if needs is None and fn.cls is not None and holds_self(key):
                 # `CACHE[self] = ...`: it keeps every instance, as `@cache` on a method does, when the
                 # program makes many (a module's few signals, made at import, are as many as its names).
                 needs = instances_made_many(facts, fn.cls)
