@@ -26,8 +26,9 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(anchored ? `^${re}(?:/.*)?$` : `(?:^|/)${re}(?:/.*)?$`);
 }
 
-// `pytest` below the folder given: a project's pytest plugin and fixtures (nextgisweb/pytest/).
-const TEST_DIRS = new Set(["test", "tests", "testing", "pytest"]);
+// `pytest` below the folder given: a project's pytest plugin and fixtures (nextgisweb/pytest/); a
+// `testsuite` folder: a test harness's library, run in a process per test (asterisk/testsuite/lib/).
+const TEST_DIRS = new Set(["test", "tests", "testing", "pytest", "testsuite", "testsuites", "test_suite", "test_suites"]);
 // unit_tests, integration_tests, tests_with_db, test_utils, testing_helpers, end_to_end_test, perf_test.
 const TEST_DIR = /^(?:\w+_tests|tests_\w+|(?:tests?|testing)_(?:utils?|utilities|helpers?|support|tools|lib|common|fixtures|data)|(?:unit|integration|functional|e2e|end_to_end|system|acceptance|perf|performance|smoke|regression|load|stress)_test)$/;
 // `test.py`: a module for tests only (a monitor that keeps what it is sent, for assertions).
@@ -36,7 +37,7 @@ const TEST_FILE = /^(?:test_.*|.*_test|tests?|conftest)\.py$/;
 const TEST_SUPPORT = /^(\w+?)_(?:testing|test)$/;
 
 /** Test code, by its path below the folder given to lint ('/'-separated): a file named test_*.py,
- *  *_test.py, test.py, tests.py or conftest.py, or one under a folder named test, tests, testing or pytest, or like
+ *  *_test.py, test.py, tests.py or conftest.py, or one under a folder named test, tests, testing, pytest or testsuite, or like
  *  unit_tests, tests_with_db, test_utils, e2e_test; or one under a package's test support package
  *  (`app_testing` beside `app`), when `folders` (every folder below the one given) is known. */
 export function isTestPath(rel: string, folders?: Set<string>): boolean {

@@ -161,6 +161,19 @@ MODEL_BASES = frozenset(("BaseModel", "BaseSettings", "RootModel", "GenericModel
 MODEL_MODULES = frozenset(("pydantic", "pydantic_settings", "sqlmodel", "msgspec", "beanie", "odmantic"))
 
 
+def _unpacked(targets):
+    """The targets of an assignment with each tuple or list of them (`a, (b, *c) = ...`) spread out."""
+    out = []
+    for t in targets:
+        while isinstance(t, ast.Starred):
+            t = t.value
+        if isinstance(t, (ast.Tuple, ast.List)):
+            out.extend(_unpacked(t.elts))
+        else:
+            out.append(t)
+    return out
+
+
 class ModuleFacts(RunFacts):
     def __init__(self, tree, filename=None):
         self.filename = filename
@@ -593,6 +606,8 @@ class ModuleFacts(RunFacts):
     def _assign(self, node, fn, consumed):
         t = type(node)
         targets = node.targets if t is ast.Assign else [node.target]
+        if t is ast.Assign:  # `self.shown, self.hidden = [], []`: each name of an unpacking is re-bound too
+            targets = _unpacked(targets)
         for target in targets:
             if isinstance(target, ast.Subscript) and t is ast.AugAssign:
                 c = self.resolve(target.value, fn)

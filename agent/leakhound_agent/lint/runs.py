@@ -257,8 +257,8 @@ class RunFacts:
 
     def _evidence_calls(self, fn):
         """_evidence_calls, less the calls whose result the function memoises: `logger = T.get(name)`,
-        `if not logger: logger = make_logger(name); T[name] = logger` runs `make_logger` once per key,
-        not per call (what the memo keeps is unbounded-cache's to tell)."""
+        `if not logger: logger = make_logger(name); T[name] = logger` (or `T[name] = (logger, lock)`)
+        runs `make_logger` once per key, not per call (what the memo keeps is unbounded-cache's to tell)."""
         calls = _evidence_calls(fn)
         memo = self._memoised_calls(fn)
         return [(name, call) for name, call in calls if id(call) not in memo] if memo else calls
@@ -277,8 +277,10 @@ class RunFacts:
                     if values is None:
                         values = {id(t): n.value for n in ast.walk(fn.node) if isinstance(n, ast.Assign) for t in n.targets}
                     value = values.get(id(node))
-                if isinstance(value, ast.Name):
-                    stored.setdefault(value.id, []).append(node)
+                # `T[k] = logger`, or `T[k] = (logger, lock)`: each local the entry holds
+                for v in value.elts if isinstance(value, (ast.Tuple, ast.List)) else (value,):
+                    if isinstance(v, ast.Name):
+                        stored.setdefault(v.id, []).append(node)
         out = set()
         if stored:
             for n in ast.walk(fn.node):

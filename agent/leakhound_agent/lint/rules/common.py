@@ -46,11 +46,51 @@ WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threa
                      "often come from a small set (database URLs, configured codes)")
 
 
+# Toolkits whose programs make one window and grow it per user action (an undo stack, the items of a
+# list view, a port typed into a dialog): bounded by what one person does in a session, as a rule, not
+# by traffic. The game libraries among them draw a frame many times a second.
+GUI_MODULES = frozenset(("tkinter", "Tkinter", "PyQt4", "PyQt5", "PyQt6", "PySide", "PySide2", "PySide6", "qtpy", "wx",
+                         "gi", "kivy", "pygame", "pyglet", "arcade", "curses", "urwid", "textual", "toga", "dearpygui", "flet"))
+GAME_MODULES = frozenset(("pygame", "pyglet", "arcade"))
+WEAK_GUI = ("the module belongs to a desktop program (it imports a GUI toolkit): what its functions add grows with "
+            "what one person does in a window (a port typed in, a file picked), as a rule, not with traffic")
+
+
+def gui_module(facts, games=True):
+    """The module imports a GUI toolkit at its top level (with games False, not only a game library)."""
+    found = facts.__dict__.get("_gui")
+    if found is None:
+        found = set()
+        for stmt in facts.tree.body:
+            names = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else \
+                [stmt.module] if isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level else []
+            found.update(n.split(".")[0] for n in names if n.split(".")[0] in GUI_MODULES)
+        facts._gui = found
+    return bool(found) if games else bool(found - GAME_MODULES)
+
+
 def keyed_by_identity(fn, key):
     """The key is made with `id(...)`, also through a local (`tplid = (id(lookup), name)`)."""
     return key is not None and any(
         isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "id" for n in ast.walk(made_of(fn, key)))
 
+
+WEAK_ADDRESS = ("it is keyed by the address (`id()`) of objects it does not keep: once one is freed, the next object "
+                "may get the same address, so the table stops growing at the addresses those objects take (stale "
+                "entries, not every object)")
+
+
+def keyed_by_address_only(fn, key, value):
+    """The key is `id(x)` of a name x (also through a local) that the stored value does not hold: the
+    table does not keep x alive, so its address is free for the next object once x is gone."""
+    if key is None:
+        return False
+    ids = [n.args[0] for n in ast.walk(made_of(fn, key)) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+           and n.func.id == "id" and len(n.args) == 1]
+    if not ids or not all(isinstance(a, ast.Name) and a.id != "self" for a in ids):
+        return False
+    held = made_of(fn, value) if value is not None else None
+    return held is not None and not mentions(held, names={a.id for a in ids})
 
 def keyed_by_thread(fn, key):
     """The key is made with `threading.get_ident()`, `get_native_id()` or a thread's `.ident` /

@@ -19,7 +19,7 @@ from ..loops import function_loop
 from ..runs import BUILTIN_METHODS, PER_INSTANCE, handles_request, looked_up_first
 from ..syntax import ever_new, last_name
 from .global_container_growth import LIST_GROW
-from .common import DATA_PARAMS, made_here_id, made_task, task_kept, where, written, fn_label, how, is_exception_value, made_of, managed
+from .common import DATA_PARAMS, gui_module, made_here_id, made_task, task_kept, where, written, fn_label, how, is_exception_value, made_of, managed
 from .guards import deduplicated, filled_once
 
 ID = "singleton-container-growth"
@@ -43,26 +43,6 @@ def _per_event_key(fn, key):
         return True
     made = made_of(fn, key)
     return not (isinstance(made, ast.Name) and made.id == "self") and ever_new(made)
-
-
-# Toolkits whose programs make one window and grow it per user action (an undo stack, the items of a
-# list view): bounded by what one person does in a session, as a rule, not by traffic.
-GUI_MODULES = {"tkinter", "Tkinter", "PyQt4", "PyQt5", "PyQt6", "PySide", "PySide2", "PySide6", "qtpy", "wx", "gi",
-               "kivy", "pygame", "pyglet", "arcade", "curses", "urwid", "textual", "toga", "dearpygui", "flet"}
-
-
-def _gui(facts):
-    """The module imports a GUI toolkit at its top level."""
-    gui = facts.__dict__.get("_gui")
-    if gui is None:
-        gui = facts._gui = False
-        for stmt in facts.tree.body:
-            names = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else \
-                [stmt.module] if isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level else []
-            if any(n.split(".")[0] in GUI_MODULES for n in names):
-                gui = facts._gui = True
-                break
-    return gui
 
 
 # Chat-bot frameworks that make one object of these classes and keep it for the whole run: the bot (a
@@ -114,7 +94,7 @@ NEVER = ("", ".", "ctor:", "ref:", "request:", "request:.")
 def long_lived(facts, c):
     """For a container of an instance (key "i:"): the evidence alternatives that its object is made once
     and kept (see _needs), or None when the module says otherwise (a GUI toolkit's) or it is not one."""
-    if c.key[0] != "i" or _gui(facts):
+    if c.key[0] != "i" or gui_module(facts):
         return None
     cls = facts.classes.get(c.name.split(".", 1)[0])
     if cls is None:

@@ -17,7 +17,7 @@ As for handler-per-call, a finding needs evidence that the function runs many ti
 import ast
 
 from ..syntax import dotted
-from .common import fn_label, made_many
+from .common import WEAK_GUI, fn_label, gui_module, made_many
 from .guards import guarded, parents
 
 ID = "stdlib-table-growth"
@@ -143,4 +143,6 @@ def check(facts):
                          "the interpreter keeps every such module, with everything it holds." % fn_label(fn),
                          "Reuse one module per source (look it up first), or `del sys.modules[name]` when it is done.")
         if found:
-            yield found + (None,) + made_many(facts, fn)
+            needs = made_many(facts, fn)
+            # A desktop program's module: its functions run when a person acts (loads a file, picks a plug-in).
+            yield found + (None, needs[0] if needs else None, WEAK_GUI) if gui_module(facts, games=False) else found + (None,) + needs
