@@ -92,6 +92,15 @@ def keyed_by_address_only(fn, key, value):
     held = made_of(fn, value) if value is not None else None
     return held is not None and not mentions(held, names={a.id for a in ids})
 
+
+def address_keyed(fn, c, node, key, value):
+    """A growth of a table (or set) under `id(x)` that does not keep x (see keyed_by_address_only)."""
+    if c.kind == "list":
+        return False
+    if c.kind == "set":
+        return keyed_by_address_only(fn, value, ast.Constant(value=None))
+    return keyed_by_address_only(fn, key, stored_value(node, fn, value))
+
 def keyed_by_thread(fn, key):
     """The key is made with `threading.get_ident()`, `get_native_id()` or a thread's `.ident` /
     `.native_id`, also through a local."""

@@ -8,7 +8,7 @@ import ast
 from ..loops import function_loop
 from ..runs import PER_INSTANCE, looked_up_first, per_call_param, queued, routed
 from ..syntax import ever_new
-from .common import WEAK_ADDRESS, WEAK_ENTITY_KEY, WEAK_GUI, gui_module, keyed_by_address_only, WEAK_LOGGED_ONCE, keyed_by_entity, logged_once_text, WEAK_THREAD_KEY, made_here_id, made_of, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_ADDRESS, WEAK_ENTITY_KEY, WEAK_GUI, gui_module, address_keyed, WEAK_LOGGED_ONCE, keyed_by_entity, logged_once_text, WEAK_THREAD_KEY, made_here_id, made_of, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
 from .guards import deduplicated, filled_once, filled_to_index, logged_once
 
 ID = "global-container-growth"
@@ -153,13 +153,6 @@ def _new_each_time(fn, c, key, value):
     return ever_new(k) or made_here_id(fn, k) or (isinstance(k, ast.Name) and k.id != "self" and ever_new(made_of(fn, k)))
 
 
-def _address_keyed(fn, c, node, key, value):
-    """A table (or set) under `id(x)` that does not keep x (see keyed_by_address_only)."""
-    if c.kind == "set":
-        return keyed_by_address_only(fn, value, ast.Constant(value=None))
-    return keyed_by_address_only(fn, key, stored_value(node, fn, value))
-
-
 def check(facts):
     for c in facts.containers.values():
         if c.key[0] not in "gc" or managed(c):
@@ -228,7 +221,7 @@ def check(facts):
             weak = WEAK_THREAD_KEY if c.kind != "list" and keyed_by_thread(fn, key) else \
                 WEAK_ENTITY_KEY if per_entity else WEAK_LOGGED_ONCE if logged_once(fn, node, c) else \
                 WEAK_GUI if gui_module(facts, games=False) else \
-                WEAK_ADDRESS if c.kind != "list" and _address_keyed(fn, c, node, key, value) else None
+                WEAK_ADDRESS if address_keyed(fn, c, node, key, value) else None
             if weak is WEAK_LOGGED_ONCE:
                 why, fix = logged_once_text(c, fn)
             yield node, why, fix, c.name, needs[0] if needs else None, weak

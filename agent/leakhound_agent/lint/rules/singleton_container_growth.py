@@ -19,7 +19,7 @@ from ..loops import function_loop
 from ..runs import BUILTIN_METHODS, PER_INSTANCE, handles_request, looked_up_first
 from ..syntax import ever_new, last_name
 from .global_container_growth import LIST_GROW
-from .common import DATA_PARAMS, gui_module, made_here_id, made_task, task_kept, where, written, fn_label, how, is_exception_value, made_of, managed
+from .common import DATA_PARAMS, WEAK_ADDRESS, address_keyed, gui_module, made_here_id, made_task, task_kept, where, written, fn_label, how, is_exception_value, made_of, managed
 from .guards import deduplicated, filled_once
 
 ID = "singleton-container-growth"
@@ -162,5 +162,7 @@ def check(facts):
             else:
                 continue
             event = _bot_class(facts, cls) and _bot_event(method)
-            yield node, why, fix, c.name, _needs(bases, method, loop, c.kind == "list", event), None
+            # `self.seen[id(event)] = ...` not holding the event: its address comes back for another.
+            weak = WEAK_ADDRESS if address_keyed(fn, c, node, key, value) else None
+            yield node, why, fix, c.name, _needs(bases, method, loop, c.kind == "list", event), weak
             break
