@@ -9,8 +9,14 @@ it keeps, registers or grows does not grow with the program's work:
 - Database migrations: a Django migration (a module named `0001_...` in a `migrations/` folder) or an
   Alembic revision (a module in a `versions/` folder under `alembic/` or `migrations/`) runs once per
   database it is applied to. (Django's own `db/migrations/` package, the framework, is linted.)
+- A build backend's hooks (PEP 517: a module that defines `build_wheel` and `build_sdist` at its top
+  level, as meson-python's does): a front end (pip, build) runs each hook in a fresh Python process.
+  Recognised by the module's own definitions (build_backend), not by its path.
 """
+import ast
 import os
+
+PEP517_HOOKS = frozenset(("build_wheel", "build_sdist"))
 
 
 def bounded_by_framework(filename):
@@ -24,3 +30,9 @@ def bounded_by_framework(filename):
     if len(parts) >= 3 and parts[-1] == "library" and parts[-3] == "roles":
         return True
     return any(a in ("alembic", "migrations", "migration") and b == "versions" for a, b in pairs)
+
+
+def build_backend(tree):
+    """True for a module that defines a build backend's hooks at its top level (see above)."""
+    defined = {stmt.name for stmt in tree.body if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return PEP517_HOOKS <= defined

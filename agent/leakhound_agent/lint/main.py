@@ -23,7 +23,7 @@ import tokenize
 import warnings
 
 from .facts import ModuleFacts
-from .lifetime import bounded_by_framework
+from .lifetime import bounded_by_framework, build_backend
 from .public import api_made, public_names
 from .rules import RULES
 from .suppress import suppressed
@@ -58,8 +58,9 @@ def lint_source(src, filename, disabled=()):
             warnings.simplefilter("ignore")
             tree = ast.parse(src, filename)
         facts = ModuleFacts(tree, filename)
-        # An Ansible module (a process per task), a migration (once per database): nothing to report (lifetime.py).
-        found = [] if bounded_by_framework(filename) else [
+        # An Ansible module (a process per task), a migration (once per database), a build backend's
+        # hooks (a process per hook): nothing to report (lifetime.py).
+        found = [] if bounded_by_framework(filename) or build_backend(tree) else [
             (rule.ID, hit) for rule in RULES if rule.ID not in disabled for hit in rule.check(facts)]
         made = facts.called_per_call() | facts.called_per_request() | facts.made_once() | facts.class_bases() | facts.defined_names() | public_names(tree, filename) | api_made(facts, filename)
     finally:
