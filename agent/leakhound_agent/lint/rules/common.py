@@ -101,6 +101,7 @@ def address_keyed(fn, c, node, key, value):
         return keyed_by_address_only(fn, value, ast.Constant(value=None))
     return keyed_by_address_only(fn, key, stored_value(node, fn, value))
 
+
 def keyed_by_thread(fn, key):
     """The key is made with `threading.get_ident()`, `get_native_id()` or a thread's `.ident` /
     `.native_id`, also through a local."""
