@@ -85,8 +85,6 @@ describe.skipIf(!existsSync(CLI))("reports from real runs (needs `npm run build`
       cwd: suite,
       encoding: "utf8",
       timeout: 150_000,
-      // Only leakhound's plugin and the suite's conftest, whatever pytest plugins the machine has.
-      env: { ...process.env, PYTEST_DISABLE_PLUGIN_AUTOLOAD: "1" },
     });
     expect(run.status, run.stderr + run.stdout).toBe(0);
     const w = await watchedPage(browser);
