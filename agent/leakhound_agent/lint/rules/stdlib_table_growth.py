@@ -143,6 +143,6 @@ def check(facts):
                          "the interpreter keeps every such module, with everything it holds." % fn_label(fn),
                          "Reuse one module per source (look it up first), or `del sys.modules[name]` when it is done.")
         if found:
-            needs = made_many(facts, fn)
             # A desktop program's module: its functions run when a person acts (loads a file, picks a plug-in).
-            yield found + (None, needs[0] if needs else None, WEAK_GUI) if gui_module(facts, games=False) else found + (None,) + needs
+            weak = WEAK_GUI if gui_module(facts, games=False) else None
+            yield found + (None, next(iter(made_many(facts, fn)), None), weak)
