@@ -10,7 +10,9 @@ export const WEAK_EVIDENCE =
 /** Evidence that says the code runs with data, requests or users, not only that something calls it:
  *  a class offered to users (`public:`), code a request handler runs (`request:`). */
 function strongEvidence(name: string, has: (n: string) => boolean): boolean {
-  return name.startsWith("public:") || name.startsWith("request:") || has(`request:${name}`);
+  if (name.startsWith("public:") || name.startsWith("request:")) return true;
+  // `.create` called by a request's handler is a call of some object's `create`: of any class.
+  return !name.startsWith(".") && has(`request:${name}`);
 }
 
 /** An alternative met with strong evidence: a strong name in it, or only evidence of how long an

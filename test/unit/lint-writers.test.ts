@@ -7,7 +7,7 @@ import { annotation, escapeData, escapeProperty, githubAnnotations } from "../..
 import { toSarif } from "../../src/report/sarif.js";
 import type { CiFinding } from "../../src/report/ci-findings.js";
 import { globToRegExp, isExcluded, isTestPath } from "../../src/lint/files.js";
-import { ProjectEvidence, moduleNames, moduleStem, withBases } from "../../src/lint/evidence.js";
+import { ProjectEvidence, moduleNames, moduleStem, strongAlternative, withBases } from "../../src/lint/evidence.js";
 import { displayPath, largestFirst } from "../../src/lint/run.js";
 import { renderLintTerminal } from "../../src/lint/terminal.js";
 import { readConfig } from "../../src/lint/config.js";
@@ -119,6 +119,17 @@ describe("lint files and config", () => {
     project.finish();
     expect(project.met([["request:kept:Billing"]], project.lookup("/app/views.py", views))).toEqual([]);
     expect(project.met([["request:kept:Billing"]], project.lookup("/app/other.py", ["def:other"]))).toEqual([["request:kept:Billing"]]);
+  });
+
+  it("takes a handler's call of a class as strong evidence, not its call of a method name on some object", () => {
+    const made = new Set(["request:Holder", "request:.create", "Holder", ".create"]);
+    const has = (n: string) => made.has(n);
+    expect(strongAlternative(["Holder", ".create"], has)).toBe(true);
+    made.delete("request:Holder");
+    // `accounts.create(...)` in a handler says nothing of which class's `create` runs.
+    expect(strongAlternative(["Holder", ".create"], has)).toBe(false);
+    expect(strongAlternative(["request:Holder", ".create"], has)).toBe(true);
+    expect(strongAlternative(["public:Holder@/app"], has)).toBe(true);
   });
 
   it("hands files out largest first, each file once", () => {
