@@ -50,7 +50,31 @@ def _event_test(loop):
         if isinstance(n, ast.Delete) and any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id in tested
                                              for t in n.targets):
             return False
-    return True
+    return not _steps_to_break(loop)
+
+
+def _steps_to_break(loop):
+    """A `while True:` that works through a value until it is used up, and then breaks: the loop
+    re-binds a name from itself (`string = re.sub(P, uuid, string, count=1)`, `node = node.next`), and
+    an `if` of its own body leaves (`break`, `return`) on a test of that name or of one the loop
+    derives from it (`match = re.search(P, string)` then `if not match: break`): a bounded loop."""
+    stepped = set()
+    derived = {}
+    for n in ast.walk(loop):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            name = n.targets[0].id
+            read = {x.id for x in ast.walk(n.value) if isinstance(x, ast.Name)}
+            if name in read:
+                stepped.add(name)
+            derived.setdefault(name, set()).update(read)
+    if not stepped:
+        return False
+    bounded = stepped | {name for name, read in derived.items() if read & stepped}
+    for stmt in loop.body:
+        if isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], (ast.Break, ast.Return)):
+            if {x.id for x in ast.walk(stmt.test) if isinstance(x, ast.Name)} & bounded:
+                return True
+    return False
 
 
 DRAINS = frozenset(("pop", "popleft", "popitem", "remove", "clear"))
