@@ -6,8 +6,9 @@ def module_loop_nodes(tree):
     """{id of each node inside a module-level event loop: that loop}. An event loop is a `while`
     statement at module level (also in a `__main__` block, a `try` or a `with` there) whose test is no
     comparison (`while True:`, `while running:`, `while not stop.is_set():`; not `while i < 10:`, a
-    bounded loop) and names nothing the loop drains (not `while items: items.pop()`). Function and
-    class definitions inside it are left out (they run when called)."""
+    bounded loop), names nothing the loop drains (not `while items: items.pop()`), and does not work
+    through a value until it is used up (see _steps_to_break). Function and class definitions inside
+    it are left out (they run when called)."""
     out = {}
     todo = list(tree.body)
     while todo:
@@ -29,7 +30,8 @@ def module_loop_nodes(tree):
 def _event_test(loop):
     """The test of a loop that turns once per event: no comparison (`while i < 10:`, also one side of an
     `and`), and no name the loop drains (`while pending: x = pending.pop(0)`, a fixed list consumed at
-    import) or steps through (`while args: ...; args = args[1:]`)."""
+    import) or steps through (`while args: ...; args = args[1:]`); nor a `while True:` that breaks once
+    what it steps through is used up (_steps_to_break)."""
     parts = loop.test.values if isinstance(loop.test, ast.BoolOp) and isinstance(loop.test.op, ast.And) else [loop.test]
     if any(isinstance(p, ast.Compare) for p in parts):
         return False  # `while i < 10:`, `while args and args[0] not in stops:`: bounded
