@@ -281,7 +281,8 @@ def _entity_use(node, p):
 
 def keyed_by_entity(fn, key):
     """Every free-form-data parameter the key is made of is used there only through an id attribute
-    (`int(query.peer.chat_id)`, `chat_id = query.message.chat.id`): a table per chat or user."""
+    (`int(query.peer.chat_id)`, `chat_id = query.message.chat.id`), or the key is named for the party
+    (a parameter `username`, or a local one made of no parameter): a table per chat or user."""
     if key is None:
         return False
     made = made_of(fn, key)
@@ -293,7 +294,11 @@ def keyed_by_entity(fn, key):
         return all(_every_use(made, p, _entity_use) for p in data)
     # `/todos/<username>`: a parameter named for the party itself, and nothing else of the call's.
     used = [p for p in fn.params if mentions(made, names=(p,))]
-    return bool(used) and all(ENTITY_PARAM.match(p) for p in used)
+    if used:
+        return all(ENTITY_PARAM.match(p) for p in used)
+    # `username = request.form.get("username")` in a route: a local named for the party, made of no
+    # parameter of the function's.
+    return isinstance(key, ast.Name) and bool(ENTITY_PARAM.match(key.id))
 
 
 # A parameter that names whom the data is for: a user, an account, a chat.
