@@ -1,8 +1,8 @@
 """The classes a file offers to the code that uses it: the evidence that a library's users make
 instances as they please, which code inside the library may never show.
 
-- A top-level package's `__init__.py`: what it imports from its own modules (`from .client import
-  JIRA`), what its `__all__` lists, and the public classes it defines. A subpackage's `__init__.py`
+- A top-level package's `__init__.py`: what its `__all__` lists, when that spells out the API; else
+  what it imports from its own modules (`from .client import JIRA`) and the public classes it defines. A subpackage's `__init__.py`
   mostly gathers names for the package's own modules (an application's `compilers/__init__.py`),
   so it offers nothing by itself.
 - A module outside any package at its project's root (a single-file library beside its
@@ -85,7 +85,11 @@ def _classes(tree):
 
 
 def _exports(tree, package):
+    """The names the package offers: those its `__all__` lists when it spells them all out (the API
+    it declares: `model = Model(path)` made once with `__all__ = ["model"]` offers the instance, not
+    the class), else its own public classes and what it imports from its own modules."""
     names = _classes(tree)
+    listed, spelled = set(), True
     for node in _top_level(tree.body):
         if isinstance(node, ast.ImportFrom) and node.module != "__future__":
             own = node.level > 0 or (node.module or "").split(".")[0] == package
@@ -93,9 +97,13 @@ def _exports(tree, package):
                 names.update((a.asname or a.name) for a in node.names if a.name != "*")
         elif isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets) and isinstance(node.value, (ast.List, ast.Tuple)):
-                names.update(e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
-    return names
+            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                values = node.value.elts if isinstance(node.value, (ast.List, ast.Tuple)) else None
+                if values is None or not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in values):
+                    spelled = False  # `__all__ = client.__all__ + [...]`: not all spelled out here
+                else:
+                    listed.update(e.value for e in values)
+    return listed if listed and spelled else names | listed
 
 
 def public_names(tree, filename):
