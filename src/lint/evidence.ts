@@ -76,9 +76,31 @@ export function moduleNames(file: string, project: string): Set<string> {
   return names;
 }
 
+/** Whether a call's dotted module ("utils", "opencompass.utils") can name `file`'s code: a one-part
+ *  name is one of moduleNames; a longer one is a run of the file's folders and own name, in order,
+ *  that ends at or below the project's folder (its first parts may be above it, as when a package's
+ *  subfolder is linted alone). `from opencompass.utils import get_logger` names
+ *  `opencompass/utils/logging.py` (the package re-exports its modules' names), not
+ *  `opencompass/openicl/utils/logging.py`. */
+export function moduleMatcher(file: string, project: string): (module: string) => boolean {
+  const names = moduleNames(file, project);
+  const abs = path.resolve(file);
+  const folders = path.dirname(abs).split(path.sep).filter(Boolean);
+  const parts = path.basename(abs) === "__init__.py" ? folders : [...folders, moduleStem(file)];
+  const first = path.resolve(project).split(path.sep).filter(Boolean).length - 1; // the project folder's index
+  return (module: string) => {
+    const want = module.split(".");
+    if (want.length === 1) return names.has(module);
+    for (let i = 0; i + want.length <= parts.length; i++) {
+      if (i + want.length - 1 >= first && want.every((w, k) => parts[i + k] === w)) return true;
+    }
+    return false;
+  };
+}
+
 /** One project's evidence. A call that says which module it runs ("NAME~module": a call through an
  *  import, or of a function defined in the caller's module) counts for a NAME defined in a file that
- *  can be imported under that module's name (moduleNames), not for every NAME of the project:
+ *  can be imported under that module's name (moduleMatcher), not for every NAME of the project:
  *  `structlog.get_logger()` is no evidence for the project's own `get_logger`. A bare NAME (the call
  *  does not say) counts for any, unless several files define that name (every Django command is a
  *  `Command`): then only a call that names its module does. */
@@ -116,11 +138,11 @@ export class ProjectEvidence {
   /** How a finding in `file` (which defines `fileMade`'s "def:" names) asks whether a name was made. */
   lookup(file: string, fileMade: readonly string[]): (n: string) => boolean {
     const own = new Set(fileMade.filter((n) => n.startsWith("def:")).map((n) => n.slice(4)));
-    const modules = moduleNames(file, this.folder);
+    const names = moduleMatcher(file, this.folder);
     return (n: string) => {
       const name = n.slice(requestPrefix(n).length);
       const theirs = this.qualified.get(n);
-      if (theirs && [...theirs].some((m) => modules.has(m))) return true;
+      if (theirs && [...theirs].some(names)) return true;
       // A bare call: of any NAME, unless several files define this file's NAME.
       return this.made.has(n) && !(own.has(name) && (this.definedIn.get(name) ?? 0) > 1);
     };

@@ -7,7 +7,7 @@ import { annotation, escapeData, escapeProperty, githubAnnotations } from "../..
 import { toSarif } from "../../src/report/sarif.js";
 import type { CiFinding } from "../../src/report/ci-findings.js";
 import { globToRegExp, isExcluded, isTestPath } from "../../src/lint/files.js";
-import { ProjectEvidence, moduleNames, moduleStem, strongAlternative, withBases } from "../../src/lint/evidence.js";
+import { ProjectEvidence, moduleMatcher, moduleNames, moduleStem, strongAlternative, withBases } from "../../src/lint/evidence.js";
 import { displayPath, largestFirst } from "../../src/lint/run.js";
 import { renderLintTerminal } from "../../src/lint/terminal.js";
 import { readConfig } from "../../src/lint/config.js";
@@ -98,6 +98,19 @@ describe("lint files and config", () => {
     expect(project.met([["Command"]], project.lookup("/app/other.py", ["def:other"]))).toEqual([["Command"]]);
     expect(moduleNames("/app/commands/import_feed.py", "/app")).toEqual(new Set(["import_feed", "commands", "app"]));
     expect(moduleStem("/app/transit/__init__.py")).toBe("transit");
+  });
+
+  it("matches a call's dotted module to the files it can name: a run of their folders and name", () => {
+    const own = moduleMatcher("/p/suite/utils/logging.py", "/p");
+    const other = moduleMatcher("/p/suite/openicl/utils/logging.py", "/p");
+    // `from suite.utils import get_logger`: the package re-exports its module's name.
+    expect(["suite.utils", "suite.utils.logging", "utils.logging", "utils", "logging"].map(own)).toEqual([true, true, true, true, true]);
+    expect(["suite.utils", "suite.utils.logging", "openicl.utils", "utils.logging", "utils"].map(other)).toEqual([false, false, true, true, true]);
+    // Another library's module of the same last name is not the project's.
+    expect(["structlog.logging", "tests.suite", "suite.logging"].map(own)).toEqual([false, false, false]);
+    // A package's `__init__.py` is the package; a subfolder linted alone still matches its full name.
+    expect(moduleMatcher("/p/suite/utils/__init__.py", "/p")("suite.utils")).toBe(true);
+    expect(moduleMatcher("/p/suite/utils/logging.py", "/p/suite/utils")("suite.utils.logging")).toBe(true);
   });
 
   it("counts a class made as NAME~module as its bases made so", () => {

@@ -228,6 +228,15 @@ def _dropped(fn, call):
     return id(call) in dropped
 
 
+def _qualifier(module):
+    """A module as a call's evidence names it ("NAME~MODULE"): its dotted name without a relative
+    import's dots (`..utils.logging` -> "utils.logging"), or None. The host counts the call for a NAME
+    defined in a file whose folders and name hold those parts in a row (evidence.ts, moduleMatcher):
+    `from opencompass.utils import get_logger` is not `opencompass/openicl/utils/logging.py`'s."""
+    module = (module or "").lstrip(".")
+    return module or None
+
+
 def looked_up_first(c, fn, node, key):
     """The function reads the container under the same key before this store: a memo's pattern."""
     dump = ast.dump(key) if key is not None else None
@@ -344,7 +353,7 @@ class RunFacts:
                 module = self.imported_from[parts[0]]  # `from .service import Store`, `Store.put()`: service's
             else:
                 module = ".".join([self.imported_modules[parts[0]]] + parts[1:-1])
-        module = module.rsplit(".", 1)[-1] if module else None
+        module = _qualifier(module)
         return (bare + "~" + module,) if module else (bare,)
 
     def _base_methods(self, fn, method):
@@ -367,7 +376,7 @@ class RunFacts:
                 module = ".".join([self.imported_modules[head]] + name.split(".")[1:-1])
             else:
                 continue
-            module = module.rsplit(".", 1)[-1]
+            module = _qualifier(module)
             if module:
                 out.append("." + method + "~" + module)
         return tuple(out)
@@ -405,11 +414,11 @@ class RunFacts:
             return None
         if "." in cls:
             head = cls.split(".", 1)[0]
-            return self.imported_modules[head].rsplit(".", 1)[-1] if head in self.imported_modules else None
+            return _qualifier(self.imported_modules[head]) if head in self.imported_modules else None
         if cls in self.defined:
             return self.stem
         if cls in self.imported_from:
-            return self.imported_from[cls].rsplit(".", 1)[-1] or None
+            return _qualifier(self.imported_from[cls])
         return None
 
     @property
