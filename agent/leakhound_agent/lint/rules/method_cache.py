@@ -13,7 +13,8 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
 - a cache the module empties (`self.method.cache_clear()`);
 - of low confidence: a class whose instances compare and hash by value (a frozen dataclass or attrs
   class, a named tuple, a subclass of `tuple`, `str` or another immutable builtin, a frozen pydantic
-  model, a class with a `__hash__` of its own): equal
+  model, a class with a `__hash__` of its own, unless that hashes what is new in each instance, as a
+  `uuid4()` it sets in its constructor): equal
   instances share one entry, so the cache keeps one per distinct value, not every instance;
 - a class handed to a framework's entry point at module level (`ops.main(Charm)`): one per process;
 - a class nothing shows to be made an open-ended number of times: neither offered to the code's
@@ -25,7 +26,7 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
 import ast
 
 from ..runs import KEPT
-from ..syntax import assign_parts, dotted, last_name
+from ..syntax import _ever_new_call, assign_parts, dotted, last_name
 from ..public import public_key
 from .common import unbounded_cache_decorator
 
@@ -81,11 +82,40 @@ def equal_by_value(cls):
         return True
     for node in cls.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "__hash__":
-            return True
+            return not _hash_per_instance(cls)
         targets, value = assign_parts(node)
         if any(isinstance(t, ast.Name) and t.id == "model_config" for t in targets) and isinstance(value, ast.Call) and any(
                 k.arg == "frozen" and isinstance(k.value, ast.Constant) and k.value.value is True for k in value.keywords):
             return True  # pydantic: `model_config = ConfigDict(frozen=True)`
+    return False
+
+
+def _hash_per_instance(cls):
+    """The class's own `__hash__` hashes what is new in each instance: `id(self)`, `object.__hash__`, or
+    an attribute its methods set to a value that never repeats (`self.uuid = str(uuid.uuid4())`), read
+    there or in a method of the class it calls (`hash(self.__key())`): one cache entry per instance."""
+    methods = {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    fresh = set()
+    for m in methods.values():
+        for n in ast.walk(m):
+            targets, value = assign_parts(n) if isinstance(n, (ast.Assign, ast.AnnAssign)) else ((), None)
+            if value is not None and any(isinstance(c, ast.Call) and _ever_new_call(c) for c in ast.walk(value)):
+                fresh.update(t.attr for t in targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self")
+    seen, todo = set(), [methods["__hash__"]]
+    while todo:
+        m = todo.pop()
+        if m.name in seen:
+            continue
+        seen.add(m.name)
+        for n in ast.walk(m):
+            if isinstance(n, ast.Call) and dotted(n.func) in ("id", "object.__hash__") and any(
+                    isinstance(a, ast.Name) and a.id == "self" for a in n.args):
+                return True
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self":
+                if n.attr in methods:
+                    todo.append(methods[n.attr])
+                elif n.attr in fresh:
+                    return True
     return False
 
 
