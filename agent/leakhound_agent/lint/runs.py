@@ -65,9 +65,80 @@ BUILTIN_METHODS = frozenset(
 
 def handles_request(fn):
     """The function's parameters say it handles one request, event or message (`handle(self, request)`),
-    a web framework routes requests to it (`@app.route("/login")`, `@router.post("/items")`), or a
-    task queue runs it per message (`queued`)."""
-    return any(per_call_param(fn, p) for p in fn.params) or routed(fn) or queued(fn)
+    unless its class hands it only records read from a file (fed_from_file); a web framework routes
+    requests to it (`@app.route("/login")`, `@router.post("/items")`), or a task queue runs it per
+    message (`queued`)."""
+    return any(per_call_param(fn, p) for p in fn.params) and not fed_from_file(fn) or routed(fn) or queued(fn)
+
+
+# Methods of a file object that read it.
+FILE_READS = frozenset(("read", "readline", "readlines", "read1", "readinto"))
+
+
+def _file_loop_nodes(m):
+    """{id of each node inside a loop of method `m` that reads a file `m` opens}: `with open(path, "rb")
+    as f:` (or `f = open(...)`), then `while True: data = f.read(256)` or `for line in f:`."""
+    known = getattr(m, "_file_loop_nodes", None)
+    if known is not None:
+        return known
+    files = set()
+    for n in ast.walk(m):
+        if isinstance(n, (ast.With, ast.AsyncWith)):
+            files.update(i.optional_vars.id for i in n.items if isinstance(i.context_expr, ast.Call)
+                         and last_name(i.context_expr.func) == "open" and isinstance(i.optional_vars, ast.Name))
+        elif isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and last_name(n.value.func) == "open":
+            files.update(t.id for t in n.targets if isinstance(t, ast.Name))
+    inside = set()
+    for n in ast.walk(m):
+        if isinstance(n, ast.For) and (isinstance(n.iter, ast.Name) and n.iter.id in files or
+                                       isinstance(n.iter, ast.Call) and last_name(n.iter.func) == "open") or \
+                isinstance(n, ast.While) and any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr in FILE_READS
+                                                and isinstance(c.func.value, ast.Name) and c.func.value.id in files for c in ast.walk(n)):
+            inside.update(id(c) for c in ast.walk(n))
+    m._file_loop_nodes = inside
+    return inside
+
+
+def fed_from_file(fn):
+    """Every call of the method in its class comes, through the class's own methods (`self.parse(data)`,
+    then `self.trace(record)`), from a loop that reads a file the calling method opens, and none comes
+    from elsewhere: its `msg` or `packet` is a record parsed from a file, a bounded input (a command-line
+    tool's log parser), not a message received. A method nothing in the class calls may be called from
+    outside."""
+    cls = fn.cls
+    if cls is None or fn.parent is not None:
+        return False
+    known = cls.__dict__.setdefault("_fed_from_file", {})  # method name -> the answer, once per class
+    if fn.name in known:
+        return known[fn.name]
+    sites = getattr(cls, "_self_call_sites", None)
+    if sites is None:  # method name -> [(the method calling it, the call)], once per class
+        methods = {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        sites = cls._self_call_sites = {}
+        for m in methods.values():
+            for c in ast.walk(m):
+                if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name) \
+                        and c.func.value.id == "self" and c.func.attr in methods:
+                    sites.setdefault(c.func.attr, []).append((m, c))
+    known[fn.name] = _fed(sites, fn.name)
+    return known[fn.name]
+
+
+def _fed(sites, name):
+    seen, todo, fed = set(), [name], False
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name not in sites:
+            return False
+        for m, c in sites[name]:
+            if id(c) in _file_loop_nodes(m):
+                fed = True
+            else:
+                todo.append(m.name)
+    return fed
 
 
 # Decorators that make the function a task a worker runs once per message it takes from a queue, for as

@@ -13,7 +13,7 @@ handler classes, a protocol factory). And the method runs per event: its paramet
 request or message, it grows the container inside its own event loop, or a function that handles a
 request calls it (without that, the finding is of low confidence). A parameter named for a message
 (`msg`) says nothing when the class hands the method only records it reads from a file it opens
-(a log parser made once by a command)."""
+(a log parser made once by a command: runs.fed_from_file)."""
 import ast
 import re
 
@@ -110,73 +110,15 @@ def _bases(family):
     return [["once:" + n] + ["!" + p + m for m in family for p in NEVER] for n in family]
 
 
-# Methods of a file object that read it.
-FILE_READS = frozenset(("read", "readline", "readlines", "read1", "readinto"))
-
-
-def _file_loop_nodes(m):
-    """{id of each node inside a loop of method `m` that reads a file `m` opens}: `with open(path, "rb")
-    as f:` (or `f = open(...)`), then `while True: data = f.read(256)` or `for line in f:`."""
-    known = getattr(m, "_file_loop_nodes", None)
-    if known is not None:
-        return known
-    files = set()
-    for n in ast.walk(m):
-        if isinstance(n, (ast.With, ast.AsyncWith)):
-            files.update(i.optional_vars.id for i in n.items if isinstance(i.context_expr, ast.Call)
-                         and last_name(i.context_expr.func) == "open" and isinstance(i.optional_vars, ast.Name))
-        elif isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and last_name(n.value.func) == "open":
-            files.update(t.id for t in n.targets if isinstance(t, ast.Name))
-    inside = set()
-    for n in ast.walk(m):
-        if isinstance(n, ast.For) and (isinstance(n.iter, ast.Name) and n.iter.id in files or
-                                       isinstance(n.iter, ast.Call) and last_name(n.iter.func) == "open") or \
-                isinstance(n, ast.While) and any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr in FILE_READS
-                                                and isinstance(c.func.value, ast.Name) and c.func.value.id in files for c in ast.walk(n)):
-            inside.update(id(c) for c in ast.walk(n))
-    m._file_loop_nodes = inside
-    return inside
-
-
-def _fed_from_file(cls, method):
-    """Every call of the method in its class comes, through the class's own methods (`self.parse(data)`,
-    then `self.trace(record)`), from a loop that reads a file the calling method opens, and none comes
-    from elsewhere: its `msg` is a record parsed from a file, a bounded input (a command-line tool's log
-    parser), not a message received. A method nothing in the class calls may be called from outside."""
-    methods = {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    sites = {}  # method name -> [(the method calling it, the call)]
-    for m in methods.values():
-        for c in ast.walk(m):
-            if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name) \
-                    and c.func.value.id == "self" and c.func.attr in methods:
-                sites.setdefault(c.func.attr, []).append((m, c))
-    seen, todo, fed = set(), [method.name], False
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name not in sites:
-            return False
-        for m, c in sites[name]:
-            if id(c) in _file_loop_nodes(m):
-                fed = True
-            else:
-                todo.append(m.name)
-    return fed
-
-
-def _needs(bases, method, loop, traffic, event=False, from_file=False):
+def _needs(bases, method, loop, traffic, event=False):
     """The evidence alternatives (main.py): the object made once and kept (long_lived's `bases`); plus,
     unless the method shows by itself that it runs per event, a request handler's call (or, of low
     confidence, any call). With `traffic` (a list: it grows with any input, a command's one file as much
-    as a server's requests), only a request, a message or an event loop will do; a parameter named
-    for a message is not one when the class feeds the method only records read from a file
-    (`from_file`, see _fed_from_file)."""
+    as a server's requests), only a request, a message or an event loop will do."""
     if event:
         local = True
     elif traffic:
-        local = loop is not None or handles_request(method) and not from_file
+        local = loop is not None or handles_request(method)
     else:
         local = loop is not None or handles_request(method) or any(DATA_PARAMS.match(p) for p in method.params)
     if local:
@@ -224,6 +166,5 @@ def check(facts):
             event = _bot_class(facts, cls) and _bot_event(method)
             # `self.seen[id(event)] = ...` not holding the event: its address comes back for another.
             weak = WEAK_ADDRESS if address_keyed(fn, c, node, key, value) else None
-            from_file = c.kind == "list" and loop is None and not event and _fed_from_file(cls, method)
-            yield node, why, fix, c.name, _needs(bases, method, loop, c.kind == "list", event, from_file), weak
+            yield node, why, fix, c.name, _needs(bases, method, loop, c.kind == "list", event), weak
             break
