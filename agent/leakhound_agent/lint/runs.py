@@ -8,7 +8,7 @@ import os
 import re
 
 from .loops import event_loop_call, function_loop
-from .syntax import assign_parts, class_like, dotted, last_name
+from .syntax import assign_parts, class_like, class_methods, dotted, last_name
 
 # Parameters that say a function handles one request, event or message: it runs per call by its shape.
 PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection)$")
@@ -113,7 +113,7 @@ def fed_from_file(fn):
         return known[fn.name]
     sites = getattr(cls, "_self_call_sites", None)
     if sites is None:  # method name -> [(the method calling it, the call)], once per class
-        methods = {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        methods = class_methods(cls)
         sites = cls._self_call_sites = {}
         for m in methods.values():
             for c in ast.walk(m):

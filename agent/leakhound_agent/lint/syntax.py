@@ -153,7 +153,8 @@ def _long_lived_id(call):
     return isinstance(arg, ast.Name) and bool(LONG_LIVED.match(arg.id))
 
 
-def _ever_new_call(call):
+def ever_new_call(call):
+    """A call whose value never repeats (`uuid4()`, `time()`, `id(x)` of a short-lived x)."""
     name = last_name(call.func)
     if name not in EVER_NEW or _long_lived_id(call):
         return False
@@ -167,7 +168,7 @@ def ever_new(expr, entity_ids=True):
     if expr is None:
         return False
     for node in ast.walk(expr):
-        if isinstance(node, ast.Call) and _ever_new_call(node):
+        if isinstance(node, ast.Call) and ever_new_call(node):
             return True
     for node in ast.walk(expr):
         if isinstance(node, ast.Subscript):
@@ -202,3 +203,8 @@ def as_load(target):
     if isinstance(target, ast.Name):
         return ast.Name(id=target.id, ctx=ast.Load())
     return ast.Attribute(value=target.value, attr=target.attr, ctx=ast.Load())
+
+
+def class_methods(cls):
+    """{name: def} of the functions a class body defines (the last of a name wins, as in Python)."""
+    return {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}

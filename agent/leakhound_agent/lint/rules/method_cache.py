@@ -26,7 +26,7 @@ Where this rule is quieter than flake8-bugbear B019 / pylint W1518 on purpose:
 import ast
 
 from ..runs import KEPT
-from ..syntax import _ever_new_call, assign_parts, dotted, last_name
+from ..syntax import assign_parts, class_methods, dotted, ever_new_call, last_name
 from ..public import public_key
 from .common import unbounded_cache_decorator
 
@@ -94,12 +94,12 @@ def _hash_per_instance(cls):
     """The class's own `__hash__` hashes what is new in each instance: `id(self)`, `object.__hash__`, or
     an attribute its methods set to a value that never repeats (`self.uuid = str(uuid.uuid4())`), read
     there or in a method of the class it calls (`hash(self.__key())`): one cache entry per instance."""
-    methods = {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    methods = class_methods(cls)
     fresh = set()
     for m in methods.values():
         for n in ast.walk(m):
             targets, value = assign_parts(n) if isinstance(n, (ast.Assign, ast.AnnAssign)) else ((), None)
-            if value is not None and any(isinstance(c, ast.Call) and _ever_new_call(c) for c in ast.walk(value)):
+            if value is not None and any(isinstance(c, ast.Call) and ever_new_call(c) for c in ast.walk(value)):
                 fresh.update(t.attr for t in targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self")
     seen, todo = set(), [methods["__hash__"]]
     while todo:
