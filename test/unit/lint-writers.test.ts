@@ -221,4 +221,30 @@ describe("lint terminal report", () => {
       ].join("\n"),
     );
   });
+
+  it("folds a run of four or more findings that differ in one name into one list of the others", () => {
+    const m = (line: number, name: string, fix = "F."): LintResult["findings"][number] => ({
+      rule: "method-cache", file: "v.py", line, column: 6, endLine: line, endColumn: 16,
+      message: `\`@cache\` on \`View.${name}()\` keeps \`self\`.`, fix, container: null, confidence: "high",
+    });
+    const names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];
+    const many = names.map((n, k) => m(10 * (k + 1), `${n.repeat(12)}`));
+    const text = renderLintTerminal({ ...result, findings: [...many, m(200, "z", "Other fix.")], notes: [], disabled: [] }, { color: false });
+    const lines = text.split("\n");
+    expect(lines.slice(0, 4)).toEqual([
+      "v.py",
+      "  10:6    method-cache  `@cache` on `View.aaaaaaaaaaaa()` keeps `self`.",
+      "          fix: F.",
+      "          the same for 11 more: 20:6 `View.bbbbbbbbbbbb()`, 30:6 `View.cccccccccccc()`,",
+    ]);
+    expect(lines.every((l) => l.length <= 100)).toBe(true);
+    // every folded finding is still named with its line; one with another fix is not folded
+    for (const f of many.slice(1)) expect(text).toContain(`${f.line}:6 \`View.${names[f.line / 10 - 1].repeat(12)}()\``);
+    expect(text).toContain("  200:6   method-cache  `@cache` on `View.z()` keeps `self`.\n          fix: Other fix.");
+    expect(text).toContain("leakhound lint: 13 findings in 1 of 3 files");
+    // three alike findings are shown one by one
+    const three = renderLintTerminal({ ...result, findings: many.slice(0, 3), notes: [], disabled: [] }, { color: false });
+    expect(three).not.toContain("the same for");
+    expect(three.match(/fix: F\./g)).toHaveLength(3);
+  });
 });
