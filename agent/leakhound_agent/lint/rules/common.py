@@ -15,6 +15,8 @@ WEAK_IDENTITY = ("it is keyed by the identity (`id()`) of objects, which are oft
 WEAK_LAST_ONE = "it keeps one exception at a time, replaced by the next: memory held, but not growing"
 WEAK_LIST_DEFAULT = ("a list default grows only in the calls that leave the argument out, and callers often pass "
                      "their own (a shared-default bug more than a leak)")
+WEAK_BASE_CASE = ("the function adds to it only in its recursion's base case, and hands each recursive call a "
+                  "new value of its own: the shared default grows only when a call from outside ends at once")
 WEAK_PER_ENDPOINT = ("it keeps an object made for each URL or pattern (a client, a store, a compiled pattern), and "
                      "those usually come from the program's configuration: as many as its endpoints")
 WEAK_THREAD_KEY = ("it is keyed by a thread's ident, which the interpreter reuses once the thread ends: "

@@ -2,7 +2,7 @@
 accumulator: the default is created once and shared by every call."""
 import ast
 
-from .common import WEAK_LIST_DEFAULT, fn_label, how, open_key
+from .common import WEAK_BASE_CASE, WEAK_LIST_DEFAULT, fn_label, how, open_key
 from .guards import deduplicated, filled_once, filled_to_index
 
 ID = "mutable-default-memo"
@@ -58,6 +58,44 @@ def _left_out(facts, fn, param):
     return False
 
 
+def _recursive_calls(fn, node):
+    """The calls in `node` of fn itself (`walk(...)`, or `self.walk(...)` in a method)."""
+    names = {fn.name} if fn.cls is None else {fn.name, "self." + fn.name, "cls." + fn.name}
+    def name_of(f):
+        if isinstance(f, ast.Name):
+            return f.id
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+            return f.value.id + "." + f.attr
+        return None
+    return [n for n in ast.walk(node) if isinstance(n, ast.Call) and name_of(n.func) in names]
+
+
+def _base_case_only(fn, grow, param):
+    """fn recurses, hands every recursive call a value of its own for `param` (a copy, a new list),
+    and adds to `param` only in the branch of an `if` whose other branch recurses (the base case):
+    the shared default grows only when a call from outside ends at once (a tree whose root is a leaf)."""
+    index = fn.params.index(param)
+    offset = 1 if fn.cls is not None and fn.params[:1] in (["self"], ["cls"]) else 0
+    recursive = _recursive_calls(fn, fn.node)
+    if not recursive:
+        return False
+    for call in recursive:
+        given = [k.value for k in call.keywords if k.arg == param]
+        if not given and len(call.args) > index - offset:
+            given = [call.args[index - offset]]
+        if (not given or any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+                or (isinstance(given[0], ast.Name) and given[0].id == param)):
+            return False
+    for stmt in ast.walk(fn.node):
+        if not isinstance(stmt, ast.If):
+            continue
+        for mine, other in ((stmt.body, stmt.orelse), (stmt.orelse, stmt.body)):
+            if (any(n is grow for s in mine for n in ast.walk(s)) and not any(_recursive_calls(fn, s) for s in mine)
+                    and any(_recursive_calls(fn, s) for s in other)):
+                return True
+    return False
+
+
 def check(facts):
     for c in facts.containers.values():
         if not c.key.startswith("d:") or c.shrinks:
@@ -87,4 +125,6 @@ def check(facts):
         # A dict filled under changing keys is a memo by design; a list appended to is the shared-default bug.
         # ... unless the module's own code leaves the argument out.
         weak = WEAK_LIST_DEFAULT if c.kind == "list" and not _left_out(facts, fn, c.name) else None
+        if weak is None and all(_base_case_only(g[0], g[1], c.name) for g in grows):
+            weak = WEAK_BASE_CASE
         yield node, why, fix, None, None, weak
