@@ -166,10 +166,12 @@ def queued(fn):
 # Decorators that hand the function to a web framework that runs it on every request or every page it
 # renders: Django's template tags and filters (`@register.simple_tag`, on a `template.Library()`
 # named `register` by convention; not `@register.tag`, whose function compiles a template, once with the
-# cached loader), Flask's and Quart's template helpers and request hooks.
+# cached loader), Flask's and Quart's template helpers and request hooks, and the decorators of views:
+# Django REST framework's `@api_view(["POST"])`, Django's `@require_POST` and `@require_http_methods`.
 PER_RENDER_DECORATOR = re.compile(r"^register\.(filter|simple_tag|inclusion_tag|assignment_tag)$|"
                                   r"\.(app_)?(template_filter|template_global|template_test|context_processor|"
-                                  r"before_request|after_request|teardown_request)$")
+                                  r"before_request|after_request|teardown_request)$|"
+                                  r"(^|\.)(api_view|require_http_methods|require_GET|require_POST|require_safe)$")
 
 
 def rendered(fn):
