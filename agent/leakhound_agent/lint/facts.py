@@ -13,7 +13,7 @@ import ast
 
 from .loops import module_loop_nodes
 from .runs import CALLABLE_PARAMS, RunFacts
-from .syntax import (CHILD_FUNCTIONS, as_load, assign_parts, children, children_of, container_kind, dotted,
+from .syntax import (CHILD_FUNCTIONS, testing_branch, as_load, assign_parts, children, children_of, container_kind, dotted,
                      is_thread_local, last_name, subscript_key)
 
 GROW = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"}
@@ -433,6 +433,13 @@ class ModuleFacts(RunFacts):
                     self._use(target, fn, consumed, "shrink", node)
             elif t is ast.If or t is ast.While or t is ast.IfExp or t is ast.Assert:
                 self._use(node.test, fn, consumed, "read", node)
+                # `if app.testing: SENT.append(mail)`: a hook for the tests, run only under a test suite.
+                if t is ast.If:
+                    branch = testing_branch(node.test)
+                    if branch is not None:
+                        push(node.test)
+                        stack.extend(node.orelse if branch == "body" else node.body)
+                        continue
             elif t is ast.UnaryOp or t is ast.BoolOp:
                 for v in ([node.operand] if t is ast.UnaryOp else node.values):
                     self._use(v, fn, consumed, "read", node)

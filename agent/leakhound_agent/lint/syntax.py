@@ -208,3 +208,36 @@ def as_load(target):
 def class_methods(cls):
     """{name: def} of the functions a class body defines (the last of a name wins, as in Python)."""
     return {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+# A flag that says the code runs under a test suite: `TESTING`, `app.testing`, `is_testing()`,
+# `settings.UNIT_TEST`, `config["TESTING"]`, `os.environ.get("TESTING")`.
+TESTING_FLAG = re.compile(r"(?i)^_*(is_|in_|running_|under_)?(unit_?)?(test|tests|testing|pytest)(_mode|_env|_environment|_run|_running)?_*$")
+
+
+def _testing_flag(expr):
+    if isinstance(expr, ast.Call):
+        if any(isinstance(a, ast.Constant) and isinstance(a.value, str) and TESTING_FLAG.match(a.value) for a in expr.args[:1]):
+            return last_name(expr.func) in ("get", "getenv", "getboolean", "getbool", "bool")
+        return not expr.args and not expr.keywords and bool(TESTING_FLAG.match(last_name(expr.func) or ""))
+    if isinstance(expr, ast.Subscript):
+        key = subscript_key(expr)
+        return isinstance(key, ast.Constant) and isinstance(key.value, str) and bool(TESTING_FLAG.match(key.value))
+    if isinstance(expr, ast.Compare) and len(expr.ops) == 1 and isinstance(expr.ops[0], ast.In):
+        # `"pytest" in sys.modules`
+        return isinstance(expr.left, ast.Constant) and expr.left.value in ("pytest", "unittest")
+    if isinstance(expr, (ast.Name, ast.Attribute)):
+        return bool(TESTING_FLAG.match(last_name(expr) or ""))
+    return False
+
+
+def testing_branch(test):
+    """Which branch of an `if` runs only under a test suite: "body" for `if TESTING:` (or
+    `if app.testing and x:`, `if TESTING or "pytest" in sys.modules:`), "orelse" for `if not TESTING:`;
+    None when neither."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return "orelse" if _testing_flag(test.operand) else None
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):  # `if TESTING or "pytest" in sys.modules:`
+        return "body" if all(_testing_flag(p) for p in test.values) else None
+    parts = test.values if isinstance(test, ast.BoolOp) else [test]
+    return "body" if any(_testing_flag(p) for p in parts) else None
