@@ -578,7 +578,7 @@ class RunFacts:
         """Facts for any file about how many objects of a class (a CapWords name) the program makes:
         "once:NAME" where code runs once per process (at module level, `__main__` block included, in
         the program's main function: named `main` or running its main loop, or in a module function
-        only the main calls, once), not in a loop, lambda or
+        only the main calls, once, but not what that function returns), not in a loop, lambda or
         comprehension there (one object per turn or per call); "ctor:NAME" for what a constructor makes
         (one per instance of its class); "ref:NAME" for a class handed on uncalled (`HTTPServer(addr,
         Handler)`, `factory.protocol = Proto`, a router's `(r"/", Handler)`): whoever takes it makes as
@@ -597,7 +597,10 @@ class RunFacts:
             sites = [c for g in self.functions for n, c in g.calls if n.rsplit(".", 1)[-1] == fn.name]
             sites += [c for n, c in self.toplevel_calls if n.rsplit(".", 1)[-1] == fn.name]
             if sum(1 for c in sites if id(c) in once_ids) == 1 == len(sites):
-                once_calls.extend(_calls_once(fn.node.body))
+                # What it returns is handed to its caller: a factory (`def default(): return Counter()`)
+                # makes one per call, and other modules may call it as often as they like.
+                handed = _returned_calls(fn)
+                once_calls.extend(c for c in _calls_once(fn.node.body) if id(c) not in handed)
         out.update("once:" + n for n in map(last_name, (c.func for c in once_calls)) if n and CLASS_NAME.match(n))
         # The module runs until it is stopped (a module-level event loop, `run_forever()`, a GUI's main
         # loop): what it makes once lives as long as a long-running process, even in an example.
@@ -772,6 +775,18 @@ _NOT_ONCE = (ast.For, ast.AsyncFor, ast.While, ast.Lambda, ast.ListComp, ast.Set
              ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # Calls that only look at a class: not handing it on to be made.
 _TYPE_TESTS = {"isinstance", "issubclass", "super", "cast", "type", "hasattr", "getattr", "setattr", "id", "repr", "str"}
+
+
+def _returned_calls(fn):
+    """ids of the calls whose result the function returns: in a `return` (`return Pool([Worker()])`),
+    or assigned to a name it returns (`pool = Pool(); ...; return pool`)."""
+    out = set()
+    for node in ast.walk(fn.node):
+        if isinstance(node, ast.Return) and node.value is not None:
+            out.update(id(n) for n in ast.walk(node.value) if isinstance(n, ast.Call))
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in fn.returned for t in node.targets):
+            out.update(id(n) for n in ast.walk(node.value) if isinstance(n, ast.Call))
+    return out
 
 
 def _calls_once(body):
