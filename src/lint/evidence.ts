@@ -103,23 +103,36 @@ export function moduleMatcher(file: string, project: string): (module: string) =
  *  can be imported under that module's name (moduleMatcher), not for every NAME of the project:
  *  `structlog.get_logger()` is no evidence for the project's own `get_logger`. A bare NAME (the call
  *  does not say) counts for any, unless several files define that name (every Django command is a
- *  `Command`): then only a call that names its module does. */
+ *  `Command`): then only a call that names its module does. A class a package offers
+ *  ("public:NAME@pkg", with "public:NAME@pkg~module" when it is imported from one) likewise. */
 export class ProjectEvidence {
   readonly made = new Set<string>();
   /** name -> how many files define it at module level ("def:NAME"). */
   private readonly definedIn = new Map<string, number>();
+  /** name -> the files (absolute) that define it, where add() was told the file. */
+  private readonly definedAt = new Map<string, string[]>();
   /** NAME (with its "request:" prefix) -> the modules that calls named for it. */
   private readonly qualified = new Map<string, Set<string>>();
 
   constructor(private readonly folder: string) {}
 
-  add(made: readonly string[]): void {
+  add(made: readonly string[], file?: string): void {
     for (const n of made) {
       if (n.startsWith("def:")) {
         const name = n.slice(4);
         this.definedIn.set(name, (this.definedIn.get(name) ?? 0) + 1);
+        if (file !== undefined) {
+          const at = this.definedAt.get(name);
+          if (at) at.push(path.resolve(file));
+          else this.definedAt.set(name, [path.resolve(file)]);
+        }
       } else this.made.add(n);
     }
+  }
+
+  /** How many files in `where` (a package's folder, or a file) define `name`. */
+  private definedUnder(name: string, where: string): number {
+    return (this.definedAt.get(name) ?? []).filter((f) => f === where || f.startsWith(where + path.sep)).length;
   }
 
   /** Once every file is added. */
@@ -143,6 +156,12 @@ export class ProjectEvidence {
       const name = n.slice(requestPrefix(n).length);
       const theirs = this.qualified.get(n);
       if (theirs && [...theirs].some(names)) return true;
+      if (name.startsWith("public:")) {
+        // "public:Config@/app/pkg": the class Config offered by the package in /app/pkg. Where two of
+        // its files define a Config, only the one the package imports from its module ("~module").
+        const [cls, where] = [name.slice("public:".length, name.indexOf("@")), name.slice(name.indexOf("@") + 1)];
+        return this.made.has(n) && !(own.has(cls) && this.definedUnder(cls, where) > 1);
+      }
       // A bare call: of any NAME, unless several files define this file's NAME.
       return this.made.has(n) && !(own.has(name) && (this.definedIn.get(name) ?? 0) > 1);
     };

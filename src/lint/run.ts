@@ -119,7 +119,7 @@ export async function lint(opts: LintOptions): Promise<LintResult> {
     // An object a one-off script makes once (an example's, a tutorial's) lives only as long as that
     // script's run, unless the script runs until it is stopped (a server example: "serves:").
     const made = f.made ?? [];
-    evidence.add(oneOff.has(f.file) && !made.includes("serves:") ? made.filter((n) => !n.startsWith("once:")) : made);
+    evidence.add(oneOff.has(f.file) && !made.includes("serves:") ? made.filter((n) => !n.startsWith("once:")) : made, path.resolve(cwd, f.file));
   }
   for (const evidence of evidenceIn.values()) evidence.finish();
   const findings: LintFinding[] = [];

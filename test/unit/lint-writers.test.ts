@@ -100,6 +100,22 @@ describe("lint files and config", () => {
     expect(moduleStem("/app/transit/__init__.py")).toBe("transit");
   });
 
+  it("a class a package offers is the one it imports from its module, where two of its files define the name", () => {
+    const project = new ProjectEvidence("/app");
+    const core = ["def:Config"], command = ["def:Config"], client = ["def:Client"];
+    project.add(core, "/app/pkg/core/config.py");
+    project.add(command, "/app/pkg/commands/config.py");
+    project.add(client, "/app/pkg/client.py");
+    project.add(["def:Config"], "/app/other/config.py"); // outside the package: no matter
+    project.add(["public:Config@/app/pkg", "public:Config@/app/pkg~pkg.commands.config", "public:Client@/app/pkg", "public:Client@/app/pkg~pkg.api"], "/app/pkg/__init__.py");
+    project.finish();
+    const needs = (cls: string) => [[`public:${cls}@/app/pkg`]];
+    expect(project.met(needs("Config"), project.lookup("/app/pkg/commands/config.py", command))).toHaveLength(1);
+    expect(project.met(needs("Config"), project.lookup("/app/pkg/core/config.py", core))).toHaveLength(0);
+    // Imported through a module that re-exports it (`from .api import Client`): one Client in the package.
+    expect(project.met(needs("Client"), project.lookup("/app/pkg/client.py", client))).toHaveLength(1);
+  });
+
   it("matches a call's dotted module to the files it can name: a run of their folders and name", () => {
     const own = moduleMatcher("/p/suite/utils/logging.py", "/p");
     const other = moduleMatcher("/p/suite/openicl/utils/logging.py", "/p");

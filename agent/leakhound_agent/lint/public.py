@@ -27,6 +27,8 @@ Each name comes back as "public:NAME@WHERE", WHERE being the top-level package t
 folder), or the file itself for a module outside any package, beside the names made per call (see
 main.py's "made"): a class of that name counts as offered only when it is defined in that package or
 file (`public_key`), not wherever a class of the same name is (every Django command is a `Command`).
+A name the package imports from one of its modules comes also as "public:NAME@WHERE~MODULE": where
+several files of the package define a NAME, the host counts only the one in that module.
 """
 import ast
 import os
@@ -85,16 +87,26 @@ def _classes(tree):
 
 
 def _exports(tree, package):
-    """The names the package offers: those its `__all__` lists when it spells them all out (the API
-    it declares: `model = Model(path)` made once with `__all__ = ["model"]` offers the instance, not
-    the class), else its own public classes and what it imports from its own modules."""
-    names = _classes(tree)
+    """{name: module} for the names the package offers, module being the dotted module it imports the
+    name from (None for its own classes): those its `__all__` lists when it spells them all out (the
+    API it declares: `model = Model(path)` made once with `__all__ = ["model"]` offers the instance,
+    not the class), else its own public classes and what it imports from its own modules."""
+    names = dict.fromkeys(_classes(tree))
+    origin = {}
     listed, spelled = set(), True
     for node in _top_level(tree.body):
         if isinstance(node, ast.ImportFrom) and node.module != "__future__":
             own = node.level > 0 or (node.module or "").split(".")[0] == package
             if own:
-                names.update((a.asname or a.name) for a in node.names if a.name != "*")
+                # `from .controller.config import Config` (in the top package: level 1) or
+                # `from pkg.controller.config import Config`: that module's Config.
+                module = None
+                if node.module and node.level <= 1:
+                    module = node.module if node.level == 0 else package + "." + node.module
+                for a in node.names:
+                    if a.name != "*":
+                        names[a.asname or a.name] = None
+                        origin[a.asname or a.name] = module if a.asname is None else None
         elif isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
@@ -103,7 +115,8 @@ def _exports(tree, package):
                     spelled = False  # `__all__ = client.__all__ + [...]`: not all spelled out here
                 else:
                     listed.update(e.value for e in values)
-    return listed if listed and spelled else names | listed
+    offered = listed if listed and spelled else set(names) | listed
+    return {n: origin.get(n) for n in offered}
 
 
 def public_names(tree, filename):
@@ -112,7 +125,7 @@ def public_names(tree, filename):
     folder = os.path.dirname(path)
     top = _top_package(folder)
     if os.path.basename(filename) == "__init__.py":
-        names = _exports(tree, os.path.basename(folder)) if top == folder else set()
+        names = _exports(tree, os.path.basename(folder)) if top == folder else {}
     elif top is None:
         # A single-file library sits at its project's root (beside its pyproject.toml or setup.py, or
         # in a `src/` folder there); a module loose in some other folder is one of an application's
@@ -120,11 +133,20 @@ def public_names(tree, filename):
         program = any(os.path.exists(os.path.join(folder, entry)) for entry in ENTRY_POINTS)
         root = os.path.dirname(folder) if os.path.basename(folder) == "src" else folder
         at_root = any(os.path.exists(os.path.join(root, m)) for m in PROJECT_MARKERS)
-        names = _classes(tree) if at_root and not program else set()
+        names = dict.fromkeys(_classes(tree)) if at_root and not program else {}
     else:
         # A module of a package, or of a namespace subpackage below one (PEP 420).
-        names = set()
-    return {"%s%s@%s" % (PREFIX, n, top or path) for n in names if not n.startswith("_")}
+        names = {}
+    # A name imported from a module of the package also comes as "public:NAME@WHERE~MODULE": where
+    # several files of the project define a class of that name, only the one in that module is
+    # offered (an application's `Config` command is not its `core.ConfigManager.Config`).
+    out = set()
+    for n, module in names.items():
+        if not n.startswith("_"):
+            out.add("%s%s@%s" % (PREFIX, n, top or path))
+            if module:
+                out.add("%s%s@%s~%s" % (PREFIX, n, top or path, module))
+    return out
 
 
 def _dropped(fn, call, up):
