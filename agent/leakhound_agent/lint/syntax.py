@@ -211,15 +211,21 @@ def class_methods(cls):
 
 
 # A flag that says the code runs under a test suite: `TESTING`, `app.testing`, `is_testing()`,
-# `settings.UNIT_TEST`, `config["TESTING"]`, `os.environ.get("TESTING")`.
+# `settings.UNIT_TEST`, `config["TESTING"]`, `os.environ.get("TESTING")`. Not a bare `test` or `tests`:
+# in a test runner's own code that is its data (`if tests: results.append(...)`).
 TESTING_FLAG = re.compile(r"(?i)^_*(is_|in_|running_|under_)?(unit_?)?(test|tests|testing|pytest)(_mode|_env|_environment|_run|_running)?_*$")
+DATA_NAMES = frozenset(("test", "tests", "pytest"))
+
+
+def _flag_name(name):
+    return bool(name) and bool(TESTING_FLAG.match(name)) and name.strip("_").lower() not in DATA_NAMES
 
 
 def _testing_flag(expr):
     if isinstance(expr, ast.Call):
         if any(isinstance(a, ast.Constant) and isinstance(a.value, str) and TESTING_FLAG.match(a.value) for a in expr.args[:1]):
             return last_name(expr.func) in ("get", "getenv", "getboolean", "getbool", "bool")
-        return not expr.args and not expr.keywords and bool(TESTING_FLAG.match(last_name(expr.func) or ""))
+        return not expr.args and not expr.keywords and _flag_name(last_name(expr.func))
     if isinstance(expr, ast.Subscript):
         key = subscript_key(expr)
         return isinstance(key, ast.Constant) and isinstance(key.value, str) and bool(TESTING_FLAG.match(key.value))
@@ -227,7 +233,7 @@ def _testing_flag(expr):
         # `"pytest" in sys.modules`
         return isinstance(expr.left, ast.Constant) and expr.left.value in ("pytest", "unittest")
     if isinstance(expr, (ast.Name, ast.Attribute)):
-        return bool(TESTING_FLAG.match(last_name(expr) or ""))
+        return _flag_name(last_name(expr))
     return False
 
 
