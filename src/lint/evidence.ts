@@ -107,32 +107,29 @@ export function moduleMatcher(file: string, project: string): (module: string) =
  *  ("public:NAME@pkg", with "public:NAME@pkg~module" when it is imported from one) likewise. */
 export class ProjectEvidence {
   readonly made = new Set<string>();
-  /** name -> how many files define it at module level ("def:NAME"). */
-  private readonly definedIn = new Map<string, number>();
-  /** name -> the files (absolute) that define it, where add() was told the file. */
+  /** name -> the files (absolute) that define it at module level ("def:NAME"). */
   private readonly definedAt = new Map<string, string[]>();
   /** NAME (with its "request:" prefix) -> the modules that calls named for it. */
   private readonly qualified = new Map<string, Set<string>>();
 
   constructor(private readonly folder: string) {}
 
-  add(made: readonly string[], file?: string): void {
+  /** One file's "made" names. */
+  add(made: readonly string[], file: string): void {
     for (const n of made) {
       if (n.startsWith("def:")) {
         const name = n.slice(4);
-        this.definedIn.set(name, (this.definedIn.get(name) ?? 0) + 1);
-        if (file !== undefined) {
-          const at = this.definedAt.get(name);
-          if (at) at.push(path.resolve(file));
-          else this.definedAt.set(name, [path.resolve(file)]);
-        }
+        const at = this.definedAt.get(name);
+        if (at) at.push(path.resolve(file));
+        else this.definedAt.set(name, [path.resolve(file)]);
       } else this.made.add(n);
     }
   }
 
-  /** How many files in `where` (a package's folder, or a file) define `name`. */
-  private definedUnder(name: string, where: string): number {
-    return (this.definedAt.get(name) ?? []).filter((f) => f === where || f.startsWith(where + path.sep)).length;
+  /** How many files define `name`: in the project, or only in `where` (a package's folder, or a file). */
+  private definedBy(name: string, where?: string): number {
+    const files = this.definedAt.get(name) ?? [];
+    return where === undefined ? files.length : files.filter((f) => f === where || f.startsWith(where + path.sep)).length;
   }
 
   /** Once every file is added. */
@@ -156,14 +153,12 @@ export class ProjectEvidence {
       const name = n.slice(requestPrefix(n).length);
       const theirs = this.qualified.get(n);
       if (theirs && [...theirs].some(names)) return true;
-      if (name.startsWith("public:")) {
-        // "public:Config@/app/pkg": the class Config offered by the package in /app/pkg. Where two of
-        // its files define a Config, only the one the package imports from its module ("~module").
-        const [cls, where] = [name.slice("public:".length, name.indexOf("@")), name.slice(name.indexOf("@") + 1)];
-        return this.made.has(n) && !(own.has(cls) && this.definedUnder(cls, where) > 1);
-      }
-      // A bare call: of any NAME, unless several files define this file's NAME.
-      return this.made.has(n) && !(own.has(name) && (this.definedIn.get(name) ?? 0) > 1);
+      // A bare call: of any NAME, unless several files define this file's NAME. "public:Config@/app/pkg",
+      // the class Config offered by the package in /app/pkg: unless several of its files define a Config
+      // (then only the one the package imports from its module, "~module", above).
+      const at = name.startsWith("public:") ? name.indexOf("@") : -1;
+      const [cls, where] = at < 0 ? [name, undefined] : [name.slice("public:".length, at), name.slice(at + 1)];
+      return this.made.has(n) && !(own.has(cls) && this.definedBy(cls, where) > 1);
     };
   }
 

@@ -83,11 +83,11 @@ describe("lint files and config", () => {
     const project = new ProjectEvidence("/app");
     const feed = ["def:Command", "def:poll", "def:get_logger"];
     const timetable = ["def:Command"];
-    project.add(feed);
-    project.add(timetable);
+    project.add(feed, "/app/commands/import_feed.py");
+    project.add(timetable, "/app/commands/import_timetable.py");
     // A view: `import_feed.Command()` per request, `poll()` imported from the package that re-exports
     // it, `structlog.get_logger()`, and a bare `Command()` (a star import: the call does not say).
-    project.add(["def:debug", "request:Command~import_feed", "poll~commands", "get_logger~structlog", "Command"]);
+    project.add(["def:debug", "request:Command~import_feed", "poll~commands", "get_logger~structlog", "Command"], "/app/views.py");
     project.finish();
     const inFeed = project.lookup("/app/commands/import_feed.py", feed);
     expect(project.met([["request:Command"], ["poll"], ["!once:Command"], ["get_logger"]], inFeed)).toEqual([["request:Command"], ["poll"], ["!once:Command"]]);
@@ -141,10 +141,10 @@ describe("lint files and config", () => {
     expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["request:Billing~views", "request:Pooled", "request:kept:Billing~views", "request:kept:Pooled"]);
     const project = new ProjectEvidence("/app");
     const views = ["def:Billing"];
-    project.add(views);
-    project.add(["def:Billing"]);
+    project.add(views, "/app/views.py");
+    project.add(["def:Billing"], "/app/billing.py");
     // A bare `Billing()` kept by a handler: not enough where two files define `Billing`.
-    project.add(["request:kept:Billing"]);
+    project.add(["request:kept:Billing"], "/app/handlers.py");
     project.finish();
     expect(project.met([["request:kept:Billing"]], project.lookup("/app/views.py", views))).toEqual([]);
     expect(project.met([["request:kept:Billing"]], project.lookup("/app/other.py", ["def:other"]))).toEqual([["request:kept:Billing"]]);

@@ -13,8 +13,8 @@ import ast
 
 from .loops import module_loop_nodes
 from .runs import CALLABLE_PARAMS, RunFacts
-from .syntax import (CHILD_FUNCTIONS, testing_branch, as_load, assign_parts, children, children_of, container_kind, dotted,
-                     is_thread_local, last_name, subscript_key)
+from .syntax import (CHILD_FUNCTIONS, as_load, assign_parts, children, children_of, container_kind, dotted,
+                     is_thread_local, last_name, subscript_key, testing_branch)
 
 GROW = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"}
 SHRINK = {"pop", "popitem", "remove", "discard", "clear", "popleft", "difference_update",

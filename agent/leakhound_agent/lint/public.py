@@ -91,7 +91,7 @@ def _exports(tree, package):
     name from (None for its own classes): those its `__all__` lists when it spells them all out (the
     API it declares: `model = Model(path)` made once with `__all__ = ["model"]` offers the instance,
     not the class), else its own public classes and what it imports from its own modules."""
-    names = dict.fromkeys(_classes(tree))
+    names = _classes(tree)
     origin = {}
     listed, spelled = set(), True
     for node in _top_level(tree.body):
@@ -105,7 +105,7 @@ def _exports(tree, package):
                     module = node.module if node.level == 0 else package + "." + node.module
                 for a in node.names:
                     if a.name != "*":
-                        names[a.asname or a.name] = None
+                        names.add(a.asname or a.name)
                         origin[a.asname or a.name] = module if a.asname is None else None
         elif isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -115,7 +115,7 @@ def _exports(tree, package):
                     spelled = False  # `__all__ = client.__all__ + [...]`: not all spelled out here
                 else:
                     listed.update(e.value for e in values)
-    offered = listed if listed and spelled else set(names) | listed
+    offered = listed if listed and spelled else names | listed
     return {n: origin.get(n) for n in offered}
 
 

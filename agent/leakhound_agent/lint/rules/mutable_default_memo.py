@@ -11,16 +11,31 @@ HELP = ("A default argument is evaluated once, when the function is defined; a d
         "default that the function adds to is a global in disguise and keeps every entry forever.")
 
 
+def _argument(fn, call, param):
+    """What `call` of fn passes for `param` (by keyword or position); None when it leaves it out.
+    Call with `_unpacks(call)` false: `f(*args)` or `f(**kw)` may pass anything."""
+    for k in call.keywords:
+        if k.arg == param:
+            return k.value
+    index = fn.params.index(param) - (1 if fn.cls is not None and fn.params[:1] in (["self"], ["cls"]) else 0)
+    return call.args[index] if len(call.args) > index else None
+
+
+def _unpacks(call):
+    return any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+
+
+def _calls_itself(fn, name):
+    """A call named `name` (dotted) is of fn: a module function by its bare name (`mod.f()` may be
+    another module's f), a method through self or cls."""
+    return name == fn.name if fn.cls is None else name in ("self." + fn.name, "cls." + fn.name)
+
+
 def _always_passed(facts, fn, param):
     """Every call of fn in the module passes `param` (by keyword or position), and there is one."""
-    index = fn.params.index(param)
-    offset = 1 if fn.cls is not None and fn.params[:1] in (["self"], ["cls"]) else 0
     calls = [call for g in facts.functions for name, call in g.calls if name.rsplit(".", 1)[-1] == fn.name]
     calls += [call for name, call in facts.toplevel_calls if name.rsplit(".", 1)[-1] == fn.name]
-    return bool(calls) and all(
-        any(k.arg == param for k in call.keywords) or len(call.args) > index - offset
-        or any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
-        for call in calls)
+    return bool(calls) and all(_unpacks(call) or _argument(fn, call, param) is not None for call in calls)
 
 
 def _once_per_instance(g):
@@ -42,57 +57,33 @@ def _once_per_instance(g):
 def _left_out(facts, fn, param):
     """Another function of the module, one that runs per call, calls fn without `param`: the shared
     default is the one that grows (a recursive helper's outside callers start it without)."""
-    index = fn.params.index(param)
-    offset = 1 if fn.cls is not None and fn.params[:1] in (["self"], ["cls"]) else 0
     for g in facts.functions:
         if g is fn or facts.runs_once(g) or _once_per_instance(g):
             continue
-        for name, call in g.calls:
-            # A module function by its bare name (`mod.f()` may be another module's f); a method through self or cls.
-            if (fn.cls is None and name != fn.name) or (fn.cls is not None and name not in ("self." + fn.name, "cls." + fn.name)):
-                continue
-            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
-                continue
-            if not any(k.arg == param for k in call.keywords) and len(call.args) <= index - offset:
-                return True
+        if any(_calls_itself(fn, name) and not _unpacks(call) and _argument(fn, call, param) is None for name, call in g.calls):
+            return True
     return False
-
-
-def _recursive_calls(fn, node):
-    """The calls in `node` of fn itself (`walk(...)`, or `self.walk(...)` in a method)."""
-    names = {fn.name} if fn.cls is None else {fn.name, "self." + fn.name, "cls." + fn.name}
-    def name_of(f):
-        if isinstance(f, ast.Name):
-            return f.id
-        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
-            return f.value.id + "." + f.attr
-        return None
-    return [n for n in ast.walk(node) if isinstance(n, ast.Call) and name_of(n.func) in names]
 
 
 def _base_case_only(fn, grow, param):
     """fn recurses, hands every recursive call a value of its own for `param` (a copy, a new list),
     and adds to `param` only in the branch of an `if` whose other branch recurses (the base case):
     the shared default grows only when a call from outside ends at once (a tree whose root is a leaf)."""
-    index = fn.params.index(param)
-    offset = 1 if fn.cls is not None and fn.params[:1] in (["self"], ["cls"]) else 0
-    recursive = _recursive_calls(fn, fn.node)
+    recursive = [call for name, call in fn.calls if _calls_itself(fn, name)]
     if not recursive:
         return False
     for call in recursive:
-        given = [k.value for k in call.keywords if k.arg == param]
-        if not given and len(call.args) > index - offset:
-            given = [call.args[index - offset]]
-        if (not given or any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
-                or (isinstance(given[0], ast.Name) and given[0].id == param)):
+        given = None if _unpacks(call) else _argument(fn, call, param)
+        if given is None or isinstance(given, ast.Name) and given.id == param:
             return False
+    ids = {id(call) for call in recursive}
+    def holds(block, node_ids):
+        return any(id(n) in node_ids for s in block for n in ast.walk(s))
     for stmt in ast.walk(fn.node):
-        if not isinstance(stmt, ast.If):
-            continue
-        for mine, other in ((stmt.body, stmt.orelse), (stmt.orelse, stmt.body)):
-            if (any(n is grow for s in mine for n in ast.walk(s)) and not any(_recursive_calls(fn, s) for s in mine)
-                    and any(_recursive_calls(fn, s) for s in other)):
-                return True
+        if isinstance(stmt, ast.If):
+            for mine, other in ((stmt.body, stmt.orelse), (stmt.orelse, stmt.body)):
+                if holds(mine, {id(grow)}) and not holds(mine, ids) and holds(other, ids):
+                    return True
     return False
 
 
