@@ -33,6 +33,9 @@ ONCE_NAME = re.compile(r"regist|Regist|^_?add_|^_?[aA]dd[A-Z]|install|^_?setup|^
 # A test: `test_*()` at module level or `test*()` in a class named like a test case (runs once per test run).
 TEST_NAME = re.compile(r"^test")
 TEST_CLASS = re.compile(r"Test")
+# A test double: `MockHandler`, `FakeRedis`, `StubClient`, `DummyBackend`, `RouterMock`: stands in for the
+# real class under tests or a development mode, and keeps what it is handed for them to read back.
+TEST_DOUBLE = re.compile(r"^_*(Mock|Fake|Stub|Dummy)(?=[A-Z_0-9]|$)|[a-z0-9_](Mock|Fake|Stub)$")
 # Decorators that run the function once (per key): `@_logged_cached(...)`, `@memoize`, `@run_once`.
 ONCE_DECORATOR_NAME = re.compile(r"(?i)cache|memo|once")
 # Parameter names of decorators that register what they decorate.
@@ -725,6 +728,8 @@ class RunFacts:
                 return True  # `def section(name): def register(func): ...; return register`: once per decorated function
             if TEST_NAME.match(fn.name) and (fn.cls is None or TEST_CLASS.search(fn.cls.name)):
                 return True
+            if fn.cls is not None and TEST_DOUBLE.search(fn.cls.name):
+                return True  # a test double's method runs for the tests (or a development mode), not in service
             if fn.declares_global and _flag_guarded(fn):
                 return True
             if any(d in ONCE_DECORATORS or (d and ONCE_DECORATOR_NAME.search(d)) for d in fn.decorators):
