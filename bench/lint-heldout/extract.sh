@@ -15,6 +15,8 @@ keep, skipped = [], []
 for line in open(os.path.join(out, '.tree'), encoding='utf-8', errors='replace'):
     meta, path = line.rstrip('\n').split('\t', 1)
     mode, typ, sha = meta.split()
+    if mode == '120000':
+        continue  # a symbolic link: its blob is the target's path, not code
     base = path.rsplit('/', 1)[-1]
     if not (path.endswith('.py') or base in ('pyproject.toml', 'setup.cfg')):
         continue
