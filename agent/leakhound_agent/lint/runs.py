@@ -11,7 +11,7 @@ from .loops import event_loop_call, function_loop
 from .syntax import assign_parts, class_like, class_methods, dotted, last_name
 
 # Parameters that say a function handles one request, event or message: it runs per call by its shape.
-PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection)$")
+PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection|websocket)$")
 # Of those, a connection is a client's (one per call) unless the function runs queries on it: then it is
 # a database's, which a program opens once as often as per call (sample AR: a schema wipe's `conn`).
 CONNECTION_PARAMS = {"conn", "connection"}
