@@ -135,11 +135,12 @@ EVER_NEW_ATTR = re.compile(r"^_?(token|uuid|guid|session_id|request_id|req_id|tr
 # A message's or request's id read by name (`props["message-id"]`, `headers["X-Request-ID"]`).
 EVER_NEW_KEY = re.compile(r"(?i)^(x-)?((message|msg|request|req|correlation|trace)[-_]?id|idempotency[-_]key)$")
 ENTITY_ID_ATTR = re.compile(r"^_?(uuid|guid|ident)$")
-# A local or parameter that holds the id of one request, message, run or transaction (`request_id`,
-# `run_id`, `txid`, an `idempotency_key`, which a client makes anew for each operation): new for
-# each. Not a job's, a task's or a session's: those may be configured ones.
-EVER_NEW_NAME = re.compile(r"(?i)^_?(request|req|run|message|msg|correlation|trace|span|transaction|txn|tx|upload|download|"
-                           r"ticket|call|invocation|execution)_?(id|uuid)$|^_?(txid|msgid|reqid|idempotency_key)$")
+# A local or parameter that holds the id of one request, message, event, run or transaction
+# (`request_id`, `run_id`, a bridge's `command_event_id`, `txid`, an `idempotency_key`, which a client
+# makes anew for each operation): new for each. Not a job's, a task's or a session's: those may be
+# configured ones.
+EVER_NEW_NAME = re.compile(r"(?i)^_?(\w+_)?(request|req|run|message|msg|correlation|trace|span|transaction|txn|tx|upload|download|"
+                           r"ticket|call|invocation|execution|event)_?(id|uuid)$|^_?(txid|msgid|reqid|idempotency_key)$")
 # Objects made per call, whose `.uuid` is new each time (a request's, a job's), unlike a device's.
 PER_CALL_OWNER = re.compile(r"(?i)^_?(request|req|job|task|msg|message|event|session|call|upload|transfer|txn|transaction|conversation|conv)$")
 LONG_LIVED = re.compile(r"(?i)^_?(mod|module|cls|klass|kls|type|typ|tp)$")
