@@ -251,12 +251,42 @@ def _same_block(up, guard, node):
     return False
 
 
+def _absent_test(test, name, dump):
+    """`K not in C`, `C.get(K) is None`, `C.get(K, None) is None`, `not C.get(K)`: C lacks the key K."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test = ast.Compare(left=test.operand, ops=[ast.Is()], comparators=[ast.Constant(value=None)])
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return False
+    left, op, right = test.left, test.ops[0], test.comparators[0]
+    if isinstance(op, ast.NotIn):
+        return _names(right, name) and ast.dump(left) == dump
+    if isinstance(op, (ast.Is, ast.Eq)) and isinstance(right, ast.Constant) and right.value is None:
+        return isinstance(left, ast.Call) and isinstance(left.func, ast.Attribute) and left.func.attr == "get" \
+            and _names(left.func.value, name) and bool(left.args) and ast.dump(left.args[0]) == dump
+    return False
+
+
+def _exits_when_absent(fn, node, name, dump):
+    """A statement of the function's body before the store leaves it when C lacks K
+    (`if K not in C: raise KeyError(K)`, `if C.get(K) is None: return None`)."""
+    for stmt in fn.node.body:
+        if stmt.lineno >= node.lineno:
+            return False
+        if isinstance(stmt, ast.If) and not stmt.orelse and stmt.body and isinstance(stmt.body[-1], (ast.Raise, ast.Return)) \
+                and _absent_test(stmt.test, name, dump):
+            return True
+    return False
+
+
 def key_present(fn, node, c, key):
     """The store replaces an entry: it sits in the body of `if K in C:` or in the `else` of
-    `if K not in C:` (an `elif` chain included), so C already holds the key."""
+    `if K not in C:` (an `elif` chain included), or comes after the function left when C lacked the
+    key (`if C.get(K) is None: raise ...`), so C already holds the key."""
     if key is None:
         return False
     name, dump = c.name.split(".")[-1], ast.dump(key)
+    if _exits_when_absent(fn, node, name, dump):
+        return True
     up = parents(fn.node)
     child, cur = node, up.get(id(node))
     while cur is not None and cur is not fn.node:
