@@ -179,8 +179,10 @@ def ever_new(expr, entity_ids=True):
         if isinstance(node, ast.Attribute) and EVER_NEW_ATTR.match(node.attr) and (
                 entity_ids or not ENTITY_ID_ATTR.match(node.attr) or PER_CALL_OWNER.match(last_name(node.value) or "")):
             return True  # `session.token`, `request.request_id`: an identifier of a per-call object
-        if isinstance(node, ast.Attribute) and node.attr == "id" and PER_CALL_OWNER.match(last_name(node.value) or ""):
-            return True  # `ctx.session.id`, `message.id`: the id of a per-call object
+        if isinstance(node, ast.Attribute) and PER_CALL_OWNER.match(last_name(node.value) or "") and (
+                node.attr == "id" or node.attr.lower() in (last_name(node.value).lower().lstrip("_") + "_id",
+                                                           last_name(node.value).lower().lstrip("_") + "_uuid")):
+            return True  # `ctx.session.id`, `message.id`, `job.job_id`: the id of a per-call object
         if isinstance(node, ast.Name) and EVER_NEW_NAME.match(node.id):
             return True
     return holds_self(expr)

@@ -4,7 +4,7 @@ import copy
 import re
 
 from ..runs import PER_INSTANCE, handles_request, route_takes_values, routed
-from ..syntax import class_like, dotted, ever_new, last_name
+from ..syntax import class_like, dotted, ever_new, last_name, subscript_key
 from .guards import parents
 
 
@@ -199,6 +199,27 @@ def made_of(fn, key):
     values = [n.value for n in ast.walk(fn.node) if isinstance(n, ast.Assign)
               and any(isinstance(t, ast.Name) and t.id == key.id for t in n.targets)]
     return ast.Tuple(elts=[key] + values, ctx=ast.Load())
+
+
+def entry_made_of(fn, key):
+    """For a key read from a dict the function builds (`job = {"job_id": f"sync-{uuid4().hex}", ...}`,
+    then `JOBS[job["job_id"]] = job`): what the function stores under that key of that local, or None."""
+    if not (isinstance(key, ast.Subscript) and isinstance(key.value, ast.Name) and key.value.id not in fn.params):
+        return None
+    k = subscript_key(key)
+    if not (isinstance(k, ast.Constant) and isinstance(k.value, str)):
+        return None
+    name, values = key.value.id, []
+    for n in ast.walk(fn.node):
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets) \
+                and isinstance(n.value, ast.Dict):
+            values += [v for kk, v in zip(n.value.keys, n.value.values)
+                       if isinstance(kk, ast.Constant) and kk.value == k.value]
+        elif isinstance(n, ast.Assign) and any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)
+                                               and t.value.id == name and isinstance(subscript_key(t), ast.Constant)
+                                               and subscript_key(t).value == k.value for t in n.targets):
+            values.append(n.value)
+    return ast.Tuple(elts=values, ctx=ast.Load()) if values else None
 
 
 # Text that is the program's own code, as a rule: the SQL of its queries, the source of its
