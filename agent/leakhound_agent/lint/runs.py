@@ -11,6 +11,8 @@ from .loops import event_loop_call, function_loop
 from .syntax import assign_parts, class_like, class_methods, dotted, last_name
 
 # Parameters that say a function handles one request, event or message: it runs per call by its shape.
+# A callback named for the message or request it is handed (see message_callback).
+MESSAGE_CALLBACK = re.compile(r"^_?(on|handle)_(\w+_)?(message|msg|request|packet|datagram)$")
 PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection|websocket)$")
 # Of those, a connection is a client's (one per call) unless the function runs queries on it: then it is
 # a database's, which a program opens once as often as per call (sample AR: a schema wipe's `conn`).
@@ -71,7 +73,14 @@ def handles_request(fn):
     unless its class hands it only records read from a file (fed_from_file); a web framework routes
     requests to it (`@app.route("/login")`, `@router.post("/items")`), or a task queue runs it per
     message (`queued`)."""
-    return any(per_call_param(fn, p) for p in fn.params) and not fed_from_file(fn) or routed(fn) or queued(fn)
+    return (any(per_call_param(fn, p) for p in fn.params) or message_callback(fn)) and not fed_from_file(fn) \
+        or routed(fn) or queued(fn)
+
+
+def message_callback(fn):
+    """A callback named for the message or request it is handed (`on_message(self, payload)`,
+    `on_ws_message`, `handle_request(data)`): it runs per message, whatever its parameter is called."""
+    return bool(MESSAGE_CALLBACK.match(fn.name)) and len(fn.params) > (fn.params[:1] == ["self"])
 
 
 # Methods of a file object that read it.

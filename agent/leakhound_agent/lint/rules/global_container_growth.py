@@ -6,7 +6,7 @@ when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)
 import ast
 
 from ..loops import function_loop
-from ..runs import PER_INSTANCE, looked_up_first, per_call_param, queued, routed
+from ..runs import PER_INSTANCE, looked_up_first, message_callback, per_call_param, queued, routed
 from ..syntax import ever_new
 from .common import WEAK_ADDRESS, WEAK_ENTITY_KEY, WEAK_GUI, gui_module, address_keyed, WEAK_LOGGED_ONCE, keyed_by_entity, logged_once_text, WEAK_THREAD_KEY, made_here_id, made_of, entry_made_of, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
 from .guards import deduplicated, filled_once, filled_to_index, logged_once
@@ -35,12 +35,13 @@ def evidence(facts, fn):
     function whose parameters say it handles a request, event or message, nothing; else, the function
     called from a function that runs per call (and, for an instance method, its class made in one).
     A parameter named like data (`text`, `s`, `payload`) is no such sign: a command's one input file
-    gives a function as much data as a server's traffic (singleton-container-growth's rule too).
+    gives a function as much data as a server's traffic (singleton-container-growth's rule too); a
+    callback named for the message it is handed (`on_ws_message(self, payload)`) is.
     Precision first: a container grown by code nothing calls per call (a plugin's delayed set-up, an
     import-time registration, a lazy initialisation, a migration) is not reported."""
     if fn.cls is not None and fn.name in PER_INSTANCE:
         return ([[c] for c in facts.class_family(fn.cls)],)
-    if routed(fn) or queued(fn) or any(per_call_param(fn, p) for p in fn.params) and not _walks_one_input(fn):
+    if routed(fn) or queued(fn) or (any(per_call_param(fn, p) for p in fn.params) or message_callback(fn)) and not _walks_one_input(fn):
         return ()
     if _walks_one_input(fn):
         return ([[c] for c in facts.class_family(fn.cls)],)  # `feed()`/`visit()` calls it: the walker made per call
