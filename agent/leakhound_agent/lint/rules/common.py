@@ -523,6 +523,24 @@ def made_here_id(fn, key):
     return False
 
 
+def counted_key(fn, key):
+    """The key is a counter the function steps and that outlives the call (`global N; N += 1`, then
+    `JOBS[N] = job`; `self.seq += 1`, then `self.pending[self.seq] = fut`): new on every call. Not a
+    local counter, which starts again with each call."""
+    if isinstance(key, ast.Name):
+        if not any(isinstance(n, ast.Global) and key.id in n.names for n in ast.walk(fn.node)):
+            return False
+        same = lambda t: isinstance(t, ast.Name) and t.id == key.id
+    elif isinstance(key, ast.Attribute) and isinstance(key.value, ast.Name) and key.value.id in ("self", "cls"):
+        same = lambda t: isinstance(t, ast.Attribute) and t.attr == key.attr and isinstance(t.value, ast.Name) \
+            and t.value.id == key.value.id
+    else:
+        return False
+    return any(isinstance(n, ast.AugAssign) and isinstance(n.op, ast.Add) and same(n.target)
+               and isinstance(n.value, ast.Constant) and isinstance(n.value.value, int) and n.value.value > 0
+               for n in ast.walk(fn.node))
+
+
 def per_call_value(fn, expr):
     """The expression (or, for a local, what the function assigns to it) carries an identifier of a
     per-call object: an ever-new value (`id()`, `uuid4()`, `time()`, `request.request_id`) or a name
