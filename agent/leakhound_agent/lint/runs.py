@@ -11,12 +11,12 @@ from .loops import event_loop_call, function_loop
 from .syntax import assign_parts, class_like, class_methods, dotted, last_name
 
 # Parameters that say a function handles one request, event or message: it runs per call by its shape.
-# A callback named for the message or request it is handed (see message_callback).
-MESSAGE_CALLBACK = re.compile(r"^_?(on|handle)_(\w+_)?(message|msg|request|packet|datagram)$")
 PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection|websocket)$")
 # Of those, a connection is a client's (one per call) unless the function runs queries on it: then it is
 # a database's, which a program opens once as often as per call (sample AR: a schema wipe's `conn`).
 CONNECTION_PARAMS = {"conn", "connection"}
+# A callback named for the message or request it is handed (see message_callback).
+MESSAGE_CALLBACK = re.compile(r"^_?(on|handle)_(\w+_)?(message|msg|request|packet|datagram)$")
 DATABASE_CALLS = re.compile(r"^(execute\w*|cursor|commit|rollback|fetch\w*|begin|transaction|run_sync|scalars?|"
                             r"copy_\w+|_in_transaction|atomic)$")
 
