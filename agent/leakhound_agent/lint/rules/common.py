@@ -210,14 +210,17 @@ def entry_made_of(fn, key):
     if not (isinstance(k, ast.Constant) and isinstance(k.value, str)):
         return None
     name, values = key.value.id, []
+
+    def same_entry(t):  # `name["k"] = ...`
+        tk = subscript_key(t) if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == name else None
+        return isinstance(tk, ast.Constant) and tk.value == k.value
+
     for n in ast.walk(fn.node):
-        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets) \
-                and isinstance(n.value, ast.Dict):
-            values += [v for kk, v in zip(n.value.keys, n.value.values)
-                       if isinstance(kk, ast.Constant) and kk.value == k.value]
-        elif isinstance(n, ast.Assign) and any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)
-                                               and t.value.id == name and isinstance(subscript_key(t), ast.Constant)
-                                               and subscript_key(t).value == k.value for t in n.targets):
+        if not isinstance(n, ast.Assign):
+            continue
+        if isinstance(n.value, ast.Dict) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets):
+            values += [v for kk, v in zip(n.value.keys, n.value.values) if isinstance(kk, ast.Constant) and kk.value == k.value]
+        elif any(same_entry(t) for t in n.targets):
             values.append(n.value)
     return ast.Tuple(elts=values, ctx=ast.Load()) if values else None
 
@@ -539,6 +542,13 @@ def counted_key(fn, key):
     return any(isinstance(n, ast.AugAssign) and isinstance(n.op, ast.Add) and same(n.target)
                and isinstance(n.value, ast.Constant) and isinstance(n.value.value, int) and n.value.value > 0
                for n in ast.walk(fn.node))
+
+
+def made_anew(fn, key):
+    """The function itself makes the key new on each call: the id of what it just made (made_here_id),
+    an ever-new value it stores in a dict it builds (entry_made_of), or a counter it steps
+    (counted_key). What global- and singleton-container-growth both read besides the key itself."""
+    return made_here_id(fn, key) or ever_new(entry_made_of(fn, key)) or counted_key(fn, key)
 
 
 def per_call_value(fn, expr):

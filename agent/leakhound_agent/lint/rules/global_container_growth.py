@@ -8,7 +8,7 @@ import ast
 from ..loops import function_loop
 from ..runs import PER_INSTANCE, looked_up_first, message_callback, per_call_param, queued, routed
 from ..syntax import ever_new
-from .common import WEAK_ADDRESS, WEAK_ENTITY_KEY, WEAK_GUI, gui_module, address_keyed, WEAK_LOGGED_ONCE, keyed_by_entity, logged_once_text, WEAK_THREAD_KEY, made_here_id, made_of, entry_made_of, counted_key, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_ADDRESS, WEAK_ENTITY_KEY, WEAK_GUI, gui_module, address_keyed, WEAK_LOGGED_ONCE, keyed_by_entity, logged_once_text, WEAK_THREAD_KEY, made_of, made_anew, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
 from .guards import deduplicated, filled_once, filled_to_index, logged_once
 
 ID = "global-container-growth"
@@ -152,8 +152,7 @@ def _new_each_time(fn, c, key, value):
     str(uuid4())}`, then `JOBS[job["id"]] = job`), or the id of what the function just made (`iw =
     Image(...)`, then `TRACKED[iw.model_id] = iw`), or a counter it steps (`global N; N += 1`)."""
     k = key if c.kind != "set" else value
-    return ever_new(k) or made_here_id(fn, k) or (isinstance(k, ast.Name) and k.id != "self" and ever_new(made_of(fn, k))) \
-        or ever_new(entry_made_of(fn, k)) or counted_key(fn, k)
+    return ever_new(k) or (isinstance(k, ast.Name) and k.id != "self" and ever_new(made_of(fn, k))) or made_anew(fn, k)
 
 
 def check(facts):

@@ -21,7 +21,7 @@ from ..loops import function_loop
 from ..runs import BUILTIN_METHODS, PER_INSTANCE, handles_request, looked_up_first
 from ..syntax import ever_new, last_name
 from .global_container_growth import LIST_GROW
-from .common import DATA_PARAMS, WEAK_ADDRESS, address_keyed, gui_module, made_here_id, made_task, task_kept, where, written, fn_label, how, is_exception_value, made_of, entry_made_of, counted_key, managed
+from .common import DATA_PARAMS, WEAK_ADDRESS, address_keyed, gui_module, made_task, task_kept, where, written, fn_label, how, is_exception_value, made_of, made_anew, managed
 from .guards import deduplicated, filled_once
 
 ID = "singleton-container-growth"
@@ -37,16 +37,15 @@ PER_EVENT_NAME = re.compile(r"(?i)^_*(job|task|session|order|stream|query|packet
 
 def _per_event_key(fn, key):
     """The key never repeats: an ever-new value (see syntax.ever_new; not `self`, one key per object), a
-    name that says it is the id of one job, session or order (`job_id`, `session_id`), what the function
-    stores under the key of a dict it builds (see common.entry_made_of), a counter it steps
-    (common.counted_key), or the id of what the function just created."""
+    name that says it is the id of one job, session or order (`job_id`, `session_id`), or a key the
+    function makes new itself (common.made_anew: the id of what it just created, a dict entry it
+    builds, a counter it steps)."""
     if key is None or isinstance(key, ast.Name) and key.id == "self":
         return False
-    if isinstance(key, ast.Name) and PER_EVENT_NAME.match(key.id) or made_here_id(fn, key):
+    if isinstance(key, ast.Name) and PER_EVENT_NAME.match(key.id) or made_anew(fn, key):
         return True
     made = made_of(fn, key)
-    return not (isinstance(made, ast.Name) and made.id == "self") and ever_new(made) or ever_new(entry_made_of(fn, key)) \
-        or counted_key(fn, key)
+    return not (isinstance(made, ast.Name) and made.id == "self") and ever_new(made)
 
 
 # Chat-bot frameworks that make one object of these classes and keep it for the whole run: the bot (a
