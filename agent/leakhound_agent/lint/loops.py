@@ -122,9 +122,10 @@ def function_loop(fn, node):
     return loops.get(id(node))
 
 
-def event_loop_call(fn, call):
+def event_loop_call(fn, call, replays=frozenset()):
     """The call is made on each turn of the function's own event loop: a `while True:` (see
-    function_loop) or an `async for` over a stream (`async for event in listener:`)."""
+    function_loop) or an `async for` over a stream (`async for event in listener:`), not over one of
+    the module's async generators that only replays what it is handed (`replays`, see replays_input)."""
     if function_loop(fn, call) is not None:
         return True
     streams = getattr(fn, "_streams", None)
@@ -135,8 +136,49 @@ def event_loop_call(fn, call):
             n = todo.pop()
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 continue
-            if isinstance(n, ast.AsyncFor):
+            if isinstance(n, ast.AsyncFor) and not (isinstance(n.iter, ast.Call) and _callee(n.iter) in replays):
                 streams.update(id(c) for b in n.body for c in ast.walk(b))
             todo.extend(ast.iter_child_nodes(n))
         fn._streams = streams
     return id(call) in streams
+
+
+def _callee(call):
+    f = call.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+
+
+# Calls that only walk what they are given: a `for` over one of them walks a parameter's items.
+_OVER_ITEMS = frozenset(("range", "enumerate", "zip", "reversed", "sorted", "list", "tuple"))
+
+
+def replays_input(fn):
+    """An async generator that yields only the items of what it is handed, maybe paced
+    (`for request in input_requests: yield request; await asyncio.sleep(interval)`, a load test's
+    request source): a finite stream, not a source of events. Every `yield` sits in a `for` over a
+    parameter (or `range(n)`, `enumerate(param)`), and the generator has no `while` or `async for`."""
+    if not isinstance(fn.node, ast.AsyncFunctionDef):
+        return False
+    params = set(fn.params) - {"self", "cls"}
+    covered, yields = set(), []
+    todo = list(fn.node.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(n, (ast.While, ast.AsyncFor)):
+            return False
+        if isinstance(n, ast.Yield):
+            yields.append(id(n))
+        if isinstance(n, ast.For) and _over_params(n.iter, params):
+            covered.update(id(c) for b in n.body for c in ast.walk(b))
+        todo.extend(ast.iter_child_nodes(n))
+    return bool(yields) and all(y in covered for y in yields)
+
+
+def _over_params(it, params):
+    if isinstance(it, ast.Name):
+        return it.id in params
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in _OVER_ITEMS and it.args:
+        return all(isinstance(a, ast.Constant) or _over_params(a, params) for a in it.args)
+    return False

@@ -7,7 +7,7 @@ import io
 import os
 import re
 
-from .loops import event_loop_call, function_loop
+from .loops import event_loop_call, function_loop, replays_input
 from .syntax import assign_parts, class_like, class_methods, dotted, last_name
 
 # Parameters that say a function handles one request, event or message: it runs per call by its shape.
@@ -333,6 +333,15 @@ class RunFacts:
     """How often a module's code runs: the mixin of ModuleFacts that answers it."""
 
     # ---- which functions run per call ---------------------------------------------------
+    @property
+    def replays(self):
+        """Names of the module's async generators that only replay what they are handed (see
+        loops.replays_input): an `async for` over one is no stream of events."""
+        found = self.__dict__.get("_replays")
+        if found is None:
+            found = self._replays = frozenset(fn.name for fn in self.functions if replays_input(fn))
+        return found
+
     def called_per_call(self):
         """The last names of what functions that run per call call (`Conn(...)`, `mod.setup_log(...)`,
         `x.start()`): evidence, for any file, that such a class is made, or such a function run, over
@@ -345,7 +354,7 @@ class RunFacts:
             if names and not (fn.cls is not None and fn.name in PER_INSTANCE) and not self.runs_once(fn):
                 out |= names
             else:  # what its own event loop calls runs once per event, even in a function that runs once
-                out.update(e for name, call in self._evidence_calls(fn) if event_loop_call(fn, call)
+                out.update(e for name, call in self._evidence_calls(fn) if event_loop_call(fn, call, self.replays)
                            for e in self.evidence_names(fn, name) if e[0] != ".")
         return out
 
@@ -529,7 +538,7 @@ class RunFacts:
         for fn in self.functions:
             # What a function's own event loop calls, as for a module-level one; not methods of any
             # object by name (`manager.run()` in a supervisor's loop says nothing of every `run()`).
-            out.update(REQUEST + e for name, call in self._evidence_calls(fn) if event_loop_call(fn, call)
+            out.update(REQUEST + e for name, call in self._evidence_calls(fn) if event_loop_call(fn, call, self.replays)
                        for e in self.evidence_names(fn, name) if e[0] != ".")
             # A function defined in a request handler (a generator it streams, a callback) runs per request too.
             handler = fn if handles_request(fn) else fn.parent if fn.parent is not None and handles_request(fn.parent) else None
@@ -719,7 +728,7 @@ class RunFacts:
                 for name, _ in g.calls:
                     index.setdefault(name, []).append(g)
         callers = index.get(fn.name, ())
-        if any(name == fn.name and event_loop_call(g, call) for g in callers for name, call in g.calls):
+        if any(name == fn.name and event_loop_call(g, call, self.replays) for g in callers for name, call in g.calls):
             return False  # called on each turn of a caller's event loop
         return bool(callers) and all(self.runs_once(g) for g in callers)
 
