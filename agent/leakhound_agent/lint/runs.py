@@ -231,8 +231,10 @@ def _opts_out_of_cache(call):
 def _evidence_calls(fn):
     """(callee, Call) for the calls of fn that are evidence of what they call: not of a function defined
     inside fn (a bare call runs that local function, not another module's of the same name), nor one
-    that switches its callee's cache off."""
-    return [(name, call) for name, call in fn.calls if name not in fn.nested and not _opts_out_of_cache(call)]
+    that switches its callee's cache off, nor fn's call of itself (`execute(component)` in `execute()`'s
+    loop over its components, `self.walk(child)`): a recursion runs as often as its callers call it."""
+    own = (fn.name, "self." + fn.name) if fn.cls is not None else (fn.name,)
+    return [(name, call) for name, call in fn.calls if name not in fn.nested and name not in own and not _opts_out_of_cache(call)]
 
 
 def route_takes_values(fn):
