@@ -32,8 +32,9 @@ several files of the package define a NAME, the host counts only the one in that
 """
 import ast
 import os
+import re
 
-from .runs import CLASS_NAME, REQUEST, _lazy
+from .runs import CLASS_NAME, REQUEST, _is_main_guard, _lazy
 
 
 PREFIX = "public:"
@@ -119,6 +120,42 @@ def _exports(tree, package):
     return {n: origin.get(n) for n in offered}
 
 
+_script_imports = {}
+# Scripts beside a single-file library that only try it out: its tests, examples, demos, benchmarks.
+_NOT_PROGRAM = re.compile(r"(?i)^(setup|conftest|tests?|test_\w*|\w*_tests?|examples?\w*|demo\w*|bench\w*|try_\w*)\.py$")
+
+
+def _scripts_imports(folder):
+    """The modules that the folder's scripts (a file with an `if __name__ == "__main__":` block, or
+    one that starts `#!/usr/bin/env python3`) import by their plain names (`from lnd import Lnd` in a `rebalance.py` run as a command): modules
+    of that program, laid out flat beside it, not single-file libraries. Read once per folder."""
+    found = _script_imports.get(folder)
+    if found is None:
+        found = _script_imports[folder] = set()
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(".py") and not _NOT_PROGRAM.match(n))
+        except OSError:
+            names = []
+        for name in names:
+            try:
+                with open(os.path.join(folder, name), "rb") as f:
+                    source = f.read()
+                shebang = source.startswith(b"#!") and b"python" in source.split(b"\n", 1)[0]
+                if not shebang and b"__main__" not in source:
+                    continue
+                tree = ast.parse(source)
+            except (OSError, SyntaxError, ValueError):
+                continue
+            if not shebang and not any(_is_main_guard(stmt) for stmt in tree.body):
+                continue
+            for node in tree.body:
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    found.add(node.module.split(".")[0])
+                elif isinstance(node, ast.Import):
+                    found.update(a.name.split(".")[0] for a in node.names)
+    return found
+
+
 def public_names(tree, filename):
     """{"public:NAME@WHERE"} for the classes this file offers to its users."""
     path = os.path.abspath(filename)
@@ -130,7 +167,8 @@ def public_names(tree, filename):
         # A single-file library sits at its project's root (beside its pyproject.toml or setup.py, or
         # in a `src/` folder there); a module loose in some other folder is one of an application's
         # (`plex/api.py`, a platform plugin). A folder holding an entry point is a program's.
-        program = any(os.path.exists(os.path.join(folder, entry)) for entry in ENTRY_POINTS)
+        program = any(os.path.exists(os.path.join(folder, entry)) for entry in ENTRY_POINTS) or \
+            os.path.splitext(os.path.basename(path))[0] in _scripts_imports(folder)
         root = os.path.dirname(folder) if os.path.basename(folder) == "src" else folder
         at_root = any(os.path.exists(os.path.join(root, m)) for m in PROJECT_MARKERS)
         names = dict.fromkeys(_classes(tree)) if at_root and not program else {}
