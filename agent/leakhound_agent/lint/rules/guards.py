@@ -33,7 +33,7 @@ def filled_once(fn, node, container):
     name = container.name.split(".")[-1]
     filled = None
     for stmt in fn.node.body:
-        if isinstance(stmt, ast.If) and _names(stmt.test, name) and any(isinstance(b, ast.Return) for b in stmt.body):
+        if isinstance(stmt, ast.If) and _has_entries(stmt.test, name) and any(isinstance(b, ast.Return) for b in stmt.body):
             return True
         # `if self.function_names: return`, then a loop that fills it and C: one guard for both; or
         # `if pw.browser is not None: return pw`, then `pw.browser = launch()`: a lazy initialiser.
@@ -55,6 +55,18 @@ def filled_once(fn, node, container):
                 return True
         cur = up.get(id(cur))
     return False
+
+
+# Names a test of C's own may use beside C (`if data and isinstance(data, list): return data`).
+_OWN_TESTS = frozenset(("isinstance", "len", "list", "dict", "tuple", "set", "bool"))
+
+
+def _has_entries(test, name):
+    """`C`, or `C and isinstance(C, list)`: a test that C has something, and of nothing but C."""
+    if _names(test, name):
+        return True
+    return isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) and any(_names(v, name) for v in test.values) \
+        and all(n.id == name or n.id in _OWN_TESTS for v in test.values for n in ast.walk(v) if isinstance(n, ast.Name))
 
 
 def _flag_spent(guard, fn):
