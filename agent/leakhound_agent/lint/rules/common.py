@@ -308,12 +308,15 @@ def _entity_use(node, p):
 def keyed_by_entity(fn, key):
     """Every free-form-data parameter the key is made of is used there only through an id attribute
     (`int(query.peer.chat_id)`, `chat_id = query.message.chat.id`), or the key is named for the party
-    (a parameter `username`, or a local one made of no parameter): a table per chat or user."""
+    (a parameter `username`, or a local one made of no parameter) or for the channel or room the
+    message came in (PLACE_NAME): a table per chat, user or channel."""
     if key is None:
         return False
     made = made_of(fn, key)
     if ever_new(made):
         return False
+    if isinstance(key, ast.Name) and PLACE_NAME.match(key.id):
+        return True  # `currentChannel = msg.args[0]`: an IRC bot's table per channel it sits in
     made = _without_tests(made)
     data = [p for p in fn.params if DATA_PARAMS.match(p) and mentions(made, names=(p,))]
     if data:
@@ -330,6 +333,11 @@ def keyed_by_entity(fn, key):
 # A parameter that names whom the data is for: a user, an account, a chat.
 ENTITY_PARAM = re.compile(r"(?i)^_?(user|username|user_name|user_id|userid|uid|account|account_id|login|email|"
                           r"chat|chat_id|peer_id|guild_id|channel_id|member_id|customer_id|tenant|tenant_id)$")
+
+
+# A local that names the channel, room or guild a message came in (whatever it is read from): the
+# places a bot sits in, as many as it has joined.
+PLACE_NAME = re.compile(r"(?i)^_?(current_?|this_?)?(channel|chan|room|guild)(_?(id|name))?$")
 
 
 class _BranchValues(ast.NodeTransformer):
