@@ -54,18 +54,22 @@ const EXAMPLE_DIRS = new Set(["example", "examples", "sample", "samples", "demo"
 const SCRIPT_DIRS = new Set(["script", "scripts"]);
 const IMPORTER_DIRS = new Set(["importer", "importers"]);
 const SCRAPER_DIRS = new Set(["scraper", "scrapers", "spider", "spiders"]);
+const BENCHMARK_DIRS = new Set(["bench", "benches", "benchmark", "benchmarks"]);
 
 /** Code that runs once over fixed input, by a folder on its path below the folder given to lint:
  *  "example" for an example, sample, demo or documentation script (it shows how to use the code),
  *  "script" for one under a scripts folder (a maintenance, build or import script), "importer" for
  *  one under an importers folder (it reads one input, a file or a dump, into the program), "scraper"
- *  for one under a scrapers or spiders folder (it runs for one crawl and exits); else null. */
-export function oneOffKind(rel: string): "example" | "script" | "importer" | "scraper" | null {
+ *  for one under a scrapers or spiders folder (it runs for one crawl and exits), "benchmark" for one
+ *  under a bench or benchmarks folder (it runs a fixed workload, often a load test's requests, and
+ *  reports on what it kept); else null. */
+export function oneOffKind(rel: string): "example" | "script" | "importer" | "scraper" | "benchmark" | null {
   const dirs = rel.split(path.sep).join("/").split("/").slice(0, -1).map((d) => d.toLowerCase());
   if (dirs.some((d) => EXAMPLE_DIRS.has(d))) return "example";
   if (dirs.some((d) => SCRIPT_DIRS.has(d))) return "script";
   if (dirs.some((d) => IMPORTER_DIRS.has(d))) return "importer";
   if (dirs.some((d) => SCRAPER_DIRS.has(d))) return "scraper";
+  if (dirs.some((d) => BENCHMARK_DIRS.has(d))) return "benchmark";
   return null;
 }
 

@@ -66,6 +66,7 @@ export const ONE_OFF: Record<NonNullable<ReturnType<typeof oneOffKind>>, string>
   script: "it is in a scripts folder: a maintenance, build or import script that runs once over its input",
   importer: "it is in an importers folder: code that reads one input (a file, a dump) into the program, so what it keeps is bounded by that input",
   scraper: "it is in a scrapers or spiders folder: a scraper runs for one crawl and exits, so what it caches is bounded by that crawl",
+  benchmark: "it is in a benchmarks folder: a benchmark runs a fixed workload (a load test's requests) and exits, so what it keeps is bounded by that run",
 };
 
 /** Rules whose finding is about a container another file might trim. */

@@ -341,7 +341,7 @@ describe("leakhound lint", () => {
     expect(res.stdout).toMatch(/3 test files skipped \(--include-tests\)/);
   });
 
-  it("a finding in an example, sample, demo or maintenance script, an importer or a scraper (by its folder below the path given) is of low confidence; a script named on the command line is not", async () => {
+  it("a finding in an example, sample, demo or maintenance script, an importer, a scraper or a benchmark (by its folder below the path given) is of low confidence; a script named on the command line is not", async () => {
     const grows = (name: string) => `${name} = []\n\n\ndef add(request):\n    ${name}.append(request)\n`;
     const dir = project({
       "pkg/store.py": grows("_items"),
@@ -351,6 +351,7 @@ describe("leakhound lint", () => {
       "scripts/import_rows.py": grows("_log_bits"),
       "app/importers/suppliers.py": grows("_suppliers"), // reads one file into the database per run
       "scrapers/ar/bills.py": grows("_sponsors"), // one crawl per run
+      "tools/benchmarks/serving.py": grows("_latencies"), // one load test per run
       "scripts/bench.py": "import gc\n\n\ndef run(rows):\n    gc.disable()\n    return list(rows)\n",
     });
     const json = path.join(dir, "r.json");
@@ -372,6 +373,7 @@ describe("leakhound lint", () => {
       // A collector switched off once is off for the whole run: that finding keeps its confidence.
       [path.join("scripts", "bench.py"), "high", ""],
       [path.join("scripts", "import_rows.py"), "low", expect.stringMatching(/scripts folder: a maintenance, build or import script/)],
+      [path.join("tools", "benchmarks", "serving.py"), "low", expect.stringMatching(/benchmarks folder: a benchmark runs a fixed workload/)],
     ]);
     expect((await findings(".")).map((f: string[]) => f[0])).toEqual([path.join("pkg", "sampler.py"), path.join("pkg", "store.py"), path.join("scripts", "bench.py")]);
     // Given as the folder to lint, an examples folder is the user's code.
