@@ -9,7 +9,7 @@ from ..loops import function_loop
 from ..runs import PER_INSTANCE, looked_up_first, message_callback, per_call_param, queued, routed
 from ..syntax import ever_new
 from .common import WEAK_ADDRESS, WEAK_ENTITY_KEY, WEAK_GUI, gui_module, address_keyed, WEAK_LOGGED_ONCE, keyed_by_entity, logged_once_text, WEAK_THREAD_KEY, made_of, made_anew, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
-from .guards import deduplicated, filled_once, filled_to_index, logged_once
+from .guards import deduplicated, filled_once, filled_to_index, filled_when_empty, logged_once
 
 ID = "global-container-growth"
 TITLE = "Global container grows on every call"
@@ -178,7 +178,7 @@ def check(facts):
                 yield node, why, fix, c.name, None, None
                 break
             if facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c) or filled_to_index(fn, node, c) \
-                    or _listens_for_a_while(facts, fn):
+                    or filled_when_empty(facts, fn, c) or _listens_for_a_while(facts, fn):
                 continue
             h = how(node)
             distinct = c.kind == "list" and h in LIST_GROW and deduplicated(fn, node, c)

@@ -69,6 +69,39 @@ def _has_entries(test, name):
         and all(n.id == name or n.id in _OWN_TESTS for v in test.values for n in ast.walk(v) if isinstance(n, ast.Name))
 
 
+def filled_when_empty(facts, fn, container):
+    """fn is private to its module (`_get_authors`), and every call of it there (`self._get_authors(msg)`
+    in a method of its class, `_load()` in a module function; one at least) sits in the body of an
+    `if not C:` (or `len(C) == 0`) of the container it grows: it fills C once, whatever it is handed."""
+    if not fn.name.startswith("_") or fn.name.startswith("__") or fn.parent is not None:
+        return False
+    name = container.name.split(".")[-1]
+    target = "self." + fn.name if fn.cls is not None else fn.name
+    sites = 0
+    for g in facts.functions:
+        for callee, call in g.calls:
+            if callee != target:
+                continue
+            if fn.cls is not None and g.cls is not fn.cls:
+                return False
+            sites += 1
+            up = parents(g.node)
+            child, cur = call, up.get(id(call))
+            while cur is not None and cur is not g.node:
+                if isinstance(cur, ast.If) and child in cur.body:
+                    tests = cur.test.values if isinstance(cur.test, ast.BoolOp) and isinstance(cur.test.op, ast.And) else [cur.test]
+                    if any(_empty_test(t, name, g) and _mentions(t, name) for t in tests):
+                        break
+                child, cur = cur, up.get(id(cur))
+            else:
+                return False
+    return sites > 0
+
+
+def _mentions(test, name):
+    return any(_names(n, name) for n in ast.walk(test))
+
+
 def _flag_spent(guard, fn):
     """`if _populate: ...; _populate = False` (a global, or `self.pending`): the block runs while a flag
     is set and clears it, so once (once per setting of the flag)."""

@@ -22,7 +22,7 @@ from ..runs import BUILTIN_METHODS, PER_INSTANCE, handles_request, looked_up_fir
 from ..syntax import ever_new, last_name
 from .global_container_growth import LIST_GROW
 from .common import DATA_PARAMS, WEAK_ADDRESS, address_keyed, gui_module, made_task, task_kept, where, written, fn_label, how, is_exception_value, made_of, made_anew, managed
-from .guards import deduplicated, filled_once
+from .guards import deduplicated, filled_once, filled_when_empty
 
 ID = "singleton-container-growth"
 TITLE = "Container on a long-lived object grows per request"
@@ -149,7 +149,7 @@ def check(facts):
             elif c.kind == "list" and h in LIST_GROW:
                 # A list grows with any input, a command's one file as much as a server's traffic: only
                 # a method that handles a request or message, or its own event loop, says it is traffic.
-                if filled_once(fn, node, c) or deduplicated(fn, node, c):
+                if filled_once(fn, node, c) or filled_when_empty(facts, fn, c) or deduplicated(fn, node, c):
                     continue
                 why = ("%s is grown with `%s` in %s on every call and never trimmed, so it keeps everything ever added." % (
                     where(c), h, fn_label(method)))
