@@ -552,11 +552,29 @@ def counted_key(fn, key):
                for n in ast.walk(fn.node))
 
 
-def made_anew(fn, key):
+def made_anew(fn, key, container=None):
     """The function itself makes the key new on each call: the id of what it just made (made_here_id),
-    an ever-new value it stores in a dict it builds (entry_made_of), or a counter it steps
-    (counted_key). What global- and singleton-container-growth both read besides the key itself."""
-    return made_here_id(fn, key) or ever_new(entry_made_of(fn, key)) or counted_key(fn, key)
+    an ever-new value it stores in a dict it builds (entry_made_of), a counter it steps
+    (counted_key), or a name it steps until the container lacks it (stepped_past). What global- and
+    singleton-container-growth both read besides the key itself."""
+    return made_here_id(fn, key) or ever_new(entry_made_of(fn, key)) or counted_key(fn, key) or \
+        container is not None and stepped_past(fn, key, container)
+
+
+def stepped_past(fn, key, container):
+    """`while name in C: name = next_name(name)` before the key is stored: the function makes the name
+    unique against the container itself (`id += "-1"`), so each call adds one the container lacks."""
+    if not isinstance(key, ast.Name):
+        return False
+    short = container.name.split(".")[-1]
+    for n in ast.walk(fn.node):
+        if isinstance(n, ast.While) and isinstance(n.test, ast.Compare) and len(n.test.ops) == 1 \
+                and isinstance(n.test.ops[0], ast.In) and isinstance(n.test.left, ast.Name) and n.test.left.id == key.id \
+                and last_name(n.test.comparators[0]) == short \
+                and any(isinstance(t, ast.Name) and t.id == key.id for s in ast.walk(n)
+                        if isinstance(s, (ast.Assign, ast.AugAssign)) for t in (s.targets if isinstance(s, ast.Assign) else [s.target])):
+            return True
+    return False
 
 
 def per_call_value(fn, expr):

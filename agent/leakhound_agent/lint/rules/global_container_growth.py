@@ -152,7 +152,7 @@ def _new_each_time(fn, c, key, value):
     str(uuid4())}`, then `JOBS[job["id"]] = job`), or the id of what the function just made (`iw =
     Image(...)`, then `TRACKED[iw.model_id] = iw`), or a counter it steps (`global N; N += 1`)."""
     k = key if c.kind != "set" else value
-    return ever_new(k) or (isinstance(k, ast.Name) and k.id != "self" and ever_new(made_of(fn, k))) or made_anew(fn, k)
+    return ever_new(k) or (isinstance(k, ast.Name) and k.id != "self" and ever_new(made_of(fn, k))) or made_anew(fn, k, c)
 
 
 def check(facts):

@@ -35,14 +35,14 @@ HELP = ("An object the program makes once (a server, a service, a consumer) live
 PER_EVENT_NAME = re.compile(r"(?i)^_*(job|task|session|order|stream|query|packet)_?(id|uuid)_*$|^_*(uuid|guid)_*$")
 
 
-def _per_event_key(fn, key):
+def _per_event_key(fn, key, container=None):
     """The key never repeats: an ever-new value (see syntax.ever_new; not `self`, one key per object), a
     name that says it is the id of one job, session or order (`job_id`, `session_id`), or a key the
     function makes new itself (common.made_anew: the id of what it just created, a dict entry it
     builds, a counter it steps)."""
     if key is None or isinstance(key, ast.Name) and key.id == "self":
         return False
-    if isinstance(key, ast.Name) and PER_EVENT_NAME.match(key.id) or made_anew(fn, key):
+    if isinstance(key, ast.Name) and PER_EVENT_NAME.match(key.id) or made_anew(fn, key, container):
         return True
     made = made_of(fn, key)
     return not (isinstance(made, ast.Name) and made.id == "self") and ever_new(made)
@@ -156,7 +156,7 @@ def check(facts):
                 fix = ("Bound it (`collections.deque(maxlen=N)`) or remove each entry when its work is done "
                        "(`%s.remove(x)` in a `finally`)." % written(c))
             elif c.kind in ("dict", "defaultdict", "set") and h in ("setitem", "setdefault", "add") \
-                    and _per_event_key(fn, key if c.kind != "set" else value) \
+                    and _per_event_key(fn, key if c.kind != "set" else value, c) \
                     and not (c.kind != "set" and looked_up_first(c, fn, node, key)):  # a memo: unbounded-cache's
                 why = ("%s gets a new entry in %s for each request or message, keyed by a value that never repeats, "
                        "and nothing removes them." % (where(c), fn_label(method)))
