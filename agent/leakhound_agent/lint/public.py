@@ -7,8 +7,9 @@ instances as they please, which code inside the library may never show.
   so it offers nothing by itself.
 - A module outside any package at its project's root (a single-file library beside its
   pyproject.toml or setup.py, or in `src/` there): its public classes, unless its folder holds a
-  program's entry point (`main.py`, `__main__.py`): then it is one of that program's modules, and the
-  program makes its objects (a configuration generator's `Configurator`). A module loose in any other
+  program's entry point (`main.py`, `__main__.py`) or a script beside it imports it (`rebalance.py`,
+  guarded by `if __name__ == "__main__":` or starting with a python shebang): then it is one of that
+  program's modules, and the program makes its objects (a configuration generator's `Configurator`). A module loose in any other
   folder is an application's (`plex/api.py`), and one below a package is the package's own (a
   namespace subpackage, PEP 420).
 - Any other module of a package: nothing; its classes are offered only if the package exports them
@@ -127,8 +128,9 @@ _NOT_PROGRAM = re.compile(r"(?i)^(setup|conftest|tests?|test_\w*|\w*_tests?|exam
 
 def _scripts_imports(folder):
     """The modules that the folder's scripts (a file with an `if __name__ == "__main__":` block, or
-    one that starts `#!/usr/bin/env python3`) import by their plain names (`from lnd import Lnd` in a `rebalance.py` run as a command): modules
-    of that program, laid out flat beside it, not single-file libraries. Read once per folder."""
+    one that starts `#!/usr/bin/env python3`) import by their plain names (`from lnd import Lnd` in a
+    `rebalance.py` run as a command): modules of that program, laid out flat beside it, not
+    single-file libraries. Read once per folder."""
     found = _script_imports.get(folder)
     if found is None:
         found = _script_imports[folder] = set()

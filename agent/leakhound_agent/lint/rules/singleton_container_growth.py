@@ -39,7 +39,7 @@ def _per_event_key(fn, key, container=None):
     """The key never repeats: an ever-new value (see syntax.ever_new; not `self`, one key per object), a
     name that says it is the id of one job, session or order (`job_id`, `session_id`), or a key the
     function makes new itself (common.made_anew: the id of what it just created, a dict entry it
-    builds, a counter it steps)."""
+    builds, a counter it steps, a name it steps until the container lacks it)."""
     if key is None or isinstance(key, ast.Name) and key.id == "self":
         return False
     if isinstance(key, ast.Name) and PER_EVENT_NAME.match(key.id) or made_anew(fn, key, container):
