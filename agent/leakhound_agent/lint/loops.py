@@ -2,6 +2,9 @@
 an `async for` over a stream. What such a loop calls runs once per event, not once per process."""
 import ast
 
+from .syntax import last_name
+
+
 def module_loop_nodes(tree):
     """{id of each node inside a module-level event loop: that loop}. An event loop is a `while`
     statement at module level (also in a `__main__` block, a `try` or a `with` there) whose test is no
@@ -136,16 +139,11 @@ def event_loop_call(fn, call, replays=frozenset()):
             n = todo.pop()
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 continue
-            if isinstance(n, ast.AsyncFor) and not (isinstance(n.iter, ast.Call) and _callee(n.iter) in replays):
+            if isinstance(n, ast.AsyncFor) and not (isinstance(n.iter, ast.Call) and last_name(n.iter) in replays):
                 streams.update(id(c) for b in n.body for c in ast.walk(b))
             todo.extend(ast.iter_child_nodes(n))
         fn._streams = streams
     return id(call) in streams
-
-
-def _callee(call):
-    f = call.func
-    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
 
 
 # Calls that only walk what they are given: a `for` over one of them walks a parameter's items.

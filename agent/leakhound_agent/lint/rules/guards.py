@@ -79,13 +79,14 @@ def filled_when_empty(facts, fn, container):
     target = "self." + fn.name if fn.cls is not None else fn.name
     sites = 0
     for g in facts.functions:
+        up = None  # g's parents, built once g calls fn
         for callee, call in g.calls:
             if callee != target:
                 continue
             if fn.cls is not None and g.cls is not fn.cls:
                 return False
             sites += 1
-            up = parents(g.node)
+            up = up or parents(g.node)
             child, cur = call, up.get(id(call))
             while cur is not None and cur is not g.node:
                 if isinstance(cur, ast.If) and child in cur.body:
