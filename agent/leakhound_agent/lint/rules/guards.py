@@ -231,7 +231,22 @@ def deduplicated(fn, node, container):
         if isinstance(n, ast.If) and n.lineno < node.lineno and _membership(n.test, name, ast.In) and n.body \
                 and isinstance(n.body[-1], (ast.Continue, ast.Return, ast.Break, ast.Raise)) and _same_block(up, n, node):
             return True
-    return _picked_against(fn, node, name)
+    return _picked_against(fn, node, name) or _searched_first(fn, up, node, name)
+
+
+def _searched_first(fn, up, node, name):
+    """`for r in C: if r.pin == pin: return r` before `C.append(Relay(pin))`: a get-or-create that
+    walks C for an entry matching what it was asked for and hands that back, so C grows only by
+    entries it did not have, one per distinct key."""
+    for loop in ast.walk(fn.node):
+        if not (isinstance(loop, ast.For) and loop.lineno < node.lineno and isinstance(loop.target, ast.Name)
+                and _names(loop.iter, name) and _same_block(up, loop, node)):
+            continue
+        item = loop.target.id
+        if any(isinstance(n, ast.If) and _mentions(n.test, item) and n.body and isinstance(n.body[-1], ast.Return)
+               for b in loop.body for n in ast.walk(b)):
+            return True
+    return False
 
 
 def _picked_against(fn, node, name):
@@ -256,8 +271,15 @@ def _membership(test, name, op):
     tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, joined) else [test]
     tests = [_negated(t) for t in tests]
     return any(isinstance(t, ast.Compare) and any(isinstance(o, op) for o in t.ops)
-               and any(_names(c, name) for c in t.comparators) or op is ast.NotIn and _counted_absent(t, name)
+               and any(_names(c, name) or _keys_of(c, name) for c in t.comparators) or op is ast.NotIn and _counted_absent(t, name)
                for t in tests)
+
+
+def _keys_of(expr, name):
+    """`[o[0] for o in C]` (or a set or generator of them): what C's entries are keyed by, so
+    `if k not in [o[0] for o in C]: C.append((k, v))` adds each key once."""
+    return isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) and len(expr.generators) == 1 \
+        and _names(expr.generators[0].iter, name)
 
 
 def _negated(test):
