@@ -154,9 +154,19 @@ def _long_lived_id(call):
     return isinstance(arg, ast.Name) and bool(LONG_LIVED.match(arg.id))
 
 
+# A random token or id, from the standard library (`secrets.token_hex(16)`) or from a helper of the
+# project's named for one and handed at most sizes (`random_string(32)`, `generate_token()`).
+RANDOM_TOKEN = frozenset(("token_hex", "token_urlsafe", "token_bytes"))
+RANDOM_MAKER = re.compile(r"(?i)^_?(random_?(string|str|id|token|hex|chars)|(generate|gen|make|new|create)_?(token|uuid|guid|nonce|random_?(string|id)))$")
+
+
 def ever_new_call(call):
-    """A call whose value never repeats (`uuid4()`, `time()`, `id(x)` of a short-lived x)."""
+    """A call whose value never repeats (`uuid4()`, `time()`, `id(x)` of a short-lived x, a random
+    token)."""
     name = last_name(call.func)
+    if name in RANDOM_TOKEN or RANDOM_MAKER.match(name or "") and all(isinstance(a, ast.Constant) for a in call.args) \
+            and all(isinstance(k.value, ast.Constant) for k in call.keywords):
+        return True
     if name not in EVER_NEW or _long_lived_id(call):
         return False
     return name not in EVER_NEW_BARE or dotted(call.func) in EVER_NEW_BARE[name]
