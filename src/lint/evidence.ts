@@ -21,13 +21,15 @@ export function strongAlternative(all: string[], has: (n: string) => boolean): b
   return all.some((n) => strongEvidence(n, has)) || all.every((n) => n.startsWith("!") || n.startsWith("once:"));
 }
 
-/** A class made per call (or per request) makes its bases' constructors and methods run so too:
- *  from the files' "ext:CLASS:BASE" facts, add each base of a class that `made` has, through chains
- *  of bases, also across files (`class Client(BaseClient)` in the app, `BaseClient` in its library). */
-export function withBases(made: Set<string>): void {
+/** A class made per call (or per request) makes its bases' constructors and methods run so too, and
+ *  makes per call what its constructor makes: from the files' "ext:CLASS:BASE" and "init:CLASS:NAME"
+ *  facts, add each base of a class that `made` has, and each class its constructor makes, through
+ *  chains of them, also across files (`class Client(BaseClient)` in the app, `BaseClient` in its
+ *  library; `Handler()` per request, whose `__init__` makes a `Model()`). */
+export function withImplied(made: Set<string>): void {
   const bases = new Map<string, string[]>();
   for (const n of made) {
-    if (!n.startsWith("ext:")) continue;
+    if (!n.startsWith("ext:") && !n.startsWith("init:")) continue;
     const [, cls, base] = n.split(":");
     if (!cls || !base) continue;
     const list = bases.get(cls);
@@ -36,7 +38,7 @@ export function withBases(made: Set<string>): void {
   }
   // A class made as "Sub~module" makes its bases so too; the bases' modules are not known.
   const classOf = (n: string) => n.slice(requestPrefix(n).length).split("~")[0]!;
-  const todo = [...made].filter((n) => !n.startsWith("ext:") && bases.has(classOf(n)) && (!n.includes(":") || n.startsWith("request:")));
+  const todo = [...made].filter((n) => bases.has(classOf(n)) && (!n.includes(":") || n.startsWith("request:")));
   while (todo.length) {
     const n = todo.pop()!;
     const prefix = requestPrefix(n);
@@ -134,7 +136,7 @@ export class ProjectEvidence {
 
   /** Once every file is added. */
   finish(): void {
-    withBases(this.made);
+    withImplied(this.made);
     for (const n of this.made) {
       const at = n.lastIndexOf("~");
       if (at < 0) continue;

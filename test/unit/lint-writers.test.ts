@@ -7,7 +7,7 @@ import { annotation, escapeData, escapeProperty, githubAnnotations } from "../..
 import { toSarif } from "../../src/report/sarif.js";
 import type { CiFinding } from "../../src/report/ci-findings.js";
 import { globToRegExp, isExcluded, isTestPath } from "../../src/lint/files.js";
-import { ProjectEvidence, moduleMatcher, moduleNames, moduleStem, strongAlternative, withBases } from "../../src/lint/evidence.js";
+import { ProjectEvidence, moduleMatcher, moduleNames, moduleStem, strongAlternative, withImplied } from "../../src/lint/evidence.js";
 import { displayPath, largestFirst } from "../../src/lint/run.js";
 import { renderLintTerminal } from "../../src/lint/terminal.js";
 import { readConfig } from "../../src/lint/config.js";
@@ -75,8 +75,19 @@ describe("lint files and config", () => {
 
   it("counts a class made per call or per request as its bases made so, through chains of bases", () => {
     const made = new Set(["Billing", "request:Ledger", "ext:Billing:Pooled", "ext:Pooled:Base", "ext:Ledger:Shared", "ext:Unused:Other", "once:Audit", "ext:Audit:Logged"]);
-    withBases(made);
+    withImplied(made);
     expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["Base", "Billing", "Pooled", "once:Audit", "request:Ledger", "request:Shared"]);
+  });
+
+  it("counts what a constructor makes as made per call (or per request) wherever its class is, through chains", () => {
+    // `ExpenseHandler(...)` per request; its `__init__` makes a `BertSimilarity()`, whose base runs too;
+    // a class made once (`once:`) says nothing of what its constructor makes.
+    const made = new Set(["request:ExpenseHandler~handlers", "ExpenseHandler~handlers", "init:ExpenseHandler:BertSimilarity",
+      "ext:BertSimilarity:SimilarityModel", "init:BertSimilarity:Tokenizer", "once:Config", "init:Config:Pool"]);
+    withImplied(made);
+    expect([...made].filter((n) => !n.startsWith("ext:") && !n.startsWith("init:")).sort()).toEqual([
+      "BertSimilarity", "ExpenseHandler~handlers", "SimilarityModel", "Tokenizer", "once:Config",
+      "request:BertSimilarity", "request:ExpenseHandler~handlers", "request:SimilarityModel", "request:Tokenizer"]);
   });
 
   it("a call that says which module it runs counts only for that module's name; a name several files define needs one", () => {
@@ -131,13 +142,13 @@ describe("lint files and config", () => {
 
   it("counts a class made as NAME~module as its bases made so", () => {
     const made = new Set(["request:Billing~views", "Ledger~jobs", "ext:Billing:Pooled", "ext:Ledger:Shared"]);
-    withBases(made);
+    withImplied(made);
     expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["Ledger~jobs", "Shared", "request:Billing~views", "request:Pooled"]);
   });
 
   it("counts an object a handler keeps using (request:kept:) as its bases kept so, and looks it up by its bare name", () => {
     const made = new Set(["request:kept:Billing~views", "request:Billing~views", "ext:Billing:Pooled"]);
-    withBases(made);
+    withImplied(made);
     expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["request:Billing~views", "request:Pooled", "request:kept:Billing~views", "request:kept:Pooled"]);
     const project = new ProjectEvidence("/app");
     const views = ["def:Billing"];

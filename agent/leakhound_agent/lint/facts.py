@@ -60,7 +60,7 @@ _NO_STREAMS = frozenset()  # a function with no `async for`
 class Function:
     __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
                  "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "defaulted", "_stored", "_loops", "_streams", "_path_args",
-                 "_imported", "_dropped")
+                 "_imported", "_dropped", "_lazily")
 
     def __init__(self, node, cls, parent):
         self.node = node
@@ -77,6 +77,7 @@ class Function:
         self._stored = None
         self._imported = None
         self._dropped = None  # see runs.py, _dropped
+        self._lazily = None  # see runs.py, _lazily_made
         self._path_args = None  # see rules/common.py, _path_text
         # function_loop's table and event_loop_call's set: none until the walk meets a `while` or an
         # `async for` in the function (then built on first use; most functions have neither)

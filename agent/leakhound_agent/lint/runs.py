@@ -234,7 +234,34 @@ def _evidence_calls(fn):
     that switches its callee's cache off, nor fn's call of itself (`execute(component)` in `execute()`'s
     loop over its components, `self.walk(child)`): a recursion runs as often as its callers call it."""
     own = (fn.name, "self." + fn.name) if fn.cls is not None else (fn.name,)
-    return [(name, call) for name, call in fn.calls if name not in fn.nested and name not in own and not _opts_out_of_cache(call)]
+    lazy = _lazily_made(fn)
+    return [(name, call) for name, call in fn.calls if name not in fn.nested and name not in own and not _opts_out_of_cache(call)
+            and id(call) not in lazy]
+
+
+def _lazily_made(fn):
+    """{id of each call whose object fills a slot only while it is empty: whether the slot is the
+    instance's}. `if not self._window: self._window = Window(app)` makes one per instance (see made_once's
+    "init:"), `if X is None: X = Pool()` for a global or a class's slot one per process: neither one per
+    call of the method (a GUI application's `do_activate()`, a client's `connect()`)."""
+    found = fn._lazily
+    if found is None:
+        found = fn._lazily = {}
+        if not any(CLASS_NAME.match(name.rsplit(".", 1)[-1]) for name, _ in fn.calls):
+            return found
+        for node in ast.walk(fn.node):
+            if not isinstance(node, ast.If):
+                continue
+            for stmt in node.body:
+                if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.value, ast.Call)):
+                    continue
+                t = stmt.targets[0]
+                slot = t.attr if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) else \
+                    t.id if isinstance(t, ast.Name) and t.id in fn.globals else None
+                if slot and any(isinstance(n, ast.Attribute) and n.attr == slot or isinstance(n, ast.Name) and n.id == slot
+                                for n in ast.walk(node.test)):
+                    found[id(stmt.value)] = isinstance(t, ast.Attribute) and t.value.id == "self"
+    return found
 
 
 def route_takes_values(fn):
@@ -603,7 +630,7 @@ class RunFacts:
         the program's main function: named `main` or running its main loop, or in a module function
         only the main calls, once, but not what that function returns), not in a loop, lambda or
         comprehension there (one object per turn or per call); "ctor:NAME" for what a constructor makes
-        (one per instance of its class); "ref:NAME" for a class handed on uncalled (`HTTPServer(addr,
+        (one per instance of its class), with "init:CLASS:NAME" naming the class; "ref:NAME" for a class handed on uncalled (`HTTPServer(addr,
         Handler)`, `factory.protocol = Proto`, a router's `(r"/", Handler)`): whoever takes it makes as
         many as they like. See rules/singleton_container_growth.py."""
         out = set()
@@ -631,8 +658,18 @@ class RunFacts:
                 or any(n.rsplit(".", 1)[-1] in SERVE_LOOPS for n, _ in self.toplevel_calls):
             out.add("serves:")
         for fn in self.functions:
-            if fn.cls is not None and fn.name in PER_INSTANCE:
+            if fn.cls is None:
+                continue
+            if fn.name in PER_INSTANCE:
                 out.update("ctor:" + n for n in (last_name(c.func) for _, c in fn.calls) if n and CLASS_NAME.match(n))
+                sites = fn.calls
+            else:  # made lazily into the instance's slot: once per instance too
+                lazy = _lazily_made(fn)
+                sites = [(name, c) for name, c in fn.calls if lazy.get(id(c))] if lazy else ()
+            # "init:CLASS:NAME" (NAME maybe "NAME~module"): the host counts NAME made per call (or per
+            # request) wherever CLASS is.
+            out.update("init:%s:%s" % (fn.cls.name, e) for name, _ in sites if CLASS_NAME.match(name.rsplit(".", 1)[-1])
+                       for e in self.evidence_names(fn, name) if e[0] != "." and e.split("~")[0] != fn.cls.name)
         for node in ast.walk(self.tree):
             t = node.__class__
             if t is ast.Call:
