@@ -21,15 +21,13 @@ export function strongAlternative(all: string[], has: (n: string) => boolean): b
   return all.some((n) => strongEvidence(n, has)) || all.every((n) => n.startsWith("!") || n.startsWith("once:"));
 }
 
-/** A class made per call (or per request) makes its bases' constructors and methods run so too, and
- *  makes per call what its constructor makes: from the files' "ext:CLASS:BASE" and "init:CLASS:NAME"
- *  facts, add each base of a class that `made` has, and each class its constructor makes, through
- *  chains of them, also across files (`class Client(BaseClient)` in the app, `BaseClient` in its
- *  library; `Handler()` per request, whose `__init__` makes a `Model()`). */
-export function withImplied(made: Set<string>): void {
+/** A class made per call (or per request) makes its bases' constructors and methods run so too:
+ *  from the files' "ext:CLASS:BASE" facts, add each base of a class that `made` has, through chains
+ *  of bases, also across files (`class Client(BaseClient)` in the app, `BaseClient` in its library). */
+export function withBases(made: Set<string>): void {
   const bases = new Map<string, string[]>();
   for (const n of made) {
-    if (!n.startsWith("ext:") && !n.startsWith("init:")) continue;
+    if (!n.startsWith("ext:")) continue;
     const [, cls, base] = n.split(":");
     if (!cls || !base) continue;
     const list = bases.get(cls);
@@ -38,7 +36,7 @@ export function withImplied(made: Set<string>): void {
   }
   // A class made as "Sub~module" makes its bases so too; the bases' modules are not known.
   const classOf = (n: string) => n.slice(requestPrefix(n).length).split("~")[0]!;
-  const todo = [...made].filter((n) => bases.has(classOf(n)) && (!n.includes(":") || n.startsWith("request:")));
+  const todo = [...made].filter((n) => !n.startsWith("ext:") && bases.has(classOf(n)) && (!n.includes(":") || n.startsWith("request:")));
   while (todo.length) {
     const n = todo.pop()!;
     const prefix = requestPrefix(n);
@@ -113,6 +111,8 @@ export class ProjectEvidence {
   private readonly definedAt = new Map<string, string[]>();
   /** NAME (with its "request:" prefix) -> the modules that calls named for it. */
   private readonly qualified = new Map<string, Set<string>>();
+  /** CLASS -> what its constructor makes ("init:CLASS:NAME", NAME maybe "NAME~module"), with the file. */
+  private readonly inits = new Map<string, { made: string; file: string }[]>();
 
   constructor(private readonly folder: string) {}
 
@@ -124,7 +124,39 @@ export class ProjectEvidence {
         const at = this.definedAt.get(name);
         if (at) at.push(path.resolve(file));
         else this.definedAt.set(name, [path.resolve(file)]);
+      } else if (n.startsWith("init:")) {
+        const [, cls, what] = n.split(":");
+        if (!cls || !what) continue;
+        const list = this.inits.get(cls);
+        const entry = { made: what, file: path.resolve(file) };
+        if (list) list.push(entry);
+        else this.inits.set(cls, [entry]);
       } else this.made.add(n);
+    }
+  }
+
+  /** A class made per call (or per request) makes per call what its constructor makes (`Handler()` per
+   *  request, whose `__init__` makes a `Model()`), through chains of constructors and bases: for each
+   *  made name whose class has "init:" facts, the constructor's own class only, the one in the module the
+   *  name says ("Window~app.window"), or, for a bare name, the one class of that name in the project. */
+  private withConstructed(): void {
+    const matchers = new Map<string, (module: string) => boolean>();
+    const inModule = (file: string, module: string) => {
+      let m = matchers.get(file);
+      if (!m) matchers.set(file, (m = moduleMatcher(file, this.folder)));
+      return m(module);
+    };
+    const todo = [...this.made].filter((n) => !n.includes(":") || n.startsWith("request:"));
+    while (todo.length) {
+      const n = todo.pop()!;
+      const prefix = requestPrefix(n);
+      const [cls, module] = n.slice(prefix.length).split("~") as [string, string | undefined];
+      for (const init of this.inits.get(cls) ?? []) {
+        const ours = module !== undefined ? inModule(init.file, module) : this.definedBy(cls) <= 1;
+        if (!ours || this.made.has(prefix + init.made)) continue;
+        this.made.add(prefix + init.made);
+        todo.push(prefix + init.made);
+      }
     }
   }
 
@@ -136,7 +168,12 @@ export class ProjectEvidence {
 
   /** Once every file is added. */
   finish(): void {
-    withImplied(this.made);
+    // Bases and constructors, until neither adds a name (a base's constructor may make more).
+    for (let size = -1; size !== this.made.size; ) {
+      size = this.made.size;
+      withBases(this.made);
+      this.withConstructed();
+    }
     for (const n of this.made) {
       const at = n.lastIndexOf("~");
       if (at < 0) continue;

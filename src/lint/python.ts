@@ -20,7 +20,8 @@ const BOOTSTRAP = [
 /** A finding as the Python side sends it: the report's, before its file and run-time link are added. */
 /** `needs`: a finding that stands only with evidence that its code runs many times: alternatives, each a
  *  list of names that must all be called (classes made, functions run) from functions that run per call
- *  (or be among the other facts of main.py's "made": `once:`, `ctor:`, `ref:`, `serves:`); a name that starts with `!`
+ *  (or be among the other facts of main.py's "made": `once:`, `ctor:`, `ref:`, `serves:`; `ext:` and `init:`
+ *  are closed over first, see evidence.ts); a name that starts with `!`
  *  must be in no file's.
  *  `weak`: why the finding is of low confidence by its nature (a table keyed by `id()`, one exception kept). */
 export type RawFinding = Omit<LintFinding, "file" | "runtime" | "confidence" | "lowBecause"> & { needs?: string[][]; weak?: string };

@@ -7,7 +7,7 @@ import { annotation, escapeData, escapeProperty, githubAnnotations } from "../..
 import { toSarif } from "../../src/report/sarif.js";
 import type { CiFinding } from "../../src/report/ci-findings.js";
 import { globToRegExp, isExcluded, isTestPath } from "../../src/lint/files.js";
-import { ProjectEvidence, moduleMatcher, moduleNames, moduleStem, strongAlternative, withImplied } from "../../src/lint/evidence.js";
+import { ProjectEvidence, moduleMatcher, moduleNames, moduleStem, strongAlternative, withBases } from "../../src/lint/evidence.js";
 import { displayPath, largestFirst } from "../../src/lint/run.js";
 import { renderLintTerminal } from "../../src/lint/terminal.js";
 import { readConfig } from "../../src/lint/config.js";
@@ -75,19 +75,36 @@ describe("lint files and config", () => {
 
   it("counts a class made per call or per request as its bases made so, through chains of bases", () => {
     const made = new Set(["Billing", "request:Ledger", "ext:Billing:Pooled", "ext:Pooled:Base", "ext:Ledger:Shared", "ext:Unused:Other", "once:Audit", "ext:Audit:Logged"]);
-    withImplied(made);
+    withBases(made);
     expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["Base", "Billing", "Pooled", "once:Audit", "request:Ledger", "request:Shared"]);
   });
 
-  it("counts what a constructor makes as made per call (or per request) wherever its class is, through chains", () => {
-    // `ExpenseHandler(...)` per request; its `__init__` makes a `BertSimilarity()`, whose base runs too;
-    // a class made once (`once:`) says nothing of what its constructor makes.
-    const made = new Set(["request:ExpenseHandler~handlers", "ExpenseHandler~handlers", "init:ExpenseHandler:BertSimilarity",
-      "ext:BertSimilarity:SimilarityModel", "init:BertSimilarity:Tokenizer", "once:Config", "init:Config:Pool"]);
-    withImplied(made);
-    expect([...made].filter((n) => !n.startsWith("ext:") && !n.startsWith("init:")).sort()).toEqual([
-      "BertSimilarity", "ExpenseHandler~handlers", "SimilarityModel", "Tokenizer", "once:Config",
-      "request:BertSimilarity", "request:ExpenseHandler~handlers", "request:SimilarityModel", "request:Tokenizer"]);
+  it("counts what a constructor makes as made per call (or per request) where its class is, through chains", () => {
+    // `ExpenseHandler(...)` per request; its `__init__` makes a `BertSimilarity()`, whose base runs too,
+    // and whose own constructor makes a `Tokenizer`; a class made once (`once:`) says nothing.
+    const project = new ProjectEvidence("/app");
+    project.add(["def:ExpenseHandler", "init:ExpenseHandler:BertSimilarity~similarity"], "/app/services/handlers.py");
+    project.add(["def:BertSimilarity", "ext:BertSimilarity:SimilarityModel", "init:BertSimilarity:Tokenizer"], "/app/services/similarity.py");
+    project.add(["def:Config", "init:Config:Pool"], "/app/config.py");
+    project.add(["request:ExpenseHandler~services.handlers", "once:Config"], "/app/views.py");
+    project.finish();
+    expect([...project.made].filter((n) => !n.startsWith("ext:")).sort()).toEqual([
+      "once:Config", "request:BertSimilarity~similarity", "request:ExpenseHandler~services.handlers",
+      "request:SimilarityModel", "request:Tokenizer"]);
+    // Two projects' `Window` in one folder: a bare `Window()` made in one says nothing of the other's
+    // constructor; one that names its module does.
+    const pooled = new ProjectEvidence("/samples");
+    pooled.add(["def:Window", "init:Window:ZoomLevel"], "/samples/reader/window.py");
+    pooled.add(["def:Window"], "/samples/editor/window.py");
+    pooled.add(["Window"], "/samples/editor/app.py");
+    pooled.finish();
+    expect(pooled.made.has("ZoomLevel")).toBe(false);
+    const named = new ProjectEvidence("/samples");
+    named.add(["def:Window", "init:Window:ZoomLevel"], "/samples/reader/window.py");
+    named.add(["def:Window"], "/samples/editor/window.py");
+    named.add(["Window~reader.window"], "/samples/reader/app.py");
+    named.finish();
+    expect(named.made.has("ZoomLevel")).toBe(true);
   });
 
   it("a call that says which module it runs counts only for that module's name; a name several files define needs one", () => {
@@ -142,13 +159,13 @@ describe("lint files and config", () => {
 
   it("counts a class made as NAME~module as its bases made so", () => {
     const made = new Set(["request:Billing~views", "Ledger~jobs", "ext:Billing:Pooled", "ext:Ledger:Shared"]);
-    withImplied(made);
+    withBases(made);
     expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["Ledger~jobs", "Shared", "request:Billing~views", "request:Pooled"]);
   });
 
   it("counts an object a handler keeps using (request:kept:) as its bases kept so, and looks it up by its bare name", () => {
     const made = new Set(["request:kept:Billing~views", "request:Billing~views", "ext:Billing:Pooled"]);
-    withImplied(made);
+    withBases(made);
     expect([...made].filter((n) => !n.startsWith("ext:")).sort()).toEqual(["request:Billing~views", "request:Pooled", "request:kept:Billing~views", "request:kept:Pooled"]);
     const project = new ProjectEvidence("/app");
     const views = ["def:Billing"];

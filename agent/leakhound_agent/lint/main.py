@@ -10,7 +10,8 @@ Answer: {"python": "3.11.7", "rules": [{id, title, help}], "files": [{"file", "l
 functions that run per call call (classes made, functions run), "request:NAME" for what functions
 that handle a request, event or message call ("request:kept:NAME" for the objects they make and do not drop at once), "public:NAME@WHERE" for the classes the file offers its users
 (public.py), and "once:NAME", "ctor:NAME" and "ref:NAME" for how many objects of a class it makes
-and "serves:" when it runs until it is stopped (facts.made_once), "ext:CLASS:BASE" for its classes' bases (facts.class_bases)}]}. A
+and "serves:" when it runs until it is stopped, "init:CLASS:NAME" for what a class's constructor makes
+(facts.made_once), "ext:CLASS:BASE" for its classes' bases (facts.class_bases)}]}. A
 finding with "needs" (alternatives, each a list of names) stands only if, for one alternative, every name
 is in some file's "made", and every name written "!NAME" in none (the host decides); one with "weak" (why) is of low confidence by its nature. Lines and columns are 1-based; columns count characters.
 """
