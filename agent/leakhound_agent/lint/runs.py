@@ -247,9 +247,15 @@ def _lazily_made(fn):
     found = fn._lazily
     if found is None:
         found = fn._lazily = {}
-        if not any(CLASS_NAME.match(name.rsplit(".", 1)[-1]) for name, _ in fn.calls):
+        if not fn.calls:
             return found
-        for node in ast.walk(fn.node):
+        todo = list(fn.node.body)  # statements only (no expressions), not those of nested definitions
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                todo.extend(getattr(node, field, ()))
             if not isinstance(node, ast.If):
                 continue
             for stmt in node.body:
