@@ -42,6 +42,8 @@ def logged_once_text(c, fn):
     return why, fix
 
 
+WEAK_RECEIVER_ONLY = ("its `connect()` is handed only the receiver, as a Django, blinker, psygnal or PyDispatcher "
+                      "signal's is, and those hold a bound method weakly unless told otherwise (`weak=False`)")
 WEAK_SAME_CALLBACK = ("it registers the same module-level function with no arguments each time: each call adds only a "
                       "small entry (and one more run at exit), and keeps nothing of its own")
 WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threads and by its keys, which "

@@ -7,7 +7,7 @@ import ast
 import re
 
 from ..syntax import last_name
-from .common import fn_label, made_many
+from .common import WEAK_RECEIVER_ONLY, fn_label, made_many
 from .guards import guarded
 
 ID = "listener-never-removed"
@@ -125,4 +125,9 @@ def check(facts):
                 fn_label(fn), ast.unparse(source) if hasattr(ast, "unparse") else root.id)
             fix = "Unsubscribe when done (`%s.%s` in `close()`/`finally`), or subscribe a `weakref.WeakMethod` / use a weak-reference event source." % (
                 root.id, "disconnect(...)" if call.func.attr == "connect" else "remove_listener(...)")
-            yield (call, why, fix, None) + made_many(facts, fn)
+            # `sig.connect(self.on_change)` alone, no event's name: a dispatcher's signal, which most
+            # libraries hold weakly (unless `weak=False`); `obj.connect("changed", cb)` is GObject's, strong.
+            weak = WEAK_RECEIVER_ONLY if call.func.attr == "connect" and len(call.args) == 1 and not any(
+                k.arg == "weak" and isinstance(k.value, ast.Constant) and k.value.value is False for k in call.keywords) else None
+            needs = made_many(facts, fn)
+            yield (call, why, fix, None, needs[0] if needs else None, weak)
