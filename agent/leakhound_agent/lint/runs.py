@@ -240,33 +240,36 @@ def _evidence_calls(fn):
 
 
 def _lazily_made(fn):
-    """{id of each call whose object fills a slot only while it is empty: whether the slot is the
-    instance's}. `if not self._window: self._window = Window(app)` makes one per instance (see made_once's
-    "init:"), `if X is None: X = Pool()` for a global or a class's slot one per process: neither one per
-    call of the method (a GUI application's `do_activate()`, a client's `connect()`)."""
+    """{id of each call whose object fills a slot only while it is empty: "self" for the instance's slot,
+    "shared" for a class's or a global one}. `if not self._window: self._window = Window(app)` makes one
+    per instance (see made_once's "init:"); `if cls.monitor is None: cls.monitor = Monitor()` or
+    `if not _POOL: _POOL = Pool()` one per process (again only after it was dropped): neither one per call
+    of the method (a GUI application's `do_activate()`, a client's `connect()`). The test may be any `if`
+    around the assignment; an attribute of a local object is no slot that outlives the call."""
     found = fn._lazily
-    if found is None:
-        found = fn._lazily = {}
-        if not fn.calls:
-            return found
-        todo = list(fn.node.body)  # statements only (no expressions), not those of nested definitions
-        while todo:
-            node = todo.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                continue
-            for field in ("body", "orelse", "finalbody", "handlers"):
-                todo.extend(getattr(node, field, ()))
-            if not isinstance(node, ast.If):
-                continue
-            for stmt in node.body:
-                if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.value, ast.Call)):
-                    continue
-                t = stmt.targets[0]
-                slot = t.attr if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) else \
-                    t.id if isinstance(t, ast.Name) and t.id in fn.globals else None
-                if slot and any(isinstance(n, ast.Attribute) and n.attr == slot or isinstance(n, ast.Name) and n.id == slot
-                                for n in ast.walk(node.test)):
-                    found[id(stmt.value)] = isinstance(t, ast.Attribute) and t.value.id == "self"
+    if found is not None:
+        return found
+    found = fn._lazily = {}
+    local = fn.locals - set(fn.params[:1])
+    todo = [(stmt, ()) for stmt in fn.node.body]  # statements only, not those of nested definitions
+    while todo:
+        node, tests = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.Call) and tests:
+            t = node.targets[0]
+            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and (t.value.id == "self" or t.value.id not in local):
+                slot, owner = t.attr, "self" if t.value.id == "self" else "shared"
+            elif isinstance(t, ast.Name) and t.id in fn.globals:
+                slot, owner = t.id, "shared"
+            else:
+                slot = None
+            if slot and any(isinstance(n, ast.Attribute) and n.attr == slot or isinstance(n, ast.Name) and n.id == slot
+                            for test in tests for n in ast.walk(test)):
+                found[id(node.value)] = owner
+        inner = tests + (node.test,) if isinstance(node, ast.If) else tests
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            todo.extend((stmt, inner) for stmt in getattr(node, field, ()))
     return found
 
 
@@ -671,7 +674,7 @@ class RunFacts:
                 sites = fn.calls
             else:  # made lazily into the instance's slot: once per instance too
                 lazy = _lazily_made(fn)
-                sites = [(name, c) for name, c in fn.calls if lazy.get(id(c))] if lazy else ()
+                sites = [(name, c) for name, c in fn.calls if lazy.get(id(c)) == "self"]
             # "init:CLASS:NAME" (NAME maybe "NAME~module"): the host counts NAME made per call (or per
             # request) wherever CLASS is.
             out.update("init:%s:%s" % (fn.cls.name, e) for name, _ in sites if CLASS_NAME.match(name.rsplit(".", 1)[-1])
@@ -808,30 +811,8 @@ class RunFacts:
 
 
 def _lazy(fn, call):
-    """`if cls.monitor is None: cls.monitor = Monitor()` (or `if not _POOL: _POOL = Pool()`): made when the
-    class-wide or global slot it is stored in is empty, so once (again only after it was dropped)."""
-    parent = {}
-    for node in ast.walk(fn.node):
-        for child in ast.iter_child_nodes(node):
-            parent[child] = node
-    assign = parent.get(call)
-    if not isinstance(assign, ast.Assign) or len(assign.targets) != 1:
-        return False
-    target = assign.targets[0]
-    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id != "self" \
-            and target.value.id not in fn.locals - set(fn.params[:1]):
-        slot = target.attr  # `cls.monitor`, `Pool.default`, `module.X`: not `self.x`, one per instance
-    elif isinstance(target, ast.Name) and target.id in fn.globals:
-        slot = target.id
-    else:
-        return False
-    cur = parent.get(assign)
-    while cur is not None and cur is not fn.node:
-        if isinstance(cur, ast.If) and any(isinstance(n, ast.Attribute) and n.attr == slot or isinstance(n, ast.Name) and n.id == slot
-                                           for n in ast.walk(cur.test)):
-            return True
-        cur = parent.get(cur)
-    return False
+    """The call's object fills a class-wide or global slot only while it is empty: once per process."""
+    return _lazily_made(fn).get(id(call)) == "shared"
 
 
 # A class's name as written (CapWords, with a lower-case letter: not a CONSTANT).
