@@ -79,8 +79,17 @@ def handles_request(fn):
 
 def message_callback(fn):
     """A callback named for the message or request it is handed (`on_message(self, payload)`,
-    `on_ws_message`, `handle_request(data)`): it runs per message, whatever its parameter is called."""
-    return bool(MESSAGE_CALLBACK.match(fn.name)) and len(fn.params) > (fn.params[:1] == ["self"])
+    `on_ws_message`, `handle_request(data)`): it runs per message, whatever its parameter is called.
+    Or one handed a connection's two streams (`async def handle(reader, writer)`, what
+    `asyncio.start_server` and telnetlib3's servers call): it runs per client connection."""
+    params = fn.params[1:] if fn.params[:1] in (["self"], ["cls"]) else fn.params
+    return bool(MESSAGE_CALLBACK.match(fn.name)) and bool(params) or \
+        len(params) >= 2 and bool(STREAM_READER.match(params[0])) and bool(STREAM_WRITER.match(params[1]))
+
+
+# The parameters of a callback handed a client connection's streams: `(reader, writer)`.
+STREAM_READER = re.compile(r"^(\w+_)?reader$")
+STREAM_WRITER = re.compile(r"^(\w+_)?writer$")
 
 
 # Methods of a file object that read it.
