@@ -384,6 +384,8 @@ def logged_once(fn, node, container):
     return`, also through an entry taken from it, `sent = SENT.setdefault(msg, [])` then `if args in
     sent: return`), records it, and logs or warns. One entry per distinct message, and a program's
     messages are as many as its code writes, as a rule (a `log_once`, a deprecation warned once)."""
+    if _keeps_records(fn, node):
+        return False
     name = container.name.split(".")[-1]
     names = {name}
     for n in ast.walk(fn.node):  # locals taken from the table
@@ -397,6 +399,19 @@ def logged_once(fn, node, container):
         return False
     first = min(n.lineno for n in tests)
     return any(_logs(called) and call.lineno > first for called, call in fn.calls)
+
+
+def _keeps_records(fn, node):
+    """The entry is a record of what the function was handed (`SEEN[task.id] = [message, task,
+    artifacts]`), not a mark that something was logged (`WARNED[msg] = True`, `SENT.add(msg)`): a
+    display of values, not all of them constants."""
+    if not isinstance(node, ast.Subscript):
+        return False
+    up = parents(fn.node).get(id(node))
+    value = up.value if isinstance(up, ast.Assign) else None
+    items = value.elts if isinstance(value, (ast.List, ast.Tuple, ast.Set)) else \
+        value.values if isinstance(value, ast.Dict) else ()
+    return any(not isinstance(x, ast.Constant) for x in items)
 
 
 def once_per_key(fn):
