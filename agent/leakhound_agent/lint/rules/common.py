@@ -19,10 +19,13 @@ WEAK_BASE_CASE = ("the function adds to it only in its recursion's base case, an
                   "new value of its own: the shared default grows only when a call from outside ends at once")
 WEAK_PER_ENDPOINT = ("it keeps an object made for each URL or pattern (a client, a store, a compiled pattern), and "
                      "those usually come from the program's configuration: as many as its endpoints")
+WEAK_CLIENT = ("it keeps a client of a service made for each key (an account's login, a server's address), and a "
+               "program makes those for the accounts and endpoints it is configured with: as many as those")
 WEAK_THREAD_KEY = ("it is keyed by a thread's ident, which the interpreter reuses once the thread ends: "
                    "bounded by the threads that run at once, as a rule")
-WEAK_ENTITY_KEY = ("it is keyed by the id of a chat, user or account that the data is for: one entry per such "
-                   "party, as many as the program talks to, which is often a few")
+WEAK_ENTITY_KEY = ("it is keyed by the id or name of a party the data is for or comes from (a chat, a user, an "
+                   "account, a node or device of the system): one entry per such party, as many as the program "
+                   "talks to, which is often a few")
 WEAK_STATE_PER_KEY = ("it keeps a time or a small state per key (a lock's expiry, a rate limit's recent attempts, a "
                       "last-seen time), not a result: one entry per peer or resource it tracks, which is often a few")
 WEAK_ENTITY_ID = ("it is keyed by the id (`.guid`, `.uuid`) of an object the program tracks (a creature, a port, a "
@@ -71,6 +74,17 @@ def gui_module(facts, games=True):
             found.update(n.split(".")[0] for n in names if n.split(".")[0] in GUI_MODULES)
         facts._gui = found
     return bool(found) if games else bool(found - GAME_MODULES)
+
+
+# Qt's handlers of input and drawing events, which the toolkit calls per key, per mouse move, per frame:
+# what they add grows with every event, not with what one person asks for now and then.
+QT_INPUT_EVENT = re.compile(r"^(key(Press|Release)|mouse(Press|Release|Move|DoubleClick)|wheel|paint|timer|"
+                            r"hover(Enter|Leave|Move)|drag(Enter|Move)|tablet|touch)Event$")
+
+
+def input_event_handler(fn):
+    """A method that a GUI toolkit calls per input or drawing event (`keyPressEvent(self, event)`)."""
+    return fn.cls is not None and bool(QT_INPUT_EVENT.match(fn.name))
 
 
 def keyed_by_identity(fn, key):
@@ -278,9 +292,17 @@ def _bounded_use(node, p):
 
 
 def _every_use(key, p, use):
-    """`p` is used in the key, and every use of it is one `use(node, p)` accepts."""
+    """`p` is used in the key, and every use of it is one `use(node, p)` accepts (the outermost node of
+    a use counts once: `query.peer.chat_id` is one use)."""
     uses = sum(1 for n in ast.walk(key) if isinstance(n, ast.Name) and n.id == p)
-    return uses > 0 and uses == sum(1 for n in ast.walk(key) if use(n, p))
+    accepted, todo = 0, [key]
+    while todo:
+        n = todo.pop()
+        if use(n, p):
+            accepted += 1
+        else:
+            todo.extend(ast.iter_child_nodes(n))
+    return uses > 0 and uses == accepted
 
 
 def _only_kind_parts(key, p):
@@ -295,11 +317,15 @@ def _only_bounded_parts(key, p):
 
 # An attribute that names whom the data is for, not what it says: `msg.chat.id`, `query.user_id`.
 ENTITY_ATTR = re.compile(r"^(id|.+_id|.+Id)$")
+# An attribute of a message that names a party of the system it comes from or goes to: a ROS node
+# (`msg.node_sub`, `msg.node_pub`), a topic, a sender, a device, a host, a peer.
+PARTY_ATTR = re.compile(r"^(node|node_\w+|\w+_node|topic|sender|publisher|subscriber|device|device_name|host|hostname|peer)$")
 
 
 def _entity_use(node, p):
-    """`p.chat_id`, `p.message.chat.id`: an id attribute on `p` or on a part of it."""
-    if not isinstance(node, ast.Attribute) or not ENTITY_ATTR.match(node.attr):
+    """`p.chat_id`, `p.message.chat.id`, `msg.node_sub`: an id attribute, or one naming a party, on `p`
+    or on a part of it."""
+    if not isinstance(node, ast.Attribute) or not (ENTITY_ATTR.match(node.attr) or PARTY_ATTR.match(node.attr)):
         return False
     v = node.value
     while isinstance(v, ast.Attribute):
@@ -441,6 +467,28 @@ def per_endpoint(fn, node, key, value):
         made = made_of(fn, part)
         if any(_makes_object(v) for v in [made] + list(getattr(made, "elts", []))):
             return True
+    return False
+
+
+# A class that makes a client of a service: `TuyaOpenAPI`, `HTTPClient`, `requests.Session`, `RedisConnection`.
+CLIENT_CLASS = re.compile(r"(Client|API|Api|Session|Connection|Connector)$")
+
+
+def keeps_client(fn, node, key, value):
+    """The entry holds a client of a service that the function makes (`api = TuyaOpenAPI(endpoint=...,
+    access_id=...)`, then `_cache[key] = CacheItem(api, data)`), under a key that does repeat: a program
+    opens a client per account or endpoint it is configured with, so the table holds as many."""
+    if ever_new(made_of(fn, key)):
+        return False
+    value = stored_value(node, fn, value)
+    if value is None:
+        return False
+    parts = [value] + (list(value.args) + [k.value for k in value.keywords] if isinstance(value, ast.Call) else
+                       list(getattr(value, "elts", [])))
+    for part in parts:
+        for made in [made_of(fn, part)] + list(getattr(made_of(fn, part), "elts", [])):
+            if isinstance(made, ast.Call) and CLIENT_CLASS.search(last_name(made.func) or "") and class_like(last_name(made.func)):
+                return True
     return False
 
 

@@ -19,7 +19,7 @@ from ..runs import PER_INSTANCE, looked_up_first
 from ..syntax import ever_new, holds_self, last_name
 from .method_cache import WEAK_VALUE_EQUAL, equal_by_value, instances_made_many
 from .singleton_container_growth import long_lived
-from .common import runs_per_call, written, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import runs_per_call, written, WEAK_CLIENT, keeps_client, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 from .guards import filled_once, key_present, logged_once
 
 ID = "unbounded-cache"
@@ -157,7 +157,7 @@ def check(facts):
                     where(c), fn_label(fn))
             weak = WEAK_VALUE_EQUAL if by_value else WEAK_STATE_PER_KEY if state else WEAK_REGISTRY if registry and entity_id else WEAK_ENTITY_ID if entity_id \
                 else WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
-                else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) \
+                else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) else WEAK_CLIENT if keeps_client(fn, node, key, value) \
                 else WEAK_ENTITY_KEY if keyed_by_entity(fn, key) else WEAK_LOGGED_ONCE if logged_once(fn, node, c) else None
             if weak is WEAK_LOGGED_ONCE:
                 why, fix = logged_once_text(c, fn)
