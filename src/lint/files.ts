@@ -38,13 +38,15 @@ const TEST_SUPPORT = /^(\w+?)_(?:testing|test)$/;
 
 /** Test code, by its path below the folder given to lint ('/'-separated): a file named test_*.py,
  *  *_test.py, test.py, tests.py or conftest.py, or one under a folder named test, tests, testing, pytest or testsuite, or like
- *  unit_tests, tests_with_db, test_utils, e2e_test; or one under a package's test support package
+ *  unit_tests, tests_with_db, test_utils, e2e_test; behave's `features/steps/` and `features/environment.py`; or one under a package's test support package
  *  (`app_testing` beside `app`), when `folders` (every folder below the one given) is known. */
 export function isTestPath(rel: string, folders?: Set<string>): boolean {
   const parts = rel.split(path.sep).join("/").split("/");
   if (TEST_FILE.test(parts[parts.length - 1]!)) return true;
+  // behave's scenarios: `features/steps/*.py` and `features/environment.py`.
+  if (parts[parts.length - 1] === "environment.py" && parts[parts.length - 2] === "features") return true;
   return parts.slice(0, -1).some((d, i) => {
-    if (TEST_DIRS.has(d) || TEST_DIR.test(d.toLowerCase())) return true;
+    if (TEST_DIRS.has(d) || TEST_DIR.test(d.toLowerCase()) || (d === "steps" && parts[i - 1] === "features")) return true;
     const pkg = TEST_SUPPORT.exec(d);
     return Boolean(pkg && folders?.has([...parts.slice(0, i), pkg[1]].join("/")));
   });

@@ -62,8 +62,10 @@ describe("lint files and config", () => {
   it("tells test code by its path: test folders of every usual name, a package's test support package", () => {
     for (const p of ["tests/a.py", "pkg/test/a.py", "testing/a.py", "test_a.py", "a_test.py", "conftest.py", "tests.py",
       "pkg/monitors/test.py", "nextgisweb/pytest/core.py", "x/unit_tests/a.py", "tests_with_db/a.py", "kstreams/test_utils/a.py", "django_q/testing_utilities/a.py",
-      "end_to_end_test/a.py", "perf_test/a.py", "pkg/testing_helper/a.py", "testsuite/lib/python/ami.py", "x/test_suite/a.py"]) expect([p, isTestPath(p)]).toEqual([p, true]);
-    for (const p of ["pkg/a.py", "ab_testing/a.py", "speed_test/a.py", "contest/a.py", "attestation/a.py", "latest/a.py", "testimonials/a.py"]) {
+      "end_to_end_test/a.py", "perf_test/a.py", "pkg/testing_helper/a.py", "testsuite/lib/python/ami.py", "x/test_suite/a.py",
+      "features/steps/pair_steps.py", "app/features/environment.py"]) expect([p, isTestPath(p)]).toEqual([p, true]);
+    for (const p of ["pkg/a.py", "ab_testing/a.py", "speed_test/a.py", "contest/a.py", "attestation/a.py", "latest/a.py", "testimonials/a.py",
+      "app/steps/a.py", "features/a.py", "features/billing/environment.py"]) {
       expect([p, isTestPath(p)]).toEqual([p, false]);
     }
     // `app_testing` is test support only beside an `app` package.
