@@ -815,6 +815,8 @@ class RunFacts:
                 return True  # the constructor of a class made only at import (or in set-up code)
             if _enters_main_loop(fn):
                 return True  # `...; self.cmdloop()`, `sys.exit(main())`: once per process
+            if _parses_command_line(fn):
+                return True  # `cli.parse_args(sys.argv[1:])`: the program's main, once per process
             fn = fn.parent if fn.parent is not None and fn.name in ("wrapper", "inner", "decorator") else None
         return False
 
@@ -876,6 +878,31 @@ def _enters_main_loop(fn):
             name = dotted(stmt.value.func) or ""
             if name.rsplit(".", 1)[-1] in MAIN_LOOPS or name in EXITS:
                 return True
+    return False
+
+
+# Command-line parsers, made to read the program's arguments.
+ARG_PARSERS = {"ArgumentParser", "OptionParser"}
+
+
+def _parses_command_line(fn):
+    """The function hands the program's arguments to a parser: `sys.argv` (or a slice of it) as an
+    argument of a call (`cli.parse_args(sys.argv[1:])`, `getopt.getopt(sys.argv[1:], "hv")`), or a parser
+    it makes reads them itself (`parser = argparse.ArgumentParser(); args = parser.parse_args()`): it is
+    a program's main, run once per process."""
+    parsers = set()
+    for node in ast.walk(fn.node):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and last_name(node.value.func) in ARG_PARSERS:
+            parsers.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    for node in ast.walk(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        if any(dotted(a.value if isinstance(a, ast.Subscript) else a) == "sys.argv" for a in node.args):
+            return True
+        f = node.func
+        if isinstance(f, ast.Attribute) and f.attr in ("parse_args", "parse_known_args") and not node.args \
+                and isinstance(f.value, ast.Name) and f.value.id in parsers:
+            return True
     return False
 
 
