@@ -63,6 +63,31 @@ WEAK_GUI = ("the module belongs to a desktop program (it imports a GUI toolkit):
             "what one person does in a window (a port typed in, a file picked), as a rule, not with traffic")
 
 
+WEAK_ADDED_KIND = ("it grows only on events of one kind, ones that say something was added or connected (a device "
+                   "plugged in, a member joined): as many as those, which come now and then")
+# An event's kind that says something came: "joy-device-added", "member_joined", "client.connected".
+ADDED_KIND = re.compile(r"(?i)(added|connected|joined|attached|plugged|registered)$|[-_.]add$")
+
+
+def on_added_kind(fn, node):
+    """The growth sits under a test that the event's kind is one that says something was added
+    (`if event["type"] == "joy-device-added":`, `elif msg.kind == "member_joined":`)."""
+    up = parents(fn.node)
+    cur = up.get(id(node))
+    while cur is not None and cur is not fn.node:
+        if isinstance(cur, ast.If) and isinstance(cur.test, ast.Compare) and len(cur.test.ops) == 1 \
+                and isinstance(cur.test.ops[0], ast.Eq) and any(
+                    isinstance(x, ast.Constant) and isinstance(x.value, str) and ADDED_KIND.search(x.value)
+                    for x in [cur.test.left] + cur.test.comparators) and _inside(cur.body, node):
+            return True
+        cur = up.get(id(cur))
+    return False
+
+
+def _inside(body, node):
+    return any(n is node for stmt in body for n in ast.walk(stmt))
+
+
 def gui_module(facts, games=True):
     """The module imports a GUI toolkit at its top level (with games False, not only a game library)."""
     found = facts.__dict__.get("_gui")

@@ -8,7 +8,7 @@ import ast
 from ..loops import function_loop
 from ..runs import PER_INSTANCE, looked_up_first, message_callback, per_call_param, queued, routed
 from ..syntax import ever_new
-from .common import input_event_handler, WEAK_ADDRESS, WEAK_ENTITY_KEY, WEAK_GUI, gui_module, address_keyed, WEAK_LOGGED_ONCE, keyed_by_entity, logged_once_text, WEAK_THREAD_KEY, made_of, made_anew, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
+from .common import WEAK_ADDED_KIND, on_added_kind, input_event_handler, WEAK_ADDRESS, WEAK_ENTITY_KEY, WEAK_GUI, gui_module, address_keyed, WEAK_LOGGED_ONCE, keyed_by_entity, logged_once_text, WEAK_THREAD_KEY, made_of, made_anew, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
 from .guards import deduplicated, filled_once, filled_to_index, filled_when_empty, logged_once
 
 ID = "global-container-growth"
@@ -223,6 +223,7 @@ def check(facts):
             weak = WEAK_THREAD_KEY if c.kind != "list" and keyed_by_thread(fn, key) else \
                 WEAK_ENTITY_KEY if per_entity else WEAK_LOGGED_ONCE if logged_once(fn, node, c) else \
                 WEAK_GUI if gui_module(facts, games=False) and not input_event_handler(fn) else \
+                WEAK_ADDED_KIND if on_added_kind(fn, node) else \
                 WEAK_ADDRESS if address_keyed(fn, c, node, key, value) else None
             if weak is WEAK_LOGGED_ONCE:
                 why, fix = logged_once_text(c, fn)
