@@ -103,6 +103,22 @@ def _breaks(loop):
     return False
 
 
+def _ends(loop):
+    """The loop can end once its work is done: a `break` of its own, or a `return` in it (not in a function
+    defined there), or a `yield` (a generator's loop turns as often as its consumer asks, and most take a
+    few); an error raised out of it is no end of its work."""
+    if _breaks(loop):
+        return True
+    todo = list(loop.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(n))
+    return False
+
+
 def _collects_for_later(facts, loop, name):
     """A module-level loop that ends once its work is done (`if finished: break`) and whose list the
     module reads after it (`for task, result in result_data:`): a script gathering one job's
@@ -176,6 +192,15 @@ def check(facts):
                     where(c), fn_label(fn), loop.lineno)
                 fix = "Delete each entry when its work is done (`%s.pop(key, None)` once its answer or last use has come), or bound the table." % c.name
                 yield node, why, fix, c.name, None, None
+                break
+            if loop is not None and c.kind == "list" and how(node) in LIST_GROW and not _ends(loop) \
+                    and not is_exception_value(value, fn) and not deduplicated(fn, node, c) and not filled_once(fn, node, c):
+                # A list an event loop of the function's own grows on every turn (`while self.running:`),
+                # with no way out of the loop: it runs as long as the program, and so does the list.
+                why = "%s is grown with `%s` on every turn of the `while` loop in %s (line %d), which nothing ends, and never trimmed, so it keeps everything ever added." % (
+                    where(c), how(node), fn_label(fn), loop.lineno)
+                fix = "Bound it (`collections.deque(maxlen=N)`) or drop each entry when its work is done (`%s.remove(x)`, or keep it a local of one turn)." % c.name
+                yield node, why, fix, c.name, None, WEAK_GUI if gui_module(facts, games=False) else None
                 break
             if facts.runs_once(fn) or is_exception_value(value, fn) or filled_once(fn, node, c) or filled_to_index(fn, node, c) \
                     or filled_when_empty(facts, fn, c) or _listens_for_a_while(facts, fn):
