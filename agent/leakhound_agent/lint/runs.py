@@ -890,20 +890,18 @@ def _parses_command_line(fn):
     argument of a call (`cli.parse_args(sys.argv[1:])`, `getopt.getopt(sys.argv[1:], "hv")`), or a parser
     it makes reads them itself (`parser = argparse.ArgumentParser(); args = parser.parse_args()`): it is
     a program's main, run once per process."""
-    parsers = set()
+    parsers, asked = set(), set()  # names bound to a parser made here; names whose parse_args() reads argv
     for node in ast.walk(fn.node):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and last_name(node.value.func) in ARG_PARSERS:
             parsers.update(t.id for t in node.targets if isinstance(t, ast.Name))
-    for node in ast.walk(fn.node):
-        if not isinstance(node, ast.Call):
-            continue
-        if any(dotted(a.value if isinstance(a, ast.Subscript) else a) == "sys.argv" for a in node.args):
-            return True
-        f = node.func
-        if isinstance(f, ast.Attribute) and f.attr in ("parse_args", "parse_known_args") and not node.args \
-                and isinstance(f.value, ast.Name) and f.value.id in parsers:
-            return True
-    return False
+        elif isinstance(node, ast.Call):
+            if any(dotted(a.value if isinstance(a, ast.Subscript) else a) == "sys.argv" for a in node.args):
+                return True
+            f = node.func
+            if isinstance(f, ast.Attribute) and f.attr in ("parse_args", "parse_known_args") and not node.args \
+                    and isinstance(f.value, ast.Name):
+                asked.add(f.value.id)
+    return bool(parsers & asked)
 
 
 def _flag_guarded(fn):

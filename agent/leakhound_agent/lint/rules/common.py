@@ -5,7 +5,7 @@ import re
 
 from ..runs import PER_INSTANCE, handles_request, route_takes_values, routed
 from ..syntax import class_like, dotted, ever_new, last_name, subscript_key
-from .guards import parents
+from .guards import parents, stored_value
 
 
 # Why a finding is of low confidence by its nature (see rules/__init__.py): the code shows something
@@ -70,22 +70,18 @@ ADDED_KIND = re.compile(r"(?i)(added|connected|joined|attached|plugged|registere
 
 
 def on_added_kind(fn, node):
-    """The growth sits under a test that the event's kind is one that says something was added
-    (`if event["type"] == "joy-device-added":`, `elif msg.kind == "member_joined":`)."""
+    """The growth sits in the body of an `if` that tests that the event's kind is one that says
+    something was added (`if event["type"] == "joy-device-added":`, `elif msg.kind == "member_joined":`)."""
     up = parents(fn.node)
-    cur = up.get(id(node))
+    child, cur = node, up.get(id(node))
     while cur is not None and cur is not fn.node:
-        if isinstance(cur, ast.If) and isinstance(cur.test, ast.Compare) and len(cur.test.ops) == 1 \
-                and isinstance(cur.test.ops[0], ast.Eq) and any(
+        if isinstance(cur, ast.If) and any(child is b for b in cur.body) and isinstance(cur.test, ast.Compare) \
+                and len(cur.test.ops) == 1 and isinstance(cur.test.ops[0], ast.Eq) and any(
                     isinstance(x, ast.Constant) and isinstance(x.value, str) and ADDED_KIND.search(x.value)
-                    for x in [cur.test.left] + cur.test.comparators) and _inside(cur.body, node):
+                    for x in [cur.test.left] + cur.test.comparators):
             return True
-        cur = up.get(id(cur))
+        child, cur = cur, up.get(id(cur))
     return False
-
-
-def _inside(body, node):
-    return any(n is node for stmt in body for n in ast.walk(stmt))
 
 
 def gui_module(facts, games=True):
@@ -406,14 +402,6 @@ def _without_tests(expr):
     return _BranchValues().visit(copy.deepcopy(expr))
 
 
-def stored_value(node, fn, value):
-    """What a growth stores: the given value, or for `C[k] = v` the assignment's value."""
-    if value is None and isinstance(node, ast.Subscript):
-        up = parents(fn.node).get(id(node))
-        value = up.value if isinstance(up, ast.Assign) else None
-    return value
-
-
 def _data_keyed(fn, key):
     """The key is a parameter (or made of one) whose name says it carries free-form data (not code,
     nor only its file, kind or host); or, in a function a web framework runs per request (a route, a
@@ -511,8 +499,10 @@ def keeps_client(fn, node, key, value):
     parts = [value] + (list(value.args) + [k.value for k in value.keywords] if isinstance(value, ast.Call) else
                        list(getattr(value, "elts", [])))
     for part in parts:
-        for made in [made_of(fn, part)] + list(getattr(made_of(fn, part), "elts", [])):
-            if isinstance(made, ast.Call) and CLIENT_CLASS.search(last_name(made.func) or "") and class_like(last_name(made.func)):
+        made = made_of(fn, part)
+        for m in [made] + list(getattr(made, "elts", [])):
+            name = last_name(m.func) if isinstance(m, ast.Call) else None
+            if name and CLIENT_CLASS.search(name) and class_like(name):
                 return True
     return False
 

@@ -15,6 +15,14 @@ def parents(root):
     return out
 
 
+def stored_value(node, fn, value):
+    """What a growth stores: the given value, or for `C[k] = v` the assignment's value."""
+    if value is None and isinstance(node, ast.Subscript):
+        up = parents(fn.node).get(id(node))
+        value = up.value if isinstance(up, ast.Assign) else None
+    return value
+
+
 def guarded(fn, node):
     """True when node sits under an `if`/`while`, or in an `except` clause (`try: return _models[key]
     except KeyError: ...`: fill on a miss), inside fn: probably done once, or conditionally."""
@@ -405,10 +413,7 @@ def _keeps_records(fn, node):
     """The entry is a record of what the function was handed (`SEEN[task.id] = [message, task,
     artifacts]`), not a mark that something was logged (`WARNED[msg] = True`, `SENT.add(msg)`): a
     display of values, not all of them constants."""
-    if not isinstance(node, ast.Subscript):
-        return False
-    up = parents(fn.node).get(id(node))
-    value = up.value if isinstance(up, ast.Assign) else None
+    value = stored_value(node, fn, None)
     items = value.elts if isinstance(value, (ast.List, ast.Tuple, ast.Set)) else \
         value.values if isinstance(value, ast.Dict) else ()
     return any(not isinstance(x, ast.Constant) for x in items)
