@@ -12,6 +12,7 @@ part, event loops are loops.py's, and reading expressions is syntax.py's.
 import ast
 
 from .loops import module_loop_nodes
+from .percall import GAME_MODULES, GUI_MODULES
 from .runs import CALLABLE_PARAMS, RunFacts
 from .syntax import (CHILD_FUNCTIONS, as_load, assign_parts, children, children_of, container_kind, dotted,
                      is_thread_local, last_name, subscript_key, testing_branch)
@@ -60,7 +61,7 @@ _NO_STREAMS = frozenset()  # a function with no `async for`
 class Function:
     __slots__ = ("node", "name", "cls", "parent", "params", "_locals", "_globals", "decorators",
                  "returns_param", "returned", "calls", "nested", "_excepts", "declares_global", "mutable_defaults", "defaulted", "_stored", "_loops", "_streams", "_path_args",
-                 "_imported", "_dropped", "_lazily")
+                 "_imported", "_dropped", "_lazily", "desktop")
 
     def __init__(self, node, cls, parent):
         self.node = node
@@ -79,6 +80,7 @@ class Function:
         self._dropped = None  # see runs.py, _dropped
         self._lazily = None  # see runs.py, _lazily_made
         self._path_args = None  # see rules/common.py, _path_text
+        self.desktop = False  # its module imports a desktop GUI toolkit (see percall.gui_callback)
         # function_loop's table and event_loop_call's set: none until the walk meets a `while` or an
         # `async for` in the function (then built on first use; most functions have neither)
         self._loops = _NO_LOOPS
@@ -215,6 +217,7 @@ class ModuleFacts(RunFacts):
         self.defined = set()  # functions and classes defined at module level
         self.imported_modules = {}  # a module-level import's name -> the module it stands for (`a.b`, `.models.x`)
         self.imported_from = {}  # a name imported with `from M import name` -> M
+        self.toolkits = set()  # the GUI toolkits (and game libraries) imported at module level
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 names.add(stmt.name)
@@ -222,11 +225,15 @@ class ModuleFacts(RunFacts):
             elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
                 self._collect_import(stmt)
+                imported = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else \
+                    [stmt.module] if stmt.module and not stmt.level else []
+                self.toolkits.update(n.split(".")[0] for n in imported if n.split(".")[0] in GUI_MODULES)
             else:
                 names.update(t.id for t in assign_parts(stmt)[0] if isinstance(t, ast.Name))
             self._module_binding(stmt)
             if isinstance(stmt, ast.ClassDef):
                 self._collect_class(stmt)
+        self.desktop = bool(self.toolkits - GAME_MODULES)
 
     def _collect_import(self, stmt):
         if isinstance(stmt, ast.Import):
@@ -392,6 +399,7 @@ class ModuleFacts(RunFacts):
                 if fn is not None:
                     fn.nested.add(node.name)
                 child = Function(node, cls if fn is None else None, fn)
+                child.desktop = self.desktop
                 self.functions.append(child)
                 self._walk(node.body, child, None)
                 continue

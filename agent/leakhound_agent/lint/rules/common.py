@@ -3,7 +3,8 @@ import ast
 import copy
 import re
 
-from ..runs import PER_INSTANCE, handles_request, route_takes_values, routed
+from ..percall import handles_request, route_takes_values, routed
+from ..runs import PER_INSTANCE
 from ..syntax import class_like, dotted, ever_new, last_name, subscript_key
 from .guards import parents, stored_value
 
@@ -53,12 +54,6 @@ WEAK_THREAD_TABLE = ("a per-thread table keyed by values is bounded by the threa
                      "often come from a small set (database URLs, configured codes)")
 
 
-# Toolkits whose programs make one window and grow it per user action (an undo stack, the items of a
-# list view, a port typed into a dialog): bounded by what one person does in a session, as a rule, not
-# by traffic. The game libraries among them draw a frame many times a second.
-GUI_MODULES = frozenset(("tkinter", "Tkinter", "PyQt4", "PyQt5", "PyQt6", "PySide", "PySide2", "PySide6", "qtpy", "wx",
-                         "gi", "kivy", "pygame", "pyglet", "arcade", "curses", "urwid", "textual", "toga", "dearpygui", "flet"))
-GAME_MODULES = frozenset(("pygame", "pyglet", "arcade"))
 WEAK_GUI = ("the module belongs to a desktop program (it imports a GUI toolkit): what its functions add grows with "
             "what one person does in a window (a port typed in, a file picked), as a rule, not with traffic")
 
@@ -85,16 +80,9 @@ def on_added_kind(fn, node):
 
 
 def gui_module(facts, games=True):
-    """The module imports a GUI toolkit at its top level (with games False, not only a game library)."""
-    found = facts.__dict__.get("_gui")
-    if found is None:
-        found = set()
-        for stmt in facts.tree.body:
-            names = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else \
-                [stmt.module] if isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level else []
-            found.update(n.split(".")[0] for n in names if n.split(".")[0] in GUI_MODULES)
-        facts._gui = found
-    return bool(found) if games else bool(found - GAME_MODULES)
+    """The module imports a GUI toolkit at its top level (with games False, not only a game library:
+    a desktop program's, see percall.GUI_MODULES)."""
+    return facts.desktop if not games else bool(facts.toolkits)
 
 
 # Qt's handlers of input and drawing events, which the toolkit calls per key, per mouse move, per frame:

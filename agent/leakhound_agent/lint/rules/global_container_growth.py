@@ -6,7 +6,8 @@ when done); or a dict/set keyed by ever-new values (id(), time(), uuid4(), self)
 import ast
 
 from ..loops import function_loop
-from ..runs import PER_INSTANCE, looked_up_first, message_callback, per_call_param, queued, routed
+from ..percall import message_callback, per_call_param, queued, routed
+from ..runs import PER_INSTANCE, looked_up_first
 from ..syntax import ever_new
 from .common import WEAK_ADDED_KIND, on_added_kind, input_event_handler, WEAK_ADDRESS, WEAK_ENTITY_KEY, WEAK_GUI, gui_module, address_keyed, WEAK_LOGGED_ONCE, keyed_by_entity, logged_once_text, WEAK_THREAD_KEY, made_of, made_anew, caller_of_nested, made_task, task_kept, keyed_by_identity, mentions, stored_value, method_needs, keyed_by_thread, fn_label, how, is_exception_value, last_name, managed, open_key, where
 from .guards import deduplicated, filled_once, filled_to_index, filled_when_empty, logged_once

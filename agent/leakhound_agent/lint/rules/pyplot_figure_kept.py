@@ -15,6 +15,7 @@ of high confidence when a request's handler runs it."""
 import ast
 
 from ..syntax import dotted
+from ..percall import clicked
 from .common import fn_label, runs_per_call
 from .guards import parents
 
@@ -22,6 +23,9 @@ ID = "pyplot-figure-kept"
 TITLE = "pyplot figure never closed"
 HELP = ("`matplotlib.pyplot` keeps every figure it makes until `plt.close()`: a function that makes a "
         "figure with `plt.figure()` or `plt.subplots()` on every call and never closes it keeps them all.")
+
+WEAK_CLICKED = ("a desktop program's callback makes it on a click or a menu pick: one figure, shown in a window the "
+                "person closes, per thing they ask for")
 
 MAKERS = ("figure", "subplots", "subplot_mosaic")
 # `plt.show()` hands the figure to a window, which takes it out of pyplot when it is closed.
@@ -153,5 +157,8 @@ def check(facts):
                    "(with its canvas, axes and data) until `plt.close()`." % fn_label(fn))
             fix = ("Close it once it is drawn: `plt.close(fig)` after `savefig` (in a `finally`), or make it "
                    "with `matplotlib.figure.Figure()`, which pyplot does not keep.")
-            yield (call, why, fix, None) + runs_per_call(facts, fn)
+            if clicked(fn):  # a window per click, which the person closes: as many as they ask for
+                yield call, why, fix, None, None, WEAK_CLICKED
+            else:
+                yield (call, why, fix, None) + runs_per_call(facts, fn)
             break

@@ -13,12 +13,13 @@ handler classes, a protocol factory). And the method runs per event: its paramet
 request or message, it grows the container inside its own event loop, or a function that handles a
 request calls it (without that, the finding is of low confidence). A parameter named for a message
 (`msg`) says nothing when the class hands the method only records it reads from a file it opens
-(a log parser made once by a command: runs.fed_from_file)."""
+(a log parser made once by a command: percall.fed_from_file)."""
 import ast
 import re
 
 from ..loops import function_loop
-from ..runs import BUILTIN_METHODS, PER_INSTANCE, handles_request, looked_up_first
+from ..percall import handles_request
+from ..runs import BUILTIN_METHODS, PER_INSTANCE, looked_up_first
 from ..syntax import ever_new, last_name
 from .global_container_growth import LIST_GROW
 from .common import DATA_PARAMS, WEAK_ADDRESS, address_keyed, gui_module, made_task, task_kept, where, written, fn_label, how, is_exception_value, made_of, made_anew, managed
