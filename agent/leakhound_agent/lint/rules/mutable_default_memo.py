@@ -2,7 +2,7 @@
 accumulator: the default is created once and shared by every call."""
 import ast
 
-from .common import WEAK_BASE_CASE, WEAK_LIST_DEFAULT, fn_label, how, open_key
+from .common import WEAK_BASE_CASE, WEAK_LIST_DEFAULT, fn_label, how, made_many, open_key
 from .guards import deduplicated, filled_once, filled_to_index
 
 ID = "mutable-default-memo"
@@ -55,14 +55,23 @@ def _once_per_instance(g):
 
 
 def _left_out(facts, fn, param):
-    """Another function of the module, one that runs per call, calls fn without `param`: the shared
-    default is the one that grows (a recursive helper's outside callers start it without)."""
-    for g in facts.functions:
-        if g is fn or facts.runs_once(g) or _once_per_instance(g):
-            continue
-        if any(_calls_itself(fn, name) and not _unpacks(call) and _argument(fn, call, param) is None for name, call in g.calls):
-            return True
-    return False
+    """The other functions of the module, ones that may run per call, that call fn without `param`:
+    the shared default is the one that grows (a recursive helper's outside callers start it without)."""
+    return [g for g in facts.functions if g is not fn and not facts.runs_once(g) and not _once_per_instance(g)
+            and any(_calls_itself(fn, name) and not _unpacks(call) and _argument(fn, call, param) is None
+                    for name, call in g.calls)]
+
+
+def _needs(facts, fn, callers):
+    """A default left out by the module's own callers grows as often as they run: evidence that one
+    of them, or fn itself, runs per call (see common.made_many); None when one handles a request."""
+    needs = []
+    for g in callers + [fn]:
+        alternatives = made_many(facts, g)
+        if not alternatives:
+            return None
+        needs += alternatives[0]
+    return needs
 
 
 def _base_case_only(fn, grow, param):
@@ -115,7 +124,8 @@ def check(facts):
         fix = "Default to `None` and create it per call, or, for a memo, use `functools.lru_cache(maxsize=N)` on the function."
         # A dict filled under changing keys is a memo by design; a list appended to is the shared-default bug.
         # ... unless the module's own code leaves the argument out.
-        weak = WEAK_LIST_DEFAULT if c.kind == "list" and not _left_out(facts, fn, c.name) else None
+        callers = _left_out(facts, fn, c.name) if c.kind == "list" else []
+        weak = WEAK_LIST_DEFAULT if c.kind == "list" and not callers else None
         if weak is None and all(_base_case_only(g[0], g[1], c.name) for g in grows):
             weak = WEAK_BASE_CASE
-        yield node, why, fix, None, None, weak
+        yield node, why, fix, None, _needs(facts, fn, callers) if callers else None, weak
