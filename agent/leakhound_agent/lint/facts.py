@@ -177,6 +177,22 @@ def _unpacked(targets):
     return out
 
 
+def _toolkits(body):
+    """The GUI toolkits (and game libraries) that module-level imports name, also those in a top-level
+    `try` or `if` (`try: from PyQt5 import QtCore` / `except ImportError: from PyQt4 import QtCore`)."""
+    found, todo = set(), list(body)
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else \
+                [stmt.module] if stmt.module and not stmt.level else []
+            found.update(n.split(".")[0] for n in names if n.split(".")[0] in GUI_MODULES)
+        elif isinstance(stmt, (ast.Try, ast.If)) or type(stmt).__name__ == "TryStar":
+            todo.extend(stmt.body + stmt.orelse + getattr(stmt, "finalbody", []))
+            todo.extend(s for h in getattr(stmt, "handlers", []) for s in h.body)
+    return found
+
+
 class ModuleFacts(RunFacts):
     def __init__(self, tree, filename=None):
         self.filename = filename
@@ -217,7 +233,6 @@ class ModuleFacts(RunFacts):
         self.defined = set()  # functions and classes defined at module level
         self.imported_modules = {}  # a module-level import's name -> the module it stands for (`a.b`, `.models.x`)
         self.imported_from = {}  # a name imported with `from M import name` -> M
-        self.toolkits = set()  # the GUI toolkits (and game libraries) imported at module level
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 names.add(stmt.name)
@@ -225,14 +240,12 @@ class ModuleFacts(RunFacts):
             elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
                 self._collect_import(stmt)
-                imported = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else \
-                    [stmt.module] if stmt.module and not stmt.level else []
-                self.toolkits.update(n.split(".")[0] for n in imported if n.split(".")[0] in GUI_MODULES)
             else:
                 names.update(t.id for t in assign_parts(stmt)[0] if isinstance(t, ast.Name))
             self._module_binding(stmt)
             if isinstance(stmt, ast.ClassDef):
                 self._collect_class(stmt)
+        self.toolkits = _toolkits(self.tree.body)  # the GUI toolkits (and game libraries) imported
         self.desktop = bool(self.toolkits - GAME_MODULES)
 
     def _collect_import(self, stmt):
