@@ -13,10 +13,11 @@ def module_loop_nodes(tree):
     through a value until it is used up (see _steps_to_break). Function and class definitions inside
     it are left out (they run when called)."""
     out = {}
+    files = opened_files(tree.body)
     todo = list(tree.body)
     while todo:
         stmt = todo.pop()
-        if isinstance(stmt, ast.While) and _event_test(stmt):
+        if isinstance(stmt, ast.While) and _event_test(stmt, files):
             inner = [stmt]
             while inner:
                 n = inner.pop()
@@ -30,11 +31,16 @@ def module_loop_nodes(tree):
     return out
 
 
-def _event_test(loop):
+def _event_test(loop, files=frozenset()):
     """The test of a loop that turns once per event: no comparison (`while i < 10:`, also one side of an
     `and`), and no name the loop drains (`while pending: x = pending.pop(0)`, a fixed list consumed at
     import) or steps through (`while args: ...; args = args[1:]`); nor a `while True:` that breaks once
-    what it steps through is used up (_steps_to_break)."""
+    what it steps through is used up (_steps_to_break), nor one that reads a file the code opened
+    (`files`: `f = open(conffile)`, then `while not done: line = f.readline()`), which ends with the
+    file (not `sys.stdin`, a stream)."""
+    if files and any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in FILE_READS
+                     and isinstance(n.func.value, ast.Name) and n.func.value.id in files for n in ast.walk(loop)):
+        return False
     parts = loop.test.values if isinstance(loop.test, ast.BoolOp) and isinstance(loop.test.op, ast.And) else [loop.test]
     if any(isinstance(p, ast.Compare) for p in parts):
         return False  # `while i < 10:`, `while args and args[0] not in stops:`: bounded
@@ -83,6 +89,25 @@ def _steps_to_break(loop):
 
 
 DRAINS = frozenset(("pop", "popleft", "popitem", "remove", "clear"))
+# Methods of a file object that read it.
+FILE_READS = frozenset(("read", "readline", "readlines", "read1", "readinto"))
+
+
+def opened_files(body):
+    """The names the statements (not nested definitions) bind to a file they open: `f = open(path)`,
+    `with open(path, "rb") as f:`."""
+    files, todo = set(), list(body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(n, (ast.With, ast.AsyncWith)):
+            files.update(i.optional_vars.id for i in n.items if isinstance(i.context_expr, ast.Call)
+                         and last_name(i.context_expr.func) == "open" and isinstance(i.optional_vars, ast.Name))
+        elif isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and last_name(n.value.func) == "open":
+            files.update(t.id for t in n.targets if isinstance(t, ast.Name))
+        todo.extend(ast.iter_child_nodes(n))
+    return files
 
 
 def function_loop(fn, node):
@@ -92,13 +117,14 @@ def function_loop(fn, node):
     loops = getattr(fn, "_loops", None)
     if loops is None:
         loops = {}
+        files = opened_files(fn.node.body)
         # (node, the event loop that holds it or None, whether a `break` there leaves that loop)
         todo = [(c, None, False) for c in ast.iter_child_nodes(fn.node)]
         while todo:
             n, loop, breaks = todo.pop()
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 continue
-            if loop is None and isinstance(n, ast.While) and _event_test(n):
+            if loop is None and isinstance(n, ast.While) and _event_test(n, files):
                 loop, breaks = n, True
             elif loop is not None and isinstance(n, ast.Return):
                 continue

@@ -4,6 +4,7 @@ evidence that code runs once."""
 import ast
 import re
 
+from .loops import FILE_READS, opened_files
 from .syntax import class_methods, dotted, last_name
 
 
@@ -57,23 +58,13 @@ STREAM_READER = re.compile(r"^(\w+_)?reader$")
 STREAM_WRITER = re.compile(r"^(\w+_)?writer$")
 
 
-# Methods of a file object that read it.
-FILE_READS = frozenset(("read", "readline", "readlines", "read1", "readinto"))
-
-
 def _file_loop_nodes(m):
     """{id of each node inside a loop of method `m` that reads a file `m` opens}: `with open(path, "rb")
     as f:` (or `f = open(...)`), then `while True: data = f.read(256)` or `for line in f:`."""
     known = getattr(m, "_file_loop_nodes", None)
     if known is not None:
         return known
-    files = set()
-    for n in ast.walk(m):
-        if isinstance(n, (ast.With, ast.AsyncWith)):
-            files.update(i.optional_vars.id for i in n.items if isinstance(i.context_expr, ast.Call)
-                         and last_name(i.context_expr.func) == "open" and isinstance(i.optional_vars, ast.Name))
-        elif isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and last_name(n.value.func) == "open":
-            files.update(t.id for t in n.targets if isinstance(t, ast.Name))
+    files = opened_files(m.body)
     inside = set()
     for n in ast.walk(m):
         if isinstance(n, ast.For) and (isinstance(n.iter, ast.Name) and n.iter.id in files or
