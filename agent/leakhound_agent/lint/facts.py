@@ -177,20 +177,11 @@ def _unpacked(targets):
     return out
 
 
-def _toolkits(body):
-    """The GUI toolkits (and game libraries) that module-level imports name, also those in a top-level
-    `try` or `if` (`try: from PyQt5 import QtCore` / `except ImportError: from PyQt4 import QtCore`)."""
-    found, todo = set(), list(body)
-    while todo:
-        stmt = todo.pop()
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            names = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else \
-                [stmt.module] if stmt.module and not stmt.level else []
-            found.update(n.split(".")[0] for n in names if n.split(".")[0] in GUI_MODULES)
-        elif isinstance(stmt, (ast.Try, ast.If)) or type(stmt).__name__ == "TryStar":
-            todo.extend(stmt.body + stmt.orelse + getattr(stmt, "finalbody", []))
-            todo.extend(s for h in getattr(stmt, "handlers", []) for s in h.body)
-    return found
+def _toolkits(node):
+    """The GUI toolkits (and game libraries) an import names (see ModuleFacts.toolkits)."""
+    names = [a.name for a in node.names] if node.__class__ is ast.Import else \
+        [node.module] if node.module and not node.level else []
+    return {n.split(".")[0] for n in names if n.split(".")[0] in GUI_MODULES}
 
 
 class ModuleFacts(RunFacts):
@@ -206,6 +197,10 @@ class ModuleFacts(RunFacts):
         self.classes = {}  # name -> ClassDef
         self.functions = []
         self.function_imports = set()  # names bound by an import inside a function (`from . import jobs`)
+        # The GUI toolkits (and game libraries) the module imports anywhere: at its top, in a `try` there
+        # (`try: from PyQt5 import QtCore` / `except ImportError: from PyQt4 import QtCore`), or in a
+        # function (a wx plug-in's `def OnGenEvents(self, event): import wx`).
+        self.toolkits = set()
         self.module_calls = set()  # function names called at import time or used as decorators
         self.shrunk_attrs = set()  # attribute names shrunk anywhere: obj.NAME.clear(), del obj.NAME[k]
         self._trimmed_elsewhere = {}  # NAME -> a trim through another object: `self.server.NAME.pop(k)`
@@ -221,6 +216,9 @@ class ModuleFacts(RunFacts):
         # Only thread-locals and class-level containers can be reached through an attribute.
         self._attr_containers = bool(self.thread_locals) or any(k[0] in "ci" for k in self.containers)
         self._walk(tree.body, None, None)
+        self.desktop = bool(self.toolkits - GAME_MODULES)  # a desktop program's module
+        for fn in self.functions:
+            fn.desktop = self.desktop
         # An object's container trimmed through another object of the module (a worker's
         # `self.server.workers.pop(uid)`): maybe this very container, so it may be emptied.
         for key, c in self.containers.items():
@@ -245,8 +243,6 @@ class ModuleFacts(RunFacts):
             self._module_binding(stmt)
             if isinstance(stmt, ast.ClassDef):
                 self._collect_class(stmt)
-        self.toolkits = _toolkits(self.tree.body)  # the GUI toolkits (and game libraries) imported
-        self.desktop = bool(self.toolkits - GAME_MODULES)
 
     def _collect_import(self, stmt):
         if isinstance(stmt, ast.Import):
@@ -412,7 +408,6 @@ class ModuleFacts(RunFacts):
                 if fn is not None:
                     fn.nested.add(node.name)
                 child = Function(node, cls if fn is None else None, fn)
-                child.desktop = self.desktop
                 self.functions.append(child)
                 self._walk(node.body, child, None)
                 continue
@@ -432,6 +427,7 @@ class ModuleFacts(RunFacts):
                 elif id(node) not in consumed:
                     self._subscript(node, fn, consumed)
             elif t is ast.Import or t is ast.ImportFrom:
+                self.toolkits |= _toolkits(node)
                 if fn is not None:
                     self.function_imports.update((a.asname or a.name).split(".")[0] for a in node.names)
                     self._collect_import(node)

@@ -80,8 +80,8 @@ def on_added_kind(fn, node):
 
 
 def gui_module(facts, games=True):
-    """The module imports a GUI toolkit at its top level (with games False, not only a game library:
-    a desktop program's, see percall.GUI_MODULES)."""
+    """The module imports a GUI toolkit, at its top or in a function (with games False, not only a game
+    library: a desktop program's, see percall.GUI_MODULES and facts._toolkits)."""
     return facts.desktop if not games else bool(facts.toolkits)
 
 
