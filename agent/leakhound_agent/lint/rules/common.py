@@ -692,6 +692,25 @@ def state_per_key(fn, value, own):
     return (isinstance(value, (ast.Dict, ast.Tuple, ast.List)) or _is_time(value, names)) and state(value)
 
 
+def stamped(fn, value):
+    """The value a memo stores is a result stamped with the time it was made (`{"data": data, "ts":
+    time()}`, `(now, result)`): an expiring cache's entry, checked for age when it is read."""
+    names = _time_names(fn)
+    if isinstance(value, ast.Dict):
+        parts = [v for v in value.values if v is not None]
+    elif isinstance(value, (ast.Tuple, ast.List)):
+        parts = value.elts
+    else:
+        return False
+    timed = [_is_time(v, names) for v in parts]
+    return any(timed) and any(not t and not isinstance(v, ast.Constant) for t, v in zip(timed, parts))
+
+
+WEAK_EXPIRING = ("it is an expiring cache keyed by names or ids (each entry stamped with its time, none deleted): "
+                 "it grows with the keys it sees, which may be few (the hosts, the symbols) or keep coming (aircraft, "
+                 "tokens)")
+
+
 TASK_MAKERS = {"create_task", "ensure_future", "run_coroutine_threadsafe"}
 
 

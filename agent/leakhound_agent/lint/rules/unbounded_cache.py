@@ -6,7 +6,8 @@ query, ...). Memo tables keyed by names, numbers or classes are not reported:
 most have as many keys as the code has call sites, and that cannot be told
 apart from growth by reading the code. Not reported: a flag per key (a constant
 stored). Of low confidence: a time or small state per key (a lock's expiry, a rate limiter's
-window: the state of the peers it tracks), a registry of instances keyed by the id of the thing
+window: the state of the peers it tracks), an expiring cache keyed by names or ids (each result stored
+with the time it was made, none deleted), a registry of instances keyed by the id of the thing
 each stands for (`DEVICES[port.uuid] = self`), a memo keyed by the `.guid` or `.uuid` of an object
 that is not a request's, keyed by id() of objects, by the id of the chat or
 user a message is for, or an object made per URL or pattern (a client or a
@@ -19,7 +20,7 @@ from ..runs import PER_INSTANCE, looked_up_first
 from ..syntax import ever_new, holds_self, last_name
 from .method_cache import WEAK_VALUE_EQUAL, equal_by_value, instances_made_many
 from .singleton_container_growth import long_lived
-from .common import runs_per_call, written, WEAK_CLIENT, keeps_client, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import runs_per_call, written, stamped, WEAK_EXPIRING, WEAK_CLIENT, keeps_client, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 from .guards import filled_once, key_present, logged_once
 
 ID = "unbounded-cache"
@@ -114,12 +115,15 @@ def check(facts):
             # Precision first: the key must be ever-new (id(), time(), uuid4()), a hash of content, or
             # made from a parameter that names free-form data. A memo keyed by names, numbers or
             # flags usually has as many keys as the code has call sites: not reported.
-            if not open_key(fn, key):
+            own = c.name.split(".")[-1]
+            stored = stored_value(node, fn, value)
+            # ... or the memo stamps each result with the time it was made (to tell a stale one) but never
+            # deletes one: an expiring cache, whatever its key (of low confidence: keys by name or id).
+            expiring = not open_key(fn, key) and stamped(fn, stored)
+            if not open_key(fn, key) and not expiring:
                 continue
             if fn.name.startswith("_") and not fn.name.startswith("__") and _fixed_keys(facts, fn, key):
                 continue
-            own = c.name.split(".")[-1]
-            stored = stored_value(node, fn, value)
             state = not ever_new(key) and state_per_key(fn, stored, own)
             registry = isinstance(stored, ast.Name) and stored.id == "self" and fn.cls is not None
             # Open only through an object's `.guid`/`.uuid` (not a request's): the id of a thing tracked.
@@ -155,7 +159,12 @@ def check(facts):
             if by_value:
                 why = "%s caches results in %s keyed by the instance, whose class hashes by value, with no bound or eviction, so it keeps one entry per distinct value forever." % (
                     where(c), fn_label(fn))
-            weak = WEAK_VALUE_EQUAL if by_value else WEAK_STATE_PER_KEY if state else WEAK_REGISTRY if registry and entity_id else WEAK_ENTITY_ID if entity_id \
+            if expiring:
+                why = ("%s caches results in %s with the time each was made (to tell when one is stale), and never deletes "
+                       "one, so it keeps one entry per distinct key forever." % (where(c), fn_label(fn)))
+                fix = ("Delete the expired entries (`%s.pop(key, None)` when one is found stale, or sweep them now and then), "
+                       "or use a bounded TTL cache (`cachetools.TTLCache(maxsize=N, ttl=T)`)." % written(c))
+            weak = WEAK_VALUE_EQUAL if by_value else WEAK_EXPIRING if expiring else WEAK_STATE_PER_KEY if state else WEAK_REGISTRY if registry and entity_id else WEAK_ENTITY_ID if entity_id \
                 else WEAK_IDENTITY if keyed_by_identity(fn, key) else WEAK_THREAD_KEY if keyed_by_thread(fn, key) \
                 else WEAK_PER_ENDPOINT if per_endpoint(fn, node, key, value) else WEAK_CLIENT if keeps_client(fn, node, key, value) \
                 else WEAK_ENTITY_KEY if keyed_by_entity(fn, key) else WEAK_LOGGED_ONCE if logged_once(fn, node, c) else None
