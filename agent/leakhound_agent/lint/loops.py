@@ -13,11 +13,14 @@ def module_loop_nodes(tree):
     through a value until it is used up (see _steps_to_break). Function and class definitions inside
     it are left out (they run when called)."""
     out = {}
-    files = opened_files(tree.body)
+    files = None  # the module's opened files, found at its first `while`
     todo = list(tree.body)
     while todo:
         stmt = todo.pop()
-        if isinstance(stmt, ast.While) and _event_test(stmt, files):
+        if isinstance(stmt, ast.While):
+            files = opened_files(tree.body) if files is None else files
+            if not _event_test(stmt, files):
+                continue
             inner = [stmt]
             while inner:
                 n = inner.pop()
@@ -38,8 +41,7 @@ def _event_test(loop, files=frozenset()):
     what it steps through is used up (_steps_to_break), nor one that reads a file the code opened
     (`files`: `f = open(conffile)`, then `while not done: line = f.readline()`), which ends with the
     file (not `sys.stdin`, a stream)."""
-    if files and any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in FILE_READS
-                     and isinstance(n.func.value, ast.Name) and n.func.value.id in files for n in ast.walk(loop)):
+    if files and reads_file(loop, files):
         return False
     parts = loop.test.values if isinstance(loop.test, ast.BoolOp) and isinstance(loop.test.op, ast.And) else [loop.test]
     if any(isinstance(p, ast.Compare) for p in parts):
@@ -91,6 +93,12 @@ def _steps_to_break(loop):
 DRAINS = frozenset(("pop", "popleft", "popitem", "remove", "clear"))
 # Methods of a file object that read it.
 FILE_READS = frozenset(("read", "readline", "readlines", "read1", "readinto"))
+
+
+def reads_file(loop, files):
+    """The loop calls a read method (`FILE_READS`) of one of the files named `files`: `f.readline()`."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in FILE_READS
+               and isinstance(n.func.value, ast.Name) and n.func.value.id in files for n in ast.walk(loop))
 
 
 def opened_files(body):

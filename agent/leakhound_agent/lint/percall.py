@@ -4,7 +4,7 @@ evidence that code runs once."""
 import ast
 import re
 
-from .loops import FILE_READS, opened_files
+from .loops import opened_files, reads_file
 from .syntax import class_methods, dotted, last_name
 
 
@@ -69,8 +69,7 @@ def _file_loop_nodes(m):
     for n in ast.walk(m):
         if isinstance(n, ast.For) and (isinstance(n.iter, ast.Name) and n.iter.id in files or
                                        isinstance(n.iter, ast.Call) and last_name(n.iter.func) == "open") or \
-                isinstance(n, ast.While) and any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr in FILE_READS
-                                                and isinstance(c.func.value, ast.Name) and c.func.value.id in files for c in ast.walk(n)):
+                isinstance(n, ast.While) and reads_file(n, files):
             inside.update(id(c) for c in ast.walk(n))
     m._file_loop_nodes = inside
     return inside

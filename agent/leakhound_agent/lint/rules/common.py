@@ -706,11 +706,6 @@ def stamped(fn, value):
     return any(timed) and any(not t and not isinstance(v, ast.Constant) for t, v in zip(timed, parts))
 
 
-WEAK_EXPIRING = ("it is an expiring cache keyed by names or ids (each entry stamped with its time, none deleted): "
-                 "it grows with the keys it sees, which may be few (the hosts, the symbols) or keep coming (aircraft, "
-                 "tokens)")
-
-
 TASK_MAKERS = {"create_task", "ensure_future", "run_coroutine_threadsafe"}
 
 

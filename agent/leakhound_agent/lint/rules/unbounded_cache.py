@@ -20,13 +20,17 @@ from ..runs import PER_INSTANCE, looked_up_first
 from ..syntax import ever_new, holds_self, last_name
 from .method_cache import WEAK_VALUE_EQUAL, equal_by_value, instances_made_many
 from .singleton_container_growth import long_lived
-from .common import runs_per_call, written, stamped, WEAK_EXPIRING, WEAK_CLIENT, keeps_client, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import runs_per_call, written, stamped, WEAK_CLIENT, keeps_client, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 from .guards import filled_once, key_present, logged_once
 
 ID = "unbounded-cache"
 TITLE = "Unbounded cache"
 HELP = ("A dict that memoises results by argument and is never evicted keeps one entry per "
         "distinct key for the life of the process; with ever-new keys it grows without bound.")
+
+WEAK_EXPIRING = ("it is an expiring cache keyed by names or ids (each entry stamped with its time, none deleted): "
+                 "it grows with the keys it sees, which may be few (the hosts, the symbols) or keep coming (aircraft, "
+                 "tokens)")
 
 
 ENUM_BASES = frozenset(("Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "ReprEnum"))
@@ -108,7 +112,8 @@ def check(facts):
                 continue
             if filled_once(fn, node, c) or key_present(fn, node, c, key):
                 continue
-            if isinstance(stored_value(node, fn, value), ast.Constant):
+            stored = stored_value(node, fn, value)
+            if isinstance(stored, ast.Constant):
                 continue  # a flag per key (`busy[chat] = True`), not a memo of a result
             if _class_keyed(fn, key) or not mentions(key, names=set(fn.params) | fn.locals):
                 continue
@@ -116,11 +121,11 @@ def check(facts):
             # made from a parameter that names free-form data. A memo keyed by names, numbers or
             # flags usually has as many keys as the code has call sites: not reported.
             own = c.name.split(".")[-1]
-            stored = stored_value(node, fn, value)
             # ... or the memo stamps each result with the time it was made (to tell a stale one) but never
             # deletes one: an expiring cache, whatever its key (of low confidence: keys by name or id).
-            expiring = not open_key(fn, key) and stamped(fn, stored)
-            if not open_key(fn, key) and not expiring:
+            changing = open_key(fn, key)
+            expiring = not changing and stamped(fn, stored)
+            if not changing and not expiring:
                 continue
             if fn.name.startswith("_") and not fn.name.startswith("__") and _fixed_keys(facts, fn, key):
                 continue
