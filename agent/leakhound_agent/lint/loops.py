@@ -40,8 +40,9 @@ def _event_test(loop, files=frozenset()):
     import) or steps through (`while args: ...; args = args[1:]`); nor a `while True:` that breaks once
     what it steps through is used up (_steps_to_break), nor one that reads a file the code opened
     (`files`: `f = open(conffile)`, then `while not done: line = f.readline()`), which ends with the
-    file (not `sys.stdin`, a stream)."""
-    if files and reads_file(loop, files):
+    file (not `sys.stdin`, a stream), nor one whose body does nothing (`while self.next_column(): pass`:
+    its test does the work until it is used up, a parser's step or a wait, not a turn per event)."""
+    if files and reads_file(loop, files) or _idle_body(loop):
         return False
     parts = loop.test.values if isinstance(loop.test, ast.BoolOp) and isinstance(loop.test.op, ast.And) else [loop.test]
     if any(isinstance(p, ast.Compare) for p in parts):
@@ -64,6 +65,12 @@ def _event_test(loop, files=frozenset()):
                                              for t in n.targets):
             return False
     return not _steps_to_break(loop)
+
+
+def _idle_body(loop):
+    """The loop's body only passes (`pass`, `...`, `continue`)."""
+    return all(isinstance(s, (ast.Pass, ast.Continue)) or isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+               for s in loop.body)
 
 
 def _steps_to_break(loop):

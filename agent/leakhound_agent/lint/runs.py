@@ -70,13 +70,15 @@ def _opts_out_of_cache(call):
 
 def _evidence_calls(fn):
     """(callee, Call) for the calls of fn that are evidence of what they call: not of a function defined
-    inside fn (a bare call runs that local function, not another module's of the same name), nor one
-    that switches its callee's cache off, nor fn's call of itself (`execute(component)` in `execute()`'s
-    loop over its components, `self.walk(child)`): a recursion runs as often as its callers call it."""
+    inside fn, nor of a local variable or parameter (a bare call runs that local function, or what the
+    variable holds: `for middleware in self.middlewares: handler = middleware(handler)` runs no
+    `middleware()` of a module), nor one that switches its callee's cache off, nor fn's call of itself
+    (`execute(component)` in `execute()`'s loop over its components, `self.walk(child)`): a recursion
+    runs as often as its callers call it."""
     own = (fn.name, "self." + fn.name) if fn.cls is not None else (fn.name,)
     lazy = _lazily_made(fn)
-    return [(name, call) for name, call in fn.calls if name not in fn.nested and name not in own and not _opts_out_of_cache(call)
-            and id(call) not in lazy]
+    return [(name, call) for name, call in fn.calls if name not in own and not _opts_out_of_cache(call)
+            and not (name in fn.locals and name not in fn.imported) and id(call) not in lazy]
 
 
 def _lazily_made(fn):

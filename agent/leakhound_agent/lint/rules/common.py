@@ -22,8 +22,8 @@ WEAK_PER_ENDPOINT = ("it keeps an object made for each URL or pattern (a client,
                      "those usually come from the program's configuration: as many as its endpoints")
 WEAK_CLIENT = ("it keeps a client of a service made for each key (an account's login, a server's address), and a "
                "program makes those for the accounts and endpoints it is configured with: as many as those")
-WEAK_THREAD_KEY = ("it is keyed by a thread's ident, which the interpreter reuses once the thread ends: "
-                   "bounded by the threads that run at once, as a rule")
+WEAK_THREAD_KEY = ("it is keyed by a thread's ident or name: the interpreter reuses idents once a thread ends, "
+                   "and a pool's threads keep their names, so it is bounded by the threads that run at once, as a rule")
 WEAK_ENTITY_KEY = ("it is keyed by the id or name of a party the data is for or comes from (a chat, a user, an "
                    "account, a node or device of the system): one entry per such party, as many as the program "
                    "talks to, which is often a few")
@@ -130,11 +130,14 @@ def address_keyed(fn, c, node, key, value):
 
 
 def keyed_by_thread(fn, key):
-    """The key is made with `threading.get_ident()`, `get_native_id()` or a thread's `.ident` /
-    `.native_id`, also through a local."""
+    """The key is made with `threading.get_ident()`, `get_native_id()`, a thread's `.ident` /
+    `.native_id`, or the running thread's name (`current_thread().name`, `.getName()`), also through a
+    local."""
     return key is not None and any(
         isinstance(n, ast.Call) and last_name(n.func) in ("get_ident", "get_native_id")
         or isinstance(n, ast.Attribute) and n.attr in ("ident", "native_id")
+        or isinstance(n, ast.Attribute) and n.attr in ("name", "getName") and isinstance(n.value, ast.Call)
+        and last_name(n.value.func) in ("current_thread", "currentThread")
         for n in ast.walk(made_of(fn, key)))
 
 
@@ -517,6 +520,20 @@ def runs_per_call(facts, fn):
     if fn.cls is not None and {"classmethod", "staticmethod"} & set(fn.decorators):
         return ([[fn.name]],)
     return made_many(facts, fn)
+
+
+# Calls that digest content: a key made with one names what it was made from, never repeating while
+# the content changes.
+HASH_CALLS = ("hash", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "blake2b", "blake2s", "hexdigest", "digest")
+
+
+def data_key_needs(facts, fn, key):
+    """The evidence a memo of fn keyed by data needs (see main.py's "needs"): that fn runs per call (see
+    runs_per_call), since a memo of names grows only with the program's own vocabulary otherwise; None
+    when it needs none: a key that never repeats, a digest of content, or fn handles a request."""
+    if ever_new(key) or mentions(made_of(fn, key), calls=HASH_CALLS):
+        return None
+    return next(iter(runs_per_call(facts, fn)), None)
 
 
 def caller_of_nested(fn):

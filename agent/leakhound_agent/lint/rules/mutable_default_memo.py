@@ -1,8 +1,10 @@
 """A mutable default argument (`def f(x, _memo={})`) used as a memo table or an
-accumulator: the default is created once and shared by every call."""
+accumulator: the default is created once and shared by every call. A memo keyed by data needs, as a
+module's memo does (unbounded-cache), the evidence that its function runs per call: a memo of names
+(`mixedcase(model_name)`) holds only the program's own vocabulary otherwise."""
 import ast
 
-from .common import WEAK_BASE_CASE, WEAK_LIST_DEFAULT, fn_label, how, made_many, open_key
+from .common import data_key_needs, WEAK_BASE_CASE, WEAK_LIST_DEFAULT, fn_label, how, made_many, open_key
 from .guards import deduplicated, filled_once, filled_to_index
 
 ID = "mutable-default-memo"
@@ -128,4 +130,9 @@ def check(facts):
         weak = WEAK_LIST_DEFAULT if c.kind == "list" and not callers else None
         if weak is None and all(_base_case_only(g[0], g[1], c.name) for g in grows):
             weak = WEAK_BASE_CASE
-        yield node, why, fix, None, _needs(facts, fn, callers) if callers else None, weak
+        # A dict memo grows with what its callers pass: with every request's data, or only with the
+        # program's own names (`mixedcase(model_name)`): as a module's memo, it needs the evidence that
+        # its function runs per call (see common.data_key_needs).
+        needs = _needs(facts, fn, callers) if callers else None if c.kind == "list" else \
+            data_key_needs(facts, fn, key if key is not None else value)
+        yield node, why, fix, None, needs, weak

@@ -20,7 +20,7 @@ from ..runs import PER_INSTANCE, looked_up_first
 from ..syntax import ever_new, holds_self, last_name
 from .method_cache import WEAK_VALUE_EQUAL, equal_by_value, instances_made_many
 from .singleton_container_growth import long_lived
-from .common import runs_per_call, written, stamped, WEAK_CLIENT, keeps_client, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import data_key_needs, written, stamped, WEAK_CLIENT, keeps_client, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 from .guards import filled_once, key_present, logged_once
 
 ID = "unbounded-cache"
@@ -50,9 +50,6 @@ def _class_keyed(fn, key):
 
 # A digest of what a call was given: the program expects any content there (a cache of analyses by
 # text hash, of files by SHA-256).
-HASH_CALLS = ("hash", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "blake2b", "blake2s", "hexdigest", "digest")
-
-
 def _updated_in_place(fn, stored, own):
     """The value stored is a local the function read from the same table (`info = T.get(k, {...})`),
     and only that: a local also bound to a new object (`dcs = T.get(url)`, then `dcs = Client(url)`
@@ -185,7 +182,7 @@ def check(facts):
                 # `CACHE[self] = ...`: it keeps every instance, as `@cache` on a method does, when the
                 # program makes many (a module's few signals, made at import, are as many as its names).
                 needs = instances_made_many(facts, fn.cls)
-            elif needs is None and not ever_new(key) and not mentions(made_of(fn, key), calls=HASH_CALLS):
-                needs = next(iter(runs_per_call(facts, fn)), None)
+            elif needs is None:
+                needs = data_key_needs(facts, fn, key)
             yield node, why, fix, c.name, needs, weak
             break
