@@ -24,6 +24,10 @@ INPUT_CALLBACK = re.compile(r"(?i)paint|draw|render|motion|mouse|move|wheel|scro
 
 # Parameters that say a function handles one request, event or message: it runs per call by its shape.
 PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packet|frame|conn|connection|websocket)$")
+# A function named for writing out the text it is handed (`report_error(msg)`, `log_warning(message)`,
+# `showMessage(msg)`): its `msg` is what it reports, not a message received.
+OUTPUT_NAME = re.compile(r"^_?(report|log|warn|warning|error|fatal|critical|info|debug|print|show|display|notify|alert|"
+                         r"echo|say|status)(_|[A-Z]|$)")
 # Of those, a connection is a client's (one per call) unless the function runs queries on it: then it is
 # a database's, which a program opens once as often as per call (sample AR: a schema wipe's `conn`).
 CONNECTION_PARAMS = {"conn", "connection"}
@@ -203,6 +207,8 @@ def per_call_param(fn, param):
     connection that the function runs queries on is a database's)."""
     if not PER_CALL_PARAMS.match(param) or param in fn.defaulted:
         return False  # `render(self, frame=None)`: an option (a frame number), not the event handed in
+    if param in ("msg", "message") and OUTPUT_NAME.match(fn.name):
+        return False  # `report_error(msg)`, `log(message)`: the text it writes out, not a message received
     if param in CONNECTION_PARAMS:
         prefix = param + "."
         return not any(callee.startswith(prefix) and DATABASE_CALLS.match(callee[len(prefix):])
