@@ -29,8 +29,9 @@ WEAK_ENTITY_KEY = ("it is keyed by the id or name of a party the data is for or 
                    "talks to, which is often a few")
 WEAK_STATE_PER_KEY = ("it keeps a time or a small state per key (a lock's expiry, a rate limit's recent attempts, a "
                       "last-seen time), not a result: one entry per peer or resource it tracks, which is often a few")
-WEAK_ENTITY_ID = ("it is keyed by the id (`.guid`, `.uuid`) of an object the program tracks (a creature, a port, a "
-                  "device), not of a request: one entry per such object, which is often a bounded set")
+WEAK_ENTITY_ID = ("it is keyed by the id (`.guid`, `.uuid`, or one it looks stored rows up by) of an object the program "
+                  "tracks or stores (a creature, a port, a device, an event it sells tickets for), not of a request: one "
+                  "entry per such object, which is often a bounded set")
 WEAK_REGISTRY = ("it registers each instance under the id of the thing it stands for (a port, a device, a peer), "
                  "replacing the one made before for it: one entry per such thing, which is often a bounded set")
 WEAK_LOGGED_ONCE = ("it records what was already logged or warned, so that each message is written once: one entry "
@@ -127,6 +128,20 @@ def address_keyed(fn, c, node, key, value):
     if c.kind == "set":
         return keyed_by_address_only(fn, value, ast.Constant(value=None))
     return keyed_by_address_only(fn, key, stored_value(node, fn, value))
+
+
+# Calls that look stored rows up by keyword (`Product.objects.filter(event_id=event_id)`, `Session.get(pk=key)`).
+QUERY_CALLS = frozenset(("filter", "filter_by", "get", "get_or_none", "exclude", "where", "select", "find", "find_one",
+                         "get_object_or_404", "get_list_or_404"))
+
+
+def looks_up_rows_by(fn, key):
+    """The function hands the key (a name) to a query as a keyword argument (`filter(event_id=event_id)`):
+    it is the id of a stored row, one of as many as the table has, not one made per call."""
+    return isinstance(key, ast.Name) and any(
+        isinstance(n, ast.Call) and last_name(n.func) in QUERY_CALLS
+        and any(isinstance(k.value, ast.Name) and k.value.id == key.id for k in n.keywords)
+        for n in ast.walk(fn.node))
 
 
 def keyed_by_thread(fn, key):

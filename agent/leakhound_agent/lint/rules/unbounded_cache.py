@@ -20,7 +20,7 @@ from ..runs import PER_INSTANCE, looked_up_first
 from ..syntax import ever_new, holds_self, last_name
 from .method_cache import WEAK_VALUE_EQUAL, equal_by_value, instances_made_many
 from .singleton_container_growth import long_lived
-from .common import data_key_needs, written, stamped, WEAK_CLIENT, keeps_client, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
+from .common import data_key_needs, looks_up_rows_by, written, stamped, WEAK_CLIENT, keeps_client, WEAK_ENTITY_ID, WEAK_LOGGED_ONCE, logged_once_text, WEAK_ENTITY_KEY, WEAK_IDENTITY, WEAK_PER_ENDPOINT, WEAK_REGISTRY, WEAK_STATE_PER_KEY, WEAK_THREAD_KEY, keyed_by_entity, state_per_key, keyed_by_thread, stored_value, made_of, keyed_by_identity, fn_label, how, managed, mentions, open_key, per_endpoint, where
 from .guards import filled_once, key_present, logged_once
 
 ID = "unbounded-cache"
@@ -128,8 +128,9 @@ def check(facts):
                 continue
             state = not ever_new(key) and state_per_key(fn, stored, own)
             registry = isinstance(stored, ast.Name) and stored.id == "self" and fn.cls is not None
-            # Open only through an object's `.guid`/`.uuid` (not a request's): the id of a thing tracked.
-            entity_id = not open_key(fn, key, entity_ids=False)
+            # Open only through an object's `.guid`/`.uuid` (not a request's), or a name the function looks
+            # stored rows up by (`filter(event_id=event_id)`): the id of a thing tracked or stored.
+            entity_id = not open_key(fn, key, entity_ids=False) or looks_up_rows_by(fn, key)
             if state:
                 why = "%s keeps in %s a time or state per key (%s) and never deletes a key, so it keeps one entry per key it has seen." % (
                     where(c), fn_label(fn), "the key's entry filtered" if isinstance(stored, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) else "a lock, a deadline, a last-seen time")
