@@ -207,13 +207,26 @@ def per_call_param(fn, param):
     connection that the function runs queries on is a database's)."""
     if not PER_CALL_PARAMS.match(param) or param in fn.defaulted:
         return False  # `render(self, frame=None)`: an option (a frame number), not the event handed in
-    if param in ("msg", "message") and OUTPUT_NAME.match(fn.name):
+    if param in ("msg", "message") and (OUTPUT_NAME.match(fn.name) or _translates(fn, param)):
         return False  # `report_error(msg)`, `log(message)`: the text it writes out, not a message received
     if param in CONNECTION_PARAMS:
         prefix = param + "."
         return not any(callee.startswith(prefix) and DATABASE_CALLS.match(callee[len(prefix):])
                        for callee, _ in fn.calls)
     return True
+
+
+# Calls that look a program's string up in its translation catalog.
+TRANSLATE_CALLS = frozenset(("gettext", "dgettext", "ngettext", "dngettext", "pgettext", "dpgettext", "ugettext",
+                             "gettext_lazy", "ugettext_lazy", "gettext_noop"))
+
+
+def _translates(fn, param):
+    """The function hands the parameter to gettext (`gettext(message)`, `dgettext("gtk30", message)`): it
+    is one of the program's own strings, a catalog's message id."""
+    return any(isinstance(n, ast.Call) and last_name(n.func) in TRANSLATE_CALLS
+               and any(isinstance(a, ast.Name) and a.id == param for a in n.args)
+               for n in ast.walk(fn.node))
 
 
 def clicked(fn):
