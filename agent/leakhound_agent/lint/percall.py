@@ -27,7 +27,7 @@ PER_CALL_PARAMS = re.compile(r"^(req|request|environ|event|evt|message|msg|packe
 # A function named for writing out the text it is handed (`report_error(msg)`, `log_warning(message)`,
 # `showMessage(msg)`): its `msg` is what it reports, not a message received.
 OUTPUT_NAME = re.compile(r"^_?(report|log|warn|warning|error|fatal|critical|info|debug|print|show|display|notify|alert|"
-                         r"echo|say|status)(_|[A-Z]|$)")
+                         r"echo|say|status|write)(_|[A-Z]|$)")
 # Of those, a connection is a client's (one per call) unless the function runs queries on it: then it is
 # a database's, which a program opens once as often as per call (sample AR: a schema wipe's `conn`).
 CONNECTION_PARAMS = {"conn", "connection"}
