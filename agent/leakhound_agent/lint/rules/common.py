@@ -537,8 +537,8 @@ def runs_per_call(facts, fn):
     return made_many(facts, fn)
 
 
-# Calls that digest content: a key made with one names what it was made from, never repeating while
-# the content changes.
+# Calls that digest content: a key made with one names what it was made from, and the program expects
+# any content there (a cache of analyses by text hash, of files by SHA-256).
 HASH_CALLS = ("hash", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "blake2b", "blake2s", "hexdigest", "digest")
 
 

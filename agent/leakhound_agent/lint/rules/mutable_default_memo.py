@@ -133,6 +133,8 @@ def check(facts):
         # A dict memo grows with what its callers pass: with every request's data, or only with the
         # program's own names (`mixedcase(model_name)`): as a module's memo, it needs the evidence that
         # its function runs per call (see common.data_key_needs).
-        needs = _needs(facts, fn, callers) if callers else None if c.kind == "list" else \
-            data_key_needs(facts, fn, key if key is not None else value)
+        if c.kind == "list":
+            needs = _needs(facts, fn, callers) if callers else None
+        else:
+            needs = data_key_needs(facts, fn, key if key is not None else value)
         yield node, why, fix, None, needs, weak

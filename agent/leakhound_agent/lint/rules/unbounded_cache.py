@@ -48,8 +48,6 @@ def _class_keyed(fn, key):
     return mentions(made_of(fn, key), calls=("type",), attrs=("__class__", "dtype"))
 
 
-# A digest of what a call was given: the program expects any content there (a cache of analyses by
-# text hash, of files by SHA-256).
 def _updated_in_place(fn, stored, own):
     """The value stored is a local the function read from the same table (`info = T.get(k, {...})`),
     and only that: a local also bound to a new object (`dcs = T.get(url)`, then `dcs = Client(url)`
